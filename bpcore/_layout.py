@@ -1,0 +1,39 @@
+"""Where each layer lives in bpcore's flat buffers (shared by the network and the fallback).
+
+Parameters are one flat vector: layer l holds W[l] (sizes[l+1] x sizes[l], row-major) then
+b[l] (sizes[l+1]). Activations A and local gradients D of n samples hold one (n, sizes[l+1])
+block per layer, layer after layer. The compiled kernels use the same layout.
+"""
+import numpy as np
+
+
+def parameter_count(sizes):
+    return sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+
+
+def unit_count(sizes):
+    return sum(sizes[1:])
+
+
+def layer_parameters(params, sizes):
+    """The views (W[l], b[l]) of every layer into the flat parameter vector."""
+    views, offset = [], 0
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        weights = params[offset:offset + n_out * n_in].reshape(n_out, n_in)
+        offset += n_out * n_in
+        views.append((weights, params[offset:offset + n_out]))
+        offset += n_out
+    return views
+
+
+def layer_blocks(buffer, sizes, n):
+    """The (n, sizes[l+1]) views of every layer into a flat activations or deltas buffer."""
+    blocks, offset = [], 0
+    for width in sizes[1:]:
+        blocks.append(buffer[offset:offset + n * width].reshape(n, width))
+        offset += n * width
+    return blocks
+
+
+def as_sizes(sizes):
+    return np.ascontiguousarray(sizes, dtype=np.intp)

@@ -1,0 +1,90 @@
+"""Checks at the public entry points: each bad input becomes one clear ValueError or TypeError
+naming the argument, what was expected and what was given."""
+import numbers
+
+import numpy as np
+
+
+class DivergenceError(ValueError):
+    """Training produced a non-finite loss or parameter; the network was rolled back."""
+
+
+def as_samples(values, name, width, dtype):
+    """`values` as a C-contiguous (n, width) array of `dtype`, and whether it came as one 1-D row."""
+    array = np.asarray(values)
+    kind = array.dtype.kind
+    if kind not in "iuf":
+        what = {"b": "booleans", "c": "complex numbers", "O": "Python objects",
+                "U": "strings", "S": "bytes"}.get(kind, f"dtype {array.dtype}")
+        raise TypeError(f"{name} must hold real numbers (int or float), got {what} "
+                        f"(dtype {array.dtype})")
+    single = array.ndim == 1
+    if single:
+        array = array.reshape(1, -1)
+    elif array.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array (n_samples, {width}) or one 1-D sample, "
+                         f"got a {array.ndim}-D array of shape {np.shape(values)}")
+    if array.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one sample, got 0 (shape {array.shape})")
+    if array.shape[1] != width:
+        raise ValueError(f"{name} has {array.shape[1]} features, but the network expects {width}")
+    array = np.ascontiguousarray(array, dtype=dtype)
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} must be finite, but it holds NaN or infinity "
+                         f"(as {array.dtype}, the network's dtype)")
+    return array, single
+
+
+def as_targets(values, n_samples, n_outputs, single_sample, dtype, loss):
+    """Targets Y as an (n_samples, n_outputs) array; 1-D is accepted for one output or one sample."""
+    array = np.asarray(values)
+    if array.ndim == 1 and single_sample and array.shape[0] == n_outputs:
+        array = array.reshape(1, -1)
+    elif array.ndim == 1 and n_outputs == 1:
+        array = array.reshape(-1, 1)
+    elif array.ndim == 1:
+        raise ValueError(f"Y must be 2-D (n_samples, {n_outputs}) for a network with "
+                         f"{n_outputs} outputs, got a 1-D array of shape {array.shape}"
+                         + (" (one-hot encode class labels)" if loss == "cross_entropy" else ""))
+    targets, _ = as_samples(array, "Y", n_outputs, dtype)
+    if targets.shape[0] != n_samples:
+        raise ValueError(f"Y has {targets.shape[0]} samples, but X has {n_samples}")
+    if loss in ("binary_cross_entropy", "cross_entropy") and (
+            targets.min() < 0 or targets.max() > 1):
+        raise ValueError(f"Y must lie in [0, 1] for loss={loss!r}, got values in "
+                         f"[{targets.min():g}, {targets.max():g}]")
+    if loss == "cross_entropy":
+        sums = targets.sum(axis=1, dtype=np.float64)
+        worst = np.abs(sums - 1).max()
+        if worst > 1e-5:
+            raise ValueError(f"each row of Y must sum to 1 for loss='cross_entropy' (one-hot or "
+                             f"probabilities), got a row summing to {sums[np.argmax(np.abs(sums - 1))]:g}")
+    return targets
+
+
+def as_int(value, name, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return int(value)
+
+
+def as_real(value, name, low, high=np.inf, low_open=False, high_open=False):
+    """A finite float in the interval between low and high (ends closed unless told open)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    too_low = value <= low if low_open else value < low
+    too_high = value >= high if high_open else value > high
+    if not np.isfinite(value) or too_low or too_high:
+        interval = (("(" if low_open else "[") + f"{low:g}, " + f"{high:g}"
+                    + (")" if high_open or high == np.inf else "]"))
+        raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
+    return value
+
+
+def choice(value, name, options):
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}, got {value!r}")
+    return value

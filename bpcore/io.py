@@ -1,0 +1,116 @@
+"""Model files: one .npz per network, no pickle, written atomically and validated on load."""
+import os
+import tempfile
+
+import numpy as np
+
+from .network import DTYPES, HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, Network, _check_pairing
+
+FORMAT_VERSION = 1
+MAX_LAYERS = 1000
+MAX_PARAMETERS = 1 << 31  # refuse files that claim absurd sizes before allocating anything
+
+
+def save(network, path):
+    """Write `network` to `path` (.npz) atomically: a temporary file in the same folder is
+    written, flushed to disk, then renamed over `path`, so a good file is never half replaced."""
+    path = os.fspath(path)
+    arrays = {
+        "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
+        "sizes": np.array(network.sizes, dtype=np.int64),
+        "activation": np.array(network.activation),
+        "output": np.array(network.output),
+        "loss": np.array(network.loss_name),
+        "dtype": np.array(network.dtype.name),
+    }
+    for layer, (weights, biases) in enumerate(zip(network.weights, network.biases)):
+        arrays[f"weights_{layer}"] = weights
+        arrays[f"biases_{layer}"] = biases
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".bpcore-", suffix=".npz.tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.savez(file, allow_pickle=False, **arrays)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _scalar_text(archive, key, options, path):
+    value = _read(archive, key, path, max_bytes=4096)
+    if value.dtype.kind != "U" or value.shape != () or str(value) not in options:
+        raise ValueError(f"{path}: entry {key!r} must be one of {', '.join(options)}, got "
+                         f"{value!r}")
+    return str(value)
+
+
+def _read(archive, key, path, max_bytes):
+    """One array of the archive, refusing anything larger than it can legitimately be."""
+    info = archive.zip.getinfo(key + ".npy")
+    if info.file_size > max_bytes:
+        raise ValueError(f"{path}: entry {key!r} claims {info.file_size} bytes, more than the "
+                         f"{max_bytes} its sizes allow")
+    return archive[key]
+
+
+def load(path):
+    """Read a network written by `save`, checking every entry; ValueError if anything is off."""
+    path = os.fspath(path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except Exception as error:
+        raise ValueError(f"{path} is not a bpcore model file ({type(error).__name__}: {error})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path} is not a bpcore model file (a bare .npy array, not an .npz)")
+    try:
+        with archive:
+            return _network_from(archive, path)
+    except ValueError:
+        raise
+    except Exception as error:  # damaged zip members, bad headers, pickled objects ...
+        raise ValueError(f"{path} is not a valid bpcore model file ({type(error).__name__}: "
+                         f"{error})") from None
+
+
+def _network_from(archive, path):
+    keys = set(archive.files)
+    if "format_version" not in keys:
+        raise ValueError(f"{path} is not a bpcore model file (no format_version entry)")
+    version = _read(archive, "format_version", path, max_bytes=4096)
+    if version.shape != () or version.dtype.kind not in "iu" or int(version) != FORMAT_VERSION:
+        raise ValueError(f"{path}: format_version must be {FORMAT_VERSION}, got {version!r}")
+    sizes = _read(archive, "sizes", path, max_bytes=4096 + 8 * (MAX_LAYERS + 1))
+    if sizes.ndim != 1 or sizes.dtype.kind not in "iu" or len(sizes) < 2 or sizes.min() < 1:
+        raise ValueError(f"{path}: sizes must be at least 2 positive integers, got {sizes!r}")
+    n_parameters = sum(int(a) * (int(b) + 1) for b, a in zip(sizes[:-1], sizes[1:]))
+    if n_parameters > MAX_PARAMETERS:
+        raise ValueError(f"{path}: sizes {sizes.tolist()} claim {n_parameters} parameters")
+    n_layers = len(sizes) - 1
+    expected = {"format_version", "sizes", "activation", "output", "loss", "dtype"}
+    expected |= {f"{kind}_{layer}" for kind in ("weights", "biases") for layer in range(n_layers)}
+    if keys != expected:
+        extra, missing = sorted(keys - expected), sorted(expected - keys)
+        raise ValueError(f"{path}: entries do not match sizes {sizes.tolist()} "
+                         f"(unexpected: {extra or 'none'}, missing: {missing or 'none'})")
+    activation = _scalar_text(archive, "activation", HIDDEN_ACTIVATIONS, path)
+    output = _scalar_text(archive, "output", OUTPUT_ACTIVATIONS, path)
+    loss = _scalar_text(archive, "loss", LOSSES, path)
+    dtype = _scalar_text(archive, "dtype", DTYPES, path)
+    _check_pairing(output, loss)
+    network = Network(sizes.tolist(), activation=activation, output=output, loss=loss,
+                      dtype=dtype, seed=0)
+    for layer, (weights, biases) in enumerate(zip(network.weights, network.biases)):
+        for key, target in ((f"weights_{layer}", weights), (f"biases_{layer}", biases)):
+            array = _read(archive, key, path, max_bytes=4096 + target.nbytes)
+            if array.shape != target.shape or array.dtype != target.dtype:
+                raise ValueError(f"{path}: {key} must be {target.dtype} of shape {target.shape}, "
+                                 f"got {array.dtype} of shape {array.shape}")
+            if not np.isfinite(array).all():
+                raise ValueError(f"{path}: {key} holds NaN or infinity")
+            target[...] = array
+    return network

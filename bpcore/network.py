@@ -1,0 +1,335 @@
+"""The public Network: a thin layer over the kernels chosen in `_backend`.
+
+Notation (the reference article's): layer l has weights W[l] (n_out, n_in) and biases b[l];
+z[l] = W[l] a[l-1] + b[l], a[l] = f(z[l]), a[0] = x. Here `layer` counts weight matrices from
+0, so `weights[0]` maps the inputs to the first hidden layer. Samples are rows of X.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _backend
+from ._layout import as_sizes, layer_blocks, layer_parameters, parameter_count, unit_count
+from ._validation import (DivergenceError, as_int, as_real, as_samples, as_targets, choice)
+
+HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
+OUTPUT_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax",)
+LOSSES = ("mse", "binary_cross_entropy", "cross_entropy")
+DTYPES = ("float32", "float64")
+
+
+@dataclass
+class Gradients:
+    """dC/dW[l] and dC/db[l] (means over the batch), the local gradients delta[l] of every
+    sample (n, n_l), and the loss C of the batch."""
+    weights: list
+    biases: list
+    deltas: list
+    loss: float
+
+
+@dataclass
+class History:
+    """What `fit` did: the mean loss of every epoch, how many epochs ran and why it stopped
+    ("epochs", "tol", "patience" or "callback")."""
+    losses: list = field(default_factory=list)
+    epochs: int = 0
+    stop_reason: str = "epochs"
+
+
+@dataclass
+class Factor:
+    name: str
+    formula: str
+    value: float
+
+
+@dataclass
+class Explanation:
+    """The chain-rule factors of one weight's gradient for one sample, and their product."""
+    factors: list
+    product: float
+    gradient: float
+
+    def __str__(self):
+        lines = [f"{f.name:<28} = {f.formula:<34} = {f.value: .10g}" for f in self.factors]
+        lines.append(f"{'product':<28} = {' * '.join(f.name for f in self.factors)}")
+        lines.append(f"{'':<28} = {self.product: .10g}   (gradient: {self.gradient: .10g})")
+        return "\n".join(lines)
+
+
+def _check_pairing(output, loss):
+    if output == "softmax" and loss != "cross_entropy":
+        raise ValueError(f"a softmax output needs loss='cross_entropy', got loss={loss!r}")
+    if loss == "cross_entropy" and output != "softmax":
+        raise ValueError(f"loss='cross_entropy' needs output='softmax', got output={output!r}")
+    if loss == "binary_cross_entropy" and output != "sigmoid":
+        raise ValueError(f"loss='binary_cross_entropy' needs output='sigmoid', got "
+                         f"output={output!r}")
+
+
+class Network:
+    """A fully-connected network trained by backpropagation and stochastic gradient descent.
+
+    sizes: layer widths from inputs to outputs, e.g. (4, 4, 4, 1). `activation` is f for the
+    hidden layers, `output` for the last; `loss` is the cost C. Weights start Glorot-uniform
+    (He-uniform for relu variants), biases at zero, drawn from the network's own generator
+    `numpy.random.default_rng(seed)`, which also shuffles the samples in `fit`.
+    """
+
+    def __init__(self, sizes, activation="sigmoid", output="sigmoid", loss="mse",
+                 dtype="float64", seed=None):
+        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+            raise TypeError(f"sizes must be a sequence of layer widths such as (4, 4, 4, 1), "
+                            f"got {sizes!r}")
+        if len(sizes) < 2:
+            raise ValueError(f"sizes must hold at least 2 layer widths (inputs and outputs), "
+                             f"got {list(sizes)}")
+        self._sizes = tuple(as_int(width, f"sizes[{i}]", 1) for i, width in enumerate(sizes))
+        self.activation = choice(activation, "activation", HIDDEN_ACTIVATIONS)
+        self.output = choice(output, "output", OUTPUT_ACTIVATIONS)
+        self.loss_name = choice(loss, "loss", LOSSES)
+        _check_pairing(self.output, self.loss_name)
+        if isinstance(dtype, str) or dtype is None:
+            name = dtype
+        else:
+            name = np.dtype(dtype).name if isinstance(dtype, (type, np.dtype)) else dtype
+        self._dtype = np.dtype(choice(name, "dtype", DTYPES))
+        self._rng = np.random.default_rng(seed)
+        self._params = np.zeros(parameter_count(self._sizes), dtype=self._dtype)
+        self._velocity = np.zeros_like(self._params)  # momentum state, kept between calls
+        self._sizes_array = as_sizes(self._sizes)
+        self._initialise()
+
+    def _initialise(self):
+        relu_like = self.activation in ("relu", "leaky_relu")
+        for weights, _ in layer_parameters(self._params, self._sizes):
+            n_out, n_in = weights.shape
+            limit = np.sqrt(6.0 / n_in) if relu_like else np.sqrt(6.0 / (n_in + n_out))
+            weights[...] = self._rng.uniform(-limit, limit, size=(n_out, n_in))
+
+    # ---- what the network is ----
+
+    @property
+    def sizes(self):
+        return self._sizes
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def weights(self):
+        """W[l] for each layer, shape (n_out, n_in): writable views of the parameters."""
+        return [weights for weights, _ in layer_parameters(self._params, self._sizes)]
+
+    @property
+    def biases(self):
+        """b[l] for each layer, shape (n_out,): writable views of the parameters."""
+        return [biases for _, biases in layer_parameters(self._params, self._sizes)]
+
+    def __repr__(self):
+        return (f"Network({list(self._sizes)}, activation={self.activation!r}, "
+                f"output={self.output!r}, loss={self.loss_name!r}, dtype={self._dtype.name!r})")
+
+    # ---- the kernels' view of the network ----
+
+    def _codes(self):
+        """Activation codes of every layer and the loss code, in the active backend's terms."""
+        kernels = _backend.kernels
+        cached = getattr(self, "_code_cache", None)
+        if cached is None or cached[0] is not kernels:
+            names = [self.activation] * (len(self._sizes) - 2) + [self.output]
+            codes = np.array([kernels.ACTIVATIONS[n] for n in names], dtype=np.intp)
+            cached = self._code_cache = (kernels, codes, kernels.LOSSES[self.loss_name])
+        return cached
+
+    def _forward(self, X):
+        """Run the forward pass; return the flat activations A and the output's z[L]."""
+        kernels, codes, _ = self._codes()
+        n = X.shape[0]
+        A = np.empty(n * unit_count(self._sizes), dtype=self._dtype)
+        Z = np.empty((n, self._sizes[-1]), dtype=self._dtype)
+        kernels.forward(self._params, self._sizes_array, codes, X, A, Z)
+        return A, Z
+
+    def _output(self, A, n):
+        return A[len(A) - n * self._sizes[-1]:].reshape(n, self._sizes[-1])
+
+    def _inputs(self, X, name="X"):
+        return as_samples(X, name, self._sizes[0], self._dtype)
+
+    def _data(self, X, Y):
+        X, single = self._inputs(X)
+        Y = as_targets(Y, X.shape[0], self._sizes[-1], single, self._dtype, self.loss_name)
+        return X, Y
+
+    def _loss_of(self, A, Z, Y):
+        kernels, _, loss = self._codes()
+        n = Y.shape[0]
+        return kernels.batch_loss(loss, self._output(A, n), Z, Y) / n
+
+    def _backward(self, X, Y):
+        """Forward and backward pass: (A, D, flat gradients, loss) for the batch X, Y."""
+        kernels, codes, loss = self._codes()
+        A, Z = self._forward(X)
+        D = np.empty_like(A)
+        grads = np.empty_like(self._params)
+        kernels.backward(self._params, self._sizes_array, codes, loss, Y, A, D)
+        kernels.parameter_gradients(self._sizes_array, X, A, D, grads)
+        return A, D, grads, self._loss_of(A, Z, Y)
+
+    # ---- public API ----
+
+    def predict(self, X):
+        """Outputs a[L] for the rows of X, shape (n_samples, n_out); a 1-D x gives (n_out,)."""
+        X, single = self._inputs(X)
+        output = self._output(self._forward(X)[0], X.shape[0]).copy()
+        return output[0] if single else output
+
+    def loss(self, X, Y):
+        """Mean over the samples of the cost C (without the weight-decay penalty)."""
+        X, Y = self._data(X, Y)
+        return self._loss_of(*self._forward(X), Y)
+
+    def gradients(self, X, Y):
+        """dC/dW[l], dC/db[l] (means over the samples) and every sample's delta[l]."""
+        X, Y = self._data(X, Y)
+        _, D, grads, loss = self._backward(X, Y)
+        layers = layer_parameters(grads, self._sizes)
+        return Gradients(weights=[w for w, _ in layers], biases=[b for _, b in layers],
+                         deltas=layer_blocks(D, self._sizes, X.shape[0]), loss=loss)
+
+    def step(self, X, Y, lr, momentum=0.0, weight_decay=0.0):
+        """One in-place SGD step on the batch X, Y; returns the mean loss before the step."""
+        X, Y = self._data(X, Y)
+        lr, momentum, weight_decay = _optimiser(lr, momentum, weight_decay)
+        _, _, grads, loss = self._backward(X, Y)
+        if not np.isfinite(loss):
+            raise DivergenceError(f"the loss is not finite ({loss}) before the step; the "
+                                  f"network's outputs have overflowed")
+        saved = self._params.copy(), self._velocity.copy()
+        _backend.kernels.sgd_update(self._params, grads, self._velocity, self._sizes_array,
+                                    lr, momentum, weight_decay)
+        if not np.isfinite(self._params).all():
+            self._params[...], self._velocity[...] = saved
+            raise DivergenceError(f"the step made a parameter non-finite and was undone; "
+                                  f"try a learning rate smaller than lr={lr:g}")
+        return loss
+
+    def fit(self, X, Y, epochs=100, lr=0.1, batch_size=1, momentum=0.0, weight_decay=0.0,
+            shuffle=True, tol=None, patience=None, callback=None):
+        """Train by SGD, each epoch in one compiled call; returns a History.
+
+        batch_size=1 is online learning (one step per sample, the article's SGD). The loss of
+        an epoch is the mean of the samples' losses, each measured just before its step.
+        Stops after `epochs`, when the epoch loss <= tol, after `patience` epochs without a
+        lower loss, or when callback(epoch, loss) returns True.
+        """
+        X, Y = self._data(X, Y)
+        epochs = as_int(epochs, "epochs", 1)
+        batch_size = as_int(batch_size, "batch_size", 1)
+        lr, momentum, weight_decay = _optimiser(lr, momentum, weight_decay)
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
+        tol = None if tol is None else as_real(tol, "tol", 0.0)
+        patience = None if patience is None else as_int(patience, "patience", 1)
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
+        kernels, codes, loss_code = self._codes()
+        n = X.shape[0]
+        history, best, stale = History(), np.inf, 0
+        for epoch in range(1, epochs + 1):
+            order = self._rng.permutation(n) if shuffle else np.arange(n)
+            saved = self._params.copy(), self._velocity.copy()
+            loss = kernels.train_epoch(self._params, self._velocity, self._sizes_array, codes,
+                                       loss_code, X, Y, order.astype(np.intp, copy=False),
+                                       batch_size, lr, momentum, weight_decay) / n
+            if not (np.isfinite(loss) and np.isfinite(self._params).all()):
+                self._params[...], self._velocity[...] = saved
+                raise DivergenceError(
+                    f"training diverged in epoch {epoch} (loss {loss}); the network keeps the "
+                    f"parameters from before that epoch; try a learning rate smaller than "
+                    f"lr={lr:g}")
+            history.losses.append(loss)
+            history.epochs = epoch
+            if callback is not None and callback(epoch, loss):
+                history.stop_reason = "callback"
+                break
+            if tol is not None and loss <= tol:
+                history.stop_reason = "tol"
+                break
+            if loss < best:
+                best, stale = loss, 0
+            else:
+                stale += 1
+            if patience is not None and stale >= patience:
+                history.stop_reason = "patience"
+                break
+        return history
+
+    def explain(self, x, y, layer, j, k):
+        """The chain-rule factors of dC/dW[layer][j, k] for one sample (x, y), and their product.
+
+        dC/dW[l]_jk = dC/da[l]_j * da[l]_j/dz[l]_j * dz[l]_j/dW[l]_jk, where
+        dC/da[l]_j = sum_i W[l+1]_ij delta[l+1]_i for a hidden layer.
+        """
+        x, single = self._inputs(x, "x")
+        if not single:
+            raise ValueError(f"x must be one sample (a 1-D array of {self._sizes[0]} values), "
+                             f"got shape {x.shape}")
+        y = as_targets(y, 1, self._sizes[-1], True, self._dtype, self.loss_name)
+        n_layers = len(self._sizes) - 1
+        layer = as_int(layer, "layer", 0)
+        if layer >= n_layers:
+            raise ValueError(f"layer must be in [0, {n_layers - 1}], got {layer}")
+        n_out, n_in = self._sizes[layer + 1], self._sizes[layer]
+        j, k = as_int(j, "j", 0), as_int(k, "k", 0)
+        if j >= n_out or k >= n_in:
+            raise ValueError(f"(j, k) must index W[{layer}] of shape ({n_out}, {n_in}), "
+                             f"got ({j}, {k})")
+        A, D, grads, _ = self._backward(x, y)
+        activations = [x] + layer_blocks(A, self._sizes, 1)
+        deltas = layer_blocks(D, self._sizes, 1)
+        a_out = float(activations[layer + 1][0, j])
+        f = self.output if layer == n_layers - 1 else self.activation
+        factors = []
+        if layer == n_layers - 1 and self.loss_name != "mse":
+            factors.append(Factor(f"dC/dz[{layer}]_{j}",
+                                  f"a - y (fused {f} + {self.loss_name})", float(deltas[layer][0, j])))
+        else:
+            if layer == n_layers - 1:
+                upstream = a_out - float(y[0, j])
+                formula = f"a - y = {a_out:.6g} - {float(y[0, j]):.6g}"
+            else:
+                w_next = layer_parameters(self._params, self._sizes)[layer + 1][0]
+                upstream = float(w_next[:, j].astype(np.float64) @ deltas[layer + 1][0])
+                formula = f"sum_i W[{layer + 1}]_i{j} delta[{layer + 1}]_i"
+            factors.append(Factor(f"dC/da[{layer}]_{j}", formula, upstream))
+            factors.append(Factor(f"da[{layer}]_{j}/dz[{layer}]_{j}", f"{f}'(z) from a = {a_out:.6g}",
+                                  _derivative(a_out, f)))
+        a_in = float(activations[layer][0, k])
+        factors.append(Factor(f"dz[{layer}]_{j}/dW[{layer}]_{j}{k}",
+                              "x_k" if layer == 0 else f"a[{layer - 1}]_{k}", a_in))
+        product = float(np.prod([factor.value for factor in factors]))
+        gradient = float(layer_parameters(grads, self._sizes)[layer][0][j, k])
+        return Explanation(factors=factors, product=product, gradient=gradient)
+
+    # ---- files ----
+
+    def save(self, path):
+        """Write the network to one .npz file (no pickle), atomically: see bpcore.io."""
+        from .io import save
+        save(self, path)
+
+
+def _derivative(a, activation):
+    """f'(z) in terms of a = f(z), in double precision, for explanations."""
+    return {"sigmoid": a * (1 - a), "tanh": 1 - a * a, "relu": float(a > 0),
+            "leaky_relu": 1.0 if a > 0 else 0.01, "identity": 1.0}[activation]
+
+
+def _optimiser(lr, momentum, weight_decay):
+    return (as_real(lr, "lr", 0.0, low_open=True),
+            as_real(momentum, "momentum", 0.0, 1.0, high_open=True),
+            as_real(weight_decay, "weight_decay", 0.0))

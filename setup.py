@@ -1,0 +1,47 @@
+"""Build the compiled kernels; everything else about the package is in pyproject.toml.
+
+Environment switches, read at build time:
+  BPCORE_DEBUG=1        bounds and wraparound checks on, -O0 -g (for debugging and sanitizers)
+  BPCORE_NATIVE=1       add -march=native (opt-in: the wheel then runs only on this CPU family)
+  BPCORE_PURE_PYTHON=1  build no extension at all: a pure wheel that runs on the fallback
+  BPCORE_EXTRA_CFLAGS   extra compiler and linker flags, split on spaces (e.g. sanitizers)
+"""
+import os
+import sys
+
+from setuptools import Extension, setup
+
+
+def extensions():
+    if os.environ.get("BPCORE_PURE_PYTHON") == "1":
+        return []
+    # A normal build needs Cython; fail loudly rather than ship a wheel without the kernels.
+    from Cython.Build import cythonize
+
+    debug = os.environ.get("BPCORE_DEBUG") == "1"
+    compile_args = ["-O0", "-g"] if debug else ["-O3"]
+    if os.environ.get("BPCORE_NATIVE") == "1":
+        compile_args.append("-march=native")
+    extra = os.environ.get("BPCORE_EXTRA_CFLAGS", "").split()
+    if sys.platform == "win32":
+        compile_args, extra = (["/Od"] if debug else ["/O2"]), []
+    kernels = Extension(
+        "bpcore._kernels",
+        ["src/_kernels.pyx"],
+        extra_compile_args=compile_args + extra,
+        extra_link_args=extra,
+        define_macros=[("BPCORE_BUILD_FLAGS", '"' + " ".join(compile_args + extra) + '"')],
+    )
+    return cythonize(
+        [kernels],
+        compiler_directives={
+            "language_level": 3,
+            "boundscheck": debug,
+            "wraparound": debug,
+            "initializedcheck": debug,
+            "cdivision": True,
+        },
+    )
+
+
+setup(ext_modules=extensions())

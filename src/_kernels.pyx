@@ -1,0 +1,484 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled kernels of bpcore: forward pass, local gradients, SGD updates, whole epochs.
+
+Design, from the inside out (the order of this file):
+1. one-point math as small `cdef inline ... noexcept nogil` functions (sigmoid, softplus, f'(z));
+2. loops over one layer or one flat vector, on raw pointers, GIL-free;
+3. loops over the whole network and over a whole epoch, GIL-free: no Python per sample or batch;
+4. thin `def` wrappers on top: check every length the loops rely on (so no call can read or
+   write out of bounds), then release the GIL and call 3.
+
+Memory layout shared with `bpcore/_layout.py` and `bpcore/_fallback.py`:
+- parameters are one flat vector; layer l holds W[l] (sizes[l+1] x sizes[l], row-major)
+  followed by b[l] (sizes[l+1]);
+- activations A and local gradients D of a batch of n samples are flat vectors holding one
+  (n, sizes[l+1]) row-major block per layer, layer after layer;
+- Z holds the output layer's pre-activations z[L], (n, sizes[-1]), for the stable losses.
+Every floating argument of one call has the same dtype (the `floating` fused type).
+"""
+from libc.math cimport exp, log, log1p, tanh, fabs
+from libc.string cimport memcpy
+from cython cimport floating
+
+import numpy as np
+
+cdef enum:
+    IDENTITY = 0
+    SIGMOID = 1
+    TANH = 2
+    RELU = 3
+    LEAKY_RELU = 4
+    SOFTMAX = 5
+
+cdef enum:
+    MSE = 0
+    BINARY_CROSS_ENTROPY = 1
+    CROSS_ENTROPY = 2
+
+# slope of leaky_relu for z < 0
+cdef double LEAKY_SLOPE = 0.01
+
+ACTIVATIONS = {"identity": IDENTITY, "sigmoid": SIGMOID, "tanh": TANH, "relu": RELU,
+               "leaky_relu": LEAKY_RELU, "softmax": SOFTMAX}
+LOSSES = {"mse": MSE, "binary_cross_entropy": BINARY_CROSS_ENTROPY,
+          "cross_entropy": CROSS_ENTROPY}
+
+
+# ---- 1. one-point math ----------------------------------------------------------------------
+
+cdef inline double sigmoid(double z) noexcept nogil:
+    # 1 / (1 + e^-z), branching on the sign so exp never overflows
+    cdef double e = exp(-fabs(z))
+    if z >= 0:
+        return 1.0 / (1.0 + e)
+    return e / (1.0 + e)
+
+
+cdef inline double softplus(double z) noexcept nogil:
+    # log(1 + e^z) = max(z, 0) + log(1 + e^-|z|), finite for every finite z
+    return (z if z > 0 else 0.0) + log1p(exp(-fabs(z)))
+
+
+cdef inline double derivative(double a, Py_ssize_t activation) noexcept nogil:
+    # f'(z) written in terms of a = f(z), so z need not be kept for hidden layers
+    if activation == SIGMOID:
+        return a * (1.0 - a)
+    if activation == TANH:
+        return 1.0 - a * a
+    if activation == RELU:
+        return 1.0 if a > 0 else 0.0
+    if activation == LEAKY_RELU:
+        return 1.0 if a > 0 else LEAKY_SLOPE
+    return 1.0
+
+
+# ---- 2. loops over one layer ----------------------------------------------------------------
+
+cdef void activate_row(floating* z, Py_ssize_t n, Py_ssize_t activation) noexcept nogil:
+    # a = f(z) in place, for one sample of one layer
+    cdef Py_ssize_t j
+    cdef double top, total
+    if activation == SOFTMAX:
+        # e^(z_j - max z) / sum_i e^(z_i - max z)
+        top = z[0]
+        for j in range(1, n):
+            if z[j] > top:
+                top = z[j]
+        total = 0.0
+        for j in range(n):
+            z[j] = exp(z[j] - top)
+            total += z[j]
+        for j in range(n):
+            z[j] = z[j] / total
+    elif activation == SIGMOID:
+        for j in range(n):
+            z[j] = sigmoid(z[j])
+    elif activation == TANH:
+        for j in range(n):
+            z[j] = tanh(z[j])
+    elif activation == RELU:
+        for j in range(n):
+            if z[j] < 0:  # written so that NaN passes through
+                z[j] = 0
+    elif activation == LEAKY_RELU:
+        for j in range(n):
+            if z[j] < 0:
+                z[j] = LEAKY_SLOPE * z[j]
+
+
+cdef void layer_forward(const floating* weights, const floating* biases,
+                        const floating* inputs, floating* outputs, floating* z_out,
+                        Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out,
+                        Py_ssize_t activation) noexcept nogil:
+    # z = W a_in + b and a = f(z) for n samples (rows); z_out keeps z when not NULL
+    cdef Py_ssize_t s, j, k
+    cdef const floating* x
+    cdef const floating* w
+    cdef floating* y
+    cdef floating acc
+    for s in range(n):
+        x = inputs + s * n_in
+        y = outputs + s * n_out
+        for j in range(n_out):
+            w = weights + j * n_in
+            acc = biases[j]
+            for k in range(n_in):
+                acc = acc + w[k] * x[k]
+            y[j] = acc
+        if z_out != NULL:
+            memcpy(z_out + s * n_out, y, n_out * sizeof(floating))
+        activate_row(y, n_out, activation)
+
+
+cdef double sample_loss(const floating* a, const floating* z, const floating* y,
+                        Py_ssize_t n_out, Py_ssize_t loss) noexcept nogil:
+    # the cost C of one sample, from the output a[L] and its pre-activation z[L]
+    cdef Py_ssize_t j
+    cdef double total = 0.0, diff, top, lse
+    if loss == MSE:
+        # 0.5 * sum_j (a_j - y_j)^2
+        for j in range(n_out):
+            diff = a[j] - y[j]
+            total += diff * diff
+        return 0.5 * total
+    if loss == BINARY_CROSS_ENTROPY:
+        # -y log a - (1-y) log(1-a) with a = sigmoid(z) is softplus(z) - y z
+        for j in range(n_out):
+            total += softplus(z[j]) - y[j] * z[j]
+        return total
+    # cross-entropy of softmax: sum_j y_j (logsumexp(z) - z_j)
+    top = z[0]
+    for j in range(1, n_out):
+        if z[j] > top:
+            top = z[j]
+    for j in range(n_out):
+        total += exp(z[j] - top)
+    lse = top + log(total)
+    total = 0.0
+    for j in range(n_out):
+        total += y[j] * (lse - z[j])
+    return total
+
+
+cdef void update_vector(floating* params, const floating* grads, floating* velocity,
+                        Py_ssize_t n, double lr, double momentum,
+                        double weight_decay) noexcept nogil:
+    # v = momentum v - lr (g + weight_decay p); p += v   (plain SGD when momentum is 0)
+    cdef Py_ssize_t i
+    cdef floating g
+    for i in range(n):
+        g = grads[i] + <floating>weight_decay * params[i]
+        velocity[i] = <floating>momentum * velocity[i] - <floating>lr * g
+        params[i] = params[i] + velocity[i]
+
+
+# ---- 3. loops over the network and over an epoch ----------------------------------------------
+
+cdef inline Py_ssize_t total_units(const Py_ssize_t* sizes, Py_ssize_t n_layers) noexcept nogil:
+    cdef Py_ssize_t l, total = 0
+    for l in range(n_layers):
+        total += sizes[l + 1]
+    return total
+
+
+cdef inline Py_ssize_t parameter_count(const Py_ssize_t* sizes, Py_ssize_t n_layers) noexcept nogil:
+    cdef Py_ssize_t l, total = 0
+    for l in range(n_layers):
+        total += sizes[l + 1] * (sizes[l] + 1)
+    return total
+
+
+cdef void network_forward(const floating* params, const Py_ssize_t* sizes,
+                          const Py_ssize_t* activations, Py_ssize_t n_layers,
+                          const floating* X, floating* A, floating* Z,
+                          Py_ssize_t n) noexcept nogil:
+    # a[0] = x; z[l] = W[l] a[l-1] + b[l]; a[l] = f(z[l]), layer after layer
+    cdef Py_ssize_t l, n_in, n_out
+    cdef const floating* p = params
+    cdef const floating* inputs = X
+    cdef floating* outputs = A
+    for l in range(n_layers):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        layer_forward(p, p + n_out * n_in, inputs, outputs,
+                      Z if l == n_layers - 1 else NULL, n, n_in, n_out, activations[l])
+        p += n_out * (n_in + 1)
+        inputs = outputs
+        outputs += n * n_out
+
+
+cdef void network_backward(const floating* params, const Py_ssize_t* sizes,
+                           const Py_ssize_t* activations, Py_ssize_t n_layers, Py_ssize_t loss,
+                           const floating* Y, const floating* A, floating* D,
+                           Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t l, s, j, k, i, n_here, n_next
+    cdef Py_ssize_t n_out = sizes[n_layers]
+    cdef Py_ssize_t block = n * (total_units(sizes, n_layers) - n_out)  # start of layer L
+    cdef const floating* a = A + block
+    cdef floating* d = D + block
+    cdef const floating* w
+    cdef floating* d_row
+    cdef const floating* d_next_row
+    cdef floating d_j
+    # delta[L] = dC/da[L] * f'(z[L]) = (a - y) f'(z[L]) for mse,
+    # fused to a - y for sigmoid + binary cross-entropy and softmax + cross-entropy
+    for i in range(n * n_out):
+        if loss == MSE:
+            d[i] = (a[i] - Y[i]) * <floating>derivative(a[i], activations[n_layers - 1])
+        else:
+            d[i] = a[i] - Y[i]
+    # delta[l] = (W[l+1]^T delta[l+1]) * f'(z[l]), from the output back to the first layer
+    for l in range(n_layers - 2, -1, -1):
+        n_here = sizes[l + 1]
+        n_next = sizes[l + 2]
+        block -= n * n_here
+        w = params + parameter_count(sizes, l + 1)  # W[l+1] follows the layers before it
+        for s in range(n):
+            d_row = D + block + s * n_here
+            d_next_row = D + block + n * n_here + s * n_next
+            for k in range(n_here):
+                d_row[k] = 0
+            for j in range(n_next):
+                d_j = d_next_row[j]
+                for k in range(n_here):
+                    d_row[k] = d_row[k] + w[j * n_here + k] * d_j
+            for k in range(n_here):
+                d_row[k] = d_row[k] * <floating>derivative(A[block + s * n_here + k], activations[l])
+
+
+cdef void network_gradients(const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                            const floating* X, const floating* A, const floating* D,
+                            floating* grads, Py_ssize_t n) noexcept nogil:
+    # dC/dW[l] = mean over samples of delta[l] a[l-1]^T;  dC/db[l] = mean of delta[l]
+    cdef Py_ssize_t l, s, j, k, n_in, n_out, block = 0
+    cdef floating* g = grads
+    cdef floating* row
+    cdef const floating* inputs = X
+    cdef const floating* d
+    cdef floating d_j
+    cdef floating scale = <floating>(1.0 / n)
+    for l in range(n_layers):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        for k in range(n_out * (n_in + 1)):
+            g[k] = 0
+        for s in range(n):
+            d = D + block + s * n_out
+            for j in range(n_out):
+                d_j = d[j]
+                row = g + j * n_in
+                for k in range(n_in):
+                    row[k] = row[k] + d_j * inputs[s * n_in + k]
+                g[n_out * n_in + j] = g[n_out * n_in + j] + d_j
+        for k in range(n_out * (n_in + 1)):
+            g[k] = g[k] * scale
+        g += n_out * (n_in + 1)
+        inputs = A + block
+        block += n * n_out
+
+
+cdef void network_update(floating* params, const floating* grads, floating* velocity,
+                         const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                         double lr, double momentum, double weight_decay) noexcept nogil:
+    # L2 weight decay applies to the weights, not to the biases
+    cdef Py_ssize_t l, n_weights, offset = 0
+    for l in range(n_layers):
+        n_weights = sizes[l + 1] * sizes[l]
+        update_vector(params + offset, grads + offset, velocity + offset, n_weights,
+                      lr, momentum, weight_decay)
+        offset += n_weights
+        update_vector(params + offset, grads + offset, velocity + offset, sizes[l + 1],
+                      lr, momentum, 0.0)
+        offset += sizes[l + 1]
+
+
+cdef double batch_loss_sum(const floating* A_out, const floating* Z, const floating* Y,
+                           Py_ssize_t n, Py_ssize_t n_out, Py_ssize_t loss) noexcept nogil:
+    cdef Py_ssize_t s
+    cdef double total = 0.0
+    for s in range(n):
+        total += sample_loss(A_out + s * n_out, Z + s * n_out, Y + s * n_out, n_out, loss)
+    return total
+
+
+cdef double epoch(floating* params, floating* velocity, const Py_ssize_t* sizes,
+                  const Py_ssize_t* activations, Py_ssize_t n_layers, Py_ssize_t loss,
+                  const floating* X, const floating* Y, const Py_ssize_t* order,
+                  Py_ssize_t n_order, Py_ssize_t batch_size, double lr, double momentum,
+                  double weight_decay, floating* X_batch, floating* Y_batch, floating* A,
+                  floating* Z, floating* D, floating* grads) noexcept nogil:
+    # one pass over the samples in `order`, one SGD step per batch; returns the summed loss of
+    # every sample, each measured just before the step that uses it
+    cdef Py_ssize_t start = 0, s, b, row
+    cdef Py_ssize_t n_in = sizes[0], n_out = sizes[n_layers]
+    cdef Py_ssize_t units = total_units(sizes, n_layers)
+    cdef double total = 0.0
+    while start < n_order:
+        b = batch_size if start + batch_size <= n_order else n_order - start
+        for s in range(b):
+            row = order[start + s]
+            memcpy(X_batch + s * n_in, X + row * n_in, n_in * sizeof(floating))
+            memcpy(Y_batch + s * n_out, Y + row * n_out, n_out * sizeof(floating))
+        network_forward(params, sizes, activations, n_layers, X_batch, A, Z, b)
+        total += batch_loss_sum(A + b * (units - n_out), Z, Y_batch, b, n_out, loss)
+        network_backward(params, sizes, activations, n_layers, loss, Y_batch, A, D, b)
+        network_gradients(sizes, n_layers, X_batch, A, D, grads, b)
+        network_update(params, grads, velocity, sizes, n_layers, lr, momentum, weight_decay)
+        start += b
+    return total
+
+
+# ---- 4. Python-facing wrappers --------------------------------------------------------------
+
+cdef Py_ssize_t check_network(const Py_ssize_t[::1] sizes, const Py_ssize_t[::1] activations,
+                              Py_ssize_t n_params) except -1:
+    """Return the number of weight layers after checking sizes, activation codes and params."""
+    cdef Py_ssize_t l, n_layers = sizes.shape[0] - 1
+    if n_layers < 1:
+        raise ValueError(f"sizes must hold at least 2 layer widths, got {sizes.shape[0]}")
+    for l in range(n_layers + 1):
+        if sizes[l] < 1:
+            raise ValueError(f"sizes must be positive, got {list(sizes)}")
+    if activations.shape[0] != n_layers:
+        raise ValueError(f"activations must hold {n_layers} codes, got {activations.shape[0]}")
+    for l in range(n_layers):
+        if not IDENTITY <= activations[l] <= SOFTMAX or (activations[l] == SOFTMAX and l < n_layers - 1):
+            raise ValueError(f"activation code {activations[l]} is not valid for layer {l}")
+    if n_params != parameter_count(&sizes[0], n_layers):
+        raise ValueError(f"params must have {parameter_count(&sizes[0], n_layers)} entries, "
+                         f"got {n_params}")
+    return n_layers
+
+
+cdef check_length(str name, Py_ssize_t got, Py_ssize_t expected):
+    if got != expected:
+        raise ValueError(f"{name} must have {expected} entries, got {got}")
+
+
+cdef check_loss(Py_ssize_t loss, Py_ssize_t output_activation):
+    if loss not in (MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY):
+        raise ValueError(f"loss code {loss} is not valid")
+    if (loss == CROSS_ENTROPY) != (output_activation == SOFTMAX) or (
+            loss == BINARY_CROSS_ENTROPY and output_activation != SIGMOID):
+        raise ValueError(f"loss code {loss} does not fit output activation {output_activation}")
+
+
+def forward(const floating[::1] params, const Py_ssize_t[::1] sizes,
+            const Py_ssize_t[::1] activations, const floating[:, ::1] X,
+            floating[::1] A, floating[:, ::1] Z):
+    """Forward pass of the n samples in the rows of X: fills A (every layer) and Z (z[L])."""
+    cdef Py_ssize_t n_layers = check_network(sizes, activations, params.shape[0])
+    cdef Py_ssize_t n = X.shape[0]
+    check_length("X's second dimension", X.shape[1], sizes[0])
+    check_length("A", A.shape[0], n * total_units(&sizes[0], n_layers))
+    check_length("Z's first dimension", Z.shape[0], n)
+    check_length("Z's second dimension", Z.shape[1], sizes[n_layers])
+    if n == 0:
+        return
+    with nogil:
+        network_forward(&params[0], &sizes[0], &activations[0], n_layers, &X[0, 0], &A[0],
+                        &Z[0, 0], n)
+
+
+def backward(const floating[::1] params, const Py_ssize_t[::1] sizes,
+             const Py_ssize_t[::1] activations, Py_ssize_t loss, const floating[:, ::1] Y,
+             const floating[::1] A, floating[::1] D):
+    """Local gradients delta[l] of every layer into D, from the activations A of `forward`."""
+    cdef Py_ssize_t n_layers = check_network(sizes, activations, params.shape[0])
+    cdef Py_ssize_t n = Y.shape[0]
+    check_loss(loss, activations[n_layers - 1])
+    check_length("Y's second dimension", Y.shape[1], sizes[n_layers])
+    check_length("A", A.shape[0], n * total_units(&sizes[0], n_layers))
+    check_length("D", D.shape[0], A.shape[0])
+    if n == 0:
+        return
+    with nogil:
+        network_backward(&params[0], &sizes[0], &activations[0], n_layers, loss, &Y[0, 0],
+                         &A[0], &D[0], n)
+
+
+def parameter_gradients(const Py_ssize_t[::1] sizes, const floating[:, ::1] X,
+                        const floating[::1] A, const floating[::1] D, floating[::1] grads):
+    """Mean over the batch of dC/dW[l] = delta[l] a[l-1]^T and dC/db[l] = delta[l], into grads."""
+    cdef Py_ssize_t n_layers = sizes.shape[0] - 1
+    cdef Py_ssize_t n = X.shape[0]
+    if n_layers < 1:
+        raise ValueError(f"sizes must hold at least 2 layer widths, got {sizes.shape[0]}")
+    check_length("X's second dimension", X.shape[1], sizes[0])
+    check_length("A", A.shape[0], n * total_units(&sizes[0], n_layers))
+    check_length("D", D.shape[0], A.shape[0])
+    check_length("grads", grads.shape[0], parameter_count(&sizes[0], n_layers))
+    if n == 0:
+        raise ValueError("X must hold at least one sample, got 0")
+    with nogil:
+        network_gradients(&sizes[0], n_layers, &X[0, 0], &A[0], &D[0], &grads[0], n)
+
+
+def batch_loss(Py_ssize_t loss, const floating[:, ::1] A_out, const floating[:, ::1] Z,
+               const floating[:, ::1] Y):
+    """Sum over the samples of the cost C, from the output activations and z[L]."""
+    if loss not in (MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY):
+        raise ValueError(f"loss code {loss} is not valid")
+    if not (A_out.shape[0] == Z.shape[0] == Y.shape[0] and A_out.shape[1] == Z.shape[1] == Y.shape[1]):
+        raise ValueError("A_out, Z and Y must have the same shape")
+    if A_out.shape[0] == 0 or A_out.shape[1] == 0:
+        return 0.0
+    cdef double total
+    with nogil:
+        total = batch_loss_sum(&A_out[0, 0], &Z[0, 0], &Y[0, 0], A_out.shape[0],
+                               A_out.shape[1], loss)
+    return total
+
+
+def sgd_update(floating[::1] params, const floating[::1] grads, floating[::1] velocity,
+               const Py_ssize_t[::1] sizes, double lr, double momentum, double weight_decay):
+    """In place: v = momentum v - lr (g + weight_decay W); params += v (no decay on biases)."""
+    cdef Py_ssize_t n_layers = sizes.shape[0] - 1
+    if n_layers < 1:
+        raise ValueError(f"sizes must hold at least 2 layer widths, got {sizes.shape[0]}")
+    check_length("params", params.shape[0], parameter_count(&sizes[0], n_layers))
+    check_length("grads", grads.shape[0], params.shape[0])
+    check_length("velocity", velocity.shape[0], params.shape[0])
+    with nogil:
+        network_update(&params[0], &grads[0], &velocity[0], &sizes[0], n_layers, lr, momentum,
+                       weight_decay)
+
+
+def train_epoch(floating[::1] params, floating[::1] velocity, const Py_ssize_t[::1] sizes,
+                const Py_ssize_t[::1] activations, Py_ssize_t loss, const floating[:, ::1] X,
+                const floating[:, ::1] Y, const Py_ssize_t[::1] order, Py_ssize_t batch_size,
+                double lr, double momentum, double weight_decay):
+    """One epoch of SGD over the rows X[order] in one GIL-free call; returns the summed loss.
+
+    batch_size 1 is the online (per-sample) epoch; each batch takes one step with the mean
+    gradient of its samples. Scratch is allocated once here, never per sample or per batch.
+    """
+    cdef Py_ssize_t n_layers = check_network(sizes, activations, params.shape[0])
+    cdef Py_ssize_t i, n = X.shape[0], n_order = order.shape[0]
+    check_loss(loss, activations[n_layers - 1])
+    check_length("X's second dimension", X.shape[1], sizes[0])
+    check_length("Y's second dimension", Y.shape[1], sizes[n_layers])
+    check_length("Y", Y.shape[0], n)
+    check_length("velocity", velocity.shape[0], params.shape[0])
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    for i in range(n_order):
+        if not 0 <= order[i] < n:
+            raise ValueError(f"order must hold row numbers in [0, {n}), got {order[i]}")
+    if n_order == 0:
+        return 0.0
+    batch_size = min(batch_size, n_order)
+    dtype = np.float32 if floating is float else np.float64
+    cdef floating[:, ::1] X_batch = np.empty((batch_size, sizes[0]), dtype=dtype)
+    cdef floating[:, ::1] Y_batch = np.empty((batch_size, sizes[n_layers]), dtype=dtype)
+    cdef floating[::1] A = np.empty(batch_size * total_units(&sizes[0], n_layers), dtype=dtype)
+    cdef floating[::1] D = np.empty(A.shape[0], dtype=dtype)
+    cdef floating[:, ::1] Z = np.empty((batch_size, sizes[n_layers]), dtype=dtype)
+    cdef floating[::1] grads = np.empty(params.shape[0], dtype=dtype)
+    cdef double total
+    with nogil:
+        total = epoch(&params[0], &velocity[0], &sizes[0], &activations[0], n_layers, loss,
+                      &X[0, 0], &Y[0, 0], &order[0], n_order, batch_size, lr, momentum,
+                      weight_decay, &X_batch[0, 0], &Y_batch[0, 0], &A[0], &Z[0, 0], &D[0],
+                      &grads[0])
+    return total
