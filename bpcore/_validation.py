@@ -36,9 +36,12 @@ def as_samples(values, name, width, dtype):
 
 
 def as_targets(values, n_samples, n_outputs, single_sample, dtype, loss):
-    """Targets Y as an (n_samples, n_outputs) array; 1-D is accepted for one output or one sample."""
+    """Targets Y as an (n_samples, n_outputs) array; 1-D is accepted for one output or one
+    sample, and a number for one sample of one output."""
     array = np.asarray(values)
-    if array.ndim == 1 and single_sample and array.shape[0] == n_outputs:
+    if array.ndim == 0 and single_sample and n_outputs == 1:
+        array = array.reshape(1, 1)
+    elif array.ndim == 1 and single_sample and array.shape[0] == n_outputs:
         array = array.reshape(1, -1)
     elif array.ndim == 1 and n_outputs == 1:
         array = array.reshape(-1, 1)

@@ -8,13 +8,23 @@ from .network import DTYPES, HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, Net
 
 FORMAT_VERSION = 1
 MAX_LAYERS = 1000
+MAX_EXTRA_BYTES = 1 << 26  # 64 MiB for each "meta_" entry
 MAX_PARAMETERS = 1 << 31  # refuse files that claim absurd sizes before allocating anything
 
 
-def save(network, path):
+EXTRA_PREFIX = "meta_"
+
+
+def save(network, path, extra=None):
     """Write `network` to `path` (.npz) atomically: a temporary file in the same folder is
-    written, flushed to disk, then renamed over `path`, so a good file is never half replaced."""
+    written, flushed to disk, then renamed over `path`, so a good file is never half replaced.
+
+    `extra` maps names starting with "meta_" to arrays stored beside the network (numbers or
+    strings, never objects), for callers such as the command line that keep input scaling or
+    class names with the model; `load(path, with_extra=True)` returns them.
+    """
     path = os.fspath(path)
+    extra = _check_extra(extra or {})
     arrays = {
         "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
         "sizes": np.array(network.sizes, dtype=np.int64),
@@ -26,6 +36,7 @@ def save(network, path):
     for layer, (weights, biases) in enumerate(zip(network.weights, network.biases)):
         arrays[f"weights_{layer}"] = weights
         arrays[f"biases_{layer}"] = biases
+    arrays.update(extra)
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(prefix=".bpcore-", suffix=".npz.tmp", dir=folder)
     try:
@@ -37,6 +48,20 @@ def save(network, path):
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def _check_extra(extra):
+    checked = {}
+    for key, value in extra.items():
+        if not isinstance(key, str) or not key.startswith(EXTRA_PREFIX):
+            raise ValueError(f"extra keys must be strings starting with {EXTRA_PREFIX!r}, "
+                             f"got {key!r}")
+        array = np.asarray(value)
+        if array.dtype.kind not in "biufU":
+            raise TypeError(f"extra[{key!r}] must hold numbers or strings, got dtype "
+                            f"{array.dtype}")
+        checked[key] = array
+    return checked
 
 
 def _scalar_text(archive, key, options, path):
@@ -56,8 +81,10 @@ def _read(archive, key, path, max_bytes):
     return archive[key]
 
 
-def load(path):
-    """Read a network written by `save`, checking every entry; ValueError if anything is off."""
+def load(path, with_extra=False):
+    """Read a network written by `save`, checking every entry; ValueError if anything is off.
+
+    With with_extra=True, return (network, extra) where extra holds the "meta_" entries."""
     path = os.fspath(path)
     try:
         archive = np.load(path, allow_pickle=False)
@@ -69,7 +96,11 @@ def load(path):
         raise ValueError(f"{path} is not a bpcore model file (a bare .npy array, not an .npz)")
     try:
         with archive:
-            return _network_from(archive, path)
+            network = _network_from(archive, path)
+            if not with_extra:
+                return network
+            return network, {key: _read(archive, key, path, max_bytes=MAX_EXTRA_BYTES)
+                             for key in archive.files if key.startswith(EXTRA_PREFIX)}
     except ValueError:
         raise
     except Exception as error:  # damaged zip members, bad headers, pickled objects ...
@@ -77,8 +108,27 @@ def load(path):
                          f"{error})") from None
 
 
+def _check_claimed_sizes(archive, sizes, itemsize, path):
+    """Before allocating a network for `sizes`, check that the archive really holds that much
+    data: each entry's size must fit its layer, and the whole cannot exceed what the file on
+    disk could hold even compressed (deflate expands at most ~1032:1), so a small file claiming
+    huge sizes is refused without allocating anything."""
+    needed = 0
+    for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for key, count in ((f"weights_{layer}", n_out * n_in), (f"biases_{layer}", n_out)):
+            nbytes = count * itemsize
+            claimed = archive.zip.getinfo(key + ".npy").file_size
+            if not nbytes <= claimed <= nbytes + 4096:
+                raise ValueError(f"{path}: entry {key!r} holds {claimed} bytes, but sizes "
+                                 f"{sizes} need {nbytes} bytes of parameters (plus a header)")
+            needed += nbytes
+    if needed > 1100 * os.path.getsize(path):
+        raise ValueError(f"{path}: sizes {sizes} need {needed} bytes of parameters, more than "
+                         f"a file of {os.path.getsize(path)} bytes can hold")
+
+
 def _network_from(archive, path):
-    keys = set(archive.files)
+    keys = {key for key in archive.files if not key.startswith(EXTRA_PREFIX)}
     if "format_version" not in keys:
         raise ValueError(f"{path} is not a bpcore model file (no format_version entry)")
     version = _read(archive, "format_version", path, max_bytes=4096)
@@ -102,6 +152,7 @@ def _network_from(archive, path):
     loss = _scalar_text(archive, "loss", LOSSES, path)
     dtype = _scalar_text(archive, "dtype", DTYPES, path)
     _check_pairing(output, loss)
+    _check_claimed_sizes(archive, sizes.tolist(), np.dtype(dtype).itemsize, path)
     network = Network(sizes.tolist(), activation=activation, output=output, loss=loss,
                       dtype=dtype, seed=0)
     for layer, (weights, biases) in enumerate(zip(network.weights, network.biases)):

@@ -271,8 +271,10 @@ class Network:
     def explain(self, x, y, layer, j, k):
         """The chain-rule factors of dC/dW[layer][j, k] for one sample (x, y), and their product.
 
-        dC/dW[l]_jk = dC/da[l]_j * da[l]_j/dz[l]_j * dz[l]_j/dW[l]_jk, where
-        dC/da[l]_j = sum_i W[l+1]_ij delta[l+1]_i for a hidden layer.
+        In the article's numbering, where a[0] = x and `weights[layer]` is W[l] with
+        l = layer + 1: dC/dW[l]_jk = dC/da[l]_j * da[l]_j/dz[l]_j * dz[l]_j/dW[l]_jk, where
+        dC/da[l]_j = sum_i W[l+1]_ij delta[l+1]_i for a hidden layer and a[l]_j - y_j for the
+        output under mse; for the fused losses the first two factors are one, a - y.
         """
         x, single = self._inputs(x, "x")
         if not single:
@@ -293,10 +295,12 @@ class Network:
         deltas = layer_blocks(D, self._sizes, 1)
         a_out = float(activations[layer + 1][0, j])
         f = self.output if layer == n_layers - 1 else self.activation
+        # in the article's numbering weights[layer] is W[l] with l = layer + 1, and a[0] = x
+        l = layer + 1
         factors = []
         if layer == n_layers - 1 and self.loss_name != "mse":
-            factors.append(Factor(f"dC/dz[{layer}]_{j}",
-                                  f"a - y (fused {f} + {self.loss_name})", float(deltas[layer][0, j])))
+            factors.append(Factor(f"dC/dz[{l}]_{j}", f"a - y (fused {f} + {self.loss_name})",
+                                  float(deltas[layer][0, j])))
         else:
             if layer == n_layers - 1:
                 upstream = a_out - float(y[0, j])
@@ -304,13 +308,12 @@ class Network:
             else:
                 w_next = layer_parameters(self._params, self._sizes)[layer + 1][0]
                 upstream = float(w_next[:, j].astype(np.float64) @ deltas[layer + 1][0])
-                formula = f"sum_i W[{layer + 1}]_i{j} delta[{layer + 1}]_i"
-            factors.append(Factor(f"dC/da[{layer}]_{j}", formula, upstream))
-            factors.append(Factor(f"da[{layer}]_{j}/dz[{layer}]_{j}", f"{f}'(z) from a = {a_out:.6g}",
+                formula = f"sum_i W[{l + 1}]_i{j} delta[{l + 1}]_i"
+            factors.append(Factor(f"dC/da[{l}]_{j}", formula, upstream))
+            factors.append(Factor(f"da[{l}]_{j}/dz[{l}]_{j}", f"{f}'(z) from a = {a_out:.6g}",
                                   _derivative(a_out, f)))
-        a_in = float(activations[layer][0, k])
-        factors.append(Factor(f"dz[{layer}]_{j}/dW[{layer}]_{j}{k}",
-                              "x_k" if layer == 0 else f"a[{layer - 1}]_{k}", a_in))
+        factors.append(Factor(f"dz[{l}]_{j}/dW[{l}]_{j}{k}", f"a[{layer}]_{k}" + (
+            " = x_k" if layer == 0 else ""), float(activations[layer][0, k])))
         product = float(np.prod([factor.value for factor in factors]))
         gradient = float(layer_parameters(grads, self._sizes)[layer][0][j, k])
         return Explanation(factors=factors, product=product, gradient=gradient)

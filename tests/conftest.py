@@ -1,0 +1,36 @@
+"""Every test runs on both backends: the autouse `backend` fixture swaps the kernels module
+that the Network reads (`bpcore._backend.kernels`) for each parametrized run.
+
+When the compiled module is missing the "cython" runs are skipped, unless BPCORE_BACKEND=cython
+(as in CI), where importing bpcore itself already fails: the compiled path cannot be skipped
+silently there.
+"""
+import importlib
+import os
+
+import pytest
+
+import bpcore
+from bpcore import _backend, _fallback
+
+BACKENDS = ["cython", "python"]
+
+
+def kernels_of(name):
+    if name == "python":
+        return _fallback
+    try:
+        return importlib.import_module("bpcore._kernels")
+    except ImportError as error:
+        if os.environ.get("BPCORE_BACKEND") == "cython":
+            pytest.fail(f"BPCORE_BACKEND=cython but bpcore._kernels does not import: {error}")
+        pytest.skip(f"compiled kernels not built: {error}")
+
+
+@pytest.fixture(params=BACKENDS, autouse=True)
+def backend(request, monkeypatch):
+    """The name of the backend this run of the test uses."""
+    monkeypatch.setattr(_backend, "kernels", kernels_of(request.param))
+    monkeypatch.setattr(_backend, "name", request.param)
+    assert bpcore.backend == request.param
+    return request.param

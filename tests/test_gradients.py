@@ -1,0 +1,96 @@
+"""Backpropagation's gradients against central finite differences, for every pairing of a
+hidden activation with an output activation and loss."""
+import itertools
+
+import numpy as np
+import pytest
+
+import bpcore
+
+HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"]
+OUTPUT_LOSS = [("sigmoid", "mse"), ("tanh", "mse"), ("relu", "mse"), ("leaky_relu", "mse"),
+               ("identity", "mse"), ("sigmoid", "binary_cross_entropy"),
+               ("softmax", "cross_entropy")]
+
+
+def data(loss, n=6, n_in=3, n_out=4, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, n_in))
+    if loss == "cross_entropy":
+        Y = np.eye(n_out)[rng.integers(0, n_out, n)]
+    else:
+        Y = rng.uniform(size=(n, n_out))
+    return X, Y
+
+
+def central_differences(network, X, Y, eps=1e-6):
+    """dC/dW and dC/db of every layer by (C(p + eps) - C(p - eps)) / 2 eps, written out here
+    independently of bpcore.check_gradients."""
+    result = []
+    for array in [a for pair in zip(network.weights, network.biases) for a in pair]:
+        numeric = np.zeros(array.shape)
+        for index in np.ndindex(array.shape):
+            kept = array[index]
+            array[index] = kept + eps
+            above = network.loss(X, Y)
+            array[index] = kept - eps
+            below = network.loss(X, Y)
+            array[index] = kept
+            numeric[index] = (above - below) / (2 * eps)
+        result.append(numeric)
+    return result
+
+
+@pytest.mark.parametrize("hidden, output_loss", list(itertools.product(HIDDEN, OUTPUT_LOSS)))
+def test_gradients_match_central_differences(hidden, output_loss):
+    output, loss = output_loss
+    network = bpcore.Network([3, 5, 4, 4], activation=hidden, output=output, loss=loss, seed=7)
+    X, Y = data(loss)
+    g = network.gradients(X, Y)
+    analytic = [a for pair in zip(g.weights, g.biases) for a in pair]
+    numeric = central_differences(network, X, Y)
+    for a, n in zip(analytic, numeric):
+        assert a.shape == n.shape
+        np.testing.assert_allclose(a, n, rtol=0, atol=1e-7)
+    assert bpcore.check_gradients(network, X, Y) <= 1e-7
+    # the gradients are not all zero, so the comparison above means something
+    assert max(np.abs(a).max() for a in analytic) > 1e-3
+
+
+def test_check_gradients_detects_a_wrong_gradient(monkeypatch):
+    network = bpcore.Network([3, 4, 2], seed=1)
+    X, Y = data("mse", n_out=2)
+    honest = bpcore.check_gradients(network, X, Y)
+    real = bpcore.Network.gradients
+
+    def off_by_a_bit(self, X, Y):
+        g = real(self, X, Y)
+        g.weights[0][0, 0] += 1e-3
+        return g
+
+    monkeypatch.setattr(bpcore.Network, "gradients", off_by_a_bit)
+    assert honest <= 1e-8
+    assert bpcore.check_gradients(network, X, Y) == pytest.approx(1e-3, rel=1e-3)
+
+
+def test_check_gradients_on_float32_checks_a_float64_copy():
+    network = bpcore.Network([3, 4, 2], activation="tanh", dtype="float32", seed=2)
+    X, Y = data("mse", n_out=2)
+    before = [w.copy() for w in network.weights]
+    assert bpcore.check_gradients(network, X, Y) <= 1e-7
+    assert network.dtype == np.float32
+    for w, kept in zip(network.weights, before):
+        np.testing.assert_array_equal(w, kept)
+
+
+def test_deltas_are_per_sample_and_average_to_the_bias_gradient():
+    network = bpcore.Network([3, 5, 4], activation="relu", output="softmax",
+                             loss="cross_entropy", seed=3)
+    X, Y = data("cross_entropy")
+    g = network.gradients(X, Y)
+    assert [d.shape for d in g.deltas] == [(6, 5), (6, 4)]
+    for delta, bias_gradient in zip(g.deltas, g.biases):
+        np.testing.assert_allclose(delta.mean(axis=0), bias_gradient, rtol=1e-12, atol=1e-15)
+    # softmax + cross-entropy: delta[L] = a[L] - y
+    np.testing.assert_allclose(g.deltas[-1], network.predict(X) - Y, rtol=1e-12, atol=1e-15)
+    assert g.loss == pytest.approx(network.loss(X, Y), rel=1e-15)

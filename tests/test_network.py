@@ -1,0 +1,228 @@
+"""The Network API: a hand-worked step, XOR, explain, fit's stopping rules, initialisation."""
+import math
+
+import numpy as np
+import pytest
+
+import bpcore
+
+
+def sigmoid(z):
+    return 1 / (1 + math.exp(-z))
+
+
+def test_hand_worked_step_on_the_articles_4_4_4_1_network():
+    # Every weight 0.5, every bias 0.1, x = (1, 0, 1, 0), y = 1, MSE, lr = 0.5.
+    network = bpcore.Network([4, 4, 4, 1], seed=0)
+    for w, b in zip(network.weights, network.biases):
+        w[...] = 0.5
+        b[...] = 0.1
+    x, y, lr = np.array([1.0, 0.0, 1.0, 0.0]), np.array([1.0]), 0.5
+
+    # Forward, by hand: every neuron of a layer sees the same input.
+    a1 = sigmoid(0.5 * 1 + 0.5 * 1 + 0.1)          # z1 = 1.1
+    a2 = sigmoid(4 * 0.5 * a1 + 0.1)                # z2 = 2 a1 + 0.1
+    a3 = sigmoid(4 * 0.5 * a2 + 0.1)                # z3 = 2 a2 + 0.1
+    assert a1 == pytest.approx(0.7502601055951177, abs=1e-15)  # sigmoid(1.1)
+    assert network.predict(x) == pytest.approx([a3], abs=1e-15)
+    loss = 0.5 * (a3 - 1) ** 2
+    assert network.loss(x, y) == pytest.approx(loss, abs=1e-15)
+
+    # Backward, by hand: delta3 = (a3 - y) a3 (1 - a3); delta2 = 0.5 delta3 a2 (1 - a2);
+    # delta1 = (4 * 0.5 * delta2) a1 (1 - a1).
+    delta3 = (a3 - 1) * a3 * (1 - a3)
+    delta2 = 0.5 * delta3 * a2 * (1 - a2)
+    delta1 = 4 * 0.5 * delta2 * a1 * (1 - a1)
+    g = network.gradients(x, y)
+    assert g.deltas[2][0] == pytest.approx([delta3], abs=1e-15)
+    assert g.deltas[1][0] == pytest.approx([delta2] * 4, abs=1e-15)
+    assert g.deltas[0][0] == pytest.approx([delta1] * 4, abs=1e-15)
+    # dC/dW[0]_jk = delta1 x_k: columns 0 and 2 carry delta1, columns 1 and 3 zero
+    assert g.weights[0] == pytest.approx(np.tile([delta1, 0, delta1, 0], (4, 1)), abs=1e-15)
+    assert g.weights[2][0] == pytest.approx([delta3 * a2] * 4, abs=1e-15)
+
+    # The step: W -= lr dC/dW, b -= lr dC/db, and it returns the loss before it.
+    assert network.step(x, y, lr=lr) == pytest.approx(loss, abs=1e-15)
+    assert network.weights[2][0] == pytest.approx([0.5 - lr * delta3 * a2] * 4, abs=1e-15)
+    assert network.biases[2] == pytest.approx([0.1 - lr * delta3], abs=1e-15)
+    assert network.weights[0][:, 1] == pytest.approx([0.5] * 4, abs=0)
+    assert network.weights[0][:, 0] == pytest.approx([0.5 - lr * delta1] * 4, abs=1e-15)
+    assert network.loss(x, y) < loss
+
+
+def test_step_with_momentum_and_weight_decay_follows_the_formula():
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=(5, 3)), rng.uniform(size=(5, 2))
+    network = bpcore.Network([3, 4, 2], activation="tanh", seed=4)
+    lr, momentum, decay = 0.1, 0.9, 0.01
+    w0, b0 = network.weights[0].copy(), network.biases[0].copy()
+    g = network.gradients(X, Y)
+    network.step(X, Y, lr, momentum=momentum, weight_decay=decay)
+    v_w = -lr * (g.weights[0] + decay * w0)            # velocity starts at zero
+    v_b = -lr * g.biases[0]                            # no decay on biases
+    np.testing.assert_allclose(network.weights[0], w0 + v_w, rtol=1e-14)
+    np.testing.assert_allclose(network.biases[0], b0 + v_b, rtol=1e-14, atol=1e-16)
+    w1 = network.weights[0].copy()
+    g = network.gradients(X, Y)
+    network.step(X, Y, lr, momentum=momentum, weight_decay=decay)
+    v_w = momentum * v_w - lr * (g.weights[0] + decay * w1)
+    np.testing.assert_allclose(network.weights[0], w1 + v_w, rtol=1e-14)
+
+
+def test_xor_is_learned_by_a_2_3_1_sigmoid_network():
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    y = np.array([0, 1, 1, 0], dtype=float)
+    network = bpcore.Network([2, 3, 1], seed=1)
+    history = network.fit(X, y, epochs=5000, lr=2.0, tol=1e-3)
+    assert history.stop_reason == "tol"
+    assert history.losses[-1] <= 1e-3 < history.losses[0]
+    np.testing.assert_array_equal(network.predict(X)[:, 0] > 0.5, y > 0.5)
+
+
+@pytest.mark.parametrize("activation, output, loss", [
+    ("sigmoid", "sigmoid", "mse"), ("tanh", "softmax", "cross_entropy"),
+    ("relu", "sigmoid", "binary_cross_entropy"), ("leaky_relu", "identity", "mse")])
+def test_explain_factors_multiply_to_the_gradient(activation, output, loss):
+    rng = np.random.default_rng(2)
+    network = bpcore.Network([3, 4, 4, 2], activation=activation, output=output, loss=loss,
+                             seed=5)
+    x = rng.normal(size=3)
+    y = np.array([0.0, 1.0]) if loss != "mse" else rng.uniform(size=2)
+    for layer in range(3):
+        for j, k in [(0, 0), (1, 2)]:
+            explanation = network.explain(x, y, layer, j, k)
+            expected = network.gradients(x, y).weights[layer][j, k]
+            assert explanation.gradient == expected
+            assert explanation.product == pytest.approx(expected, rel=1e-12, abs=1e-16)
+            assert len(explanation.factors) == (2 if layer == 2 and loss != "mse" else 3)
+            assert f"dW[{layer + 1}]_{j}{k}" in str(explanation)  # the article's numbering
+
+
+def test_explain_rejects_indices_outside_the_layer():
+    network = bpcore.Network([3, 4, 2], seed=0)
+    with pytest.raises(ValueError, match=r"\(j, k\) must index W\[1\] of shape \(2, 4\)"):
+        network.explain(np.zeros(3), np.zeros(2), 1, 2, 0)
+    with pytest.raises(ValueError, match=r"layer must be in \[0, 1\], got 2"):
+        network.explain(np.zeros(3), np.zeros(2), 2, 0, 0)
+
+
+def make_data(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    return X, np.tanh(X @ np.array([[0.5], [-1.0], [0.3]]))[:, 0] * 0.4 + 0.5
+
+
+def test_fit_runs_all_epochs_by_default_and_the_loss_falls():
+    X, y = make_data()
+    network = bpcore.Network([3, 6, 1], seed=3)
+    history = network.fit(X, y, epochs=30, lr=0.5)
+    assert (history.epochs, history.stop_reason, len(history.losses)) == (30, "epochs", 30)
+    assert history.losses[-1] < 0.5 * history.losses[0]
+
+
+def test_fit_stops_on_patience():
+    X, y = make_data()
+    network = bpcore.Network([3, 6, 1], seed=3)
+    # online SGD with a large step bounces around its minimum instead of settling in it
+    history = network.fit(X, y, epochs=500, lr=10.0, patience=3)
+    assert history.stop_reason == "patience"
+    best = int(np.argmin(history.losses))
+    assert history.epochs == best + 1 + 3
+    assert min(history.losses[best + 1:]) >= history.losses[best]
+
+
+def test_fit_stops_when_the_callback_says_so():
+    X, y = make_data()
+    seen = []
+
+    def callback(epoch, loss):
+        seen.append((epoch, loss))
+        return epoch == 4
+
+    history = bpcore.Network([3, 6, 1], seed=3).fit(X, y, epochs=50, callback=callback)
+    assert history.stop_reason == "callback" and history.epochs == 4
+    assert [loss for _, loss in seen] == history.losses
+    assert [epoch for epoch, _ in seen] == [1, 2, 3, 4]
+
+
+def test_mini_batch_fit_takes_one_step_per_batch():
+    X, y = make_data(n=10)
+    a = bpcore.Network([3, 4, 1], seed=8)
+    b = bpcore.Network([3, 4, 1], seed=8)
+    a.fit(X, y, epochs=1, lr=0.3, batch_size=4, shuffle=False)
+    for rows in (slice(0, 4), slice(4, 8), slice(8, 10)):
+        b.step(X[rows], y[rows], lr=0.3)
+    for wa, wb in zip(a.weights + a.biases, b.weights + b.biases):
+        np.testing.assert_allclose(wa, wb, rtol=1e-13, atol=1e-16)
+
+
+def test_same_seed_same_weights_and_no_global_random_state():
+    np.random.seed(0)
+    state = np.random.get_state()[1].copy()
+    a = bpcore.Network([4, 5, 3], seed=42)
+    b = bpcore.Network([4, 5, 3], seed=42)
+    c = bpcore.Network([4, 5, 3], seed=43)
+    np.testing.assert_array_equal(np.random.get_state()[1], state)
+    for wa, wb, wc in zip(a.weights, b.weights, c.weights):
+        np.testing.assert_array_equal(wa, wb)
+        assert not np.array_equal(wa, wc)
+
+
+@pytest.mark.parametrize("activation, limit", [
+    ("sigmoid", lambda n_in, n_out: math.sqrt(6 / (n_in + n_out))),
+    ("tanh", lambda n_in, n_out: math.sqrt(6 / (n_in + n_out))),
+    ("relu", lambda n_in, n_out: math.sqrt(6 / n_in)),
+    ("leaky_relu", lambda n_in, n_out: math.sqrt(6 / n_in))])
+def test_initialisation_glorot_or_he_uniform_with_zero_biases(activation, limit):
+    network = bpcore.Network([50, 80, 30], activation=activation, seed=0)
+    for w, b in zip(network.weights, network.biases):
+        n_out, n_in = w.shape
+        bound = limit(n_in, n_out)
+        assert np.abs(w).max() <= bound
+        assert np.abs(w).max() > 0.95 * bound  # it fills the whole range, not a narrower one
+        assert np.all(b == 0)
+
+
+def test_shapes_one_sample_and_one_output():
+    network = bpcore.Network([3, 4, 2], seed=0)
+    assert network.sizes == (3, 4, 2)
+    assert [w.shape for w in network.weights] == [(4, 3), (2, 4)]
+    assert [b.shape for b in network.biases] == [(4,), (2,)]
+    assert network.predict(np.zeros(3)).shape == (2,)
+    assert network.predict(np.zeros((5, 3))).shape == (5, 2)
+    single = bpcore.Network([3, 1], seed=0)
+    X = np.ones((4, 3))
+    assert single.loss(X, np.zeros(4)) == single.loss(X, np.zeros((4, 1)))
+
+
+def test_weights_are_views_the_network_uses():
+    network = bpcore.Network([2, 1], output="identity", seed=0)
+    network.weights[0][...] = [[2.0, 3.0]]
+    network.biases[0][...] = 1.0
+    assert network.predict([1.0, 1.0]) == pytest.approx([6.0])
+
+
+def test_sigmoid_and_losses_stay_finite_for_huge_pre_activations():
+    network = bpcore.Network([1, 2], output="sigmoid", loss="binary_cross_entropy", seed=0)
+    network.weights[0][...] = [[1e4], [-1e4]]
+    x, y = np.array([1.0]), np.array([0.0, 1.0])
+    out = network.predict(x)
+    assert np.all(np.isfinite(out)) and out[0] == 1.0 and out[1] == 0.0
+    # C = softplus(z) - y z = 1e4 for both outputs, exactly, never log(0)
+    assert network.loss(x, y) == pytest.approx(2e4)
+    softmax = bpcore.Network([1, 2], output="softmax", loss="cross_entropy", seed=0)
+    softmax.weights[0][...] = [[1e4], [-1e4]]
+    assert softmax.loss(x, y) == pytest.approx(2e4)
+    assert np.all(np.isfinite(softmax.gradients(x, y).weights[0]))
+
+
+def test_save_and_load_round_trip(tmp_path):
+    network = bpcore.Network([3, 5, 2], activation="relu", output="softmax",
+                             loss="cross_entropy", dtype="float32", seed=9)
+    path = tmp_path / "model.npz"
+    network.save(path)
+    loaded = bpcore.load(path)
+    assert (loaded.sizes, loaded.activation, loaded.output, loaded.loss_name, loaded.dtype) == (
+        network.sizes, network.activation, network.output, network.loss_name, network.dtype)
+    X = np.random.default_rng(0).normal(size=(4, 3))
+    np.testing.assert_array_equal(loaded.predict(X), network.predict(X))
