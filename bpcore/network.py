@@ -218,13 +218,14 @@ class Network:
         return loss
 
     def fit(self, X, Y, epochs=100, lr=0.1, batch_size=1, momentum=0.0, weight_decay=0.0,
-            shuffle=True, tol=None, patience=None, callback=None):
+            shuffle=True, tol=None, patience=None, callback=None, progress=False):
         """Train by SGD, each epoch in one compiled call; returns a History.
 
         batch_size=1 is online learning (one step per sample, the article's SGD). The loss of
         an epoch is the mean of the samples' losses, each measured just before its step.
         Stops after `epochs`, when the epoch loss <= tol, after `patience` epochs without a
-        lower loss, or when callback(epoch, loss) returns True.
+        lower loss, or when callback(epoch, loss) returns True. progress=True shows each
+        epoch's loss on stderr (a progress bar on a terminal, a line per epoch otherwise).
         """
         X, Y = self._data(X, Y)
         epochs = as_int(epochs, "epochs", 1)
@@ -236,6 +237,21 @@ class Network:
         patience = None if patience is None else as_int(patience, "patience", 1)
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
+        if not isinstance(progress, (bool, np.bool_)):
+            raise TypeError(f"progress must be True or False, got {progress!r}")
+        reporter = None
+        if progress:
+            from .progress import make_progress
+            reporter = make_progress(epochs)
+        try:
+            return self._fit(X, Y, epochs, lr, batch_size, momentum, weight_decay, shuffle,
+                             tol, patience, callback, reporter)
+        finally:
+            if reporter is not None:
+                reporter.close()
+
+    def _fit(self, X, Y, epochs, lr, batch_size, momentum, weight_decay, shuffle, tol,
+             patience, callback, reporter):
         kernels, codes, loss_code = self._codes()
         n = X.shape[0]
         history, best, stale = History(), np.inf, 0
@@ -253,6 +269,8 @@ class Network:
                     f"lr={lr:g}")
             history.losses.append(loss)
             history.epochs = epoch
+            if reporter is not None:
+                reporter(epoch, loss)
             if callback is not None and callback(epoch, loss):
                 history.stop_reason = "callback"
                 break

@@ -226,3 +226,12 @@ def test_save_and_load_round_trip(tmp_path):
         network.sizes, network.activation, network.output, network.loss_name, network.dtype)
     X = np.random.default_rng(0).normal(size=(4, 3))
     np.testing.assert_array_equal(loaded.predict(X), network.predict(X))
+
+
+def test_fit_progress_prints_one_line_per_epoch_when_not_a_terminal(capsys):
+    X, y = make_data()
+    history = bpcore.Network([3, 6, 1], seed=3).fit(X, y, epochs=3, progress=True)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 3
+    for epoch, (line, loss) in enumerate(zip(lines, history.losses), start=1):
+        assert line.startswith(f"epoch {epoch}/3") and f"{loss:.4g}" in line
