@@ -128,6 +128,12 @@ class Network:
         """b[l] for each layer, shape (n_out,): writable views of the parameters."""
         return [biases for _, biases in layer_parameters(self._params, self._sizes)]
 
+    def __getstate__(self):
+        # the cached kernel codes refer to a module, which cannot travel between processes
+        state = self.__dict__.copy()
+        state.pop("_code_cache", None)
+        return state
+
     def __repr__(self):
         return (f"Network({list(self._sizes)}, activation={self.activation!r}, "
                 f"output={self.output!r}, loss={self.loss_name!r}, dtype={self._dtype.name!r})")

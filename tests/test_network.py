@@ -235,3 +235,15 @@ def test_fit_progress_prints_one_line_per_epoch_when_not_a_terminal(capsys):
     assert len(lines) == 3
     for epoch, (line, loss) in enumerate(zip(lines, history.losses), start=1):
         assert line.startswith(f"epoch {epoch}/3") and f"{loss:.4g}" in line
+
+
+def test_a_network_pickles_to_identical_predictions_and_training():
+    import pickle
+    X, y = make_data()
+    network = bpcore.Network([3, 6, 1], seed=3)
+    network.predict(X)  # fills the per-backend cache, which must not be pickled
+    copy = pickle.loads(pickle.dumps(network))
+    np.testing.assert_array_equal(copy.predict(X), network.predict(X))
+    network.fit(X, y, epochs=2)
+    copy.fit(X, y, epochs=2)  # the generator travelled too: same shuffles
+    np.testing.assert_array_equal(copy.predict(X), network.predict(X))
