@@ -1,0 +1,572 @@
+"""The command line: `bpcore demo | train | predict | bench | info` (also `python -m bpcore`).
+
+Bad input of any kind (missing or malformed files, unknown columns, a file that is not a
+bpcore model, data whose width does not match the model, settings the network refuses)
+prints one line `bpcore: error: ...` on stderr and exits with status 2, before anything is
+written. Progress goes to stderr, results to stdout.
+
+Models written by `train` are ordinary bpcore model files (bpcore.io) with these extra entries:
+  meta_features     the feature column names, in the order the network reads them
+  meta_mean/std     the training inputs' mean and standard deviation (inputs are standardised)
+  meta_target       the target column's name
+  meta_classes      the class names, output unit i is class i (classifiers only)
+  meta_target_mean/std  how the target was standardised (regressors only; 0 and 1 if it was not)
+"""
+import argparse
+import csv
+import importlib
+import io
+import os
+import platform
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from . import _backend
+from ._version import __version__
+from .datasets import DataError, load_digits, load_iris, read_table
+from .io import load, save
+from .network import DTYPES, HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, Network
+from .progress import make_progress
+
+BAD_INPUT = 2
+PLOT_HINT = 'matplotlib is needed for --plot; install it with: pip install "bpcore[plot]"'
+
+
+class CLIError(Exception):
+    """A problem with the user's input or files: reported in one line, exit status 2."""
+
+
+# ---- argument parsing ----
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _real(low, high=float("inf"), low_open=False):
+    """An argparse type: a finite float in [low, high) (or (low, high) with low_open)."""
+    interval = ("(" if low_open else "[") + f"{low:g}, {high:g})"
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a number in {interval}, got {text!r}") from None
+        if not (value > low if low_open else value >= low) or not value < high:
+            raise argparse.ArgumentTypeError(f"expected a number in {interval}, got {text}")
+        return value
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line like every other error, pointing at --help."""
+
+    def error(self, message):
+        program = self.prog.split()[0]
+        self.exit(BAD_INPUT, f"{program}: error: {message} (see {self.prog} --help)\n")
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {value:g}")
+    return value
+
+
+def _hidden_sizes(text):
+    """'32,16' -> [32, 16]; '' -> [] (no hidden layer)."""
+    if text.strip() == "":
+        return []
+    try:
+        return [_positive_int(part.strip()) for part in text.split(",")]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected layer widths such as 32,16, got {text!r}") from None
+
+
+def build_parser():
+    parser = _Parser(
+        prog="bpcore", description="Small fully-connected networks trained by backpropagation.")
+    parser.add_argument("--version", action="version", version=f"bpcore {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = commands.add_parser(
+        "demo", help="train on a bundled dataset and report the test accuracy",
+        description="Train on a bundled dataset (handwritten digits by default) with a held-out "
+                    "stratified test split of 25%, and print the test accuracy, the time taken "
+                    "and the backend used.")
+    demo.add_argument("--dataset", choices=["digits", "iris"], default="digits",
+                      help="digits: 64-32-10 network; iris: the article's 4-4-4-3 shape "
+                           "(default: digits)")
+    demo.add_argument("--epochs", type=_positive_int,
+                      help=f"training epochs (default: digits {DEMOS['digits']['epochs']}, "
+                           f"iris {DEMOS['iris']['epochs']})")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the split and the weights (0)")
+    demo.add_argument("--plot", metavar="FILE.png", help="save the loss curve (needs matplotlib)")
+    demo.add_argument("--quiet", "-q", action="store_true", help="no per-epoch progress")
+    demo.set_defaults(run=run_demo)
+
+    train = commands.add_parser(
+        "train", help="train a network on a CSV file",
+        description="Train on DATA.csv (header line, numeric feature columns) to predict the "
+                    "column --target. A target of strings or integers is a classification "
+                    "(one-hot, softmax + cross_entropy by default) unless --regression; a "
+                    "float target is a regression (identity + mse, target standardised). "
+                    "Inputs are standardised with the training rows' mean and std, which are "
+                    "saved with the model.")
+    train.add_argument("data", metavar="DATA.csv")
+    train.add_argument("--target", required=True, metavar="COLUMN", help="the column to predict")
+    train.add_argument("--regression", action="store_true",
+                       help="treat an integer target as a number to regress, not class labels")
+    train.add_argument("--hidden", type=_hidden_sizes, default=[16], metavar="SIZES",
+                       help="hidden layer widths, e.g. 32,16 ('' for none; default: 16)")
+    train.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default="tanh",
+                       help="hidden activation (default: tanh)")
+    train.add_argument("--output", choices=OUTPUT_ACTIVATIONS,
+                       help="output activation (default: softmax to classify, identity to regress)")
+    train.add_argument("--loss", choices=LOSSES,
+                       help="loss (default: cross_entropy to classify, mse to regress)")
+    train.add_argument("--dtype", choices=DTYPES, default="float64")
+    train.add_argument("--epochs", type=_positive_int, default=100, help="(default: 100)")
+    train.add_argument("--lr", type=_real(0, low_open=True), default=0.01,
+                       help="learning rate (default: 0.01)")
+    train.add_argument("--batch-size", type=_positive_int, default=1, help="(default: 1)")
+    train.add_argument("--momentum", type=_real(0, 1), default=0.0, help="(default: 0)")
+    train.add_argument("--weight-decay", type=_real(0), default=0.0, help="(default: 0)")
+    train.add_argument("--seed", type=int, default=0, help="(default: 0)")
+    train.add_argument("--validation-fraction", type=_fraction, default=0.2, metavar="F",
+                       help="share of rows held out to report validation loss (default: 0.2; "
+                            "0 for none)")
+    train.add_argument("--patience", type=_positive_int,
+                       help="stop after this many epochs without a lower validation loss (or "
+                            "training loss, without validation) and keep the best weights")
+    train.add_argument("--out", default="model.npz", help="model file to write (model.npz)")
+    train.add_argument("--quiet", "-q", action="store_true", help="no per-epoch progress")
+    train.set_defaults(run=run_train)
+
+    predict = commands.add_parser(
+        "predict", help="apply a trained model to a CSV file",
+        description="Write the model's predictions for each row of DATA.csv as CSV: class "
+                    "names for a classifier, one column per output otherwise. A column named "
+                    "like the model's target is ignored.")
+    predict.add_argument("model", metavar="MODEL.npz")
+    predict.add_argument("data", metavar="DATA.csv")
+    predict.add_argument("--out", metavar="FILE", help="write here instead of to stdout")
+    predict.set_defaults(run=run_predict)
+
+    bench = commands.add_parser("bench", help="benchmark the backends (not yet available)")
+    bench.set_defaults(run=run_bench)
+
+    info = commands.add_parser("info", help="version, backend and build information")
+    info.set_defaults(run=run_info)
+    return parser
+
+
+# ---- shared helpers ----
+
+def _writable_target(path, what):
+    """Fail before any work if `path` cannot be written as a file."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise CLIError(f"{what} {path} is a directory")
+    if not os.path.isdir(folder):
+        raise CLIError(f"cannot write {what} {path}: folder {folder} does not exist")
+
+
+def _standardise(X):
+    """Mean and std of the columns of X; a constant column gets std 1 so it maps to 0."""
+    mean = X.mean(axis=0)
+    std = X.std(axis=0)
+    std[std == 0] = 1.0
+    return mean, std
+
+
+def _split(n, labels, fraction, rng):
+    """Indices (train, held_out) of n rows: a share `fraction` of every class held out (at
+    least one row in all, at least one left to train on); labels=None splits at random."""
+    if fraction == 0:
+        return np.arange(n), np.arange(0)
+    held = []
+    if labels is not None:
+        for label in np.unique(labels):
+            members = rng.permutation(np.flatnonzero(labels == label))
+            held.extend(members[:int(round(len(members) * fraction))])
+    if not held:  # no labels, or every class too small to give a row
+        held = list(rng.permutation(n)[:max(1, int(round(n * fraction)))])
+    held = np.sort(np.array(held, dtype=np.intp))
+    train = np.setdiff1d(np.arange(n), held)
+    if len(train) == 0:
+        raise CLIError(f"{n} row(s) are too few to hold out a validation share of {fraction:g}; "
+                       f"use --validation-fraction 0")
+    return train, held
+
+
+def _one_hot(indices, n_classes):
+    return np.eye(n_classes)[indices]
+
+
+# ---- demo ----
+
+DEMOS = {
+    "digits": dict(load=load_digits, hidden=[32], epochs=20, lr=0.01),
+    "iris": dict(load=load_iris, hidden=[4, 4], epochs=100, lr=0.01),
+}
+
+
+def _require_matplotlib():
+    try:
+        import matplotlib
+    except ImportError:
+        raise CLIError(PLOT_HINT) from None
+    matplotlib.use("Agg")  # files only; never needs a display
+    import matplotlib.pyplot as pyplot
+    return pyplot
+
+
+def _plot_losses(pyplot, losses, path, title):
+    figure, axes = pyplot.subplots(figsize=(6, 4))
+    axes.plot(np.arange(1, len(losses) + 1), losses, marker="." if len(losses) < 50 else None)
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("training loss (mean over the epoch)")
+    axes.set_title(title)
+    axes.grid(True, alpha=0.3)
+    figure.tight_layout()
+    try:
+        figure.savefig(path)
+    finally:
+        pyplot.close(figure)
+
+
+def run_demo(args):
+    pyplot = None
+    if args.plot is not None:
+        pyplot = _require_matplotlib()  # before training, not after
+        _writable_target(args.plot, "plot")
+    setting = DEMOS[args.dataset]
+    epochs = args.epochs or setting["epochs"]
+    X, labels = setting["load"]()
+    classes, y = np.unique(labels, return_inverse=True)
+    rng = np.random.default_rng(args.seed)
+    train, test = _split(len(y), y, 0.25, rng)
+    mean, std = _standardise(X[train])
+    X = (X - mean) / std
+    sizes = [X.shape[1], *setting["hidden"], len(classes)]
+    network = Network(sizes, activation="tanh", output="softmax", loss="cross_entropy",
+                      seed=args.seed)
+    print(f"{args.dataset}: {len(train)} training and {len(test)} test samples, "
+          f"{X.shape[1]} inputs, {len(classes)} classes; network "
+          f"{'-'.join(map(str, sizes))} (tanh, softmax + cross_entropy), {epochs} epochs of "
+          f"SGD, lr {setting['lr']:g}", flush=True)
+    progress = make_progress(epochs, quiet=args.quiet)
+    start = time.perf_counter()
+    try:
+        history = network.fit(X[train], _one_hot(y[train], len(classes)), epochs=epochs,
+                              lr=setting["lr"], callback=progress)
+    finally:
+        progress.close()
+    seconds = time.perf_counter() - start
+    predicted = network.predict(X[test]).argmax(axis=1)
+    correct = int((predicted == y[test]).sum())
+    print(f"test accuracy: {100 * correct / len(test):.2f}% ({correct}/{len(test)})")
+    print(f"training time: {seconds:.2f} s for {history.epochs} epochs "
+          f"(final training loss {history.losses[-1]:.4g})")
+    print(f"backend: {_backend.name}")
+    if pyplot is not None:
+        _plot_losses(pyplot, history.losses, args.plot,
+                     f"bpcore demo: {args.dataset}, {'-'.join(map(str, sizes))}")
+        print(f"loss curve saved to {args.plot}")
+    return 0
+
+
+# ---- train ----
+
+def _target_kind(cells, regression):
+    """'classes' or 'numbers', and for numbers the float values."""
+    try:
+        for cell in cells:
+            int(cell)
+        integers = True
+    except ValueError:
+        integers = False
+    if integers and not regression:
+        return "classes", None
+    try:
+        values = np.array([float(cell) for cell in cells])
+    except ValueError:
+        if regression:
+            raise CLIError("--regression needs a numeric target column, but it holds "
+                           "text") from None
+        return "classes", None
+    return "numbers", values
+
+
+def _default_head(kind, output, loss):
+    """The output activation and loss, filling in whichever the user left out."""
+    if output is None:
+        output = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(
+            loss, "softmax" if kind == "classes" and loss is None else
+            "sigmoid" if kind == "classes" else "identity")
+    if loss is None:
+        loss = {"softmax": "cross_entropy"}.get(
+            output, "binary_cross_entropy" if kind == "classes" and output == "sigmoid" else "mse")
+    return output, loss
+
+
+def run_train(args):
+    _writable_target(args.out, "model file")
+    table = read_table(args.data)
+    table.index(args.target)
+    features = [name for name in table.columns if name != args.target]
+    if not features:
+        raise CLIError(f"{args.data}: no feature columns besides the target {args.target!r}")
+    X = table.numeric(features)
+    cells = table.text(args.target)
+    kind, values = _target_kind(cells, args.regression)
+    if kind == "numbers" and not np.isfinite(values).all():
+        line = table.lines[int(np.flatnonzero(~np.isfinite(values))[0])]
+        raise CLIError(f"{args.data}, line {line}: the target {args.target!r} must be a finite "
+                       f"number")
+    output, loss = _default_head(kind, args.output, args.loss)
+    extra = {"meta_features": np.array(features), "meta_target": np.array(args.target)}
+    if kind == "classes":
+        integer_labels = all(c.lstrip("+-").isdigit() for c in cells)
+        order = sorted(set(cells), key=(lambda c: (int(c), c)) if integer_labels else None)
+        if len(order) < 2:
+            raise CLIError(f"{args.data}: the target {args.target!r} has only one class "
+                           f"({order[0]!r}); a classifier needs at least two")
+        index = {name: i for i, name in enumerate(order)}
+        y = np.array([index[cell] for cell in cells])
+        Y = _one_hot(y, len(order))
+        extra["meta_classes"] = np.array(order)
+    else:
+        y = None
+        Y = values.reshape(-1, 1)
+        # An unbounded output learns a standardised target; a bounded one must see the raw values.
+        if output == "identity":
+            target_mean, target_std = _standardise(Y)
+        else:
+            target_mean, target_std = np.zeros(1), np.ones(1)
+        Y = (Y - target_mean) / target_std
+        extra["meta_target_mean"], extra["meta_target_std"] = target_mean, target_std
+    rng = np.random.default_rng(args.seed)
+    train, held = _split(len(X), y, args.validation_fraction, rng)
+    mean, std = _standardise(X[train])
+    X = (X - mean) / std
+    extra["meta_mean"], extra["meta_std"] = mean, std
+    sizes = [X.shape[1], *args.hidden, Y.shape[1]]
+    network = Network(sizes, activation=args.activation, output=output, loss=loss,
+                      dtype=args.dtype, seed=args.seed)
+    X_train, Y_train, X_held, Y_held = X[train], Y[train], X[held], Y[held]
+    network.loss(X_train[:1], Y_train[:1])  # refuse targets the loss cannot take, up front
+    if not args.quiet:
+        if kind == "classes":
+            task = "classes: " + ", ".join(extra["meta_classes"])
+        else:
+            task = "regression" + (" (losses are on the standardised target)"
+                                   if output == "identity" else "")
+        print(f"training {'-'.join(map(str, sizes))} ({args.activation}, {output} + {loss}) on "
+              f"{len(train)} rows, validating on {len(held)}; {task}", file=sys.stderr,
+              flush=True)
+
+    best = {"loss": np.inf, "epoch": 0, "stale": 0, "params": None}
+    progress = make_progress(args.epochs, quiet=args.quiet)
+
+    def after_epoch(epoch, train_loss):
+        if len(held) == 0:
+            progress(epoch, train_loss)
+            return None
+        held_loss = network.loss(X_held, Y_held)
+        progress(epoch, train_loss, val_loss=held_loss)
+        if held_loss < best["loss"]:
+            best.update(loss=held_loss, epoch=epoch, stale=0)
+            if args.patience is not None:
+                best["params"] = [array.copy() for array in network.weights + network.biases]
+            return None
+        best["stale"] += 1
+        return args.patience is not None and best["stale"] >= args.patience
+
+    try:
+        history = network.fit(X_train, Y_train, epochs=args.epochs, lr=args.lr,
+                              batch_size=args.batch_size, momentum=args.momentum,
+                              weight_decay=args.weight_decay, callback=after_epoch,
+                              patience=args.patience if len(held) == 0 else None)
+    finally:
+        progress.close()
+    if history.stop_reason == "callback" and best["params"] is not None:
+        for target, saved in zip(network.weights + network.biases, best["params"]):
+            target[...] = saved
+        print(f"stopped after epoch {history.epochs}: no lower validation loss for "
+              f"{args.patience} epochs; keeping the weights of epoch {best['epoch']}")
+    elif history.stop_reason == "patience":
+        print(f"stopped after epoch {history.epochs}: no lower training loss for "
+              f"{args.patience} epochs")
+    summary = f"training loss {network.loss(X_train, Y_train):.4g}"
+    if len(held):
+        summary += f", validation loss {network.loss(X_held, Y_held):.4g}"
+        if kind == "classes":
+            accuracy = (network.predict(X_held).argmax(axis=1) == y[held]).mean()
+            summary += f", validation accuracy {100 * accuracy:.2f}%"
+    print(summary)
+    save(network, args.out, extra=extra)
+    print(f"model saved to {args.out}")
+    return 0
+
+
+# ---- predict ----
+
+def _model_metadata(network, extra, path):
+    """Check the command line's entries of a model file, if it has them, against the network."""
+    n_inputs, n_outputs = network.sizes[0], network.sizes[-1]
+    meta = {}
+    try:
+        if "meta_features" in extra:
+            meta["features"] = [str(name) for name in extra["meta_features"]]
+            if len(meta["features"]) != n_inputs:
+                raise ValueError("meta_features")
+        if "meta_target" in extra:
+            meta["target"] = str(extra["meta_target"][()])
+        for key in ("meta_mean", "meta_std"):
+            if key in extra:
+                array = np.asarray(extra[key], dtype=np.float64)
+                if array.shape != (n_inputs,) or not np.isfinite(array).all() or (
+                        key == "meta_std" and (array <= 0).any()):
+                    raise ValueError(key)
+                meta[key[5:]] = array
+        if "meta_classes" in extra:
+            meta["classes"] = [str(name) for name in extra["meta_classes"]]
+            if len(meta["classes"]) != n_outputs:
+                raise ValueError("meta_classes")
+        for key in ("meta_target_mean", "meta_target_std"):
+            if key in extra:
+                array = np.asarray(extra[key], dtype=np.float64)
+                if array.shape != (n_outputs,) or not np.isfinite(array).all():
+                    raise ValueError(key)
+                meta[key[5:]] = array
+    except (ValueError, TypeError, IndexError) as error:
+        raise CLIError(f"{path}: its entry {str(error) or 'meta_*'} does not fit the network "
+                       f"{list(network.sizes)}") from None
+    return meta
+
+
+def run_predict(args):
+    try:
+        network, extra = load(args.model, with_extra=True)
+    except FileNotFoundError:
+        raise CLIError(f"{args.model}: no such model file") from None
+    except IsADirectoryError:
+        raise CLIError(f"{args.model} is a directory, not a model file") from None
+    meta = _model_metadata(network, extra, args.model)
+    if args.out is not None:
+        _writable_target(args.out, "output file")
+    table = read_table(args.data)
+    target = meta.get("target")
+    columns = [name for name in table.columns if name != target]
+    n_inputs = network.sizes[0]
+    if len(columns) != n_inputs:
+        ignored = f" (besides the target {target!r})" if target in table.columns else ""
+        raise CLIError(f"{args.data} has {len(columns)} feature columns{ignored}, but the model "
+                       f"expects {n_inputs}")
+    if "features" in meta:
+        missing = [name for name in meta["features"] if name not in columns]
+        if missing:
+            raise CLIError(f"{args.data} lacks column(s) {missing} that the model was trained "
+                           f"on (it has {columns})")
+        columns = meta["features"]  # the network's order, whatever the file's
+    X = table.numeric(columns)
+    X = (X - meta.get("mean", 0.0)) / meta.get("std", 1.0)
+    outputs = network.predict(X)
+    if "classes" in meta:
+        header = [target or "prediction"]
+        rows = [[meta["classes"][i]] for i in outputs.argmax(axis=1)]
+    else:
+        outputs = outputs * meta.get("target_std", 1.0) + meta.get("target_mean", 0.0)
+        if target is not None and outputs.shape[1] == 1:
+            header = [target]
+        else:
+            header = [f"output_{i}" for i in range(outputs.shape[1])]
+        rows = [[repr(float(value)) for value in row] for row in outputs]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    if args.out is None:
+        sys.stdout.write(buffer.getvalue())
+    else:
+        _write_atomically(args.out, buffer.getvalue())
+    return 0
+
+
+def _write_atomically(path, text):
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".bpcore-", suffix=".csv.tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "w", newline="") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+# ---- bench and info ----
+
+def run_bench(args):
+    print("bpcore bench: the benchmark arrives with the performance issue; nothing to run yet.")
+    return 0
+
+
+def run_info(args):
+    print(f"bpcore {__version__}")
+    print(f"python {platform.python_version()} ({sys.executable}), numpy {np.__version__}")
+    print(f"active backend: {_backend.name} (BPCORE_BACKEND="
+          f"{os.environ.get('BPCORE_BACKEND', 'auto') or 'auto'})")
+    try:
+        compiled = importlib.import_module("bpcore._kernels")
+    except ImportError as error:
+        print(f"compiled module: not importable ({error})")
+    else:
+        print(f"compiled module: importable ({compiled.__file__})")
+    print(f"supported dtypes: {', '.join(DTYPES)}")
+    print("build flags: not recorded in the compiled module; setup.py compiles with -O3 by "
+          "default (-O0 -g with BPCORE_DEBUG=1, -march=native added with BPCORE_NATIVE=1)")
+    for name in ("tqdm", "matplotlib"):
+        try:
+            module = importlib.import_module(name)
+            print(f"{name}: {getattr(module, '__version__', 'installed')}")
+        except ImportError:
+            print(f"{name}: not installed" + (' (for --plot: pip install "bpcore[plot]")'
+                                              if name == "matplotlib" else ""))
+    return 0
+
+
+# ---- entry point ----
+
+def main(argv=None):
+    """Run the command line with `argv` (default: sys.argv[1:]); return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (CLIError, ValueError, OSError) as error:
+        # ValueError covers DataError, bpcore.io's "not a model" and the network's own checks
+        # (DivergenceError included); OSError covers files that cannot be read or written.
+        message = str(error) or type(error).__name__
+        if isinstance(error, OSError) and error.filename is not None and error.strerror:
+            message = f"{error.filename}: {error.strerror}"
+        print(f"{parser.prog}: error: {' '.join(message.split())}", file=sys.stderr)
+        return BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,160 @@
+"""The bundled datasets (no download) and the checked CSV reader the command line also uses.
+
+`load_iris()` and `load_digits()` return (X, y): X float64 of shape (n_samples, n_features),
+y a 1-D array of class labels (species names for iris, ints 0..9 for digits). The files live
+in `bpcore/data/` and are read with importlib.resources; see bpcore/data/README.md for their
+provenance.
+"""
+import csv
+import gzip
+import io
+import math
+import os
+from importlib import resources
+
+import numpy as np
+
+__all__ = ["load_iris", "load_digits", "read_table", "Table", "DataError"]
+
+
+class DataError(ValueError):
+    """A CSV file that cannot be used: missing, empty, ragged, non-numeric or not finite."""
+
+
+class Table:
+    """A CSV file's header and rows of stripped text cells, checked to be rectangular.
+
+    `lines[i]` is the line number of `rows[i]` in the file, for error messages.
+    """
+
+    def __init__(self, columns, rows, lines, source):
+        self.columns = columns
+        self.rows = rows
+        self.lines = lines
+        self.source = source
+
+    def __len__(self):
+        return len(self.rows)
+
+    def index(self, name):
+        try:
+            return self.columns.index(name)
+        except ValueError:
+            shown = ", ".join(map(repr, self.columns[:12]))
+            more = f", ... ({len(self.columns)} columns)" if len(self.columns) > 12 else ""
+            raise DataError(f"{self.source}: no column named {name!r}; the columns are "
+                            f"{shown}{more}") from None
+
+    def text(self, name):
+        """The cells of one column as a list of str, none of them empty."""
+        column = self.index(name)
+        cells = [row[column] for row in self.rows]
+        for cell, line in zip(cells, self.lines):
+            if cell == "":
+                raise DataError(f"{self.source}, line {line}: empty cell in column {name!r}")
+        return cells
+
+    def numeric(self, names):
+        """The columns `names` as a float64 array (n_rows, len(names)), every cell a finite
+        number."""
+        indices = [self.index(name) for name in names]
+        cells = [[row[i] for i in indices] for row in self.rows]
+        try:
+            values = np.array(cells, dtype=np.float64).reshape(len(cells), len(indices))
+        except ValueError:
+            values = None
+        if values is not None and np.isfinite(values).all():
+            return values
+        # Slow path, only to name the first bad cell.
+        for row, line in zip(cells, self.lines):
+            for cell, name in zip(row, names):
+                if cell == "":
+                    raise DataError(f"{self.source}, line {line}: empty cell in column {name!r} "
+                                    f"(missing values are not supported)")
+                try:
+                    number = float(cell)
+                except ValueError:
+                    raise DataError(f"{self.source}, line {line}: column {name!r} must hold "
+                                    f"numbers, got {cell!r}") from None
+                if not math.isfinite(number):
+                    raise DataError(f"{self.source}, line {line}: column {name!r} holds "
+                                    f"{cell!r}; values must be finite numbers")
+        raise DataError(f"{self.source}: columns {names} are not all finite numbers")
+
+
+def parse_table(text_file, source):
+    """Read an open text file as CSV: one header line, then rows as wide as the header.
+
+    Blank lines are skipped; cells are stripped of surrounding spaces.
+    """
+    reader = csv.reader(text_file)
+    header = None
+    for cells in reader:
+        if any(cell.strip() for cell in cells):
+            header = [cell.strip() for cell in cells]
+            break
+    if header is None:
+        raise DataError(f"{source} is empty (expected a header line and data rows)")
+    for position, name in enumerate(header):
+        if name == "":
+            raise DataError(f"{source}: the header has an empty column name (column "
+                            f"{position + 1})")
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:
+        raise DataError(f"{source}: the header names column(s) {duplicates} more than once")
+    rows, lines = [], []
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(header):
+            raise DataError(f"{source}, line {reader.line_num}: {len(cells)} values, but the "
+                            f"header has {len(header)} columns")
+        rows.append([cell.strip() for cell in cells])
+        lines.append(reader.line_num)
+    if not rows:
+        raise DataError(f"{source} has a header but no data rows")
+    return Table(header, rows, lines, source)
+
+
+def read_table(path):
+    """The CSV file at `path` (gzip-compressed if it ends in .gz) as a checked Table."""
+    path = os.fspath(path)
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rt", newline="", encoding="utf-8-sig") as file:
+            return parse_table(file, path)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path} is a directory, not a CSV file") from None
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path} is not UTF-8 text ({error.reason} at byte "
+                        f"{error.start})") from None
+    except (OSError, EOFError, csv.Error) as error:
+        raise DataError(f"{path}: cannot read it as CSV ({type(error).__name__}: "
+                        f"{error})") from None
+
+
+def _bundled(name):
+    """A bundled data file as a Table, read through importlib.resources."""
+    resource = resources.files(__package__).joinpath("data", name)
+    with resource.open("rb") as raw:
+        binary = gzip.GzipFile(fileobj=raw) if name.endswith(".gz") else raw
+        with io.TextIOWrapper(binary, encoding="utf-8", newline="") as text:
+            return parse_table(text, f"bpcore/data/{name}")
+
+
+def load_iris():
+    """Fisher's iris: X (150, 4) sepal and petal lengths and widths in cm, y the species names
+    ('setosa', 'versicolor', 'virginica')."""
+    table = _bundled("iris.csv")
+    features = [name for name in table.columns if name != "species"]
+    return table.numeric(features), np.array(table.text("species"))
+
+
+def load_digits():
+    """8x8 handwritten digits: X (1797, 64) pixel intensities 0..16 row by row, y the digits
+    0..9 as int64."""
+    table = _bundled("digits.csv.gz")
+    features = [name for name in table.columns if name != "digit"]
+    return table.numeric(features), np.array(table.text("digit"), dtype=np.int64)

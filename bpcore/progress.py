@@ -1,0 +1,82 @@
+"""Per-epoch progress for training: a fit callback that reports the running loss.
+
+`make_progress(total_epochs)` returns a callable `progress(epoch, loss, **metrics)` for
+`Network.fit(callback=...)` (it returns None, so it never stops training) with a `close()`:
+  - a tqdm bar with the loss as its postfix when the stream is a terminal,
+  - one plain line per epoch otherwise (`epoch 3/50  loss 0.1234`), which logs and pipes keep,
+  - nothing at all with quiet=True.
+Extra keyword metrics (e.g. `val_loss=0.2`) are shown next to the loss.
+"""
+import sys
+
+__all__ = ["make_progress"]
+
+
+def _format(value):
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+class _Silent:
+    def __call__(self, epoch, loss, **metrics):
+        return None
+
+    def close(self):
+        return None
+
+
+class _Lines:
+    """One line per epoch on a stream that is not a terminal."""
+
+    def __init__(self, total_epochs, stream):
+        self.total_epochs = total_epochs
+        self.stream = stream
+        self._width = len(str(total_epochs))
+
+    def __call__(self, epoch, loss, **metrics):
+        parts = [f"epoch {epoch:>{self._width}}/{self.total_epochs}", f"loss {_format(loss)}"]
+        parts += [f"{name} {_format(value)}" for name, value in metrics.items()]
+        print("  ".join(parts), file=self.stream, flush=True)
+        return None
+
+    def close(self):
+        return None
+
+
+class _Bar:
+    """A tqdm bar counting epochs, the latest loss as its postfix."""
+
+    def __init__(self, total_epochs, stream, tqdm):
+        self._bar = tqdm(total=total_epochs, file=stream, unit="epoch", desc="training",
+                         dynamic_ncols=True, leave=True)
+
+    def __call__(self, epoch, loss, **metrics):
+        self._bar.set_postfix({"loss": _format(loss),
+                               **{name: _format(value) for name, value in metrics.items()}},
+                              refresh=False)
+        self._bar.update(max(epoch - self._bar.n, 0))
+        return None
+
+    def close(self):
+        self._bar.close()
+
+
+def _is_terminal(stream):
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):  # no isatty, or a closed stream
+        return False
+
+
+def make_progress(total_epochs, quiet=False, stream=None):
+    """A fit callback reporting each epoch's loss on `stream` (default: sys.stderr at call time)."""
+    if quiet:
+        return _Silent()
+    stream = sys.stderr if stream is None else stream
+    if _is_terminal(stream):
+        try:
+            from tqdm import tqdm
+        except ImportError:  # a declared dependency, but fall back to lines rather than fail
+            pass
+        else:
+            return _Bar(total_epochs, stream, tqdm)
+    return _Lines(total_epochs, stream)

@@ -1,0 +1,394 @@
+"""The command line end to end: `python -m bpcore ...` in a subprocess, on each backend.
+
+The conftest's autouse fixture swaps backends inside this process only; a subprocess picks its
+backend from BPCORE_BACKEND, so every test here takes the `backend` fixture and passes it on.
+Subprocesses run in tmp_path so the source tree next to the tests is never imported by accident.
+"""
+import csv
+import io
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import bpcore
+from bpcore import cli
+from bpcore.progress import make_progress
+
+
+def run(backend, cwd, *args, pythonpath=None):
+    env = dict(os.environ, BPCORE_BACKEND=backend)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath),
+                                                          env.get("PYTHONPATH")]))
+    return subprocess.run([sys.executable, "-m", "bpcore", *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def accuracy(stdout):
+    match = re.search(r"test accuracy: ([\d.]+)%", stdout)
+    assert match, stdout
+    return float(match.group(1))
+
+
+def write_csv(path, header, rows):
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def read_csv(text):
+    rows = list(csv.reader(io.StringIO(text)))
+    return rows[0], rows[1:]
+
+
+def blobs(n=90, seed=0):
+    """Three well-separated clusters with string labels, in 2 features."""
+    rng = np.random.default_rng(seed)
+    centres = {"red": (0.0, 0.0), "green": (5.0, 5.0), "blue": (0.0, 8.0)}
+    rows = []
+    for i in range(n):
+        name = list(centres)[i % 3]
+        x, y = np.array(centres[name]) + rng.normal(scale=0.5, size=2)
+        rows.append([f"{x:.5f}", name, f"{y:.5f}"])  # the target sits between the features
+    return rows
+
+
+def linear(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    y = 3.0 * X[:, 0] - 2.0 * X[:, 1] + 50.0
+    return [[f"{a:.6f}", f"{b:.6f}", f"{t:.6f}"] for (a, b), t in zip(X, y)]
+
+
+def assert_bad_input(result, fragment):
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bpcore: error: "), result.stderr
+    assert fragment in lines[0], lines[0]
+
+
+# ---- demo ----
+
+def test_demo_iris(backend, tmp_path):
+    result = run(backend, tmp_path, "demo", "--dataset", "iris", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "4-4-4-3" in result.stdout
+    assert accuracy(result.stdout) >= 90.0
+    assert f"backend: {backend}" in result.stdout
+    assert "training time:" in result.stdout
+    assert result.stderr == ""  # quiet: no progress
+
+
+def test_demo_digits_reaches_95_percent(backend, tmp_path):
+    # Two epochs of online SGD already generalise; the default (20 epochs) does better.
+    result = run(backend, tmp_path, "demo", "--epochs", "2")
+    assert result.returncode == 0, result.stderr
+    assert "64-32-10" in result.stdout and "450 test samples" in result.stdout
+    assert accuracy(result.stdout) >= 95.0
+    assert f"backend: {backend}" in result.stdout
+    # stderr is a pipe, not a terminal: one plain line per epoch with the running loss
+    epochs = re.findall(r"^epoch (\d)/2  loss ([\d.e-]+)$", result.stderr, re.MULTILINE)
+    assert [epoch for epoch, _ in epochs] == ["1", "2"]
+    assert float(epochs[1][1]) < float(epochs[0][1])
+
+
+def test_demo_seed_changes_the_split(backend, tmp_path):
+    first = run(backend, tmp_path, "demo", "--dataset", "iris", "--quiet", "--epochs", "20")
+    again = run(backend, tmp_path, "demo", "--dataset", "iris", "--quiet", "--epochs", "20")
+    other = run(backend, tmp_path, "demo", "--dataset", "iris", "--quiet", "--epochs", "20",
+                "--seed", "5")
+    loss = re.compile(r"final training loss ([\d.e-]+)")
+    assert loss.search(first.stdout).group(1) == loss.search(again.stdout).group(1)
+    assert loss.search(first.stdout).group(1) != loss.search(other.stdout).group(1)
+
+
+def test_plot_without_matplotlib_exits_before_training(backend, tmp_path):
+    blocker = tmp_path / "blocker" / "matplotlib"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('matplotlib blocked by the test')\n")
+    result = run(backend, tmp_path, "demo", "--dataset", "iris", "--plot", "loss.png",
+                 pythonpath=tmp_path / "blocker")
+    assert_bad_input(result, 'pip install "bpcore[plot]"')
+    assert result.stdout == ""  # nothing trained, nothing reported
+    assert not (tmp_path / "loss.png").exists()
+
+
+def test_plot_writes_a_png(backend, tmp_path):
+    pytest.importorskip("matplotlib")
+    result = run(backend, tmp_path, "demo", "--dataset", "iris", "--quiet", "--epochs", "30",
+                 "--plot", "loss.png")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "loss curve saved to loss.png" in result.stdout
+
+
+# ---- train and predict ----
+
+def test_train_predict_classification_with_string_labels(backend, tmp_path):
+    write_csv(tmp_path / "train.csv", ["x", "colour", "y"], blobs())
+    result = run(backend, tmp_path, "train", "train.csv", "--target", "colour", "--hidden", "8",
+                 "--epochs", "30", "--lr", "0.05", "--out", "colours.npz")
+    assert result.returncode == 0, result.stderr
+    assert "validation accuracy" in result.stdout
+    assert re.search(r"^epoch 30/30  loss [\d.e-]+  val_loss [\d.e-]+$", result.stderr,
+                     re.MULTILINE), result.stderr
+    network, extra = bpcore.io.load(tmp_path / "colours.npz", with_extra=True)
+    assert network.sizes == (2, 8, 3) and network.output == "softmax"
+    assert extra["meta_classes"].tolist() == ["blue", "green", "red"]
+    assert extra["meta_features"].tolist() == ["x", "y"]
+    assert str(extra["meta_target"]) == "colour"
+    assert extra["meta_mean"].shape == extra["meta_std"].shape == (2,)
+
+    # new points, once without the target column and once with it (ignored, by name)
+    fresh = blobs(n=30, seed=1)
+    write_csv(tmp_path / "new.csv", ["y", "x"], [[row[2], row[0]] for row in fresh])
+    write_csv(tmp_path / "labelled.csv", ["x", "colour", "y"], fresh)
+    for data in ("new.csv", "labelled.csv"):
+        result = run(backend, tmp_path, "predict", "colours.npz", data)
+        assert result.returncode == 0, result.stderr
+        header, rows = read_csv(result.stdout)
+        assert header == ["colour"]
+        predicted = [row[0] for row in rows]
+        assert len(predicted) == 30
+        assert np.mean([p == row[1] for p, row in zip(predicted, fresh)]) >= 0.9
+
+    result = run(backend, tmp_path, "predict", "colours.npz", "new.csv", "--out", "out.csv")
+    assert result.returncode == 0 and result.stdout == ""
+    assert (tmp_path / "out.csv").read_text().splitlines()[0] == "colour"
+
+
+def test_train_predict_regression(backend, tmp_path):
+    write_csv(tmp_path / "prices.csv", ["a", "b", "price"], linear())
+    result = run(backend, tmp_path, "train", "prices.csv", "--target", "price", "--hidden", "",
+                 "--epochs", "40", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "model saved to model.npz" in result.stdout
+    network, extra = bpcore.io.load(tmp_path / "model.npz", with_extra=True)
+    assert network.sizes == (2, 1) and network.output == "identity"
+    assert "meta_classes" not in extra
+    fresh = linear(n=20, seed=3)
+    write_csv(tmp_path / "fresh.csv", ["a", "b"], [row[:2] for row in fresh])
+    result = run(backend, tmp_path, "predict", "model.npz", "fresh.csv")
+    assert result.returncode == 0, result.stderr
+    header, rows = read_csv(result.stdout)
+    assert header == ["price"]
+    predicted = np.array([float(row[0]) for row in rows])
+    expected = np.array([float(row[2]) for row in fresh])
+    assert np.abs(predicted - expected).max() < 0.5  # the target's std is about 3.6
+
+
+def test_integer_target_is_classes_unless_regression(backend, tmp_path):
+    rows = [[f"{v:.3f}", str(int(v > 0) + 2 * int(v > 1))] for v in np.linspace(-2, 2, 60)]
+    write_csv(tmp_path / "ints.csv", ["v", "level"], rows)
+    result = run(backend, tmp_path, "train", "ints.csv", "--target", "level", "--epochs", "5",
+                 "--quiet", "--out", "classes.npz")
+    assert result.returncode == 0, result.stderr
+    _, extra = bpcore.io.load(tmp_path / "classes.npz", with_extra=True)
+    assert extra["meta_classes"].tolist() == ["0", "1", "3"]
+    result = run(backend, tmp_path, "predict", "classes.npz", "ints.csv")
+    assert {row[0] for row in read_csv(result.stdout)[1]} <= {"0", "1", "3"}
+
+    result = run(backend, tmp_path, "train", "ints.csv", "--target", "level", "--epochs", "5",
+                 "--quiet", "--regression", "--out", "numbers.npz")
+    assert result.returncode == 0, result.stderr
+    network, extra = bpcore.io.load(tmp_path / "numbers.npz", with_extra=True)
+    assert network.sizes[-1] == 1 and "meta_classes" not in extra
+
+
+def test_patience_stops_and_keeps_the_best_weights(backend, tmp_path):
+    # labels that are pure noise: the validation loss soon rises as the network memorises
+    rng = np.random.default_rng(0)
+    rows = [[f"{a:.4f}", f"{b:.4f}", rng.choice(["yes", "no"])]
+            for a, b in rng.normal(size=(80, 2))]
+    write_csv(tmp_path / "noise.csv", ["a", "b", "label"], rows)
+    result = run(backend, tmp_path, "train", "noise.csv", "--target", "label", "--epochs",
+                 "500", "--lr", "0.05", "--hidden", "32", "--patience", "2", "--quiet")
+    assert result.returncode == 0, result.stderr
+    match = re.search(r"stopped after epoch (\d+): .* keeping the weights of epoch (\d+)",
+                      result.stdout)
+    assert match, result.stdout
+    assert int(match.group(2)) == int(match.group(1)) - 2
+
+
+# ---- bad input: one line, exit 2, nothing written ----
+
+BAD_FILES = {
+    "empty.csv": "",
+    "header_only.csv": "a,b,label\n",
+    "ragged.csv": "a,b,label\n1,2,x\n3,4\n",
+    "text.csv": "a,b,label\n1,2,x\n3,four,y\n",
+    "nan.csv": "a,b,label\n1,2,x\n3,nan,y\n",
+    "hole.csv": "a,b,label\n1,2,x\n3,,y\n",
+    "no_label.csv": "a,b,label\n1,2,x\n3,4,\n",
+    "one_class.csv": "a,b,label\n1,2,x\n3,4,x\n",
+}
+
+
+@pytest.mark.parametrize("name, fragment", [
+    ("missing.csv", "missing.csv: no such file"),
+    ("empty.csv", "empty.csv is empty"),
+    ("header_only.csv", "no data rows"),
+    ("ragged.csv", "ragged.csv, line 3: 2 values, but the header has 3 columns"),
+    ("text.csv", "text.csv, line 3: column 'b' must hold numbers, got 'four'"),
+    ("nan.csv", "nan.csv, line 3: column 'b' holds 'nan'"),
+    ("hole.csv", "hole.csv, line 3: empty cell in column 'b'"),
+    ("no_label.csv", "no_label.csv, line 3: empty cell in column 'label'"),
+    ("one_class.csv", "only one class"),
+])
+def test_train_rejects_bad_data(backend, tmp_path, name, fragment):
+    for file, text in BAD_FILES.items():
+        (tmp_path / file).write_text(text)
+    result = run(backend, tmp_path, "train", name, "--target", "label", "--epochs", "1",
+                 "--out", "model.npz")
+    assert_bad_input(result, fragment)
+    assert not (tmp_path / "model.npz").exists()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--target", "nope"], "no column named 'nope'; the columns are 'x', 'colour', 'y'"),
+    (["--target", "colour", "--regression"], "--regression needs a numeric target"),
+    (["--target", "colour", "--output", "sigmoid", "--loss", "cross_entropy"],
+     "loss='cross_entropy' needs output='softmax'"),
+    (["--target", "colour", "--lr", "-1"], "--lr: expected a number in (0, inf), got -1"),
+    (["--target", "colour", "--momentum", "1"], "--momentum: expected a number in [0, 1)"),
+    (["--target", "colour", "--epochs", "0"], "--epochs: expected a positive integer, got 0"),
+    (["--target", "colour", "--hidden", "8,x"], "--hidden: expected layer widths such as 32,16"),
+    (["--target", "colour", "--out", "no/such/folder/m.npz"], "folder"),
+])
+def test_train_rejects_bad_settings(backend, tmp_path, args, fragment):
+    write_csv(tmp_path / "train.csv", ["x", "colour", "y"], blobs())
+    result = run(backend, tmp_path, "train", "train.csv", "--epochs", "1", *args)
+    assert_bad_input(result, fragment)
+    assert not (tmp_path / "model.npz").exists()
+    assert not (tmp_path / "no").exists()
+
+
+@pytest.fixture
+def trained(tmp_path, capsys):
+    """A classifier of `blobs` saved by the command line as tmp_path/model.npz (trained in
+    this process to save a subprocess; the predict under test runs in a subprocess)."""
+    write_csv(tmp_path / "train.csv", ["x", "colour", "y"], blobs())
+    status = cli.main(["train", str(tmp_path / "train.csv"), "--target", "colour",
+                       "--epochs", "2", "--quiet", "--out", str(tmp_path / "model.npz")])
+    assert status == 0, capsys.readouterr().err
+    return tmp_path / "model.npz"
+
+
+@pytest.mark.parametrize("model, data, fragment", [
+    ("missing.npz", "good.csv", "missing.npz: no such model file"),
+    ("junk.npz", "good.csv", "junk.npz is not a bpcore model file"),
+    ("good.csv", "good.csv", "good.csv is not a bpcore model file"),
+    ("model.npz", "missing.csv", "missing.csv: no such file"),
+    ("model.npz", "empty.csv", "empty.csv is empty"),
+    ("model.npz", "narrow.csv", "narrow.csv has 1 feature columns, but the model expects 2"),
+    ("model.npz", "wide.csv", "wide.csv has 3 feature columns (besides the target 'colour'), "
+                              "but the model expects 2"),
+    ("model.npz", "renamed.csv", "lacks column(s) ['y']"),
+    ("model.npz", "text.csv", "text.csv, line 3: column 'y' must hold numbers, got 'high'"),
+    ("model.npz", "ragged.csv", "ragged.csv, line 2: 1 values"),
+])
+def test_predict_rejects_bad_input(backend, tmp_path, trained, model, data, fragment):
+    files = {"good.csv": "x,y\n1,2\n", "empty.csv": "", "narrow.csv": "x\n1\n",
+             "wide.csv": "x,y,z,colour\n1,2,3,red\n", "renamed.csv": "x,z\n1,2\n",
+             "text.csv": "x,y\n1,2\n3,high\n", "ragged.csv": "x,y\n1\n"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "junk.npz").write_bytes(b"this is not a zip archive")
+    result = run(backend, tmp_path, "predict", model, data, "--out", "predictions.csv")
+    assert_bad_input(result, fragment)
+    assert result.stdout == ""
+    assert not (tmp_path / "predictions.csv").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".bpcore-")]
+
+
+def test_predict_with_a_plain_model_writes_raw_outputs(backend, tmp_path):
+    network = bpcore.Network([2, 3], output="softmax", loss="cross_entropy", seed=0)
+    network.save(tmp_path / "plain.npz")
+    (tmp_path / "data.csv").write_text("p,q\n0.5,-1\n2,3\n")
+    result = run(backend, tmp_path, "predict", "plain.npz", "data.csv")
+    assert result.returncode == 0, result.stderr
+    header, rows = read_csv(result.stdout)
+    assert header == ["output_0", "output_1", "output_2"]
+    np.testing.assert_allclose(np.array(rows, dtype=float),
+                               network.predict([[0.5, -1], [2, 3]]), rtol=1e-12)
+
+
+# ---- bench, info, usage ----
+
+def test_bench_is_a_stub(backend, tmp_path):
+    result = run(backend, tmp_path, "bench")
+    assert result.returncode == 0
+    assert "performance issue" in result.stdout
+
+
+def test_info(backend, tmp_path):
+    result = run(backend, tmp_path, "info")
+    assert result.returncode == 0, result.stderr
+    assert f"bpcore {bpcore.__version__}" in result.stdout
+    assert f"active backend: {backend}" in result.stdout
+    assert "float32, float64" in result.stdout
+    compiled = "compiled module: importable" in result.stdout
+    assert compiled == (backend == "cython") or backend == "python"
+
+
+def test_no_command_is_a_usage_error(backend, tmp_path):
+    assert_bad_input(run(backend, tmp_path), "required: COMMAND")
+    assert_bad_input(run(backend, tmp_path, "predict", "model.npz"), "required: DATA.csv")
+
+
+def test_main_is_importable_for_the_console_script():
+    from bpcore.__main__ import main
+    assert main(["bench"]) == 0
+
+
+# ---- progress ----
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_lines_when_not_a_terminal():
+    stream = io.StringIO()
+    progress = make_progress(12, stream=stream)
+    assert progress(3, 0.123456) is None
+    progress(12, 0.5, val_loss=0.25)
+    progress.close()
+    assert stream.getvalue().splitlines() == ["epoch  3/12  loss 0.1235",
+                                              "epoch 12/12  loss 0.5  val_loss 0.25"]
+
+
+def test_progress_bar_on_a_terminal():
+    pytest.importorskip("tqdm")
+    stream = FakeTerminal()
+    progress = make_progress(4, stream=stream)
+    for epoch in range(1, 5):
+        assert progress(epoch, 1.0 / epoch) is None
+    progress.close()
+    text = stream.getvalue()
+    assert "4/4" in text and "loss=0.25" in text and "epoch 1/4" not in text
+
+
+def test_progress_quiet_is_silent():
+    stream = FakeTerminal()
+    progress = make_progress(4, quiet=True, stream=stream)
+    progress(1, 0.5)
+    progress.close()
+    assert stream.getvalue() == ""
+
+
+def test_progress_as_a_fit_callback():
+    stream = io.StringIO()
+    progress = make_progress(3, stream=stream)
+    network = bpcore.Network([2, 2, 1], seed=0)
+    history = network.fit([[0, 0], [1, 1]], [0, 1], epochs=3, callback=progress)
+    progress.close()
+    assert history.epochs == 3 and history.stop_reason == "epochs"
+    assert len(stream.getvalue().splitlines()) == 3

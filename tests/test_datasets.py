@@ -1,0 +1,111 @@
+"""The bundled datasets and the checked CSV reader behind them and the command line."""
+import gzip
+from importlib import resources
+
+import numpy as np
+import pytest
+
+from bpcore.datasets import DataError, load_digits, load_iris, read_table
+
+
+def test_data_files_ship_inside_the_package():
+    data = resources.files("bpcore").joinpath("data")
+    for name in ("iris.csv", "digits.csv.gz", "README.md"):
+        assert data.joinpath(name).is_file(), name
+    readme = data.joinpath("README.md").read_text(encoding="utf-8")
+    assert "Fisher" in readme and "Alpaydin" in readme and "CC BY 4.0" in readme
+
+
+def test_load_iris():
+    X, y = load_iris()
+    assert X.shape == (150, 4) and X.dtype == np.float64
+    assert y.shape == (150,) and y.dtype.kind == "U"
+    names, counts = np.unique(y, return_counts=True)
+    assert names.tolist() == ["setosa", "versicolor", "virginica"]
+    assert counts.tolist() == [50, 50, 50]
+    assert np.isfinite(X).all() and (X > 0).all() and X.max() < 10
+    np.testing.assert_allclose(X[0], [5.1, 3.5, 1.4, 0.2])  # the first row of Fisher's table
+
+
+def test_load_digits():
+    X, y = load_digits()
+    assert X.shape == (1797, 64) and X.dtype == np.float64
+    assert y.shape == (1797,) and y.dtype == np.int64
+    assert sorted(np.unique(y).tolist()) == list(range(10))
+    assert X.min() == 0 and X.max() == 16
+    assert (X == np.round(X)).all()
+    assert y[:10].tolist() == list(range(10))
+
+
+def test_loaders_return_fresh_arrays():
+    X, _ = load_iris()
+    X[...] = 0
+    assert load_iris()[0].sum() > 0
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_read_table_strips_cells_and_skips_blank_lines(tmp_path):
+    path = write(tmp_path, "t.csv", "a, b ,label\n\n1, 2 ,x\n3,4,y\n\n")
+    table = read_table(path)
+    assert table.columns == ["a", "b", "label"]
+    assert table.text("label") == ["x", "y"]
+    np.testing.assert_array_equal(table.numeric(["b", "a"]), [[2, 1], [4, 3]])
+    assert table.lines == [3, 4]
+
+
+def test_read_table_reads_gzip(tmp_path):
+    path = tmp_path / "t.csv.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as file:
+        file.write("a,b\n1,2\n")
+    np.testing.assert_array_equal(read_table(path).numeric(["a", "b"]), [[1, 2]])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "is empty"),
+    ("\n\n", "is empty"),
+    ("a,b\n", "no data rows"),
+    ("a,b\n1,2\n3\n", "line 3: 1 values, but the header has 2 columns"),
+    ("a,b\n1,2,3\n", "line 2: 3 values"),
+    ("a,a\n1,2\n", "more than once"),
+    ("a,\n1,2\n", "empty column name"),
+])
+def test_read_table_rejects_malformed_files(tmp_path, text, message):
+    with pytest.raises(DataError, match=message):
+        read_table(write(tmp_path, "bad.csv", text))
+
+
+@pytest.mark.parametrize("cell, message", [
+    ("foo", "column 'b' must hold numbers, got 'foo'"),
+    ("", "empty cell in column 'b'"),
+    ("nan", "column 'b' holds 'nan'; values must be finite"),
+    ("-inf", "column 'b' holds '-inf'; values must be finite"),
+])
+def test_numeric_names_the_bad_cell(tmp_path, cell, message):
+    table = read_table(write(tmp_path, "t.csv", f"a,b\n1,2\n3,{cell}\n"))
+    with pytest.raises(DataError, match=f"line 3: {message}"):
+        table.numeric(["a", "b"])
+
+
+def test_unknown_column_lists_the_columns(tmp_path):
+    table = read_table(write(tmp_path, "t.csv", "a,b\n1,2\n"))
+    with pytest.raises(DataError, match="no column named 'c'; the columns are 'a', 'b'"):
+        table.index("c")
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        read_table(tmp_path / "missing.csv")
+    with pytest.raises(DataError, match="is a directory"):
+        read_table(tmp_path)
+
+
+def test_binary_file_is_refused(tmp_path):
+    path = tmp_path / "model.npz"
+    path.write_bytes(b"PK\x03\x04\xff\xfe\x00\x81garbage")
+    with pytest.raises(DataError):
+        read_table(path)
