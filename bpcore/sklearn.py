@@ -1,0 +1,505 @@
+"""scikit-learn compatible estimators on top of `bpcore.Network`: MLPRegressor and MLPClassifier.
+
+This module imports without scikit-learn. The estimator protocol that scikit-learn's tools rely
+on (`get_params`, `set_params`, `fit`, `predict`, `score`, `__sklearn_is_fitted__`,
+`__sklearn_tags__`) is written out here rather than inherited, so the estimators work the same
+with or without scikit-learn installed; only `__sklearn_tags__` (called by scikit-learn itself)
+and the error and warning classes import it, lazily, when it is there. Pipelines, clone,
+cross-validation, GridSearchCV and joblib's threading, loky and Dask backends all work on them.
+
+The constructor only stores its arguments, under the names `Network.fit` uses (`lr`, `epochs`,
+`batch_size`, `momentum`, `weight_decay`, `tol`, `patience`); `fit` builds a fresh network of
+widths (n_features, *hidden_layer_sizes, n_outputs) and trains it. `partial_fit` makes one pass
+over the data it is given and keeps the network (and its momentum) between calls.
+
+Fitted attributes: `network_` (the `bpcore.Network`), `n_features_in_`, `n_outputs_`,
+`loss_curve_` (the loss of every epoch so far), `n_iter_` (epochs run), `stop_reason_`, and
+for the classifier `classes_`, for the regressor `y_mean_` and `y_scale_` (the target
+standardization); `feature_names_in_` when X was a DataFrame with string columns.
+"""
+import inspect
+import numbers
+import warnings
+
+import numpy as np
+
+from .network import Network
+
+__all__ = ["MLPRegressor", "MLPClassifier", "NotFittedError"]
+
+
+# ---- scikit-learn's exception and warning classes when it is installed, look-alikes otherwise ----
+
+class _NotFittedError(ValueError, AttributeError):
+    """Raised by predict and friends before fit (scikit-learn's NotFittedError when installed)."""
+
+
+class _DataConversionWarning(UserWarning):
+    """y had to be reshaped (scikit-learn's DataConversionWarning when installed)."""
+
+
+def _sklearn_class(name, fallback):
+    try:
+        from sklearn import exceptions
+    except ImportError:
+        return fallback
+    return getattr(exceptions, name)
+
+
+def __getattr__(name):
+    # `bpcore.sklearn.NotFittedError` is scikit-learn's class when it can be imported, so
+    # `except sklearn.exceptions.NotFittedError` catches it; resolved on access, not at import
+    if name == "NotFittedError":
+        return _sklearn_class("NotFittedError", _NotFittedError)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# ---- input checks, with the messages scikit-learn's own estimators give ----
+
+def _is_sparse(values):
+    return type(values).__module__.startswith("scipy.sparse")
+
+
+def _feature_names(X):
+    """The column names of a DataFrame-like X when they are all strings, else None."""
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray):
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    if len(names) and all(isinstance(name, str) for name in names):
+        return names
+    return None
+
+
+def _as_numbers(values, name, what):
+    """`values` as a float64 or (for ints and bools) numeric array; TypeError/ValueError else."""
+    if values is None:
+        raise ValueError(f"{what} requires {name} to be passed, but the target {name} is None"
+                         if name == "y" else f"Expected array-like (array or non-string "
+                         f"sequence), got None for {name}")
+    if _is_sparse(values):
+        raise TypeError(f"Sparse data was passed for {name}, but dense data is required; "
+                        f"convert it with {name}.toarray()")
+    array = np.asarray(values)
+    if array.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {array.dtype}")
+    if array.dtype.kind == "O":
+        # object arrays of numbers are fine; float() of a dict or None raises the TypeError
+        # "float() argument must be a string or a real number" that scikit-learn expects
+        if any(isinstance(item, complex) for item in array.flat):
+            raise ValueError(f"Complex data not supported: {name} holds complex numbers")
+        array = array.astype(np.float64)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold numbers, got dtype {array.dtype}")
+    return array
+
+
+def _check_finite(array, name):
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        kind = "NaN" if np.isnan(array).any() else "infinity"
+        raise ValueError(f"Input {name} contains {kind}; {name} must be finite (no NaN or inf)")
+
+
+def _check_lengths(X, y):
+    if len(y) != X.shape[0]:
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: X has "
+                         f"{X.shape[0]}, y has {len(y)}")
+
+
+def _check_random_state(random_state):
+    """A seed for numpy.random.default_rng: None, an int, a SeedSequence, or one drawn from a
+    RandomState or Generator (which advances it, as scikit-learn estimators do)."""
+    if random_state is None or isinstance(random_state, np.random.SeedSequence):
+        return random_state
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"random_state must be a non-negative int, got {random_state}")
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(np.iinfo(np.int32).max))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(np.iinfo(np.int64).max))
+    raise ValueError(f"random_state must be None, an int, a numpy RandomState or Generator, "
+                     f"got {random_state!r}")
+
+
+def _hidden_sizes(hidden_layer_sizes):
+    if isinstance(hidden_layer_sizes, numbers.Integral) and not isinstance(hidden_layer_sizes,
+                                                                           bool):
+        hidden_layer_sizes = (hidden_layer_sizes,)
+    if isinstance(hidden_layer_sizes, (str, bytes)) or not hasattr(hidden_layer_sizes, "__iter__"):
+        raise TypeError(f"hidden_layer_sizes must be an int or a sequence of ints such as "
+                        f"(32,) or (64, 32), got {hidden_layer_sizes!r}")
+    sizes = tuple(hidden_layer_sizes)
+    for width in sizes:
+        if isinstance(width, bool) or not isinstance(width, numbers.Integral) or width < 1:
+            raise ValueError(f"hidden_layer_sizes must hold positive ints, got "
+                             f"{hidden_layer_sizes!r}")
+    return tuple(int(width) for width in sizes)
+
+
+# ---- the shared estimator machinery ----
+
+class _BaseMLP:
+    """What MLPRegressor and MLPClassifier share: the parameters, the estimator protocol,
+    input validation and training."""
+
+    _estimator_type = None  # "regressor" / "classifier", also read by scikit-learn < 1.6
+
+    def __init__(self, hidden_layer_sizes=(32,), activation="relu", lr=0.01, epochs=200,
+                 batch_size=32, momentum=0.9, weight_decay=0.0, shuffle=True, tol=None,
+                 patience=None, random_state=None, dtype="float64"):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.lr = lr
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.shuffle = shuffle
+        self.tol = tol
+        self.patience = patience
+        self.random_state = random_state
+        self.dtype = dtype
+
+    # ---- the estimator protocol ----
+
+    @classmethod
+    def _get_param_names(cls):
+        signature = inspect.signature(cls.__init__)
+        return sorted(name for name, parameter in signature.parameters.items()
+                      if name != "self" and parameter.kind != parameter.VAR_KEYWORD)
+
+    def get_params(self, deep=True):
+        """The constructor's parameters as a dict (with `name__param` entries of nested
+        estimators when deep)."""
+        params = {}
+        for name in self._get_param_names():
+            value = getattr(self, name)
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                params.update((f"{name}__{key}", item)
+                              for key, item in value.get_params().items())
+            params[name] = value
+        return params
+
+    def set_params(self, **params):
+        """Set constructor parameters (no checks until fit); returns self."""
+        valid = self._get_param_names()
+        nested = {}
+        for key, value in params.items():
+            name, _, sub = key.partition("__")
+            if name not in valid:
+                raise ValueError(f"Invalid parameter {name!r} for estimator {self!r}. Valid "
+                                 f"parameters are: {valid!r}.")
+            if sub:
+                nested.setdefault(name, {})[sub] = value
+            else:
+                setattr(self, name, value)
+        for name, sub_params in nested.items():
+            getattr(self, name).set_params(**sub_params)
+        return self
+
+    def __repr__(self):
+        defaults = {name: parameter.default for name, parameter
+                    in inspect.signature(type(self).__init__).parameters.items()}
+        changed = []
+        for name in self._get_param_names():
+            value = getattr(self, name)
+            default = defaults.get(name, inspect.Parameter.empty)
+            same = value is default or (type(value) is type(default) and _equal(value, default))
+            if not same:
+                changed.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "network_")
+
+    def __sklearn_tags__(self):
+        # called only by scikit-learn (>= 1.6), so importing it here is safe
+        from sklearn.utils import InputTags, Tags, TargetTags
+        return Tags(estimator_type=self._estimator_type, target_tags=TargetTags(required=True),
+                    input_tags=InputTags())
+
+    # ---- checks ----
+
+    def _check_fitted(self):
+        if not hasattr(self, "network_"):
+            error = _sklearn_class("NotFittedError", _NotFittedError)
+            raise error(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
+                        f"with appropriate arguments before using this estimator.")
+
+    def _validate_X(self, X, reset):
+        """X as a 2-D finite float64 array; with reset, remember its width (and column names),
+        otherwise check them against what fit saw."""
+        names = _feature_names(X)
+        X = _as_numbers(X, "X", type(self).__name__)
+        if X.ndim != 2:
+            raise ValueError(f"Expected 2D array, got {X.ndim}D array instead: X must have "
+                             f"shape (n_samples, n_features). Reshape your data using "
+                             f"X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for "
+                             f"a single sample")
+        if X.shape[0] < 1:
+            raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum "
+                             f"of 1 is required.")
+        if X.shape[1] < 1:
+            raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum "
+                             f"of 1 is required.")
+        X = X.astype(np.float64, copy=False)
+        _check_finite(X, "X")
+        if reset:
+            self.n_features_in_ = X.shape[1]
+            if names is not None:
+                self.feature_names_in_ = names
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        else:
+            self._check_feature_names(names)
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                                 f"expecting {self.n_features_in_} features as input")
+        return X
+
+    def _check_feature_names(self, names):
+        fitted = getattr(self, "feature_names_in_", None)
+        name = type(self).__name__
+        if fitted is None and names is not None:
+            warnings.warn(f"X has feature names, but {name} was fitted without feature names",
+                          UserWarning, stacklevel=3)
+        elif fitted is not None and names is None:
+            warnings.warn(f"X does not have valid feature names, but {name} was fitted with "
+                          f"feature names", UserWarning, stacklevel=3)
+        elif fitted is not None and (len(fitted) != len(names) or (fitted != names).any()):
+            raise ValueError(f"The feature names should match those that were passed during "
+                             f"fit: fitted with {list(fitted)}, got {list(names)}")
+
+    # ---- training ----
+
+    def _new_network(self, n_outputs, output, loss):
+        sizes = (self.n_features_in_, *_hidden_sizes(self.hidden_layer_sizes), n_outputs)
+        self.network_ = Network(sizes, activation=self.activation, output=output, loss=loss,
+                                dtype=self.dtype, seed=_check_random_state(self.random_state))
+        self.n_outputs_ = n_outputs
+        self.loss_curve_ = []
+        self.n_iter_ = 0
+        self.stop_reason_ = None
+
+    def _train(self, X, Y, epochs, stopping=True):
+        history = self.network_.fit(
+            X, Y, epochs=epochs, lr=self.lr, batch_size=self.batch_size,
+            momentum=self.momentum, weight_decay=self.weight_decay, shuffle=self.shuffle,
+            tol=self.tol if stopping else None, patience=self.patience if stopping else None)
+        self.loss_curve_ = self.loss_curve_ + [float(loss) for loss in history.losses]
+        self.n_iter_ += history.epochs
+        self.stop_reason_ = history.stop_reason
+        return self
+
+    def _outputs(self, X):
+        self._check_fitted()
+        X = self._validate_X(X, reset=False)
+        return self.network_.predict(X).astype(np.float64, copy=False)
+
+
+def _equal(a, b):
+    try:
+        return bool(np.all(a == b)) and np.shape(a) == np.shape(b)
+    except Exception:
+        return False
+
+
+# ---- the estimators ----
+
+class MLPRegressor(_BaseMLP):
+    """A fully-connected network regressor trained by SGD (bpcore.Network underneath).
+
+    Hidden layers use `activation`, the output is linear and the loss mean squared error; y may
+    be 1-D or 2-D (several outputs), and predict returns the same shape. The network learns the
+    standardized targets (y - y_mean_) / y_scale_, so plain SGD works whatever the targets'
+    units; `loss_curve_` and `tol` are in those standardized units. Scale X yourself (e.g. a
+    StandardScaler in a Pipeline). `tol` and `patience` are Network.fit's: stop once an epoch's
+    loss is <= tol, or after `patience` epochs without a lower loss. `score` is R^2.
+    """
+
+    _estimator_type = "regressor"
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import RegressorTags
+        tags = super().__sklearn_tags__()
+        tags.regressor_tags = RegressorTags()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _validate_y(self, y, X):
+        y = _as_numbers(y, "y", type(self).__name__).astype(np.float64, copy=False)
+        if y.ndim not in (1, 2) or (y.ndim == 2 and y.shape[1] < 1):
+            raise ValueError(f"y must be 1-D (n_samples,) or 2-D (n_samples, n_outputs), got "
+                             f"shape {y.shape}")
+        _check_lengths(X, y)
+        _check_finite(y, "y")
+        return y
+
+    def _start(self, y):
+        """A new network for targets like y, and the target scaling taken from y."""
+        self._y_ndim = y.ndim
+        Y = y.reshape(len(y), -1)
+        self.y_mean_ = Y.mean(axis=0)
+        scale = Y.std(axis=0)
+        self.y_scale_ = np.where(scale > 0, scale, 1.0)
+        self._new_network(Y.shape[1], "identity", "mse")
+
+    def _scaled(self, y):
+        return (y.reshape(len(y), -1) - self.y_mean_) / self.y_scale_
+
+    def fit(self, X, y):
+        """Train a new network for `epochs` epochs (fewer if tol or patience stop it)."""
+        X = self._validate_X(X, reset=True)
+        y = self._validate_y(y, X)
+        self._start(y)
+        return self._train(X, self._scaled(y), self.epochs)
+
+    def partial_fit(self, X, y):
+        """One epoch over X, y: the first call builds the network and fixes the target scaling
+        from its y; later calls go on training the same network."""
+        first = not hasattr(self, "network_")
+        X = self._validate_X(X, reset=first)
+        y = self._validate_y(y, X)
+        if first:
+            self._start(y)
+        elif (1 if y.ndim == 1 else y.shape[1]) != self.n_outputs_:
+            raise ValueError(f"y has {1 if y.ndim == 1 else y.shape[1]} outputs, but "
+                             f"{type(self).__name__} was fitted with {self.n_outputs_}")
+        return self._train(X, self._scaled(y), 1, stopping=False)
+
+    def predict(self, X):
+        """Predicted targets: (n_samples,) if fit saw a 1-D y, else (n_samples, n_outputs)."""
+        outputs = self._outputs(X) * self.y_scale_ + self.y_mean_
+        return outputs[:, 0] if self._y_ndim == 1 else outputs
+
+    def score(self, X, y, sample_weight=None):
+        """R^2 of the predictions (averaged uniformly over outputs), as scikit-learn's."""
+        predicted = self.predict(X)
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim == 1:
+            y, predicted = y.reshape(-1, 1), predicted.reshape(-1, 1)
+        weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+        residual = np.average((y - predicted) ** 2, axis=0, weights=weights)
+        total = np.average((y - np.average(y, axis=0, weights=weights)) ** 2, axis=0,
+                           weights=weights)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r2 = np.where(total > 0, 1 - residual / np.where(total > 0, total, 1),
+                          np.where(residual == 0, 1.0, 0.0))
+        return float(np.mean(r2))
+
+
+class MLPClassifier(_BaseMLP):
+    """A fully-connected network classifier trained by SGD (bpcore.Network underneath).
+
+    Two classes: one sigmoid output unit with binary cross-entropy; more: a softmax output with
+    cross-entropy. Labels may be any sortable values (ints, strings, ...); `classes_` holds them
+    sorted. `tol` and `patience` are Network.fit's (on the training loss). `score` is accuracy.
+    """
+
+    _estimator_type = "classifier"
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags = ClassifierTags()
+        return tags
+
+    def _validate_y(self, y, X):
+        """y as a 1-D array of class labels; continuous or multi-column targets are refused."""
+        name = type(self).__name__
+        if y is None:
+            raise ValueError(f"{name} requires y to be passed, but the target y is None")
+        if _is_sparse(y):
+            raise TypeError("Sparse data was passed for y, but dense class labels are required")
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn("A column-vector y was passed when a 1d array was expected. Please "
+                          "change the shape of y to (n_samples,), for example using ravel().",
+                          _sklearn_class("DataConversionWarning", _DataConversionWarning),
+                          stacklevel=3)
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise ValueError(f"y should be a 1d array of class labels, got an array of shape "
+                             f"{y.shape} instead")
+        _check_lengths(X, y)
+        if y.dtype.kind == "c":
+            raise ValueError("Complex data not supported: y holds complex numbers")
+        if y.dtype.kind == "O":
+            kinds = {("text" if isinstance(item, str) else
+                      "number" if isinstance(item, numbers.Real) else "other") for item in y}
+            if kinds == {"number"}:
+                y = y.astype(np.float64)
+            elif kinds != {"text"}:
+                raise ValueError(f"Unknown label type: y mixes {' and '.join(sorted(kinds))} "
+                                 f"labels; use labels of one kind (ints or strings)")
+        if y.dtype.kind == "f":
+            _check_finite(y, "y")
+            if (y != np.round(y)).any():
+                raise ValueError("Unknown label type: continuous. A classifier needs class "
+                                 "labels; for continuous targets use MLPRegressor")
+        return y
+
+    def _targets(self, y):
+        """y as network targets: a 0/1 column for two classes, one-hot rows for more."""
+        index = np.searchsorted(self.classes_, y)
+        index = np.clip(index, 0, len(self.classes_) - 1)
+        unknown = self.classes_[index] != y
+        if unknown.any():
+            raise ValueError(f"y holds labels not in classes_ {self.classes_.tolist()}: "
+                             f"{np.unique(y[unknown]).tolist()}")
+        if len(self.classes_) == 2:
+            return index.astype(np.float64)
+        return np.eye(len(self.classes_))[index]
+
+    def _start(self, classes):
+        classes = np.unique(classes)
+        if len(classes) < 2:
+            raise ValueError(f"{type(self).__name__} needs at least 2 classes, got 1 class: "
+                             f"{classes.tolist()}")
+        self.classes_ = classes
+        if len(classes) == 2:
+            self._new_network(1, "sigmoid", "binary_cross_entropy")
+        else:
+            self._new_network(len(classes), "softmax", "cross_entropy")
+
+    def fit(self, X, y):
+        """Train a new network for `epochs` epochs (fewer if tol or patience stop it)."""
+        X = self._validate_X(X, reset=True)
+        y = self._validate_y(y, X)
+        self._start(y)
+        return self._train(X, self._targets(y), self.epochs)
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch over X, y. The first call needs `classes`, every label that will ever
+        occur; later calls go on training the same network."""
+        first = not hasattr(self, "network_")
+        if first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit")
+        X = self._validate_X(X, reset=first)
+        y = self._validate_y(y, X)
+        if first:
+            self._start(self._validate_y(np.asarray(classes), np.empty((len(classes), 0))))
+        elif classes is not None and not _equal(np.unique(classes), self.classes_):
+            raise ValueError(f"classes={np.unique(classes).tolist()} is not the same as on the "
+                             f"first call to partial_fit: {self.classes_.tolist()}")
+        return self._train(X, self._targets(y), 1, stopping=False)
+
+    def predict_proba(self, X):
+        """Probability of each class in `classes_` order, shape (n_samples, n_classes)."""
+        outputs = self._outputs(X)
+        if len(self.classes_) == 2:
+            return np.hstack([1 - outputs, outputs])
+        return outputs
+
+    def predict(self, X):
+        """The most probable class of each sample."""
+        self._check_fitted()
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy: the (weighted) fraction of samples whose class is predicted right."""
+        right = self.predict(X) == np.asarray(y).reshape(-1)
+        weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+        return float(np.average(right, weights=weights))
