@@ -8,6 +8,14 @@ Design, from the inside out (the order of this file):
 4. thin `def` wrappers on top: check every length the loops rely on (so no call can read or
    write out of bounds), then release the GIL and call 3.
 
+Matrix products of a layer (forward, back-propagated deltas, weight gradients) go to SciPy's
+BLAS (`scipy.linalg.cython_blas`, GIL-free) once the layer has BLAS_MIN_WORK multiply-adds;
+one sample uses gemv, and smaller layers keep the plain loops, which win below the crossover.
+SciPy is loaded on the first call that needs it (importing scipy.linalg takes about half a
+second, which small networks and `import bpcore` should not pay); without SciPy every product
+stays on the plain loops.
+An online (batch 1) step fuses the gradient into the SGD update: one pass over the parameters.
+
 Memory layout shared with `bpcore/_layout.py` and `bpcore/_fallback.py`:
 - parameters are one flat vector; layer l holds W[l] (sizes[l+1] x sizes[l], row-major)
   followed by b[l] (sizes[l+1]);
@@ -18,7 +26,9 @@ Every floating argument of one call has the same dtype (the `floating` fused typ
 """
 from libc.math cimport exp, log, log1p, tanh, fabs
 from libc.string cimport memcpy
+from libc.limits cimport INT_MAX
 from cython cimport floating
+from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 
 import numpy as np
 
@@ -37,6 +47,70 @@ cdef enum:
 
 # slope of leaky_relu for z < 0
 cdef double LEAKY_SLOPE = 0.01
+
+# A layer's matrix product goes to BLAS when it has at least this many multiply-adds
+# (n samples * n_in * n_out); below it the plain loops win (no call and packing overhead).
+# Measured crossover on a 2-core x86-64: see benchmarks/ and bpcore/bench.py.
+cdef Py_ssize_t BLAS_MIN_WORK = 1024
+
+
+# BLAS routines, taken from SciPy's cython_blas capsules by load_blas(); NULL until then
+ctypedef void (*dgemm_t)(char*, char*, int*, int*, int*, double*, double*, int*, double*,
+                         int*, double*, double*, int*) noexcept nogil
+ctypedef void (*sgemm_t)(char*, char*, int*, int*, int*, float*, float*, int*, float*, int*,
+                         float*, float*, int*) noexcept nogil
+ctypedef void (*dgemv_t)(char*, int*, int*, double*, double*, int*, double*, int*, double*,
+                         double*, int*) noexcept nogil
+ctypedef void (*sgemv_t)(char*, int*, int*, float*, float*, int*, float*, int*, float*,
+                         float*, int*) noexcept nogil
+cdef dgemm_t dgemm = NULL
+cdef sgemm_t sgemm = NULL
+cdef dgemv_t dgemv = NULL
+cdef sgemv_t sgemv = NULL
+cdef bint blas_tried = False
+
+
+cdef inline bint blas_worth(Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
+    # BLAS takes int sizes: blocks past INT_MAX entries stay on the plain loops
+    return (n * n_in * n_out >= BLAS_MIN_WORK and n * n_in <= INT_MAX and
+            n * n_out <= INT_MAX and n_in * n_out <= INT_MAX)
+
+
+cdef inline bint use_blas(Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
+    return dgemm != NULL and blas_worth(n, n_in, n_out)
+
+
+cdef void *blas_routine(dict capsules, str name) except NULL:
+    capsule = capsules[name]
+    return PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule))
+
+
+cdef load_blas(const Py_ssize_t[::1] sizes, Py_ssize_t n):
+    """Load SciPy's BLAS once, if some layer of this call is large enough to use it."""
+    global dgemm, sgemm, dgemv, sgemv, blas_tried
+    cdef Py_ssize_t l
+    if blas_tried:
+        return
+    for l in range(sizes.shape[0] - 1):
+        if blas_worth(n, sizes[l], sizes[l + 1]):
+            break
+    else:
+        return
+    blas_tried = True
+    try:
+        from scipy.linalg import cython_blas
+    except ImportError:  # no SciPy: the plain loops do every product
+        return
+    capsules = cython_blas.__pyx_capi__
+    sgemm = <sgemm_t>blas_routine(capsules, "sgemm")
+    dgemv = <dgemv_t>blas_routine(capsules, "dgemv")
+    sgemv = <sgemv_t>blas_routine(capsules, "sgemv")
+    dgemm = <dgemm_t>blas_routine(capsules, "dgemm")  # last: use_blas checks this one
+
+
+def blas_loaded():
+    """Whether SciPy's BLAS has been loaded for the large matrix products."""
+    return dgemm != NULL
 
 ACTIVATIONS = {"identity": IDENTITY, "sigmoid": SIGMOID, "tanh": TANH, "relu": RELU,
                "leaky_relu": LEAKY_RELU, "softmax": SOFTMAX}
@@ -116,6 +190,17 @@ cdef void layer_forward(const floating* weights, const floating* biases,
     cdef const floating* w
     cdef floating* y
     cdef floating acc
+    if use_blas(n, n_in, n_out):
+        # Z^T (n_out, n) = W (n_out, n_in) X^T (n_in, n) + b, with Z^T first set to b
+        for s in range(n):
+            memcpy(outputs + s * n_out, biases, n_out * sizeof(floating))
+        gemm(c'T', c'N', n_out, n, n_in, 1.0, weights, n_in, inputs, n_in, 1.0, outputs, n_out)
+        for s in range(n):
+            y = outputs + s * n_out
+            if z_out != NULL:
+                memcpy(z_out + s * n_out, y, n_out * sizeof(floating))
+            activate_row(y, n_out, activation)
+        return
     for s in range(n):
         x = inputs + s * n_in
         y = outputs + s * n_out
@@ -170,6 +255,33 @@ cdef void update_vector(floating* params, const floating* grads, floating* veloc
         g = grads[i] + <floating>weight_decay * params[i]
         velocity[i] = <floating>momentum * velocity[i] - <floating>lr * g
         params[i] = params[i] + velocity[i]
+
+
+cdef inline void gemm(char transa, char transb, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                      double alpha, const floating* a, Py_ssize_t lda, const floating* b,
+                      Py_ssize_t ldb, double beta, floating* c, Py_ssize_t ldc) noexcept nogil:
+    # C = alpha op(A) op(B) + beta C in BLAS's column-major terms: a C-order (rows, cols)
+    # block is, to BLAS, its (cols, rows) transpose with leading dimension cols
+    cdef int m_ = <int>m, n_ = <int>n, k_ = <int>k
+    cdef int lda_ = <int>lda, ldb_ = <int>ldb, ldc_ = <int>ldc
+    cdef double alpha_d = alpha, beta_d = beta
+    cdef float alpha_s = <float>alpha, beta_s = <float>beta
+    cdef int one = 1, rows_a = m_ if transa == c'N' else k_, cols_a = k_ if transa == c'N' else m_
+    if n_ == 1 and transb == c'N':
+        # one sample: C = alpha op(A) b + beta C is a matrix-vector product (no packing)
+        if floating is double:
+            dgemv(&transa, &rows_a, &cols_a, &alpha_d, <double*>a, &lda_, <double*>b, &one,
+                  &beta_d, c, &one)
+        else:
+            sgemv(&transa, &rows_a, &cols_a, &alpha_s, <float*>a, &lda_, <float*>b, &one,
+                  &beta_s, c, &one)
+        return
+    if floating is double:
+        dgemm(&transa, &transb, &m_, &n_, &k_, &alpha_d, <double*>a, &lda_, <double*>b, &ldb_,
+              &beta_d, c, &ldc_)
+    else:
+        sgemm(&transa, &transb, &m_, &n_, &k_, &alpha_s, <float*>a, &lda_, <float*>b, &ldb_,
+              &beta_s, c, &ldc_)
 
 
 # ---- 3. loops over the network and over an epoch ----------------------------------------------
@@ -233,6 +345,13 @@ cdef void network_backward(const floating* params, const Py_ssize_t* sizes,
         n_next = sizes[l + 2]
         block -= n * n_here
         w = params + parameter_count(sizes, l + 1)  # W[l+1] follows the layers before it
+        if use_blas(n, n_here, n_next):
+            # delta[l]^T (n_here, n) = W[l+1]^T (n_here, n_next) delta[l+1]^T (n_next, n)
+            gemm(c'N', c'N', n_here, n, n_next, 1.0, w, n_here, D + block + n * n_here, n_next,
+                 0.0, D + block, n_here)
+            for i in range(n * n_here):
+                D[block + i] = D[block + i] * <floating>derivative(A[block + i], activations[l])
+            continue
         for s in range(n):
             d_row = D + block + s * n_here
             d_next_row = D + block + n * n_here + s * n_next
@@ -260,6 +379,21 @@ cdef void network_gradients(const Py_ssize_t* sizes, Py_ssize_t n_layers,
     for l in range(n_layers):
         n_in = sizes[l]
         n_out = sizes[l + 1]
+        if n > 1 and use_blas(n, n_in, n_out):  # one sample: the axpy loops below win
+            # dC/dW^T (n_in, n_out) = scale * a[l-1]^T (n_in, n) delta[l] (n, n_out)
+            gemm(c'N', c'T', n_in, n_out, n, scale, inputs, n_in, D + block, n_out, 0.0, g, n_in)
+            for j in range(n_out):
+                g[n_out * n_in + j] = 0
+            for s in range(n):
+                d = D + block + s * n_out
+                for j in range(n_out):
+                    g[n_out * n_in + j] = g[n_out * n_in + j] + d[j]
+            for j in range(n_out):
+                g[n_out * n_in + j] = g[n_out * n_in + j] * scale
+            g += n_out * (n_in + 1)
+            inputs = A + block
+            block += n * n_out
+            continue
         for k in range(n_out * (n_in + 1)):
             g[k] = 0
         for s in range(n):
@@ -292,6 +426,46 @@ cdef void network_update(floating* params, const floating* grads, floating* velo
         offset += sizes[l + 1]
 
 
+cdef void network_online_step(floating* params, floating* velocity, const Py_ssize_t* sizes,
+                              Py_ssize_t n_layers, const floating* x, const floating* A,
+                              const floating* D, double lr, double momentum,
+                              double weight_decay) noexcept nogil:
+    # One sample's gradient (dC/dW[l] = delta[l] a[l-1]^T, dC/db[l] = delta[l]) fused into its
+    # SGD step: the same arithmetic as network_gradients (n = 1, scale 1) then network_update,
+    # element by element, but one pass over params and velocity and no gradient buffer.
+    cdef Py_ssize_t l, j, k, n_in, n_out, block = 0
+    cdef floating* p = params
+    cdef floating* v = velocity
+    cdef floating* p_row
+    cdef floating* v_row
+    cdef const floating* inputs = x
+    cdef floating d_j, g
+    cdef floating lr_ = <floating>lr, momentum_ = <floating>momentum
+    cdef floating decay = <floating>weight_decay, no_decay = <floating>0.0
+    for l in range(n_layers):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        for j in range(n_out):
+            d_j = D[block + j]
+            p_row = p + j * n_in
+            v_row = v + j * n_in
+            for k in range(n_in):
+                # v = momentum v - lr (g + weight_decay p); p += v
+                g = (<floating>0 + d_j * inputs[k]) + decay * p_row[k]
+                v_row[k] = momentum_ * v_row[k] - lr_ * g
+                p_row[k] = p_row[k] + v_row[k]
+        p += n_out * n_in
+        v += n_out * n_in
+        for j in range(n_out):  # biases: no weight decay
+            g = (<floating>0 + D[block + j]) + no_decay * p[j]
+            v[j] = momentum_ * v[j] - lr_ * g
+            p[j] = p[j] + v[j]
+        p += n_out
+        v += n_out
+        inputs = A + block
+        block += n_out
+
+
 cdef double batch_loss_sum(const floating* A_out, const floating* Z, const floating* Y,
                            Py_ssize_t n, Py_ssize_t n_out, Py_ssize_t loss) noexcept nogil:
     cdef Py_ssize_t s
@@ -322,8 +496,13 @@ cdef double epoch(floating* params, floating* velocity, const Py_ssize_t* sizes,
         network_forward(params, sizes, activations, n_layers, X_batch, A, Z, b)
         total += batch_loss_sum(A + b * (units - n_out), Z, Y_batch, b, n_out, loss)
         network_backward(params, sizes, activations, n_layers, loss, Y_batch, A, D, b)
-        network_gradients(sizes, n_layers, X_batch, A, D, grads, b)
-        network_update(params, grads, velocity, sizes, n_layers, lr, momentum, weight_decay)
+        if b == 1:
+            network_online_step(params, velocity, sizes, n_layers, X_batch, A, D, lr, momentum,
+                                weight_decay)
+        else:
+            network_gradients(sizes, n_layers, X_batch, A, D, grads, b)
+            network_update(params, grads, velocity, sizes, n_layers, lr, momentum,
+                           weight_decay)
         start += b
     return total
 
@@ -375,6 +554,7 @@ def forward(const floating[::1] params, const Py_ssize_t[::1] sizes,
     check_length("Z's second dimension", Z.shape[1], sizes[n_layers])
     if n == 0:
         return
+    load_blas(sizes, n)
     with nogil:
         network_forward(&params[0], &sizes[0], &activations[0], n_layers, &X[0, 0], &A[0],
                         &Z[0, 0], n)
@@ -392,6 +572,7 @@ def backward(const floating[::1] params, const Py_ssize_t[::1] sizes,
     check_length("D", D.shape[0], A.shape[0])
     if n == 0:
         return
+    load_blas(sizes, n)
     with nogil:
         network_backward(&params[0], &sizes[0], &activations[0], n_layers, loss, &Y[0, 0],
                          &A[0], &D[0], n)
@@ -410,6 +591,7 @@ def parameter_gradients(const Py_ssize_t[::1] sizes, const floating[:, ::1] X,
     check_length("grads", grads.shape[0], parameter_count(&sizes[0], n_layers))
     if n == 0:
         raise ValueError("X must hold at least one sample, got 0")
+    load_blas(sizes, n)
     with nogil:
         network_gradients(&sizes[0], n_layers, &X[0, 0], &A[0], &D[0], &grads[0], n)
 
@@ -476,9 +658,11 @@ def train_epoch(floating[::1] params, floating[::1] velocity, const Py_ssize_t[:
     cdef floating[:, ::1] Z = np.empty((batch_size, sizes[n_layers]), dtype=dtype)
     cdef floating[::1] grads = np.empty(params.shape[0], dtype=dtype)
     cdef double total
+    load_blas(sizes, batch_size)
     with nogil:
         total = epoch(&params[0], &velocity[0], &sizes[0], &activations[0], n_layers, loss,
                       &X[0, 0], &Y[0, 0], &order[0], n_order, batch_size, lr, momentum,
                       weight_decay, &X_batch[0, 0], &Y_batch[0, 0], &A[0], &Z[0, 0], &D[0],
                       &grads[0])
     return total
+

@@ -68,12 +68,17 @@ def test_auto_backend_warns_and_falls_back_without_the_extension():
     assert "RuntimeWarning" in result.stderr and "fallback" in result.stderr
 
 
-def train_on(kernels, dtype, batch_size, monkeypatch, momentum=0.0, weight_decay=0.0):
+SMALL = [6, 8, 5, 3]   # every product on the compiled plain loops
+LARGE = [20, 64, 32, 3]  # large enough for the compiled BLAS paths (gemv online, gemm batches)
+
+
+def train_on(kernels, dtype, batch_size, monkeypatch, momentum=0.0, weight_decay=0.0,
+             sizes=SMALL):
     monkeypatch.setattr(_backend, "kernels", kernels)
     rng = np.random.default_rng(5)
-    X = rng.normal(size=(50, 6))
+    X = rng.normal(size=(50, sizes[0]))
     Y = np.eye(3)[rng.integers(0, 3, 50)]
-    network = bpcore.Network([6, 8, 5, 3], activation="tanh", output="softmax",
+    network = bpcore.Network(sizes, activation="tanh", output="softmax",
                              loss="cross_entropy", dtype=dtype, seed=11)
     history = network.fit(X, Y, epochs=1, lr=0.05, batch_size=batch_size, momentum=momentum,
                           weight_decay=weight_decay)
@@ -83,14 +88,19 @@ def train_on(kernels, dtype, batch_size, monkeypatch, momentum=0.0, weight_decay
 @pytest.mark.parametrize("dtype, rtol", [("float64", 1e-10), ("float32", 1e-4)])
 @pytest.mark.parametrize("batch_size", [1, 8])
 @pytest.mark.parametrize("momentum, weight_decay", [(0.0, 0.0), (0.9, 1e-3)])
-def test_backends_train_alike(backend, dtype, rtol, batch_size, momentum, weight_decay,
+@pytest.mark.parametrize("sizes", [SMALL, LARGE], ids=["loops", "blas"])
+def test_backends_train_alike(backend, dtype, rtol, batch_size, momentum, weight_decay, sizes,
                               monkeypatch):
     if backend != "cython":
         pytest.skip("compares both backends in one run")
     compiled = _backend.kernels
-    a, history_a = train_on(compiled, dtype, batch_size, monkeypatch, momentum, weight_decay)
-    b, history_b = train_on(_fallback, dtype, batch_size, monkeypatch, momentum, weight_decay)
-    start = bpcore.Network([6, 8, 5, 3], activation="tanh", output="softmax",
+    a, history_a = train_on(compiled, dtype, batch_size, monkeypatch, momentum, weight_decay,
+                            sizes)
+    b, history_b = train_on(_fallback, dtype, batch_size, monkeypatch, momentum, weight_decay,
+                            sizes)
+    if sizes is LARGE:
+        assert compiled.blas_loaded()
+    start = bpcore.Network(sizes, activation="tanh", output="softmax",
                            loss="cross_entropy", dtype=dtype, seed=11)
     for wa, wb, w0 in zip(a.weights + a.biases, b.weights + b.biases,
                           start.weights + start.biases):
@@ -99,3 +109,31 @@ def test_backends_train_alike(backend, dtype, rtol, batch_size, momentum, weight
         np.testing.assert_allclose(wa, wb, rtol=rtol, atol=rtol * np.abs(wb).max())
         assert not np.array_equal(wa, w0)  # training moved every layer
     assert history_a.losses[0] == pytest.approx(history_b.losses[0], rel=rtol)
+
+
+def test_compiled_kernels_work_without_scipy():
+    code = ("import sys; sys.modules['scipy'] = None\n"
+            "import numpy as np, bpcore\n"
+            "from bpcore import _kernels, _backend, _fallback\n"
+            "X = np.random.default_rng(0).normal(size=(64, 64)); Y = np.tanh(X[:, :10])\n"
+            "nets = []\n"
+            "for kernels in (_kernels, _fallback):\n"
+            "    _backend.kernels = kernels\n"
+            "    net = bpcore.Network([64, 128, 10], activation='relu', output='identity', seed=1)\n"
+            "    net.fit(X, Y, epochs=2, lr=0.01, batch_size=16)\n"
+            "    nets.append(net)\n"
+            "print(_kernels.blas_loaded(), np.abs(nets[0].weights[0] - nets[1].weights[0]).max())\n")
+    result = run_python(code, BPCORE_BACKEND="cython")
+    assert result.returncode == 0, result.stderr
+    loaded, difference = result.stdout.split()
+    assert loaded == "False"
+    assert float(difference) < 1e-12
+
+
+def test_importing_bpcore_does_not_import_scipy():
+    # SciPy's BLAS is loaded on the first call that needs it, not at import (~0.5 s)
+    result = run_python("import sys, bpcore, numpy as np\n"
+                        "bpcore.Network([4, 4, 4, 1]).predict(np.zeros(4))\n"
+                        "print(bpcore.backend, 'scipy' in sys.modules)", BPCORE_BACKEND="cython")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["cython", "False"]

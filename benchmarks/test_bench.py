@@ -1,0 +1,69 @@
+"""Side-by-side timings of bpcore's backends, plain NumPy and PyTorch (CPU, when installed).
+
+Run: `pytest benchmarks/ --benchmark-only` (add `--benchmark-columns=min,mean,ops` to taste).
+The same workloads as `bpcore bench`, whose table gives the ratios in one run.
+"""
+import numpy as np
+import pytest
+from numpy_baseline import NumpyNetwork
+
+from bpcore import bench
+
+CASES = {case.key: case for case in bench.cases("default")}
+IMPLEMENTATIONS = ["compiled", "fallback", "numpy", "torch"]
+TRAINING = ["tiny_online", "mid_online", "mid_batch_f32", "mid_batch_f64", "large_batch_f32"]
+
+
+def _trainer(key, implementation):
+    case = CASES[key]
+    X, Y = bench._data(case)
+    kernels = bench._compiled_kernels()
+    if implementation == "compiled" and kernels is None:
+        pytest.skip("bpcore._kernels is not built")
+    if implementation == "torch" and bench._torch() is None:
+        pytest.skip("PyTorch is not installed")
+    if implementation == "numpy":
+        baseline = NumpyNetwork.like(bench._network(case))
+        rng = np.random.default_rng(0)
+        return lambda: baseline.fit(X, Y, epochs=1, lr=case.lr, batch_size=case.batch_size,
+                                    rng=rng)
+    return bench._trainers(case, X, Y, kernels)[implementation]
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@pytest.mark.parametrize("key", TRAINING)
+def test_train_epoch(benchmark, key, implementation):
+    benchmark.group = f"one epoch: {CASES[key].title}"
+    slow = implementation in ("fallback", "numpy", "torch") or key == "large_batch_f32"
+    train = _trainer(key, implementation)
+    if slow:
+        benchmark.pedantic(train, rounds=3, iterations=1, warmup_rounds=1)
+    else:
+        benchmark(train)
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_predict_one_sample(benchmark, implementation):
+    benchmark.group = "predict latency: 4-4-4-1, one sample"
+    case = CASES["tiny_online"]
+    network = bench._network(case)
+    x = np.random.default_rng(3).standard_normal(case.sizes[0])
+    if implementation == "numpy":
+        benchmark(NumpyNetwork.like(network).predict, x)
+        return
+    if implementation == "torch":
+        torch = bench._torch()
+        if torch is None:
+            pytest.skip("PyTorch is not installed")
+        model = bench._torch_model(torch, network)
+
+        def predict(x):
+            with torch.inference_mode():
+                return model(torch.from_numpy(x)).numpy()
+        benchmark(predict, x)
+        return
+    kernels = bench._compiled_kernels() if implementation == "compiled" else bench._fallback
+    if kernels is None:
+        pytest.skip("bpcore._kernels is not built")
+    with bench._UseKernels(kernels):
+        benchmark(network.predict, x)

@@ -1,0 +1,105 @@
+"""The plain NumPy network a competent user would write instead of using bpcore.
+
+Used only by the benchmarks (`bpcore.bench`, `benchmarks/`), as the "what would I otherwise
+write" yardstick: one list of weight matrices W[l] (n_out, n_in) and bias vectors b[l], a
+forward pass vectorised over the rows of a batch, backpropagation with matrix products per
+batch, and plain SGD. It does the same work as `Network.fit` (it also reports the mean loss
+of every epoch), with no Python loop over samples inside a batch and nothing deliberately slow.
+"""
+import numpy as np
+
+
+def _activate(z, name):
+    if name == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-z))
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "relu":
+        return np.maximum(z, 0)
+    if name == "softmax":
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    return z  # identity
+
+
+def _derivative(a, name):
+    """f'(z) written in terms of a = f(z)."""
+    if name == "sigmoid":
+        return a * (1 - a)
+    if name == "tanh":
+        return 1 - a * a
+    if name == "relu":
+        return a > 0
+    return 1
+
+
+class NumpyNetwork:
+    """A fully-connected network trained by SGD, in idiomatic vectorised NumPy."""
+
+    def __init__(self, weights, biases, activation="sigmoid", output="sigmoid", loss="mse",
+                 dtype="float64"):
+        self.dtype = np.dtype(dtype)
+        self.weights = [np.array(w, dtype=self.dtype) for w in weights]
+        self.biases = [np.array(b, dtype=self.dtype) for b in biases]
+        self.activations = [activation] * (len(self.weights) - 1) + [output]
+        self.loss_name = loss
+
+    @classmethod
+    def like(cls, network):
+        """A NumPy twin of a bpcore Network, starting from the same weights."""
+        return cls(network.weights, network.biases, network.activation, network.output,
+                   network.loss_name, network.dtype)
+
+    def _forward(self, x):
+        outputs = [x]
+        for weights, biases, name in zip(self.weights, self.biases, self.activations):
+            outputs.append(_activate(outputs[-1] @ weights.T + biases, name))
+        return outputs
+
+    def predict(self, X):
+        X = np.asarray(X, dtype=self.dtype)
+        single = X.ndim == 1
+        outputs = self._forward(X[None, :] if single else X)[-1]
+        return outputs[0] if single else outputs
+
+    def _loss(self, a, y):
+        if self.loss_name == "mse":
+            return 0.5 * np.sum((a - y) ** 2)
+        if self.loss_name == "cross_entropy":
+            return -np.sum(y * np.log(np.clip(a, 1e-12, None)))
+        a = np.clip(a, 1e-12, 1 - 1e-12)
+        return -np.sum(y * np.log(a) + (1 - y) * np.log(1 - a))
+
+    def step(self, x, y, lr):
+        """One SGD step on the batch (x, y); returns the summed loss before the step."""
+        outputs = self._forward(x)
+        a = outputs[-1]
+        loss = self._loss(a, y)
+        delta = a - y  # fused for softmax + cross-entropy and sigmoid + binary cross-entropy
+        if self.loss_name == "mse":
+            delta = delta * _derivative(a, self.activations[-1])
+        scale = lr / x.shape[0]
+        for layer in range(len(self.weights) - 1, -1, -1):
+            grad_w = delta.T @ outputs[layer]
+            grad_b = delta.sum(axis=0)
+            if layer > 0:  # delta[l] = (W[l+1]^T delta[l+1]) * f'(z[l]), before W changes
+                delta = (delta @ self.weights[layer]) * _derivative(
+                    outputs[layer], self.activations[layer - 1])
+            self.weights[layer] -= scale * grad_w
+            self.biases[layer] -= scale * grad_b
+        return loss
+
+    def fit(self, X, Y, epochs=1, lr=0.1, batch_size=1, rng=None):
+        """SGD over shuffled batches; returns the mean loss of every epoch."""
+        rng = np.random.default_rng(rng)
+        X = np.asarray(X, dtype=self.dtype)
+        Y = np.asarray(Y, dtype=self.dtype).reshape(X.shape[0], -1)
+        losses = []
+        for _ in range(epochs):
+            order = rng.permutation(X.shape[0])
+            total = 0.0
+            for start in range(0, X.shape[0], batch_size):
+                rows = order[start:start + batch_size]
+                total += self.step(X[rows], Y[rows], lr)
+            losses.append(float(total) / X.shape[0])
+        return losses

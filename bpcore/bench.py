@@ -1,0 +1,436 @@
+"""`bpcore bench`: time the compiled kernels against the fallback, plain NumPy and PyTorch.
+
+Every case runs each implementation in this one process, from the same starting weights and
+on the same data, and prints one table of times and ratios (the time of the other
+implementation divided by the compiled one's: above 1 means bpcore's compiled kernels win).
+The NumPy yardstick is `bpcore._numpy_baseline.NumpyNetwork` (vectorised per batch, as a
+competent NumPy user would write it); PyTorch (CPU) joins when it is installed.
+
+Run `python -m bpcore bench` (about half a minute) or `--full` for longer, steadier timings.
+OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, when set, slow NumPy's BLAS: unset both in the command
+that runs the benchmark to compare against a well-configured NumPy (see the README).
+"""
+import argparse
+import math
+import sys
+import threading
+import time
+import tracemalloc
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _backend, _fallback
+from ._numpy_baseline import NumpyNetwork
+from .network import Network
+
+IMPLEMENTATIONS = ("compiled", "fallback", "numpy", "torch")
+
+
+@dataclass
+class Case:
+    """One training or prediction workload."""
+    key: str
+    title: str
+    sizes: tuple
+    activation: str
+    output: str
+    loss: str
+    dtype: str
+    batch_size: int
+    n_samples: int
+    lr: float = 0.01
+
+
+@dataclass
+class Row:
+    """One line of the table: seconds (or MiB) per implementation, and the target's ratio."""
+    key: str
+    title: str
+    unit: str
+    values: dict
+    target_name: str = ""
+    target_value: float = float("nan")
+    target: float = float("nan")
+    ratios: dict = field(default_factory=dict)
+
+
+def cases(scale):
+    """The workloads of the issue; `scale` "smoke" shrinks them for the tests."""
+    smoke = scale == "smoke"
+    full = scale == "full"
+    mid = (16, 32, 16, 10) if smoke else (64, 128, 64, 10)
+    large = (32, 64, 64, 10) if smoke else (784, 1024, 1024, 10)
+    n_small = 40 if smoke else (4000 if full else 1000)
+    n_mid = 64 if smoke else (4096 if full else 2048)
+    n_large = 64 if smoke else (4096 if full else 1024)
+    return [
+        Case("tiny_online", "tiny online 4-4-4-1 sigmoid/mse, batch 1 (f64)", (4, 4, 4, 1),
+             "sigmoid", "sigmoid", "mse", "float64", 1, n_small, lr=0.1),
+        Case("mid_online", f"mid online {_dashes(mid)} relu/CE, batch 1 (f64)", mid, "relu",
+             "softmax", "cross_entropy", "float64", 1, n_small),
+        Case("mid_batch_f32", f"mid mini-batch {_dashes(mid)} relu/CE, batch 32 (f32)", mid,
+             "relu", "softmax", "cross_entropy", "float32", 32, n_mid),
+        Case("mid_batch_f64", f"mid mini-batch {_dashes(mid)} relu/CE, batch 32 (f64)", mid,
+             "relu", "softmax", "cross_entropy", "float64", 32, n_mid),
+        Case("large_batch_f32", f"large mini-batch {_dashes(large)} relu/CE, batch 256 (f32)",
+             large, "relu", "softmax", "cross_entropy", "float32", 256, n_large),
+    ]
+
+
+def _dashes(sizes):
+    return "-".join(str(width) for width in sizes)
+
+
+# ---- data and the four implementations ----
+
+def _data(case, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((case.n_samples, case.sizes[0])).astype(case.dtype)
+    if case.loss == "cross_entropy":
+        labels = rng.integers(0, case.sizes[-1], case.n_samples)
+        Y = np.eye(case.sizes[-1], dtype=case.dtype)[labels]
+    else:
+        Y = rng.uniform(0.0, 1.0, (case.n_samples, case.sizes[-1])).astype(case.dtype)
+    return X, Y
+
+
+def _network(case, seed=1):
+    return Network(case.sizes, activation=case.activation, output=case.output, loss=case.loss,
+                   dtype=case.dtype, seed=seed)
+
+
+class _UseKernels:
+    """Context manager: run the public API on one backend's kernels."""
+
+    def __init__(self, kernels):
+        self.kernels = kernels
+
+    def __enter__(self):
+        self.saved = _backend.kernels
+        _backend.kernels = self.kernels
+
+    def __exit__(self, *exc):
+        _backend.kernels = self.saved
+
+
+def _compiled_kernels():
+    try:
+        from . import _kernels
+        return _kernels
+    except ImportError:
+        return None
+
+
+def _torch():
+    try:
+        import torch
+        return torch
+    except ImportError:
+        return None
+
+
+def _torch_model(torch, network):
+    dtype = torch.float32 if network.dtype == np.float32 else torch.float64
+    layers, last = [], len(network.weights) - 1
+    for index, (weights, biases) in enumerate(zip(network.weights, network.biases)):
+        linear = torch.nn.Linear(weights.shape[1], weights.shape[0], dtype=dtype)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(weights.copy()))
+            linear.bias.copy_(torch.from_numpy(biases.copy()))
+        layers.append(linear)
+        name = network.activation if index < last else network.output
+        # a softmax output stays as logits: torch's cross_entropy applies log-softmax itself
+        layer = {"sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh,
+                 "relu": torch.nn.ReLU}.get(name)
+        if layer is not None:
+            layers.append(layer())
+    return torch.nn.Sequential(*layers)
+
+
+def _trainers(case, X, Y, kernels):
+    """Per implementation: a function training one epoch over (X, Y) from fresh weights."""
+    trainers = {}
+    base = _network(case)
+    if kernels is not None:
+        compiled = _network(case)
+
+        def train_compiled(net=compiled):
+            with _UseKernels(kernels):
+                net.fit(X, Y, epochs=1, lr=case.lr, batch_size=case.batch_size)
+        trainers["compiled"] = train_compiled
+    fallback = _network(case)
+
+    def train_fallback():
+        with _UseKernels(_fallback):
+            fallback.fit(X, Y, epochs=1, lr=case.lr, batch_size=case.batch_size)
+    trainers["fallback"] = train_fallback
+    baseline = NumpyNetwork.like(base)
+    rng = np.random.default_rng(2)
+    trainers["numpy"] = lambda: baseline.fit(X, Y, epochs=1, lr=case.lr,
+                                             batch_size=case.batch_size, rng=rng)
+    torch = _torch()
+    if torch is not None:
+        trainers["torch"] = _torch_trainer(torch, case, base, X, Y)
+    return trainers
+
+
+def _torch_trainer(torch, case, network, X, Y):
+    model = _torch_model(torch, network)
+    optimiser = torch.optim.SGD(model.parameters(), lr=case.lr)
+    inputs = torch.from_numpy(X)
+    if case.loss == "cross_entropy":
+        targets = torch.from_numpy(Y.argmax(axis=1))
+        loss_fn = torch.nn.functional.cross_entropy
+    else:
+        targets = torch.from_numpy(Y)
+        loss_fn = torch.nn.functional.mse_loss if case.loss == "mse" else (
+            torch.nn.functional.binary_cross_entropy)
+
+    def train_torch():
+        order = torch.randperm(inputs.shape[0])
+        total = 0.0
+        for start in range(0, inputs.shape[0], case.batch_size):
+            rows = order[start:start + case.batch_size]
+            optimiser.zero_grad(set_to_none=True)
+            loss = loss_fn(model(inputs[rows]), targets[rows])
+            loss.backward()
+            optimiser.step()
+            total += loss.item()
+        return total
+    return train_torch
+
+
+# ---- timing ----
+
+def _seconds(function, budget):
+    """Best time of one call of `function` over a few rounds filling about `budget` seconds."""
+    start = time.perf_counter()
+    function()  # warm-up (and the first estimate)
+    first = time.perf_counter() - start
+    rounds = 3 if first < budget / 3 else 1
+    best = first if rounds == 1 else math.inf
+    for _ in range(rounds if first < budget / 3 else 1):
+        count, start = 0, time.perf_counter()
+        while True:
+            function()
+            count += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= budget / rounds:
+                break
+        best = min(best, elapsed / count)
+    return best
+
+
+def _peak_memory_mib(function):
+    """Peak memory allocated (through Python and NumPy) while `function` runs, in MiB."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        function()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return max(peak - base, 1) / 2**20
+
+
+def _ratios(values, reference="compiled"):
+    mine = values.get(reference)
+    return {name: value / mine for name, value in values.items()
+            if name != reference and mine and value is not None}
+
+
+def _training_row(case, budget, kernels):
+    X, Y = _data(case)
+    values = {name: _seconds(train, budget) / case.n_samples
+              for name, train in _trainers(case, X, Y, kernels).items()}
+    return Row(case.key, case.title, "s/sample", values, ratios=_ratios(values))
+
+
+def _predict_row(budget, kernels):
+    case = cases("default")[0]
+    network = _network(case)
+    baseline = NumpyNetwork.like(network)
+    x = np.random.default_rng(3).standard_normal(case.sizes[0])
+    calls = 200
+
+    def repeat(function):
+        def run():
+            for _ in range(calls):
+                function(x)
+        return run
+    values = {}
+    if kernels is not None:
+        with _UseKernels(kernels):
+            values["compiled"] = _seconds(repeat(network.predict), budget) / calls
+    with _UseKernels(_fallback):
+        values["fallback"] = _seconds(repeat(network.predict), budget) / calls
+    values["numpy"] = _seconds(repeat(baseline.predict), budget) / calls
+    torch = _torch()
+    if torch is not None:
+        model = _torch_model(torch, network)
+
+        def predict_torch(x):
+            with torch.inference_mode():
+                return model(torch.from_numpy(x)).numpy()
+        values["torch"] = _seconds(repeat(predict_torch), budget) / calls
+    return Row("predict", "predict latency 4-4-4-1, one sample, public predict", "s/call",
+               values, ratios=_ratios(values))
+
+
+def _threads_row(case, budget, kernels):
+    """Two networks trained at once in two threads versus one after the other."""
+    X, Y = _data(case)
+    values, serial_over_threads = {}, {}
+    implementations = {"compiled": kernels, "numpy": None} if kernels is not None else {
+        "numpy": None}
+    for name, kernels_of in implementations.items():
+        if name == "numpy":
+            networks = [NumpyNetwork.like(_network(case, seed)) for seed in (1, 2)]
+            fits = [lambda n=n, r=np.random.default_rng(seed): n.fit(
+                X, Y, epochs=1, lr=case.lr, batch_size=case.batch_size, rng=r)
+                for seed, n in enumerate(networks)]
+        else:
+            networks = [_network(case, seed) for seed in (1, 2)]
+            fits = [lambda n=n: n.fit(X, Y, epochs=1, lr=case.lr, batch_size=case.batch_size)
+                    for n in networks]
+
+        def serial():
+            for fit in fits:
+                fit()
+
+        def threaded():
+            threads = [threading.Thread(target=fit) for fit in fits]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        saved = _backend.kernels
+        _backend.kernels = kernels_of or saved
+        try:
+            serial_time = _seconds(serial, budget)
+            threaded_time = _seconds(threaded, budget)
+        finally:
+            _backend.kernels = saved
+        values[name] = threaded_time / (2 * case.n_samples)
+        serial_over_threads[name] = serial_time / threaded_time
+    row = Row("two_threads", f"two threads vs serial, {case.title}", "s/sample",
+              values, ratios=_ratios(values))
+    row.target_name, row.target = "serial/2 threads (compiled)", 1.7
+    row.target_value = serial_over_threads.get("compiled", serial_over_threads["numpy"])
+    return row
+
+
+def _memory_row(case, kernels):
+    X, Y = _data(case)
+    values = {}
+    for name, train in _trainers(case, X, Y, kernels).items():
+        if name != "torch":  # torch allocates outside tracemalloc's view
+            values[name] = _peak_memory_mib(train)
+    return Row(f"memory_{case.key}", f"peak extra memory of fit, {case.title}", "MiB",
+               values, ratios=_ratios(values))
+
+
+TARGETS = {  # row key: (ratio column, minimum)
+    "tiny_online": ("numpy", 200.0),
+    "mid_batch_f32": ("numpy", 4.0),
+    "mid_batch_f64": ("numpy", 4.0),
+    "large_batch_f32": ("numpy", 2.5),
+    "predict": ("numpy", 5.0),
+}
+
+
+def collect(scale="default", budget=None, progress=None):
+    """Run every case and return the table's rows."""
+    budget = budget if budget is not None else {"smoke": 0.0, "default": 0.4, "full": 3.0}[scale]
+    kernels = _compiled_kernels()
+    all_cases = cases(scale)
+    rows = []
+    for case in all_cases:
+        if progress:
+            progress(case.title)
+        rows.append(_training_row(case, budget, kernels))
+    if progress:
+        progress("predict")
+    rows.append(_predict_row(budget, kernels))
+    if progress:
+        progress("two threads")
+    rows.append(_threads_row(all_cases[3], budget, kernels))
+    for case in (all_cases[3], all_cases[4]):
+        if progress:
+            progress(f"memory: {case.title}")
+        rows.append(_memory_row(case, kernels))
+    for row in rows:
+        if row.key in TARGETS:
+            column, minimum = TARGETS[row.key]
+            row.target_name = f"{column}/compiled"
+            row.target_value, row.target = row.ratios.get(column, float("nan")), minimum
+        if row.key == "large_batch_f32" and "torch" in row.ratios:
+            row.target_name += f", torch/compiled {row.ratios['torch']:.2f}x >= 1"
+    return rows
+
+
+def _format_value(value, unit):
+    if value is None:
+        return "-"
+    if unit == "MiB":
+        return f"{value:.2f} MiB"
+    for scale, suffix in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us"), (1e-9, "ns")):
+        if value >= scale or suffix == "ns":
+            return f"{value / scale:.3g} {suffix}"
+
+
+def format_table(rows):
+    header = (f"{'case':<62} {'unit':<9}" + "".join(f"{name:>10}" for name in IMPLEMENTATIONS)
+              + "".join(f"{name + '/comp':>14}" for name in IMPLEMENTATIONS[1:])
+              + "  target")
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        line = f"{row.title:<62} {row.unit:<9}" + "".join(
+            f"{_format_value(row.values.get(name), row.unit):>10}" for name in IMPLEMENTATIONS)
+        line += "".join(f"{row.ratios[name]:>13.2f}x" if name in row.ratios else f"{'-':>14}"
+                        for name in IMPLEMENTATIONS[1:])
+        if row.target_name:
+            verdict = "ok" if row.target_value >= row.target else "MISSED"
+            line += (f"  {row.target_name.split(',')[0]} {row.target_value:.2f}x >= "
+                     f"{row.target:g} {verdict}")
+            if "," in row.target_name:
+                line += "," + row.target_name.split(",", 1)[1]
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="bpcore bench",
+        description="Time bpcore's compiled kernels against its fallback, plain NumPy and "
+                    "PyTorch (when installed); ratios above 1 mean the compiled kernels win.")
+    parser.add_argument("--full", action="store_true",
+                        help="larger data sets and longer timings (a few minutes)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes and single runs: checks the benchmark runs, not speed")
+    parser.add_argument("--quiet", action="store_true", help="print only the table")
+    args = parser.parse_args(argv)
+    scale = "smoke" if args.smoke else ("full" if args.full else "default")
+    progress = None if args.quiet else (
+        lambda what: print(f"  timing {what} ...", file=sys.stderr, flush=True))
+    started = time.perf_counter()
+    rows = collect(scale, progress=progress)
+    if _compiled_kernels() is None:
+        print("note: bpcore._kernels is not built; the compiled column is missing")
+    if _torch() is None:
+        print("note: PyTorch is not installed; its column is empty")
+    print(format_table(rows))
+    if not args.quiet:
+        torch = _torch()
+        if torch is not None:
+            print(f"(PyTorch {torch.__version__} on CPU with {torch.get_num_threads()} threads, "
+                  f"its default)")
+        print(f"(times are the best of a few runs per case; ratios are other/compiled time; "
+              f"{time.perf_counter() - started:.0f} s in all)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
