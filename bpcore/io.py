@@ -1,4 +1,5 @@
 """Model files: one .npz per network, no pickle, written atomically and validated on load."""
+import math
 import os
 import tempfile
 
@@ -78,6 +79,15 @@ def _read(archive, key, path, max_bytes):
     if info.file_size > max_bytes:
         raise ValueError(f"{path}: entry {key!r} claims {info.file_size} bytes, more than the "
                          f"{max_bytes} its sizes allow")
+    # numpy allocates the shape a header claims before reading the data: check it first
+    with archive.zip.open(info) as file:
+        version = np.lib.format.read_magic(file)
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        shape, _, dtype = read_header(file)
+    if dtype.hasobject or math.prod(shape) * dtype.itemsize > info.file_size:
+        raise ValueError(f"{path}: entry {key!r} claims {dtype} of shape {shape}, which its "
+                         f"{info.file_size} bytes cannot hold")
     return archive[key]
 
 

@@ -1,0 +1,90 @@
+"""Threads: the compiled kernels release the GIL, so shared networks and parallel training must
+give exactly the serial results."""
+import threading
+
+import numpy as np
+import pytest
+
+import bpcore
+
+
+def data(n=400, n_in=8, n_out=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, n_in)), rng.uniform(size=(n, n_out))
+
+
+def run_in_threads(functions):
+    """Run each function in its own thread, started together; return their results in order."""
+    barrier = threading.Barrier(len(functions))
+    results, errors = [None] * len(functions), []
+
+    def worker(i, function):
+        try:
+            barrier.wait()
+            results[i] = function()
+        except BaseException as error:  # reported in the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(i, f)) for i, f in enumerate(functions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+        assert not thread.is_alive(), "a thread did not finish"
+    if errors:
+        raise errors[0]
+    return results
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_concurrent_predict_on_one_network_matches_serial(dtype):
+    X, _ = data()
+    net = bpcore.Network([8, 32, 16, 3], activation="tanh", dtype=dtype, seed=5)
+    inputs = [X[i::4] * (i + 1) for i in range(4)]  # different data for each thread
+    serial = [net.predict(x) for x in inputs]
+    before = net._params.copy()
+
+    def many(x):
+        return lambda: [net.predict(x) for _ in range(25)]
+
+    for outputs, expected in zip(run_in_threads([many(x) for x in inputs]), serial):
+        for output in outputs:
+            assert np.array_equal(output, expected)
+    assert np.array_equal(net._params, before)  # predict never writes the parameters
+
+
+@pytest.mark.parametrize("kwargs", [{"batch_size": 1}, {"batch_size": 16, "momentum": 0.9}])
+def test_fit_of_two_networks_in_two_threads_matches_serial(kwargs):
+    X1, Y1 = data(n=100, seed=1)
+    X2, Y2 = data(n=100, seed=2)
+
+    def make(seed):
+        return bpcore.Network([8, 16, 3], activation="relu", seed=seed)
+
+    serial = [make(1), make(2)]
+    serial[0].fit(X1, Y1, epochs=15, lr=0.05, **kwargs)
+    serial[1].fit(X2, Y2, epochs=15, lr=0.05, **kwargs)
+
+    threaded = [make(1), make(2)]
+    histories = run_in_threads([
+        lambda: threaded[0].fit(X1, Y1, epochs=15, lr=0.05, **kwargs),
+        lambda: threaded[1].fit(X2, Y2, epochs=15, lr=0.05, **kwargs),
+    ])
+    for net, twin, history in zip(threaded, serial, histories):
+        assert history.epochs == 15
+        assert np.array_equal(net._params, twin._params)
+        assert np.array_equal(net._velocity, twin._velocity)
+    assert not np.array_equal(threaded[0]._params, make(1)._params)
+
+
+def test_predict_in_threads_while_another_network_trains():
+    X, Y = data(n=100)
+    shared = bpcore.Network([8, 16, 3], seed=7)
+    expected = shared.predict(X)
+    trainee, twin = bpcore.Network([8, 16, 3], seed=8), bpcore.Network([8, 16, 3], seed=8)
+    twin.fit(X, Y, epochs=10, lr=0.1)
+    results = run_in_threads([lambda: trainee.fit(X, Y, epochs=10, lr=0.1)]
+                             + [lambda: [shared.predict(X) for _ in range(20)]] * 3)
+    for outputs in results[1:]:
+        assert all(np.array_equal(output, expected) for output in outputs)
+    assert np.array_equal(trainee._params, twin._params)
