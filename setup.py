@@ -16,6 +16,7 @@ def extensions():
     if os.environ.get("BPCORE_PURE_PYTHON") == "1":
         return []
     # A normal build needs Cython; fail loudly rather than ship a wheel without the kernels.
+    import numpy
     from Cython.Build import cythonize
 
     debug = os.environ.get("BPCORE_DEBUG") == "1"
@@ -28,9 +29,10 @@ def extensions():
     kernels = Extension(
         "bpcore._kernels",
         ["src/_kernels.pyx"],
+        include_dirs=[numpy.get_include()],
         extra_compile_args=compile_args + extra,
         extra_link_args=extra,
-        define_macros=[("BPCORE_BUILD_FLAGS", '"' + " ".join(compile_args + extra) + '"')],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
     )
     return cythonize(
         [kernels],

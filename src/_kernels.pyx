@@ -25,12 +25,16 @@ Memory layout shared with `bpcore/_layout.py` and `bpcore/_fallback.py`:
 Every floating argument of one call has the same dtype (the `floating` fused type).
 """
 from libc.math cimport exp, log, log1p, tanh, fabs
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 from libc.limits cimport INT_MAX
 from cython cimport floating
 from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 
+cimport numpy as cnp
 import numpy as np
+
+cnp.import_array()
 
 cdef enum:
     IDENTITY = 0
@@ -85,13 +89,13 @@ cdef void *blas_routine(dict capsules, str name) except NULL:
     return PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule))
 
 
-cdef load_blas(const Py_ssize_t[::1] sizes, Py_ssize_t n):
+cdef load_blas(const Py_ssize_t* sizes, Py_ssize_t n_layers, Py_ssize_t n):
     """Load SciPy's BLAS once, if some layer of this call is large enough to use it."""
     global dgemm, sgemm, dgemv, sgemv, blas_tried
     cdef Py_ssize_t l
     if blas_tried:
         return
-    for l in range(sizes.shape[0] - 1):
+    for l in range(n_layers):
         if blas_worth(n, sizes[l], sizes[l + 1]):
             break
     else:
@@ -509,15 +513,35 @@ cdef double epoch(floating* params, floating* velocity, const Py_ssize_t* sizes,
 
 # ---- 4. Python-facing wrappers --------------------------------------------------------------
 
+# Widths and depth beyond these could overflow the buffer-length arithmetic (no machine holds
+# such a network anyway), so the wrappers refuse them.
+cdef Py_ssize_t MAX_WIDTH = 1 << 24
+cdef Py_ssize_t MAX_LAYERS = 1 << 12
+
+
+cdef int check_widths(const Py_ssize_t* sizes, Py_ssize_t n_layers) except -1:
+    cdef Py_ssize_t l
+    if n_layers < 1 or n_layers > MAX_LAYERS:
+        raise ValueError(f"sizes must hold 2 to {MAX_LAYERS + 1} layer widths, got "
+                         f"{n_layers + 1}")
+    for l in range(n_layers + 1):
+        if not 1 <= sizes[l] <= MAX_WIDTH:
+            raise ValueError(f"sizes must be widths in [1, {MAX_WIDTH}], got {sizes[l]}")
+    return 0
+
+
+cdef Py_ssize_t check_sizes(const Py_ssize_t[::1] sizes) except -1:
+    """Return the number of weight layers after checking that sizes are sensible widths."""
+    if sizes.shape[0] < 2:
+        raise ValueError(f"sizes must hold at least 2 layer widths, got {sizes.shape[0]}")
+    check_widths(&sizes[0], sizes.shape[0] - 1)
+    return sizes.shape[0] - 1
+
+
 cdef Py_ssize_t check_network(const Py_ssize_t[::1] sizes, const Py_ssize_t[::1] activations,
                               Py_ssize_t n_params) except -1:
     """Return the number of weight layers after checking sizes, activation codes and params."""
-    cdef Py_ssize_t l, n_layers = sizes.shape[0] - 1
-    if n_layers < 1:
-        raise ValueError(f"sizes must hold at least 2 layer widths, got {sizes.shape[0]}")
-    for l in range(n_layers + 1):
-        if sizes[l] < 1:
-            raise ValueError(f"sizes must be positive, got {list(sizes)}")
+    cdef Py_ssize_t l, n_layers = check_sizes(sizes)
     if activations.shape[0] != n_layers:
         raise ValueError(f"activations must hold {n_layers} codes, got {activations.shape[0]}")
     for l in range(n_layers):
@@ -542,6 +566,82 @@ cdef check_loss(Py_ssize_t loss, Py_ssize_t output_activation):
         raise ValueError(f"loss code {loss} does not fit output activation {output_activation}")
 
 
+cdef bint all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        if not (x[i] - x[i] == 0):  # false for NaN and for +-infinity
+            return False
+    return True
+
+
+cdef bint forward_one_sample(const floating* params, const Py_ssize_t* sizes,
+                             const Py_ssize_t* activations, Py_ssize_t n_layers,
+                             const floating* x, floating* out) noexcept nogil:
+    # network_forward for one sample, with scratch from malloc; False if x is not finite or
+    # memory ran out (the caller then takes the general path, which reports either)
+    cdef Py_ssize_t units = total_units(sizes, n_layers), n_out = sizes[n_layers]
+    cdef floating* scratch
+    if not all_finite(x, sizes[0]):
+        return False
+    scratch = <floating*>malloc((units + n_out) * sizeof(floating))
+    if scratch == NULL:
+        return False
+    network_forward(params, sizes, activations, n_layers, x, scratch, scratch + units, 1)
+    memcpy(out, scratch + units - n_out, n_out * sizeof(floating))
+    free(scratch)
+    return True
+
+
+def forward_one(cnp.ndarray params, cnp.ndarray sizes, cnp.ndarray activations,
+                cnp.ndarray x, cnp.ndarray out):
+    """The output a[L] of one sample x (1-D) into out (1-D), for the latency of `predict`.
+
+    Returns True when done; False, with out untouched, when x holds NaN or infinity or the
+    arrays are not all C-contiguous of one floating dtype (the caller then takes the general
+    path, which converts or reports them). Checks every length it relies on.
+    """
+    cdef int kind = cnp.PyArray_TYPE(params)
+    cdef Py_ssize_t l, n_layers
+    cdef const Py_ssize_t* widths
+    cdef const Py_ssize_t* codes
+    cdef bint done
+    if kind != cnp.NPY_FLOAT64 and kind != cnp.NPY_FLOAT32:
+        return False
+    for array in (params, sizes, activations, x, out):
+        if cnp.PyArray_NDIM(array) != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(array):
+            return False
+    if (cnp.PyArray_TYPE(x) != kind or cnp.PyArray_TYPE(out) != kind
+            or cnp.PyArray_TYPE(sizes) != cnp.NPY_INTP
+            or cnp.PyArray_TYPE(activations) != cnp.NPY_INTP
+            or not cnp.PyArray_ISWRITEABLE(out)):
+        return False
+    n_layers = cnp.PyArray_DIM(sizes, 0) - 1
+    widths = <const Py_ssize_t*>cnp.PyArray_DATA(sizes)
+    codes = <const Py_ssize_t*>cnp.PyArray_DATA(activations)
+    check_widths(widths, n_layers)
+    if cnp.PyArray_DIM(activations, 0) != n_layers:
+        raise ValueError(f"activations must hold {n_layers} codes, got "
+                         f"{cnp.PyArray_DIM(activations, 0)}")
+    for l in range(n_layers):
+        if not IDENTITY <= codes[l] <= SOFTMAX or (codes[l] == SOFTMAX and l < n_layers - 1):
+            raise ValueError(f"activation code {codes[l]} is not valid for layer {l}")
+    check_length("params", cnp.PyArray_DIM(params, 0), parameter_count(widths, n_layers))
+    check_length("x", cnp.PyArray_DIM(x, 0), widths[0])
+    check_length("out", cnp.PyArray_DIM(out, 0), widths[n_layers])
+    load_blas(widths, n_layers, 1)
+    if kind == cnp.NPY_FLOAT64:
+        with nogil:
+            done = forward_one_sample(<const double*>cnp.PyArray_DATA(params), widths, codes,
+                                      n_layers, <const double*>cnp.PyArray_DATA(x),
+                                      <double*>cnp.PyArray_DATA(out))
+    else:
+        with nogil:
+            done = forward_one_sample(<const float*>cnp.PyArray_DATA(params), widths, codes,
+                                      n_layers, <const float*>cnp.PyArray_DATA(x),
+                                      <float*>cnp.PyArray_DATA(out))
+    return done
+
+
 def forward(const floating[::1] params, const Py_ssize_t[::1] sizes,
             const Py_ssize_t[::1] activations, const floating[:, ::1] X,
             floating[::1] A, floating[:, ::1] Z):
@@ -554,7 +654,7 @@ def forward(const floating[::1] params, const Py_ssize_t[::1] sizes,
     check_length("Z's second dimension", Z.shape[1], sizes[n_layers])
     if n == 0:
         return
-    load_blas(sizes, n)
+    load_blas(&sizes[0], n_layers, n)
     with nogil:
         network_forward(&params[0], &sizes[0], &activations[0], n_layers, &X[0, 0], &A[0],
                         &Z[0, 0], n)
@@ -572,7 +672,7 @@ def backward(const floating[::1] params, const Py_ssize_t[::1] sizes,
     check_length("D", D.shape[0], A.shape[0])
     if n == 0:
         return
-    load_blas(sizes, n)
+    load_blas(&sizes[0], n_layers, n)
     with nogil:
         network_backward(&params[0], &sizes[0], &activations[0], n_layers, loss, &Y[0, 0],
                          &A[0], &D[0], n)
@@ -581,17 +681,15 @@ def backward(const floating[::1] params, const Py_ssize_t[::1] sizes,
 def parameter_gradients(const Py_ssize_t[::1] sizes, const floating[:, ::1] X,
                         const floating[::1] A, const floating[::1] D, floating[::1] grads):
     """Mean over the batch of dC/dW[l] = delta[l] a[l-1]^T and dC/db[l] = delta[l], into grads."""
-    cdef Py_ssize_t n_layers = sizes.shape[0] - 1
+    cdef Py_ssize_t n_layers = check_sizes(sizes)
     cdef Py_ssize_t n = X.shape[0]
-    if n_layers < 1:
-        raise ValueError(f"sizes must hold at least 2 layer widths, got {sizes.shape[0]}")
     check_length("X's second dimension", X.shape[1], sizes[0])
     check_length("A", A.shape[0], n * total_units(&sizes[0], n_layers))
     check_length("D", D.shape[0], A.shape[0])
     check_length("grads", grads.shape[0], parameter_count(&sizes[0], n_layers))
     if n == 0:
         raise ValueError("X must hold at least one sample, got 0")
-    load_blas(sizes, n)
+    load_blas(&sizes[0], n_layers, n)
     with nogil:
         network_gradients(&sizes[0], n_layers, &X[0, 0], &A[0], &D[0], &grads[0], n)
 
@@ -615,9 +713,7 @@ def batch_loss(Py_ssize_t loss, const floating[:, ::1] A_out, const floating[:, 
 def sgd_update(floating[::1] params, const floating[::1] grads, floating[::1] velocity,
                const Py_ssize_t[::1] sizes, double lr, double momentum, double weight_decay):
     """In place: v = momentum v - lr (g + weight_decay W); params += v (no decay on biases)."""
-    cdef Py_ssize_t n_layers = sizes.shape[0] - 1
-    if n_layers < 1:
-        raise ValueError(f"sizes must hold at least 2 layer widths, got {sizes.shape[0]}")
+    cdef Py_ssize_t n_layers = check_sizes(sizes)
     check_length("params", params.shape[0], parameter_count(&sizes[0], n_layers))
     check_length("grads", grads.shape[0], params.shape[0])
     check_length("velocity", velocity.shape[0], params.shape[0])
@@ -658,7 +754,7 @@ def train_epoch(floating[::1] params, floating[::1] velocity, const Py_ssize_t[:
     cdef floating[:, ::1] Z = np.empty((batch_size, sizes[n_layers]), dtype=dtype)
     cdef floating[::1] grads = np.empty(params.shape[0], dtype=dtype)
     cdef double total
-    load_blas(sizes, batch_size)
+    load_blas(&sizes[0], n_layers, batch_size)
     with nogil:
         total = epoch(&params[0], &velocity[0], &sizes[0], &activations[0], n_layers, loss,
                       &X[0, 0], &Y[0, 0], &order[0], n_order, batch_size, lr, momentum,
