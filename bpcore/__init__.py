@@ -14,7 +14,7 @@ __all__ = ["Network", "load", "check_gradients", "DivergenceError", "Gradients",
            "Explanation", "backend", "__version__"]
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> str:
     if name == "backend":  # read at access time, so it always names the kernels in use
         return _backend.name
     raise AttributeError(f"module 'bpcore' has no attribute {name!r}")

@@ -1,8 +1,11 @@
 """`python -m bpcore` and the `bpcore` console script: see bpcore.cli."""
+from __future__ import annotations
+
 import sys
+from collections.abc import Sequence
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return its exit status (0 ok, 2 bad input)."""
     from .cli import main as cli_main
     return cli_main(argv)

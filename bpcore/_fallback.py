@@ -3,9 +3,18 @@
 Same names, signatures, buffer layout (`bpcore/_layout.py`) and in-place semantics as the
 compiled module, and the same formulas in the same order, so both backends train alike.
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeAlias
+
 import numpy as np
 
-from ._layout import layer_blocks, layer_parameters, parameter_count, unit_count
+from ._layout import (Floats, Indices, layer_blocks, layer_parameters, parameter_count,
+                      unit_count)
+
+# The compiled module takes intp arrays (bpcore/_kernels.pyi); this twin also takes sequences.
+_Sizes: TypeAlias = Indices | Sequence[int]
 
 IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX = range(6)
 MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY = range(3)
@@ -19,22 +28,23 @@ LOSSES = {"mse": MSE, "binary_cross_entropy": BINARY_CROSS_ENTROPY,
 
 # ---- one-point math, on whole arrays ----
 
-def _sigmoid(z):
+def _sigmoid(z: Floats) -> Floats:
     # 1 / (1 + e^-z), branching on the sign so exp never overflows
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
 
 
-def _softplus(z):
+def _softplus(z: Floats) -> Floats:
     # log(1 + e^z) = max(z, 0) + log(1 + e^-|z|)
     return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
 
 
-def _activate(z, activation):
+def _activate(z: Floats, activation: int) -> Floats:
     """a = f(z) for a (n, width) block."""
     if activation == SOFTMAX:
         e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+        probabilities: Floats = e / e.sum(axis=1, keepdims=True)
+        return probabilities
     if activation == SIGMOID:
         return _sigmoid(z)
     if activation == TANH:
@@ -46,7 +56,7 @@ def _activate(z, activation):
     return z
 
 
-def _derivative(a, activation):
+def _derivative(a: Floats, activation: int) -> Floats:
     """f'(z) written in terms of a = f(z)."""
     if activation == SIGMOID:
         return a * (1 - a)
@@ -61,7 +71,7 @@ def _derivative(a, activation):
 
 # ---- checks, as in the compiled wrappers ----
 
-def _check_network(params, sizes, activations):
+def _check_network(params: Floats, sizes: _Sizes, activations: Indices) -> list[int]:
     sizes = [int(width) for width in sizes]
     if len(sizes) < 2:
         raise ValueError(f"sizes must hold at least 2 layer widths, got {len(sizes)}")
@@ -76,7 +86,7 @@ def _check_network(params, sizes, activations):
     return sizes
 
 
-def _check_loss(loss, output_activation):
+def _check_loss(loss: int, output_activation: int) -> None:
     if loss not in (MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY):
         raise ValueError(f"loss code {loss} is not valid")
     if (loss == CROSS_ENTROPY) != (output_activation == SOFTMAX) or (
@@ -84,19 +94,20 @@ def _check_loss(loss, output_activation):
         raise ValueError(f"loss code {loss} does not fit output activation {output_activation}")
 
 
-def _check_length(name, got, expected):
+def _check_length(name: str, got: int, expected: int) -> None:
     if got != expected:
         raise ValueError(f"{name} must have {expected} entries, got {got}")
 
 
-def _check_dtypes(*arrays):
+def _check_dtypes(*arrays: Floats) -> None:
     if len({array.dtype for array in arrays}) != 1:
         raise TypeError("No matching signature found: all floating buffers must share one dtype")
 
 
 # ---- kernels ----
 
-def forward(params, sizes, activations, X, A, Z):
+def forward(params: Floats, sizes: _Sizes, activations: Indices, X: Floats, A: Floats,
+            Z: Floats) -> None:
     """Forward pass of the n samples in the rows of X: fills A (every layer) and Z (z[L])."""
     sizes = _check_network(params, sizes, activations)
     _check_dtypes(params, X, A, Z)
@@ -114,7 +125,8 @@ def forward(params, sizes, activations, X, A, Z):
     Z[...] = z
 
 
-def backward(params, sizes, activations, loss, Y, A, D):
+def backward(params: Floats, sizes: _Sizes, activations: Indices, loss: int, Y: Floats,
+             A: Floats, D: Floats) -> None:
     """Local gradients delta[l] of every layer into D, from the activations A of `forward`."""
     sizes = _check_network(params, sizes, activations)
     _check_loss(loss, activations[-1])
@@ -137,7 +149,8 @@ def backward(params, sizes, activations, loss, Y, A, D):
             a_blocks[layer], activations[layer])
 
 
-def parameter_gradients(sizes, X, A, D, grads):
+def parameter_gradients(sizes: _Sizes, X: Floats, A: Floats, D: Floats,
+                        grads: Floats) -> None:
     """Mean over the batch of dC/dW[l] = delta[l] a[l-1]^T and dC/db[l] = delta[l], into grads."""
     sizes = [int(width) for width in sizes]
     if len(sizes) < 2:
@@ -158,7 +171,7 @@ def parameter_gradients(sizes, X, A, D, grads):
         grad_b[...] = deltas.sum(axis=0) * scale
 
 
-def batch_loss(loss, A_out, Z, Y):
+def batch_loss(loss: int, A_out: Floats, Z: Floats, Y: Floats) -> float:
     """Sum over the samples of the cost C, from the output activations and z[L]."""
     if loss not in (MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY):
         raise ValueError(f"loss code {loss} is not valid")
@@ -177,7 +190,9 @@ def batch_loss(loss, A_out, Z, Y):
     return float((y * (lse - z)).sum())
 
 
-def sgd_update(params, grads, velocity, sizes, lr, momentum, weight_decay):
+def sgd_update(params: Floats, grads: Floats, velocity: Floats, sizes: _Sizes,
+               lr: float | np.floating[Any], momentum: float | np.floating[Any],
+               weight_decay: float) -> None:
     """In place: v = momentum v - lr (g + weight_decay W); params += v (no decay on biases)."""
     sizes = [int(width) for width in sizes]
     if len(sizes) < 2:
@@ -196,8 +211,9 @@ def sgd_update(params, grads, velocity, sizes, lr, momentum, weight_decay):
             p += v
 
 
-def train_epoch(params, velocity, sizes, activations, loss, X, Y, order, batch_size, lr,
-                momentum, weight_decay):
+def train_epoch(params: Floats, velocity: Floats, sizes: _Sizes, activations: Indices,
+                loss: int, X: Floats, Y: Floats, order: Indices, batch_size: int, lr: float,
+                momentum: float, weight_decay: float) -> float:
     """One epoch of SGD over the rows X[order]; returns the summed loss of every sample.
 
     batch_size 1 is the online (per-sample) epoch; each batch takes one step with the mean

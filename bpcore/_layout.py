@@ -4,18 +4,28 @@ Parameters are one flat vector: layer l holds W[l] (sizes[l+1] x sizes[l], row-m
 b[l] (sizes[l+1]). Activations A and local gradients D of n samples hold one (n, sizes[l+1])
 block per layer, layer after layer. The compiled kernels use the same layout.
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeAlias
+
 import numpy as np
+import numpy.typing as npt
+
+# The buffers' types: floating arrays are float32 or float64, sizes and codes are intp.
+Floats: TypeAlias = npt.NDArray[np.floating[Any]]
+Indices: TypeAlias = npt.NDArray[np.intp]
 
 
-def parameter_count(sizes):
+def parameter_count(sizes: Sequence[int]) -> int:
     return sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
 
 
-def unit_count(sizes):
+def unit_count(sizes: Sequence[int]) -> int:
     return sum(sizes[1:])
 
 
-def layer_parameters(params, sizes):
+def layer_parameters(params: Floats, sizes: Sequence[int]) -> list[tuple[Floats, Floats]]:
     """The views (W[l], b[l]) of every layer into the flat parameter vector."""
     views, offset = [], 0
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
@@ -26,7 +36,7 @@ def layer_parameters(params, sizes):
     return views
 
 
-def layer_blocks(buffer, sizes, n):
+def layer_blocks(buffer: Floats, sizes: Sequence[int], n: int) -> list[Floats]:
     """The (n, sizes[l+1]) views of every layer into a flat activations or deltas buffer."""
     blocks, offset = [], 0
     for width in sizes[1:]:
@@ -35,5 +45,5 @@ def layer_blocks(buffer, sizes, n):
     return blocks
 
 
-def as_sizes(sizes):
+def as_sizes(sizes: npt.ArrayLike) -> Indices:
     return np.ascontiguousarray(sizes, dtype=np.intp)

@@ -1,10 +1,18 @@
 """Gradient checking: backpropagation against central finite differences."""
+from __future__ import annotations
+
 import copy
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from .network import Network
 
 
-def numerical_gradients(network, X, Y, eps=1e-6):
+def numerical_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
+                        eps: float = 1e-6) -> npt.NDArray[np.float64]:
     """dC/dp for every parameter p by central differences (C(p + eps) - C(p - eps)) / (2 eps),
     as one flat vector in the layout of the network's parameters."""
     params = network._params
@@ -20,7 +28,8 @@ def numerical_gradients(network, X, Y, eps=1e-6):
     return numeric
 
 
-def check_gradients(network, X, Y, eps=1e-6):
+def check_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
+                    eps: float = 1e-6) -> float:
     """Largest error of backpropagation's gradients against central differences.
 
     Each parameter's error is |analytic - numeric| / max(1, |analytic|, |numeric|): relative

@@ -12,6 +12,8 @@ Models written by `train` are ordinary bpcore model files (bpcore.io) with these
   meta_classes      the class names, output unit i is class i (classifiers only)
   meta_target_mean/std  how the target was standardised (regressors only; 0 and 1 if it was not)
 """
+from __future__ import annotations
+
 import argparse
 import csv
 import importlib
@@ -21,8 +23,12 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any, NoReturn, TypedDict
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _backend
 from ._version import __version__
@@ -41,7 +47,7 @@ class CLIError(Exception):
 
 # ---- argument parsing ----
 
-def _positive_int(text):
+def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -51,11 +57,12 @@ def _positive_int(text):
     return value
 
 
-def _real(low, high=float("inf"), low_open=False):
+def _real(low: float, high: float = float("inf"),
+          low_open: bool = False) -> Callable[[str], float]:
     """An argparse type: a finite float in [low, high) (or (low, high) with low_open)."""
     interval = ("(" if low_open else "[") + f"{low:g}, {high:g})"
 
-    def parse(text):
+    def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
@@ -70,12 +77,12 @@ def _real(low, high=float("inf"), low_open=False):
 class _Parser(argparse.ArgumentParser):
     """Usage errors in one line like every other error, pointing at --help."""
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         program = self.prog.split()[0]
         self.exit(BAD_INPUT, f"{program}: error: {message} (see {self.prog} --help)\n")
 
 
-def _fraction(text):
+def _fraction(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -85,7 +92,7 @@ def _fraction(text):
     return value
 
 
-def _hidden_sizes(text):
+def _hidden_sizes(text: str) -> list[int]:
     """'32,16' -> [32, 16]; '' -> [] (no hidden layer)."""
     if text.strip() == "":
         return []
@@ -96,7 +103,7 @@ def _hidden_sizes(text):
             f"expected layer widths such as 32,16, got {text!r}") from None
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="bpcore", description="Small fully-connected networks trained by backpropagation.")
     parser.add_argument("--version", action="version", version=f"bpcore {__version__}")
@@ -176,7 +183,7 @@ def build_parser():
 
 # ---- shared helpers ----
 
-def _writable_target(path, what):
+def _writable_target(path: str, what: str) -> None:
     """Fail before any work if `path` cannot be written as a file."""
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
@@ -185,7 +192,8 @@ def _writable_target(path, what):
         raise CLIError(f"cannot write {what} {path}: folder {folder} does not exist")
 
 
-def _standardise(X):
+def _standardise(X: npt.NDArray[np.float64],
+                 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Mean and std of the columns of X; a constant column gets std 1 so it maps to 0."""
     mean = X.mean(axis=0)
     std = X.std(axis=0)
@@ -193,11 +201,13 @@ def _standardise(X):
     return mean, std
 
 
-def _split(n, labels, fraction, rng):
+def _split(n: int, labels: npt.NDArray[Any] | None, fraction: float,
+           rng: np.random.Generator) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """Indices (train, held_out) of n rows: a share `fraction` of every class held out (at
     least one row in all, at least one left to train on); labels=None splits at random."""
     if fraction == 0:
         return np.arange(n), np.arange(0)
+    held: list[Any] | npt.NDArray[np.intp]
     held = []
     if labels is not None:
         for label in np.unique(labels):
@@ -213,19 +223,27 @@ def _split(n, labels, fraction, rng):
     return train, held
 
 
-def _one_hot(indices, n_classes):
-    return np.eye(n_classes)[indices]
+def _one_hot(indices: npt.NDArray[np.integer[Any]], n_classes: int) -> npt.NDArray[np.float64]:
+    one_hot: npt.NDArray[np.float64] = np.eye(n_classes)[indices]
+    return one_hot
 
 
 # ---- demo ----
 
-DEMOS = {
+class _Demo(TypedDict):
+    load: Callable[[], tuple[npt.NDArray[np.float64], npt.NDArray[Any]]]
+    hidden: list[int]
+    epochs: int
+    lr: float
+
+
+DEMOS: dict[str, _Demo] = {
     "digits": dict(load=load_digits, hidden=[32], epochs=20, lr=0.01),
     "iris": dict(load=load_iris, hidden=[4, 4], epochs=100, lr=0.01),
 }
 
 
-def _require_matplotlib():
+def _require_matplotlib() -> ModuleType:
     try:
         import matplotlib
     except ImportError:
@@ -235,7 +253,7 @@ def _require_matplotlib():
     return pyplot
 
 
-def _plot_losses(pyplot, losses, path, title):
+def _plot_losses(pyplot: ModuleType, losses: Sequence[float], path: str, title: str) -> None:
     figure, axes = pyplot.subplots(figsize=(6, 4))
     axes.plot(np.arange(1, len(losses) + 1), losses, marker="." if len(losses) < 50 else None)
     axes.set_xlabel("epoch")
@@ -249,7 +267,7 @@ def _plot_losses(pyplot, losses, path, title):
         pyplot.close(figure)
 
 
-def run_demo(args):
+def run_demo(args: argparse.Namespace) -> int:
     pyplot = None
     if args.plot is not None:
         pyplot = _require_matplotlib()  # before training, not after
@@ -292,7 +310,8 @@ def run_demo(args):
 
 # ---- train ----
 
-def _target_kind(cells, regression):
+def _target_kind(cells: Sequence[str],
+                 regression: bool) -> tuple[str, npt.NDArray[np.float64] | None]:
     """'classes' or 'numbers', and for numbers the float values."""
     try:
         for cell in cells:
@@ -312,10 +331,12 @@ def _target_kind(cells, regression):
     return "numbers", values
 
 
-def _default_head(kind, output, loss):
+def _default_head(kind: str, output: str | None, loss: str | None) -> tuple[str, str]:
     """The output activation and loss, filling in whichever the user left out."""
     if output is None:
-        output = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(
+        by_loss: dict[str | None, str] = {"cross_entropy": "softmax",
+                                          "binary_cross_entropy": "sigmoid"}
+        output = by_loss.get(
             loss, "softmax" if kind == "classes" and loss is None else
             "sigmoid" if kind == "classes" else "identity")
     if loss is None:
@@ -324,7 +345,7 @@ def _default_head(kind, output, loss):
     return output, loss
 
 
-def run_train(args):
+def run_train(args: argparse.Namespace) -> int:
     _writable_target(args.out, "model file")
     table = read_table(args.data)
     table.index(args.target)
@@ -333,13 +354,17 @@ def run_train(args):
         raise CLIError(f"{args.data}: no feature columns besides the target {args.target!r}")
     X = table.numeric(features)
     cells = table.text(args.target)
+    # values (None for classes) and y (None for numbers) are used only where `kind` says so
+    values: Any
+    y: Any
     kind, values = _target_kind(cells, args.regression)
     if kind == "numbers" and not np.isfinite(values).all():
         line = table.lines[int(np.flatnonzero(~np.isfinite(values))[0])]
         raise CLIError(f"{args.data}, line {line}: the target {args.target!r} must be a finite "
                        f"number")
     output, loss = _default_head(kind, args.output, args.loss)
-    extra = {"meta_features": np.array(features), "meta_target": np.array(args.target)}
+    extra: dict[str, npt.NDArray[Any]] = {"meta_features": np.array(features),
+                                          "meta_target": np.array(args.target)}
     if kind == "classes":
         integer_labels = all(c.lstrip("+-").isdigit() for c in cells)
         order = sorted(set(cells), key=(lambda c: (int(c), c)) if integer_labels else None)
@@ -380,10 +405,10 @@ def run_train(args):
               f"{len(train)} rows, validating on {len(held)}; {task}", file=sys.stderr,
               flush=True)
 
-    best = {"loss": np.inf, "epoch": 0, "stale": 0, "params": None}
+    best: dict[str, Any] = {"loss": np.inf, "epoch": 0, "stale": 0, "params": None}
     progress = make_progress(args.epochs, quiet=args.quiet)
 
-    def after_epoch(epoch, train_loss):
+    def after_epoch(epoch: int, train_loss: float) -> bool | None:
         if len(held) == 0:
             progress(epoch, train_loss)
             return None
@@ -426,10 +451,11 @@ def run_train(args):
 
 # ---- predict ----
 
-def _model_metadata(network, extra, path):
+def _model_metadata(network: Network, extra: dict[str, npt.NDArray[Any]],
+                    path: str) -> dict[str, Any]:
     """Check the command line's entries of a model file, if it has them, against the network."""
     n_inputs, n_outputs = network.sizes[0], network.sizes[-1]
-    meta = {}
+    meta: dict[str, Any] = {}
     try:
         if "meta_features" in extra:
             meta["features"] = [str(name) for name in extra["meta_features"]]
@@ -460,7 +486,7 @@ def _model_metadata(network, extra, path):
     return meta
 
 
-def run_predict(args):
+def run_predict(args: argparse.Namespace) -> int:
     try:
         network, extra = load(args.model, with_extra=True)
     except FileNotFoundError:
@@ -508,7 +534,7 @@ def run_predict(args):
     return 0
 
 
-def _write_atomically(path, text):
+def _write_atomically(path: str, text: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(prefix=".bpcore-", suffix=".csv.tmp", dir=folder)
     try:
@@ -522,12 +548,12 @@ def _write_atomically(path, text):
 
 # ---- bench and info ----
 
-def run_bench(args):
+def run_bench(args: argparse.Namespace) -> int:
     print("bpcore bench: the benchmark arrives with the performance issue; nothing to run yet.")
     return 0
 
 
-def run_info(args):
+def run_info(args: argparse.Namespace) -> int:
     print(f"bpcore {__version__}")
     print(f"python {platform.python_version()} ({sys.executable}), numpy {np.__version__}")
     print(f"active backend: {_backend.name} (BPCORE_BACKEND="
@@ -553,12 +579,13 @@ def run_info(args):
 
 # ---- entry point ----
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with `argv` (default: sys.argv[1:]); return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        status: int = args.run(args)
+        return status
     except (CLIError, ValueError, OSError) as error:
         # ValueError covers DataError, bpcore.io's "not a model" and the network's own checks
         # (DivergenceError included); OSError covers files that cannot be read or written.

@@ -5,14 +5,18 @@ y a 1-D array of class labels (species names for iris, ints 0..9 for digits). Th
 in `bpcore/data/` and are read with importlib.resources; see bpcore/data/README.md for their
 provenance.
 """
+from __future__ import annotations
+
 import csv
 import gzip
 import io
 import math
 import os
+from collections.abc import Iterable, Sequence
 from importlib import resources
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["load_iris", "load_digits", "read_table", "Table", "DataError"]
 
@@ -27,16 +31,17 @@ class Table:
     `lines[i]` is the line number of `rows[i]` in the file, for error messages.
     """
 
-    def __init__(self, columns, rows, lines, source):
+    def __init__(self, columns: list[str], rows: list[list[str]], lines: list[int],
+                 source: str) -> None:
         self.columns = columns
         self.rows = rows
         self.lines = lines
         self.source = source
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.rows)
 
-    def index(self, name):
+    def index(self, name: str) -> int:
         try:
             return self.columns.index(name)
         except ValueError:
@@ -45,7 +50,7 @@ class Table:
             raise DataError(f"{self.source}: no column named {name!r}; the columns are "
                             f"{shown}{more}") from None
 
-    def text(self, name):
+    def text(self, name: str) -> list[str]:
         """The cells of one column as a list of str, none of them empty."""
         column = self.index(name)
         cells = [row[column] for row in self.rows]
@@ -54,11 +59,12 @@ class Table:
                 raise DataError(f"{self.source}, line {line}: empty cell in column {name!r}")
         return cells
 
-    def numeric(self, names):
+    def numeric(self, names: Sequence[str]) -> npt.NDArray[np.float64]:
         """The columns `names` as a float64 array (n_rows, len(names)), every cell a finite
         number."""
         indices = [self.index(name) for name in names]
         cells = [[row[i] for i in indices] for row in self.rows]
+        values: npt.NDArray[np.float64] | None
         try:
             values = np.array(cells, dtype=np.float64).reshape(len(cells), len(indices))
         except ValueError:
@@ -82,7 +88,7 @@ class Table:
         raise DataError(f"{self.source}: columns {names} are not all finite numbers")
 
 
-def parse_table(text_file, source):
+def parse_table(text_file: Iterable[str], source: str) -> Table:
     """Read an open text file as CSV: one header line, then rows as wide as the header.
 
     Blank lines are skipped; cells are stripped of surrounding spaces.
@@ -116,7 +122,7 @@ def parse_table(text_file, source):
     return Table(header, rows, lines, source)
 
 
-def read_table(path):
+def read_table(path: str | os.PathLike[str]) -> Table:
     """The CSV file at `path` (gzip-compressed if it ends in .gz) as a checked Table."""
     path = os.fspath(path)
     opener = gzip.open if path.endswith(".gz") else open
@@ -135,7 +141,7 @@ def read_table(path):
                         f"{error})") from None
 
 
-def _bundled(name):
+def _bundled(name: str) -> Table:
     """A bundled data file as a Table, read through importlib.resources."""
     resource = resources.files(__package__).joinpath("data", name)
     with resource.open("rb") as raw:
@@ -144,7 +150,7 @@ def _bundled(name):
             return parse_table(text, f"bpcore/data/{name}")
 
 
-def load_iris():
+def load_iris() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.str_]]:
     """Fisher's iris: X (150, 4) sepal and petal lengths and widths in cm, y the species names
     ('setosa', 'versicolor', 'virginica')."""
     table = _bundled("iris.csv")
@@ -152,7 +158,7 @@ def load_iris():
     return table.numeric(features), np.array(table.text("species"))
 
 
-def load_digits():
+def load_digits() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """8x8 handwritten digits: X (1797, 64) pixel intensities 0..16 row by row, y the digits
     0..9 as int64."""
     table = _bundled("digits.csv.gz")

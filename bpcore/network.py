@@ -4,27 +4,42 @@ Notation (the reference article's): layer l has weights W[l] (n_out, n_in) and b
 z[l] = W[l] a[l-1] + b[l], a[l] = f(z[l]), a[0] = x. Here `layer` counts weight matrices from
 0, so `weights[0]` maps the inputs to the first hidden layer. Samples are rows of X.
 """
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _backend
-from ._layout import as_sizes, layer_blocks, layer_parameters, parameter_count, unit_count
+from ._layout import (Floats, Indices, as_sizes, layer_blocks, layer_parameters,
+                      parameter_count, unit_count)
 from ._validation import (DivergenceError, as_int, as_real, as_samples, as_targets, choice)
+
+if TYPE_CHECKING:
+    from ._backend import Kernels
+    from .progress import Progress
 
 HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
 OUTPUT_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax",)
 LOSSES = ("mse", "binary_cross_entropy", "cross_entropy")
 DTYPES = ("float32", "float64")
 
+# What `numpy.random.default_rng` takes as its seed.
+Seed: TypeAlias = (int | Sequence[int] | np.random.SeedSequence | np.random.BitGenerator
+                   | np.random.Generator | None)
+
 
 @dataclass
 class Gradients:
     """dC/dW[l] and dC/db[l] (means over the batch), the local gradients delta[l] of every
     sample (n, n_l), and the loss C of the batch."""
-    weights: list
-    biases: list
-    deltas: list
+    weights: list[Floats]
+    biases: list[Floats]
+    deltas: list[Floats]
     loss: float
 
 
@@ -32,7 +47,7 @@ class Gradients:
 class History:
     """What `fit` did: the mean loss of every epoch, how many epochs ran and why it stopped
     ("epochs", "tol", "patience" or "callback")."""
-    losses: list = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
     epochs: int = 0
     stop_reason: str = "epochs"
 
@@ -47,18 +62,18 @@ class Factor:
 @dataclass
 class Explanation:
     """The chain-rule factors of one weight's gradient for one sample, and their product."""
-    factors: list
+    factors: list[Factor]
     product: float
     gradient: float
 
-    def __str__(self):
+    def __str__(self) -> str:
         lines = [f"{f.name:<28} = {f.formula:<34} = {f.value: .10g}" for f in self.factors]
         lines.append(f"{'product':<28} = {' * '.join(f.name for f in self.factors)}")
         lines.append(f"{'':<28} = {self.product: .10g}   (gradient: {self.gradient: .10g})")
         return "\n".join(lines)
 
 
-def _check_pairing(output, loss):
+def _check_pairing(output: str, loss: str) -> None:
     if output == "softmax" and loss != "cross_entropy":
         raise ValueError(f"a softmax output needs loss='cross_entropy', got loss={loss!r}")
     if loss == "cross_entropy" and output != "softmax":
@@ -77,8 +92,16 @@ class Network:
     `numpy.random.default_rng(seed)`, which also shuffles the samples in `fit`.
     """
 
-    def __init__(self, sizes, activation="sigmoid", output="sigmoid", loss="mse",
-                 dtype="float64", seed=None):
+    activation: str
+    output: str
+    loss_name: str
+    _sizes: tuple[int, ...]
+    _dtype: np.dtype[np.floating[Any]]
+    _code_cache: tuple[Kernels, Indices, int]  # set by _codes
+
+    def __init__(self, sizes: Sequence[int] | npt.NDArray[np.integer[Any]],
+                 activation: str = "sigmoid", output: str = "sigmoid", loss: str = "mse",
+                 dtype: npt.DTypeLike = "float64", seed: Seed = None) -> None:
         if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
             raise TypeError(f"sizes must be a sequence of layer widths such as (4, 4, 4, 1), "
                             f"got {sizes!r}")
@@ -91,7 +114,7 @@ class Network:
         self.loss_name = choice(loss, "loss", LOSSES)
         _check_pairing(self.output, self.loss_name)
         if isinstance(dtype, str) or dtype is None:
-            name = dtype
+            name: npt.DTypeLike = dtype
         else:
             name = np.dtype(dtype).name if isinstance(dtype, (type, np.dtype)) else dtype
         self._dtype = np.dtype(choice(name, "dtype", DTYPES))
@@ -101,7 +124,7 @@ class Network:
         self._sizes_array = as_sizes(self._sizes)
         self._initialise()
 
-    def _initialise(self):
+    def _initialise(self) -> None:
         relu_like = self.activation in ("relu", "leaky_relu")
         for weights, _ in layer_parameters(self._params, self._sizes):
             n_out, n_in = weights.shape
@@ -111,36 +134,36 @@ class Network:
     # ---- what the network is ----
 
     @property
-    def sizes(self):
+    def sizes(self) -> tuple[int, ...]:
         return self._sizes
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype[np.floating[Any]]:
         return self._dtype
 
     @property
-    def weights(self):
+    def weights(self) -> list[Floats]:
         """W[l] for each layer, shape (n_out, n_in): writable views of the parameters."""
         return [weights for weights, _ in layer_parameters(self._params, self._sizes)]
 
     @property
-    def biases(self):
+    def biases(self) -> list[Floats]:
         """b[l] for each layer, shape (n_out,): writable views of the parameters."""
         return [biases for _, biases in layer_parameters(self._params, self._sizes)]
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         # the cached kernel codes refer to a module, which cannot travel between processes
         state = self.__dict__.copy()
         state.pop("_code_cache", None)
         return state
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"Network({list(self._sizes)}, activation={self.activation!r}, "
                 f"output={self.output!r}, loss={self.loss_name!r}, dtype={self._dtype.name!r})")
 
     # ---- the kernels' view of the network ----
 
-    def _codes(self):
+    def _codes(self) -> tuple[Kernels, Indices, int]:
         """Activation codes of every layer and the loss code, in the active backend's terms."""
         kernels = _backend.kernels
         cached = getattr(self, "_code_cache", None)
@@ -150,7 +173,7 @@ class Network:
             cached = self._code_cache = (kernels, codes, kernels.LOSSES[self.loss_name])
         return cached
 
-    def _forward(self, X):
+    def _forward(self, X: Floats) -> tuple[Floats, Floats]:
         """Run the forward pass; return the flat activations A and the output's z[L]."""
         kernels, codes, _ = self._codes()
         n = X.shape[0]
@@ -159,23 +182,28 @@ class Network:
         kernels.forward(self._params, self._sizes_array, codes, X, A, Z)
         return A, Z
 
-    def _output(self, A, n):
+    def _output(self, A: Floats, n: int) -> Floats:
         return A[len(A) - n * self._sizes[-1]:].reshape(n, self._sizes[-1])
 
-    def _inputs(self, X, name="X"):
-        return as_samples(X, name, self._sizes[0], self._dtype)
+    def _inputs(self, X: npt.ArrayLike, name: str = "X") -> tuple[Floats, bool]:
+        samples: tuple[Floats, bool] = as_samples(X, name, self._sizes[0], self._dtype)
+        return samples
 
-    def _data(self, X, Y):
+    def _data(self, X: npt.ArrayLike, Y: npt.ArrayLike) -> tuple[Floats, Floats]:
         X, single = self._inputs(X)
-        Y = as_targets(Y, X.shape[0], self._sizes[-1], single, self._dtype, self.loss_name)
+        Y = self._targets(Y, X.shape[0], single)
         return X, Y
 
-    def _loss_of(self, A, Z, Y):
+    def _targets(self, Y: npt.ArrayLike, n: int, single: bool) -> Floats:
+        targets: Floats = as_targets(Y, n, self._sizes[-1], single, self._dtype, self.loss_name)
+        return targets
+
+    def _loss_of(self, A: Floats, Z: Floats, Y: Floats) -> float:
         kernels, _, loss = self._codes()
-        n = Y.shape[0]
+        n: int = Y.shape[0]
         return kernels.batch_loss(loss, self._output(A, n), Z, Y) / n
 
-    def _backward(self, X, Y):
+    def _backward(self, X: Floats, Y: Floats) -> tuple[Floats, Floats, Floats, float]:
         """Forward and backward pass: (A, D, flat gradients, loss) for the batch X, Y."""
         kernels, codes, loss = self._codes()
         A, Z = self._forward(X)
@@ -187,18 +215,19 @@ class Network:
 
     # ---- public API ----
 
-    def predict(self, X):
+    def predict(self, X: npt.ArrayLike) -> Floats:
         """Outputs a[L] for the rows of X, shape (n_samples, n_out); a 1-D x gives (n_out,)."""
         X, single = self._inputs(X)
         output = self._output(self._forward(X)[0], X.shape[0]).copy()
-        return output[0] if single else output
+        outputs: Floats = output[0] if single else output
+        return outputs
 
-    def loss(self, X, Y):
+    def loss(self, X: npt.ArrayLike, Y: npt.ArrayLike) -> float:
         """Mean over the samples of the cost C (without the weight-decay penalty)."""
         X, Y = self._data(X, Y)
         return self._loss_of(*self._forward(X), Y)
 
-    def gradients(self, X, Y):
+    def gradients(self, X: npt.ArrayLike, Y: npt.ArrayLike) -> Gradients:
         """dC/dW[l], dC/db[l] (means over the samples) and every sample's delta[l]."""
         X, Y = self._data(X, Y)
         _, D, grads, loss = self._backward(X, Y)
@@ -206,7 +235,8 @@ class Network:
         return Gradients(weights=[w for w, _ in layers], biases=[b for _, b in layers],
                          deltas=layer_blocks(D, self._sizes, X.shape[0]), loss=loss)
 
-    def step(self, X, Y, lr, momentum=0.0, weight_decay=0.0):
+    def step(self, X: npt.ArrayLike, Y: npt.ArrayLike, lr: float, momentum: float = 0.0,
+             weight_decay: float = 0.0) -> float:
         """One in-place SGD step on the batch X, Y; returns the mean loss before the step."""
         X, Y = self._data(X, Y)
         lr, momentum, weight_decay = _optimiser(lr, momentum, weight_decay)
@@ -223,8 +253,11 @@ class Network:
                                   f"try a learning rate smaller than lr={lr:g}")
         return loss
 
-    def fit(self, X, Y, epochs=100, lr=0.1, batch_size=1, momentum=0.0, weight_decay=0.0,
-            shuffle=True, tol=None, patience=None, callback=None, progress=False):
+    def fit(self, X: npt.ArrayLike, Y: npt.ArrayLike, epochs: int = 100, lr: float = 0.1,
+            batch_size: int = 1, momentum: float = 0.0, weight_decay: float = 0.0,
+            shuffle: bool = True, tol: float | None = None, patience: int | None = None,
+            callback: Callable[[int, float], bool | None] | None = None,
+            progress: bool = False) -> History:
         """Train by SGD, each epoch in one compiled call; returns a History.
 
         batch_size=1 is online learning (one step per sample, the article's SGD). The loss of
@@ -256,8 +289,10 @@ class Network:
             if reporter is not None:
                 reporter.close()
 
-    def _fit(self, X, Y, epochs, lr, batch_size, momentum, weight_decay, shuffle, tol,
-             patience, callback, reporter):
+    def _fit(self, X: Floats, Y: Floats, epochs: int, lr: float, batch_size: int,
+             momentum: float, weight_decay: float, shuffle: bool, tol: float | None,
+             patience: int | None, callback: Callable[[int, float], bool | None] | None,
+             reporter: Progress | None) -> History:
         kernels, codes, loss_code = self._codes()
         n = X.shape[0]
         history, best, stale = History(), np.inf, 0
@@ -292,7 +327,8 @@ class Network:
                 break
         return history
 
-    def explain(self, x, y, layer, j, k):
+    def explain(self, x: npt.ArrayLike, y: npt.ArrayLike, layer: int, j: int,
+                k: int) -> Explanation:
         """The chain-rule factors of dC/dW[layer][j, k] for one sample (x, y), and their product.
 
         In the article's numbering, where a[0] = x and `weights[layer]` is W[l] with
@@ -304,7 +340,7 @@ class Network:
         if not single:
             raise ValueError(f"x must be one sample (a 1-D array of {self._sizes[0]} values), "
                              f"got shape {x.shape}")
-        y = as_targets(y, 1, self._sizes[-1], True, self._dtype, self.loss_name)
+        y = self._targets(y, 1, True)
         n_layers = len(self._sizes) - 1
         layer = as_int(layer, "layer", 0)
         if layer >= n_layers:
@@ -344,19 +380,20 @@ class Network:
 
     # ---- files ----
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Write the network to one .npz file (no pickle), atomically: see bpcore.io."""
         from .io import save
         save(self, path)
 
 
-def _derivative(a, activation):
+def _derivative(a: float, activation: str) -> float:
     """f'(z) in terms of a = f(z), in double precision, for explanations."""
     return {"sigmoid": a * (1 - a), "tanh": 1 - a * a, "relu": float(a > 0),
             "leaky_relu": 1.0 if a > 0 else 0.01, "identity": 1.0}[activation]
 
 
-def _optimiser(lr, momentum, weight_decay):
+def _optimiser(lr: float, momentum: float,
+               weight_decay: float) -> tuple[float, float, float]:
     return (as_real(lr, "lr", 0.0, low_open=True),
             as_real(momentum, "momentum", 0.0, 1.0, high_open=True),
             as_real(weight_decay, "weight_decay", 0.0))

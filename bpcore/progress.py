@@ -7,67 +7,79 @@
   - nothing at all with quiet=True.
 Extra keyword metrics (e.g. `val_loss=0.2`) are shown next to the loss.
 """
+from __future__ import annotations
+
 import sys
+from typing import Any, Protocol, TextIO
 
 __all__ = ["make_progress"]
 
 
-def _format(value):
+class Progress(Protocol):
+    """What `make_progress` returns: a fit callback that reports, and `close()`."""
+
+    def __call__(self, epoch: int, loss: float, **metrics: float) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _format(value: object) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 class _Silent:
-    def __call__(self, epoch, loss, **metrics):
+    def __call__(self, epoch: int, loss: float, **metrics: float) -> None:
         return None
 
-    def close(self):
+    def close(self) -> None:
         return None
 
 
 class _Lines:
     """One line per epoch on a stream that is not a terminal."""
 
-    def __init__(self, total_epochs, stream):
+    def __init__(self, total_epochs: int, stream: TextIO) -> None:
         self.total_epochs = total_epochs
         self.stream = stream
         self._width = len(str(total_epochs))
 
-    def __call__(self, epoch, loss, **metrics):
+    def __call__(self, epoch: int, loss: float, **metrics: float) -> None:
         parts = [f"epoch {epoch:>{self._width}}/{self.total_epochs}", f"loss {_format(loss)}"]
         parts += [f"{name} {_format(value)}" for name, value in metrics.items()]
         print("  ".join(parts), file=self.stream, flush=True)
         return None
 
-    def close(self):
+    def close(self) -> None:
         return None
 
 
 class _Bar:
     """A tqdm bar counting epochs, the latest loss as its postfix."""
 
-    def __init__(self, total_epochs, stream, tqdm):
+    def __init__(self, total_epochs: int, stream: TextIO, tqdm: Any) -> None:
         self._bar = tqdm(total=total_epochs, file=stream, unit="epoch", desc="training",
                          dynamic_ncols=True, leave=True)
 
-    def __call__(self, epoch, loss, **metrics):
+    def __call__(self, epoch: int, loss: float, **metrics: float) -> None:
         self._bar.set_postfix({"loss": _format(loss),
                                **{name: _format(value) for name, value in metrics.items()}},
                               refresh=False)
         self._bar.update(max(epoch - self._bar.n, 0))
         return None
 
-    def close(self):
+    def close(self) -> None:
         self._bar.close()
 
 
-def _is_terminal(stream):
+def _is_terminal(stream: TextIO) -> bool:
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError, OSError):  # no isatty, or a closed stream
         return False
 
 
-def make_progress(total_epochs, quiet=False, stream=None):
+def make_progress(total_epochs: int, quiet: bool = False,
+                  stream: TextIO | None = None) -> Progress:
     """A fit callback reporting each epoch's loss on `stream` (default: sys.stderr at call time)."""
     if quiet:
         return _Silent()

@@ -17,13 +17,23 @@ Fitted attributes: `network_` (the `bpcore.Network`), `n_features_in_`, `n_outpu
 for the classifier `classes_`, for the regressor `y_mean_` and `y_scale_` (the target
 standardization); `feature_names_in_` when X was a DataFrame with string columns.
 """
+from __future__ import annotations
+
 import inspect
 import numbers
 import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from .network import Network
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+_E = TypeVar("_E", bound=Exception)
 
 __all__ = ["MLPRegressor", "MLPClassifier", "NotFittedError"]
 
@@ -38,15 +48,17 @@ class _DataConversionWarning(UserWarning):
     """y had to be reshaped (scikit-learn's DataConversionWarning when installed)."""
 
 
-def _sklearn_class(name, fallback):
+def _sklearn_class(name: str, fallback: type[_E]) -> type[_E]:
+    # scikit-learn's class has the fallback's bases, so it stands in for the fallback's type
     try:
         from sklearn import exceptions
     except ImportError:
         return fallback
-    return getattr(exceptions, name)
+    found: type[_E] = getattr(exceptions, name)
+    return found
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> type[_NotFittedError]:
     # `bpcore.sklearn.NotFittedError` is scikit-learn's class when it can be imported, so
     # `except sklearn.exceptions.NotFittedError` catches it; resolved on access, not at import
     if name == "NotFittedError":
@@ -56,11 +68,11 @@ def __getattr__(name):
 
 # ---- input checks, with the messages scikit-learn's own estimators give ----
 
-def _is_sparse(values):
+def _is_sparse(values: object) -> bool:
     return type(values).__module__.startswith("scipy.sparse")
 
 
-def _feature_names(X):
+def _feature_names(X: object) -> npt.NDArray[np.object_] | None:
     """The column names of a DataFrame-like X when they are all strings, else None."""
     columns = getattr(X, "columns", None)
     if columns is None or isinstance(X, np.ndarray):
@@ -71,7 +83,8 @@ def _feature_names(X):
     return None
 
 
-def _as_numbers(values, name, what):
+def _as_numbers(values: npt.ArrayLike | None, name: str,
+                what: str) -> npt.NDArray[Any]:
     """`values` as a float64 or (for ints and bools) numeric array; TypeError/ValueError else."""
     if values is None:
         raise ValueError(f"{what} requires {name} to be passed, but the target {name} is None"
@@ -94,19 +107,19 @@ def _as_numbers(values, name, what):
     return array
 
 
-def _check_finite(array, name):
+def _check_finite(array: npt.NDArray[Any], name: str) -> None:
     if array.dtype.kind == "f" and not np.isfinite(array).all():
         kind = "NaN" if np.isnan(array).any() else "infinity"
         raise ValueError(f"Input {name} contains {kind}; {name} must be finite (no NaN or inf)")
 
 
-def _check_lengths(X, y):
+def _check_lengths(X: npt.NDArray[Any], y: npt.NDArray[Any]) -> None:
     if len(y) != X.shape[0]:
         raise ValueError(f"Found input variables with inconsistent numbers of samples: X has "
                          f"{X.shape[0]}, y has {len(y)}")
 
 
-def _check_random_state(random_state):
+def _check_random_state(random_state: object) -> int | np.random.SeedSequence | None:
     """A seed for numpy.random.default_rng: None, an int, a SeedSequence, or one drawn from a
     RandomState or Generator (which advances it, as scikit-learn estimators do)."""
     if random_state is None or isinstance(random_state, np.random.SeedSequence):
@@ -123,7 +136,7 @@ def _check_random_state(random_state):
                      f"got {random_state!r}")
 
 
-def _hidden_sizes(hidden_layer_sizes):
+def _hidden_sizes(hidden_layer_sizes: Any) -> tuple[int, ...]:
     if isinstance(hidden_layer_sizes, numbers.Integral) and not isinstance(hidden_layer_sizes,
                                                                            bool):
         hidden_layer_sizes = (hidden_layer_sizes,)
@@ -144,11 +157,25 @@ class _BaseMLP:
     """What MLPRegressor and MLPClassifier share: the parameters, the estimator protocol,
     input validation and training."""
 
-    _estimator_type = None  # "regressor" / "classifier", also read by scikit-learn < 1.6
+    # "regressor" / "classifier", also read by scikit-learn < 1.6
+    _estimator_type: str | None = None
 
-    def __init__(self, hidden_layer_sizes=(32,), activation="relu", lr=0.01, epochs=200,
-                 batch_size=32, momentum=0.9, weight_decay=0.0, shuffle=True, tol=None,
-                 patience=None, random_state=None, dtype="float64"):
+    # fitted attributes, set by fit and partial_fit
+    network_: Network
+    n_features_in_: int
+    feature_names_in_: npt.NDArray[np.object_]
+    n_outputs_: int
+    loss_curve_: list[float]
+    n_iter_: int
+    stop_reason_: str | None
+
+    def __init__(self, hidden_layer_sizes: int | Sequence[int] = (32,),
+                 activation: str = "relu", lr: float = 0.01, epochs: int = 200,
+                 batch_size: int = 32, momentum: float = 0.9, weight_decay: float = 0.0,
+                 shuffle: bool = True, tol: float | None = None, patience: int | None = None,
+                 random_state: (int | np.random.RandomState | np.random.Generator
+                                | np.random.SeedSequence | None) = None,
+                 dtype: str = "float64") -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.lr = lr
@@ -165,15 +192,15 @@ class _BaseMLP:
     # ---- the estimator protocol ----
 
     @classmethod
-    def _get_param_names(cls):
+    def _get_param_names(cls) -> list[str]:
         signature = inspect.signature(cls.__init__)
         return sorted(name for name, parameter in signature.parameters.items()
                       if name != "self" and parameter.kind != parameter.VAR_KEYWORD)
 
-    def get_params(self, deep=True):
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor's parameters as a dict (with `name__param` entries of nested
         estimators when deep)."""
-        params = {}
+        params: dict[str, Any] = {}
         for name in self._get_param_names():
             value = getattr(self, name)
             if deep and hasattr(value, "get_params") and not isinstance(value, type):
@@ -182,10 +209,10 @@ class _BaseMLP:
             params[name] = value
         return params
 
-    def set_params(self, **params):
+    def set_params(self, **params: Any) -> Self:
         """Set constructor parameters (no checks until fit); returns self."""
         valid = self._get_param_names()
-        nested = {}
+        nested: dict[str, dict[str, Any]] = {}
         for key, value in params.items():
             name, _, sub = key.partition("__")
             if name not in valid:
@@ -199,7 +226,7 @@ class _BaseMLP:
             getattr(self, name).set_params(**sub_params)
         return self
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         defaults = {name: parameter.default for name, parameter
                     in inspect.signature(type(self).__init__).parameters.items()}
         changed = []
@@ -211,10 +238,10 @@ class _BaseMLP:
                 changed.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(changed)})"
 
-    def __sklearn_is_fitted__(self):
+    def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "network_")
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         # called only by scikit-learn (>= 1.6), so importing it here is safe
         from sklearn.utils import InputTags, Tags, TargetTags
         return Tags(estimator_type=self._estimator_type, target_tags=TargetTags(required=True),
@@ -222,13 +249,13 @@ class _BaseMLP:
 
     # ---- checks ----
 
-    def _check_fitted(self):
+    def _check_fitted(self) -> None:
         if not hasattr(self, "network_"):
             error = _sklearn_class("NotFittedError", _NotFittedError)
             raise error(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
                         f"with appropriate arguments before using this estimator.")
 
-    def _validate_X(self, X, reset):
+    def _validate_X(self, X: npt.ArrayLike, reset: bool) -> npt.NDArray[np.float64]:
         """X as a 2-D finite float64 array; with reset, remember its width (and column names),
         otherwise check them against what fit saw."""
         names = _feature_names(X)
@@ -259,7 +286,7 @@ class _BaseMLP:
                                  f"expecting {self.n_features_in_} features as input")
         return X
 
-    def _check_feature_names(self, names):
+    def _check_feature_names(self, names: npt.NDArray[np.object_] | None) -> None:
         fitted = getattr(self, "feature_names_in_", None)
         name = type(self).__name__
         if fitted is None and names is not None:
@@ -268,13 +295,14 @@ class _BaseMLP:
         elif fitted is not None and names is None:
             warnings.warn(f"X does not have valid feature names, but {name} was fitted with "
                           f"feature names", UserWarning, stacklevel=3)
-        elif fitted is not None and (len(fitted) != len(names) or (fitted != names).any()):
+        elif fitted is not None and names is not None and (
+                len(fitted) != len(names) or (fitted != names).any()):
             raise ValueError(f"The feature names should match those that were passed during "
                              f"fit: fitted with {list(fitted)}, got {list(names)}")
 
     # ---- training ----
 
-    def _new_network(self, n_outputs, output, loss):
+    def _new_network(self, n_outputs: int, output: str, loss: str) -> None:
         sizes = (self.n_features_in_, *_hidden_sizes(self.hidden_layer_sizes), n_outputs)
         self.network_ = Network(sizes, activation=self.activation, output=output, loss=loss,
                                 dtype=self.dtype, seed=_check_random_state(self.random_state))
@@ -283,7 +311,8 @@ class _BaseMLP:
         self.n_iter_ = 0
         self.stop_reason_ = None
 
-    def _train(self, X, Y, epochs, stopping=True):
+    def _train(self, X: npt.NDArray[np.float64], Y: npt.NDArray[np.float64], epochs: int,
+               stopping: bool = True) -> Self:
         history = self.network_.fit(
             X, Y, epochs=epochs, lr=self.lr, batch_size=self.batch_size,
             momentum=self.momentum, weight_decay=self.weight_decay, shuffle=self.shuffle,
@@ -293,13 +322,13 @@ class _BaseMLP:
         self.stop_reason_ = history.stop_reason
         return self
 
-    def _outputs(self, X):
+    def _outputs(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]:
         self._check_fitted()
         X = self._validate_X(X, reset=False)
         return self.network_.predict(X).astype(np.float64, copy=False)
 
 
-def _equal(a, b):
+def _equal(a: Any, b: Any) -> bool:
     try:
         return bool(np.all(a == b)) and np.shape(a) == np.shape(b)
     except Exception:
@@ -320,15 +349,18 @@ class MLPRegressor(_BaseMLP):
     """
 
     _estimator_type = "regressor"
+    _y_ndim: int
+    y_mean_: npt.NDArray[np.float64]
+    y_scale_: npt.NDArray[np.float64]
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         from sklearn.utils import RegressorTags
         tags = super().__sklearn_tags__()
         tags.regressor_tags = RegressorTags()
         tags.target_tags.multi_output = True
         return tags
 
-    def _validate_y(self, y, X):
+    def _validate_y(self, y: npt.ArrayLike, X: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
         y = _as_numbers(y, "y", type(self).__name__).astype(np.float64, copy=False)
         if y.ndim not in (1, 2) or (y.ndim == 2 and y.shape[1] < 1):
             raise ValueError(f"y must be 1-D (n_samples,) or 2-D (n_samples, n_outputs), got "
@@ -337,7 +369,7 @@ class MLPRegressor(_BaseMLP):
         _check_finite(y, "y")
         return y
 
-    def _start(self, y):
+    def _start(self, y: npt.NDArray[np.float64]) -> None:
         """A new network for targets like y, and the target scaling taken from y."""
         self._y_ndim = y.ndim
         Y = y.reshape(len(y), -1)
@@ -346,17 +378,17 @@ class MLPRegressor(_BaseMLP):
         self.y_scale_ = np.where(scale > 0, scale, 1.0)
         self._new_network(Y.shape[1], "identity", "mse")
 
-    def _scaled(self, y):
+    def _scaled(self, y: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         return (y.reshape(len(y), -1) - self.y_mean_) / self.y_scale_
 
-    def fit(self, X, y):
+    def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> Self:
         """Train a new network for `epochs` epochs (fewer if tol or patience stop it)."""
         X = self._validate_X(X, reset=True)
         y = self._validate_y(y, X)
         self._start(y)
         return self._train(X, self._scaled(y), self.epochs)
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> Self:
         """One epoch over X, y: the first call builds the network and fixes the target scaling
         from its y; later calls go on training the same network."""
         first = not hasattr(self, "network_")
@@ -369,12 +401,13 @@ class MLPRegressor(_BaseMLP):
                              f"{type(self).__name__} was fitted with {self.n_outputs_}")
         return self._train(X, self._scaled(y), 1, stopping=False)
 
-    def predict(self, X):
+    def predict(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Predicted targets: (n_samples,) if fit saw a 1-D y, else (n_samples, n_outputs)."""
         outputs = self._outputs(X) * self.y_scale_ + self.y_mean_
         return outputs[:, 0] if self._y_ndim == 1 else outputs
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: npt.ArrayLike, y: npt.ArrayLike,
+              sample_weight: npt.ArrayLike | None = None) -> float:
         """R^2 of the predictions (averaged uniformly over outputs), as scikit-learn's."""
         predicted = self.predict(X)
         y = np.asarray(y, dtype=np.float64)
@@ -399,14 +432,15 @@ class MLPClassifier(_BaseMLP):
     """
 
     _estimator_type = "classifier"
+    classes_: npt.NDArray[Any]
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         from sklearn.utils import ClassifierTags
         tags = super().__sklearn_tags__()
         tags.classifier_tags = ClassifierTags()
         return tags
 
-    def _validate_y(self, y, X):
+    def _validate_y(self, y: npt.ArrayLike, X: npt.NDArray[Any]) -> npt.NDArray[Any]:
         """y as a 1-D array of class labels; continuous or multi-column targets are refused."""
         name = type(self).__name__
         if y is None:
@@ -441,7 +475,7 @@ class MLPClassifier(_BaseMLP):
                                  "labels; for continuous targets use MLPRegressor")
         return y
 
-    def _targets(self, y):
+    def _targets(self, y: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
         """y as network targets: a 0/1 column for two classes, one-hot rows for more."""
         index = np.searchsorted(self.classes_, y)
         index = np.clip(index, 0, len(self.classes_) - 1)
@@ -453,7 +487,7 @@ class MLPClassifier(_BaseMLP):
             return index.astype(np.float64)
         return np.eye(len(self.classes_))[index]
 
-    def _start(self, classes):
+    def _start(self, classes: npt.NDArray[Any]) -> None:
         classes = np.unique(classes)
         if len(classes) < 2:
             raise ValueError(f"{type(self).__name__} needs at least 2 classes, got 1 class: "
@@ -464,14 +498,15 @@ class MLPClassifier(_BaseMLP):
         else:
             self._new_network(len(classes), "softmax", "cross_entropy")
 
-    def fit(self, X, y):
+    def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> Self:
         """Train a new network for `epochs` epochs (fewer if tol or patience stop it)."""
         X = self._validate_X(X, reset=True)
         y = self._validate_y(y, X)
         self._start(y)
         return self._train(X, self._targets(y), self.epochs)
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X: npt.ArrayLike, y: npt.ArrayLike,
+                    classes: Sequence[Any] | npt.NDArray[Any] | None = None) -> Self:
         """One epoch over X, y. The first call needs `classes`, every label that will ever
         occur; later calls go on training the same network."""
         first = not hasattr(self, "network_")
@@ -480,25 +515,28 @@ class MLPClassifier(_BaseMLP):
         X = self._validate_X(X, reset=first)
         y = self._validate_y(y, X)
         if first:
+            assert classes is not None  # checked above; tells the type checker
             self._start(self._validate_y(np.asarray(classes), np.empty((len(classes), 0))))
         elif classes is not None and not _equal(np.unique(classes), self.classes_):
             raise ValueError(f"classes={np.unique(classes).tolist()} is not the same as on the "
                              f"first call to partial_fit: {self.classes_.tolist()}")
         return self._train(X, self._targets(y), 1, stopping=False)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Probability of each class in `classes_` order, shape (n_samples, n_classes)."""
         outputs = self._outputs(X)
         if len(self.classes_) == 2:
             return np.hstack([1 - outputs, outputs])
         return outputs
 
-    def predict(self, X):
+    def predict(self, X: npt.ArrayLike) -> npt.NDArray[Any]:
         """The most probable class of each sample."""
         self._check_fitted()
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        predicted: npt.NDArray[Any] = self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        return predicted
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: npt.ArrayLike, y: npt.ArrayLike,
+              sample_weight: npt.ArrayLike | None = None) -> float:
         """Accuracy: the (weighted) fraction of samples whose class is predicted right."""
         right = self.predict(X) == np.asarray(y).reshape(-1)
         weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
