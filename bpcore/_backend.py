@@ -25,6 +25,9 @@ class Kernels(Protocol):
     def forward(self, params: Floats, sizes: Indices, activations: Indices, X: Floats,
                 A: Floats, Z: Floats) -> None: ...
 
+    def forward_one(self, params: Floats, sizes: Indices, activations: Indices, x: Floats,
+                    out: Floats) -> bool: ...
+
     def backward(self, params: Floats, sizes: Indices, activations: Indices, loss: int,
                  Y: Floats, A: Floats, D: Floats) -> None: ...
 

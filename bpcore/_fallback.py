@@ -71,12 +71,26 @@ def _derivative(a: Floats, activation: int) -> Floats:
 
 # ---- checks, as in the compiled wrappers ----
 
+# as in the compiled wrappers: beyond these the buffer-length arithmetic could overflow there
+MAX_WIDTH = 1 << 24
+MAX_LAYERS = 1 << 12
+
+
+def _check_sizes(sizes: _Sizes) -> list[int]:
+    widths = [int(width) for width in sizes]
+    if len(widths) < 2:
+        raise ValueError(f"sizes must hold at least 2 layer widths, got {len(widths)}")
+    if len(widths) > MAX_LAYERS + 1:
+        raise ValueError(f"sizes must hold 2 to {MAX_LAYERS + 1} layer widths, got "
+                         f"{len(widths)}")
+    for width in widths:
+        if not 1 <= width <= MAX_WIDTH:
+            raise ValueError(f"sizes must be widths in [1, {MAX_WIDTH}], got {width}")
+    return widths
+
+
 def _check_network(params: Floats, sizes: _Sizes, activations: Indices) -> list[int]:
-    sizes = [int(width) for width in sizes]
-    if len(sizes) < 2:
-        raise ValueError(f"sizes must hold at least 2 layer widths, got {len(sizes)}")
-    if min(sizes) < 1:
-        raise ValueError(f"sizes must be positive, got {sizes}")
+    sizes = _check_sizes(sizes)
     if len(activations) != len(sizes) - 1:
         raise ValueError(f"activations must hold {len(sizes) - 1} codes, got {len(activations)}")
     for layer, code in enumerate(activations):
@@ -125,6 +139,33 @@ def forward(params: Floats, sizes: _Sizes, activations: Indices, X: Floats, A: F
     Z[...] = z
 
 
+def forward_one(params: Floats, sizes: Indices, activations: Indices, x: Floats,
+                out: Floats) -> bool:
+    """The output a[L] of one sample x (1-D) into out (1-D), for the latency of `predict`.
+
+    Returns True when done; False, with out untouched, when x holds NaN or infinity or the
+    arrays are not all C-contiguous of one floating dtype (the caller then takes the general
+    path, which converts or reports them). Checks every length it relies on.
+    """
+    arrays = (params, sizes, activations, x, out)
+    if params.dtype not in (np.float32, np.float64) or any(
+            a.ndim != 1 or not a.flags.c_contiguous for a in arrays):
+        return False
+    if (x.dtype != params.dtype or out.dtype != params.dtype or sizes.dtype != np.intp
+            or activations.dtype != np.intp or not out.flags.writeable):
+        return False
+    widths = _check_network(params, sizes, activations)
+    _check_length("x", len(x), widths[0])
+    _check_length("out", len(out), widths[-1])
+    if not np.isfinite(x).all():
+        return False
+    A = np.empty(unit_count(widths), dtype=params.dtype)
+    Z = np.empty((1, widths[-1]), dtype=params.dtype)
+    forward(params, sizes, activations, x.reshape(1, -1), A, Z)
+    out[...] = A[len(A) - len(out):]
+    return True
+
+
 def backward(params: Floats, sizes: _Sizes, activations: Indices, loss: int, Y: Floats,
              A: Floats, D: Floats) -> None:
     """Local gradients delta[l] of every layer into D, from the activations A of `forward`."""
@@ -152,9 +193,7 @@ def backward(params: Floats, sizes: _Sizes, activations: Indices, loss: int, Y: 
 def parameter_gradients(sizes: _Sizes, X: Floats, A: Floats, D: Floats,
                         grads: Floats) -> None:
     """Mean over the batch of dC/dW[l] = delta[l] a[l-1]^T and dC/db[l] = delta[l], into grads."""
-    sizes = [int(width) for width in sizes]
-    if len(sizes) < 2:
-        raise ValueError(f"sizes must hold at least 2 layer widths, got {len(sizes)}")
+    sizes = _check_sizes(sizes)
     _check_dtypes(X, A, D, grads)
     n = X.shape[0]
     _check_length("X's second dimension", X.shape[1], sizes[0])
@@ -194,9 +233,7 @@ def sgd_update(params: Floats, grads: Floats, velocity: Floats, sizes: _Sizes,
                lr: float | np.floating[Any], momentum: float | np.floating[Any],
                weight_decay: float) -> None:
     """In place: v = momentum v - lr (g + weight_decay W); params += v (no decay on biases)."""
-    sizes = [int(width) for width in sizes]
-    if len(sizes) < 2:
-        raise ValueError(f"sizes must hold at least 2 layer widths, got {len(sizes)}")
+    sizes = _check_sizes(sizes)
     _check_dtypes(params, grads, velocity)
     _check_length("params", len(params), parameter_count(sizes))
     _check_length("grads", len(grads), len(params))
@@ -230,23 +267,35 @@ def train_epoch(params: Floats, velocity: Floats, sizes: _Sizes, activations: In
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     order = np.asarray(order)
+    if order.dtype != np.intp or order.ndim != 1:
+        raise TypeError(f"order must be a 1-D array of row numbers (intp), got dtype "
+                        f"{order.dtype} with {order.ndim} dimensions")
     bad = (order < 0) | (order >= n)
     if bad.any():
         raise ValueError(f"order must hold row numbers in [0, {n}), got {order[bad][0]}")
     batch_size = min(batch_size, len(order))
-    units, n_out = unit_count(sizes_list), sizes_list[-1]
     grads = np.empty_like(params)
     total = 0.0
-    for start in range(0, len(order), batch_size):
-        rows = order[start:start + batch_size]
-        b = len(rows)
-        x, y = X[rows], Y[rows]
-        A = np.empty(b * units, dtype=params.dtype)
-        D = np.empty_like(A)
-        Z = np.empty((b, n_out), dtype=params.dtype)
-        forward(params, sizes, activations, x, A, Z)
-        total += batch_loss(loss, A[b * (units - n_out):].reshape(b, n_out), Z, y)
-        backward(params, sizes, activations, loss, y, A, D)
-        parameter_gradients(sizes, x, A, D, grads)
-        sgd_update(params, grads, velocity, sizes, lr, momentum, weight_decay)
+    with np.errstate(over="ignore", invalid="ignore"):  # as silent as the compiled loops
+        for start in range(0, len(order), batch_size):
+            total += _train_batch(params, velocity, sizes, activations, loss, X, Y,
+                                  order[start:start + batch_size], lr, momentum, weight_decay,
+                                  grads)
+    return total
+
+
+def _train_batch(params: Floats, velocity: Floats, sizes: _Sizes, activations: Indices,
+                 loss: int, X: Floats, Y: Floats, rows: Indices, lr: float, momentum: float,
+                 weight_decay: float, grads: Floats) -> float:
+    """One SGD step on the rows X[rows]; returns their summed loss before the step."""
+    units, n_out, b = unit_count([int(w) for w in sizes]), int(sizes[-1]), len(rows)
+    x, y = X[rows], Y[rows]
+    A = np.empty(b * units, dtype=params.dtype)
+    D = np.empty_like(A)
+    Z = np.empty((b, n_out), dtype=params.dtype)
+    forward(params, sizes, activations, x, A, Z)
+    total = batch_loss(loss, A[b * (units - n_out):].reshape(b, n_out), Z, y)
+    backward(params, sizes, activations, loss, y, A, D)
+    parameter_gradients(sizes, x, A, D, grads)
+    sgd_update(params, grads, velocity, sizes, lr, momentum, weight_decay)
     return total

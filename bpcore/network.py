@@ -217,6 +217,13 @@ class Network:
 
     def predict(self, X: npt.ArrayLike) -> Floats:
         """Outputs a[L] for the rows of X, shape (n_samples, n_out); a 1-D x gives (n_out,)."""
+        if type(X) is np.ndarray and X.ndim == 1 and X.dtype == self._dtype:
+            # one sample as the network stores it: the low-latency path (online control loops)
+            kernels, codes, _ = self._codes()
+            out = np.empty(self._sizes[-1], dtype=self._dtype)
+            if (X.shape[0] == self._sizes[0]
+                    and kernels.forward_one(self._params, self._sizes_array, codes, X, out)):
+                return out
         X, single = self._inputs(X)
         output = self._output(self._forward(X)[0], X.shape[0]).copy()
         outputs: Floats = output[0] if single else output
@@ -243,7 +250,8 @@ class Network:
         _, _, grads, loss = self._backward(X, Y)
         if not np.isfinite(loss):
             raise DivergenceError(f"the loss is not finite ({loss}) before the step; the "
-                                  f"network's outputs have overflowed")
+                                  f"network's outputs have overflowed, most likely after "
+                                  f"earlier steps; try a learning rate smaller than lr={lr:g}")
         saved = self._params.copy(), self._velocity.copy()
         _backend.kernels.sgd_update(self._params, grads, self._velocity, self._sizes_array,
                                     lr, momentum, weight_decay)
@@ -301,7 +309,7 @@ class Network:
             saved = self._params.copy(), self._velocity.copy()
             loss = kernels.train_epoch(self._params, self._velocity, self._sizes_array, codes,
                                        loss_code, X, Y, order.astype(np.intp, copy=False),
-                                       batch_size, lr, momentum, weight_decay) / n
+                                       min(batch_size, n), lr, momentum, weight_decay) / n
             if not (np.isfinite(loss) and np.isfinite(self._params).all()):
                 self._params[...], self._velocity[...] = saved
                 raise DivergenceError(

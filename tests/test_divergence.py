@@ -113,10 +113,6 @@ def test_repeated_steps_with_a_huge_learning_rate_stop_with_the_state_before_the
     assert "not finite" in message or "non-finite" in message
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: Network.step's check of the loss before the step (outputs already overflowed by "
-    "earlier steps) raises DivergenceError without suggesting a smaller learning rate, unlike "
-    "fit and the after-step check; fix: add 'try a learning rate smaller than lr=...' there"))
 def test_every_step_divergence_message_suggests_a_smaller_learning_rate():
     X, Y = data()
     net = network()

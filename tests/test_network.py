@@ -247,3 +247,26 @@ def test_a_network_pickles_to_identical_predictions_and_training():
     network.fit(X, y, epochs=2)
     copy.fit(X, y, epochs=2)  # the generator travelled too: same shuffles
     np.testing.assert_array_equal(copy.predict(X), network.predict(X))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_single_sample_predict_matches_the_batch_path_and_still_checks(dtype):
+    network = bpcore.Network([5, 7, 3], activation="tanh", output="softmax",
+                             loss="cross_entropy", dtype=dtype, seed=2)
+    X = np.random.default_rng(1).normal(size=(4, 5)).astype(dtype)
+    batch = network.predict(X)
+    # a matrix product of one row may round differently from a batch's (BLAS kernels differ)
+    rtol = 1e-6 if dtype == "float32" else 1e-14
+    for i in range(4):
+        one = network.predict(X[i])  # a C-contiguous row of the network's dtype: fast path
+        assert one.dtype == np.dtype(dtype) and one.shape == (3,)
+        np.testing.assert_allclose(one, batch[i], rtol=rtol)
+    strided = np.repeat(X[0], 2)[::2]  # same values, not contiguous: the general path
+    np.testing.assert_array_equal(network.predict(strided), network.predict(X[0]))
+    other = X[0].astype(np.float32 if dtype == "float64" else np.float64)
+    np.testing.assert_allclose(network.predict(other), batch[0], rtol=1e-6)
+    for bad, message in [(np.array([1, np.nan, 0, 0, 0], dtype=dtype), "finite"),
+                         (np.array([1, np.inf, 0, 0, 0], dtype=dtype), "finite"),
+                         (np.zeros(4, dtype=dtype), "has 4 features, but the network expects 5")]:
+        with pytest.raises(ValueError, match=message):
+            network.predict(bad)

@@ -181,13 +181,7 @@ def test_bad_input_leaves_the_network_unchanged():
 
 
 @pytest.mark.parametrize("batch_size", [2**63, 2**70])
-def test_batch_size_beyond_a_c_integer_is_clamped_like_any_large_batch(batch_size, backend, request):
-    if backend == "cython":
-        request.applymarker(pytest.mark.xfail(
-            strict=True, raises=OverflowError,
-            reason="bug: Network.fit passes batch_size unclamped to the compiled train_epoch, "
-                   "whose Py_ssize_t argument raises OverflowError (not ValueError/TypeError); "
-                   "fix: batch_size = min(batch_size, n) in fit"))
+def test_batch_size_beyond_a_c_integer_is_clamped_like_any_large_batch(batch_size):
     net, twin = network(), network()
     net.fit(X, Y, epochs=2, batch_size=batch_size)
     twin.fit(X, Y, epochs=2, batch_size=len(X))
@@ -318,15 +312,8 @@ WRAPPER_CASES = [
 
 @pytest.mark.parametrize("function, argument, spoiled", WRAPPER_CASES,
                          ids=[f"{f}-{a}-{i}" for i, (f, a, _) in enumerate(WRAPPER_CASES)])
-def test_wrappers_refuse_inconsistent_arguments(function, argument, spoiled, backend, request):
+def test_wrappers_refuse_inconsistent_arguments(function, argument, spoiled):
     kernels = _backend.kernels
-    if (backend == "python" and function == "train_epoch" and argument == "order"
-            and not callable(spoiled) and spoiled.dtype.kind == "f"):
-        request.applymarker(pytest.mark.xfail(
-            strict=True, raises=IndexError,
-            reason="bug: bpcore/_fallback.py train_epoch indexes X with a float `order` and "
-                   "raises IndexError; the compiled wrapper raises ValueError (buffer dtype "
-                   "mismatch). Fix: refuse order.dtype.kind not in 'iu' with a TypeError"))
     args = arguments(kernels)
     args[argument] = spoiled(kernels) if callable(spoiled) else spoiled
     kept = {key: value.copy() for key, value in args.items() if isinstance(value, np.ndarray)}
