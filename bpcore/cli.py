@@ -173,7 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--out", metavar="FILE", help="write here instead of to stdout")
     predict.set_defaults(run=run_predict)
 
-    bench = commands.add_parser("bench", help="benchmark the backends (not yet available)")
+    bench = commands.add_parser(
+        "bench", add_help=False, prefix_chars="+",  # every argument goes to bpcore.bench
+        help="time the compiled kernels against the fallback, NumPy and PyTorch (--full, --help)")
+    bench.add_argument("bench_arguments", nargs="*")
     bench.set_defaults(run=run_bench)
 
     info = commands.add_parser("info", help="version, backend and build information")
@@ -549,8 +552,9 @@ def _write_atomically(path: str, text: str) -> None:
 # ---- bench and info ----
 
 def run_bench(args: argparse.Namespace) -> int:
-    print("bpcore bench: the benchmark arrives with the performance issue; nothing to run yet.")
-    return 0
+    from .bench import main as bench_main
+    status: int = bench_main(args.bench_arguments)
+    return status
 
 
 def run_info(args: argparse.Namespace) -> int:

@@ -322,10 +322,13 @@ def test_predict_with_a_plain_model_writes_raw_outputs(backend, tmp_path):
 
 # ---- bench, info, usage ----
 
-def test_bench_is_a_stub(backend, tmp_path):
-    result = run(backend, tmp_path, "bench")
-    assert result.returncode == 0
-    assert "performance issue" in result.stdout
+def test_bench_passes_its_arguments_to_the_benchmark(backend, tmp_path):
+    result = run(backend, tmp_path, "bench", "--smoke", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "tiny online 4-4-4-1" in result.stdout and "numpy/comp" in result.stdout
+    refused = run(backend, tmp_path, "bench", "--fast")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "error: unrecognized arguments: --fast" in refused.stderr
 
 
 def test_info(backend, tmp_path):
@@ -345,7 +348,7 @@ def test_no_command_is_a_usage_error(backend, tmp_path):
 
 def test_main_is_importable_for_the_console_script():
     from bpcore.__main__ import main
-    assert main(["bench"]) == 0
+    assert main(["info"]) == 0
 
 
 # ---- progress ----
