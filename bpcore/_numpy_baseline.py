@@ -6,10 +6,21 @@ forward pass vectorised over the rows of a batch, backpropagation with matrix pr
 batch, and plain SGD. It does the same work as `Network.fit` (it also reports the mean loss
 of every epoch), with no Python loop over samples inside a batch and nothing deliberately slow.
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+import numpy.typing as npt
+
+from ._layout import Floats
+
+if TYPE_CHECKING:
+    from .network import Network, Seed
 
 
-def _activate(z, name):
+def _activate(z: Floats, name: str) -> Floats:
     if name == "sigmoid":
         return 1.0 / (1.0 + np.exp(-z))
     if name == "tanh":
@@ -18,11 +29,12 @@ def _activate(z, name):
         return np.maximum(z, 0)
     if name == "softmax":
         e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+        probabilities: Floats = e / e.sum(axis=1, keepdims=True)
+        return probabilities
     return z  # identity
 
 
-def _derivative(a, name):
+def _derivative(a: Floats, name: str) -> Floats | npt.NDArray[np.bool_] | int:
     """f'(z) written in terms of a = f(z)."""
     if name == "sigmoid":
         return a * (1 - a)
@@ -36,8 +48,15 @@ def _derivative(a, name):
 class NumpyNetwork:
     """A fully-connected network trained by SGD, in idiomatic vectorised NumPy."""
 
-    def __init__(self, weights, biases, activation="sigmoid", output="sigmoid", loss="mse",
-                 dtype="float64"):
+    dtype: np.dtype[Any]
+    weights: list[Floats]
+    biases: list[Floats]
+    activations: list[str]
+    loss_name: str
+
+    def __init__(self, weights: Sequence[npt.ArrayLike], biases: Sequence[npt.ArrayLike],
+                 activation: str = "sigmoid", output: str = "sigmoid", loss: str = "mse",
+                 dtype: npt.DTypeLike = "float64") -> None:
         self.dtype = np.dtype(dtype)
         self.weights = [np.array(w, dtype=self.dtype) for w in weights]
         self.biases = [np.array(b, dtype=self.dtype) for b in biases]
@@ -45,24 +64,24 @@ class NumpyNetwork:
         self.loss_name = loss
 
     @classmethod
-    def like(cls, network):
+    def like(cls, network: Network) -> NumpyNetwork:
         """A NumPy twin of a bpcore Network, starting from the same weights."""
         return cls(network.weights, network.biases, network.activation, network.output,
                    network.loss_name, network.dtype)
 
-    def _forward(self, x):
+    def _forward(self, x: Floats) -> list[Floats]:
         outputs = [x]
         for weights, biases, name in zip(self.weights, self.biases, self.activations):
             outputs.append(_activate(outputs[-1] @ weights.T + biases, name))
         return outputs
 
-    def predict(self, X):
+    def predict(self, X: npt.ArrayLike) -> Floats:
         X = np.asarray(X, dtype=self.dtype)
         single = X.ndim == 1
         outputs = self._forward(X[None, :] if single else X)[-1]
         return outputs[0] if single else outputs
 
-    def _loss(self, a, y):
+    def _loss(self, a: Floats, y: Floats) -> np.floating[Any]:
         if self.loss_name == "mse":
             return 0.5 * np.sum((a - y) ** 2)
         if self.loss_name == "cross_entropy":
@@ -70,7 +89,7 @@ class NumpyNetwork:
         a = np.clip(a, 1e-12, 1 - 1e-12)
         return -np.sum(y * np.log(a) + (1 - y) * np.log(1 - a))
 
-    def step(self, x, y, lr):
+    def step(self, x: Floats, y: Floats, lr: float) -> np.floating[Any]:
         """One SGD step on the batch (x, y); returns the summed loss before the step."""
         outputs = self._forward(x)
         a = outputs[-1]
@@ -89,7 +108,8 @@ class NumpyNetwork:
             self.biases[layer] -= scale * grad_b
         return loss
 
-    def fit(self, X, Y, epochs=1, lr=0.1, batch_size=1, rng=None):
+    def fit(self, X: npt.ArrayLike, Y: npt.ArrayLike, epochs: int = 1, lr: float = 0.1,
+            batch_size: int = 1, rng: Seed = None) -> list[float]:
         """SGD over shuffled batches; returns the mean loss of every epoch."""
         rng = np.random.default_rng(rng)
         X = np.asarray(X, dtype=self.dtype)
@@ -97,7 +117,7 @@ class NumpyNetwork:
         losses = []
         for _ in range(epochs):
             order = rng.permutation(X.shape[0])
-            total = 0.0
+            total: float | np.floating[Any] = 0.0
             for start in range(0, X.shape[0], batch_size):
                 rows = order[start:start + batch_size]
                 total += self.step(X[rows], Y[rows], lr)

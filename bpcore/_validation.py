@@ -1,15 +1,23 @@
 """Checks at the public entry points: each bad input becomes one clear ValueError or TypeError
 naming the argument, what was expected and what was given."""
+from __future__ import annotations
+
 import numbers
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+
+from ._layout import Floats
 
 
 class DivergenceError(ValueError):
     """Training produced a non-finite loss or parameter; the network was rolled back."""
 
 
-def as_samples(values, name, width, dtype):
+def as_samples(values: npt.ArrayLike, name: str, width: int,
+               dtype: np.dtype[np.floating[Any]]) -> tuple[Floats, bool]:
     """`values` as a C-contiguous (n, width) array of `dtype`, and whether it came as one 1-D row."""
     array = np.asarray(values)
     kind = array.dtype.kind
@@ -35,7 +43,8 @@ def as_samples(values, name, width, dtype):
     return array, single
 
 
-def as_targets(values, n_samples, n_outputs, single_sample, dtype, loss):
+def as_targets(values: npt.ArrayLike, n_samples: int, n_outputs: int, single_sample: bool,
+               dtype: np.dtype[np.floating[Any]], loss: str) -> Floats:
     """Targets Y as an (n_samples, n_outputs) array; 1-D is accepted for one output or one
     sample, and a number for one sample of one output."""
     array = np.asarray(values)
@@ -65,7 +74,7 @@ def as_targets(values, n_samples, n_outputs, single_sample, dtype, loss):
     return targets
 
 
-def as_int(value, name, minimum):
+def as_int(value: object, name: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     if value < minimum:
@@ -73,7 +82,8 @@ def as_int(value, name, minimum):
     return int(value)
 
 
-def as_real(value, name, low, high=np.inf, low_open=False, high_open=False):
+def as_real(value: object, name: str, low: float, high: float = np.inf, low_open: bool = False,
+            high_open: bool = False) -> float:
     """A finite float in the interval between low and high (ends closed unless told open)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
@@ -87,7 +97,7 @@ def as_real(value, name, low, high=np.inf, low_open=False, high_open=False):
     return value
 
 
-def choice(value, name, options):
+def choice(value: object, name: str, options: Sequence[str]) -> str:
     if not isinstance(value, str) or value not in options:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}, got {value!r}")
     return value

@@ -10,19 +10,28 @@ Run `python -m bpcore bench` (about half a minute) or `--full` for longer, stead
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, when set, slow NumPy's BLAS: unset both in the command
 that runs the benchmark to compare against a well-configured NumPy (see the README).
 """
+from __future__ import annotations
+
 import argparse
 import math
 import sys
 import threading
 import time
 import tracemalloc
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import _backend, _fallback
+from ._layout import Floats
 from ._numpy_baseline import NumpyNetwork
 from .network import Network
+
+if TYPE_CHECKING:
+    from ._backend import Kernels
 
 IMPLEMENTATIONS = ("compiled", "fallback", "numpy", "torch")
 
@@ -32,7 +41,7 @@ class Case:
     """One training or prediction workload."""
     key: str
     title: str
-    sizes: tuple
+    sizes: tuple[int, ...]
     activation: str
     output: str
     loss: str
@@ -48,14 +57,14 @@ class Row:
     key: str
     title: str
     unit: str
-    values: dict
+    values: dict[str, float]
     target_name: str = ""
     target_value: float = float("nan")
     target: float = float("nan")
-    ratios: dict = field(default_factory=dict)
+    ratios: dict[str, float] = field(default_factory=dict)
 
 
-def cases(scale):
+def cases(scale: str) -> list[Case]:
     """The workloads of the issue; `scale` "smoke" shrinks them for the tests."""
     smoke = scale == "smoke"
     full = scale == "full"
@@ -78,13 +87,13 @@ def cases(scale):
     ]
 
 
-def _dashes(sizes):
+def _dashes(sizes: Iterable[int]) -> str:
     return "-".join(str(width) for width in sizes)
 
 
 # ---- data and the four implementations ----
 
-def _data(case, seed=0):
+def _data(case: Case, seed: int = 0) -> tuple[Floats, Floats]:
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((case.n_samples, case.sizes[0])).astype(case.dtype)
     if case.loss == "cross_entropy":
@@ -95,7 +104,7 @@ def _data(case, seed=0):
     return X, Y
 
 
-def _network(case, seed=1):
+def _network(case: Case, seed: int = 1) -> Network:
     return Network(case.sizes, activation=case.activation, output=case.output, loss=case.loss,
                    dtype=case.dtype, seed=seed)
 
@@ -103,18 +112,21 @@ def _network(case, seed=1):
 class _UseKernels:
     """Context manager: run the public API on one backend's kernels."""
 
-    def __init__(self, kernels):
+    kernels: Kernels
+    saved: Kernels  # set by __enter__
+
+    def __init__(self, kernels: Kernels) -> None:
         self.kernels = kernels
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self.saved = _backend.kernels
         _backend.kernels = self.kernels
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         _backend.kernels = self.saved
 
 
-def _compiled_kernels():
+def _compiled_kernels() -> Kernels | None:
     try:
         from . import _kernels
         return _kernels
@@ -122,15 +134,16 @@ def _compiled_kernels():
         return None
 
 
-def _torch():
+def _torch() -> ModuleType | None:
     try:
         import torch
-        return torch
+        module: ModuleType = torch  # Any when mypy runs without torch installed
+        return module
     except ImportError:
         return None
 
 
-def _torch_model(torch, network):
+def _torch_model(torch: ModuleType, network: Network) -> Any:
     dtype = torch.float32 if network.dtype == np.float32 else torch.float64
     layers, last = [], len(network.weights) - 1
     for index, (weights, biases) in enumerate(zip(network.weights, network.biases)):
@@ -148,20 +161,21 @@ def _torch_model(torch, network):
     return torch.nn.Sequential(*layers)
 
 
-def _trainers(case, X, Y, kernels):
+def _trainers(case: Case, X: Floats, Y: Floats,
+              kernels: Kernels | None) -> dict[str, Callable[[], object]]:
     """Per implementation: a function training one epoch over (X, Y) from fresh weights."""
-    trainers = {}
+    trainers: dict[str, Callable[[], object]] = {}
     base = _network(case)
     if kernels is not None:
         compiled = _network(case)
 
-        def train_compiled(net=compiled):
+        def train_compiled(net: Network = compiled) -> None:
             with _UseKernels(kernels):
                 net.fit(X, Y, epochs=1, lr=case.lr, batch_size=case.batch_size)
         trainers["compiled"] = train_compiled
     fallback = _network(case)
 
-    def train_fallback():
+    def train_fallback() -> None:
         with _UseKernels(_fallback):
             fallback.fit(X, Y, epochs=1, lr=case.lr, batch_size=case.batch_size)
     trainers["fallback"] = train_fallback
@@ -175,7 +189,8 @@ def _trainers(case, X, Y, kernels):
     return trainers
 
 
-def _torch_trainer(torch, case, network, X, Y):
+def _torch_trainer(torch: ModuleType, case: Case, network: Network, X: Floats,
+                   Y: Floats) -> Callable[[], float]:
     model = _torch_model(torch, network)
     optimiser = torch.optim.SGD(model.parameters(), lr=case.lr)
     inputs = torch.from_numpy(X)
@@ -187,7 +202,7 @@ def _torch_trainer(torch, case, network, X, Y):
         loss_fn = torch.nn.functional.mse_loss if case.loss == "mse" else (
             torch.nn.functional.binary_cross_entropy)
 
-    def train_torch():
+    def train_torch() -> float:
         order = torch.randperm(inputs.shape[0])
         total = 0.0
         for start in range(0, inputs.shape[0], case.batch_size):
@@ -203,7 +218,7 @@ def _torch_trainer(torch, case, network, X, Y):
 
 # ---- timing ----
 
-def _seconds(function, budget):
+def _seconds(function: Callable[[], object], budget: float) -> float:
     """Best time of one call of `function` over a few rounds filling about `budget` seconds."""
     start = time.perf_counter()
     function()  # warm-up (and the first estimate)
@@ -222,7 +237,7 @@ def _seconds(function, budget):
     return best
 
 
-def _peak_memory_mib(function):
+def _peak_memory_mib(function: Callable[[], object]) -> float:
     """Peak memory allocated (through Python and NumPy) while `function` runs, in MiB."""
     tracemalloc.start()
     try:
@@ -235,28 +250,28 @@ def _peak_memory_mib(function):
     return max(peak - base, 1) / 2**20
 
 
-def _ratios(values, reference="compiled"):
+def _ratios(values: Mapping[str, float | None], reference: str = "compiled") -> dict[str, float]:
     mine = values.get(reference)
     return {name: value / mine for name, value in values.items()
             if name != reference and mine and value is not None}
 
 
-def _training_row(case, budget, kernels):
+def _training_row(case: Case, budget: float, kernels: Kernels | None) -> Row:
     X, Y = _data(case)
     values = {name: _seconds(train, budget) / case.n_samples
               for name, train in _trainers(case, X, Y, kernels).items()}
     return Row(case.key, case.title, "s/sample", values, ratios=_ratios(values))
 
 
-def _predict_row(budget, kernels):
+def _predict_row(budget: float, kernels: Kernels | None) -> Row:
     case = cases("default")[0]
     network = _network(case)
     baseline = NumpyNetwork.like(network)
     x = np.random.default_rng(3).standard_normal(case.sizes[0])
     calls = 200
 
-    def repeat(function):
-        def run():
+    def repeat(function: Callable[[Floats], object]) -> Callable[[], None]:
+        def run() -> None:
             for _ in range(calls):
                 function(x)
         return run
@@ -271,7 +286,7 @@ def _predict_row(budget, kernels):
     if torch is not None:
         model = _torch_model(torch, network)
 
-        def predict_torch(x):
+        def predict_torch(x: Floats) -> Any:
             with torch.inference_mode():
                 return model(torch.from_numpy(x)).numpy()
         values["torch"] = _seconds(repeat(predict_torch), budget) / calls
@@ -279,12 +294,14 @@ def _predict_row(budget, kernels):
                values, ratios=_ratios(values))
 
 
-def _threads_row(case, budget, kernels):
+def _threads_row(case: Case, budget: float, kernels: Kernels | None) -> Row:
     """Two networks trained at once in two threads versus one after the other."""
     X, Y = _data(case)
     values, serial_over_threads = {}, {}
     implementations = {"compiled": kernels, "numpy": None} if kernels is not None else {
         "numpy": None}
+    networks: list[NumpyNetwork] | list[Network]
+    fits: list[Callable[..., object]]
     for name, kernels_of in implementations.items():
         if name == "numpy":
             networks = [NumpyNetwork.like(_network(case, seed)) for seed in (1, 2)]
@@ -296,11 +313,11 @@ def _threads_row(case, budget, kernels):
             fits = [lambda n=n: n.fit(X, Y, epochs=1, lr=case.lr, batch_size=case.batch_size)
                     for n in networks]
 
-        def serial():
+        def serial() -> None:
             for fit in fits:
                 fit()
 
-        def threaded():
+        def threaded() -> None:
             threads = [threading.Thread(target=fit) for fit in fits]
             for thread in threads:
                 thread.start()
@@ -322,7 +339,7 @@ def _threads_row(case, budget, kernels):
     return row
 
 
-def _memory_row(case, kernels):
+def _memory_row(case: Case, kernels: Kernels | None) -> Row:
     X, Y = _data(case)
     values = {}
     for name, train in _trainers(case, X, Y, kernels).items():
@@ -341,7 +358,8 @@ TARGETS = {  # row key: (ratio column, minimum)
 }
 
 
-def collect(scale="default", budget=None, progress=None):
+def collect(scale: str = "default", budget: float | None = None,
+            progress: Callable[[str], object] | None = None) -> list[Row]:
     """Run every case and return the table's rows."""
     budget = budget if budget is not None else {"smoke": 0.0, "default": 0.4, "full": 3.0}[scale]
     kernels = _compiled_kernels()
@@ -371,7 +389,7 @@ def collect(scale="default", budget=None, progress=None):
     return rows
 
 
-def _format_value(value, unit):
+def _format_value(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
     if unit == "MiB":
@@ -379,9 +397,10 @@ def _format_value(value, unit):
     for scale, suffix in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us"), (1e-9, "ns")):
         if value >= scale or suffix == "ns":
             return f"{value / scale:.3g} {suffix}"
+    raise AssertionError("unreachable: the loop returns at its last suffix, ns")
 
 
-def format_table(rows):
+def format_table(rows: Sequence[Row]) -> str:
     header = (f"{'case':<62} {'unit':<9}" + "".join(f"{name:>10}" for name in IMPLEMENTATIONS)
               + "".join(f"{name + '/comp':>14}" for name in IMPLEMENTATIONS[1:])
               + "  target")
@@ -401,7 +420,7 @@ def format_table(rows):
     return "\n".join(lines)
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="bpcore bench",
         description="Time bpcore's compiled kernels against its fallback, plain NumPy and "

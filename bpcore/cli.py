@@ -253,7 +253,8 @@ def _require_matplotlib() -> ModuleType:
         raise CLIError(PLOT_HINT) from None
     matplotlib.use("Agg")  # files only; never needs a display
     import matplotlib.pyplot as pyplot
-    return pyplot
+    module: ModuleType = pyplot  # typed here, since matplotlib may be absent where mypy runs
+    return module
 
 
 def _plot_losses(pyplot: ModuleType, losses: Sequence[float], path: str, title: str) -> None:

@@ -1,9 +1,14 @@
 """Model files: one .npz per network, no pickle, written atomically and validated on load."""
+from __future__ import annotations
+
 import math
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from .network import DTYPES, HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, Network, _check_pairing
 
@@ -16,7 +21,8 @@ MAX_PARAMETERS = 1 << 31  # refuse files that claim absurd sizes before allocati
 EXTRA_PREFIX = "meta_"
 
 
-def save(network, path, extra=None):
+def save(network: Network, path: str | os.PathLike[str],
+         extra: Mapping[str, npt.ArrayLike] | None = None) -> None:
     """Write `network` to `path` (.npz) atomically: a temporary file in the same folder is
     written, flushed to disk, then renamed over `path`, so a good file is never half replaced.
 
@@ -26,7 +32,7 @@ def save(network, path, extra=None):
     """
     path = os.fspath(path)
     extra = _check_extra(extra or {})
-    arrays = {
+    arrays: dict[str, npt.NDArray[Any]] = {
         "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
         "sizes": np.array(network.sizes, dtype=np.int64),
         "activation": np.array(network.activation),
@@ -51,7 +57,7 @@ def save(network, path, extra=None):
         raise
 
 
-def _check_extra(extra):
+def _check_extra(extra: Mapping[str, npt.ArrayLike]) -> dict[str, npt.NDArray[Any]]:
     checked = {}
     for key, value in extra.items():
         if not isinstance(key, str) or not key.startswith(EXTRA_PREFIX):
@@ -65,7 +71,8 @@ def _check_extra(extra):
     return checked
 
 
-def _scalar_text(archive, key, options, path):
+def _scalar_text(archive: np.lib.npyio.NpzFile[Any], key: str, options: Sequence[str],
+                 path: str) -> str:
     value = _read(archive, key, path, max_bytes=4096)
     if value.dtype.kind != "U" or value.shape != () or str(value) not in options:
         raise ValueError(f"{path}: entry {key!r} must be one of {', '.join(options)}, got "
@@ -73,8 +80,10 @@ def _scalar_text(archive, key, options, path):
     return str(value)
 
 
-def _read(archive, key, path, max_bytes):
+def _read(archive: np.lib.npyio.NpzFile[Any], key: str, path: str,
+          max_bytes: int) -> npt.NDArray[Any]:
     """One array of the archive, refusing anything larger than it can legitimately be."""
+    assert archive.zip is not None  # numpy's stubs allow None, which only a closed archive has
     info = archive.zip.getinfo(key + ".npy")
     if info.file_size > max_bytes:
         raise ValueError(f"{path}: entry {key!r} claims {info.file_size} bytes, more than the "
@@ -91,7 +100,22 @@ def _read(archive, key, path, max_bytes):
     return archive[key]
 
 
-def load(path, with_extra=False):
+@overload
+def load(path: str | os.PathLike[str], with_extra: Literal[False] = False) -> Network: ...
+
+
+@overload
+def load(path: str | os.PathLike[str],
+         with_extra: Literal[True]) -> tuple[Network, dict[str, npt.NDArray[Any]]]: ...
+
+
+@overload
+def load(path: str | os.PathLike[str],
+         with_extra: bool) -> Network | tuple[Network, dict[str, npt.NDArray[Any]]]: ...
+
+
+def load(path: str | os.PathLike[str],
+         with_extra: bool = False) -> Network | tuple[Network, dict[str, npt.NDArray[Any]]]:
     """Read a network written by `save`, checking every entry; ValueError if anything is off.
 
     With with_extra=True, return (network, extra) where extra holds the "meta_" entries."""
@@ -118,11 +142,13 @@ def load(path, with_extra=False):
                          f"{error})") from None
 
 
-def _check_claimed_sizes(archive, sizes, itemsize, path):
+def _check_claimed_sizes(archive: np.lib.npyio.NpzFile[Any], sizes: Sequence[int], itemsize: int,
+                         path: str) -> None:
     """Before allocating a network for `sizes`, check that the archive really holds that much
     data: each entry's size must fit its layer, and the whole cannot exceed what the file on
     disk could hold even compressed (deflate expands at most ~1032:1), so a small file claiming
     huge sizes is refused without allocating anything."""
+    assert archive.zip is not None  # as in _read: the archive is open
     needed = 0
     for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         for key, count in ((f"weights_{layer}", n_out * n_in), (f"biases_{layer}", n_out)):
@@ -137,7 +163,7 @@ def _check_claimed_sizes(archive, sizes, itemsize, path):
                          f"a file of {os.path.getsize(path)} bytes can hold")
 
 
-def _network_from(archive, path):
+def _network_from(archive: np.lib.npyio.NpzFile[Any], path: str) -> Network:
     keys = {key for key in archive.files if not key.startswith(EXTRA_PREFIX)}
     if "format_version" not in keys:
         raise ValueError(f"{path} is not a bpcore model file (no format_version entry)")
