@@ -200,8 +200,9 @@ def test_imports_and_works_without_scikit_learn():
         assert r.score(X, X[:, 1]) > 0.5
         print("ok")
     """)
+    # from /, so that a source checkout in the working directory is not imported instead
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=120)
+                            timeout=120, cwd="/")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
 

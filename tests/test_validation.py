@@ -359,6 +359,6 @@ NEGATIVE_SIZES = textwrap.dedent("""
 def test_wrappers_refuse_negative_sizes(function, backend):
     # in a child process: a wrapper that trusted these sizes would write past its buffers
     result = subprocess.run([sys.executable, "-c", NEGATIVE_SIZES, backend, function],
-                            capture_output=True, text=True, timeout=120,
+                            capture_output=True, text=True, timeout=120, cwd="/",
                             env={**os.environ, "BPCORE_BACKEND": backend})
     assert result.returncode == 0 and "refused" in result.stdout, result.stdout + result.stderr
