@@ -10,8 +10,8 @@ from typing import Any, TypeAlias
 
 import numpy as np
 
-from ._layout import (Floats, Indices, layer_blocks, layer_parameters, parameter_count,
-                      unit_count)
+from ._layout import (MAX_LAYERS, MAX_WIDTH, Floats, Indices, layer_blocks, layer_parameters,
+                      parameter_count, unit_count)
 
 # The compiled module takes intp arrays (bpcore/_kernels.pyi); this twin also takes sequences.
 _Sizes: TypeAlias = Indices | Sequence[int]
@@ -71,9 +71,6 @@ def _derivative(a: Floats, activation: int) -> Floats:
 
 # ---- checks, as in the compiled wrappers ----
 
-# as in the compiled wrappers: beyond these the buffer-length arithmetic could overflow there
-MAX_WIDTH = 1 << 24
-MAX_LAYERS = 1 << 12
 
 
 def _check_sizes(sizes: _Sizes) -> list[int]:

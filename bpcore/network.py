@@ -15,8 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _backend
-from ._layout import (Floats, Indices, as_sizes, layer_blocks, layer_parameters,
-                      parameter_count, unit_count)
+from ._layout import (MAX_LAYERS, MAX_WIDTH, Floats, Indices, as_sizes, layer_blocks,
+                      layer_parameters, parameter_count, unit_count)
 from ._validation import (DivergenceError, as_int, as_real, as_samples, as_targets, choice)
 
 if TYPE_CHECKING:
@@ -108,7 +108,13 @@ class Network:
         if len(sizes) < 2:
             raise ValueError(f"sizes must hold at least 2 layer widths (inputs and outputs), "
                              f"got {list(sizes)}")
+        if len(sizes) > MAX_LAYERS + 1:
+            raise ValueError(f"sizes must hold at most {MAX_LAYERS + 1} layer widths, got "
+                             f"{len(sizes)}")
         self._sizes = tuple(as_int(width, f"sizes[{i}]", 1) for i, width in enumerate(sizes))
+        for i, width in enumerate(self._sizes):
+            if width > MAX_WIDTH:
+                raise ValueError(f"sizes[{i}] must be at most {MAX_WIDTH}, got {width}")
         self.activation = choice(activation, "activation", HIDDEN_ACTIVATIONS)
         self.output = choice(output, "output", OUTPUT_ACTIVATIONS)
         self.loss_name = choice(loss, "loss", LOSSES)

@@ -270,3 +270,11 @@ def test_single_sample_predict_matches_the_batch_path_and_still_checks(dtype):
                          (np.zeros(4, dtype=dtype), "has 4 features, but the network expects 5")]:
         with pytest.raises(ValueError, match=message):
             network.predict(bad)
+
+
+def test_sizes_beyond_the_kernels_limits_are_refused_up_front():
+    from bpcore._layout import MAX_LAYERS, MAX_WIDTH
+    with pytest.raises(ValueError, match=rf"sizes\[1\] must be at most {MAX_WIDTH}, got"):
+        bpcore.Network([1, MAX_WIDTH + 1, 1])
+    with pytest.raises(ValueError, match="sizes must hold at most"):
+        bpcore.Network([1] * (MAX_LAYERS + 2))
