@@ -32,7 +32,8 @@ def extensions():
         include_dirs=[numpy.get_include()],
         extra_compile_args=compile_args + extra,
         extra_link_args=extra,
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION"),
+                       ("BPCORE_BUILD_FLAGS", '"' + " ".join(compile_args + extra) + '"')],
     )
     return cythonize(
         [kernels],

@@ -8,6 +8,7 @@ import numpy.typing as npt
 _Floats = npt.NDArray[np.floating[Any]]
 _Indices = npt.NDArray[np.intp]
 
+BUILD_FLAGS: str
 ACTIVATIONS: dict[str, int]
 LOSSES: dict[str, int]
 

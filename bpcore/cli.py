@@ -569,9 +569,8 @@ def run_info(args: argparse.Namespace) -> int:
         print(f"compiled module: not importable ({error})")
     else:
         print(f"compiled module: importable ({compiled.__file__})")
+        print(f"build flags: {compiled.BUILD_FLAGS}")
     print(f"supported dtypes: {', '.join(DTYPES)}")
-    print("build flags: not recorded in the compiled module; setup.py compiles with -O3 by "
-          "default (-O0 -g with BPCORE_DEBUG=1, -march=native added with BPCORE_NATIVE=1)")
     for name in ("tqdm", "matplotlib"):
         try:
             module = importlib.import_module(name)

@@ -49,6 +49,17 @@ cdef enum:
     BINARY_CROSS_ENTROPY = 1
     CROSS_ENTROPY = 2
 
+cdef extern from *:
+    """
+    #ifndef BPCORE_BUILD_FLAGS
+    #define BPCORE_BUILD_FLAGS "not recorded"
+    #endif
+    """
+    const char* BPCORE_BUILD_FLAGS
+
+# the compiler flags setup.py used for this module, for `bpcore info`
+BUILD_FLAGS = BPCORE_BUILD_FLAGS.decode()
+
 # slope of leaky_relu for z < 0
 cdef double LEAKY_SLOPE = 0.01
 

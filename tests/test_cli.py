@@ -339,6 +339,9 @@ def test_info(backend, tmp_path):
     assert "float32, float64" in result.stdout
     compiled = "compiled module: importable" in result.stdout
     assert compiled == (backend == "cython") or backend == "python"
+    if compiled:  # the flags setup.py compiled with: optimised, portable
+        flags = next(line for line in result.stdout.splitlines() if line.startswith("build flags:"))
+        assert "-O" in flags and "-ffast-math" not in flags
 
 
 def test_no_command_is_a_usage_error(backend, tmp_path):
