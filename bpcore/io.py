@@ -48,7 +48,9 @@ def save(network: Network, path: str | os.PathLike[str],
     handle, temporary = tempfile.mkstemp(prefix=".bpcore-", suffix=".npz.tmp", dir=folder)
     try:
         with os.fdopen(handle, "wb") as file:
-            np.savez(file, allow_pickle=False, **arrays)
+            # every array is numbers or text (checked above), so nothing is pickled; savez's own
+            # allow_pickle argument is not passed: NumPy 2.0 would store it as an array
+            np.savez(file, **arrays)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
