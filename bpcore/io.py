@@ -32,7 +32,8 @@ def save(network: Network, path: str | os.PathLike[str],
     """
     path = os.fspath(path)
     extra = _check_extra(extra or {})
-    arrays: dict[str, npt.NDArray[Any]] = {
+    # Any, not NDArray: savez's stub would otherwise match these to its allow_pickle argument
+    arrays: dict[str, Any] = {
         "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
         "sizes": np.array(network.sizes, dtype=np.int64),
         "activation": np.array(network.activation),
