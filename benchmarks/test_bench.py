@@ -1,13 +1,17 @@
 """Side-by-side timings of bpcore's backends, plain NumPy and PyTorch (CPU, when installed).
 
 Run: `pytest benchmarks/ --benchmark-only` (add `--benchmark-columns=min,mean,ops` to taste).
-The same workloads as `bpcore bench`, whose table gives the ratios in one run.
+The same workloads as `bpcore bench`, whose table gives the ratios in one run, including its
+comparisons with FANN's incremental training and scikit-learn's MLPClassifier (skipped when
+the library is not installed).
 """
+import warnings
+
 import numpy as np
 import pytest
 from numpy_baseline import NumpyNetwork
 
-from bpcore import bench
+from bpcore import _fann, bench
 
 CASES = {case.key: case for case in bench.cases("default")}
 IMPLEMENTATIONS = ["compiled", "fallback", "numpy", "torch"]
@@ -67,3 +71,57 @@ def test_predict_one_sample(benchmark, implementation):
         pytest.skip("bpcore._kernels is not built")
     with bench._UseKernels(kernels):
         benchmark(network.predict, x)
+
+
+FANN_CASES = {case.key: case for case in bench.fann_cases("default")}
+
+
+@pytest.mark.parametrize("implementation", ["compiled", "fann"])
+@pytest.mark.parametrize("key", list(FANN_CASES))
+def test_fann_online_epoch(benchmark, key, implementation):
+    """One online epoch, in the rows' order: Network.fit against FANN's fann_train_epoch
+    (FANN_TRAIN_INCREMENTAL, same network, starting weights and data; compare per sample)."""
+    case = FANN_CASES[key]
+    benchmark.group = (f"FANN comparison, one epoch of {case.n_samples} samples, "
+                       f"{_fann.connection_count(case.sizes)} connections: {case.title}")
+    lib = bench.fann_library()
+    if lib is None:
+        pytest.skip("FANN (libdoublefann, Debian package libfann-dev) is not installed")
+    kernels = bench._compiled_kernels()
+    if kernels is None:
+        pytest.skip("bpcore._kernels is not built")
+    X, Y = bench._data(case)
+    network = bench._network(case)
+    if implementation == "fann":
+        benchmark(_fann.Fann(lib, network, X, Y, case.lr).train_epoch)
+        return
+
+    def train():
+        with bench._UseKernels(kernels):
+            network.fit(X, Y, epochs=1, lr=case.lr, batch_size=1, shuffle=False)
+    benchmark(train)
+
+
+@pytest.mark.parametrize("implementation", ["compiled", "sklearn"])
+def test_sklearn_classifier_fit(benchmark, implementation):
+    """bpcore.sklearn.MLPClassifier against scikit-learn's MLPClassifier: fit on the digits."""
+    case = bench.sklearn_case("default")
+    benchmark.group = f"scikit-learn comparison: {case.title}"
+    neural_network = bench._sklearn()
+    if neural_network is None:
+        pytest.skip("scikit-learn is not installed")
+    kernels = bench._compiled_kernels()
+    if kernels is None:
+        pytest.skip("bpcore._kernels is not built")
+    X, y = bench._digits(case)
+    ours, theirs = bench._sklearn_estimators(case, neural_network)
+    if implementation == "sklearn":
+        def fit():
+            with warnings.catch_warnings():  # max_iter reached: wanted, every epoch runs
+                warnings.simplefilter("ignore")
+                theirs.fit(X, y)
+    else:
+        def fit():
+            with bench._UseKernels(kernels):
+                ours.fit(X, y)
+    benchmark.pedantic(fit, rounds=3, iterations=1, warmup_rounds=1)

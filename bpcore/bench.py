@@ -6,6 +6,12 @@ implementation divided by the compiled one's: above 1 means bpcore's compiled ke
 The NumPy yardstick is `bpcore._numpy_baseline.NumpyNetwork` (vectorised per batch, as a
 competent NumPy user would write it); PyTorch (CPU) joins when it is installed.
 
+Two rows compare against another library, in the "other" column: FANN's incremental training
+(the C library libdoublefann, Debian package libfann-dev, called through ctypes with one C call
+per epoch, on the same network, starting weights and data) and scikit-learn's own
+MLPClassifier (fit on the bundled digits). Each is skipped, with a note, when the library is
+not installed.
+
 Run `python -m bpcore bench` (about half a minute) or `--full` for longer, steadier timings.
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, when set, slow NumPy's BLAS: unset both in the command
 that runs the benchmark to compare against a well-configured NumPy (see the README).
@@ -13,20 +19,24 @@ that runs the benchmark to compare against a well-configured NumPy (see the READ
 from __future__ import annotations
 
 import argparse
+import ctypes
 import math
 import sys
 import threading
 import time
 import tracemalloc
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _backend, _fallback
 from ._layout import Floats
+from ._fann import Fann, connection_count, fann_library
 from ._numpy_baseline import NumpyNetwork
 from .network import Network
 
@@ -34,6 +44,7 @@ if TYPE_CHECKING:
     from ._backend import Kernels
 
 IMPLEMENTATIONS = ("compiled", "fallback", "numpy", "torch")
+OTHER = "other"  # the table's column for another library (FANN, scikit-learn), named per row
 
 
 @dataclass
@@ -349,6 +360,133 @@ def _memory_row(case: Case, kernels: Kernels | None) -> Row:
                values, ratios=_ratios(values))
 
 
+# ---- other libraries: FANN (through ctypes) and scikit-learn ----
+
+def fann_cases(scale: str) -> list[Case]:
+    """The FANN comparisons: online training of sigmoid/MSE networks in float64."""
+    smoke, full = scale == "smoke", scale == "full"
+    mid = (16, 32, 16, 10) if smoke else (64, 128, 64, 10)
+    return [
+        Case("fann_tiny", "vs FANN incremental: online 4-4-4-1 sigmoid/mse (f64)", (4, 4, 4, 1),
+             "sigmoid", "sigmoid", "mse", "float64", 1,
+             40 if smoke else (16000 if full else 4000), lr=0.1),
+        Case("fann_mid", f"vs FANN incremental: online {_dashes(mid)} sigmoid/mse (f64)", mid,
+             "sigmoid", "sigmoid", "mse", "float64", 1,
+             32 if smoke else (4096 if full else 1024), lr=0.1),
+    ]
+
+
+def _fann_row(case: Case, budget: float, kernels: Kernels | None,
+              lib: ctypes.CDLL) -> Row:
+    """Seconds per sample of one online epoch: FANN's fann_train_epoch against Network.fit,
+    both in the rows' order (shuffle=False), so they do the same arithmetic."""
+    X, Y = _data(case)
+    network = _network(case)
+    fann = Fann(lib, network, X, Y, case.lr)
+    reference = "compiled" if kernels is not None else "fallback"
+
+    def train_bpcore() -> None:
+        with _UseKernels(kernels if kernels is not None else _fallback):
+            network.fit(X, Y, epochs=1, lr=case.lr, batch_size=1, shuffle=False)
+    values = {reference: _seconds(train_bpcore, budget) / case.n_samples,
+              "fann": _seconds(fann.train_epoch, budget) / case.n_samples}
+    row = Row(case.key, case.title, "s/sample", values, ratios=_ratios(values, reference))
+    connections = connection_count(case.sizes)
+    row.target_name = (f"fann/{reference}, {connections} connections: FANN "
+                       f"{_format_value(values['fann'] / connections, 's')}/conn, bpcore "
+                       f"{_format_value(values[reference] / connections, 's')}/conn")
+    row.target_value, row.target = row.ratios.get("fann", float("nan")), 1.0
+    return row
+
+
+def _sklearn() -> ModuleType | None:
+    try:
+        import sklearn.neural_network
+        module: ModuleType = sklearn.neural_network
+        return module
+    except ImportError:
+        return None
+
+
+@dataclass
+class SklearnCase:
+    """bpcore.sklearn.MLPClassifier against scikit-learn's MLPClassifier on the digits."""
+    key: str
+    title: str
+    hidden: tuple[int, ...]
+    epochs: int
+    n_samples: int | None  # None: all 1797
+    batch_size: int = 32
+    lr: float = 0.01
+    momentum: float = 0.9
+
+
+def sklearn_case(scale: str) -> SklearnCase:
+    if scale == "smoke":
+        return SklearnCase("sklearn_digits", "vs scikit-learn MLPClassifier: digits 64-8-10, "
+                           "2 epochs", (8,), 2, 200)
+    return SklearnCase("sklearn_digits", "vs scikit-learn MLPClassifier: digits 64-32-10, "
+                       "50 epochs", (32,), 50, None)
+
+
+def _digits(case: SklearnCase) -> tuple[Floats, npt.NDArray[np.int64]]:
+    from .datasets import load_digits
+    X, y = load_digits()
+    if case.n_samples is not None:
+        X, y = X[:case.n_samples], y[:case.n_samples]
+    scale = X.std(axis=0)
+    return (X - X.mean(axis=0)) / np.where(scale > 0, scale, 1.0), y
+
+
+def _sklearn_estimators(case: SklearnCase, neural_network: ModuleType) -> tuple[Any, Any]:
+    """(bpcore's, scikit-learn's) unfitted classifiers with the same settings: relu, SGD with
+    classical momentum, no L2, every epoch run (no early stop)."""
+    from .sklearn import MLPClassifier
+    ours = MLPClassifier(case.hidden, activation="relu", lr=case.lr, epochs=case.epochs,
+                         batch_size=case.batch_size, momentum=case.momentum, random_state=0)
+    theirs = neural_network.MLPClassifier(
+        case.hidden, activation="relu", solver="sgd", batch_size=case.batch_size,
+        learning_rate="constant", learning_rate_init=case.lr, momentum=case.momentum,
+        nesterovs_momentum=False, alpha=0.0, max_iter=case.epochs, tol=0.0,
+        n_iter_no_change=case.epochs, random_state=0)
+    return ours, theirs
+
+
+def _sklearn_row(case: SklearnCase, budget: float, kernels: Kernels | None,
+                 neural_network: ModuleType) -> Row:
+    X, y = _digits(case)
+    ours, theirs = _sklearn_estimators(case, neural_network)
+    reference = "compiled" if kernels is not None else "fallback"
+
+    def fit_ours() -> None:
+        with _UseKernels(kernels if kernels is not None else _fallback):
+            ours.fit(X, y)
+
+    def fit_theirs() -> None:
+        with warnings.catch_warnings():  # max_iter reached: wanted, every epoch runs
+            warnings.simplefilter("ignore")
+            theirs.fit(X, y)
+    values = {reference: _seconds(fit_ours, budget), "sklearn": _seconds(fit_theirs, budget)}
+    row = Row(case.key, case.title, "s/fit", values, ratios=_ratios(values, reference))
+    row.target_name = (f"sklearn/{reference}, training accuracy bpcore {ours.score(X, y):.3f} "
+                       f"({ours.n_iter_} epochs), sklearn {theirs.score(X, y):.3f} "
+                       f"({theirs.n_iter_} epochs)")
+    row.target_value, row.target = row.ratios.get("sklearn", float("nan")), 1.0
+    return row
+
+
+def notes() -> list[str]:
+    """One line per comparison skipped because its library is missing."""
+    lines = []
+    if fann_library() is None:
+        lines.append("note: FANN (libdoublefann, Debian package libfann-dev) is not installed; "
+                     "the FANN comparison rows are skipped")
+    if _sklearn() is None:
+        lines.append("note: scikit-learn is not installed; the scikit-learn MLPClassifier "
+                     "comparison row is skipped")
+    return lines
+
+
 TARGETS = {  # row key: (ratio column, minimum)
     "tiny_online": ("numpy", 200.0),
     "mid_batch_f32": ("numpy", 4.0),
@@ -379,6 +517,18 @@ def collect(scale: str = "default", budget: float | None = None,
         if progress:
             progress(f"memory: {case.title}")
         rows.append(_memory_row(case, kernels))
+    lib = fann_library()
+    if lib is not None:
+        for case in fann_cases(scale):
+            if progress:
+                progress(case.title)
+            rows.append(_fann_row(case, budget, kernels, lib))
+    neural_network = _sklearn()
+    if neural_network is not None:
+        comparison = sklearn_case(scale)
+        if progress:
+            progress(comparison.title)
+        rows.append(_sklearn_row(comparison, budget, kernels, neural_network))
     for row in rows:
         if row.key in TARGETS:
             column, minimum = TARGETS[row.key]
@@ -400,16 +550,27 @@ def _format_value(value: float | None, unit: str) -> str:
     raise AssertionError("unreachable: the loop returns at its last suffix, ns")
 
 
+def _other(row: Row) -> str | None:
+    """The key of the other library's value in `row` (FANN, scikit-learn), if any."""
+    return next((name for name in row.values if name not in IMPLEMENTATIONS), None)
+
+
 def format_table(rows: Sequence[Row]) -> str:
-    header = (f"{'case':<62} {'unit':<9}" + "".join(f"{name:>10}" for name in IMPLEMENTATIONS)
-              + "".join(f"{name + '/comp':>14}" for name in IMPLEMENTATIONS[1:])
+    """The rows as text; the "other" column holds another library's time (named in the row's
+    title: FANN, scikit-learn)."""
+    columns = (*IMPLEMENTATIONS, OTHER)
+    header = (f"{'case':<62} {'unit':<9}" + "".join(f"{name:>10}" for name in columns)
+              + "".join(f"{name + '/comp':>14}" for name in columns[1:])
               + "  target")
     lines = [header, "-" * len(header)]
     for row in rows:
+        other = _other(row)
+        keys = [*IMPLEMENTATIONS, other]
         line = f"{row.title:<62} {row.unit:<9}" + "".join(
-            f"{_format_value(row.values.get(name), row.unit):>10}" for name in IMPLEMENTATIONS)
-        line += "".join(f"{row.ratios[name]:>13.2f}x" if name in row.ratios else f"{'-':>14}"
-                        for name in IMPLEMENTATIONS[1:])
+            f"{_format_value(row.values.get(name) if name else None, row.unit):>10}"
+            for name in keys)
+        line += "".join(f"{row.ratios[name]:>13.2f}x" if name and name in row.ratios
+                        else f"{'-':>14}" for name in keys[1:])
         if row.target_name:
             verdict = "ok" if row.target_value >= row.target else "MISSED"
             line += (f"  {row.target_name.split(',')[0]} {row.target_value:.2f}x >= "
@@ -440,6 +601,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("note: bpcore._kernels is not built; the compiled column is missing")
     if _torch() is None:
         print("note: PyTorch is not installed; its column is empty")
+    for line in notes():
+        print(line)
     print(format_table(rows))
     if not args.quiet:
         torch = _torch()

@@ -1,15 +1,21 @@
 """The benchmark code runs (tiny sizes, no timing assertions): every case is in the table and
-every ratio is a positive number."""
+every ratio is a positive number. The FANN and scikit-learn comparisons appear as rows when
+their library is installed and as a note line when it is not."""
 import math
 import re
 
+import numpy as np
 import pytest
 
-from bpcore import bench
+from bpcore import _fann, bench
 from bpcore._numpy_baseline import NumpyNetwork
 
 CASE_KEYS = ["tiny_online", "mid_online", "mid_batch_f32", "mid_batch_f64", "large_batch_f32",
              "predict", "two_threads", "memory_mid_batch_f64", "memory_large_batch_f32"]
+FANN_KEYS = ["fann_tiny", "fann_mid"]
+SKLEARN_KEYS = ["sklearn_digits"]
+HAVE_FANN = bench.fann_library() is not None
+HAVE_SKLEARN = bench._sklearn() is not None
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +25,9 @@ def rows():
 
 
 def test_every_case_has_a_row(rows, backend):
-    assert [row.key for row in rows] == CASE_KEYS
+    expected = (CASE_KEYS + (FANN_KEYS if HAVE_FANN else [])
+                + (SKLEARN_KEYS if HAVE_SKLEARN else []))
+    assert [row.key for row in rows] == expected
 
 
 def test_ratios_are_positive_numbers(rows, backend):
@@ -31,6 +39,17 @@ def test_ratios_are_positive_numbers(rows, backend):
             assert math.isfinite(row.target_value) and row.target_value > 0, row.key
 
 
+def test_other_library_rows(rows, backend):
+    by_key = {row.key: row for row in rows}
+    for key in FANN_KEYS if HAVE_FANN else []:
+        assert set(by_key[key].ratios) == {"fann"}
+        assert by_key[key].target_name.startswith("fann/compiled") and "connections" in (
+            by_key[key].target_name)
+    for key in SKLEARN_KEYS if HAVE_SKLEARN else []:
+        assert set(by_key[key].ratios) == {"sklearn"}
+        assert "training accuracy" in by_key[key].target_name
+
+
 def test_main_prints_one_table(capsys, backend):
     assert bench.main(["--smoke", "--quiet"]) == 0
     out = capsys.readouterr().out
@@ -39,6 +58,55 @@ def test_main_prints_one_table(capsys, backend):
     # every ratio printed in the table parses as a positive number
     ratios = [float(text) for text in re.findall(r"(\d+\.\d+)x", out)]
     assert ratios and all(ratio > 0 for ratio in ratios)
+    assert ("vs FANN incremental" in out) == HAVE_FANN
+    assert ("note: FANN" in out) == (not HAVE_FANN)
+    assert ("vs scikit-learn MLPClassifier" in out) == HAVE_SKLEARN
+    assert ("note: scikit-learn" in out) == (not HAVE_SKLEARN)
+
+
+def test_missing_libraries_give_notes_not_rows(capsys, monkeypatch, backend):
+    monkeypatch.setattr(bench, "fann_library", lambda: None)
+    monkeypatch.setattr(bench, "_sklearn", lambda: None)
+    assert bench.notes() == [
+        "note: FANN (libdoublefann, Debian package libfann-dev) is not installed; the FANN "
+        "comparison rows are skipped",
+        "note: scikit-learn is not installed; the scikit-learn MLPClassifier comparison row "
+        "is skipped"]
+    rows = bench.collect("smoke")
+    assert [row.key for row in rows] == CASE_KEYS
+    capsys.readouterr()
+    monkeypatch.setattr(bench, "collect", lambda *args, **kwargs: rows)
+    assert bench.main(["--smoke", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "note: FANN" in out and "note: scikit-learn" in out
+
+
+@pytest.mark.skipif(not HAVE_FANN, reason="FANN (libdoublefann) is not installed")
+def test_fann_twin_is_the_same_network(backend):
+    """Same widths, starting weights, outputs and, after one in-order epoch, weights."""
+    case = bench.fann_cases("smoke")[1]
+    X, Y = bench._data(case)
+    network = bench._network(case)
+    fann = _fann.Fann(bench.fann_library(), network, X, Y, case.lr)
+    assert fann.n_connections == _fann.connection_count(case.sizes)
+    weights, biases = fann.weights()
+    for mine, theirs in zip(network.weights + network.biases, weights + biases):
+        np.testing.assert_array_equal(mine, theirs)
+    fann.train_epoch()
+    network.fit(X, Y, epochs=1, lr=case.lr, batch_size=1, shuffle=False)
+    weights, biases = fann.weights()
+    for mine, theirs in zip(network.weights + network.biases, weights + biases):
+        # FANN keeps the learning rate as a C float and clips sigmoid' at outputs 0.01..0.99
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(not HAVE_SKLEARN, reason="scikit-learn is not installed")
+def test_sklearn_comparison_settings_match(backend):
+    ours, theirs = bench._sklearn_estimators(bench.sklearn_case("default"), bench._sklearn())
+    assert theirs.hidden_layer_sizes == ours.hidden_layer_sizes
+    assert (theirs.batch_size, theirs.learning_rate_init, theirs.momentum, theirs.max_iter) == (
+        ours.batch_size, ours.lr, ours.momentum, ours.epochs)
+    assert theirs.n_iter_no_change >= theirs.max_iter  # no early stop
 
 
 def test_numpy_baseline_learns(backend):
