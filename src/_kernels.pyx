@@ -549,18 +549,25 @@ cdef Py_ssize_t check_sizes(const Py_ssize_t[::1] sizes) except -1:
     return sizes.shape[0] - 1
 
 
+cdef int check_codes_and_params(const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                                const Py_ssize_t* codes, Py_ssize_t n_codes,
+                                Py_ssize_t n_params) except -1:
+    """One valid activation code per layer (softmax only last) and params of the right length."""
+    cdef Py_ssize_t l
+    if n_codes != n_layers:
+        raise ValueError(f"activations must hold {n_layers} codes, got {n_codes}")
+    for l in range(n_layers):
+        if not IDENTITY <= codes[l] <= SOFTMAX or (codes[l] == SOFTMAX and l < n_layers - 1):
+            raise ValueError(f"activation code {codes[l]} is not valid for layer {l}")
+    check_length("params", n_params, parameter_count(sizes, n_layers))
+    return 0
+
+
 cdef Py_ssize_t check_network(const Py_ssize_t[::1] sizes, const Py_ssize_t[::1] activations,
                               Py_ssize_t n_params) except -1:
     """Return the number of weight layers after checking sizes, activation codes and params."""
-    cdef Py_ssize_t l, n_layers = check_sizes(sizes)
-    if activations.shape[0] != n_layers:
-        raise ValueError(f"activations must hold {n_layers} codes, got {activations.shape[0]}")
-    for l in range(n_layers):
-        if not IDENTITY <= activations[l] <= SOFTMAX or (activations[l] == SOFTMAX and l < n_layers - 1):
-            raise ValueError(f"activation code {activations[l]} is not valid for layer {l}")
-    if n_params != parameter_count(&sizes[0], n_layers):
-        raise ValueError(f"params must have {parameter_count(&sizes[0], n_layers)} entries, "
-                         f"got {n_params}")
+    cdef Py_ssize_t n_layers = check_sizes(sizes)
+    check_codes_and_params(&sizes[0], n_layers, &activations[0], activations.shape[0], n_params)
     return n_layers
 
 
@@ -612,7 +619,7 @@ def forward_one(cnp.ndarray params, cnp.ndarray sizes, cnp.ndarray activations,
     path, which converts or reports them). Checks every length it relies on.
     """
     cdef int kind = cnp.PyArray_TYPE(params)
-    cdef Py_ssize_t l, n_layers
+    cdef Py_ssize_t n_layers
     cdef const Py_ssize_t* widths
     cdef const Py_ssize_t* codes
     cdef bint done
@@ -630,13 +637,8 @@ def forward_one(cnp.ndarray params, cnp.ndarray sizes, cnp.ndarray activations,
     widths = <const Py_ssize_t*>cnp.PyArray_DATA(sizes)
     codes = <const Py_ssize_t*>cnp.PyArray_DATA(activations)
     check_widths(widths, n_layers)
-    if cnp.PyArray_DIM(activations, 0) != n_layers:
-        raise ValueError(f"activations must hold {n_layers} codes, got "
-                         f"{cnp.PyArray_DIM(activations, 0)}")
-    for l in range(n_layers):
-        if not IDENTITY <= codes[l] <= SOFTMAX or (codes[l] == SOFTMAX and l < n_layers - 1):
-            raise ValueError(f"activation code {codes[l]} is not valid for layer {l}")
-    check_length("params", cnp.PyArray_DIM(params, 0), parameter_count(widths, n_layers))
+    check_codes_and_params(widths, n_layers, codes, cnp.PyArray_DIM(activations, 0),
+                           cnp.PyArray_DIM(params, 0))
     check_length("x", cnp.PyArray_DIM(x, 0), widths[0])
     check_length("out", cnp.PyArray_DIM(out, 0), widths[n_layers])
     load_blas(widths, n_layers, 1)
