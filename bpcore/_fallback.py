@@ -56,7 +56,7 @@ def _activate(z: Floats, activation: int) -> Floats:
     return z
 
 
-def _derivative(a: Floats, activation: int) -> Floats:
+def derivative(a: Floats, activation: int) -> Floats:
     """f'(z) written in terms of a = f(z)."""
     if activation == SIGMOID:
         return a * (1 - a)
@@ -177,13 +177,13 @@ def backward(params: Floats, sizes: _Sizes, activations: Indices, loss: int, Y: 
     layers = layer_parameters(params, sizes)
     # delta[L] = (a - y) f'(z[L]) for mse, fused to a - y for the cross-entropies
     if loss == MSE:
-        d_blocks[-1][...] = (a_blocks[-1] - Y) * _derivative(a_blocks[-1], activations[-1])
+        d_blocks[-1][...] = (a_blocks[-1] - Y) * derivative(a_blocks[-1], activations[-1])
     else:
         d_blocks[-1][...] = a_blocks[-1] - Y
     # delta[l] = (W[l+1]^T delta[l+1]) * f'(z[l])
     for layer in range(len(layers) - 2, -1, -1):
         weights_next = layers[layer + 1][0]
-        d_blocks[layer][...] = (d_blocks[layer + 1] @ weights_next) * _derivative(
+        d_blocks[layer][...] = (d_blocks[layer + 1] @ weights_next) * derivative(
             a_blocks[layer], activations[layer])
 
 

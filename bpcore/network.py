@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from . import _backend
+from . import _backend, _fallback
 from ._layout import (MAX_LAYERS, MAX_WIDTH, Floats, Indices, as_sizes, layer_blocks,
                       layer_parameters, parameter_count, unit_count)
 from ._validation import (DivergenceError, as_int, as_real, as_samples, as_targets, choice)
@@ -385,7 +385,8 @@ class Network:
                 formula = f"sum_i W[{l + 1}]_i{j} delta[{l + 1}]_i"
             factors.append(Factor(f"dC/da[{l}]_{j}", formula, upstream))
             factors.append(Factor(f"da[{l}]_{j}/dz[{l}]_{j}", f"{f}'(z) from a = {a_out:.6g}",
-                                  _derivative(a_out, f)))
+                                  float(_fallback.derivative(np.array([a_out]),
+                                                             _fallback.ACTIVATIONS[f])[0])))
         factors.append(Factor(f"dz[{l}]_{j}/dW[{l}]_{j}{k}", f"a[{layer}]_{k}" + (
             " = x_k" if layer == 0 else ""), float(activations[layer][0, k])))
         product = float(np.prod([factor.value for factor in factors]))
@@ -398,12 +399,6 @@ class Network:
         """Write the network to one .npz file (no pickle), atomically: see bpcore.io."""
         from .io import save
         save(self, path)
-
-
-def _derivative(a: float, activation: str) -> float:
-    """f'(z) in terms of a = f(z), in double precision, for explanations."""
-    return {"sigmoid": a * (1 - a), "tanh": 1 - a * a, "relu": float(a > 0),
-            "leaky_relu": 1.0 if a > 0 else 0.01, "identity": 1.0}[activation]
 
 
 def _optimiser(lr: float, momentum: float,
