@@ -229,7 +229,10 @@ def batch_loss(loss: int, A_out: Floats, Z: Floats, Y: Floats) -> float:
 def sgd_update(params: Floats, grads: Floats, velocity: Floats, sizes: _Sizes,
                lr: float | np.floating[Any], momentum: float | np.floating[Any],
                weight_decay: float) -> None:
-    """In place: v = momentum v - lr (g + weight_decay W); params += v (no decay on biases)."""
+    """In place: v = momentum v - lr (g + weight_decay W); params += v (no decay on biases).
+
+    With momentum 0 this is plain SGD, params -= lr (g + weight_decay W), and the velocity is
+    left as it is."""
     sizes = _check_sizes(sizes)
     _check_dtypes(params, grads, velocity)
     _check_length("params", len(params), parameter_count(sizes))
@@ -241,6 +244,9 @@ def sgd_update(params: Floats, grads: Floats, velocity: Floats, sizes: _Sizes,
                                           layer_parameters(grads, sizes),
                                           layer_parameters(velocity, sizes)):
         for p, g, v in ((w, gw + kind(weight_decay) * w, vw), (b, gb + kind(0.0) * b, vb)):
+            if momentum == 0:
+                p -= lr * g
+                continue
             v[...] = momentum * v - lr * g
             p += v
 

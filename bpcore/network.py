@@ -248,6 +248,16 @@ class Network:
         return Gradients(weights=[w for w, _ in layers], biases=[b for _, b in layers],
                          deltas=layer_blocks(D, self._sizes, X.shape[0]), loss=loss)
 
+    def _saved_state(self, momentum: float) -> tuple[Floats, Floats | None]:
+        """What a diverged update must restore: the parameters, and the velocity when the
+        update uses it (with momentum 0 the kernels leave the velocity alone)."""
+        return self._params.copy(), self._velocity.copy() if momentum else None
+
+    def _restore(self, saved: tuple[Floats, Floats | None]) -> None:
+        self._params[...] = saved[0]
+        if saved[1] is not None:
+            self._velocity[...] = saved[1]
+
     def step(self, X: npt.ArrayLike, Y: npt.ArrayLike, lr: float, momentum: float = 0.0,
              weight_decay: float = 0.0) -> float:
         """One in-place SGD step on the batch X, Y; returns the mean loss before the step."""
@@ -258,11 +268,11 @@ class Network:
             raise DivergenceError(f"the loss is not finite ({loss}) before the step; the "
                                   f"network's outputs have overflowed, most likely after "
                                   f"earlier steps; try a learning rate smaller than lr={lr:g}")
-        saved = self._params.copy(), self._velocity.copy()
+        saved = self._saved_state(momentum)
         _backend.kernels.sgd_update(self._params, grads, self._velocity, self._sizes_array,
                                     lr, momentum, weight_decay)
         if not np.isfinite(self._params).all():
-            self._params[...], self._velocity[...] = saved
+            self._restore(saved)
             raise DivergenceError(f"the step made a parameter non-finite and was undone; "
                                   f"try a learning rate smaller than lr={lr:g}")
         return loss
@@ -312,12 +322,12 @@ class Network:
         history, best, stale = History(), np.inf, 0
         for epoch in range(1, epochs + 1):
             order = self._rng.permutation(n) if shuffle else np.arange(n)
-            saved = self._params.copy(), self._velocity.copy()
+            saved = self._saved_state(momentum)
             loss = kernels.train_epoch(self._params, self._velocity, self._sizes_array, codes,
                                        loss_code, X, Y, order.astype(np.intp, copy=False),
                                        min(batch_size, n), lr, momentum, weight_decay) / n
             if not (np.isfinite(loss) and np.isfinite(self._params).all()):
-                self._params[...], self._velocity[...] = saved
+                self._restore(saved)
                 raise DivergenceError(
                     f"training diverged in epoch {epoch} (loss {loss}); the network keeps the "
                     f"parameters from before that epoch; try a learning rate smaller than "

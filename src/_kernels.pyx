@@ -273,9 +273,15 @@ cdef double sample_loss(const floating* a, const floating* z, const floating* y,
 cdef void update_vector(floating* params, const floating* grads, floating* velocity,
                         Py_ssize_t n, double lr, double momentum,
                         double weight_decay) noexcept nogil:
-    # v = momentum v - lr (g + weight_decay p); p += v   (plain SGD when momentum is 0)
+    # v = momentum v - lr (g + weight_decay p); p += v. With momentum 0 this is plain SGD,
+    # p -= lr (g + weight_decay p) (the same numbers), and the velocity is left alone.
     cdef Py_ssize_t i
     cdef floating g
+    if momentum == 0:
+        for i in range(n):
+            g = grads[i] + <floating>weight_decay * params[i]
+            params[i] = params[i] - <floating>lr * g
+        return
     for i in range(n):
         g = grads[i] + <floating>weight_decay * params[i]
         velocity[i] = <floating>momentum * velocity[i] - <floating>lr * g
@@ -447,13 +453,72 @@ cdef void network_update(floating* params, const floating* grads, floating* velo
         offset += sizes[l + 1]
 
 
+cdef void network_batch_step(floating* params, floating* velocity, const Py_ssize_t* sizes,
+                             Py_ssize_t n_layers, const floating* X, const floating* A,
+                             const floating* D, floating* sums, Py_ssize_t n, double lr,
+                             double momentum, double weight_decay) noexcept nogil:
+    # One mini-batch SGD step (network_gradients then network_update) without a gradient
+    # buffer. Above the BLAS crossover one gemm per layer adds -(lr / n) delta^T a[l-1] to the
+    # velocity scaled by the momentum (or, with momentum 0, to the weights scaled by
+    # 1 - lr weight_decay). Below it, `sums` (one layer width) gathers sum_s delta_j a_k for
+    # one row j at a time, and the update is update_vector's arithmetic exactly.
+    cdef Py_ssize_t l, s, j, k, n_in, n_out, block = 0
+    cdef floating* p = params
+    cdef floating* v = velocity
+    cdef const floating* inputs = X
+    cdef const floating* d
+    cdef floating scale = <floating>(1.0 / n)
+    cdef bint plain = momentum == 0
+    for l in range(n_layers):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        if use_blas(n, n_in, n_out):
+            # (n_in, n_out) blocks: W^T or v^T = beta W^T or v^T - (lr / n) a[l-1]^T delta[l]
+            if plain:
+                gemm(c'N', c'T', n_in, n_out, n, -lr / n, inputs, n_in, D + block, n_out,
+                     1.0 - lr * weight_decay, p, n_in)
+            else:
+                gemm(c'N', c'T', n_in, n_out, n, -lr / n, inputs, n_in, D + block, n_out,
+                     momentum, v, n_in)
+                for k in range(n_out * n_in):
+                    v[k] = v[k] - <floating>lr * (<floating>weight_decay * p[k])
+                    p[k] = p[k] + v[k]
+        else:
+            for j in range(n_out):
+                for k in range(n_in):
+                    sums[k] = 0
+                for s in range(n):
+                    d = D + block + s * n_out
+                    for k in range(n_in):
+                        sums[k] = sums[k] + d[j] * inputs[s * n_in + k]
+                for k in range(n_in):
+                    sums[k] = sums[k] * scale
+                update_vector(p + j * n_in, sums, v + j * n_in, n_in, lr, momentum,
+                              weight_decay)
+        p += n_out * n_in
+        v += n_out * n_in
+        for j in range(n_out):  # biases: the mean delta, no weight decay
+            sums[j] = 0
+        for s in range(n):
+            d = D + block + s * n_out
+            for j in range(n_out):
+                sums[j] = sums[j] + d[j]
+        for j in range(n_out):
+            sums[j] = sums[j] * scale
+        update_vector(p, sums, v, n_out, lr, momentum, 0.0)
+        p += n_out
+        v += n_out
+        inputs = A + block
+        block += n * n_out
+
+
 cdef void network_online_step(floating* params, floating* velocity, const Py_ssize_t* sizes,
                               Py_ssize_t n_layers, const floating* x, const floating* A,
                               const floating* D, double lr, double momentum,
                               double weight_decay) noexcept nogil:
     # One sample's gradient (dC/dW[l] = delta[l] a[l-1]^T, dC/db[l] = delta[l]) fused into its
     # SGD step: the same arithmetic as network_gradients (n = 1, scale 1) then network_update,
-    # element by element, but one pass over params and velocity and no gradient buffer.
+    # element by element, but one pass over params (and velocity) and no gradient buffer.
     cdef Py_ssize_t l, j, k, n_in, n_out, block = 0
     cdef floating* p = params
     cdef floating* v = velocity
@@ -470,6 +535,11 @@ cdef void network_online_step(floating* params, floating* velocity, const Py_ssi
             d_j = D[block + j]
             p_row = p + j * n_in
             v_row = v + j * n_in
+            if momentum == 0:  # plain SGD, as in update_vector: the velocity is left alone
+                for k in range(n_in):
+                    g = (<floating>0 + d_j * inputs[k]) + decay * p_row[k]
+                    p_row[k] = p_row[k] - lr_ * g
+                continue
             for k in range(n_in):
                 # v = momentum v - lr (g + weight_decay p); p += v
                 g = (<floating>0 + d_j * inputs[k]) + decay * p_row[k]
@@ -479,6 +549,9 @@ cdef void network_online_step(floating* params, floating* velocity, const Py_ssi
         v += n_out * n_in
         for j in range(n_out):  # biases: no weight decay
             g = (<floating>0 + D[block + j]) + no_decay * p[j]
+            if momentum == 0:
+                p[j] = p[j] - lr_ * g
+                continue
             v[j] = momentum_ * v[j] - lr_ * g
             p[j] = p[j] + v[j]
         p += n_out
@@ -501,7 +574,7 @@ cdef double epoch(floating* params, floating* velocity, const Py_ssize_t* sizes,
                   const floating* X, const floating* Y, const Py_ssize_t* order,
                   Py_ssize_t n_order, Py_ssize_t batch_size, double lr, double momentum,
                   double weight_decay, floating* X_batch, floating* Y_batch, floating* A,
-                  floating* Z, floating* D, floating* grads) noexcept nogil:
+                  floating* Z, floating* D, floating* sums) noexcept nogil:
     # one pass over the samples in `order`, one SGD step per batch; returns the summed loss of
     # every sample, each measured just before the step that uses it
     cdef Py_ssize_t start = 0, s, b, row
@@ -521,9 +594,8 @@ cdef double epoch(floating* params, floating* velocity, const Py_ssize_t* sizes,
             network_online_step(params, velocity, sizes, n_layers, X_batch, A, D, lr, momentum,
                                 weight_decay)
         else:
-            network_gradients(sizes, n_layers, X_batch, A, D, grads, b)
-            network_update(params, grads, velocity, sizes, n_layers, lr, momentum,
-                           weight_decay)
+            network_batch_step(params, velocity, sizes, n_layers, X_batch, A, D, sums, b, lr,
+                               momentum, weight_decay)
         start += b
     return total
 
@@ -771,13 +843,13 @@ def train_epoch(floating[::1] params, floating[::1] velocity, const Py_ssize_t[:
     cdef floating[::1] A = np.empty(batch_size * total_units(&sizes[0], n_layers), dtype=dtype)
     cdef floating[::1] D = np.empty(A.shape[0], dtype=dtype)
     cdef floating[:, ::1] Z = np.empty((batch_size, sizes[n_layers]), dtype=dtype)
-    cdef floating[::1] grads = np.empty(params.shape[0], dtype=dtype)
+    cdef floating[::1] sums = np.empty(max(sizes), dtype=dtype)
     cdef double total
     load_blas(&sizes[0], n_layers, batch_size)
     with nogil:
         total = epoch(&params[0], &velocity[0], &sizes[0], &activations[0], n_layers, loss,
                       &X[0, 0], &Y[0, 0], &order[0], n_order, batch_size, lr, momentum,
                       weight_decay, &X_batch[0, 0], &Y_batch[0, 0], &A[0], &Z[0, 0], &D[0],
-                      &grads[0])
+                      &sums[0])
     return total
 

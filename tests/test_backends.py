@@ -109,6 +109,26 @@ def test_backends_train_alike(backend, dtype, rtol, batch_size, momentum, weight
         np.testing.assert_allclose(wa, wb, rtol=rtol, atol=rtol * np.abs(wb).max())
         assert not np.array_equal(wa, w0)  # training moved every layer
     assert history_a.losses[0] == pytest.approx(history_b.losses[0], rel=rtol)
+    velocity = b._velocity
+    np.testing.assert_allclose(a._velocity, velocity, rtol=rtol,
+                               atol=rtol * max(np.abs(velocity).max(), 1e-30))
+    assert np.any(velocity != 0) == (momentum != 0)  # plain SGD leaves the velocity alone
+
+
+@pytest.mark.parametrize("batch_size", [1, 8])
+@pytest.mark.parametrize("sizes", [SMALL, LARGE], ids=["loops", "blas"])
+def test_plain_sgd_leaves_the_momentum_state_alone(backend, batch_size, sizes):
+    rng = np.random.default_rng(6)
+    X, Y = rng.normal(size=(40, sizes[0])), np.eye(3)[rng.integers(0, 3, 40)]
+    network = bpcore.Network(sizes, activation="relu", output="softmax", loss="cross_entropy",
+                             seed=2)
+    network.fit(X, Y, epochs=1, lr=0.05, batch_size=batch_size, momentum=0.9)
+    velocity, params = network._velocity.copy(), network._params.copy()
+    assert np.any(velocity != 0)
+    network.fit(X, Y, epochs=2, lr=0.05, batch_size=batch_size, weight_decay=1e-3)
+    network.step(X[:5], Y[:5], lr=0.05)
+    assert not np.array_equal(network._params, params)
+    np.testing.assert_array_equal(network._velocity, velocity)
 
 
 def test_compiled_kernels_work_without_scipy():
