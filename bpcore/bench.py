@@ -497,6 +497,13 @@ def notes() -> list[str]:
     return lines
 
 
+def training_flops(sizes: Sequence[int]) -> int:
+    """Floating-point operations of one sample's training step, a multiply-add counting two:
+    the products W a (every layer), W^T delta (every layer but the first) and delta a^T."""
+    products = [n_in * n_out for n_in, n_out in zip(sizes, sizes[1:])]
+    return 2 * (2 * sum(products) + sum(products[1:]))
+
+
 TARGETS = {  # row key: (ratio column, minimum)
     "tiny_online": ("numpy", 200.0),
     "mid_batch_f32": ("numpy", 4.0),
@@ -546,6 +553,11 @@ def collect(scale: str = "default", budget: float | None = None,
             row.target_value, row.target = row.ratios.get(column, float("nan")), minimum
         if row.key == "large_batch_f32" and "torch" in row.ratios:
             row.target_name += f", torch/compiled {row.ratios['torch']:.2f}x >= 1"
+    for case, row in zip(all_cases, rows):  # the mini-batch rows: arithmetic throughput
+        if case.batch_size > 1:
+            flops = training_flops(case.sizes)
+            row.target_name += ", GFLOP/s " + " ".join(
+                f"{name} {flops / seconds / 1e9:.1f}" for name, seconds in row.values.items())
     return rows
 
 

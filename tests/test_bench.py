@@ -39,6 +39,20 @@ def test_ratios_are_positive_numbers(rows, backend):
             assert math.isfinite(row.target_value) and row.target_value > 0, row.key
 
 
+def test_training_flops_counts_each_product_once():
+    # 2-3-1: forward 2*3 + 3*1 multiply-adds, back-propagated delta 3*1, weight gradients
+    # 2*3 + 3*1: 21 multiply-adds, 42 operations
+    assert bench.training_flops((2, 3, 1)) == 42
+    assert bench.training_flops((5, 7)) == 2 * 2 * 35  # one layer: no delta to propagate
+
+
+def test_mini_batch_rows_state_their_throughput(rows, backend):
+    for row in rows:
+        if row.key.startswith(("mid_batch", "large_batch")):
+            rates = dict(re.findall(r"(\w+) (\d+\.\d)", row.target_name.split("GFLOP/s")[1]))
+            assert set(rates) == set(row.values) and all(float(r) > 0 for r in rates.values())
+
+
 def test_other_library_rows(rows, backend):
     by_key = {row.key: row for row in rows}
     for key in FANN_KEYS if HAVE_FANN else []:
