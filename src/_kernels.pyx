@@ -136,11 +136,10 @@ LOSSES = {"mse": MSE, "binary_cross_entropy": BINARY_CROSS_ENTROPY,
 # ---- 1. one-point math ----------------------------------------------------------------------
 
 cdef inline double sigmoid(double z) noexcept nogil:
-    # 1 / (1 + e^-z), branching on the sign so exp never overflows
+    # 1 / (1 + e^-z) for z >= 0 and e^z / (1 + e^z) below, so exp never overflows; the sign
+    # picks the numerator (a select, not a branch: the sign of z is close to random)
     cdef double e = exp(-fabs(z))
-    if z >= 0:
-        return 1.0 / (1.0 + e)
-    return e / (1.0 + e)
+    return (1.0 if z >= 0 else e) / (1.0 + e)
 
 
 cdef inline double softplus(double z) noexcept nogil:
@@ -581,20 +580,27 @@ cdef double epoch(floating* params, floating* velocity, const Py_ssize_t* sizes,
     cdef Py_ssize_t n_in = sizes[0], n_out = sizes[n_layers]
     cdef Py_ssize_t units = total_units(sizes, n_layers)
     cdef double total = 0.0
+    cdef const floating* x
+    cdef const floating* y
     while start < n_order:
         b = batch_size if start + batch_size <= n_order else n_order - start
-        for s in range(b):
-            row = order[start + s]
-            memcpy(X_batch + s * n_in, X + row * n_in, n_in * sizeof(floating))
-            memcpy(Y_batch + s * n_out, Y + row * n_out, n_out * sizeof(floating))
-        network_forward(params, sizes, activations, n_layers, X_batch, A, Z, b)
-        total += batch_loss_sum(A + b * (units - n_out), Z, Y_batch, b, n_out, loss)
-        network_backward(params, sizes, activations, n_layers, loss, Y_batch, A, D, b)
+        if b == 1:  # one sample: its own rows of X and Y, no copy
+            x = X + order[start] * n_in
+            y = Y + order[start] * n_out
+        else:
+            for s in range(b):
+                row = order[start + s]
+                memcpy(X_batch + s * n_in, X + row * n_in, n_in * sizeof(floating))
+                memcpy(Y_batch + s * n_out, Y + row * n_out, n_out * sizeof(floating))
+            x, y = X_batch, Y_batch
+        network_forward(params, sizes, activations, n_layers, x, A, Z, b)
+        total += batch_loss_sum(A + b * (units - n_out), Z, y, b, n_out, loss)
+        network_backward(params, sizes, activations, n_layers, loss, y, A, D, b)
         if b == 1:
-            network_online_step(params, velocity, sizes, n_layers, X_batch, A, D, lr, momentum,
+            network_online_step(params, velocity, sizes, n_layers, x, A, D, lr, momentum,
                                 weight_decay)
         else:
-            network_batch_step(params, velocity, sizes, n_layers, X_batch, A, D, sums, b, lr,
+            network_batch_step(params, velocity, sizes, n_layers, x, A, D, sums, b, lr,
                                momentum, weight_decay)
         start += b
     return total
