@@ -28,6 +28,10 @@ class Kernels(Protocol):
     def forward_one(self, params: Floats, sizes: Indices, activations: Indices, x: Floats,
                     out: Floats) -> bool: ...
 
+    def step_one(self, params: Floats, velocity: Floats, sizes: Indices, activations: Indices,
+                 loss: int, x: Floats, y: Floats, lr: float, momentum: float,
+                 weight_decay: float) -> tuple[float, int] | None: ...
+
     def backward(self, params: Floats, sizes: Indices, activations: Indices, loss: int,
                  Y: Floats, A: Floats, D: Floats) -> None: ...
 

@@ -163,6 +163,57 @@ def forward_one(params: Floats, sizes: Indices, activations: Indices, x: Floats,
     return True
 
 
+def step_one(params: Floats, velocity: Floats, sizes: Indices, activations: Indices, loss: int,
+             x: Floats, y: Floats, lr: float, momentum: float,
+             weight_decay: float) -> tuple[float, int] | None:
+    """One SGD step on one sample x, y (1-D), for the latency of `Network.step`.
+
+    Returns None, with nothing changed, when x or y hold values the general path refuses
+    (NaN, infinity, targets the loss does not accept) or the arrays are not all C-contiguous
+    of one floating dtype: the caller then takes the general path, which converts or reports
+    them. Otherwise returns (cost, outcome): the sample's cost before the step and 1 (stepped),
+    2 (the cost was not finite: nothing changed) or 3 (a parameter became non-finite: the
+    step was undone). Checks every length it relies on.
+    """
+    arrays = (params, velocity, sizes, activations, x, y)
+    if params.dtype not in (np.float32, np.float64) or any(
+            a.ndim != 1 or not a.flags.c_contiguous for a in arrays):
+        return None
+    if (velocity.dtype != params.dtype or x.dtype != params.dtype or y.dtype != params.dtype
+            or sizes.dtype != np.intp or activations.dtype != np.intp
+            or not params.flags.writeable or not velocity.flags.writeable):
+        return None
+    widths = _check_network(params, sizes, activations)
+    _check_loss(loss, activations[-1])
+    _check_length("velocity", len(velocity), len(params))
+    _check_length("x", len(x), widths[0])
+    _check_length("y", len(y), widths[-1])
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        return None
+    if loss != MSE and (y.min() < 0 or y.max() > 1 or (
+            loss == CROSS_ENTROPY and abs(y.sum(dtype=np.float64) - 1) > 1e-5)):
+        return None
+    units, n_out = unit_count(widths), widths[-1]
+    X, Y = x.reshape(1, -1), y.reshape(1, -1)
+    A, Z = np.empty(units, dtype=params.dtype), np.empty((1, n_out), dtype=params.dtype)
+    D, grads = np.empty_like(A), np.empty_like(params)
+    with np.errstate(over="ignore", invalid="ignore"):  # as silent as the compiled loops
+        forward(params, sizes, activations, X, A, Z)
+        cost = batch_loss(loss, A[units - n_out:].reshape(1, n_out), Z, Y)
+        if not np.isfinite(cost):
+            return cost, 2
+        backward(params, sizes, activations, loss, Y, A, D)
+        parameter_gradients(sizes, X, A, D, grads)
+        saved = params.copy(), velocity.copy() if momentum else None
+        sgd_update(params, grads, velocity, sizes, lr, momentum, weight_decay)
+    if np.isfinite(params).all():
+        return cost, 1
+    params[...] = saved[0]
+    if saved[1] is not None:
+        velocity[...] = saved[1]
+    return cost, 3
+
+
 def backward(params: Floats, sizes: _Sizes, activations: Indices, loss: int, Y: Floats,
              A: Floats, D: Floats) -> None:
     """Local gradients delta[l] of every layer into D, from the activations A of `forward`."""

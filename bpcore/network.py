@@ -73,6 +73,13 @@ class Explanation:
         return "\n".join(lines)
 
 
+_NOT_FINITE_BEFORE = ("the loss is not finite ({loss}) before the step; the network's outputs "
+                      "have overflowed, most likely after earlier steps; try a learning rate "
+                      "smaller than lr={lr:g}")
+_UNDONE = ("the step made a parameter non-finite and was undone; try a learning rate smaller "
+           "than lr={lr:g}")
+
+
 def _check_pairing(output: str, loss: str) -> None:
     if output == "softmax" and loss != "cross_entropy":
         raise ValueError(f"a softmax output needs loss='cross_entropy', got loss={loss!r}")
@@ -258,23 +265,44 @@ class Network:
         if saved[1] is not None:
             self._velocity[...] = saved[1]
 
+    def _step_one(self, x: Floats, y: Floats, lr: float, momentum: float,
+                  weight_decay: float) -> float | None:
+        """`step` on one sample in one kernel call; None when the kernel leaves x, y to the
+        general path (which converts them or reports what is wrong with them)."""
+        if x.shape[0] != self._sizes[0] or y.shape[0] != self._sizes[-1]:
+            return None
+        kernels, codes, loss_code = self._codes()
+        result = kernels.step_one(self._params, self._velocity, self._sizes_array, codes,
+                                  loss_code, x, y, lr, momentum, weight_decay)
+        if result is None:
+            return None
+        loss, outcome = result
+        if outcome == 2:
+            raise DivergenceError(_NOT_FINITE_BEFORE.format(loss=loss, lr=lr))
+        if outcome == 3:
+            raise DivergenceError(_UNDONE.format(lr=lr))
+        return float(loss)
+
     def step(self, X: npt.ArrayLike, Y: npt.ArrayLike, lr: float, momentum: float = 0.0,
              weight_decay: float = 0.0) -> float:
         """One in-place SGD step on the batch X, Y; returns the mean loss before the step."""
+        if (type(X) is np.ndarray and type(Y) is np.ndarray and X.ndim == 1 and Y.ndim == 1
+                and X.dtype == self._dtype and Y.dtype == self._dtype):
+            # one sample as the network stores it: the low-latency path (online learning)
+            loss = self._step_one(X, Y, *_optimiser(lr, momentum, weight_decay))
+            if loss is not None:
+                return loss
         X, Y = self._data(X, Y)
         lr, momentum, weight_decay = _optimiser(lr, momentum, weight_decay)
         _, _, grads, loss = self._backward(X, Y)
         if not np.isfinite(loss):
-            raise DivergenceError(f"the loss is not finite ({loss}) before the step; the "
-                                  f"network's outputs have overflowed, most likely after "
-                                  f"earlier steps; try a learning rate smaller than lr={lr:g}")
+            raise DivergenceError(_NOT_FINITE_BEFORE.format(loss=loss, lr=lr))
         saved = self._saved_state(momentum)
         _backend.kernels.sgd_update(self._params, grads, self._velocity, self._sizes_array,
                                     lr, momentum, weight_decay)
         if not np.isfinite(self._params).all():
             self._restore(saved)
-            raise DivergenceError(f"the step made a parameter non-finite and was undone; "
-                                  f"try a learning rate smaller than lr={lr:g}")
+            raise DivergenceError(_UNDONE.format(lr=lr))
         return loss
 
     def fit(self, X: npt.ArrayLike, Y: npt.ArrayLike, epochs: int = 100, lr: float = 0.1,

@@ -739,6 +739,118 @@ def forward_one(cnp.ndarray params, cnp.ndarray sizes, cnp.ndarray activations,
     return done
 
 
+cdef bint targets_fit(const floating* y, Py_ssize_t n_out, Py_ssize_t loss) noexcept nogil:
+    # the checks of bpcore._validation.as_targets on one finite sample's targets
+    cdef Py_ssize_t j
+    cdef double total = 0.0
+    if loss == MSE:
+        return True
+    for j in range(n_out):
+        if not 0 <= y[j] <= 1:
+            return False
+        total += y[j]
+    return loss == BINARY_CROSS_ENTROPY or fabs(total - 1.0) <= 1e-5
+
+
+cdef int step_one_sample(floating* params, floating* velocity, const Py_ssize_t* sizes,
+                         const Py_ssize_t* activations, Py_ssize_t n_layers, Py_ssize_t loss,
+                         const floating* x, const floating* y, double lr, double momentum,
+                         double weight_decay, double* cost) noexcept nogil:
+    # One online SGD step, as an epoch of one sample does it. Returns 0 when x or y do not
+    # pass the checks of the general path or memory ran out (nothing changed; the caller
+    # takes the general path, which reports the input), 1 after the step, 2 when the cost
+    # was not finite (nothing changed), 3 when the step made a parameter non-finite and was
+    # undone.
+    cdef Py_ssize_t units = total_units(sizes, n_layers), n_out = sizes[n_layers]
+    cdef Py_ssize_t n_params = parameter_count(sizes, n_layers)
+    cdef bint keep_velocity = momentum != 0
+    cdef floating* scratch
+    cdef floating* A
+    cdef floating* D
+    cdef floating* Z
+    cdef floating* saved
+    if not (all_finite(x, sizes[0]) and all_finite(y, n_out) and targets_fit(y, n_out, loss)):
+        return 0
+    scratch = <floating*>malloc((2 * units + n_out + n_params * (2 if keep_velocity else 1))
+                                * sizeof(floating))
+    if scratch == NULL:
+        return 0
+    A, D = scratch, scratch + units
+    Z, saved = scratch + 2 * units, scratch + 2 * units + n_out
+    network_forward(params, sizes, activations, n_layers, x, A, Z, 1)
+    cost[0] = sample_loss(A + units - n_out, Z, y, n_out, loss)
+    if not (cost[0] - cost[0] == 0):
+        free(scratch)
+        return 2
+    network_backward(params, sizes, activations, n_layers, loss, y, A, D, 1)
+    memcpy(saved, params, n_params * sizeof(floating))
+    if keep_velocity:
+        memcpy(saved + n_params, velocity, n_params * sizeof(floating))
+    network_online_step(params, velocity, sizes, n_layers, x, A, D, lr, momentum, weight_decay)
+    if all_finite(params, n_params):
+        free(scratch)
+        return 1
+    memcpy(params, saved, n_params * sizeof(floating))
+    if keep_velocity:
+        memcpy(velocity, saved + n_params, n_params * sizeof(floating))
+    free(scratch)
+    return 3
+
+
+def step_one(cnp.ndarray params, cnp.ndarray velocity, cnp.ndarray sizes,
+             cnp.ndarray activations, Py_ssize_t loss, cnp.ndarray x, cnp.ndarray y,
+             double lr, double momentum, double weight_decay):
+    """One SGD step on one sample x, y (1-D), for the latency of `Network.step`.
+
+    Returns None, with nothing changed, when x or y hold values the general path refuses
+    (NaN, infinity, targets the loss does not accept) or the arrays are not all C-contiguous
+    of one floating dtype: the caller then takes the general path, which converts or reports
+    them. Otherwise returns (cost, outcome): the sample's cost before the step and 1 (stepped),
+    2 (the cost was not finite: nothing changed) or 3 (a parameter became non-finite: the
+    step was undone). Checks every length it relies on.
+    """
+    cdef int kind = cnp.PyArray_TYPE(params)
+    cdef Py_ssize_t n_layers
+    cdef const Py_ssize_t* widths
+    cdef const Py_ssize_t* codes
+    cdef int outcome
+    cdef double cost = 0.0
+    if kind != cnp.NPY_FLOAT64 and kind != cnp.NPY_FLOAT32:
+        return None
+    for array in (params, velocity, sizes, activations, x, y):
+        if cnp.PyArray_NDIM(array) != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(array):
+            return None
+    if (cnp.PyArray_TYPE(velocity) != kind or cnp.PyArray_TYPE(x) != kind
+            or cnp.PyArray_TYPE(y) != kind or cnp.PyArray_TYPE(sizes) != cnp.NPY_INTP
+            or cnp.PyArray_TYPE(activations) != cnp.NPY_INTP
+            or not cnp.PyArray_ISWRITEABLE(params) or not cnp.PyArray_ISWRITEABLE(velocity)):
+        return None
+    n_layers = cnp.PyArray_DIM(sizes, 0) - 1
+    widths = <const Py_ssize_t*>cnp.PyArray_DATA(sizes)
+    codes = <const Py_ssize_t*>cnp.PyArray_DATA(activations)
+    check_widths(widths, n_layers)
+    check_codes_and_params(widths, n_layers, codes, cnp.PyArray_DIM(activations, 0),
+                           cnp.PyArray_DIM(params, 0))
+    check_loss(loss, codes[n_layers - 1])
+    check_length("velocity", cnp.PyArray_DIM(velocity, 0), cnp.PyArray_DIM(params, 0))
+    check_length("x", cnp.PyArray_DIM(x, 0), widths[0])
+    check_length("y", cnp.PyArray_DIM(y, 0), widths[n_layers])
+    load_blas(widths, n_layers, 1)
+    if kind == cnp.NPY_FLOAT64:
+        with nogil:
+            outcome = step_one_sample(
+                <double*>cnp.PyArray_DATA(params), <double*>cnp.PyArray_DATA(velocity),
+                widths, codes, n_layers, loss, <const double*>cnp.PyArray_DATA(x),
+                <const double*>cnp.PyArray_DATA(y), lr, momentum, weight_decay, &cost)
+    else:
+        with nogil:
+            outcome = step_one_sample(
+                <float*>cnp.PyArray_DATA(params), <float*>cnp.PyArray_DATA(velocity),
+                widths, codes, n_layers, loss, <const float*>cnp.PyArray_DATA(x),
+                <const float*>cnp.PyArray_DATA(y), lr, momentum, weight_decay, &cost)
+    return None if outcome == 0 else (cost, outcome)
+
+
 def forward(const floating[::1] params, const Py_ssize_t[::1] sizes,
             const Py_ssize_t[::1] activations, const floating[:, ::1] X,
             floating[::1] A, floating[:, ::1] Z):

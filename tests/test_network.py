@@ -272,6 +272,80 @@ def test_single_sample_predict_matches_the_batch_path_and_still_checks(dtype):
             network.predict(bad)
 
 
+STEP_SETUPS = [  # sizes, activation, output, loss: every loss, the plain loops and BLAS gemv
+    ([4, 4, 4, 1], "sigmoid", "sigmoid", "mse"),
+    ([3, 5, 2], "relu", "sigmoid", "binary_cross_entropy"),
+    ([20, 64, 32, 3], "tanh", "softmax", "cross_entropy"),
+]
+
+
+def step_targets(loss, rng, n_out, dtype):
+    if loss == "cross_entropy":
+        return np.eye(n_out, dtype=dtype)[rng.integers(n_out)]
+    return rng.uniform(size=n_out).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("momentum, weight_decay", [(0.0, 0.0), (0.9, 0.01)])
+@pytest.mark.parametrize("sizes, activation, output, loss", STEP_SETUPS)
+def test_single_sample_step_matches_the_batch_path(backend, dtype, momentum, weight_decay,
+                                                   sizes, activation, output, loss):
+    def make():
+        return bpcore.Network(sizes, activation=activation, output=output, loss=loss,
+                              dtype=dtype, seed=4)
+    fast, general = make(), make()
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        x = rng.normal(size=sizes[0]).astype(dtype)
+        y = step_targets(loss, rng, sizes[-1], dtype)
+        # a 1-D C-contiguous sample of the network's dtype takes the one-call path; the
+        # (1, n) batch the general one: the same arithmetic, so the same bits
+        a = fast.step(x, y, lr=0.1, momentum=momentum, weight_decay=weight_decay)
+        b = general.step(x[None], y[None], lr=0.1, momentum=momentum, weight_decay=weight_decay)
+        assert a == b and type(a) is float
+    np.testing.assert_array_equal(fast._params, general._params)
+    np.testing.assert_array_equal(fast._velocity, general._velocity)
+
+
+def test_single_sample_step_leaves_other_inputs_to_the_general_path(backend):
+    network = bpcore.Network([3, 5, 2], output="softmax", loss="cross_entropy", seed=1)
+    before = network._params.copy()
+    for x, y, error, message in [
+            (np.array([1.0, np.nan, 0.0]), np.array([0.0, 1.0]), ValueError, "X must be finite"),
+            (np.array([1.0, 2.0, 0.0]), np.array([0.0, np.inf]), ValueError, "Y must"),
+            (np.array([1.0, 2.0, 0.0]), np.array([-0.5, 1.5]), ValueError, r"\[0, 1\]"),
+            (np.array([1.0, 2.0, 0.0]), np.array([0.5, 0.6]), ValueError, "sum to 1"),
+            (np.zeros(4), np.array([0.0, 1.0]), ValueError, "has 4 features"),
+            (np.zeros(3), np.array([0.0, 0.5, 0.5]), ValueError, "Y must be 2-D")]:
+        with pytest.raises(error, match=message):
+            network.step(x, y, lr=0.1)
+        np.testing.assert_array_equal(network._params, before)
+    # converted (float32 data for a float64 network) and strided samples take the general
+    # path, with the same result as the contiguous float64 sample
+    x, y = np.array([0.5, -1.0, 2.0]), np.array([1.0, 0.0])
+    twin = bpcore.Network([3, 5, 2], output="softmax", loss="cross_entropy", seed=1)
+    loss = twin.step(x, y, lr=0.1)
+    strided = np.repeat(x, 2)[::2]
+    assert network.step(strided, y.astype(np.float32), lr=0.1) == loss
+    np.testing.assert_array_equal(network._params, twin._params)
+    with pytest.raises(TypeError, match="lr must be a real number"):
+        network.step(x, y, lr="0.1")
+
+
+def test_single_sample_step_that_diverges_is_undone(backend):
+    network = bpcore.Network([3, 4, 1], activation="identity", output="identity", seed=0)
+    x, y = np.array([1.0, -2.0, 3.0]), np.array([1000.0])
+    network.step(x, y, lr=1e-3, momentum=0.9)  # some velocity to restore as well
+    params, velocity = network._params.copy(), network._velocity.copy()
+    with pytest.raises(bpcore.DivergenceError, match="non-finite and was undone"):
+        network.step(x, y, lr=1e306, momentum=0.9)
+    np.testing.assert_array_equal(network._params, params)
+    np.testing.assert_array_equal(network._velocity, velocity)
+    network._params[0] = 1e300  # outputs overflow before any step
+    with pytest.raises(bpcore.DivergenceError, match="not finite .* before the step"):
+        network.step(x, y, lr=1e-3)
+
+
 def test_sizes_beyond_the_kernels_limits_are_refused_up_front():
     from bpcore._layout import MAX_LAYERS, MAX_WIDTH
     with pytest.raises(ValueError, match=rf"sizes\[1\] must be at most {MAX_WIDTH}, got"):

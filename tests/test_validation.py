@@ -206,6 +206,7 @@ def arguments(kernels, dtype=np.float64):
         "activations": np.array([kernels.ACTIVATIONS["sigmoid"]] * 2, dtype=np.intp),
         "loss": kernels.LOSSES["mse"], "X": f(N, 3), "Y": f(N, 2), "A": f(N * N_UNITS),
         "D": f(N * N_UNITS), "Z": f(N, 2), "A_out": f(N, 2), "order": np.arange(N, dtype=np.intp),
+        "x": f(3), "y": f(2),
     }
 
 
@@ -227,11 +228,14 @@ def call(kernels, name, args):
         return kernels.train_epoch(a["params"], a["velocity"], a["sizes"], a["activations"],
                                    a["loss"], a["X"], a["Y"], a["order"], a.get("batch_size", 2),
                                    0.1, 0.5, 0.01)
+    if name == "step_one":
+        return kernels.step_one(a["params"], a["velocity"], a["sizes"], a["activations"],
+                                a["loss"], a["x"], a["y"], 0.1, 0.5, 0.01)
     raise AssertionError(name)
 
 
 FUNCTIONS = ["forward", "backward", "parameter_gradients", "batch_loss", "sgd_update",
-             "train_epoch"]
+             "train_epoch", "step_one"]
 
 
 def test_consistent_arguments_work(backend):
@@ -307,7 +311,29 @@ WRAPPER_CASES = [
     ("train_epoch", "activations", codes("softmax", "softmax")),
     ("train_epoch", "Y", np.zeros((N, 2), dtype=np.float32)),
     ("train_epoch", "velocity", np.zeros(N_PARAMS, dtype=np.float32)),
+    ("step_one", "params", np.zeros(N_PARAMS - 1)),
+    ("step_one", "velocity", np.zeros(N_PARAMS + 1)),
+    ("step_one", "x", np.zeros(4)),
+    ("step_one", "y", np.zeros(3)),
+    ("step_one", "sizes", np.array([3], dtype=np.intp)),
+    ("step_one", "sizes", np.array([3, -4, 2], dtype=np.intp)),
+    ("step_one", "loss", 9),
+    ("step_one", "activations", codes("sigmoid", "softmax")),  # softmax with mse
 ]
+
+
+@pytest.mark.parametrize("argument, spoiled", [
+    ("x", np.zeros(3, dtype=np.float32)), ("velocity", np.zeros(N_PARAMS, dtype=np.float32)),
+    ("y", np.zeros((1, 2))), ("x", np.zeros(6)[::2]), ("x", np.array([0.0, np.nan, 1.0])),
+    ("y", np.array([np.inf, 0.0])), ("params", np.zeros(N_PARAMS, dtype=np.float16))])
+def test_step_one_leaves_what_it_cannot_take_to_the_general_path(backend, argument, spoiled):
+    kernels = _backend.kernels
+    args = arguments(kernels)
+    args[argument] = spoiled
+    kept = {key: value.copy() for key, value in args.items() if isinstance(value, np.ndarray)}
+    assert call(kernels, "step_one", args) is None
+    for key, value in kept.items():
+        assert np.array_equal(args[key], value, equal_nan=True), key
 
 
 @pytest.mark.parametrize("function, argument, spoiled", WRAPPER_CASES,
