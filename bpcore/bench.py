@@ -319,6 +319,50 @@ def _predict_row(budget: float, kernels: Kernels | None) -> Row:
 THREAD_EPOCHS = 10  # per network and run in the two-threads row
 
 
+def _step_row(budget: float, kernels: Kernels | None) -> Row:
+    """One online SGD step on one sample through the public API: Network.step, the NumPy
+    network's step on a (1, n) batch, and a PyTorch forward, backward and optimiser step."""
+    case = cases("default")[0]
+    rng = np.random.default_rng(4)
+    X, Y = rng.standard_normal((64, case.sizes[0])), rng.uniform(size=(64, case.sizes[-1]))
+    calls = len(X)
+
+    def steps(step: Callable[[int], object]) -> Callable[[], None]:
+        def run() -> None:
+            for i in range(calls):
+                step(i)
+        return run
+    functions: dict[str, Callable[[], None]] = {}
+    for name, kernels_of in (("compiled", kernels), ("fallback", _fallback)):
+        if kernels_of is not None:
+            network = _network(case)
+
+            def step_network(i: int, network: Network = network,
+                             kernels_of: Kernels = kernels_of) -> None:
+                with _UseKernels(kernels_of):
+                    network.step(X[i], Y[i], lr=case.lr)
+            functions[name] = steps(step_network)
+    baseline = NumpyNetwork.like(_network(case))
+    functions["numpy"] = steps(lambda i: baseline.step(X[i:i + 1], Y[i:i + 1], case.lr))
+    torch = _torch()
+    if torch is not None:
+        model = _torch_model(torch, _network(case))
+        optimiser = torch.optim.SGD(model.parameters(), lr=case.lr)
+        inputs, targets = torch.from_numpy(X), torch.from_numpy(Y)
+
+        def step_torch(i: int) -> float:
+            optimiser.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.mse_loss(model(inputs[i:i + 1]), targets[i:i + 1])
+            loss.backward()
+            optimiser.step()
+            result: float = loss.item()
+            return result
+        functions["torch"] = steps(step_torch)
+    values = {name: seconds / calls for name, seconds in _best_times(functions, budget).items()}
+    return Row("step", "step latency 4-4-4-1, one sample, public step", "s/call", values,
+               ratios=_ratios(values))
+
+
 def _threads_row(case: Case, budget: float, kernels: Kernels | None) -> Row:
     """Two networks trained at once in two threads versus one after the other.
 
@@ -536,6 +580,9 @@ def collect(scale: str = "default", budget: float | None = None,
     if progress:
         progress("predict")
     rows.append(_predict_row(budget, kernels))
+    if progress:
+        progress("step")
+    rows.append(_step_row(budget, kernels))
     if progress:
         progress("two threads")
     rows.append(_threads_row(all_cases[3], budget, kernels))

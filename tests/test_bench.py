@@ -11,7 +11,7 @@ from bpcore import _fann, bench
 from bpcore._numpy_baseline import NumpyNetwork
 
 CASE_KEYS = ["tiny_online", "mid_online", "mid_batch_f32", "mid_batch_f64", "large_batch_f32",
-             "predict", "two_threads", "memory_mid_batch_f64", "memory_large_batch_f32"]
+             "predict", "step", "two_threads", "memory_mid_batch_f64", "memory_large_batch_f32"]
 FANN_KEYS = ["fann_tiny", "fann_mid"]
 SKLEARN_KEYS = ["sklearn_digits"]
 HAVE_FANN = bench.fann_library() is not None
