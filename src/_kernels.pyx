@@ -676,6 +676,37 @@ cdef bint all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
     return True
 
 
+cdef bint one_sample_arrays(cnp.ndarray params, cnp.ndarray sizes, cnp.ndarray activations,
+                            tuple floats, tuple written):
+    """What the one-sample wrappers take: params float32 or float64 and `floats` of its dtype,
+    sizes and activations intp, every array 1-D and C-contiguous, `written` writeable."""
+    cdef int kind = cnp.PyArray_TYPE(params)
+    if kind != cnp.NPY_FLOAT64 and kind != cnp.NPY_FLOAT32:
+        return False
+    for array in (params, sizes, activations) + floats:
+        if cnp.PyArray_NDIM(array) != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(array):
+            return False
+    for array in floats:
+        if cnp.PyArray_TYPE(array) != kind:
+            return False
+    for array in written:
+        if not cnp.PyArray_ISWRITEABLE(array):
+            return False
+    return (cnp.PyArray_TYPE(sizes) == cnp.NPY_INTP
+            and cnp.PyArray_TYPE(activations) == cnp.NPY_INTP)
+
+
+cdef Py_ssize_t checked_layers(cnp.ndarray params, cnp.ndarray sizes,
+                               cnp.ndarray activations) except -1:
+    """The number of weight layers, after checking the widths, the codes and params' length."""
+    cdef Py_ssize_t n_layers = cnp.PyArray_DIM(sizes, 0) - 1
+    cdef const Py_ssize_t* widths = <const Py_ssize_t*>cnp.PyArray_DATA(sizes)
+    check_widths(widths, n_layers)
+    check_codes_and_params(widths, n_layers, <const Py_ssize_t*>cnp.PyArray_DATA(activations),
+                           cnp.PyArray_DIM(activations, 0), cnp.PyArray_DIM(params, 0))
+    return n_layers
+
+
 cdef bint forward_one_sample(const floating* params, const Py_ssize_t* sizes,
                              const Py_ssize_t* activations, Py_ssize_t n_layers,
                              const floating* x, floating* out) noexcept nogil:
@@ -704,25 +735,12 @@ def forward_one(cnp.ndarray params, cnp.ndarray sizes, cnp.ndarray activations,
     """
     cdef int kind = cnp.PyArray_TYPE(params)
     cdef Py_ssize_t n_layers
-    cdef const Py_ssize_t* widths
-    cdef const Py_ssize_t* codes
+    cdef const Py_ssize_t* widths = <const Py_ssize_t*>cnp.PyArray_DATA(sizes)
+    cdef const Py_ssize_t* codes = <const Py_ssize_t*>cnp.PyArray_DATA(activations)
     cdef bint done
-    if kind != cnp.NPY_FLOAT64 and kind != cnp.NPY_FLOAT32:
+    if not one_sample_arrays(params, sizes, activations, (x, out), (out,)):
         return False
-    for array in (params, sizes, activations, x, out):
-        if cnp.PyArray_NDIM(array) != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(array):
-            return False
-    if (cnp.PyArray_TYPE(x) != kind or cnp.PyArray_TYPE(out) != kind
-            or cnp.PyArray_TYPE(sizes) != cnp.NPY_INTP
-            or cnp.PyArray_TYPE(activations) != cnp.NPY_INTP
-            or not cnp.PyArray_ISWRITEABLE(out)):
-        return False
-    n_layers = cnp.PyArray_DIM(sizes, 0) - 1
-    widths = <const Py_ssize_t*>cnp.PyArray_DATA(sizes)
-    codes = <const Py_ssize_t*>cnp.PyArray_DATA(activations)
-    check_widths(widths, n_layers)
-    check_codes_and_params(widths, n_layers, codes, cnp.PyArray_DIM(activations, 0),
-                           cnp.PyArray_DIM(params, 0))
+    n_layers = checked_layers(params, sizes, activations)
     check_length("x", cnp.PyArray_DIM(x, 0), widths[0])
     check_length("out", cnp.PyArray_DIM(out, 0), widths[n_layers])
     load_blas(widths, n_layers, 1)
@@ -811,26 +829,13 @@ def step_one(cnp.ndarray params, cnp.ndarray velocity, cnp.ndarray sizes,
     """
     cdef int kind = cnp.PyArray_TYPE(params)
     cdef Py_ssize_t n_layers
-    cdef const Py_ssize_t* widths
-    cdef const Py_ssize_t* codes
+    cdef const Py_ssize_t* widths = <const Py_ssize_t*>cnp.PyArray_DATA(sizes)
+    cdef const Py_ssize_t* codes = <const Py_ssize_t*>cnp.PyArray_DATA(activations)
     cdef int outcome
     cdef double cost = 0.0
-    if kind != cnp.NPY_FLOAT64 and kind != cnp.NPY_FLOAT32:
+    if not one_sample_arrays(params, sizes, activations, (velocity, x, y), (params, velocity)):
         return None
-    for array in (params, velocity, sizes, activations, x, y):
-        if cnp.PyArray_NDIM(array) != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(array):
-            return None
-    if (cnp.PyArray_TYPE(velocity) != kind or cnp.PyArray_TYPE(x) != kind
-            or cnp.PyArray_TYPE(y) != kind or cnp.PyArray_TYPE(sizes) != cnp.NPY_INTP
-            or cnp.PyArray_TYPE(activations) != cnp.NPY_INTP
-            or not cnp.PyArray_ISWRITEABLE(params) or not cnp.PyArray_ISWRITEABLE(velocity)):
-        return None
-    n_layers = cnp.PyArray_DIM(sizes, 0) - 1
-    widths = <const Py_ssize_t*>cnp.PyArray_DATA(sizes)
-    codes = <const Py_ssize_t*>cnp.PyArray_DATA(activations)
-    check_widths(widths, n_layers)
-    check_codes_and_params(widths, n_layers, codes, cnp.PyArray_DIM(activations, 0),
-                           cnp.PyArray_DIM(params, 0))
+    n_layers = checked_layers(params, sizes, activations)
     check_loss(loss, codes[n_layers - 1])
     check_length("velocity", cnp.PyArray_DIM(velocity, 0), cnp.PyArray_DIM(params, 0))
     check_length("x", cnp.PyArray_DIM(x, 0), widths[0])
