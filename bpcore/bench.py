@@ -316,9 +316,6 @@ def _predict_row(budget: float, kernels: Kernels | None) -> Row:
                values, ratios=_ratios(values))
 
 
-THREAD_EPOCHS = 10  # per network and run in the two-threads row
-
-
 def _step_row(budget: float, kernels: Kernels | None) -> Row:
     """One online SGD step on one sample through the public API: Network.step, the NumPy
     network's step on a (1, n) batch, and a PyTorch forward, backward and optimiser step."""
@@ -361,6 +358,9 @@ def _step_row(budget: float, kernels: Kernels | None) -> Row:
     values = {name: seconds / calls for name, seconds in _best_times(functions, budget).items()}
     return Row("step", "step latency 4-4-4-1, one sample, public step", "s/call", values,
                ratios=_ratios(values))
+
+
+THREAD_EPOCHS = 10  # per network and run in the two-threads row
 
 
 def _threads_row(case: Case, budget: float, kernels: Kernels | None) -> Row:
