@@ -1,5 +1,6 @@
 """The Network API: a hand-worked step, XOR, explain, fit's stopping rules, initialisation."""
 import math
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -352,3 +353,43 @@ def test_sizes_beyond_the_kernels_limits_are_refused_up_front():
         bpcore.Network([1, MAX_WIDTH + 1, 1])
     with pytest.raises(ValueError, match="sizes must hold at most"):
         bpcore.Network([1] * (MAX_LAYERS + 2))
+
+
+def traced_peak(function):
+    """Peak bytes allocated through Python and NumPy while `function` runs."""
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        function()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_compiled_fit_holds_one_copy_of_the_parameters_and_batch_scratch(backend, momentum):
+    if backend != "cython":
+        pytest.skip("about the compiled epoch's allocations")
+    # parameters (200*400 + 400*10 weights) far larger than a batch's activations, so a
+    # parameter-sized gradient buffer or a needless velocity copy would show
+    network = bpcore.Network([200, 400, 10], activation="relu", output="softmax",
+                             loss="cross_entropy", seed=0)
+    kernels, codes, loss = network._codes()
+    rng = np.random.default_rng(0)
+    params = network._params.nbytes
+    epoch_peaks = []
+    for n in (64, 64, 6400):  # the first call may load SciPy's BLAS; then 100 times the batches
+        X, Y = rng.normal(size=(n, 200)), np.eye(10)[rng.integers(0, 10, n)]
+        order = np.arange(n, dtype=np.intp)
+        epoch_peaks.append(traced_peak(lambda: kernels.train_epoch(
+            network._params, network._velocity, network._sizes_array, codes, loss, X, Y,
+            order, 8, 0.01, momentum, 0.0)))
+    # batch scratch only, allocated once: nothing per batch, nothing parameter-sized
+    assert abs(epoch_peaks[2] - epoch_peaks[1]) < 1024 and epoch_peaks[2] < params / 8
+    # fit adds the rollback copy of the parameters (and of the velocity with momentum)
+    X, Y = X[:64], Y[:64]
+    network.fit(X, Y, epochs=1, lr=0.01, batch_size=8, momentum=momentum)
+    peak = traced_peak(lambda: network.fit(X, Y, epochs=1, lr=0.01, batch_size=8,
+                                           momentum=momentum))
+    copies = 2 if momentum else 1
+    assert copies * params < peak < (copies + 0.25) * params
