@@ -1,4 +1,4 @@
-"""Train one `bpcore bench` case on the compiled kernels in a loop, for a profiler to watch.
+"""Train one `bpcore bench` case in a loop (on the compiled kernels when built), for a profiler.
 
     perf record -o /tmp/bpcore.perf python benchmarks/profile_case.py mid_batch_f32
     perf report -i /tmp/bpcore.perf --no-children --sort dso,symbol
