@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import tempfile
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal, overload
+from collections.abc import Callable, Mapping, Sequence
+from typing import IO, Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -45,15 +46,49 @@ def save(network: Network, path: str | os.PathLike[str],
         arrays[f"weights_{layer}"] = weights
         arrays[f"biases_{layer}"] = biases
     arrays.update(extra)
+
+    def write(file: IO[bytes]) -> None:
+        # every array is numbers or text (checked above), so nothing is pickled; savez's own
+        # allow_pickle argument is not passed: NumPy 2.0 would store it as an array
+        np.savez(file, **arrays)
+
+    write_atomically(path, write)
+
+
+def _new_file_mode(path: str) -> int:
+    """The mode `open(path, "w")` would leave: an existing file keeps its own, a new one gets
+    0o666 less the process's umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        pass
+    try:  # Linux reports the umask without changing it (os.umask would, for every thread)
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_atomically(path: str | os.PathLike[str],
+                     write: Callable[[IO[bytes]], object]) -> None:
+    """Call write(file) on a temporary file in `path`'s folder, flush it to disk, give it the
+    permissions a plain open(path, "w") would give, then rename it over `path`: readers see the
+    old file or the whole new one, never a half-written one, and a failure leaves no trace."""
+    path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".bpcore-", suffix=".npz.tmp", dir=folder)
+    handle, temporary = tempfile.mkstemp(prefix=".bpcore-", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(handle, "wb") as file:
-            # every array is numbers or text (checked above), so nothing is pickled; savez's own
-            # allow_pickle argument is not passed: NumPy 2.0 would store it as an array
-            np.savez(file, **arrays)
+            write(file)
             file.flush()
             os.fsync(file.fileno())
+        # mkstemp creates 0o600 files, and the mode survives the rename
+        os.chmod(temporary, _new_file_mode(path))
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
@@ -123,14 +158,23 @@ def load(path: str | os.PathLike[str],
 
     With with_extra=True, return (network, extra) where extra holds the "meta_" entries."""
     path = os.fspath(path)
+    with open(path, "rb") as file:  # FileNotFoundError, IsADirectoryError ... as they are
+        magic = file.read(4)
+    # Look before numpy does: it takes any file that is neither .npz nor .npy for a pickle and
+    # says so, which would invite the user to unpickle a text file.
+    if magic == b"\x93NUM":
+        raise ValueError(f"{path} is not a bpcore model file (a bare .npy array; a model is the "
+                         f".npz archive that Network.save or `bpcore train` writes)")
+    if magic != b"PK\x03\x04":
+        raise ValueError(f"{path} is not a bpcore model file (not an .npz archive; a model is "
+                         f"the .npz file that Network.save or `bpcore train` writes)")
     try:
         archive = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise
-    except Exception as error:
-        raise ValueError(f"{path} is not a bpcore model file ({type(error).__name__}: {error})") from None
+    except Exception as error:  # a damaged zip archive
+        raise ValueError(f"{path} is not a bpcore model file ({type(error).__name__}: "
+                         f"{error})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path} is not a bpcore model file (a bare .npy array, not an .npz)")
+        raise ValueError(f"{path} is not a bpcore model file (not an .npz archive)")
     try:
         with archive:
             network = _network_from(archive, path)

@@ -143,6 +143,55 @@ def test_a_failed_save_keeps_the_old_file_and_leaves_no_temporary(target, fake, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
 
 
+@pytest.fixture
+def umask():
+    """Set the process's umask for one test and put the old one back."""
+    old = os.umask(0o022)
+    yield os.umask
+    os.umask(old)
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077, 0o002])
+def test_saved_files_get_the_permissions_open_would_give(mask, umask, tmp_path):
+    umask(mask)
+    net, _ = trained()
+    with open(tmp_path / "plain", "w"):
+        pass
+    net.save(tmp_path / "model.npz")
+    expected = os.stat(tmp_path / "plain").st_mode & 0o777
+    assert expected == 0o666 & ~mask
+    assert os.stat(tmp_path / "model.npz").st_mode & 0o777 == expected
+
+
+def test_overwriting_a_file_keeps_its_mode(umask, tmp_path):
+    net, _ = trained()
+    path = tmp_path / "model.npz"
+    net.save(path)
+    os.chmod(path, 0o640)
+    umask(0o077)
+    net.save(path)
+    assert os.stat(path).st_mode & 0o777 == 0o640
+
+
+def test_files_the_command_line_writes_get_normal_permissions(umask, tmp_path):
+    from bpcore import cli
+    umask(0o022)
+    data = tmp_path / "data.csv"
+    rng = np.random.default_rng(0)
+    rows = "\n".join(f"{a:.3f},{b:.3f},{'yes' if a > b else 'no'}"
+                     for a, b in rng.normal(size=(20, 2)))
+    data.write_text("a,b,label\n" + rows + "\n")
+    model, predictions = tmp_path / "model.npz", tmp_path / "predictions.csv"
+    assert cli.main(["train", str(data), "--target", "label", "--epochs", "2", "--quiet",
+                     "--out", str(model)]) == 0
+    predictions.write_text("old\n")
+    os.chmod(predictions, 0o664)
+    assert cli.main(["predict", str(model), str(data), "--out", str(predictions)]) == 0
+    assert os.stat(model).st_mode & 0o777 == 0o644
+    assert os.stat(predictions).st_mode & 0o777 == 0o664
+    assert predictions.read_text() != "old\n"
+
+
 def test_save_into_a_missing_folder_fails_cleanly(tmp_path):
     net, _ = trained()
     with pytest.raises(FileNotFoundError):
@@ -286,8 +335,19 @@ def test_load_refuses_a_bad_file_with_value_error(case, tmp_path, tmp_path_facto
     finally:
         tracemalloc.stop()
     assert type(info.value) is ValueError  # not a subclass such as DivergenceError
+    # never an invitation to unpickle: numpy's own message for unknown files suggests it
+    assert "pickle" not in str(info.value).lower()
     # refused before allocating anything of the size the file claims
     assert peak < 50 * 2**20, f"load allocated {peak} bytes before refusing"
+
+
+@pytest.mark.parametrize("case", ["empty file", "not a zip", "random bytes", "plain npy",
+                                  "pickle", "zip magic then garbage"])
+def test_a_file_that_is_no_model_is_named_so(case, tmp_path, tmp_path_factory):
+    path = tmp_path / "model.npz"
+    bad_files(good_entries(tmp_path_factory))[case](path)
+    with pytest.raises(ValueError, match=f"^{path} is not a bpcore model file"):
+        bpcore.load(path)
 
 
 def test_the_good_entries_do_load(tmp_path, tmp_path_factory):
