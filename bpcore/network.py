@@ -7,6 +7,7 @@ z[l] = W[l] a[l-1] + b[l], a[l] = f(z[l]), a[0] = x. Here `layer` counts weight 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -72,6 +73,11 @@ class Explanation:
         lines.append(f"{'':<28} = {self.product: .10g}   (gradient: {self.gradient: .10g})")
         return "\n".join(lines)
 
+
+# Parameters times samples trained per compiled call in fit: about 0.25 s at most even where
+# each sample streams the weights from memory (online steps on a million-parameter network),
+# and one call per epoch for a small network.
+CHUNK_WORK = 50_000_000
 
 _NOT_FINITE_BEFORE = ("the loss is not finite ({loss}) before the step; the network's outputs "
                       "have overflowed, most likely after earlier steps; try a learning rate "
@@ -345,17 +351,53 @@ class Network:
              momentum: float, weight_decay: float, shuffle: bool, tol: float | None,
              patience: int | None, callback: Callable[[int, float], bool | None] | None,
              reporter: Progress | None) -> History:
+        history = History()
+        whole = [0]  # the epoch whose parameters the network holds (0: those before fit)
+        try:
+            self._epochs(X, Y, epochs, lr, batch_size, momentum, weight_decay, shuffle, tol,
+                         patience, callback, reporter, history, whole)
+        except KeyboardInterrupt:
+            kept = f"from the end of epoch {whole[0]}" if whole[0] else "it had before fit"
+            raise KeyboardInterrupt(f"training interrupted in epoch {whole[0] + 1}; the network "
+                                    f"keeps the parameters {kept}") from None
+        if history.epochs > 1 and history.losses[-1] > history.losses[0]:
+            warnings.warn(f"training ended with a loss ({history.losses[-1]:.4g}) above the "
+                          f"first epoch's ({history.losses[0]:.4g}); try a learning rate "
+                          f"smaller than lr={lr:g}", RuntimeWarning, stacklevel=3)
+        return history
+
+    def _epochs(self, X: Floats, Y: Floats, epochs: int, lr: float, batch_size: int,
+                momentum: float, weight_decay: float, shuffle: bool, tol: float | None,
+                patience: int | None, callback: Callable[[int, float], bool | None] | None,
+                reporter: Progress | None, history: History, whole: list[int]) -> None:
         kernels, codes, loss_code = self._codes()
         n = X.shape[0]
-        history, best, stale = History(), np.inf, 0
+        batch_size = min(batch_size, n)
+        # Python acts on Ctrl-C only between compiled calls, so an epoch runs in chunks of
+        # whole batches of about CHUNK_WORK parameter-samples: the same steps in the same order.
+        chunk = max(1, CHUNK_WORK // (len(self._params) * batch_size)) * batch_size
+        best, stale = np.inf, 0
         for epoch in range(1, epochs + 1):
-            order = self._rng.permutation(n) if shuffle else np.arange(n)
-            saved = self._saved_state(momentum)
-            loss = kernels.train_epoch(self._params, self._velocity, self._sizes_array, codes,
-                                       loss_code, X, Y, order.astype(np.intp, copy=False),
-                                       min(batch_size, n), lr, momentum, weight_decay) / n
+            order = (self._rng.permutation(n) if shuffle else np.arange(n)).astype(np.intp,
+                                                                                   copy=False)
+            saved = None
+            try:
+                saved = self._saved_state(momentum)
+                total = 0.0
+                for start in range(0, n, chunk):
+                    total += kernels.train_epoch(self._params, self._velocity,
+                                                 self._sizes_array, codes, loss_code, X, Y,
+                                                 order[start:start + chunk], batch_size, lr,
+                                                 momentum, weight_decay)
+                whole[0] = epoch
+            except KeyboardInterrupt:
+                if saved is not None:  # back to the last whole epoch
+                    self._restore(saved)
+                raise
+            loss = total / n
             if not (np.isfinite(loss) and np.isfinite(self._params).all()):
                 self._restore(saved)
+                whole[0] = epoch - 1
                 raise DivergenceError(
                     f"training diverged in epoch {epoch} (loss {loss}); the network keeps the "
                     f"parameters from before that epoch; try a learning rate smaller than "
@@ -377,7 +419,6 @@ class Network:
             if patience is not None and stale >= patience:
                 history.stop_reason = "patience"
                 break
-        return history
 
     def explain(self, x: npt.ArrayLike, y: npt.ArrayLike, layer: int, j: int,
                 k: int) -> Explanation:
