@@ -6,14 +6,31 @@ The rest of the package reads `_backend.kernels` at call time and never imports 
 """
 from __future__ import annotations
 
+import glob
 import os
 import warnings
 from typing import Protocol
 
 from ._layout import Floats, Indices
 
-BUILD_HINT = ("build it with `pip install .` (or `pip install -e .` in a checkout; needs a C "
-              "compiler), or set BPCORE_BACKEND=python to use the pure-Python fallback")
+
+def _why_not_compiled(error: ImportError) -> str:
+    """One sentence: why bpcore._kernels did not import, and what to do about it."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(package)
+    built = glob.glob(os.path.join(package, "_kernels*.so")) + glob.glob(
+        os.path.join(package, "_kernels*.pyd"))
+    if built:
+        return (f"the compiled module {built[0]} does not load ({error}); reinstall bpcore "
+                f"to rebuild it for this Python and NumPy")
+    if os.path.exists(os.path.join(root, "src", "_kernels.pyx")):
+        # the source folder shadows the installed package when Python starts in the checkout
+        return (f"bpcore was imported from the source checkout {root}, which has no compiled "
+                f"module; run from another folder to use the installed bpcore, or build the "
+                f"checkout in place with `pip install -e . --no-build-isolation`")
+    return ("this installation of bpcore has no compiled module (a pure-Python wheel, or a "
+            "build without a C compiler); reinstall it from source with a C compiler "
+            "(`pip install .` in a checkout)")
 
 
 class Kernels(Protocol):
@@ -57,11 +74,11 @@ def select(choice: str) -> tuple[Kernels, str]:
             from . import _kernels
             return _kernels, "cython"
         except ImportError as error:
+            reason = _why_not_compiled(error)
             if choice == "cython":
-                raise ImportError(f"BPCORE_BACKEND=cython but the compiled module "
-                                  f"bpcore._kernels is missing ({error}); {BUILD_HINT}") from error
-            warnings.warn(f"bpcore: compiled kernels not available ({error}); using the slower "
-                          f"pure-Python fallback. To get them, {BUILD_HINT.split('; ')[0]}",
+                raise ImportError(f"BPCORE_BACKEND=cython, but {reason}.") from error
+            warnings.warn(f"bpcore uses its slower pure-Python fallback because {reason}; "
+                          f"BPCORE_BACKEND=python chooses the fallback without this warning.",
                           RuntimeWarning, stacklevel=3)
     from . import _fallback
     return _fallback, "python"

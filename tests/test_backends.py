@@ -57,7 +57,7 @@ BLOCK_KERNELS = ("import sys; sys.modules['bpcore._kernels'] = None\n")
 def test_cython_backend_fails_loudly_without_the_extension():
     result = run_python(BLOCK_KERNELS + "import bpcore", BPCORE_BACKEND="cython")
     assert result.returncode != 0
-    assert "ImportError" in result.stderr and "pip install" in result.stderr
+    assert "ImportError" in result.stderr and "reinstall bpcore" in result.stderr
 
 
 def test_auto_backend_warns_and_falls_back_without_the_extension():
@@ -66,6 +66,52 @@ def test_auto_backend_warns_and_falls_back_without_the_extension():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "python"
     assert "RuntimeWarning" in result.stderr and "fallback" in result.stderr
+
+
+def package_copy(root, checkout):
+    """A copy of the installed bpcore's Python files (no compiled module) under root, laid
+    out as a source checkout (with src/_kernels.pyx) or as a pure installation."""
+    package = os.path.dirname(bpcore.__file__)
+    (root / "bpcore").mkdir(parents=True)
+    for name in os.listdir(package):
+        if name.endswith(".py"):
+            (root / "bpcore" / name).write_bytes(open(os.path.join(package, name), "rb").read())
+    if checkout:
+        (root / "src").mkdir()
+        (root / "src" / "_kernels.pyx").write_text("# the kernels' source\n")
+    return root
+
+
+# An editable install's import hook would find the checkout's compiled module for the copy.
+NO_EDITABLE_FINDER = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path if not "
+                      "getattr(f, '__module__', '').startswith('__editable__')]; ")
+
+
+@pytest.mark.parametrize("checkout, cause", [
+    (True, "imported from the source checkout"),
+    (False, "this installation of bpcore has no compiled module"),
+])
+def test_the_fallback_warning_names_the_true_cause_in_one_sentence(checkout, cause, tmp_path):
+    root = package_copy(tmp_path / "tree", checkout)
+    result = subprocess.run(
+        [sys.executable, "-c", NO_EDITABLE_FINDER + "import warnings; "
+         "warnings.simplefilter('error'); import bpcore"],
+        capture_output=True, text=True, cwd=root,
+        env={**os.environ, "BPCORE_BACKEND": "auto", "PYTHONPATH": ""})
+    assert result.returncode != 0  # the warning, raised as an error
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith("RuntimeWarning: bpcore uses its slower pure-Python fallback")
+    assert cause in message and str(tmp_path) in message if checkout else cause in message
+    assert message.endswith(".") and message.count("(") == message.count(")")
+    assert "circular" not in message
+    if checkout:
+        assert "run from another folder" in message
+    # and with BPCORE_BACKEND=cython the same cause is an ImportError
+    result = subprocess.run([sys.executable, "-c", NO_EDITABLE_FINDER + "import bpcore"],
+                            capture_output=True,
+                            text=True, cwd=root,
+                            env={**os.environ, "BPCORE_BACKEND": "cython", "PYTHONPATH": ""})
+    assert "ImportError: BPCORE_BACKEND=cython, but" in result.stderr and cause in result.stderr
 
 
 SMALL = [6, 8, 5, 3]   # every product on the compiled plain loops
