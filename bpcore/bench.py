@@ -13,6 +13,8 @@ MLPClassifier (fit on the bundled digits). Each is skipped, with a note, when th
 not installed.
 
 Run `python -m bpcore bench` (about half a minute) or `--full` for longer, steadier timings.
+The table fits 120 columns; `--wide` shows every time and measurement, and `--targets` whether
+each speed target (TARGETS, and the two-threads and other-library rows) is met.
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, when set, slow NumPy's BLAS: unset both in the command
 that runs the benchmark to compare against a well-configured NumPy (see the README).
 """
@@ -63,16 +65,29 @@ class Case:
 
 
 @dataclass
+class Target:
+    """A speed target: the ratio `name` (e.g. "numpy/compiled") should reach `minimum`."""
+    name: str
+    value: float
+    minimum: float
+
+    def __str__(self) -> str:
+        verdict = "met" if self.value >= self.minimum else "MISSED"  # NaN (no value): MISSED
+        return f"{self.name} {self.value:.2f}x >= {self.minimum:g} {verdict}"
+
+
+@dataclass
 class Row:
-    """One line of the table: seconds (or MiB) per implementation, and the target's ratio."""
+    """One line of the table: seconds (or MiB) per implementation, their ratios to the
+    compiled time, what else was measured and the speed targets the row checks."""
     key: str
     title: str
     unit: str
     values: dict[str, float]
-    target_name: str = ""
-    target_value: float = float("nan")
-    target: float = float("nan")
     ratios: dict[str, float] = field(default_factory=dict)
+    label: str = ""  # a shorter title for the default table; "" means the title
+    note: str = ""  # measured besides the times (GFLOP/s, time per connection, accuracy)
+    targets: list[Target] = field(default_factory=list)
 
 
 def cases(scale: str) -> list[Case]:
@@ -100,6 +115,12 @@ def cases(scale: str) -> list[Case]:
 
 def _dashes(sizes: Iterable[int]) -> str:
     return "-".join(str(width) for width in sizes)
+
+
+def _short_name(case: Case) -> str:
+    """The case's title up to its layer sizes, and its dtype: `mid mini-batch (f64)`."""
+    name = case.title.split(" " + _dashes(case.sizes))[0]
+    return f"{name} ({case.dtype.replace('float', 'f')})"
 
 
 # ---- data and the four implementations ----
@@ -406,10 +427,14 @@ def _threads_row(case: Case, budget: float, kernels: Kernels | None) -> Row:
             _backend.kernels = saved
         values[name] = threaded_time / (2 * epochs * case.n_samples)
         serial_over_threads[name] = serial_time / threaded_time
-    row = Row("two_threads", f"two threads vs serial, {epochs} epochs each, {case.title}",
-              "s/sample", values, ratios=_ratios(values))
-    row.target_name, row.target = "serial/2 threads (compiled)", 1.7
-    row.target_value = serial_over_threads.get("compiled", serial_over_threads["numpy"])
+    runs = f"{epochs} epoch{'s' if epochs > 1 else ''}"
+    row = Row("two_threads", f"two threads vs serial, {runs} each, {case.title}",
+              "s/sample", values, ratios=_ratios(values),
+              label=f"two threads vs serial ({runs}), {_short_name(case)}")
+    row.note = "serial/2 threads " + " ".join(
+        f"{name} {ratio:.2f}x" for name, ratio in serial_over_threads.items())
+    row.targets.append(Target("serial/2 threads (compiled)", serial_over_threads.get(
+        "compiled", serial_over_threads["numpy"]), 1.7))
     return row
 
 
@@ -420,7 +445,8 @@ def _memory_row(case: Case, kernels: Kernels | None) -> Row:
         if name != "torch":  # torch allocates outside tracemalloc's view
             values[name] = _peak_memory_mib(train)
     return Row(f"memory_{case.key}", f"peak extra memory of fit, {case.title}", "MiB",
-               values, ratios=_ratios(values))
+               values, ratios=_ratios(values),
+               label=f"peak extra memory of fit, {_short_name(case)}")
 
 
 # ---- other libraries: FANN (through ctypes) and scikit-learn ----
@@ -455,10 +481,10 @@ def _fann_row(case: Case, budget: float, kernels: Kernels | None,
         {reference: train_bpcore, "fann": fann.train_epoch}, budget).items()}
     row = Row(case.key, case.title, "s/sample", values, ratios=_ratios(values, reference))
     connections = connection_count(case.sizes)
-    row.target_name = (f"fann/{reference}, {connections} connections: FANN "
-                       f"{_format_value(values['fann'] / connections, 's')}/conn, bpcore "
-                       f"{_format_value(values[reference] / connections, 's')}/conn")
-    row.target_value, row.target = row.ratios.get("fann", float("nan")), 1.0
+    row.note = (f"{connections} connections: FANN "
+                f"{_format_value(values['fann'] / connections, 's')}/conn, bpcore "
+                f"{_format_value(values[reference] / connections, 's')}/conn")
+    row.targets.append(Target(f"fann/{reference}", row.ratios.get("fann", float("nan")), 1.0))
     return row
 
 
@@ -531,10 +557,10 @@ def _sklearn_row(case: SklearnCase, budget: float, kernels: Kernels | None,
             theirs.fit(X, y)
     values = {reference: _seconds(fit_ours, budget), "sklearn": _seconds(fit_theirs, budget)}
     row = Row(case.key, case.title, "s/fit", values, ratios=_ratios(values, reference))
-    row.target_name = (f"sklearn/{reference}, training accuracy bpcore {ours.score(X, y):.3f} "
-                       f"({ours.n_iter_} epochs), sklearn {theirs.score(X, y):.3f} "
-                       f"({theirs.n_iter_} epochs)")
-    row.target_value, row.target = row.ratios.get("sklearn", float("nan")), 1.0
+    row.note = (f"training accuracy bpcore {ours.score(X, y):.3f} ({ours.n_iter_} epochs), "
+                f"sklearn {theirs.score(X, y):.3f} ({theirs.n_iter_} epochs)")
+    row.targets.append(Target(f"sklearn/{reference}", row.ratios.get("sklearn", float("nan")),
+                              1.0))
     return row
 
 
@@ -605,14 +631,14 @@ def collect(scale: str = "default", budget: float | None = None,
     for row in rows:
         if row.key in TARGETS:
             column, minimum = TARGETS[row.key]
-            row.target_name = f"{column}/compiled"
-            row.target_value, row.target = row.ratios.get(column, float("nan")), minimum
+            row.targets.append(Target(f"{column}/compiled",
+                                      row.ratios.get(column, float("nan")), minimum))
         if row.key == "large_batch_f32" and "torch" in row.ratios:
-            row.target_name += f", torch/compiled {row.ratios['torch']:.2f}x >= 1"
+            row.targets.append(Target("torch/compiled", row.ratios["torch"], 1.0))
     for case, row in zip(all_cases, rows):  # the mini-batch rows: arithmetic throughput
         if case.batch_size > 1:
             flops = training_flops(case.sizes)
-            row.target_name += ", GFLOP/s " + " ".join(
+            row.note = "GFLOP/s " + " ".join(
                 f"{name} {flops / seconds / 1e9:.1f}" for name, seconds in row.values.items())
     return rows
 
@@ -633,41 +659,78 @@ def _other(row: Row) -> str | None:
     return next((name for name in row.values if name not in IMPLEMENTATIONS), None)
 
 
-def format_table(rows: Sequence[Row]) -> str:
-    """The rows as text; the "other" column holds another library's time (named in the row's
-    title: FANN, scikit-learn)."""
-    columns = (*IMPLEMENTATIONS, OTHER)
-    header = (f"{'case':<62} {'unit':<9}" + "".join(f"{name:>10}" for name in columns)
-              + "".join(f"{name + '/comp':>14}" for name in columns[1:])
-              + "  target")
-    lines = [header, "-" * len(header)]
+TABLE_WIDTH = 120  # the default table's widest line, in characters
+RATIO_COLUMNS = (*IMPLEMENTATIONS[1:], OTHER)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _format_ratio(ratio: float) -> str:
+    return f"{ratio:.2f}x" if ratio < 1000 else f"{ratio:.0f}x"  # decimals only where they tell
+
+
+def _ratio_cells(row: Row, width: int) -> str:
+    """The other implementations' time divided by the compiled one's, one cell each."""
+    keys = [*IMPLEMENTATIONS[1:], _other(row)]
+    return "".join(_format_ratio(row.ratios[name]).rjust(width) if name and name in row.ratios
+                   else "-".rjust(width) for name in keys)
+
+
+def format_table(rows: Sequence[Row], wide: bool = False, targets: bool = False) -> str:
+    """The rows as text: by default the compiled time and the ratios, in at most TABLE_WIDTH
+    characters; wide=True adds every implementation's time, the full titles and what else
+    was measured (GFLOP/s, ...); targets=True adds the speed targets, met or MISSED. The
+    "other" column holds another library (FANN, scikit-learn), named in the row's title."""
+    if wide:
+        title_width = max([len("case"), *(len(row.title) for row in rows)])
+        header = (f"{'case':<{title_width}} {'unit':<9}"
+                  + "".join(f"{name:>10}" for name in (*IMPLEMENTATIONS, OTHER))
+                  + "".join(f"{name + '/comp':>14}" for name in RATIO_COLUMNS))
+        lines = []
+    else:
+        fixed = 1 + 8 + 10 + 10 * len(RATIO_COLUMNS)  # the unit, compiled and ratio columns
+        title_width = min(max([len("case"), *(len(row.label or row.title) for row in rows)]),
+                          TABLE_WIDTH - fixed)
+        header = (f"{'case':<{title_width}} {'unit':<8}{'compiled':>10}"
+                  + "".join(f"{name:>10}" for name in RATIO_COLUMNS))
+        lines = ["compiled: its time; fallback, numpy, torch, other: their time divided by "
+                 "compiled's (above 1: compiled wins)"]
+    extra = [name for name, shown in (("targets", targets), ("notes", wide)) if shown]
+    header += f"  {'; '.join(extra)}" if extra else ""
+    lines += [header, "-" * len(header)]
     for row in rows:
-        other = _other(row)
-        keys = [*IMPLEMENTATIONS, other]
-        line = f"{row.title:<62} {row.unit:<9}" + "".join(
-            f"{_format_value(row.values.get(name) if name else None, row.unit):>10}"
-            for name in keys)
-        line += "".join(f"{row.ratios[name]:>13.2f}x" if name and name in row.ratios
-                        else f"{'-':>14}" for name in keys[1:])
-        if row.target_name:
-            verdict = "ok" if row.target_value >= row.target else "MISSED"
-            line += (f"  {row.target_name.split(',')[0]} {row.target_value:.2f}x >= "
-                     f"{row.target:g} {verdict}")
-            if "," in row.target_name:
-                line += "," + row.target_name.split(",", 1)[1]
-        lines.append(line)
+        if wide:
+            keys = [*IMPLEMENTATIONS, _other(row)]
+            line = f"{row.title:<{title_width}} {row.unit:<9}" + "".join(
+                f"{_format_value(row.values.get(name) if name else None, row.unit):>10}"
+                for name in keys) + _ratio_cells(row, 14)
+        else:
+            line = (f"{_clip(row.label or row.title, title_width):<{title_width}} "
+                    f"{row.unit:<8}{_format_value(row.values.get('compiled'), row.unit):>10}"
+                    + _ratio_cells(row, 10))
+        texts = ([", ".join(str(target) for target in row.targets)] if targets else []) + (
+            [row.note] if wide else [])
+        texts = [text for text in texts if text]
+        lines.append(line + (f"  {'; '.join(texts)}" if texts else ""))
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="bpcore bench",
+        prog="bpcore bench", allow_abbrev=False,
         description="Time bpcore's compiled kernels against its fallback, plain NumPy and "
                     "PyTorch (when installed); ratios above 1 mean the compiled kernels win.")
     parser.add_argument("--full", action="store_true",
                         help="larger data sets and longer timings (a few minutes)")
     parser.add_argument("--smoke", action="store_true",
                         help="tiny sizes and single runs: checks the benchmark runs, not speed")
+    parser.add_argument("--wide", action="store_true",
+                        help="every implementation's time, the full case titles and what else "
+                             "was measured (GFLOP/s, accuracy); lines are over 200 characters")
+    parser.add_argument("--targets", action="store_true",
+                        help="also check bpcore's speed targets (met or MISSED)")
     parser.add_argument("--quiet", action="store_true", help="print only the table")
     args = parser.parse_args(argv)
     scale = "smoke" if args.smoke else ("full" if args.full else "default")
@@ -681,7 +744,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("note: PyTorch is not installed; its column is empty")
     for line in notes():
         print(line)
-    print(format_table(rows))
+    print(format_table(rows, wide=args.wide, targets=args.targets))
     if not args.quiet:
         torch = _torch()
         if torch is not None:

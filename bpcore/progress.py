@@ -3,16 +3,22 @@
 `make_progress(total_epochs)` returns a callable `progress(epoch, loss, **metrics)` for
 `Network.fit(callback=...)` (it returns None, so it never stops training) with a `close()`:
   - a tqdm bar with the loss as its postfix when the stream is a terminal,
-  - one plain line per epoch otherwise (`epoch 3/50  loss 0.1234`), which logs and pipes keep,
+  - plain lines otherwise (`epoch 3/50  loss 0.1234`), which logs and pipes keep: the first
+    epoch, then at most one a second (LINE_INTERVAL), and the last epoch reported, printed by
+    `close()` if training stopped before `total_epochs`,
   - nothing at all with quiet=True.
 Extra keyword metrics (e.g. `val_loss=0.2`) are shown next to the loss.
 """
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 from typing import Any, Protocol, TextIO
 
 __all__ = ["make_progress"]
+
+LINE_INTERVAL = 1.0  # seconds between two plain lines, at least (a log, not a flood)
 
 
 class Progress(Protocol):
@@ -36,21 +42,39 @@ class _Silent:
 
 
 class _Lines:
-    """One line per epoch on a stream that is not a terminal."""
+    """Plain lines on a stream that is not a terminal: the first epoch (training has started),
+    then an epoch only once LINE_INTERVAL seconds of `clock` have passed since the last line,
+    and the last epoch, so a fast run of a thousand epochs is a few lines, not a thousand."""
 
-    def __init__(self, total_epochs: int, stream: TextIO) -> None:
+    def __init__(self, total_epochs: int, stream: TextIO,
+                 clock: Callable[[], float]) -> None:
         self.total_epochs = total_epochs
         self.stream = stream
+        self.clock = clock
         self._width = len(str(total_epochs))
+        self._printed_at: float | None = None  # clock() at the last line printed
+        self._pending: str | None = None  # the latest epoch's line, when it was held back
 
     def __call__(self, epoch: int, loss: float, **metrics: float) -> None:
         parts = [f"epoch {epoch:>{self._width}}/{self.total_epochs}", f"loss {_format(loss)}"]
         parts += [f"{name} {_format(value)}" for name, value in metrics.items()]
-        print("  ".join(parts), file=self.stream, flush=True)
+        now = self.clock()
+        if (self._printed_at is None or epoch >= self.total_epochs
+                or now - self._printed_at >= LINE_INTERVAL):
+            self._print("  ".join(parts))
+            self._printed_at = now
+        else:
+            self._pending = "  ".join(parts)
         return None
 
+    def _print(self, line: str) -> None:
+        self._pending = None
+        print(line, file=self.stream, flush=True)
+
     def close(self) -> None:
-        return None
+        # training stopped early (patience, tol, a callback, an error): show its last epoch
+        if self._pending is not None:
+            self._print(self._pending)
 
 
 class _Bar:
@@ -78,9 +102,12 @@ def _is_terminal(stream: TextIO) -> bool:
         return False
 
 
-def make_progress(total_epochs: int, quiet: bool = False,
-                  stream: TextIO | None = None) -> Progress:
-    """A fit callback reporting each epoch's loss on `stream` (default: sys.stderr at call time)."""
+def make_progress(total_epochs: int, quiet: bool = False, stream: TextIO | None = None,
+                  clock: Callable[[], float] = time.monotonic) -> Progress:
+    """A fit callback reporting each epoch's loss on `stream` (default: sys.stderr at call time).
+
+    `clock` (seconds) spaces the plain lines written when `stream` is not a terminal; a test
+    passes a fake one. Call `close()` when training ends, also when it stops early or fails."""
     if quiet:
         return _Silent()
     stream = sys.stderr if stream is None else stream
@@ -91,4 +118,4 @@ def make_progress(total_epochs: int, quiet: bool = False,
             pass
         else:
             return _Bar(total_epochs, stream, tqdm)
-    return _Lines(total_epochs, stream)
+    return _Lines(total_epochs, stream, clock)

@@ -35,8 +35,8 @@ def test_ratios_are_positive_numbers(rows, backend):
         assert row.ratios, row.key
         for name, ratio in row.ratios.items():
             assert math.isfinite(ratio) and ratio > 0, (row.key, name, ratio)
-        if row.target_name:
-            assert math.isfinite(row.target_value) and row.target_value > 0, row.key
+        for target in row.targets:
+            assert math.isfinite(target.value) and target.value > 0, (row.key, target)
 
 
 def test_training_flops_counts_each_product_once():
@@ -49,7 +49,7 @@ def test_training_flops_counts_each_product_once():
 def test_mini_batch_rows_state_their_throughput(rows, backend):
     for row in rows:
         if row.key.startswith(("mid_batch", "large_batch")):
-            rates = dict(re.findall(r"(\w+) (\d+\.\d)", row.target_name.split("GFLOP/s")[1]))
+            rates = dict(re.findall(r"(\w+) (\d+\.\d)", row.note.split("GFLOP/s")[1]))
             assert set(rates) == set(row.values) and all(float(r) > 0 for r in rates.values())
 
 
@@ -57,18 +57,19 @@ def test_other_library_rows(rows, backend):
     by_key = {row.key: row for row in rows}
     for key in FANN_KEYS if HAVE_FANN else []:
         assert set(by_key[key].ratios) == {"fann"}
-        assert by_key[key].target_name.startswith("fann/compiled") and "connections" in (
-            by_key[key].target_name)
+        assert [target.name for target in by_key[key].targets] == ["fann/compiled"]
+        assert "connections" in by_key[key].note
     for key in SKLEARN_KEYS if HAVE_SKLEARN else []:
         assert set(by_key[key].ratios) == {"sklearn"}
-        assert "training accuracy" in by_key[key].target_name
+        assert [target.name for target in by_key[key].targets] == ["sklearn/compiled"]
+        assert "training accuracy" in by_key[key].note
 
 
 def test_main_prints_one_table(capsys, backend):
     assert bench.main(["--smoke", "--quiet"]) == 0
     out = capsys.readouterr().out
     for row in bench.collect("smoke"):
-        assert row.title in out
+        assert (row.label or row.title) in out
     # every ratio printed in the table parses as a positive number
     ratios = [float(text) for text in re.findall(r"(\d+\.\d+)x", out)]
     assert ratios and all(ratio > 0 for ratio in ratios)
@@ -93,6 +94,75 @@ def test_missing_libraries_give_notes_not_rows(capsys, monkeypatch, backend):
     assert bench.main(["--smoke", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "note: FANN" in out and "note: scikit-learn" in out
+
+
+def test_default_output_fits_120_columns_and_checks_no_targets(capsys, backend):
+    assert bench.main(["--smoke"]) == 0
+    captured = capsys.readouterr()
+    lines = (captured.out + captured.err).splitlines()
+    assert max(lines, key=len) and all(len(line) <= 120 for line in lines), max(lines, key=len)
+    assert ">=" not in captured.out and "MISSED" not in captured.out
+
+
+def test_default_table_fits_120_columns_with_the_full_titles(rows, backend):
+    """The smoke titles are shorter than the default and full ones: fill the table with those,
+    and with a title far too long, which is cut short rather than widening the table."""
+    cases = bench.cases("full") + bench.fann_cases("full")
+    titles = [case.title for case in cases] + [bench.sklearn_case("full").title]
+    long_title = "x" * 300
+    filled = [bench.Row(f"row{index}", title, "s/sample",
+                        {"compiled": 1.23e-6, "fallback": 4.56, "numpy": 1.0, "torch": 1.0,
+                         "fann": 9.87e-6}, ratios={"fallback": 3.7e7, "numpy": 1.2e6,
+                                                   "torch": 999.999, "fann": 8.02})
+              for index, title in enumerate([*titles, long_title])] + list(rows)
+    table = bench.format_table(filled)
+    assert all(len(line) <= 120 for line in table.splitlines()), max(table.splitlines(), key=len)
+    for title in titles:
+        assert title in table
+    assert long_title not in table and long_title[:40] in table
+
+
+def test_wide_table_shows_every_time_and_note(rows, backend):
+    table = bench.format_table(rows, wide=True)
+    for row in rows:
+        assert row.title in table
+        assert not row.note or row.note in table
+    for name in bench.IMPLEMENTATIONS:
+        assert name in table.splitlines()[0]
+    assert ">=" not in table and "MISSED" not in table
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_targets_only_with_the_flag(rows, wide, backend):
+    checked = [row for row in rows if row.targets]
+    assert checked
+    table = bench.format_table(rows, wide=wide, targets=True)
+    for row in checked:
+        line = next(line for line in table.splitlines() if line.startswith(row.label or row.title)
+                    or line.startswith(row.title))
+        for target in row.targets:
+            assert str(target) in line
+    assert ">=" not in bench.format_table(rows, wide=wide)
+
+
+def test_a_target_says_met_or_missed():
+    assert str(bench.Target("numpy/compiled", 4.5, 4.0)) == "numpy/compiled 4.50x >= 4 met"
+    assert str(bench.Target("numpy/compiled", 2.36, 4.0)) == "numpy/compiled 2.36x >= 4 MISSED"
+    assert str(bench.Target("torch/compiled", float("nan"), 1.0)).endswith("MISSED")
+
+
+def test_options_reach_the_table(capsys, monkeypatch, rows, backend):
+    calls = []
+
+    def collect(scale, **kwargs):
+        calls.append(scale)
+        return rows
+    monkeypatch.setattr(bench, "collect", collect)
+    assert bench.main(["--full", "--wide", "--targets", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert calls == ["full"]
+    assert "numpy/comp" in out and ">=" in out
+    assert bench.main(["--quiet"]) == 0 and calls == ["full", "default"]
 
 
 @pytest.mark.skipif(not HAVE_FANN, reason="FANN (libdoublefann) is not installed")
