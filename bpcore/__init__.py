@@ -2,6 +2,24 @@
 
 The hot loops are compiled Cython (`bpcore._kernels`); `bpcore._fallback` is a pure-Python twin.
 `bpcore.backend` names the active one ("cython" or "python"); BPCORE_BACKEND chooses it.
+
+Start with `Network` (``help(bpcore.Network)`` lists the activations and losses) and its
+`fit`; `load` reads a saved network, `check_gradients` tests backpropagation against finite
+differences. `bpcore.datasets` holds two small bundled data sets, `bpcore.sklearn`
+scikit-learn compatible estimators.
+
+Examples
+--------
+>>> import numpy as np
+>>> import bpcore
+>>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)  # samples are rows
+>>> y = np.array([0, 1, 1, 0], dtype=float)
+>>> net = bpcore.Network([2, 3, 1], activation="tanh", seed=1)
+>>> history = net.fit(X, y, epochs=500, lr=0.5, momentum=0.9, tol=1e-3)
+>>> net.predict(X).round().ravel()
+array([0., 1., 1., 0.])
+>>> bpcore.backend in ("cython", "python")
+True
 """
 from . import _backend
 from ._validation import DivergenceError

@@ -14,7 +14,27 @@ from ._layout import Floats
 
 
 class DivergenceError(ValueError):
-    """Training produced a non-finite loss or parameter; the network was rolled back."""
+    """Training produced a non-finite loss or parameter (NaN or infinity).
+
+    Raised by `Network.fit` and `Network.step`; the network keeps the parameters it had
+    before the epoch or step that diverged. The message suggests a smaller learning rate,
+    the usual cure. A subclass of ValueError.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import bpcore
+    >>> net = bpcore.Network([1, 1], output="identity", seed=0)
+    >>> X = np.array([[1e10], [2e10], [3e10], [4e10]])
+    >>> try:
+    ...     net.fit(X, np.zeros(4), lr=1e300)
+    ... except bpcore.DivergenceError as error:
+    ...     print(error)
+    training diverged in epoch 1 (loss ...); the network keeps the parameters from before
+    that epoch; try a learning rate smaller than lr=1e+300
+    >>> bool(np.isfinite(net.weights[0]).all())
+    True
+    """
 
 
 def as_samples(values: npt.ArrayLike, name: str, width: int,

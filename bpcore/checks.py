@@ -14,7 +14,47 @@ if TYPE_CHECKING:
 def numerical_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
                         eps: float = 1e-6) -> npt.NDArray[np.float64]:
     """dC/dp for every parameter p by central differences (C(p + eps) - C(p - eps)) / (2 eps),
-    as one flat vector in the layout of the network's parameters."""
+    as one flat vector in the layout of the network's parameters.
+
+    Each parameter is nudged in place and put back exactly, so the network ends as it began.
+    This takes two forward passes per parameter: meant for small networks and batches.
+
+    Parameters
+    ----------
+    network : Network
+        The network whose cost C (`Network.loss`) is differentiated.
+    X : array_like of shape (n_samples, n_in)
+        Inputs, one sample per row.
+    Y : array_like of shape (n_samples, n_out), or (n_samples,) when n_out is 1
+        Targets, as for `Network.loss`.
+    eps : float, default 1e-6
+        The step of the differences.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_parameters,)
+        Layer after layer, the weights ``weights[i]`` row by row then the biases
+        ``biases[i]``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If X or Y do not fit the network, as for `Network.loss`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import bpcore
+    >>> from bpcore.checks import numerical_gradients
+    >>> net = bpcore.Network([2, 3, 1], seed=0)
+    >>> X, Y = np.array([[0.0, 1.0], [1.0, 0.5]]), np.array([1.0, 0.0])
+    >>> numeric = numerical_gradients(net, X, Y)
+    >>> numeric.shape
+    (13,)
+    >>> g = net.gradients(X, Y)
+    >>> bool(np.allclose(numeric[:6], g.weights[0].ravel(), atol=1e-8))
+    True
+    """
     params = network._params
     numeric = np.empty(len(params), dtype=np.float64)
     for i in range(len(params)):
@@ -36,6 +76,40 @@ def check_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
     for gradients larger than 1, absolute below (where a relative error would only measure
     the finite differences' own rounding). A float32 network is checked on a float64 copy,
     since float32 rounding would drown a step of 1e-6. Expect about 1e-8 or less.
+
+    Parameters
+    ----------
+    network : Network
+        The network to check; it is left unchanged.
+    X : array_like of shape (n_samples, n_in)
+        Inputs, one sample per row; a few samples are enough.
+    Y : array_like of shape (n_samples, n_out), or (n_samples,) when n_out is 1
+        Targets, as for `Network.loss`.
+    eps : float, default 1e-6
+        The step of the central differences, > 0.
+
+    Returns
+    -------
+    float
+        The largest error over all parameters.
+
+    Raises
+    ------
+    ValueError
+        If `eps` is not a positive finite number, or X or Y do not fit the network.
+    TypeError
+        If X or Y do not hold real numbers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import bpcore
+    >>> net = bpcore.Network([3, 4, 2], activation="tanh", output="softmax",
+    ...                      loss="cross_entropy", seed=0)
+    >>> X = np.random.default_rng(0).normal(size=(5, 3))
+    >>> Y = np.eye(2)[[0, 1, 1, 0, 1]]
+    >>> bpcore.check_gradients(net, X, Y) < 1e-6
+    True
     """
     if not (isinstance(eps, (int, float)) and np.isfinite(eps) and eps > 0):
         raise ValueError(f"eps must be a positive finite number, got {eps!r}")

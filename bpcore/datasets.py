@@ -22,13 +22,49 @@ __all__ = ["load_iris", "load_digits", "read_table", "Table", "DataError"]
 
 
 class DataError(ValueError):
-    """A CSV file that cannot be used: missing, empty, ragged, non-numeric or not finite."""
+    """A CSV file that cannot be used: missing, empty, ragged, non-numeric or not finite.
+
+    The message names the file, and the line and column where there is one. A subclass of
+    ValueError.
+
+    Examples
+    --------
+    >>> import io
+    >>> from bpcore.datasets import DataError, parse_table
+    >>> table = parse_table(io.StringIO("x,y\\n1,2\\n3,oops\\n"), "data.csv")
+    >>> try:
+    ...     table.numeric(["x", "y"])
+    ... except DataError as error:
+    ...     print(error)
+    data.csv, line 3: column 'y' must hold numbers, got 'oops'
+    """
 
 
 class Table:
     """A CSV file's header and rows of stripped text cells, checked to be rectangular.
 
-    `lines[i]` is the line number of `rows[i]` in the file, for error messages.
+    `lines[i]` is the line number of `rows[i]` in the file, for error messages. Made by
+    `read_table` and `parse_table`, which do the checking; ``len(table)`` is the number of
+    rows.
+
+    Parameters
+    ----------
+    columns : list of str
+        The header's column names.
+    rows : list of list of str
+        The data rows, each as long as `columns`.
+    lines : list of int
+        The line number in the file of each row.
+    source : str
+        The file's name, for error messages.
+
+    Examples
+    --------
+    >>> import io
+    >>> from bpcore.datasets import parse_table
+    >>> table = parse_table(io.StringIO("x, y\\n1, 2\\n\\n3, 4\\n"), "data.csv")
+    >>> table.columns, table.rows, table.lines, len(table)
+    (['x', 'y'], [['1', '2'], ['3', '4']], [2, 4], 2)
     """
 
     def __init__(self, columns: list[str], rows: list[list[str]], lines: list[int],
@@ -42,6 +78,30 @@ class Table:
         return len(self.rows)
 
     def index(self, name: str) -> int:
+        """The position of the column `name` in `columns`.
+
+        Parameters
+        ----------
+        name : str
+            A column name from the header.
+
+        Returns
+        -------
+        int
+            Its index, from 0.
+
+        Raises
+        ------
+        DataError
+            If there is no such column; the message lists the columns.
+
+        Examples
+        --------
+        >>> import io
+        >>> from bpcore.datasets import parse_table
+        >>> parse_table(io.StringIO("x,y\\n1,2\\n"), "data.csv").index("y")
+        1
+        """
         try:
             return self.columns.index(name)
         except ValueError:
@@ -51,7 +111,30 @@ class Table:
                             f"{shown}{more}") from None
 
     def text(self, name: str) -> list[str]:
-        """The cells of one column as a list of str, none of them empty."""
+        """The cells of one column as a list of str, none of them empty.
+
+        Parameters
+        ----------
+        name : str
+            A column name from the header.
+
+        Returns
+        -------
+        list of str
+            The column's cells, one per row.
+
+        Raises
+        ------
+        DataError
+            If there is no such column or a cell in it is empty.
+
+        Examples
+        --------
+        >>> import io
+        >>> from bpcore.datasets import parse_table
+        >>> parse_table(io.StringIO("x,label\\n1,cat\\n2,dog\\n"), "data.csv").text("label")
+        ['cat', 'dog']
+        """
         column = self.index(name)
         cells = [row[column] for row in self.rows]
         for cell, line in zip(cells, self.lines):
@@ -61,7 +144,33 @@ class Table:
 
     def numeric(self, names: Sequence[str]) -> npt.NDArray[np.float64]:
         """The columns `names` as a float64 array (n_rows, len(names)), every cell a finite
-        number."""
+        number.
+
+        Parameters
+        ----------
+        names : sequence of str
+            Column names from the header, in the order wanted.
+
+        Returns
+        -------
+        ndarray of float64, shape (n_rows, len(names))
+            The values.
+
+        Raises
+        ------
+        DataError
+            If a column is missing, or a cell is empty, not a number, NaN or infinite; the
+            message names the first such cell's line and column.
+
+        Examples
+        --------
+        >>> import io
+        >>> from bpcore.datasets import parse_table
+        >>> table = parse_table(io.StringIO("x,y,label\\n1,2.5,cat\\n3,4,dog\\n"), "data.csv")
+        >>> table.numeric(["y", "x"])
+        array([[2.5, 1. ],
+               [4. , 3. ]])
+        """
         indices = [self.index(name) for name in names]
         cells = [[row[i] for i in indices] for row in self.rows]
         values: npt.NDArray[np.float64] | None
@@ -92,6 +201,35 @@ def parse_table(text_file: Iterable[str], source: str) -> Table:
     """Read an open text file as CSV: one header line, then rows as wide as the header.
 
     Blank lines are skipped; cells are stripped of surrounding spaces.
+
+    Parameters
+    ----------
+    text_file : iterable of str
+        The lines of the file, e.g. a file opened with ``newline=""`` or an io.StringIO.
+    source : str
+        The file's name, for error messages.
+
+    Returns
+    -------
+    Table
+        The header and the rows, as text.
+
+    Raises
+    ------
+    DataError
+        If there is no header or no data row, the header has an empty or repeated column
+        name, or a row's width differs from the header's.
+
+    Examples
+    --------
+    >>> import io
+    >>> from bpcore.datasets import parse_table
+    >>> parse_table(io.StringIO("x,y\\n1,2\\n"), "data.csv").columns
+    ['x', 'y']
+    >>> parse_table(io.StringIO("x,y\\n1,2\\n3,4,5\\n"), "data.csv")
+    Traceback (most recent call last):
+        ...
+    bpcore.datasets.DataError: data.csv, line 3: 3 values, but the header has 2 columns
     """
     reader = csv.reader(text_file)
     header = None
@@ -123,7 +261,39 @@ def parse_table(text_file: Iterable[str], source: str) -> Table:
 
 
 def read_table(path: str | os.PathLike[str]) -> Table:
-    """The CSV file at `path` (gzip-compressed if it ends in .gz) as a checked Table."""
+    """The CSV file at `path` (gzip-compressed if it ends in .gz) as a checked Table.
+
+    The file is read as UTF-8 (a byte-order mark is dropped); see `parse_table` for the
+    checks.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The CSV file: a header line of column names, then one row per sample.
+
+    Returns
+    -------
+    Table
+        The header and the rows, as text; `Table.numeric` and `Table.text` convert columns.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, a directory, not UTF-8 text, not readable as CSV, or fails
+        `parse_table`'s checks. A subclass of ValueError.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from bpcore.datasets import read_table
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "data.csv")
+    ...     with open(path, "w") as file:
+    ...         _ = file.write("x,y,label\\n1,2,cat\\n3,4,dog\\n")
+    ...     table = read_table(path)
+    >>> table.numeric(["x", "y"]).shape, table.text("label")
+    ((2, 2), ['cat', 'dog'])
+    """
     path = os.fspath(path)
     opener = gzip.open if path.endswith(".gz") else open
     try:
@@ -152,7 +322,23 @@ def _bundled(name: str) -> Table:
 
 def load_iris() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.str_]]:
     """Fisher's iris: X (150, 4) sepal and petal lengths and widths in cm, y the species names
-    ('setosa', 'versicolor', 'virginica')."""
+    ('setosa', 'versicolor', 'virginica').
+
+    Returns
+    -------
+    X : ndarray of float64, shape (150, 4)
+        Sepal length, sepal width, petal length, petal width, in cm; 50 flowers per species.
+    y : ndarray of str, shape (150,)
+        Each flower's species.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bpcore.datasets import load_iris
+    >>> X, y = load_iris()
+    >>> X.shape, np.unique(y).tolist()
+    ((150, 4), ['setosa', 'versicolor', 'virginica'])
+    """
     table = _bundled("iris.csv")
     features = [name for name in table.columns if name != "species"]
     return table.numeric(features), np.array(table.text("species"))
@@ -160,7 +346,24 @@ def load_iris() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.str_]]:
 
 def load_digits() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """8x8 handwritten digits: X (1797, 64) pixel intensities 0..16 row by row, y the digits
-    0..9 as int64."""
+    0..9 as int64.
+
+    Returns
+    -------
+    X : ndarray of float64, shape (1797, 64)
+        Each image's 8x8 pixels, row by row, as intensities from 0 to 16.
+    y : ndarray of int64, shape (1797,)
+        The digit each image shows, 0 to 9.
+
+    Examples
+    --------
+    >>> from bpcore.datasets import load_digits
+    >>> X, y = load_digits()
+    >>> X.shape, y[:10].tolist()
+    ((1797, 64), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    >>> X.reshape(-1, 8, 8).shape
+    (1797, 8, 8)
+    """
     table = _bundled("digits.csv.gz")
     features = [name for name in table.columns if name != "digit"]
     return table.numeric(features), np.array(table.text("digit"), dtype=np.int64)

@@ -27,9 +27,49 @@ def save(network: Network, path: str | os.PathLike[str],
     """Write `network` to `path` (.npz) atomically: a temporary file in the same folder is
     written, flushed to disk, then renamed over `path`, so a good file is never half replaced.
 
-    `extra` maps names starting with "meta_" to arrays stored beside the network (numbers or
-    strings, never objects), for callers such as the command line that keep input scaling or
-    class names with the model; `load(path, with_extra=True)` returns them.
+    The file holds the network's sizes, activations, loss, dtype and parameters (not the
+    momentum velocity nor the generator's state), and nothing pickled. It gets the
+    permissions a plain ``open(path, "w")`` would give: a new file 0o666 less the umask, an
+    existing one keeps its mode.
+
+    Parameters
+    ----------
+    network : Network
+        The network to write.
+    path : str or os.PathLike
+        Where to write; ``.npz`` is the usual suffix (none is added).
+    extra : mapping of str to array_like, optional
+        Arrays stored beside the network, for callers such as the command line that keep
+        input scaling or class names with the model; ``load(path, with_extra=True)`` returns
+        them. Names must start with "meta_"; values must hold numbers or strings, never
+        objects.
+
+    Raises
+    ------
+    ValueError
+        If a name in `extra` does not start with "meta_".
+    TypeError
+        If a value in `extra` holds something other than numbers or strings.
+    OSError
+        If the file cannot be written; no temporary file is left behind.
+
+    See Also
+    --------
+    Network.save : The same, without `extra`.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import bpcore
+    >>> from bpcore.io import save, load
+    >>> net = bpcore.Network([2, 3, 1], seed=0)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "net.npz")
+    ...     save(net, path, extra={"meta_classes": np.array(["no", "yes"])})
+    ...     copy, extra = load(path, with_extra=True)
+    >>> extra["meta_classes"]
+    array(['no', 'yes'], dtype='<U3')
     """
     path = os.fspath(path)
     extra = _check_extra(extra or {})
@@ -78,7 +118,37 @@ def write_atomically(path: str | os.PathLike[str],
                      write: Callable[[IO[bytes]], object]) -> None:
     """Call write(file) on a temporary file in `path`'s folder, flush it to disk, give it the
     permissions a plain open(path, "w") would give, then rename it over `path`: readers see the
-    old file or the whole new one, never a half-written one, and a failure leaves no trace."""
+    old file or the whole new one, never a half-written one, and a failure leaves no trace.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to create or replace.
+    write : callable
+        Called once as write(file) with the temporary file, open for writing bytes; its
+        return value is ignored.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be written or renamed. Whatever `write` raises (and anything
+        else, KeyboardInterrupt included) also propagates, after the temporary file is
+        removed and `path` is left as it was.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from bpcore.io import write_atomically
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "out.csv")
+    ...     write_atomically(path, lambda file: file.write(b"a,b\\n1,2\\n"))
+    ...     with open(path) as file:
+    ...         print(file.read(), end="")
+    ...     print(os.listdir(folder))
+    a,b
+    1,2
+    ['out.csv']
+    """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(prefix=".bpcore-", suffix=".tmp", dir=folder)
@@ -156,7 +226,48 @@ def load(path: str | os.PathLike[str],
          with_extra: bool = False) -> Network | tuple[Network, dict[str, npt.NDArray[Any]]]:
     """Read a network written by `save`, checking every entry; ValueError if anything is off.
 
-    With with_extra=True, return (network, extra) where extra holds the "meta_" entries."""
+    Nothing is unpickled, and the sizes a file claims are checked against its length before
+    the network is allocated, so a small file cannot make it allocate a huge one.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file that `save`, `Network.save` or ``bpcore train`` wrote.
+    with_extra : bool, default False
+        Also return the "meta_" arrays that `save` stored beside the network.
+
+    Returns
+    -------
+    Network or tuple of (Network, dict of str to ndarray)
+        The network, with the saved parameters; with ``with_extra=True`` the pair
+        (network, extra).
+
+    Raises
+    ------
+    OSError
+        If the file cannot be opened (FileNotFoundError, IsADirectoryError, ...).
+    ValueError
+        If the file is not a bpcore model ("... is not a bpcore model file ...") or an entry
+        is damaged, missing, inconsistent or not finite; the message names the entry.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import bpcore
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(folder.name, "net.npz")
+    >>> bpcore.Network([4, 8, 3], output="softmax", loss="cross_entropy").save(path)
+    >>> bpcore.load(path).sizes
+    (4, 8, 3)
+    >>> notes = os.path.join(folder.name, "notes.csv")
+    >>> with open(notes, "w") as file:
+    ...     _ = file.write("x,y\\n1,2\\n")
+    >>> bpcore.load(notes)
+    Traceback (most recent call last):
+        ...
+    ValueError: ...notes.csv is not a bpcore model file (not an .npz archive; ...)
+    >>> folder.cleanup()
+    """
     path = os.fspath(path)
     with open(path, "rb") as file:  # FileNotFoundError, IsADirectoryError ... as they are
         magic = file.read(4)

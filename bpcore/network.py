@@ -36,8 +36,32 @@ Seed: TypeAlias = (int | Sequence[int] | np.random.SeedSequence | np.random.BitG
 
 @dataclass
 class Gradients:
-    """dC/dW[l] and dC/db[l] (means over the batch), the local gradients delta[l] of every
-    sample (n, n_l), and the loss C of the batch."""
+    """What `Network.gradients` returns: backpropagation's results for one batch.
+
+    Attributes
+    ----------
+    weights : list of ndarray
+        ``weights[i]`` is dC/dW for ``Network.weights[i]``, same shape (n_out, n_in), the
+        mean over the batch's samples.
+    biases : list of ndarray
+        ``biases[i]`` is dC/db for ``Network.biases[i]``, shape (n_out,), the mean over the
+        batch.
+    deltas : list of ndarray
+        ``deltas[i]`` holds the local gradients delta = dC/dz of the layer that
+        ``weights[i]`` feeds (delta[i + 1] in the article's numbering), one row per sample:
+        shape (n_samples, n_out).
+    loss : float
+        The batch's mean cost C (without any weight-decay penalty).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import bpcore
+    >>> net = bpcore.Network([2, 3, 1], seed=0)
+    >>> g = net.gradients(np.ones((4, 2)), np.zeros(4))
+    >>> [w.shape for w in g.weights], [d.shape for d in g.deltas]
+    ([(3, 2), (1, 3)], [(4, 3), (4, 1)])
+    """
     weights: list[Floats]
     biases: list[Floats]
     deltas: list[Floats]
@@ -46,8 +70,29 @@ class Gradients:
 
 @dataclass
 class History:
-    """What `fit` did: the mean loss of every epoch, how many epochs ran and why it stopped
-    ("epochs", "tol", "patience" or "callback")."""
+    """What `Network.fit` returns: what the training did.
+
+    Attributes
+    ----------
+    losses : list of float
+        The loss of every epoch run, in order: the mean over the samples of each sample's loss,
+        measured just before the step that used it.
+    epochs : int
+        How many epochs ran (``len(losses)``).
+    stop_reason : {"epochs", "tol", "patience", "callback"}
+        Why training stopped: all `epochs` ran, an epoch's loss reached `tol`, `patience`
+        epochs passed without a lower loss, or the callback returned True.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import bpcore
+    >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    >>> net = bpcore.Network([2, 1], seed=0)
+    >>> history = net.fit(X, [0.0, 1.0, 1.0, 1.0], epochs=3)
+    >>> history.epochs, len(history.losses), history.stop_reason
+    (3, 3, 'epochs')
+    """
     losses: list[float] = field(default_factory=list)
     epochs: int = 0
     stop_reason: str = "epochs"
@@ -55,6 +100,24 @@ class History:
 
 @dataclass
 class Factor:
+    """One factor of the chain rule in an `Explanation`.
+
+    Attributes
+    ----------
+    name : str
+        The partial derivative, e.g. ``"da[1]_0/dz[1]_0"``.
+    formula : str
+        How it is computed, with the numbers it is computed from.
+    value : float
+        Its value.
+
+    Examples
+    --------
+    >>> import bpcore
+    >>> net = bpcore.Network([2, 1], seed=0)
+    >>> net.explain([1.0, 2.0], [0.0], layer=0, j=0, k=1).factors[-1].name
+    'dz[1]_0/dW[1]_01'
+    """
     name: str
     formula: str
     value: float
@@ -62,7 +125,29 @@ class Factor:
 
 @dataclass
 class Explanation:
-    """The chain-rule factors of one weight's gradient for one sample, and their product."""
+    """What `Network.explain` returns: the chain-rule factors of one weight's gradient for
+    one sample, and their product. ``str()`` of it is a table of the factors.
+
+    Attributes
+    ----------
+    factors : list of Factor
+        The factors, from the cost back to the weight.
+    product : float
+        Their product.
+    gradient : float
+        The same derivative as backpropagation computes it (`Network.gradients`), to compare
+        with `product`.
+
+    Examples
+    --------
+    >>> import bpcore
+    >>> net = bpcore.Network([2, 3, 1], seed=0)
+    >>> explanation = net.explain([0.0, 1.0], [1.0], layer=0, j=0, k=1)
+    >>> [factor.name for factor in explanation.factors]
+    ['dC/da[1]_0', 'da[1]_0/dz[1]_0', 'dz[1]_0/dW[1]_01']
+    >>> abs(explanation.product - explanation.gradient) < 1e-12
+    True
+    """
     factors: list[Factor]
     product: float
     gradient: float
@@ -99,10 +184,71 @@ def _check_pairing(output: str, loss: str) -> None:
 class Network:
     """A fully-connected network trained by backpropagation and stochastic gradient descent.
 
-    sizes: layer widths from inputs to outputs, e.g. (4, 4, 4, 1). `activation` is f for the
-    hidden layers, `output` for the last; `loss` is the cost C. Weights start Glorot-uniform
-    (He-uniform for relu variants), biases at zero, drawn from the network's own generator
-    `numpy.random.default_rng(seed)`, which also shuffles the samples in `fit`.
+    Samples are rows: inputs X have shape (n_samples, n_in) with n_in = ``sizes[0]``, and
+    targets Y and outputs have shape (n_samples, n_out) with n_out = ``sizes[-1]``.
+    Weights start Glorot-uniform (He-uniform for relu and leaky_relu), biases at zero, drawn
+    from the network's own generator ``numpy.random.default_rng(seed)``, which also shuffles
+    the samples in `fit`; no global random state is used.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths from inputs to outputs, e.g. ``(4, 8, 3)``: 4 inputs, one hidden layer
+        of 8 units, 3 outputs. At least 2 widths, each at least 1.
+    activation : {"sigmoid", "tanh", "relu", "leaky_relu", "identity"}, default "sigmoid"
+        The activation f of every hidden layer; leaky_relu has slope 0.01 below zero.
+    output : {"sigmoid", "tanh", "relu", "leaky_relu", "identity", "softmax"}, default "sigmoid"
+        The activation of the output layer.
+    loss : {"mse", "binary_cross_entropy", "cross_entropy"}, default "mse"
+        The cost C of one sample. "mse" is 0.5 * sum_j (a_j - y_j)^2, with any output but
+        softmax. "binary_cross_entropy" needs ``output="sigmoid"`` and targets in [0, 1].
+        "cross_entropy" needs ``output="softmax"`` (and softmax needs it), with each row of
+        Y one-hot or probabilities summing to 1. Both cross-entropies are computed from the
+        output's z with log-sum-exp and softplus, so they never take log(0).
+    dtype : {"float32", "float64"} or the numpy dtype, default "float64"
+        The type of the parameters and of all arithmetic; inputs are converted to it.
+    seed : int, sequence of int, SeedSequence, BitGenerator, Generator or None, default None
+        Seed of the network's generator (`numpy.random.default_rng`). The same seed gives
+        the same initial weights and the same shuffling; None takes fresh entropy.
+
+    Attributes
+    ----------
+    activation : str
+        The hidden layers' activation.
+    output : str
+        The output layer's activation.
+    loss_name : str
+        The loss given as `loss` (the method `loss` computes it).
+    sizes, dtype, weights, biases
+        Properties; see their own help.
+
+    Raises
+    ------
+    TypeError
+        If `sizes` is not a sequence, or a width is not an int.
+    ValueError
+        If `sizes` has fewer than 2 widths or a width below 1, a name is not one listed
+        above, or `output` and `loss` do not pair as described.
+
+    See Also
+    --------
+    bpcore.load : Read a network that `save` wrote.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import bpcore
+    >>> net = bpcore.Network([2, 3, 1], activation="tanh", output="sigmoid", seed=0)
+    >>> net
+    Network([2, 3, 1], activation='tanh', output='sigmoid', loss='mse', dtype='float64')
+    >>> [w.shape for w in net.weights], [b.shape for b in net.biases]
+    ([(3, 2), (1, 3)], [(3,), (1,)])
+    >>> net.predict(np.zeros((5, 2))).shape
+    (5, 1)
+    >>> bpcore.Network([4, 3], output="softmax")
+    Traceback (most recent call last):
+        ...
+    ValueError: a softmax output needs loss='cross_entropy', got loss='mse'
     """
 
     activation: str
@@ -154,20 +300,36 @@ class Network:
 
     @property
     def sizes(self) -> tuple[int, ...]:
+        """tuple of int: the layer widths from inputs to outputs, as given."""
         return self._sizes
 
     @property
     def dtype(self) -> np.dtype[np.floating[Any]]:
+        """numpy.dtype: float32 or float64, the type of the parameters and arithmetic."""
         return self._dtype
 
     @property
     def weights(self) -> list[Floats]:
-        """W[l] for each layer, shape (n_out, n_in): writable views of the parameters."""
+        """list of ndarray: W for each layer, ``weights[i]`` of shape (sizes[i + 1], sizes[i])
+        mapping layer i to layer i + 1 (layer 0 is the inputs).
+
+        The arrays are writable views of the network's parameters: writing to them changes
+        the network.
+
+        Examples
+        --------
+        >>> import bpcore
+        >>> net = bpcore.Network([2, 1], seed=0)
+        >>> net.weights[0][...] = [[1.0, -1.0]]
+        >>> net.predict([3.0, 3.0])
+        array([0.5])
+        """
         return [weights for weights, _ in layer_parameters(self._params, self._sizes)]
 
     @property
     def biases(self) -> list[Floats]:
-        """b[l] for each layer, shape (n_out,): writable views of the parameters."""
+        """list of ndarray: b for each layer, ``biases[i]`` of shape (sizes[i + 1],); writable
+        views of the network's parameters, like `weights`."""
         return [biases for _, biases in layer_parameters(self._params, self._sizes)]
 
     def __getstate__(self) -> dict[str, Any]:
@@ -235,7 +397,39 @@ class Network:
     # ---- public API ----
 
     def predict(self, X: npt.ArrayLike) -> Floats:
-        """Outputs a[L] for the rows of X, shape (n_samples, n_out); a 1-D x gives (n_out,)."""
+        """The network's outputs a[L] for the samples in X (the forward pass).
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_in), or (n_in,) for one sample
+            Inputs, one sample per row; converted to the network's dtype.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_out), or (n_out,) for a 1-D X
+            A new array of the network's dtype. A 1-D ndarray of that dtype takes the
+            low-latency path (one kernel call, no conversions).
+
+        Raises
+        ------
+        TypeError
+            If X does not hold real numbers.
+        ValueError
+            If X is not 1-D or 2-D, has no samples, the wrong number of features, or NaN or
+            infinity.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import bpcore
+        >>> net = bpcore.Network([2, 3, 1], seed=0)
+        >>> net.predict(np.zeros((4, 2))).shape, net.predict([0.0, 1.0]).shape
+        ((4, 1), (1,))
+        >>> net.predict(np.zeros((4, 3)))
+        Traceback (most recent call last):
+            ...
+        ValueError: X has 3 features, but the network expects 2
+        """
         if type(X) is np.ndarray and X.ndim == 1 and X.dtype == self._dtype:
             # one sample as the network stores it: the low-latency path (online control loops)
             kernels, codes, _ = self._codes()
@@ -249,12 +443,75 @@ class Network:
         return outputs
 
     def loss(self, X: npt.ArrayLike, Y: npt.ArrayLike) -> float:
-        """Mean over the samples of the cost C (without the weight-decay penalty)."""
+        """The mean over the samples of the cost C, without any weight-decay penalty.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_in), or (n_in,) for one sample
+            Inputs, one sample per row.
+        Y : array_like of shape (n_samples, n_out), or (n_samples,) when n_out is 1
+            Targets, one row per sample (for one sample also (n_out,), or a number when n_out
+            is 1). In [0, 1] for the cross-entropy losses; for "cross_entropy" each row sums
+            to 1 (one-hot or probabilities).
+
+        Returns
+        -------
+        float
+            The loss; for "mse" the mean of 0.5 * sum_j (a_j - y_j)^2.
+
+        Raises
+        ------
+        TypeError
+            If X or Y do not hold real numbers.
+        ValueError
+            If X or Y do not fit the network (see `predict`), their numbers of samples
+            differ, or Y is out of range for the loss.
+
+        Examples
+        --------
+        >>> import bpcore
+        >>> net = bpcore.Network([1, 1], output="identity", seed=0)
+        >>> net.weights[0][...] = 2.0
+        >>> net.loss([[1.0], [2.0]], [1.0, 1.0])
+        2.5
+        """
         X, Y = self._data(X, Y)
         return self._loss_of(*self._forward(X), Y)
 
     def gradients(self, X: npt.ArrayLike, Y: npt.ArrayLike) -> Gradients:
-        """dC/dW[l], dC/db[l] (means over the samples) and every sample's delta[l]."""
+        """Backpropagation on the batch X, Y without changing the network.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_in), or (n_in,) for one sample
+            Inputs, one sample per row.
+        Y : array_like of shape (n_samples, n_out), or (n_samples,) when n_out is 1
+            Targets, as for `loss`.
+
+        Returns
+        -------
+        Gradients
+            dC/dW and dC/db of every layer (means over the samples, shaped like `weights`
+            and `biases`), every sample's local gradients delta, and the mean loss.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If X or Y do not fit the network, as for `loss`.
+
+        See Also
+        --------
+        bpcore.check_gradients : Compare these with finite differences.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import bpcore
+        >>> net = bpcore.Network([2, 3, 1], seed=0)
+        >>> g = net.gradients(np.ones((4, 2)), np.zeros(4))
+        >>> [w.shape for w in g.weights], [b.shape for b in g.biases]
+        ([(3, 2), (1, 3)], [(3,), (1,)])
+        """
         X, Y = self._data(X, Y)
         _, D, grads, loss = self._backward(X, Y)
         layers = layer_parameters(grads, self._sizes)
@@ -291,7 +548,53 @@ class Network:
 
     def step(self, X: npt.ArrayLike, Y: npt.ArrayLike, lr: float, momentum: float = 0.0,
              weight_decay: float = 0.0) -> float:
-        """One in-place SGD step on the batch X, Y; returns the mean loss before the step."""
+        """One in-place SGD step on the batch X, Y, with the batch's mean gradient.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_in), or (n_in,) for one sample
+            Inputs, one sample per row. A 1-D X and Y that are ndarrays of the network's
+            dtype take one kernel call (a few microseconds: online learning).
+        Y : array_like of shape (n_samples, n_out), or (n_samples,) when n_out is 1
+            Targets, as for `loss`.
+        lr : float
+            Learning rate, > 0.
+        momentum : float in [0, 1), default 0.0
+            The update is v = momentum * v - lr * (g + weight_decay * W), then W += v, with
+            one velocity v per parameter kept on the network (across `step` and `fit`
+            calls; not saved). With momentum 0 it is plain SGD, W -= lr * (g + weight_decay
+            * W), and the velocity is neither used nor changed.
+        weight_decay : float >= 0, default 0.0
+            Adds weight_decay * W to the gradient of every weight (not the biases): an L2
+            penalty weight_decay / 2 * sum W^2, which the returned loss does not include.
+
+        Returns
+        -------
+        float
+            The batch's mean loss before the step.
+
+        Raises
+        ------
+        TypeError
+            If X or Y do not hold real numbers, or lr, momentum or weight_decay is not a
+            real number.
+        ValueError
+            If X or Y do not fit the network (as for `loss`), or lr, momentum or
+            weight_decay is out of range.
+        DivergenceError
+            If the loss is not finite before the step, or the step makes a parameter
+            non-finite; in the second case the step is undone. A subclass of ValueError.
+
+        Examples
+        --------
+        >>> import bpcore
+        >>> net = bpcore.Network([1, 1], output="identity", seed=0)
+        >>> net.weights[0][...] = 2.0
+        >>> net.step([[1.0]], [[1.0]], lr=0.5)
+        0.5
+        >>> net.weights[0], net.biases[0]
+        (array([[1.5]]), array([-0.5]))
+        """
         if (type(X) is np.ndarray and type(Y) is np.ndarray and X.ndim == 1 and Y.ndim == 1
                 and X.dtype == self._dtype and Y.dtype == self._dtype):
             # one sample as the network stores it: the low-latency path (online learning)
@@ -316,13 +619,101 @@ class Network:
             shuffle: bool = True, tol: float | None = None, patience: int | None = None,
             callback: Callable[[int, float], bool | None] | None = None,
             progress: bool = False) -> History:
-        """Train by SGD, each epoch in one compiled call; returns a History.
+        """Train the network in place by stochastic gradient descent.
 
-        batch_size=1 is online learning (one step per sample, the article's SGD). The loss of
-        an epoch is the mean of the samples' losses, each measured just before its step.
-        Stops after `epochs`, when the epoch loss <= tol, after `patience` epochs without a
-        lower loss, or when callback(epoch, loss) returns True. progress=True shows each
-        epoch's loss on stderr (a progress bar on a terminal, a line per epoch otherwise).
+        Each epoch visits every sample once, in an order the network's own generator
+        shuffles (unless shuffle=False), taking one step per batch of `batch_size` samples
+        with the batch's mean gradient. The loss of an epoch is the mean of the samples'
+        losses, each measured just before the step that uses it. Training stops after
+        `epochs`, or once an epoch's loss is <= tol, or after `patience` epochs without a
+        lower loss, or when callback(epoch, loss) returns True. Epochs run in compiled
+        chunks, so Ctrl-C is acted on within about a second even in a long epoch.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_in)
+            Inputs, one sample per row (n_in = ``sizes[0]``); converted to the network's
+            dtype.
+        Y : array_like of shape (n_samples, n_out), or (n_samples,) when n_out is 1
+            Targets (n_out = ``sizes[-1]``). In [0, 1] for the cross-entropy losses; for
+            "cross_entropy" each row sums to 1 (one-hot or probabilities).
+        epochs : int, default 100
+            The most epochs to run, at least 1.
+        lr : float, default 0.1
+            Learning rate, > 0.
+        batch_size : int, default 1
+            Samples per step. 1 is online learning (one step per sample, the article's SGD);
+            the last batch of an epoch may be smaller, and a batch_size of n_samples or more
+            takes one full-batch step per epoch.
+        momentum : float in [0, 1), default 0.0
+            The update is v = momentum * v - lr * (g + weight_decay * W), then W += v, with
+            one velocity v per parameter kept on the network (across `step` and `fit`
+            calls; not saved). With momentum 0 it is plain SGD, W -= lr * (g + weight_decay
+            * W), and the velocity is neither used nor changed.
+        weight_decay : float >= 0, default 0.0
+            Adds weight_decay * W to the gradient of every weight (not the biases): an L2
+            penalty weight_decay / 2 * sum W^2, which the epoch losses do not include.
+        shuffle : bool, default True
+            Reorder the samples at the start of every epoch, drawing from the network's own
+            generator (so the network's seed makes it repeatable); False visits them in the
+            order given.
+        tol : float >= 0 or None, default None
+            Stop once an epoch's loss is <= tol.
+        patience : int >= 1 or None, default None
+            Stop after `patience` epochs in a row without a loss below the best so far. The
+            network keeps the last epoch's parameters, not the best.
+        callback : callable or None, default None
+            Called as callback(epoch, loss) after every epoch, epochs counting from 1;
+            returning True stops training.
+        progress : bool, default False
+            Show the epochs and their loss on stderr while training.
+
+        Returns
+        -------
+        History
+            The loss of every epoch run (``losses``), how many ran (``epochs``) and why
+            training stopped (``stop_reason``: "epochs", "tol", "patience" or "callback").
+
+        Raises
+        ------
+        TypeError
+            If an argument has the wrong type: e.g. a float `epochs`, a `shuffle` that is
+            not a bool, a `callback` that is not callable, X or Y not holding real numbers.
+        ValueError
+            If an argument is out of range, or X and Y do not fit the network (widths,
+            numbers of samples, NaN or infinity, targets out of range for the loss).
+        DivergenceError
+            If the loss or a parameter becomes NaN or infinite in an epoch: the network
+            keeps the parameters from before that epoch. A subclass of ValueError.
+        KeyboardInterrupt
+            On Ctrl-C the network gets back the parameters it had at the start of the
+            interrupted epoch, and the exception is raised again with a message that says
+            which epoch they are from.
+
+        Warns
+        -----
+        RuntimeWarning
+            If the last epoch's loss is above the first epoch's, suggesting a smaller
+            learning rate.
+
+        See Also
+        --------
+        step : One step on one batch, for loops of your own.
+
+        Examples
+        --------
+        XOR, learned online with momentum:
+
+        >>> import numpy as np
+        >>> import bpcore
+        >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+        >>> y = np.array([0, 1, 1, 0], dtype=float)
+        >>> net = bpcore.Network([2, 3, 1], activation="tanh", seed=1)
+        >>> history = net.fit(X, y, epochs=500, lr=0.5, momentum=0.9, tol=1e-3)
+        >>> history.stop_reason, history.losses[-1] <= 1e-3
+        ('tol', True)
+        >>> net.predict(X).round().ravel()
+        array([0., 1., 1., 0.])
         """
         X, Y = self._data(X, Y)
         epochs = as_int(epochs, "epochs", 1)
@@ -428,6 +819,43 @@ class Network:
         l = layer + 1: dC/dW[l]_jk = dC/da[l]_j * da[l]_j/dz[l]_j * dz[l]_j/dW[l]_jk, where
         dC/da[l]_j = sum_i W[l+1]_ij delta[l+1]_i for a hidden layer and a[l]_j - y_j for the
         output under mse; for the fused losses the first two factors are one, a - y.
+
+        Parameters
+        ----------
+        x : array_like of shape (n_in,)
+            One sample's inputs.
+        y : array_like of shape (n_out,), or a number when n_out is 1
+            Its targets.
+        layer : int
+            Which weight matrix: ``weights[layer]``, from 0 to ``len(sizes) - 2``.
+        j : int
+            Row of the weight: the unit it feeds, in [0, sizes[layer + 1]).
+        k : int
+            Column of the weight: the unit it comes from, in [0, sizes[layer]).
+
+        Returns
+        -------
+        Explanation
+            The factors (name, formula, value), their product, and the gradient
+            backpropagation computes, which the product equals up to rounding. ``print`` it
+            for a table.
+
+        Raises
+        ------
+        TypeError
+            If layer, j or k is not an int, or x or y do not hold real numbers.
+        ValueError
+            If x is not one sample, y does not fit it, or layer, j or k is out of range.
+
+        Examples
+        --------
+        >>> import bpcore
+        >>> net = bpcore.Network([2, 3, 1], seed=0)
+        >>> explanation = net.explain([0.0, 1.0], [1.0], layer=1, j=0, k=2)
+        >>> [factor.name for factor in explanation.factors]
+        ['dC/da[2]_0', 'da[2]_0/dz[2]_0', 'dz[2]_0/dW[2]_02']
+        >>> abs(explanation.product - explanation.gradient) < 1e-12
+        True
         """
         x, single = self._inputs(x, "x")
         if not single:
@@ -475,7 +903,42 @@ class Network:
     # ---- files ----
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the network to one .npz file (no pickle), atomically: see bpcore.io."""
+        """Write the network to one .npz file (no pickle), atomically; `bpcore.load` reads it.
+
+        The file holds the sizes, activations, loss, dtype and parameters; not the momentum
+        velocity nor the generator's state. It is written to a temporary file that is then
+        renamed over `path`, so readers see the old file or the whole new one, and gets the
+        permissions ``open(path, "w")`` would give (the umask applies; an existing file
+        keeps its mode).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Where to write; ``.npz`` is the usual suffix (none is added).
+
+        Raises
+        ------
+        OSError
+            If the file cannot be written; no temporary file is left behind.
+
+        See Also
+        --------
+        bpcore.io.save : The same, with extra arrays stored beside the network.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import bpcore
+        >>> net = bpcore.Network([2, 3, 1], seed=0)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     net.save(os.path.join(folder, "net.npz"))
+        ...     copy = bpcore.load(os.path.join(folder, "net.npz"))
+        >>> copy
+        Network([2, 3, 1], activation='sigmoid', output='sigmoid', loss='mse', dtype='float64')
+        >>> all(np.array_equal(a, b) for a, b in zip(copy.weights, net.weights))
+        True
+        """
         from .io import save
         save(self, path)
 

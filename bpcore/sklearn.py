@@ -199,7 +199,26 @@ class _BaseMLP:
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor's parameters as a dict (with `name__param` entries of nested
-        estimators when deep)."""
+        estimators when deep).
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Also list the parameters of parameter values that are estimators themselves
+            (none are, by default), as scikit-learn does.
+
+        Returns
+        -------
+        dict of str to object
+            Parameter names and their current values.
+
+        Examples
+        --------
+        >>> from bpcore.sklearn import MLPRegressor
+        >>> params = MLPRegressor(lr=0.05).get_params()
+        >>> params["lr"], params["epochs"], params["hidden_layer_sizes"]
+        (0.05, 200, (32,))
+        """
         params: dict[str, Any] = {}
         for name in self._get_param_names():
             value = getattr(self, name)
@@ -210,7 +229,34 @@ class _BaseMLP:
         return params
 
     def set_params(self, **params: Any) -> Self:
-        """Set constructor parameters (no checks until fit); returns self."""
+        """Set constructor parameters (no checks until fit); returns self.
+
+        Parameters
+        ----------
+        **params : object
+            New values by parameter name; ``name__param`` sets a parameter of a nested
+            estimator.
+
+        Returns
+        -------
+        self
+            The estimator, so calls can be chained.
+
+        Raises
+        ------
+        ValueError
+            If a name is not one of the constructor's parameters.
+
+        Examples
+        --------
+        >>> from bpcore.sklearn import MLPClassifier
+        >>> MLPClassifier().set_params(lr=0.1, epochs=50)
+        MLPClassifier(epochs=50, lr=0.1)
+        >>> MLPClassifier().set_params(learning_rate=0.1)
+        Traceback (most recent call last):
+            ...
+        ValueError: Invalid parameter 'learning_rate' for estimator MLPClassifier(). ...
+        """
         valid = self._get_param_names()
         nested: dict[str, dict[str, Any]] = {}
         for key, value in params.items():
@@ -346,6 +392,74 @@ class MLPRegressor(_BaseMLP):
     units; `loss_curve_` and `tol` are in those standardized units. Scale X yourself (e.g. a
     StandardScaler in a Pipeline). `tol` and `patience` are Network.fit's: stop once an epoch's
     loss is <= tol, or after `patience` epochs without a lower loss. `score` is R^2.
+
+    The constructor only stores the parameters; `fit` checks them and raises TypeError or
+    ValueError naming the one that is wrong.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default (32,)
+        Widths of the hidden layers: the network's sizes are (n_features,
+        *hidden_layer_sizes, n_outputs).
+    activation : {"relu", "sigmoid", "tanh", "leaky_relu", "identity"}, default "relu"
+        Activation of the hidden layers (leaky_relu has slope 0.01).
+    lr : float, default 0.01
+        Learning rate, > 0.
+    epochs : int, default 200
+        The most epochs `fit` runs; `partial_fit` runs one.
+    batch_size : int, default 32
+        Samples per SGD step; 1 is online learning.
+    momentum : float in [0, 1), default 0.9
+        As in `Network.fit`: v = momentum * v - lr * (g + weight_decay * W), then W += v.
+    weight_decay : float >= 0, default 0.0
+        L2 penalty on the weights, not the biases, as in `Network.fit`.
+    shuffle : bool, default True
+        Reorder the samples every epoch, drawing from the network's generator.
+    tol : float >= 0 or None, default None
+        `fit` stops once an epoch's loss is <= tol.
+    patience : int >= 1 or None, default None
+        `fit` stops after `patience` epochs without a lower loss.
+    random_state : int, RandomState, Generator, SeedSequence or None, default None
+        Seed of the initial weights and the shuffling: an int makes `fit` repeatable. A
+        RandomState or Generator gives a seed drawn from it (advancing it) at each fit.
+    dtype : {"float32", "float64"}, default "float64"
+        The network's arithmetic; predictions are float64 either way.
+
+    Attributes
+    ----------
+    network_ : Network
+        The trained network.
+    n_features_in_ : int
+        The number of features X had in fit.
+    feature_names_in_ : ndarray of str
+        X's column names, when X in fit was a DataFrame whose columns are all strings.
+    n_outputs_ : int
+        The number of targets: 1 for a 1-D y.
+    loss_curve_ : list of float
+        The loss of every epoch so far, in standardized units.
+    n_iter_ : int
+        Epochs run so far.
+    stop_reason_ : str
+        Why the last training stopped, as `History.stop_reason`.
+    y_mean_, y_scale_ : ndarray of shape (n_outputs,)
+        The targets' mean and standard deviation (1 where it is 0), from fit's y.
+
+    See Also
+    --------
+    MLPClassifier : The classifier on the same network.
+    bpcore.Network : The network underneath, for direct use.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bpcore.sklearn import MLPRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(-1, 1, size=(40, 2))
+    >>> y = 3 * X[:, 0] - 2 * X[:, 1] + 10
+    >>> reg = MLPRegressor(hidden_layer_sizes=(16,), lr=0.05, epochs=100, batch_size=8,
+    ...                    random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape, reg.score(X, y) > 0.99, reg.n_iter_
+    ((3,), True, 100)
     """
 
     _estimator_type = "regressor"
@@ -382,7 +496,43 @@ class MLPRegressor(_BaseMLP):
         return (y.reshape(len(y), -1) - self.y_mean_) / self.y_scale_
 
     def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> Self:
-        """Train a new network for `epochs` epochs (fewer if tol or patience stop it)."""
+        """Train a new network for `epochs` epochs (fewer if tol or patience stop it).
+
+        Any network from an earlier fit is replaced.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Inputs, one sample per row: finite numbers (a DataFrame also records its
+            column names).
+        y : array_like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets, finite numbers.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            If X is not 2-D, X or y hold NaN or infinity or have different numbers of
+            samples, or a constructor parameter is out of range.
+        TypeError
+            If X or y are sparse or not numbers, or a constructor parameter has the wrong
+            type.
+        bpcore.DivergenceError
+            If training diverges (lower `lr`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bpcore.sklearn import MLPRegressor
+        >>> X = np.linspace(-1, 1, 20).reshape(-1, 1)
+        >>> reg = MLPRegressor(epochs=30, random_state=0).fit(X, 2 * X[:, 0])
+        >>> reg.n_iter_, len(reg.loss_curve_), reg.stop_reason_
+        (30, 30, 'epochs')
+        """
         X = self._validate_X(X, reset=True)
         y = self._validate_y(y, X)
         self._start(y)
@@ -390,7 +540,40 @@ class MLPRegressor(_BaseMLP):
 
     def partial_fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> Self:
         """One epoch over X, y: the first call builds the network and fixes the target scaling
-        from its y; later calls go on training the same network."""
+        from its y; later calls go on training the same network.
+
+        The network and its momentum persist between calls; `tol` and `patience` do not
+        apply.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Inputs, one sample per row; as many features on every call.
+        y : array_like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets, with as many outputs on every call.
+
+        Returns
+        -------
+        self
+            The estimator, trained one more epoch.
+
+        Raises
+        ------
+        ValueError, TypeError
+            As for `fit`, and ValueError if X's features or y's outputs differ from the
+            first call's.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bpcore.sklearn import MLPRegressor
+        >>> X = np.linspace(-1, 1, 20).reshape(-1, 1)
+        >>> reg = MLPRegressor(random_state=0)
+        >>> for _ in range(3):
+        ...     reg = reg.partial_fit(X, 2 * X[:, 0])
+        >>> reg.n_iter_
+        3
+        """
         first = not hasattr(self, "network_")
         X = self._validate_X(X, reset=first)
         y = self._validate_y(y, X)
@@ -402,13 +585,70 @@ class MLPRegressor(_BaseMLP):
         return self._train(X, self._scaled(y), 1, stopping=False)
 
     def predict(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        """Predicted targets: (n_samples,) if fit saw a 1-D y, else (n_samples, n_outputs)."""
+        """Predicted targets: (n_samples,) if fit saw a 1-D y, else (n_samples, n_outputs).
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Inputs with the features fit saw.
+
+        Returns
+        -------
+        ndarray of float64, shape (n_samples,) or (n_samples, n_outputs)
+            The predictions, in the targets' own units.
+
+        Raises
+        ------
+        NotFittedError
+            Before fit (`bpcore.sklearn.NotFittedError`: scikit-learn's when installed).
+        ValueError
+            If X is not 2-D, not finite, or has a different number of features than in fit.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bpcore.sklearn import MLPRegressor
+        >>> X = np.linspace(-1, 1, 20).reshape(-1, 1)
+        >>> Y = np.hstack([X, -X])
+        >>> MLPRegressor(epochs=5, random_state=0).fit(X, Y).predict(X[:3]).shape
+        (3, 2)
+        """
         outputs = self._outputs(X) * self.y_scale_ + self.y_mean_
         return outputs[:, 0] if self._y_ndim == 1 else outputs
 
     def score(self, X: npt.ArrayLike, y: npt.ArrayLike,
               sample_weight: npt.ArrayLike | None = None) -> float:
-        """R^2 of the predictions (averaged uniformly over outputs), as scikit-learn's."""
+        """R^2 of the predictions (averaged uniformly over outputs), as scikit-learn's.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Inputs.
+        y : array_like of shape (n_samples,) or (n_samples, n_outputs)
+            Their true targets.
+        sample_weight : array_like of shape (n_samples,) or None, default None
+            Weights of the samples; None weighs them equally.
+
+        Returns
+        -------
+        float
+            1 - (sum of squared residuals) / (sum of squared deviations from y's mean): 1.0
+            for perfect predictions, 0.0 for always predicting the mean, lower for worse.
+
+        Raises
+        ------
+        NotFittedError, ValueError
+            As for `predict`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bpcore.sklearn import MLPRegressor
+        >>> X = np.linspace(-1, 1, 20).reshape(-1, 1)
+        >>> reg = MLPRegressor(lr=0.05, epochs=200, batch_size=4, random_state=0)
+        >>> reg.fit(X, 2 * X[:, 0]).score(X, 2 * X[:, 0]) > 0.99
+        True
+        """
         predicted = self.predict(X)
         y = np.asarray(y, dtype=np.float64)
         if y.ndim == 1:
@@ -429,6 +669,77 @@ class MLPClassifier(_BaseMLP):
     Two classes: one sigmoid output unit with binary cross-entropy; more: a softmax output with
     cross-entropy. Labels may be any sortable values (ints, strings, ...); `classes_` holds them
     sorted. `tol` and `patience` are Network.fit's (on the training loss). `score` is accuracy.
+
+    The constructor only stores the parameters; `fit` checks them and raises TypeError or
+    ValueError naming the one that is wrong.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default (32,)
+        Widths of the hidden layers: the network's sizes are (n_features,
+        *hidden_layer_sizes, 1 for two classes or n_classes).
+    activation : {"relu", "sigmoid", "tanh", "leaky_relu", "identity"}, default "relu"
+        Activation of the hidden layers (leaky_relu has slope 0.01).
+    lr : float, default 0.01
+        Learning rate, > 0.
+    epochs : int, default 200
+        The most epochs `fit` runs; `partial_fit` runs one.
+    batch_size : int, default 32
+        Samples per SGD step; 1 is online learning.
+    momentum : float in [0, 1), default 0.9
+        As in `Network.fit`: v = momentum * v - lr * (g + weight_decay * W), then W += v.
+    weight_decay : float >= 0, default 0.0
+        L2 penalty on the weights, not the biases, as in `Network.fit`.
+    shuffle : bool, default True
+        Reorder the samples every epoch, drawing from the network's generator.
+    tol : float >= 0 or None, default None
+        `fit` stops once an epoch's loss is <= tol.
+    patience : int >= 1 or None, default None
+        `fit` stops after `patience` epochs without a lower loss.
+    random_state : int, RandomState, Generator, SeedSequence or None, default None
+        Seed of the initial weights and the shuffling: an int makes `fit` repeatable. A
+        RandomState or Generator gives a seed drawn from it (advancing it) at each fit.
+    dtype : {"float32", "float64"}, default "float64"
+        The network's arithmetic; probabilities are float64 either way.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, sorted.
+    network_ : Network
+        The trained network.
+    n_features_in_ : int
+        The number of features X had in fit.
+    feature_names_in_ : ndarray of str
+        X's column names, when X in fit was a DataFrame whose columns are all strings.
+    n_outputs_ : int
+        The network's outputs: 1 for two classes, else n_classes.
+    loss_curve_ : list of float
+        The loss of every epoch so far.
+    n_iter_ : int
+        Epochs run so far.
+    stop_reason_ : str
+        Why the last training stopped, as `History.stop_reason`.
+
+    See Also
+    --------
+    MLPRegressor : The regressor on the same network.
+    bpcore.Network : The network underneath, for direct use.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bpcore.sklearn import MLPClassifier
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]])
+    >>> y = np.array(["low", "low", "low", "high", "high", "high"])
+    >>> clf = MLPClassifier(hidden_layer_sizes=(8,), lr=0.1, epochs=100,
+    ...                     random_state=0).fit(X, y)
+    >>> clf.classes_
+    array(['high', 'low'], dtype='<U4')
+    >>> clf.predict([[0.5], [4.5]])
+    array(['low', 'high'], dtype='<U4')
+    >>> clf.score(X, y)
+    1.0
     """
 
     _estimator_type = "classifier"
@@ -499,7 +810,45 @@ class MLPClassifier(_BaseMLP):
             self._new_network(len(classes), "softmax", "cross_entropy")
 
     def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> Self:
-        """Train a new network for `epochs` epochs (fewer if tol or patience stop it)."""
+        """Train a new network for `epochs` epochs (fewer if tol or patience stop it).
+
+        Any network from an earlier fit is replaced; `classes_` are the labels in y.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Inputs, one sample per row: finite numbers (a DataFrame also records its
+            column names).
+        y : array_like of shape (n_samples,)
+            Class labels (ints, strings, ...), at least 2 different ones.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            If X is not 2-D or not finite, y is not 1-D, continuous or has one class, their
+            numbers of samples differ, or a constructor parameter is out of range.
+        TypeError
+            If X or y are sparse or X is not numbers, or a constructor parameter has the
+            wrong type.
+        bpcore.DivergenceError
+            If training diverges (lower `lr`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bpcore.sklearn import MLPClassifier
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+        >>> clf = MLPClassifier(hidden_layer_sizes=8, lr=0.1, epochs=300, random_state=0)
+        >>> clf.fit(X, [0, 1, 2, 1]).score(X, [0, 1, 2, 1])
+        1.0
+        >>> clf.network_.sizes, clf.network_.output
+        ((2, 8, 3), 'softmax')
+        """
         X = self._validate_X(X, reset=True)
         y = self._validate_y(y, X)
         self._start(y)
@@ -508,7 +857,45 @@ class MLPClassifier(_BaseMLP):
     def partial_fit(self, X: npt.ArrayLike, y: npt.ArrayLike,
                     classes: Sequence[Any] | npt.NDArray[Any] | None = None) -> Self:
         """One epoch over X, y. The first call needs `classes`, every label that will ever
-        occur; later calls go on training the same network."""
+        occur; later calls go on training the same network.
+
+        The network and its momentum persist between calls; `tol` and `patience` do not
+        apply.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Inputs, one sample per row; as many features on every call.
+        y : array_like of shape (n_samples,)
+            Class labels, each one of `classes`.
+        classes : array_like of shape (n_classes,) or None, default None
+            Every label there will be (at least 2): required on the first call; on later
+            calls None or the same labels.
+
+        Returns
+        -------
+        self
+            The estimator, trained one more epoch.
+
+        Raises
+        ------
+        ValueError
+            If `classes` is missing on the first call or differs later, y holds a label not
+            in it, or as for `fit`.
+        TypeError
+            As for `fit`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bpcore.sklearn import MLPClassifier
+        >>> clf = MLPClassifier(random_state=0)
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+        >>> clf = clf.partial_fit(X, ["a", "b", "a", "b"], classes=["a", "b", "c"])
+        >>> clf = clf.partial_fit(X, ["c", "c", "a", "b"])
+        >>> clf.classes_.tolist(), clf.n_iter_
+        (['a', 'b', 'c'], 2)
+        """
         first = not hasattr(self, "network_")
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
@@ -523,21 +910,105 @@ class MLPClassifier(_BaseMLP):
         return self._train(X, self._targets(y), 1, stopping=False)
 
     def predict_proba(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        """Probability of each class in `classes_` order, shape (n_samples, n_classes)."""
+        """Probability of each class in `classes_` order, shape (n_samples, n_classes).
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Inputs with the features fit saw.
+
+        Returns
+        -------
+        ndarray of float64, shape (n_samples, n_classes)
+            Each row sums to 1.
+
+        Raises
+        ------
+        NotFittedError
+            Before fit (`bpcore.sklearn.NotFittedError`: scikit-learn's when installed).
+        ValueError
+            If X is not 2-D, not finite, or has a different number of features than in fit.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bpcore.sklearn import MLPClassifier
+        >>> X = np.array([[0.0], [1.0], [4.0], [5.0]])
+        >>> clf = MLPClassifier(epochs=20, random_state=0).fit(X, ["no", "no", "yes", "yes"])
+        >>> proba = clf.predict_proba(X)
+        >>> proba.shape, bool(np.allclose(proba.sum(axis=1), 1))
+        ((4, 2), True)
+        """
         outputs = self._outputs(X)
         if len(self.classes_) == 2:
             return np.hstack([1 - outputs, outputs])
         return outputs
 
     def predict(self, X: npt.ArrayLike) -> npt.NDArray[Any]:
-        """The most probable class of each sample."""
+        """The most probable class of each sample.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Inputs with the features fit saw.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from `classes_`, of their dtype.
+
+        Raises
+        ------
+        NotFittedError
+            Before fit (`bpcore.sklearn.NotFittedError`: scikit-learn's when installed).
+        ValueError
+            If X is not 2-D, not finite, or has a different number of features than in fit.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bpcore.sklearn import MLPClassifier
+        >>> X = np.array([[0.0], [1.0], [4.0], [5.0]])
+        >>> clf = MLPClassifier(lr=0.1, epochs=100, random_state=0)
+        >>> clf.fit(X, [0, 0, 1, 1]).predict([[0.5], [4.5]])
+        array([0, 1])
+        """
         self._check_fitted()
         predicted: npt.NDArray[Any] = self.classes_[np.argmax(self.predict_proba(X), axis=1)]
         return predicted
 
     def score(self, X: npt.ArrayLike, y: npt.ArrayLike,
               sample_weight: npt.ArrayLike | None = None) -> float:
-        """Accuracy: the (weighted) fraction of samples whose class is predicted right."""
+        """Accuracy: the (weighted) fraction of samples whose class is predicted right.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Inputs.
+        y : array_like of shape (n_samples,)
+            Their true labels.
+        sample_weight : array_like of shape (n_samples,) or None, default None
+            Weights of the samples; None weighs them equally.
+
+        Returns
+        -------
+        float
+            From 0.0 to 1.0.
+
+        Raises
+        ------
+        NotFittedError, ValueError
+            As for `predict`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bpcore.sklearn import MLPClassifier
+        >>> X = np.array([[0.0], [1.0], [4.0], [5.0]])
+        >>> clf = MLPClassifier(lr=0.1, epochs=100, random_state=0).fit(X, [0, 0, 1, 1])
+        >>> clf.score(X, [0, 0, 1, 1]), clf.score(X, [0, 0, 1, 1], sample_weight=[0, 0, 0, 1])
+        (1.0, 1.0)
+        """
         right = self.predict(X) == np.asarray(y).reshape(-1)
         weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
         return float(np.average(right, weights=weights))
