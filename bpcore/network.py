@@ -607,8 +607,9 @@ class Network:
         if not np.isfinite(loss):
             raise DivergenceError(_NOT_FINITE_BEFORE.format(loss=loss, lr=lr))
         saved = self._saved_state(momentum)
-        _backend.kernels.sgd_update(self._params, grads, self._velocity, self._sizes_array,
-                                    lr, momentum, weight_decay)
+        with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are undone below
+            _backend.kernels.sgd_update(self._params, grads, self._velocity, self._sizes_array,
+                                        lr, momentum, weight_decay)
         if not np.isfinite(self._params).all():
             self._restore(saved)
             raise DivergenceError(_UNDONE.format(lr=lr))
@@ -627,7 +628,7 @@ class Network:
         losses, each measured just before the step that uses it. Training stops after
         `epochs`, or once an epoch's loss is <= tol, or after `patience` epochs without a
         lower loss, or when callback(epoch, loss) returns True. Epochs run in compiled
-        chunks, so Ctrl-C is acted on within about a second even in a long epoch.
+        chunks, so Ctrl-C is acted on within about a quarter of a second even in a long epoch.
 
         Parameters
         ----------

@@ -1,6 +1,7 @@
 """The Network API: a hand-worked step, XOR, explain, fit's stopping rules, initialisation."""
 import math
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -334,6 +335,15 @@ def test_single_sample_step_leaves_other_inputs_to_the_general_path(backend):
     np.testing.assert_array_equal(network._params, twin._params)
     with pytest.raises(TypeError, match="lr must be a real number"):
         network.step(x, y, lr="0.1")
+
+
+def test_a_step_that_overflows_raises_without_numpy_warnings(backend):
+    network = bpcore.Network([3, 4, 1], activation="identity", output="identity", seed=0)
+    X, Y = np.array([[1.0, -2.0, 3.0]] * 2), np.array([[1000.0], [1000.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(bpcore.DivergenceError, match="non-finite and was undone"):
+            network.step(X, Y, lr=1e306)
 
 
 def test_single_sample_step_that_diverges_is_undone(backend):
