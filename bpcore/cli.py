@@ -15,15 +15,17 @@ Models written by `train` are ordinary bpcore model files (bpcore.io) with these
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import difflib
 import importlib
 import io
 import os
 import platform
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any, NoReturn, TypedDict
 
@@ -38,6 +40,7 @@ from .network import DTYPES, HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, Net
 from .progress import make_progress
 
 BAD_INPUT = 2
+CLOSED_PIPE = 141  # 128 + SIGPIPE: what a C tool killed by a closed pipe reports
 PLOT_HINT = 'matplotlib is needed for --plot; install it with: pip install "bpcore[plot]"'
 
 
@@ -75,11 +78,93 @@ def _real(low: float, high: float = float("inf"),
 
 
 class _Parser(argparse.ArgumentParser):
-    """Usage errors in one line like every other error, pointing at --help."""
+    """Usage errors in one line like every other error, pointing at this (sub)command's --help.
+
+    Options are never abbreviated (`--val` is not `--validation-fraction`). argparse reports a
+    missing required option before an unknown one, so `--traget x` would read as "--target is
+    required": required options are therefore checked by `_parse_arguments` after the unknown
+    ones, and shown as required only in the usage and help text.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.option_names: list[str] = []  # every option string, for "did you mean"
+        self.required_later: list[argparse.Action] = []
+        self.commands: dict[str, _Parser] = {}  # the subcommands' parsers, by name
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        later = bool(kwargs.get("required")) and bool(args) and args[0][:1] in self.prefix_chars
+        if later:
+            kwargs["required"] = False
+        action = super().add_argument(*args, **kwargs)
+        self.option_names.extend(action.option_strings)
+        if later:
+            self.required_later.append(action)
+        return action
+
+    @contextlib.contextmanager
+    def _showing_required(self) -> Iterator[None]:
+        for action in self.required_later:
+            action.required = True
+        try:
+            yield
+        finally:
+            for action in self.required_later:
+                action.required = False
+
+    def format_usage(self) -> str:
+        with self._showing_required():
+            return super().format_usage()
+
+    def format_help(self) -> str:
+        with self._showing_required():
+            return super().format_help()
 
     def error(self, message: str) -> NoReturn:
         program = self.prog.split()[0]
         self.exit(BAD_INPUT, f"{program}: error: {message} (see {self.prog} --help)\n")
+
+
+def _unrecognized(extras: Sequence[str], option_names: Sequence[str]) -> str:
+    """The error for arguments no parser took, naming the nearest options for an unknown one."""
+    def is_number(text: str) -> bool:
+        try:
+            float(text)
+        except ValueError:
+            return False
+        return True
+
+    options = [text for text in extras if text[:1] == "-" and len(text) > 1
+               and not is_number(text)]
+    if not options:
+        return f"unrecognized arguments: {' '.join(extras)}"
+    name = options[0].split("=", 1)[0]
+    # options this one starts (what an abbreviation meant), then the near misses
+    guesses = [option for option in option_names if len(name) > 2 and option.startswith(name)]
+    guesses += difflib.get_close_matches(name, option_names, n=2)
+    guesses = list(dict.fromkeys(guesses))[:2]
+    hint = f"; did you mean {' or '.join(guesses)}?" if guesses else ""
+    return f"unrecognized option {name}{hint}"
+
+
+def _parse_arguments(parser: _Parser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """parse_args, but unknown options are reported by the subcommand they were given to, with
+    a "did you mean", and before any missing required option."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args, extras = parser.parse_known_args(arguments)
+    command = parser.commands[args.command]
+    if extras:
+        # anything before the subcommand's name was given to `bpcore` itself
+        before_command = arguments.index(extras[0]) < arguments.index(args.command)
+        owner = parser if before_command else command
+        owner.error(_unrecognized(extras, owner.option_names))
+    missing = [action for action in command.required_later
+               if getattr(args, action.dest) is None]
+    if missing:
+        command.error("the following arguments are required: "
+                      + ", ".join("/".join(action.option_strings) for action in missing))
+    return args
 
 
 def _fraction(text: str) -> float:
@@ -103,7 +188,7 @@ def _hidden_sizes(text: str) -> list[int]:
             f"expected layer widths such as 32,16, got {text!r}") from None
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     parser = _Parser(
         prog="bpcore", description="Small fully-connected networks trained by backpropagation.")
     parser.add_argument("--version", action="version", version=f"bpcore {__version__}")
@@ -141,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="hidden layer widths, e.g. 32,16 ('' for none; default: 16)")
     train.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default="tanh",
                        help="hidden activation (default: tanh)")
-    train.add_argument("--output", choices=OUTPUT_ACTIVATIONS,
+    train.add_argument("--output-activation", choices=OUTPUT_ACTIVATIONS,
                        help="output activation (default: softmax to classify, identity to regress)")
     train.add_argument("--loss", choices=LOSSES,
                        help="loss (default: cross_entropy to classify, mse to regress)")
@@ -156,9 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--validation-fraction", type=_fraction, default=0.2, metavar="F",
                        help="share of rows held out to report validation loss (default: 0.2; "
                             "0 for none)")
-    train.add_argument("--patience", type=_positive_int,
+    train.add_argument("--patience", type=_positive_int, metavar="EPOCHS",
                        help="stop after this many epochs without a lower validation loss (or "
-                            "training loss, without validation) and keep the best weights")
+                            "training loss, without validation), and save the weights of the "
+                            "epoch with the lowest one")
     train.add_argument("--out", default="model.npz", help="model file to write (model.npz)")
     train.add_argument("--quiet", "-q", action="store_true", help="no per-epoch progress")
     train.set_defaults(run=run_train)
@@ -175,12 +261,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser(
         "bench", add_help=False, prefix_chars="+",  # every argument goes to bpcore.bench
-        help="time the compiled kernels against the fallback, NumPy and PyTorch (--full, --help)")
+        help="time the compiled kernels against the fallback, NumPy and PyTorch "
+             "(--full, --wide, --targets, --help)")
     bench.add_argument("bench_arguments", nargs="*")
     bench.set_defaults(run=run_bench)
 
     info = commands.add_parser("info", help="version, backend and build information")
     info.set_defaults(run=run_info)
+    parser.commands = {name: command for name, command in commands.choices.items()
+                       if isinstance(command, _Parser)}
     return parser
 
 
@@ -207,7 +296,8 @@ def _standardise(X: npt.NDArray[np.float64],
 def _split(n: int, labels: npt.NDArray[Any] | None, fraction: float,
            rng: np.random.Generator) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """Indices (train, held_out) of n rows: a share `fraction` of every class held out (at
-    least one row in all, at least one left to train on); labels=None splits at random."""
+    least one row in all when fraction > 0); labels=None splits at random. The caller checks
+    that enough rows are left to train on."""
     if fraction == 0:
         return np.arange(n), np.arange(0)
     held: list[Any] | npt.NDArray[np.intp]
@@ -220,9 +310,6 @@ def _split(n: int, labels: npt.NDArray[Any] | None, fraction: float,
         held = list(rng.permutation(n)[:max(1, int(round(n * fraction)))])
     held = np.sort(np.array(held, dtype=np.intp))
     train = np.setdiff1d(np.arange(n), held)
-    if len(train) == 0:
-        raise CLIError(f"{n} row(s) are too few to hold out a validation share of {fraction:g}; "
-                       f"use --validation-fraction 0")
     return train, held
 
 
@@ -257,14 +344,22 @@ def _require_matplotlib() -> ModuleType:
     return module
 
 
-def _plot_losses(pyplot: ModuleType, losses: Sequence[float], path: str, title: str) -> None:
+def _loss_figure(pyplot: ModuleType, losses: Sequence[float], title: str) -> Any:
+    """A matplotlib figure of the per-epoch losses."""
+    from matplotlib.ticker import MaxNLocator
     figure, axes = pyplot.subplots(figsize=(6, 4))
     axes.plot(np.arange(1, len(losses) + 1), losses, marker="." if len(losses) < 50 else None)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 2.5
     axes.set_xlabel("epoch")
     axes.set_ylabel("training loss (mean over the epoch)")
     axes.set_title(title)
     axes.grid(True, alpha=0.3)
     figure.tight_layout()
+    return figure
+
+
+def _plot_losses(pyplot: ModuleType, losses: Sequence[float], path: str, title: str) -> None:
+    figure = _loss_figure(pyplot, losses, title)
     try:
         figure.savefig(path)
     finally:
@@ -301,9 +396,13 @@ def run_demo(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     predicted = network.predict(X[test]).argmax(axis=1)
     correct = int((predicted == y[test]).sum())
+    # The per-epoch losses are means over each epoch's steps, the weights changing between
+    # them; the loss of the final weights is another figure, so say which is which.
+    final_loss = network.loss(X[train], _one_hot(y[train], len(classes)))
     print(f"test accuracy: {100 * correct / len(test):.2f}% ({correct}/{len(test)})")
-    print(f"training time: {seconds:.2f} s for {history.epochs} epochs "
-          f"(final training loss {history.losses[-1]:.4g})")
+    print(f"training time: {seconds:.2f} s for {history.epochs} epochs")
+    print(f"training loss with the final weights (all training rows): {final_loss:.4g}; the "
+          f"last epoch's mean over its steps: {history.losses[-1]:.4g}")
     print(f"backend: {_backend.name}")
     if pyplot is not None:
         _plot_losses(pyplot, history.losses, args.plot,
@@ -366,7 +465,7 @@ def run_train(args: argparse.Namespace) -> int:
         line = table.lines[int(np.flatnonzero(~np.isfinite(values))[0])]
         raise CLIError(f"{args.data}, line {line}: the target {args.target!r} must be a finite "
                        f"number")
-    output, loss = _default_head(kind, args.output, args.loss)
+    output, loss = _default_head(kind, args.output_activation, args.loss)
     extra: dict[str, npt.NDArray[Any]] = {"meta_features": np.array(features),
                                           "meta_target": np.array(args.target)}
     if kind == "classes":
@@ -391,6 +490,17 @@ def run_train(args: argparse.Namespace) -> int:
         extra["meta_target_mean"], extra["meta_target_std"] = target_mean, target_std
     rng = np.random.default_rng(args.seed)
     train, held = _split(len(X), y, args.validation_fraction, rng)
+    # One row "trains" to loss 0 and teaches nothing: refuse before anything is written.
+    if len(train) < 2:
+        held_out = (f", {len(held)} of them held out for validation (--validation-fraction "
+                    f"{args.validation_fraction:g})" if len(held) else "")
+        raise CLIError(f"{args.data}: {len(X)} data row(s){held_out} leave {len(train)} to "
+                       f"train on; training needs at least 2")
+    if kind == "classes" and len(np.unique(y[train])) < 2:
+        raise CLIError(f"{args.data}: the {len(train)} training rows left after holding out "
+                       f"{len(held)} for validation are all of class {cells[train[0]]!r}; a "
+                       f"classifier needs at least two (use more rows or a smaller "
+                       f"--validation-fraction)")
     mean, std = _standardise(X[train])
     X = (X - mean) / std
     extra["meta_mean"], extra["meta_std"] = mean, std
@@ -409,38 +519,46 @@ def run_train(args: argparse.Namespace) -> int:
               f"{len(train)} rows, validating on {len(held)}; {task}", file=sys.stderr,
               flush=True)
 
-    best: dict[str, Any] = {"loss": np.inf, "epoch": 0, "stale": 0, "params": None}
+    # --patience watches the loss of the weights at the end of each epoch, on the validation
+    # rows if there are any and on all training rows otherwise, and keeps a copy of the best.
+    # (fit's own patience watches the per-epoch mean loss and keeps the last weights.)
+    watched = "validation" if len(held) else "training"
+    best: dict[str, Any] = {"loss": np.inf, "epoch": 0, "params": None}
     progress = make_progress(args.epochs, quiet=args.quiet)
 
-    def after_epoch(epoch: int, train_loss: float) -> bool | None:
-        if len(held) == 0:
-            progress(epoch, train_loss)
-            return None
-        held_loss = network.loss(X_held, Y_held)
-        progress(epoch, train_loss, val_loss=held_loss)
-        if held_loss < best["loss"]:
-            best.update(loss=held_loss, epoch=epoch, stale=0)
-            if args.patience is not None:
-                best["params"] = [array.copy() for array in network.weights + network.biases]
-            return None
-        best["stale"] += 1
-        return args.patience is not None and best["stale"] >= args.patience
+    def after_epoch(epoch: int, mean_loss: float) -> bool:
+        held_loss = network.loss(X_held, Y_held) if len(held) else None
+        if held_loss is None:
+            progress(epoch, mean_loss)
+        else:
+            progress(epoch, mean_loss, val_loss=held_loss)
+        if args.patience is None:
+            return False
+        loss = network.loss(X_train, Y_train) if held_loss is None else held_loss
+        if loss < best["loss"]:
+            best.update(loss=loss, epoch=epoch,
+                        params=[array.copy() for array in network.weights + network.biases])
+        return bool(epoch - best["epoch"] >= args.patience)
 
     try:
         history = network.fit(X_train, Y_train, epochs=args.epochs, lr=args.lr,
                               batch_size=args.batch_size, momentum=args.momentum,
-                              weight_decay=args.weight_decay, callback=after_epoch,
-                              patience=args.patience if len(held) == 0 else None)
+                              weight_decay=args.weight_decay, callback=after_epoch)
     finally:
         progress.close()
-    if history.stop_reason == "callback" and best["params"] is not None:
-        for target, saved in zip(network.weights + network.biases, best["params"]):
-            target[...] = saved
-        print(f"stopped after epoch {history.epochs}: no lower validation loss for "
-              f"{args.patience} epochs; keeping the weights of epoch {best['epoch']}")
-    elif history.stop_reason == "patience":
-        print(f"stopped after epoch {history.epochs}: no lower training loss for "
-              f"{args.patience} epochs")
+    if best["params"] is not None:
+        if history.stop_reason == "callback":
+            ending = (f"stopped after epoch {history.epochs}: no lower {watched} loss for "
+                      f"{args.patience} epochs")
+        else:
+            ending = f"trained all {history.epochs} epochs"
+        if best["epoch"] < history.epochs:
+            for target, saved in zip(network.weights + network.biases, best["params"]):
+                target[...] = saved
+            kept = f"restored the weights of epoch {best['epoch']}"
+        else:
+            kept = "kept the weights of the last epoch"
+        print(f"{ending}; {kept}, which had the lowest {watched} loss ({best['loss']:.4g})")
     summary = f"training loss {network.loss(X_train, Y_train):.4g}"
     if len(held):
         summary += f", validation loss {network.loss(X_held, Y_held):.4g}"
@@ -539,15 +657,8 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def _write_atomically(path: str, text: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".bpcore-", suffix=".csv.tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "w", newline="") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    from .io import write_atomically
+    write_atomically(path, lambda file: file.write(text.encode("utf-8")))
 
 
 # ---- bench and info ----
@@ -583,13 +694,39 @@ def run_info(args: argparse.Namespace) -> int:
 
 # ---- entry point ----
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line with `argv` (default: sys.argv[1:]); return the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """warnings.showwarning for the command line: one line, no source location."""
+    print(f"bpcore: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at os.devnull, so the interpreter's flush at exit cannot fail again."""
     try:
-        status: int = args.run(args)
-        return status
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is not a file (captured, in tests): nothing to do
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with `argv` (default: sys.argv[1:]); return the exit status:
+    0 done, 2 bad input, 130 interrupted, 141 stdout closed early (as by `| head`)."""
+    parser = build_parser()
+    try:
+        try:
+            with warnings.catch_warnings():
+                warnings.showwarning = _show_warning
+                args = _parse_arguments(parser, argv)
+                status: int = args.run(args)
+                return status
+        finally:
+            sys.stdout.flush()  # a closed pipe shows up here, not in the flush at exit
+    except BrokenPipeError:
+        # The reader has gone (`bpcore info | head -1`): stop quietly, as a C tool would.
+        _silence_stdout()
+        return CLOSED_PIPE
     except (CLIError, ValueError, OSError) as error:
         # ValueError covers DataError, bpcore.io's "not a model" and the network's own checks
         # (DivergenceError included); OSError covers files that cannot be read or written.

@@ -66,6 +66,24 @@ def linear(n=120, seed=0):
     return [[f"{a:.6f}", f"{b:.6f}", f"{t:.6f}"] for (a, b), t in zip(X, y)]
 
 
+def main_in_process(capsys, *args):
+    """cli.main in this process, as a CompletedProcess (a usage error's SystemExit gives the
+    status); quicker than a subprocess where nothing read at import matters."""
+    try:
+        status = cli.main([str(arg) for arg in args])
+    except SystemExit as exit:
+        status = exit.code
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, status, out, err)
+
+
+def noise(n=80, seed=0):
+    """Two random features and labels that are pure noise: the network can only memorise."""
+    rng = np.random.default_rng(seed)
+    return [[f"{a:.4f}", f"{b:.4f}", rng.choice(["yes", "no"])]
+            for a, b in rng.normal(size=(n, 2))]
+
+
 def assert_bad_input(result, fragment):
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
@@ -104,9 +122,36 @@ def test_demo_seed_changes_the_split(backend, tmp_path):
     again = run(backend, tmp_path, "demo", "--dataset", "iris", "--quiet", "--epochs", "20")
     other = run(backend, tmp_path, "demo", "--dataset", "iris", "--quiet", "--epochs", "20",
                 "--seed", "5")
-    loss = re.compile(r"final training loss ([\d.e-]+)")
+    loss = re.compile(r"training loss with the final weights \(all training rows\): ([\d.e+-]+)")
     assert loss.search(first.stdout).group(1) == loss.search(again.stdout).group(1)
     assert loss.search(first.stdout).group(1) != loss.search(other.stdout).group(1)
+
+
+def test_demo_summary_says_which_loss_it_prints(backend, capsys):
+    result = main_in_process(capsys, "demo", "--dataset", "iris", "--epochs", "5")
+    assert result.returncode == 0, result.stderr
+    match = re.search(r"^training loss with the final weights \(all training rows\): "
+                      r"([\d.e+-]+); the last epoch's mean over its steps: ([\d.e+-]+)$",
+                      result.stdout, re.MULTILINE)
+    assert match, result.stdout
+    assert np.isfinite(float(match.group(1)))
+    # the second figure is the one progress showed for the last epoch
+    last_epoch = re.search(r"^epoch 5/5  loss ([\d.e+-]+)$", result.stderr, re.MULTILINE)
+    assert last_epoch, result.stderr
+    assert match.group(2) == last_epoch.group(1)
+
+
+def test_loss_plot_has_whole_epoch_ticks(backend):
+    pytest.importorskip("matplotlib", reason="the loss plot needs matplotlib")
+    pyplot = cli._require_matplotlib()
+    figure = cli._loss_figure(pyplot, [1.0, 0.6, 0.5], "three epochs")
+    try:
+        axes = figure.axes[0]
+        low, high = axes.get_xlim()
+        ticks = [tick for tick in axes.get_xticks() if low <= tick <= high]
+        assert ticks and all(float(tick).is_integer() for tick in ticks), ticks
+    finally:
+        pyplot.close(figure)
 
 
 def test_plot_without_matplotlib_exits_before_training(backend, tmp_path):
@@ -204,17 +249,60 @@ def test_integer_target_is_classes_unless_regression(backend, tmp_path):
 
 def test_patience_stops_and_keeps_the_best_weights(backend, tmp_path):
     # labels that are pure noise: the validation loss soon rises as the network memorises
-    rng = np.random.default_rng(0)
-    rows = [[f"{a:.4f}", f"{b:.4f}", rng.choice(["yes", "no"])]
-            for a, b in rng.normal(size=(80, 2))]
-    write_csv(tmp_path / "noise.csv", ["a", "b", "label"], rows)
+    write_csv(tmp_path / "noise.csv", ["a", "b", "label"], noise())
     result = run(backend, tmp_path, "train", "noise.csv", "--target", "label", "--epochs",
                  "500", "--lr", "0.05", "--hidden", "32", "--patience", "2", "--quiet")
     assert result.returncode == 0, result.stderr
-    match = re.search(r"stopped after epoch (\d+): .* keeping the weights of epoch (\d+)",
-                      result.stdout)
+    match = re.search(r"stopped after epoch (\d+): no lower validation loss for 2 epochs; "
+                      r"restored the weights of epoch (\d+), which had the lowest validation "
+                      r"loss \(([\d.e+-]+)\)", result.stdout)
     assert match, result.stdout
     assert int(match.group(2)) == int(match.group(1)) - 2
+    # the saved weights are the restored ones: the summary's validation loss is the best one
+    assert f"validation loss {match.group(3)}," in result.stdout
+
+
+PATIENCE_MESSAGE = (r"{ending}; restored the weights of epoch (\d+), which had the lowest "
+                    r"{watched} loss \(([\d.e+-]+)\)")
+
+
+def test_patience_without_validation_restores_the_lowest_training_loss(backend, tmp_path,
+                                                                       capsys):
+    # Without validation rows --patience watches the loss of all training rows; a high lr on
+    # noise makes it rise after a few epochs.
+    write_csv(tmp_path / "noise.csv", ["a", "b", "label"], noise())
+    result = main_in_process(capsys, "train", tmp_path / "noise.csv", "--target", "label",
+                             "--validation-fraction", "0", "--patience", "2", "--epochs", "300",
+                             "--lr", "0.3", "--hidden", "32", "--quiet",
+                             "--out", tmp_path / "model.npz")
+    assert result.returncode == 0, result.stderr
+    pattern = PATIENCE_MESSAGE.format(
+        ending=r"stopped after epoch (\d+): no lower training loss for 2 epochs",
+        watched="training")
+    match = re.search(pattern, result.stdout)
+    assert match, result.stdout
+    stopped, restored, best = match.groups()
+    assert int(restored) == int(stopped) - 2
+    # the model has the restored weights: its training loss is the lowest one, not the last
+    assert re.search(rf"^training loss {re.escape(best)}$", result.stdout, re.MULTILINE), \
+        result.stdout
+    assert (tmp_path / "model.npz").exists()
+
+
+def test_patience_restores_the_best_epoch_when_the_epochs_run_out(backend, tmp_path, capsys):
+    # patience longer than the run: training ends on the epoch budget, and the epoch with the
+    # lowest validation loss (early on, as the network memorises noise) is still restored
+    write_csv(tmp_path / "noise.csv", ["a", "b", "label"], noise())
+    result = main_in_process(capsys, "train", tmp_path / "noise.csv", "--target", "label",
+                             "--patience", "1000", "--epochs", "30", "--lr", "0.2",
+                             "--hidden", "32", "--quiet", "--out", tmp_path / "model.npz")
+    assert result.returncode == 0, result.stderr
+    pattern = PATIENCE_MESSAGE.format(ending="trained all 30 epochs", watched="validation")
+    match = re.search(pattern, result.stdout)
+    assert match, result.stdout
+    restored, best = match.groups()
+    assert int(restored) < 30
+    assert f"validation loss {best}," in result.stdout
 
 
 # ---- bad input: one line, exit 2, nothing written ----
@@ -254,7 +342,7 @@ def test_train_rejects_bad_data(backend, tmp_path, name, fragment):
 @pytest.mark.parametrize("args, fragment", [
     (["--target", "nope"], "no column named 'nope'; the columns are 'x', 'colour', 'y'"),
     (["--target", "colour", "--regression"], "--regression needs a numeric target"),
-    (["--target", "colour", "--output", "sigmoid", "--loss", "cross_entropy"],
+    (["--target", "colour", "--output-activation", "sigmoid", "--loss", "cross_entropy"],
      "loss='cross_entropy' needs output='softmax'"),
     (["--target", "colour", "--lr", "-1"], "--lr: expected a number in (0, inf), got -1"),
     (["--target", "colour", "--momentum", "1"], "--momentum: expected a number in [0, 1)"),
@@ -268,6 +356,86 @@ def test_train_rejects_bad_settings(backend, tmp_path, args, fragment):
     assert_bad_input(result, fragment)
     assert not (tmp_path / "model.npz").exists()
     assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize("text, args, fragment", [
+    # a single row "trains" to loss 0: refused, with or without a validation split
+    ("a,t\n1,2.5\n", ["--validation-fraction", "0"], "1 data row(s) leave 1 to train on; "
+                                                      "training needs at least 2"),
+    ("a,t\n1,2.5\n", [], "1 data row(s), 1 of them held out for validation "
+                         "(--validation-fraction 0.2) leave 0 to train on"),
+    ("a,label\n1,x\n2,y\n", [], "2 data row(s), 1 of them held out for validation "
+                                "(--validation-fraction 0.2) leave 1 to train on"),
+    # 3 of the 5 a's and the only b held out: the training rows are all of one class
+    ("a,label\n" + "".join(f"{i},a\n" for i in range(5)) + "9,b\n",
+     ["--validation-fraction", "0.6"], "the 2 training rows left after holding out 4 for "
+                                       "validation are all of class 'a'"),
+])
+def test_train_refuses_data_too_small_to_train_on(backend, tmp_path, capsys, text, args,
+                                                  fragment):
+    (tmp_path / "tiny.csv").write_text(text)
+    target = text.split("\n")[0].split(",")[-1]
+    result = main_in_process(capsys, "train", tmp_path / "tiny.csv", "--target", target,
+                             "--epochs", "2", "--out", tmp_path / "model.npz", *args)
+    assert_bad_input(result, fragment)
+    assert result.stdout == ""
+    assert not (tmp_path / "model.npz").exists()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    # the output activation and the output file have names that cannot be mixed up
+    (["train", "train.csv", "--target", "colour", "--output", "sigmoid"],
+     "unrecognized option --output; did you mean --output-activation or --out? "
+     "(see bpcore train --help)"),
+    (["predict", "model.npz", "train.csv", "--output", "p.csv"],
+     "unrecognized option --output; did you mean --out? (see bpcore predict --help)"),
+    # an unknown option is reported as such, not as the required option it misspells
+    (["train", "train.csv", "--traget", "colour"],
+     "unrecognized option --traget; did you mean --target? (see bpcore train --help)"),
+    (["train", "train.csv", "--target=colour", "--lr=0.1", "--epoch=3"],
+     "unrecognized option --epoch; did you mean --epochs? (see bpcore train --help)"),
+    # no abbreviations: --val is not --validation-fraction
+    (["train", "train.csv", "--target", "colour", "--val", "0"],
+     "unrecognized option --val; did you mean --validation-fraction"),
+    (["demo", "--datset", "iris"], "did you mean --dataset? (see bpcore demo --help)"),
+    (["info", "--frobnicate"], "unrecognized option --frobnicate (see bpcore info --help)"),
+    (["--frobnicate", "info"], "unrecognized option --frobnicate (see bpcore --help)"),
+    (["info", "extra"], "unrecognized arguments: extra (see bpcore info --help)"),
+    (["train", "train.csv"],
+     "the following arguments are required: --target (see bpcore train --help)"),
+])
+def test_unknown_options_point_at_the_subcommand(backend, tmp_path, capsys, monkeypatch, args,
+                                                 fragment):
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "train.csv", ["x", "colour", "y"], blobs())
+    result = main_in_process(capsys, *args)
+    assert_bad_input(result, fragment)
+    assert result.stdout == ""
+    assert not (tmp_path / "model.npz").exists()
+
+
+def test_train_help_shows_target_as_required(backend, capsys):
+    result = main_in_process(capsys, "train", "--help")
+    assert result.returncode == 0
+    usage = " ".join(result.stdout.split("\n\n")[0].split())
+    assert "--target COLUMN" in usage and "[--target COLUMN]" not in usage, usage
+    assert "--output-activation" in result.stdout and "--out OUT" in result.stdout
+
+
+def test_a_learning_rate_that_raises_the_loss_is_warned_about_in_one_line(backend, tmp_path,
+                                                                          capsys):
+    # Full-batch gradient descent on a linear regression with lr 3 (above the stable limit for
+    # standardised inputs): the error grows by a constant factor every step, the loss with it.
+    write_csv(tmp_path / "prices.csv", ["a", "b", "price"], linear(n=30))
+    result = main_in_process(capsys, "train", tmp_path / "prices.csv", "--target", "price",
+                             "--hidden", "", "--batch-size", "30", "--epochs", "5", "--lr", "3",
+                             "--validation-fraction", "0", "--quiet",
+                             "--out", tmp_path / "model.npz")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("bpcore: warning: ") and "learning rate" in lines[0], lines[0]
+    assert "RuntimeWarning" not in result.stderr and "warnings.warn" not in result.stderr
 
 
 @pytest.fixture
@@ -325,7 +493,8 @@ def test_predict_with_a_plain_model_writes_raw_outputs(backend, tmp_path):
 def test_bench_passes_its_arguments_to_the_benchmark(backend, tmp_path):
     result = run(backend, tmp_path, "bench", "--smoke", "--quiet")
     assert result.returncode == 0, result.stderr
-    assert "tiny online 4-4-4-1" in result.stdout and "numpy/comp" in result.stdout
+    assert "tiny online 4-4-4-1" in result.stdout
+    assert re.search(r"^case .* compiled .* numpy ", result.stdout, re.MULTILINE), result.stdout
     refused = run(backend, tmp_path, "bench", "--fast")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "error: unrecognized arguments: --fast" in refused.stderr
@@ -352,6 +521,57 @@ def test_no_command_is_a_usage_error(backend, tmp_path):
 def test_main_is_importable_for_the_console_script():
     from bpcore.__main__ import main
     assert main(["info"]) == 0
+
+
+def test_bad_backend_variable_is_one_line_and_exit_2(backend, tmp_path):
+    result = run("cyton", tmp_path, "info")
+    assert_bad_input(result, "'auto', 'cython' or 'python', got 'cyton'")
+    assert result.stdout == ""
+    # the console script too (it imports the package before bpcore.__main__ runs)
+    script = os.path.join(os.path.dirname(sys.executable), "bpcore")
+    if os.path.exists(script):
+        result = subprocess.run([script, "info"], cwd=tmp_path, capture_output=True, text=True,
+                                env=dict(os.environ, BPCORE_BACKEND="cyton"), timeout=120)
+        assert_bad_input(result, "'auto', 'cython' or 'python', got 'cyton'")
+
+
+def test_stdout_closed_before_writing_ends_quietly(backend, tmp_path):
+    # a pipe whose reader is already gone: the first write fails, whenever it happens
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        process = subprocess.run([sys.executable, "-m", "bpcore", "info"], cwd=tmp_path,
+                                 env=dict(os.environ, BPCORE_BACKEND=backend), stdout=write_end,
+                                 stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert process.stderr == ""
+    assert process.returncode == 141  # 128 + SIGPIPE, as for a C tool
+
+
+def test_predict_into_head_ends_quietly(backend, tmp_path):
+    # `bpcore predict ... | head -1`: more output than a pipe holds, the reader leaves after
+    # one line, so the writer meets the closed pipe in the middle of its output.
+    network = bpcore.Network([2, 3], output="softmax", loss="cross_entropy", seed=0)
+    network.save(tmp_path / "plain.npz")
+    rows = np.random.default_rng(0).normal(size=(20_000, 2))
+    write_csv(tmp_path / "data.csv", ["p", "q"], rows.round(4).tolist())
+    # Buffered stdout, as a user has it: under PYTHONUNBUFFERED Python's text stdout ignores a
+    # short write, so a reader leaving mid-write would pass unnoticed and prove nothing here.
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    process = subprocess.Popen([sys.executable, "-m", "bpcore", "predict", "plain.npz",
+                                "data.csv"], cwd=tmp_path, env=dict(env, BPCORE_BACKEND=backend),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stdout.readline() == b"output_0,output_1,output_2\n"
+        process.stdout.close()
+        stderr = process.stderr.read().decode()
+        status = process.wait(timeout=120)
+    finally:
+        process.kill()
+        process.wait()
+    assert stderr == ""
+    assert status == 141
 
 
 # ---- progress ----
@@ -397,4 +617,5 @@ def test_progress_as_a_fit_callback():
     history = network.fit([[0, 0], [1, 1]], [0, 1], epochs=3, callback=progress)
     progress.close()
     assert history.epochs == 3 and history.stop_reason == "epochs"
-    assert len(stream.getvalue().splitlines()) == 3
+    lines = stream.getvalue().splitlines()  # at most a line a second, first and last always
+    assert lines[0].startswith("epoch 1/3  loss ") and lines[-1].startswith("epoch 3/3  loss ")
