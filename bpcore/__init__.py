@@ -21,7 +21,20 @@ array([0., 1., 1., 0.])
 >>> bpcore.backend in ("cython", "python")
 True
 """
-from . import _backend
+import os as _os
+import sys as _sys
+
+try:
+    from . import _backend  # chooses the kernels, from BPCORE_BACKEND
+except (ValueError, ImportError) as _error:
+    # `bpcore ...` and `python -m bpcore ...` import this package before bpcore.__main__ can
+    # catch anything: there a bad BPCORE_BACKEND is bad input like any other, reported in one
+    # line with exit status 2 instead of a traceback
+    if (getattr(_sys, "orig_argv", [])[1:3] == ["-m", "bpcore"]
+            or _os.path.basename(getattr(_sys, "argv", [""])[0]) == "bpcore"):
+        print(f"bpcore: error: {' '.join(str(_error).split())}", file=_sys.stderr)
+        raise SystemExit(2) from None
+    raise
 from ._validation import DivergenceError
 from ._version import __version__
 from .checks import check_gradients
