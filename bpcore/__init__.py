@@ -23,18 +23,22 @@ True
 """
 import os as _os
 import sys as _sys
+import warnings as _warnings
 
+# `bpcore ...` and `python -m bpcore ...` import this package before bpcore.__main__ runs, so
+# what choosing the kernels reports must take the command line's one-line form here
+_COMMAND_LINE = (getattr(_sys, "orig_argv", [])[1:3] == ["-m", "bpcore"]
+                 or _os.path.basename(getattr(_sys, "argv", [""])[0]) == "bpcore")
 try:
-    from . import _backend  # chooses the kernels, from BPCORE_BACKEND
+    with _warnings.catch_warnings(record=_COMMAND_LINE) as _caught:
+        from . import _backend  # chooses the kernels, from BPCORE_BACKEND
 except (ValueError, ImportError) as _error:
-    # `bpcore ...` and `python -m bpcore ...` import this package before bpcore.__main__ can
-    # catch anything: there a bad BPCORE_BACKEND is bad input like any other, reported in one
-    # line with exit status 2 instead of a traceback
-    if (getattr(_sys, "orig_argv", [])[1:3] == ["-m", "bpcore"]
-            or _os.path.basename(getattr(_sys, "argv", [""])[0]) == "bpcore"):
+    if _COMMAND_LINE:  # a bad BPCORE_BACKEND is bad input like any other: exit status 2
         print(f"bpcore: error: {' '.join(str(_error).split())}", file=_sys.stderr)
         raise SystemExit(2) from None
     raise
+for _warning in _caught or []:  # e.g. running on the fallback, and why
+    print(f"bpcore: warning: {' '.join(str(_warning.message).split())}", file=_sys.stderr)
 from ._validation import DivergenceError
 from ._version import __version__
 from .checks import check_gradients

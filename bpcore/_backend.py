@@ -27,7 +27,8 @@ def _why_not_compiled(error: ImportError) -> str:
         # the source folder shadows the installed package when Python starts in the checkout
         return (f"bpcore was imported from the source checkout {root}, which has no compiled "
                 f"module; run from another folder to use the installed bpcore, or build the "
-                f"checkout in place with `pip install -e . --no-build-isolation`")
+                f"checkout in place with `pip install -e \".[dev]\" --no-build-isolation` "
+                f"(after `pip install \"setuptools>=77\" \"cython>=3\" \"numpy>=2\"`)")
     return ("this installation of bpcore has no compiled module (a pure-Python wheel, or a "
             "build without a C compiler); reinstall it from source with a C compiler "
             "(`pip install .` in a checkout)")

@@ -1,6 +1,7 @@
 """Model files: one .npz per network, no pickle, written atomically and validated on load."""
 from __future__ import annotations
 
+import errno
 import math
 import os
 import stat
@@ -151,6 +152,8 @@ def write_atomically(path: str | os.PathLike[str],
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):  # else mkstemp's error would name its temporary file
+        raise FileNotFoundError(errno.ENOENT, f"no folder {folder!r} to write into", path)
     handle, temporary = tempfile.mkstemp(prefix=".bpcore-", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(handle, "wb") as file:

@@ -114,6 +114,20 @@ def test_the_fallback_warning_names_the_true_cause_in_one_sentence(checkout, cau
     assert "ImportError: BPCORE_BACKEND=cython, but" in result.stderr and cause in result.stderr
 
 
+def test_the_command_line_reports_the_fallback_in_one_line(tmp_path):
+    # as the console script `bpcore` (argv[0]) starts, from a checkout without a build
+    root = package_copy(tmp_path / "tree", checkout=True)
+    code = (NO_EDITABLE_FINDER + "sys.argv[0] = '/venv/bin/bpcore'; "
+            "from bpcore.__main__ import main; sys.exit(main(['info']))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=root, env={**os.environ, "BPCORE_BACKEND": "auto",
+                                           "PYTHONPATH": ""})
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bpcore: warning: bpcore uses its slower")
+    assert "active backend: python" in result.stdout
+
+
 SMALL = [6, 8, 5, 3]   # every product on the compiled plain loops
 LARGE = [20, 64, 32, 3]  # large enough for the compiled BLAS paths (gemv online, gemm batches)
 
@@ -131,6 +145,12 @@ def train_on(kernels, dtype, batch_size, monkeypatch, momentum=0.0, weight_decay
     return network, history
 
 
+# Why these tolerances: the backends' products round differently (the compiled loops or SciPy's
+# BLAS against NumPy's, whose kernel depends on the CPU). A float32 dot product of k <= 65 terms
+# is off by up to about k u (u = 6e-8) of its terms' size, 4e-6, and 50 small stable steps add
+# such errors up without blowing them up: measured up to 2e-5 of a layer's largest weight under
+# OPENBLAS_CORETYPE=Haswell, SkylakeX and Sandybridge, 5x under 1e-4; float64 the same with
+# u = 1.1e-16 (measured 2e-14, against 1e-10).
 @pytest.mark.parametrize("dtype, rtol", [("float64", 1e-10), ("float32", 1e-4)])
 @pytest.mark.parametrize("batch_size", [1, 8])
 @pytest.mark.parametrize("momentum, weight_decay", [(0.0, 0.0), (0.9, 1e-3)])

@@ -194,8 +194,11 @@ def test_files_the_command_line_writes_get_normal_permissions(umask, tmp_path):
 
 def test_save_into_a_missing_folder_fails_cleanly(tmp_path):
     net, _ = trained()
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError) as info:
         net.save(tmp_path / "no" / "such" / "model.npz")
+    # the error names the user's path, not a temporary file
+    assert info.value.filename == str(tmp_path / "no" / "such" / "model.npz")
+    assert ".tmp" not in str(info.value)
     assert list(tmp_path.iterdir()) == []
 
 
