@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import csv
 import difflib
+import errno
 import importlib
 import io
 import os
@@ -284,6 +285,44 @@ def _writable_target(path: str, what: str) -> None:
         raise CLIError(f"cannot write {what} {path}: folder {folder} does not exist")
 
 
+def _same_file(path: str, other: str) -> bool:
+    """Whether two names reach one file: by inode when both exist (links, aliases), else by
+    their normalised absolute paths."""
+    if os.path.exists(path) and os.path.exists(other):
+        return os.path.samefile(path, other)
+    return os.path.normcase(os.path.abspath(path)) == os.path.normcase(os.path.abspath(other))
+
+
+def _not_an_input(path: str, option: str, inputs: Sequence[str]) -> None:
+    """Refuse, before any work, an output file that would replace one of the command's inputs."""
+    for name in inputs:
+        if _same_file(path, name):
+            raise CLIError(f"{option} {path} is the same file as the input {name}; writing it "
+                           f"would replace the input, so choose another {option}")
+
+
+def _write_stdout(text: str) -> None:
+    """Write all of `text` to stdout, or raise.
+
+    Under PYTHONUNBUFFERED the text layer writes to the raw file, which may take only part of
+    a large write (a pipe whose reader leaves), and drops the rest without an error. Writing
+    the bytes in a loop that honours each count makes a closed pipe a BrokenPipeError.
+    """
+    binary = getattr(sys.stdout, "buffer", None)
+    if binary is None:  # a text-only stream (tests' captures): it takes the whole string
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()  # whatever went through the text layer comes first
+    data = memoryview(text.encode(getattr(sys.stdout, "encoding", None) or "utf-8",
+                                  getattr(sys.stdout, "errors", None) or "strict"))
+    while data:
+        written = binary.write(data)
+        if not written:  # None: a non-blocking stdout that is full; never loop forever
+            raise BlockingIOError(errno.EAGAIN, "stdout takes no more output")
+        data = data[written:]
+    binary.flush()
+
+
 def _standardise(X: npt.NDArray[np.float64],
                  ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Mean and std of the columns of X; a constant column gets std 1 so it maps to 0."""
@@ -344,6 +383,20 @@ def _require_matplotlib() -> ModuleType:
     return module
 
 
+def _check_plot_format(path: str) -> None:
+    """Refuse, before training, a plot name whose extension matplotlib cannot write (it takes
+    the format from the extension, and without one would save to path + '.png')."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # the canvas the plot uses
+    formats = sorted(FigureCanvasAgg.get_supported_filetypes())
+    extension = os.path.splitext(path)[1][1:].lower()
+    if extension not in formats:
+        common = [f".{name}" for name in ("png", "pdf", "svg") if name in formats]
+        others = [name for name in formats if f".{name}" not in common]
+        found = f"a .{extension} file" if extension else "a file without an extension"
+        raise CLIError(f"--plot {path}: matplotlib cannot write {found}; use a name ending in "
+                       f"{', '.join(common)} or another format it supports: {', '.join(others)}")
+
+
 def _loss_figure(pyplot: ModuleType, losses: Sequence[float], title: str) -> Any:
     """A matplotlib figure of the per-epoch losses."""
     from matplotlib.ticker import MaxNLocator
@@ -370,6 +423,7 @@ def run_demo(args: argparse.Namespace) -> int:
     pyplot = None
     if args.plot is not None:
         pyplot = _require_matplotlib()  # before training, not after
+        _check_plot_format(args.plot)  # so it can never name the demo's inputs (.csv) either
         _writable_target(args.plot, "plot")
     setting = DEMOS[args.dataset]
     epochs = args.epochs or setting["epochs"]
@@ -448,7 +502,41 @@ def _default_head(kind: str, output: str | None, loss: str | None) -> tuple[str,
     return output, loss
 
 
+# What a bounded output activation can produce: a regression target beyond it cannot be learnt
+# (such an output sees the raw target; only identity learns a standardised one).
+BOUNDED_OUTPUTS = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, np.inf)}
+
+
+def _check_regression_head(args: argparse.Namespace, cells: Sequence[str],
+                           values: npt.NDArray[np.float64], output: str, loss: str) -> None:
+    """Refuse, up front, an output or loss the user chose that cannot learn a numeric target:
+    a softmax over its single output is always 1, binary cross-entropy needs values in [0, 1],
+    and a bounded output cannot reach values beyond its bounds."""
+    low, high = float(values.min()), float(values.max())
+    bottom, top = BOUNDED_OUTPUTS.get(output, (-np.inf, np.inf))
+    if output == "softmax":
+        problem = "needs a class target"
+    elif loss == "binary_cross_entropy" and not 0 <= low <= high <= 1:
+        problem = "needs a class target or numbers in [0, 1]"
+    elif not bottom <= low <= high <= top:
+        problem = f"gives outputs in [{bottom:g}, {top:g}" + ("]" if top < np.inf else ")")
+    else:
+        return
+    given = [f"{option} {value}" for option, value in (
+        ("--output-activation", args.output_activation), ("--loss", args.loss)) if value]
+    drop = " and ".join(option.split()[0] for option in given)
+    if args.regression and _target_kind(cells, False)[0] == "classes":
+        cause = (f"--regression makes the integer target {args.target!r} a regression; drop "
+                 f"--regression to make its values classes, or drop {drop}")
+    else:
+        cause = (f"the target {args.target!r} holds numbers in [{low:.4g}, {high:.4g}], not all "
+                 f"integers, so it is a regression; drop {drop}"
+                 + (" (class labels must be integers or text)" if "class" in problem else ""))
+    raise CLIError(f"{' with '.join(given)} {problem}, but {cause}")
+
+
 def run_train(args: argparse.Namespace) -> int:
+    _not_an_input(args.out, "--out", [args.data])
     _writable_target(args.out, "model file")
     table = read_table(args.data)
     table.index(args.target)
@@ -466,6 +554,8 @@ def run_train(args: argparse.Namespace) -> int:
         raise CLIError(f"{args.data}, line {line}: the target {args.target!r} must be a finite "
                        f"number")
     output, loss = _default_head(kind, args.output_activation, args.loss)
+    if kind == "numbers":
+        _check_regression_head(args, cells, values, output, loss)
     extra: dict[str, npt.NDArray[Any]] = {"meta_features": np.array(features),
                                           "meta_target": np.array(args.target)}
     if kind == "classes":
@@ -609,6 +699,8 @@ def _model_metadata(network: Network, extra: dict[str, npt.NDArray[Any]],
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    if args.out is not None:
+        _not_an_input(args.out, "--out", [args.model, args.data])
     try:
         network, extra = load(args.model, with_extra=True)
     except FileNotFoundError:
@@ -650,9 +742,10 @@ def run_predict(args: argparse.Namespace) -> int:
     writer.writerow(header)
     writer.writerows(rows)
     if args.out is None:
-        sys.stdout.write(buffer.getvalue())
+        _write_stdout(buffer.getvalue())  # stdout holds only the CSV
     else:
         _write_atomically(args.out, buffer.getvalue())
+        print(f"wrote {len(rows)} prediction{'s' if len(rows) != 1 else ''} to {args.out}")
     return 0
 
 

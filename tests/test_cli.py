@@ -174,6 +174,17 @@ def test_plot_writes_a_png(backend, tmp_path):
     assert "loss curve saved to loss.png" in result.stdout
 
 
+@pytest.mark.parametrize("name", ["loss.txt", "loss"])
+def test_plot_format_is_checked_before_training(backend, tmp_path, capsys, name):
+    pytest.importorskip("matplotlib")
+    result = main_in_process(capsys, "demo", "--dataset", "iris", "--quiet",
+                             "--plot", tmp_path / name)
+    assert_bad_input(result, f"{tmp_path / name}: ")
+    assert ".png, .pdf, .svg" in result.stderr
+    assert result.stdout == ""  # nothing trained, nothing reported
+    assert list(tmp_path.iterdir()) == []
+
+
 # ---- train and predict ----
 
 def test_train_predict_classification_with_string_labels(backend, tmp_path):
@@ -205,7 +216,8 @@ def test_train_predict_classification_with_string_labels(backend, tmp_path):
         assert np.mean([p == row[1] for p, row in zip(predicted, fresh)]) >= 0.9
 
     result = run(backend, tmp_path, "predict", "colours.npz", "new.csv", "--out", "out.csv")
-    assert result.returncode == 0 and result.stdout == ""
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "wrote 30 predictions to out.csv\n"  # as train says "model saved"
     assert (tmp_path / "out.csv").read_text().splitlines()[0] == "colour"
 
 
@@ -358,6 +370,59 @@ def test_train_rejects_bad_settings(backend, tmp_path, args, fragment):
     assert not (tmp_path / "no").exists()
 
 
+@pytest.mark.parametrize("args, fragments", [
+    # a regression target (prices about 50, with decimals) under a head made for classes
+    (["--loss", "cross_entropy"],
+     ["--loss cross_entropy needs a class target, but the target 'price' holds numbers in [",
+      "not all integers, so it is a regression; drop --loss (class labels"]),
+    (["--output-activation", "softmax"], ["--output-activation softmax needs a class target",
+                                          "drop --output-activation"]),
+    (["--loss", "binary_cross_entropy"],
+     ["--loss binary_cross_entropy needs a class target or numbers in [0, 1]", "drop --loss"]),
+    (["--output-activation", "sigmoid", "--loss", "binary_cross_entropy"],
+     ["--output-activation sigmoid with --loss binary_cross_entropy needs a class target",
+      "drop --output-activation and --loss"]),
+    # bounded outputs cannot reach the target's values, which they see unstandardised
+    (["--output-activation", "sigmoid"], ["--output-activation sigmoid gives outputs in [0, 1]",
+                                          "drop --output-activation"]),
+    (["--output-activation", "tanh"], ["--output-activation tanh gives outputs in [-1, 1]"]),
+])
+def test_regression_target_refuses_a_head_for_classes(backend, tmp_path, capsys, args,
+                                                      fragments):
+    write_csv(tmp_path / "prices.csv", ["a", "b", "price"], linear(n=30))
+    result = main_in_process(capsys, "train", tmp_path / "prices.csv", "--target", "price",
+                             "--epochs", "1", "--out", tmp_path / "model.npz", *args)
+    for fragment in fragments:
+        assert_bad_input(result, fragment)
+    assert "Y must lie in" not in result.stderr  # the API's wording, about one row
+    assert result.stdout == ""
+    assert not (tmp_path / "model.npz").exists()
+
+
+def test_integer_target_made_a_regression_is_told_how_to_classify(backend, tmp_path, capsys):
+    rows = [[f"{v:.3f}", str(int(v > 0) + 2 * int(v > 1))] for v in np.linspace(-2, 2, 30)]
+    write_csv(tmp_path / "ints.csv", ["v", "level"], rows)
+    result = main_in_process(capsys, "train", tmp_path / "ints.csv", "--target", "level",
+                             "--regression", "--loss", "cross_entropy", "--epochs", "1",
+                             "--out", tmp_path / "model.npz")
+    assert_bad_input(result, "--regression makes the integer target 'level' a regression; "
+                             "drop --regression to make its values classes")
+    assert not (tmp_path / "model.npz").exists()
+
+
+def test_numeric_target_in_the_unit_interval_may_use_binary_cross_entropy(backend, tmp_path,
+                                                                          capsys):
+    # probabilities are a regression a sigmoid output with binary cross-entropy can learn
+    rows = [[f"{v:.3f}", f"{1 / (1 + np.exp(-2 * v)):.4f}"] for v in np.linspace(-2, 2, 30)]
+    write_csv(tmp_path / "odds.csv", ["v", "p"], rows)
+    result = main_in_process(capsys, "train", tmp_path / "odds.csv", "--target", "p",
+                             "--loss", "binary_cross_entropy", "--epochs", "2", "--quiet",
+                             "--out", tmp_path / "model.npz")
+    assert result.returncode == 0, result.stderr
+    network = bpcore.io.load(tmp_path / "model.npz")
+    assert network.output == "sigmoid" and network.sizes[-1] == 1
+
+
 @pytest.mark.parametrize("text, args, fragment", [
     # a single row "trains" to loss 0: refused, with or without a validation split
     ("a,t\n1,2.5\n", ["--validation-fraction", "0"], "1 data row(s) leave 1 to train on; "
@@ -476,6 +541,40 @@ def test_predict_rejects_bad_input(backend, tmp_path, trained, model, data, frag
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".bpcore-")]
 
 
+@pytest.mark.parametrize("args, victim", [
+    (["predict", "model.npz", "train.csv", "--out", "model.npz"], "model.npz"),
+    (["predict", "model.npz", "train.csv", "--out", "sub/../train.csv"], "train.csv"),
+    (["predict", "model.npz", "train.csv", "--out", "alias.npz"], "model.npz"),  # a symlink
+    (["train", "train.csv", "--target", "colour", "--epochs", "1", "--out", "train.csv"],
+     "train.csv"),
+    (["train", "train.csv", "--target", "colour", "--epochs", "1", "--out", "./alias.csv"],
+     "train.csv"),
+])
+def test_out_never_overwrites_an_input(backend, tmp_path, trained, capsys, monkeypatch, args,
+                                       victim):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    os.symlink("model.npz", tmp_path / "alias.npz")
+    os.symlink("train.csv", tmp_path / "alias.csv")
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir() if path.is_file()}
+    capsys.readouterr()  # the fixture's training report
+    result = main_in_process(capsys, *args)
+    assert_bad_input(result, f"is the same file as the input {victim}")
+    assert result.stdout == ""
+    after = {path.name: path.read_bytes() for path in tmp_path.iterdir() if path.is_file()}
+    assert after == before
+
+
+def test_same_file_compares_paths_of_files_not_yet_written(tmp_path):
+    assert cli._same_file(str(tmp_path / "a" / ".." / "x.csv"), str(tmp_path / "x.csv"))
+    assert not cli._same_file(str(tmp_path / "x.csv"), str(tmp_path / "y.csv"))
+    (tmp_path / "x.csv").write_text("a\n1\n")
+    (tmp_path / "y.csv").write_text("a\n1\n")  # equal contents, another file
+    assert not cli._same_file(str(tmp_path / "x.csv"), str(tmp_path / "y.csv"))
+    os.link(tmp_path / "x.csv", tmp_path / "hard.csv")
+    assert cli._same_file(str(tmp_path / "hard.csv"), str(tmp_path / "x.csv"))
+
+
 def test_predict_with_a_plain_model_writes_raw_outputs(backend, tmp_path):
     network = bpcore.Network([2, 3], output="softmax", loss="cross_entropy", seed=0)
     network.save(tmp_path / "plain.npz")
@@ -549,18 +648,49 @@ def test_stdout_closed_before_writing_ends_quietly(backend, tmp_path):
     assert process.returncode == 141  # 128 + SIGPIPE, as for a C tool
 
 
-def test_predict_into_head_ends_quietly(backend, tmp_path):
-    # `bpcore predict ... | head -1`: more output than a pipe holds, the reader leaves after
-    # one line, so the writer meets the closed pipe in the middle of its output.
+BIG_PREDICTION_ROWS = 20_000  # about 1.2 MB of predictions: far more than a pipe holds
+
+
+def big_prediction_files(tmp_path):
     network = bpcore.Network([2, 3], output="softmax", loss="cross_entropy", seed=0)
     network.save(tmp_path / "plain.npz")
-    rows = np.random.default_rng(0).normal(size=(20_000, 2))
+    rows = np.random.default_rng(0).normal(size=(BIG_PREDICTION_ROWS, 2))
     write_csv(tmp_path / "data.csv", ["p", "q"], rows.round(4).tolist())
-    # Buffered stdout, as a user has it: under PYTHONUNBUFFERED Python's text stdout ignores a
-    # short write, so a reader leaving mid-write would pass unnoticed and prove nothing here.
+
+
+def stdout_env(backend, unbuffered):
+    """The environment with PYTHONUNBUFFERED set or removed, whatever this machine has."""
     env = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    return dict(env, BPCORE_BACKEND=backend)
+
+
+def test_unbuffered_predict_into_a_pipe_writes_every_row(backend, tmp_path):
+    # Under PYTHONUNBUFFERED, Python's text stdout drops whatever a short write left over;
+    # the output must be whole, and the same as with buffered stdout.
+    big_prediction_files(tmp_path)
+    outputs = {}
+    for unbuffered in (False, True):
+        result = subprocess.run([sys.executable, "-m", "bpcore", "predict", "plain.npz",
+                                 "data.csv"], cwd=tmp_path, env=stdout_env(backend, unbuffered),
+                                capture_output=True, timeout=120)
+        assert result.returncode == 0 and result.stderr == b"", result.stderr
+        outputs[unbuffered] = result.stdout
+    lines = outputs[True].decode().splitlines()
+    assert len(lines) == 1 + BIG_PREDICTION_ROWS
+    assert lines[0] == "output_0,output_1,output_2" and len(lines[-1].split(",")) == 3
+    assert outputs[True] == outputs[False]
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
+def test_predict_into_head_ends_quietly(backend, tmp_path, unbuffered):
+    # `bpcore predict ... | head -1`: more output than a pipe holds, the reader leaves after
+    # one line, so the writer meets the closed pipe in the middle of its output. Unbuffered,
+    # that middle is a short write, which Python's text stdout would silently drop (exit 0).
+    big_prediction_files(tmp_path)
     process = subprocess.Popen([sys.executable, "-m", "bpcore", "predict", "plain.npz",
-                                "data.csv"], cwd=tmp_path, env=dict(env, BPCORE_BACKEND=backend),
+                                "data.csv"], cwd=tmp_path, env=stdout_env(backend, unbuffered),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert process.stdout.readline() == b"output_0,output_1,output_2\n"
