@@ -9,11 +9,22 @@ import importlib
 import os
 
 import pytest
+from hypothesis import settings
 
 import bpcore
 from bpcore import _backend, _fallback
 
 BACKENDS = ["cython", "python"]
+
+# Hypothesis profiles, picked by HYPOTHESIS_PROFILE (pytest's --hypothesis-profile overrides):
+# - "default": derandomized (a test's examples follow from its code) with no example database,
+#   so every run on every machine checks the same examples;
+# - "explore": new random examples each run; --hypothesis-seed=N repeats a run (a derandomized
+#   profile would ignore the seed). CI runs tests/test_properties.py under many seeds.
+# A test's own @settings(max_examples=...) keeps the rest of the loaded profile.
+settings.register_profile("default", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def kernels_of(name):
