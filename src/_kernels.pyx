@@ -1,4 +1,4 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+# Compiler directives are set once, in setup.py (BPCORE_DEBUG=1 turns the bounds checks on).
 """Compiled kernels of bpcore: forward pass, local gradients, SGD updates, whole epochs.
 
 Design, from the inside out (the order of this file):

@@ -32,6 +32,18 @@ def test_compiled_module_is_a_built_extension(backend):
     assert path.endswith((".so", ".pyd")), path
 
 
+def test_compiler_directives_are_set_only_by_setup_py():
+    # a `# cython:` header line would override setup.py's, and BPCORE_DEBUG=1 would then
+    # build without the bounds checks it promises
+    source = os.path.join(os.path.dirname(__file__), os.pardir, "src", "_kernels.pyx")
+    if not os.path.exists(source):
+        pytest.skip("no source tree beside the tests")
+    with open(source, encoding="utf-8") as file:
+        header = [line for line in file.read().splitlines()[:20]
+                  if line.replace(" ", "").startswith("#cython:")]
+    assert header == []
+
+
 def run_python(code, **env):
     environment = {**os.environ, **env}
     # from /, so that a source checkout in the working directory is not imported instead
