@@ -7,6 +7,7 @@ Subprocesses run in tmp_path so the source tree next to the tests is never impor
 import csv
 import io
 import os
+import signal
 import re
 import subprocess
 import sys
@@ -749,3 +750,24 @@ def test_progress_as_a_fit_callback():
     assert history.epochs == 3 and history.stop_reason == "epochs"
     lines = stream.getvalue().splitlines()  # at most a line a second, first and last always
     assert lines[0].startswith("epoch 1/3  loss ") and lines[-1].startswith("epoch 3/3  loss ")
+
+
+def test_ctrl_c_during_training_exits_130_and_writes_nothing(backend, tmp_path):
+    data = write_csv(tmp_path / "data.csv", ["x", "species", "y"], blobs(300))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bpcore", "train", str(data), "--target", "species",
+         "--epochs", "1000000", "--out", str(tmp_path / "model.npz")],
+        cwd=tmp_path, env=dict(os.environ, BPCORE_BACKEND=backend), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        # progress off a terminal always shows the first epoch: training has begun
+        for line in process.stderr:
+            if line.startswith("epoch"):
+                break
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv"]
