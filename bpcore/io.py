@@ -12,10 +12,10 @@ from typing import IO, Any, Literal, overload
 import numpy as np
 import numpy.typing as npt
 
+from ._layout import MAX_LAYERS
 from .network import DTYPES, HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, Network, _check_pairing
 
 FORMAT_VERSION = 1
-MAX_LAYERS = 1000
 MAX_EXTRA_BYTES = 1 << 26  # 64 MiB for each "meta_" entry
 MAX_PARAMETERS = 1 << 31  # refuse files that claim absurd sizes before allocating anything
 

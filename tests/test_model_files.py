@@ -192,6 +192,18 @@ def test_files_the_command_line_writes_get_normal_permissions(umask, tmp_path):
     assert predictions.read_text() != "old\n"
 
 
+def test_the_deepest_network_the_kernels_take_saves_and_loads(tmp_path):
+    # io once capped files at 1000 layers while networks could have 4096: a saved model that
+    # could not be loaded
+    from bpcore._layout import MAX_LAYERS
+    net = bpcore.Network([1] * (MAX_LAYERS + 1), activation="identity", output="identity",
+                         seed=0)
+    net.save(tmp_path / "deep.npz")
+    loaded = bpcore.load(tmp_path / "deep.npz")
+    assert loaded.sizes == net.sizes
+    np.testing.assert_array_equal(loaded.predict([[0.5]]), net.predict([[0.5]]))
+
+
 def test_save_into_a_missing_folder_fails_cleanly(tmp_path):
     net, _ = trained()
     with pytest.raises(FileNotFoundError) as info:
