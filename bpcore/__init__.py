@@ -21,14 +21,14 @@ array([0., 1., 1., 0.])
 >>> bpcore.backend in ("cython", "python")
 True
 """
-import os as _os
 import sys as _sys
 import warnings as _warnings
 
-# `bpcore ...` and `python -m bpcore ...` import this package before bpcore.__main__ runs, so
-# what choosing the kernels reports must take the command line's one-line form here
-_COMMAND_LINE = (getattr(_sys, "orig_argv", [])[1:3] == ["-m", "bpcore"]
-                 or _os.path.basename(getattr(_sys, "argv", [""])[0]) == "bpcore")
+from ._command_line import started_as_command_line as _started_as_command_line
+
+# on the command line, what choosing the kernels reports takes its one-line form
+_COMMAND_LINE = _started_as_command_line(getattr(_sys, "orig_argv", []),
+                                         (getattr(_sys, "argv", None) or [""])[0])
 try:
     with _warnings.catch_warnings(record=_COMMAND_LINE) as _caught:
         from . import _backend  # chooses the kernels, from BPCORE_BACKEND

@@ -308,6 +308,8 @@ def _write_stdout(text: str) -> None:
     a large write (a pipe whose reader leaves), and drops the rest without an error. Writing
     the bytes in a loop that honours each count makes a closed pipe a BrokenPipeError.
     """
+    if sys.stdout is None:  # started with stdout closed (`>&-`): print() drops output too
+        return
     binary = getattr(sys.stdout, "buffer", None)
     if binary is None:  # a text-only stream (tests' captures): it takes the whole string
         sys.stdout.write(text)
@@ -625,7 +627,7 @@ def run_train(args: argparse.Namespace) -> int:
         if args.patience is None:
             return False
         loss = network.loss(X_train, Y_train) if held_loss is None else held_loss
-        if loss < best["loss"]:
+        if best["params"] is None or loss < best["loss"]:  # the first epoch, even at inf
             best.update(loss=loss, epoch=epoch,
                         params=[array.copy() for array in network.weights + network.biases])
         return bool(epoch - best["epoch"] >= args.patience)
@@ -815,7 +817,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 status: int = args.run(args)
                 return status
         finally:
-            sys.stdout.flush()  # a closed pipe shows up here, not in the flush at exit
+            if sys.stdout is not None:  # None when started with stdout closed (`>&-`)
+                sys.stdout.flush()  # a closed pipe shows up here, not in the flush at exit
     except BrokenPipeError:
         # The reader has gone (`bpcore info | head -1`): stop quietly, as a C tool would.
         _silence_stdout()

@@ -771,3 +771,37 @@ def test_ctrl_c_during_training_exits_130_and_writes_nothing(backend, tmp_path):
     assert process.returncode == 130, err
     assert "Traceback" not in err and "interrupted" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv"]
+
+
+@pytest.mark.parametrize("orig_argv, argv0, expected", [
+    (["python", "-m", "bpcore", "info"], "-m", True),
+    (["python", "-u", "-m", "bpcore", "info"], "-m", True),
+    (["python", "-X", "dev", "-W", "error", "-I", "-m", "bpcore"], "-m", True),
+    (["python", "-mbpcore", "info"], "-m", True),
+    (["/venv/bin/python", "/venv/bin/bpcore", "info"], "/venv/bin/bpcore", True),
+    (["python", "bpcore.exe"], "C:/venv/Scripts/bpcore.exe", True),
+    (["python", "-m", "bpcore.sklearn"], "-m", False),
+    (["python", "-m", "pytest", "-m", "bpcore"], "-m", False),
+    (["python", "script.py", "-m", "bpcore"], "script.py", False),
+    (["python", "-c", "import bpcore", "-m", "bpcore"], "-c", False),
+    (["python"], "", False),
+])
+def test_the_command_line_is_recognised_however_python_is_started(orig_argv, argv0, expected):
+    from bpcore._command_line import started_as_command_line
+    assert started_as_command_line(orig_argv, argv0) is expected
+
+
+def test_bad_backend_variable_with_interpreter_options_is_one_line(backend, tmp_path):
+    result = subprocess.run([sys.executable, "-u", "-X", "dev", "-m", "bpcore", "info"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env=dict(os.environ, BPCORE_BACKEND="cyton"))
+    assert_bad_input(result, "'auto', 'cython' or 'python', got 'cyton'")
+
+
+def test_a_closed_stdout_is_no_crash(backend, tmp_path):
+    # started with file descriptor 1 closed (`bpcore info >&-`), Python's sys.stdout is None
+    result = subprocess.run(["sh", "-c", 'exec "$0" -m bpcore info >&-', sys.executable],
+                            cwd=tmp_path, stderr=subprocess.PIPE, text=True, timeout=120,
+                            env=dict(os.environ, BPCORE_BACKEND=backend))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
