@@ -628,7 +628,8 @@ class Network:
         losses, each measured just before the step that uses it. Training stops after
         `epochs`, or once an epoch's loss is <= tol, or after `patience` epochs without a
         lower loss, or when callback(epoch, loss) returns True. Epochs run in compiled
-        chunks, so Ctrl-C is acted on within about a quarter of a second even in a long epoch.
+        chunks of whole batches, so Ctrl-C is acted on within about a quarter of a second even
+        in a long epoch (or one batch, where a single batch takes longer).
 
         Parameters
         ----------
@@ -744,14 +745,16 @@ class Network:
              patience: int | None, callback: Callable[[int, float], bool | None] | None,
              reporter: Progress | None) -> History:
         history = History()
-        whole = [0]  # the epoch whose parameters the network holds (0: those before fit)
         try:
             self._epochs(X, Y, epochs, lr, batch_size, momentum, weight_decay, shuffle, tol,
-                         patience, callback, reporter, history, whole)
-        except KeyboardInterrupt:
-            kept = f"from the end of epoch {whole[0]}" if whole[0] else "it had before fit"
-            raise KeyboardInterrupt(f"training interrupted in epoch {whole[0] + 1}; the network "
-                                    f"keeps the parameters {kept}") from None
+                         patience, callback, reporter, history)
+        except KeyboardInterrupt as interrupt:
+            if interrupt.args:  # raised inside an epoch, which was undone: it says so
+                raise
+            # between epochs (shuffling, progress, the callback): the last epoch is whole
+            when = f"after epoch {history.epochs}" if history.epochs else "before epoch 1"
+            raise KeyboardInterrupt(f"training interrupted {when}; the network keeps the "
+                                    f"parameters {_kept(history.epochs)}") from None
         if history.epochs > 1 and history.losses[-1] > history.losses[0]:
             warnings.warn(f"training ended with a loss ({history.losses[-1]:.4g}) above the "
                           f"first epoch's ({history.losses[0]:.4g}); try a learning rate "
@@ -761,7 +764,8 @@ class Network:
     def _epochs(self, X: Floats, Y: Floats, epochs: int, lr: float, batch_size: int,
                 momentum: float, weight_decay: float, shuffle: bool, tol: float | None,
                 patience: int | None, callback: Callable[[int, float], bool | None] | None,
-                reporter: Progress | None, history: History, whole: list[int]) -> None:
+                reporter: Progress | None, history: History) -> None:
+        """The epochs of `fit`, recorded in `history` once each is whole and finite."""
         kernels, codes, loss_code = self._codes()
         n = X.shape[0]
         batch_size = min(batch_size, n)
@@ -781,21 +785,22 @@ class Network:
                                                  self._sizes_array, codes, loss_code, X, Y,
                                                  order[start:start + chunk], batch_size, lr,
                                                  momentum, weight_decay)
-                whole[0] = epoch
+                loss = total / n
+                if not (np.isfinite(loss) and np.isfinite(self._params).all()):
+                    self._restore(saved)
+                    raise DivergenceError(
+                        f"training diverged in epoch {epoch} (loss {loss}); the network keeps "
+                        f"the parameters from before that epoch; try a learning rate smaller "
+                        f"than lr={lr:g}")
+                history.losses.append(loss)
+                history.epochs = epoch
             except KeyboardInterrupt:
+                if history.epochs == epoch:  # the epoch was already whole and recorded
+                    raise
                 if saved is not None:  # back to the last whole epoch
                     self._restore(saved)
-                raise
-            loss = total / n
-            if not (np.isfinite(loss) and np.isfinite(self._params).all()):
-                self._restore(saved)
-                whole[0] = epoch - 1
-                raise DivergenceError(
-                    f"training diverged in epoch {epoch} (loss {loss}); the network keeps the "
-                    f"parameters from before that epoch; try a learning rate smaller than "
-                    f"lr={lr:g}")
-            history.losses.append(loss)
-            history.epochs = epoch
+                raise KeyboardInterrupt(f"training interrupted in epoch {epoch}; the network "
+                                        f"keeps the parameters {_kept(epoch - 1)}") from None
             if reporter is not None:
                 reporter(epoch, loss)
             if callback is not None and callback(epoch, loss):
@@ -942,6 +947,11 @@ class Network:
         """
         from .io import save
         save(self, path)
+
+
+def _kept(epoch: int) -> str:
+    """Which parameters an interrupted fit leaves, for its KeyboardInterrupt."""
+    return f"from the end of epoch {epoch}" if epoch else "it had before fit"
 
 
 def _optimiser(lr: float, momentum: float,

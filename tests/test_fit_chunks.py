@@ -115,7 +115,8 @@ def test_an_interrupt_between_epochs_keeps_that_epoch():
         if epoch == 2:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt, match="keeps the parameters from the end of epoch 2"):
+    with pytest.raises(KeyboardInterrupt, match="interrupted after epoch 2; the network keeps "
+                                                "the parameters from the end of epoch 2"):
         network.fit(X, Y, epochs=5, lr=0.05, callback=interrupt)
     for a, b in zip(network.weights + network.biases, kept[2]):
         np.testing.assert_array_equal(a, b)
