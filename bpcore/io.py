@@ -1,6 +1,7 @@
 """Model files: one .npz per network, no pickle, written atomically and validated on load."""
 from __future__ import annotations
 
+import contextlib
 import errno
 import math
 import os
@@ -100,7 +101,7 @@ def _new_file_mode(path: str) -> int:
     """The mode `open(path, "w")` would leave: an existing file keeps its own, a new one gets
     0o666 less the process's umask."""
     try:
-        return stat.S_IMODE(os.stat(path).st_mode)
+        return stat.S_IMODE(os.stat(path).st_mode) & 0o777  # not setuid, setgid, sticky
     except FileNotFoundError:
         pass
     try:  # Linux reports the umask without changing it (os.umask would, for every thread)
@@ -151,20 +152,25 @@ def write_atomically(path: str | os.PathLike[str],
     ['out.csv']
     """
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
+    target = os.path.realpath(path)  # as open() does, write through a symbolic link
+    folder = os.path.dirname(target)
     if not os.path.isdir(folder):  # else mkstemp's error would name its temporary file
         raise FileNotFoundError(errno.ENOENT, f"no folder {folder!r} to write into", path)
-    handle, temporary = tempfile.mkstemp(prefix=".bpcore-", suffix=".tmp", dir=folder)
+    temporary = None
     try:
+        handle, temporary = tempfile.mkstemp(prefix=".bpcore-", suffix=".tmp", dir=folder)
         with os.fdopen(handle, "wb") as file:
             write(file)
             file.flush()
             os.fsync(file.fileno())
         # mkstemp creates 0o600 files, and the mode survives the rename
-        os.chmod(temporary, _new_file_mode(path))
-        os.replace(temporary, path)
+        os.chmod(temporary, _new_file_mode(target))
+        os.replace(temporary, target)
+        temporary = None
     except BaseException:
-        os.unlink(temporary)
+        if temporary is not None:
+            with contextlib.suppress(FileNotFoundError):  # renamed just before an interrupt
+                os.unlink(temporary)
         raise
 
 

@@ -173,6 +173,19 @@ def test_overwriting_a_file_keeps_its_mode(umask, tmp_path):
     assert os.stat(path).st_mode & 0o777 == 0o640
 
 
+def test_saving_through_a_symbolic_link_replaces_the_file_it_names(tmp_path):
+    # as open(path, "w") would: the link stays, the file it points to gets the new network
+    net, X = trained()
+    (tmp_path / "models").mkdir()
+    real, link = tmp_path / "models" / "model.npz", tmp_path / "latest.npz"
+    trained(activation="tanh")[0].save(real)
+    link.symlink_to(real)
+    net.save(link)
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    np.testing.assert_array_equal(bpcore.load(real).predict(X), net.predict(X))
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["model.npz"]
+
+
 def test_files_the_command_line_writes_get_normal_permissions(umask, tmp_path):
     from bpcore import cli
     umask(0o022)
