@@ -24,6 +24,7 @@ True
 import sys as _sys
 import warnings as _warnings
 
+from ._command_line import report as _report
 from ._command_line import started_as_command_line as _started_as_command_line
 
 # on the command line, what choosing the kernels reports takes its one-line form
@@ -34,11 +35,11 @@ try:
         from . import _backend  # chooses the kernels, from BPCORE_BACKEND
 except (ValueError, ImportError) as _error:
     if _COMMAND_LINE:  # a bad BPCORE_BACKEND is bad input like any other: exit status 2
-        print(f"bpcore: error: {' '.join(str(_error).split())}", file=_sys.stderr)
+        _report("error", _error)
         raise SystemExit(2) from None
     raise
 for _warning in _caught or []:  # e.g. running on the fallback, and why
-    print(f"bpcore: warning: {' '.join(str(_warning.message).split())}", file=_sys.stderr)
+    _report("warning", _warning.message)
 from ._validation import DivergenceError
 from ._version import __version__
 from .checks import check_gradients

@@ -7,6 +7,7 @@ one-line form (bpcore/__init__.py).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 
 # interpreter options that take the next word as their value
@@ -29,3 +30,8 @@ def started_as_command_line(orig_argv: Sequence[str], argv0: str) -> bool:
         elif word == "-c" or word == "-" or not word.startswith("-"):
             return False  # a command, standard input or a script: not the command line
     return False
+
+
+def report(kind: str, message: object) -> None:
+    """The command line's one line on stderr: `bpcore: error: ...`, `bpcore: warning: ...`."""
+    print(f"bpcore: {kind}: {' '.join(str(message).split())}", file=sys.stderr)

@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _backend
+from ._command_line import report
 from ._version import __version__
 from .datasets import DataError, load_digits, load_iris, read_table
 from .io import load, save
@@ -792,7 +793,7 @@ def run_info(args: argparse.Namespace) -> int:
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: Any = None, line: str | None = None) -> None:
     """warnings.showwarning for the command line: one line, no source location."""
-    print(f"bpcore: warning: {' '.join(str(message).split())}", file=sys.stderr)
+    report("warning", message)
 
 
 def _silence_stdout() -> None:
@@ -829,7 +830,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(error) or type(error).__name__
         if isinstance(error, OSError) and error.filename is not None and error.strerror:
             message = f"{error.filename}: {error.strerror}"
-        print(f"{parser.prog}: error: {' '.join(message.split())}", file=sys.stderr)
+        report("error", message)
         return BAD_INPUT
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
