@@ -45,11 +45,5 @@ def layer_blocks(buffer: Floats, sizes: Sequence[int], n: int) -> list[Floats]:
     return blocks
 
 
-# Limits of a network's shape, shared with src/_kernels.pyx (MAX_WIDTH, MAX_LAYERS there):
-# beyond them the buffer-length arithmetic of the compiled wrappers could overflow.
-MAX_WIDTH = 1 << 24
-MAX_LAYERS = 1 << 12
-
-
 def as_sizes(sizes: npt.ArrayLike) -> Indices:
     return np.ascontiguousarray(sizes, dtype=np.intp)

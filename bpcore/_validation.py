@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -65,7 +65,8 @@ def as_samples(values: npt.ArrayLike, name: str, width: int,
 
 
 def as_targets(values: npt.ArrayLike, n_samples: int, n_outputs: int, single_sample: bool,
-               dtype: np.dtype[np.floating[Any]], loss: str) -> Floats:
+               dtype: np.dtype[np.floating[Any]], loss: str, name: str = "Y",
+               x_name: str = "X") -> Floats:
     """Targets Y as an (n_samples, n_outputs) array; 1-D is accepted for one output or one
     sample, and a number for one sample of one output."""
     array = np.asarray(values)
@@ -76,22 +77,23 @@ def as_targets(values: npt.ArrayLike, n_samples: int, n_outputs: int, single_sam
     elif array.ndim == 1 and n_outputs == 1:
         array = array.reshape(-1, 1)
     elif array.ndim == 1:
-        raise ValueError(f"Y must be 2-D (n_samples, {n_outputs}) for a network with "
+        raise ValueError(f"{name} must be 2-D (n_samples, {n_outputs}) for a network with "
                          f"{n_outputs} outputs, got a 1-D array of shape {array.shape}"
                          + (" (one-hot encode class labels)" if loss == "cross_entropy" else ""))
-    targets, _ = as_samples(array, "Y", n_outputs, dtype)
+    targets, _ = as_samples(array, name, n_outputs, dtype)
     if targets.shape[0] != n_samples:
-        raise ValueError(f"Y has {targets.shape[0]} samples, but X has {n_samples}")
+        raise ValueError(f"{name} has {targets.shape[0]} samples, but {x_name} has {n_samples}")
     if loss in ("binary_cross_entropy", "cross_entropy") and (
             targets.min() < 0 or targets.max() > 1):
-        raise ValueError(f"Y must lie in [0, 1] for loss={loss!r}, got values in "
+        raise ValueError(f"{name} must lie in [0, 1] for loss={loss!r}, got values in "
                          f"[{targets.min():g}, {targets.max():g}]")
     if loss == "cross_entropy":
         sums = targets.sum(axis=1, dtype=np.float64)
         worst = np.abs(sums - 1).max()
         if worst > 1e-5:
-            raise ValueError(f"each row of Y must sum to 1 for loss='cross_entropy' (one-hot or "
-                             f"probabilities), got a row summing to {sums[np.argmax(np.abs(sums - 1))]:g}")
+            raise ValueError(f"each row of {name} must sum to 1 for loss='cross_entropy' "
+                             f"(one-hot or probabilities), got a row summing to "
+                             f"{sums[np.argmax(np.abs(sums - 1))]:g}")
     return targets
 
 
@@ -118,6 +120,46 @@ def as_real(value: object, name: str, low: float, high: float = np.inf, low_open
                     + (")" if high_open or high == np.inf else "]"))
         raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
     return value
+
+
+class Range(NamedTuple):
+    """The values a setting may take: an int (at least `low`) or a finite real number between
+    `low` and `high`, each end closed unless marked open."""
+
+    kind: type
+    low: float
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+
+    def describe(self) -> str:
+        if self.kind is int:
+            return f"an integer >= {self.low:g}"
+        return ("(" if self.low_open else "[") + f"{self.low:g}, {self.high:g}" + (
+            ")" if self.high_open or self.high == math.inf else "]")
+
+
+# The one table of allowed ranges of every hyperparameter and training setting; the library,
+# the optimisers and the command line all check against it.
+RANGES = {
+    "lr": Range(float, 0.0, low_open=True),
+    "momentum": Range(float, 0.0, 1.0, high_open=True),
+    "weight_decay": Range(float, 0.0),
+    "epochs": Range(int, 1),
+    "batch_size": Range(int, 1),
+    "patience": Range(int, 1),
+    "tol": Range(float, 0.0),
+    "validation_fraction": Range(float, 0.0, 1.0, high_open=True),
+}
+
+
+def check(name: str, value: object, label: str | None = None) -> Any:
+    """`value` checked against RANGES[name] (as an int or a float); errors call it `label`."""
+    allowed = RANGES[name]
+    label = label or name
+    if allowed.kind is int:
+        return as_int(value, label, int(allowed.low))
+    return as_real(value, label, allowed.low, allowed.high, allowed.low_open, allowed.high_open)
 
 
 def choice(value: object, name: str, options: Sequence[str]) -> str:

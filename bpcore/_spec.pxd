@@ -1,0 +1,25 @@
+# The codes and limits of bpcore/_spec.py for the compiled kernels (compile-time constants).
+# tests/test_backends.py checks that the compiled module's tables agree with bpcore/_spec.py.
+
+cdef enum:  # activations
+    IDENTITY = 0
+    SIGMOID = 1
+    TANH = 2
+    RELU = 3
+    LEAKY_RELU = 4
+    SOFTMAX = 5
+
+cdef enum:  # losses
+    MSE = 0
+    BINARY_CROSS_ENTROPY = 1
+    CROSS_ENTROPY = 2
+
+cdef enum:  # optimisers, and the length of each one's settings and number of state arrays
+    SGD = 0
+    SGD_SETTINGS = 3  # lr, momentum, weight_decay
+    SGD_STATE = 1  # velocity
+    N_OPTIMISERS = 1
+
+cdef enum:  # limits of a network's shape
+    MAX_WIDTH = 1 << 24
+    MAX_LAYERS = 1 << 12

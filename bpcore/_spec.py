@@ -1,0 +1,62 @@
+"""The one table of what a network is made of, shared by every module and both kernel twins.
+
+Names and the integer codes the kernels take for activations, losses and optimisers; which
+output activation each loss needs; the limits of a network's shape. The compiled kernels
+mirror the codes and limits in `bpcore/_spec.pxd`; tests/test_backends.py checks that both
+kernel modules agree with this file. Nothing here imports the rest of the package.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+# activation name -> code; "softmax" only as the output
+ACTIVATIONS = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "leaky_relu": 4,
+               "softmax": 5}
+HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
+OUTPUT_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax",)
+LEAKY_SLOPE = 0.01  # slope of leaky_relu below zero
+
+# loss name -> code
+LOSSES = {"mse": 0, "binary_cross_entropy": 1, "cross_entropy": 2}
+
+
+
+class OptimiserSpec(NamedTuple):
+    """What the kernels take for one optimiser: its code, the names of the float64 `settings`
+    vector's entries (hyperparameters first, then any scalar state such as a step count) and
+    of the arrays, each as long as the parameters, in its `state` vector."""
+
+    code: int
+    settings: tuple[str, ...]
+    state: tuple[str, ...]
+
+
+# optimiser name -> its spec; each has one update function per kernel module and one class in
+# bpcore/optim.py (CONTRIBUTING.md says how to add one)
+OPTIMISERS = {"sgd": OptimiserSpec(0, ("lr", "momentum", "weight_decay"), ("velocity",))}
+
+DTYPES = ("float32", "float64")
+
+# Limits of a network's shape: beyond them the buffer-length arithmetic of the compiled
+# wrappers could overflow (no machine holds such a network anyway).
+MAX_WIDTH = 1 << 24
+MAX_LAYERS = 1 << 12  # weight layers, so a network has at most MAX_LAYERS + 1 widths
+MAX_PARAMETERS = 1 << 31  # model files claiming more are refused before anything is allocated
+
+
+def pairing_error(output: str, loss: str) -> str | None:
+    """Why `output` and `loss` cannot go together, or None when they can."""
+    if output == "softmax" and loss != "cross_entropy":
+        return f"a softmax output needs loss='cross_entropy', got loss={loss!r}"
+    if loss == "cross_entropy" and output != "softmax":
+        return f"loss='cross_entropy' needs output='softmax', got output={output!r}"
+    if loss == "binary_cross_entropy" and output != "sigmoid":
+        return f"loss='binary_cross_entropy' needs output='sigmoid', got output={output!r}"
+    return None
+
+
+def check_pairing(output: str, loss: str) -> None:
+    """Raise ValueError when the output activation and the loss do not go together."""
+    error = pairing_error(output, loss)
+    if error is not None:
+        raise ValueError(error)
