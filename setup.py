@@ -26,17 +26,23 @@ def extensions():
     extra = os.environ.get("BPCORE_EXTRA_CFLAGS", "").split()
     if sys.platform == "win32":
         compile_args, extra = (["/Od"] if debug else ["/O2"]), []
-    kernels = Extension(
-        "bpcore._kernels",
-        ["src/_kernels.pyx"],
-        include_dirs=[numpy.get_include()],
-        extra_compile_args=compile_args + extra,
-        extra_link_args=extra,
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION"),
-                       ("BPCORE_BUILD_FLAGS", '"' + " ".join(compile_args + extra) + '"')],
-    )
+    def extension(name, source):
+        return Extension(
+            name,
+            [source],
+            include_dirs=[numpy.get_include()],
+            extra_compile_args=compile_args + extra,
+            extra_link_args=extra,
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION"),
+                           ("BPCORE_BUILD_FLAGS", '"' + " ".join(compile_args + extra) + '"')],
+        )
+
+    # bpcore._blas holds SciPy's BLAS once per process; the kernels cimport it
+    # (bpcore/_blas.pxd) along with the codes and limits of bpcore/_spec.pxd.
     return cythonize(
-        [kernels],
+        [extension("bpcore._blas", "src/_blas.pyx"),
+         extension("bpcore._kernels", "src/_kernels.pyx")],
+        include_path=["."],
         compiler_directives={
             "language_level": 3,
             "boundscheck": debug,

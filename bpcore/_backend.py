@@ -1,17 +1,26 @@
 """The one place that chooses the kernels: compiled `bpcore._kernels` or `bpcore._fallback`.
 
 BPCORE_BACKEND=auto (default) takes the compiled module when it imports and otherwise warns and
-uses the fallback; `cython` insists on the compiled module; `python` forces the fallback.
-The rest of the package reads `_backend.kernels` at call time and never imports either directly.
+uses the fallback; `cython` insists on the compiled module; `python` forces the fallback. The
+choice is made once, at import. The rest of the package reads `_backend.kernels` at call time
+and never imports a kernel module itself; tests and the benchmarks switch kernels for a while
+with `use_backend`.
+
+`Kernels` below is the one table of the kernels' signatures: both modules must match it, which
+tests/test_twins.py checks parameter by parameter and error type by error type.
 """
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import warnings
-from typing import Protocol
+from collections.abc import Iterator
+from typing import Any, Protocol
 
 from ._layout import Floats, Indices
+
+BACKENDS = ("cython", "python")
 
 
 def _why_not_compiled(error: ImportError) -> str:
@@ -35,20 +44,24 @@ def _why_not_compiled(error: ImportError) -> str:
 
 
 class Kernels(Protocol):
-    """What both kernel modules provide; the compiled one is described by bpcore/_kernels.pyi."""
+    """What both kernel modules provide, in the memory layout of `bpcore/_layout.py`.
+
+    Floating buffers are 1-D or 2-D C-contiguous float32 or float64, one dtype per call;
+    `sizes` and `activations` are 1-D intp arrays; `loss` and `optimiser` are codes from
+    `bpcore/_spec.py`. An optimiser's `settings` is a float64 vector (its hyperparameters,
+    then any scalar state it keeps) and its `state` one vector holding each of its state
+    arrays (each as long as `params`) one after the other; both are updated in place.
+    """
 
     ACTIVATIONS: dict[str, int]
     LOSSES: dict[str, int]
+    OPTIMISERS: dict[str, int]
 
     def forward(self, params: Floats, sizes: Indices, activations: Indices, X: Floats,
                 A: Floats, Z: Floats) -> None: ...
 
     def forward_one(self, params: Floats, sizes: Indices, activations: Indices, x: Floats,
                     out: Floats) -> bool: ...
-
-    def step_one(self, params: Floats, velocity: Floats, sizes: Indices, activations: Indices,
-                 loss: int, x: Floats, y: Floats, lr: float, momentum: float,
-                 weight_decay: float) -> tuple[float, int] | None: ...
 
     def backward(self, params: Floats, sizes: Indices, activations: Indices, loss: int,
                  Y: Floats, A: Floats, D: Floats) -> None: ...
@@ -58,17 +71,31 @@ class Kernels(Protocol):
 
     def batch_loss(self, loss: int, A_out: Floats, Z: Floats, Y: Floats) -> float: ...
 
-    def sgd_update(self, params: Floats, grads: Floats, velocity: Floats, sizes: Indices,
-                   lr: float, momentum: float, weight_decay: float) -> None: ...
+    def update(self, params: Floats, grads: Floats, state: Floats, sizes: Indices,
+               optimiser: int, settings: Floats) -> None: ...
 
-    def train_epoch(self, params: Floats, velocity: Floats, sizes: Indices,
+    def step_one(self, params: Floats, state: Floats, sizes: Indices, activations: Indices,
+                 loss: int, x: Floats, y: Floats, optimiser: int,
+                 settings: Floats) -> tuple[float, int] | None: ...
+
+    def train_epoch(self, params: Floats, state: Floats, sizes: Indices,
                     activations: Indices, loss: int, X: Floats, Y: Floats, order: Indices,
-                    batch_size: int, lr: float, momentum: float, weight_decay: float) -> float: ...
+                    batch_size: int, optimiser: int, settings: Floats) -> float: ...
 
 
-def select(choice: str) -> tuple[Kernels, str]:
+def compiled() -> Any:
+    """The compiled kernel module, for reports of how it was built (`bpcore info`); raises
+    ImportError with the reason when it does not import."""
+    try:
+        from . import _kernels
+    except ImportError as error:
+        raise ImportError(_why_not_compiled(error)) from error
+    return _kernels
+
+
+def load(choice: str) -> tuple[Kernels, str]:
     """Return (kernels module, backend name) for `choice` in auto, cython, python."""
-    if choice not in ("auto", "cython", "python"):
+    if choice not in ("auto",) + BACKENDS:
         raise ValueError(f"BPCORE_BACKEND must be 'auto', 'cython' or 'python', got {choice!r}")
     if choice != "python":
         try:
@@ -85,6 +112,30 @@ def select(choice: str) -> tuple[Kernels, str]:
     return _fallback, "python"
 
 
+@contextlib.contextmanager
+def use_backend(choice: str | Kernels) -> Iterator[Kernels]:
+    """Within the block, the package runs on other kernels: "cython", "python" or a kernels
+    object (e.g. a wrapper that counts calls). For tests and benchmarks: the switch is
+    process-wide, so no other thread should train meanwhile.
+
+    Raises ImportError for "cython" when the compiled module does not import, and ValueError
+    for an unknown name.
+    """
+    global kernels, name
+    if isinstance(choice, str):
+        if choice not in BACKENDS:
+            raise ValueError(f"backend must be 'cython' or 'python', got {choice!r}")
+        chosen, chosen_name = load(choice)
+    else:
+        chosen, chosen_name = choice, name
+    saved = kernels, name
+    kernels, name = chosen, chosen_name
+    try:
+        yield chosen
+    finally:
+        kernels, name = saved
+
+
 kernels: Kernels
 name: str
-kernels, name = select(os.environ.get("BPCORE_BACKEND", "auto").strip().lower() or "auto")
+kernels, name = load(os.environ.get("BPCORE_BACKEND", "auto").strip().lower() or "auto")

@@ -1,79 +1,80 @@
 """Pure-Python twin of the compiled kernels (`src/_kernels.pyx`): Python and NumPy only.
 
-Same names, signatures, buffer layout (`bpcore/_layout.py`) and in-place semantics as the
-compiled module, and the same formulas in the same order, so both backends train alike.
+Same names, signatures (the table in `bpcore/_backend.py`), buffer layout
+(`bpcore/_layout.py`), in-place semantics and error types as the compiled module, and the same
+formulas in the same order, so both backends train alike. tests/test_twins.py holds the two
+to that.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, TypeAlias
+import operator
+import sys
+from typing import Any
 
 import numpy as np
 
-from ._layout import (MAX_LAYERS, MAX_WIDTH, Floats, Indices, layer_blocks, layer_parameters,
-                      parameter_count, unit_count)
+from ._layout import Floats, Indices, layer_blocks, layer_parameters, parameter_count, unit_count
+from ._numpy_math import SOFTMAX, activate, derivative, softplus
+from ._spec import (ACTIVATIONS, LEAKY_SLOPE, LOSSES, MAX_LAYERS, MAX_WIDTH, OPTIMISERS as SPECS,
+                    pairing_error)
 
-# The compiled module takes intp arrays (bpcore/_kernels.pyi); this twin also takes sequences.
-_Sizes: TypeAlias = Indices | Sequence[int]
+__all__ = ["ACTIVATIONS", "LOSSES", "OPTIMISERS", "LIMITS", "OPTIMISER_SHAPES", "forward",
+           "forward_one", "backward", "parameter_gradients", "batch_loss", "update", "step_one",
+           "train_epoch"]
 
-IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX = range(6)
-MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY = range(3)
-LEAKY_SLOPE = 0.01
-
-ACTIVATIONS = {"identity": IDENTITY, "sigmoid": SIGMOID, "tanh": TANH, "relu": RELU,
-               "leaky_relu": LEAKY_RELU, "softmax": SOFTMAX}
-LOSSES = {"mse": MSE, "binary_cross_entropy": BINARY_CROSS_ENTROPY,
-          "cross_entropy": CROSS_ENTROPY}
-
-
-# ---- one-point math, on whole arrays ----
-
-def _sigmoid(z: Floats) -> Floats:
-    # 1 / (1 + e^-z), branching on the sign so exp never overflows
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
+MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY = (LOSSES[name] for name in (
+    "mse", "binary_cross_entropy", "cross_entropy"))
+SGD = SPECS["sgd"].code
+OPTIMISERS = {name: spec.code for name, spec in SPECS.items()}
+# what the compiled module reports of its compiled-in constants, for the same test
+LIMITS = {"MAX_WIDTH": MAX_WIDTH, "MAX_LAYERS": MAX_LAYERS, "LEAKY_SLOPE": LEAKY_SLOPE}
+OPTIMISER_SHAPES = {spec.code: (len(spec.settings), len(spec.state))
+                    for spec in SPECS.values()}
+_NAMES = {code: name for name, code in ACTIVATIONS.items()}
+_LOSS_NAMES = {code: name for name, code in LOSSES.items()}
 
 
-def _softplus(z: Floats) -> Floats:
-    # log(1 + e^z) = max(z, 0) + log(1 + e^-|z|)
-    return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
+# ---- checks, as in the compiled wrappers (src/kernels/checks.pxi), with its error types ----
+
+def _index(value: object) -> int:
+    # what Cython's Py_ssize_t argument takes: an int or anything with __index__ (TypeError)
+    # that fits in a C ssize_t (OverflowError)
+    index = operator.index(value)  # type: ignore[arg-type]
+    if not -sys.maxsize - 1 <= index <= sys.maxsize:
+        raise OverflowError("Python int too large to convert to C ssize_t")
+    return index
 
 
-def _activate(z: Floats, activation: int) -> Floats:
-    """a = f(z) for a (n, width) block."""
-    if activation == SOFTMAX:
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        probabilities: Floats = e / e.sum(axis=1, keepdims=True)
-        return probabilities
-    if activation == SIGMOID:
-        return _sigmoid(z)
-    if activation == TANH:
-        return np.tanh(z)
-    if activation == RELU:
-        return np.where(z < 0, 0, z).astype(z.dtype, copy=False)
-    if activation == LEAKY_RELU:
-        return np.where(z < 0, z * z.dtype.type(LEAKY_SLOPE), z)
-    return z
+def _floating(name: str, value: Any, ndim: int) -> np.dtype[Any]:
+    """The dtype of the first floating buffer of a call, which picks the compiled
+    specialisation: anything but a float32 or float64 array of `ndim` dimensions matches none."""
+    if (not isinstance(value, np.ndarray) or value.dtype not in (np.float32, np.float64)
+            or value.ndim != ndim):
+        raise TypeError(f"No matching signature found (for {name})")
+    dtype: np.dtype[Any] = value.dtype
+    _buffer(name, value, ndim, dtype)
+    return dtype
 
 
-def derivative(a: Floats, activation: int) -> Floats:
-    """f'(z) written in terms of a = f(z)."""
-    if activation == SIGMOID:
-        return a * (1 - a)
-    if activation == TANH:
-        return 1 - a * a
-    if activation == RELU:
-        return (a > 0).astype(a.dtype)
-    if activation == LEAKY_RELU:
-        return np.where(a > 0, 1, LEAKY_SLOPE).astype(a.dtype)
-    return np.ones_like(a)
+def _buffer(name: str, value: Any, ndim: int, dtype: Any, writeable: bool = False) -> None:
+    """The checks of a typed memoryview argument: an ndarray (TypeError), then its dimensions,
+    dtype, C-contiguity and, when written to, writeability (ValueError)."""
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{name}: a bytes-like object is required, not {type(value).__name__!r}")
+    if value.ndim != ndim:
+        raise ValueError(f"{name}: buffer has wrong number of dimensions (expected {ndim}, "
+                         f"got {value.ndim})")
+    if value.dtype != dtype:
+        raise ValueError(f"{name}: buffer dtype mismatch, expected {np.dtype(dtype)} but got "
+                         f"{value.dtype}")
+    if not value.flags.c_contiguous:
+        raise ValueError(f"{name}: ndarray is not C-contiguous")
+    if writeable and not value.flags.writeable:
+        raise ValueError(f"{name}: buffer source array is read-only")
 
 
-# ---- checks, as in the compiled wrappers ----
-
-
-
-def _check_sizes(sizes: _Sizes) -> list[int]:
+def _check_sizes(sizes: Any) -> list[int]:
+    _buffer("sizes", sizes, 1, np.intp)
     widths = [int(width) for width in sizes]
     if len(widths) < 2:
         raise ValueError(f"sizes must hold at least 2 layer widths, got {len(widths)}")
@@ -86,23 +87,33 @@ def _check_sizes(sizes: _Sizes) -> list[int]:
     return widths
 
 
-def _check_network(params: Floats, sizes: _Sizes, activations: Indices) -> list[int]:
-    sizes = _check_sizes(sizes)
-    if len(activations) != len(sizes) - 1:
-        raise ValueError(f"activations must hold {len(sizes) - 1} codes, got {len(activations)}")
+def _check_network(params: Floats, sizes: Any, activations: Any) -> list[int]:
+    widths = _check_sizes(sizes)
+    _buffer("activations", activations, 1, np.intp)
+    if len(activations) != len(widths) - 1:
+        raise ValueError(f"activations must hold {len(widths) - 1} codes, got "
+                         f"{len(activations)}")
     for layer, code in enumerate(activations):
-        if not IDENTITY <= code <= SOFTMAX or (code == SOFTMAX and layer < len(sizes) - 2):
+        if code not in _NAMES or (code == SOFTMAX and layer < len(widths) - 2):
             raise ValueError(f"activation code {code} is not valid for layer {layer}")
-    _check_length("params", len(params), parameter_count(sizes))
-    return sizes
+    _check_length("params", len(params), parameter_count(widths))
+    return widths
 
 
 def _check_loss(loss: int, output_activation: int) -> None:
-    if loss not in (MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY):
+    if loss not in _LOSS_NAMES:
         raise ValueError(f"loss code {loss} is not valid")
-    if (loss == CROSS_ENTROPY) != (output_activation == SOFTMAX) or (
-            loss == BINARY_CROSS_ENTROPY and output_activation != SIGMOID):
+    if pairing_error(_NAMES[int(output_activation)], _LOSS_NAMES[loss]) is not None:
         raise ValueError(f"loss code {loss} does not fit output activation {output_activation}")
+
+
+def _check_optimiser(optimiser: int, settings: Any, state: Floats, n_params: int) -> None:
+    _buffer("settings", settings, 1, np.float64, writeable=True)
+    if optimiser not in OPTIMISER_SHAPES:
+        raise ValueError(f"optimiser code {optimiser} is not valid")
+    n_settings, n_state = OPTIMISER_SHAPES[optimiser]
+    _check_length("settings", len(settings), n_settings)
+    _check_length("state", len(state), n_state * n_params)
 
 
 def _check_length(name: str, got: int, expected: int) -> None:
@@ -110,28 +121,64 @@ def _check_length(name: str, got: int, expected: int) -> None:
         raise ValueError(f"{name} must have {expected} entries, got {got}")
 
 
-def _check_dtypes(*arrays: Floats) -> None:
-    if len({array.dtype for array in arrays}) != 1:
-        raise TypeError("No matching signature found: all floating buffers must share one dtype")
+# ---- optimisers: one update function each (src/kernels/optimisers.pxi) ----
+
+def _sgd_update(params: Floats, grads: Floats, state: list[Floats], settings: Floats,
+                decay: bool) -> None:
+    # settings: lr, momentum, weight_decay; state: the velocity v.
+    # v = momentum v - lr (g + weight_decay p); p += v. With momentum 0 this is plain SGD,
+    # p -= lr (g + weight_decay p) (the same numbers), and the velocity is left alone.
+    kind = params.dtype.type
+    lr, momentum = kind(settings[0]), kind(settings[1])
+    weight_decay = kind(settings[2] if decay else 0.0)
+    g = grads + weight_decay * params
+    if settings[1] == 0:
+        params -= lr * g
+        return
+    velocity = state[0]
+    velocity[...] = momentum * velocity - lr * g
+    params += velocity
+
+
+# optimiser code -> its update of one block of parameters, given views of its state arrays
+_UPDATES = {SGD: _sgd_update}
+
+
+def _network_update(params: Floats, grads: Floats, state: Floats, sizes: list[int],
+                    optimiser: int, settings: Floats) -> None:
+    # one optimiser step over every layer: weights with weight decay, biases without
+    n_params, n_state = len(params), OPTIMISER_SHAPES[optimiser][1]
+    state_layers = [layer_parameters(state[i * n_params:(i + 1) * n_params], sizes)
+                    for i in range(n_state)]
+    for layer, ((w, b), (gw, gb)) in enumerate(zip(layer_parameters(params, sizes),
+                                                  layer_parameters(grads, sizes))):
+        for part, (p, g) in enumerate(((w, gw), (b, gb))):
+            _UPDATES[optimiser](p, g, [arrays[layer][part] for arrays in state_layers],
+                                settings, part == 0)
 
 
 # ---- kernels ----
 
-def forward(params: Floats, sizes: _Sizes, activations: Indices, X: Floats, A: Floats,
+def forward(params: Floats, sizes: Indices, activations: Indices, X: Floats, A: Floats,
             Z: Floats) -> None:
     """Forward pass of the n samples in the rows of X: fills A (every layer) and Z (z[L])."""
-    sizes = _check_network(params, sizes, activations)
-    _check_dtypes(params, X, A, Z)
+    dtype = _floating("params", params, 1)
+    widths = _check_network(params, sizes, activations)
+    _buffer("X", X, 2, dtype)
+    _buffer("A", A, 1, dtype, writeable=True)
+    _buffer("Z", Z, 2, dtype, writeable=True)
     n = X.shape[0]
-    _check_length("X's second dimension", X.shape[1], sizes[0])
-    _check_length("A", len(A), n * unit_count(sizes))
+    _check_length("X's second dimension", X.shape[1], widths[0])
+    _check_length("A", len(A), n * unit_count(widths))
     _check_length("Z's first dimension", Z.shape[0], n)
-    _check_length("Z's second dimension", Z.shape[1], sizes[-1])
+    _check_length("Z's second dimension", Z.shape[1], widths[-1])
+    if n == 0:
+        return
     inputs = X
-    for (weights, biases), block, code in zip(layer_parameters(params, sizes),
-                                              layer_blocks(A, sizes, n), activations):
+    for (weights, biases), block, code in zip(layer_parameters(params, widths),
+                                              layer_blocks(A, widths, n), activations):
         z = inputs @ weights.T + biases  # z[l] = W[l] a[l-1] + b[l]
-        block[...] = _activate(z, code)
+        block[...] = activate(z, code)
         inputs = block
     Z[...] = z
 
@@ -144,12 +191,8 @@ def forward_one(params: Floats, sizes: Indices, activations: Indices, x: Floats,
     arrays are not all C-contiguous of one floating dtype (the caller then takes the general
     path, which converts or reports them). Checks every length it relies on.
     """
-    arrays = (params, sizes, activations, x, out)
-    if params.dtype not in (np.float32, np.float64) or any(
-            a.ndim != 1 or not a.flags.c_contiguous for a in arrays):
-        return False
-    if (x.dtype != params.dtype or out.dtype != params.dtype or sizes.dtype != np.intp
-            or activations.dtype != np.intp or not out.flags.writeable):
+    _ndarrays(params=params, sizes=sizes, activations=activations, x=x, out=out)
+    if not _one_sample_arrays(params, sizes, activations, (x, out), (out,)):
         return False
     widths = _check_network(params, sizes, activations)
     _check_length("x", len(x), widths[0])
@@ -163,29 +206,50 @@ def forward_one(params: Floats, sizes: Indices, activations: Indices, x: Floats,
     return True
 
 
-def step_one(params: Floats, velocity: Floats, sizes: Indices, activations: Indices, loss: int,
-             x: Floats, y: Floats, lr: float, momentum: float,
-             weight_decay: float) -> tuple[float, int] | None:
-    """One SGD step on one sample x, y (1-D), for the latency of `Network.step`.
+def _ndarrays(**arrays: Any) -> None:
+    """The one-sample kernels' arguments are NumPy arrays (`cnp.ndarray`), or a TypeError."""
+    for name, value in arrays.items():
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"Argument {name!r} has incorrect type (expected numpy.ndarray, "
+                            f"got {type(value).__name__})")
+
+
+def _one_sample_arrays(params: Floats, sizes: Indices, activations: Indices,
+                       floats: tuple[Floats, ...], written: tuple[Floats, ...]) -> bool:
+    """Whether the arrays are what the one-sample kernels take: params float32 or float64 and
+    `floats` of its dtype, sizes and activations intp, every array 1-D and C-contiguous,
+    `written` writeable. Anything else is left to the general path (the caller)."""
+    arrays = (params, sizes, activations) + floats
+    if params.dtype not in (np.float32, np.float64) or any(
+            a.ndim != 1 or not a.flags.c_contiguous for a in arrays):
+        return False
+    return (all(a.dtype == params.dtype for a in floats) and sizes.dtype == np.intp
+            and activations.dtype == np.intp and all(a.flags.writeable for a in written))
+
+
+def step_one(params: Floats, state: Floats, sizes: Indices, activations: Indices, loss: int,
+             x: Floats, y: Floats, optimiser: int, settings: Floats) -> tuple[float, int] | None:
+    """One optimiser step on one sample x, y (1-D), for the latency of `Network.step`.
 
     Returns None, with nothing changed, when x or y hold values the general path refuses
     (NaN, infinity, targets the loss does not accept) or the arrays are not all C-contiguous
-    of one floating dtype: the caller then takes the general path, which converts or reports
-    them. Otherwise returns (cost, outcome): the sample's cost before the step and 1 (stepped),
-    2 (the cost was not finite: nothing changed) or 3 (a parameter became non-finite: the
-    step was undone). Checks every length it relies on.
+    of one floating dtype (settings float64): the caller then takes the general path, which
+    converts or reports them. Otherwise returns (cost, outcome): the sample's cost before the
+    step and 1 (stepped), 2 (the cost was not finite: nothing changed) or 3 (a parameter
+    became non-finite: the step was undone). Checks every length it relies on.
     """
-    arrays = (params, velocity, sizes, activations, x, y)
-    if params.dtype not in (np.float32, np.float64) or any(
-            a.ndim != 1 or not a.flags.c_contiguous for a in arrays):
+    loss, optimiser = _index(loss), _index(optimiser)
+    _ndarrays(params=params, state=state, sizes=sizes, activations=activations, x=x, y=y,
+              settings=settings)
+    if not _one_sample_arrays(params, sizes, activations, (state, x, y), (params, state)):
         return None
-    if (velocity.dtype != params.dtype or x.dtype != params.dtype or y.dtype != params.dtype
-            or sizes.dtype != np.intp or activations.dtype != np.intp
-            or not params.flags.writeable or not velocity.flags.writeable):
+    if not (settings.dtype == np.float64
+            and settings.ndim == 1 and settings.flags.c_contiguous
+            and settings.flags.writeable):
         return None
     widths = _check_network(params, sizes, activations)
     _check_loss(loss, activations[-1])
-    _check_length("velocity", len(velocity), len(params))
+    _check_optimiser(optimiser, settings, state, len(params))
     _check_length("x", len(x), widths[0])
     _check_length("y", len(y), widths[-1])
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
@@ -204,28 +268,32 @@ def step_one(params: Floats, velocity: Floats, sizes: Indices, activations: Indi
             return cost, 2
         backward(params, sizes, activations, loss, Y, A, D)
         parameter_gradients(sizes, X, A, D, grads)
-        saved = params.copy(), velocity.copy() if momentum else None
-        sgd_update(params, grads, velocity, sizes, lr, momentum, weight_decay)
+        saved = params.copy(), state.copy(), settings.copy()
+        _network_update(params, grads, state, widths, optimiser, settings)
     if np.isfinite(params).all():
         return cost, 1
-    params[...] = saved[0]
-    if saved[1] is not None:
-        velocity[...] = saved[1]
+    params[...], state[...], settings[...] = saved
     return cost, 3
 
 
-def backward(params: Floats, sizes: _Sizes, activations: Indices, loss: int, Y: Floats,
+def backward(params: Floats, sizes: Indices, activations: Indices, loss: int, Y: Floats,
              A: Floats, D: Floats) -> None:
     """Local gradients delta[l] of every layer into D, from the activations A of `forward`."""
-    sizes = _check_network(params, sizes, activations)
+    loss = _index(loss)
+    dtype = _floating("params", params, 1)
+    widths = _check_network(params, sizes, activations)
     _check_loss(loss, activations[-1])
-    _check_dtypes(params, Y, A, D)
+    _buffer("Y", Y, 2, dtype)
+    _buffer("A", A, 1, dtype)
+    _buffer("D", D, 1, dtype, writeable=True)
     n = Y.shape[0]
-    _check_length("Y's second dimension", Y.shape[1], sizes[-1])
-    _check_length("A", len(A), n * unit_count(sizes))
+    _check_length("Y's second dimension", Y.shape[1], widths[-1])
+    _check_length("A", len(A), n * unit_count(widths))
     _check_length("D", len(D), len(A))
-    a_blocks, d_blocks = layer_blocks(A, sizes, n), layer_blocks(D, sizes, n)
-    layers = layer_parameters(params, sizes)
+    if n == 0:
+        return
+    a_blocks, d_blocks = layer_blocks(A, widths, n), layer_blocks(D, widths, n)
+    layers = layer_parameters(params, widths)
     # delta[L] = (a - y) f'(z[L]) for mse, fused to a - y for the cross-entropies
     if loss == MSE:
         d_blocks[-1][...] = (a_blocks[-1] - Y) * derivative(a_blocks[-1], activations[-1])
@@ -238,118 +306,118 @@ def backward(params: Floats, sizes: _Sizes, activations: Indices, loss: int, Y: 
             a_blocks[layer], activations[layer])
 
 
-def parameter_gradients(sizes: _Sizes, X: Floats, A: Floats, D: Floats,
+def parameter_gradients(sizes: Indices, X: Floats, A: Floats, D: Floats,
                         grads: Floats) -> None:
     """Mean over the batch of dC/dW[l] = delta[l] a[l-1]^T and dC/db[l] = delta[l], into grads."""
-    sizes = _check_sizes(sizes)
-    _check_dtypes(X, A, D, grads)
+    widths = _check_sizes(sizes)
+    dtype = _floating("X", X, 2)
+    _buffer("A", A, 1, dtype)
+    _buffer("D", D, 1, dtype)
+    _buffer("grads", grads, 1, dtype, writeable=True)
     n = X.shape[0]
-    _check_length("X's second dimension", X.shape[1], sizes[0])
-    _check_length("A", len(A), n * unit_count(sizes))
+    _check_length("X's second dimension", X.shape[1], widths[0])
+    _check_length("A", len(A), n * unit_count(widths))
     _check_length("D", len(D), len(A))
-    _check_length("grads", len(grads), parameter_count(sizes))
+    _check_length("grads", len(grads), parameter_count(widths))
     if n == 0:
         raise ValueError("X must hold at least one sample, got 0")
     scale = grads.dtype.type(1.0 / n)
-    inputs = [X] + layer_blocks(A, sizes, n)[:-1]
-    for (grad_w, grad_b), deltas, a_in in zip(layer_parameters(grads, sizes),
-                                              layer_blocks(D, sizes, n), inputs):
+    inputs = [X] + layer_blocks(A, widths, n)[:-1]
+    for (grad_w, grad_b), deltas, a_in in zip(layer_parameters(grads, widths),
+                                              layer_blocks(D, widths, n), inputs):
         grad_w[...] = (deltas.T @ a_in) * scale
         grad_b[...] = deltas.sum(axis=0) * scale
 
 
 def batch_loss(loss: int, A_out: Floats, Z: Floats, Y: Floats) -> float:
     """Sum over the samples of the cost C, from the output activations and z[L]."""
-    if loss not in (MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY):
+    loss = _index(loss)
+    dtype = _floating("A_out", A_out, 2)
+    _buffer("Z", Z, 2, dtype)
+    _buffer("Y", Y, 2, dtype)
+    if loss not in _LOSS_NAMES:
         raise ValueError(f"loss code {loss} is not valid")
     if not A_out.shape == Z.shape == Y.shape:
         raise ValueError("A_out, Z and Y must have the same shape")
-    _check_dtypes(A_out, Z, Y)
     if A_out.size == 0:
         return 0.0
     a, z, y = (np.asarray(v, dtype=np.float64) for v in (A_out, Z, Y))
     if loss == MSE:
         return float(0.5 * ((a - y) ** 2).sum())
     if loss == BINARY_CROSS_ENTROPY:
-        return float((_softplus(z) - y * z).sum())
+        return float((softplus(z) - y * z).sum())
     top = z.max(axis=1, keepdims=True)
     lse = top + np.log(np.exp(z - top).sum(axis=1, keepdims=True))
     return float((y * (lse - z)).sum())
 
 
-def sgd_update(params: Floats, grads: Floats, velocity: Floats, sizes: _Sizes,
-               lr: float | np.floating[Any], momentum: float | np.floating[Any],
-               weight_decay: float) -> None:
-    """In place: v = momentum v - lr (g + weight_decay W); params += v (no decay on biases).
-
-    With momentum 0 this is plain SGD, params -= lr (g + weight_decay W), and the velocity is
-    left as it is."""
-    sizes = _check_sizes(sizes)
-    _check_dtypes(params, grads, velocity)
-    _check_length("params", len(params), parameter_count(sizes))
+def update(params: Floats, grads: Floats, state: Floats, sizes: Indices, optimiser: int,
+           settings: Floats) -> None:
+    """One optimiser step in place from the gradients grads (weight decay on weights only)."""
+    optimiser = _index(optimiser)
+    dtype = _floating("params", params, 1)
+    _buffer("params", params, 1, dtype, writeable=True)
+    _buffer("grads", grads, 1, dtype)
+    _buffer("state", state, 1, dtype, writeable=True)
+    widths = _check_sizes(sizes)
+    _check_length("params", len(params), parameter_count(widths))
     _check_length("grads", len(grads), len(params))
-    _check_length("velocity", len(velocity), len(params))
-    kind = params.dtype.type
-    lr, momentum = kind(lr), kind(momentum)
-    for (w, b), (gw, gb), (vw, vb) in zip(layer_parameters(params, sizes),
-                                          layer_parameters(grads, sizes),
-                                          layer_parameters(velocity, sizes)):
-        for p, g, v in ((w, gw + kind(weight_decay) * w, vw), (b, gb + kind(0.0) * b, vb)):
-            if momentum == 0:
-                p -= lr * g
-                continue
-            v[...] = momentum * v - lr * g
-            p += v
+    _check_optimiser(optimiser, settings, state, len(params))
+    _network_update(params, grads, state, widths, optimiser, settings)
 
 
-def train_epoch(params: Floats, velocity: Floats, sizes: _Sizes, activations: Indices,
-                loss: int, X: Floats, Y: Floats, order: Indices, batch_size: int, lr: float,
-                momentum: float, weight_decay: float) -> float:
-    """One epoch of SGD over the rows X[order]; returns the summed loss of every sample.
+def train_epoch(params: Floats, state: Floats, sizes: Indices, activations: Indices,
+                loss: int, X: Floats, Y: Floats, order: Indices, batch_size: int,
+                optimiser: int, settings: Floats) -> float:
+    """One epoch over the rows X[order]; returns the summed loss of every sample.
 
-    batch_size 1 is the online (per-sample) epoch; each batch takes one step with the mean
-    gradient of its samples.
+    batch_size 1 is the online (per-sample) epoch; each batch takes one optimiser step with
+    the mean gradient of its samples.
     """
-    sizes_list = _check_network(params, sizes, activations)
+    loss, batch_size, optimiser = _index(loss), _index(batch_size), _index(optimiser)
+    dtype = _floating("params", params, 1)
+    _buffer("params", params, 1, dtype, writeable=True)
+    _buffer("state", state, 1, dtype, writeable=True)
+    widths = _check_network(params, sizes, activations)
+    _buffer("X", X, 2, dtype)
+    _buffer("Y", Y, 2, dtype)
+    _buffer("order", order, 1, np.intp)
     _check_loss(loss, activations[-1])
-    _check_dtypes(params, velocity, X, Y)
+    _check_optimiser(optimiser, settings, state, len(params))
     n = X.shape[0]
-    _check_length("X's second dimension", X.shape[1], sizes_list[0])
-    _check_length("Y's second dimension", Y.shape[1], sizes_list[-1])
+    _check_length("X's second dimension", X.shape[1], widths[0])
+    _check_length("Y's second dimension", Y.shape[1], widths[-1])
     _check_length("Y", Y.shape[0], n)
-    _check_length("velocity", len(velocity), len(params))
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    order = np.asarray(order)
-    if order.dtype != np.intp or order.ndim != 1:
-        raise TypeError(f"order must be a 1-D array of row numbers (intp), got dtype "
-                        f"{order.dtype} with {order.ndim} dimensions")
     bad = (order < 0) | (order >= n)
     if bad.any():
         raise ValueError(f"order must hold row numbers in [0, {n}), got {order[bad][0]}")
+    if len(order) == 0:
+        return 0.0  # an epoch over no rows, as in the compiled wrapper
     batch_size = min(batch_size, len(order))
     grads = np.empty_like(params)
     total = 0.0
     with np.errstate(over="ignore", invalid="ignore"):  # as silent as the compiled loops
         for start in range(0, len(order), batch_size):
-            total += _train_batch(params, velocity, sizes, activations, loss, X, Y,
-                                  order[start:start + batch_size], lr, momentum, weight_decay,
-                                  grads)
+            total += _batch_step(params, state, widths, activations, loss, X, Y,
+                                 order[start:start + batch_size], optimiser, settings, grads)
     return total
 
 
-def _train_batch(params: Floats, velocity: Floats, sizes: _Sizes, activations: Indices,
-                 loss: int, X: Floats, Y: Floats, rows: Indices, lr: float, momentum: float,
-                 weight_decay: float, grads: Floats) -> float:
-    """One SGD step on the rows X[rows]; returns their summed loss before the step."""
-    units, n_out, b = unit_count([int(w) for w in sizes]), int(sizes[-1]), len(rows)
+def _batch_step(params: Floats, state: Floats, sizes: list[int], activations: Indices,
+                loss: int, X: Floats, Y: Floats, rows: Indices, optimiser: int,
+                settings: Floats, grads: Floats) -> float:
+    """One optimiser step on the rows X[rows]; returns their summed loss before the step."""
+    units, n_out, b = unit_count(sizes), sizes[-1], len(rows)
     x, y = X[rows], Y[rows]
     A = np.empty(b * units, dtype=params.dtype)
     D = np.empty_like(A)
     Z = np.empty((b, n_out), dtype=params.dtype)
-    forward(params, sizes, activations, x, A, Z)
+    sizes_array = np.array(sizes, dtype=np.intp)
+    forward(params, sizes_array, activations, x, A, Z)
     total = batch_loss(loss, A[b * (units - n_out):].reshape(b, n_out), Z, y)
-    backward(params, sizes, activations, loss, y, A, D)
-    parameter_gradients(sizes, x, A, D, grads)
-    sgd_update(params, grads, velocity, sizes, lr, momentum, weight_decay)
+    backward(params, sizes_array, activations, loss, y, A, D)
+    parameter_gradients(sizes_array, x, A, D, grads)
+    _network_update(params, grads, state, sizes, optimiser, settings)
     return total

@@ -1,5 +1,5 @@
-"""Every test runs on both backends: the autouse `backend` fixture swaps the kernels module
-that the Network reads (`bpcore._backend.kernels`) for each parametrized run.
+"""Every test runs on both backends: the autouse `backend` fixture switches the kernels the
+package runs on (`bpcore._backend.use_backend`) for each parametrized run.
 
 When the compiled module is missing the "cython" runs are skipped, unless BPCORE_BACKEND=cython
 (as in CI), where importing bpcore itself already fails: the compiled path cannot be skipped
@@ -39,9 +39,9 @@ def kernels_of(name):
 
 
 @pytest.fixture(params=BACKENDS, autouse=True)
-def backend(request, monkeypatch):
+def backend(request):
     """The name of the backend this run of the test uses."""
-    monkeypatch.setattr(_backend, "kernels", kernels_of(request.param))
-    monkeypatch.setattr(_backend, "name", request.param)
-    assert bpcore.backend == request.param
-    return request.param
+    kernels_of(request.param)  # skips, or fails under BPCORE_BACKEND=cython, without them
+    with _backend.use_backend(request.param):
+        assert bpcore.backend == request.param
+        yield request.param

@@ -201,7 +201,8 @@ def arguments(kernels, dtype=np.float64):
     rng = np.random.default_rng(5)
     f = lambda *shape: rng.normal(size=shape).astype(dtype)  # noqa: E731
     return {
-        "params": f(N_PARAMS), "velocity": np.zeros(N_PARAMS, dtype), "grads": f(N_PARAMS),
+        "params": f(N_PARAMS), "state": np.zeros(N_PARAMS, dtype), "grads": f(N_PARAMS),
+        "optimiser": kernels.OPTIMISERS["sgd"], "settings": np.array([0.1, 0.5, 0.01]),
         "sizes": np.array(SIZES, dtype=np.intp),
         "activations": np.array([kernels.ACTIVATIONS["sigmoid"]] * 2, dtype=np.intp),
         "loss": kernels.LOSSES["mse"], "X": f(N, 3), "Y": f(N, 2), "A": f(N * N_UNITS),
@@ -221,20 +222,20 @@ def call(kernels, name, args):
         return kernels.parameter_gradients(a["sizes"], a["X"], a["A"], a["D"], a["grads"])
     if name == "batch_loss":
         return kernels.batch_loss(a["loss"], a["A_out"], a["Z"], a["Y"])
-    if name == "sgd_update":
-        return kernels.sgd_update(a["params"], a["grads"], a["velocity"], a["sizes"], 0.1, 0.5,
-                                  0.01)
+    if name == "update":
+        return kernels.update(a["params"], a["grads"], a["state"], a["sizes"], a["optimiser"],
+                              a["settings"])
     if name == "train_epoch":
-        return kernels.train_epoch(a["params"], a["velocity"], a["sizes"], a["activations"],
+        return kernels.train_epoch(a["params"], a["state"], a["sizes"], a["activations"],
                                    a["loss"], a["X"], a["Y"], a["order"], a.get("batch_size", 2),
-                                   0.1, 0.5, 0.01)
+                                   a["optimiser"], a["settings"])
     if name == "step_one":
-        return kernels.step_one(a["params"], a["velocity"], a["sizes"], a["activations"],
-                                a["loss"], a["x"], a["y"], 0.1, 0.5, 0.01)
+        return kernels.step_one(a["params"], a["state"], a["sizes"], a["activations"],
+                                a["loss"], a["x"], a["y"], a["optimiser"], a["settings"])
     raise AssertionError(name)
 
 
-FUNCTIONS = ["forward", "backward", "parameter_gradients", "batch_loss", "sgd_update",
+FUNCTIONS = ["forward", "backward", "parameter_gradients", "batch_loss", "update",
              "train_epoch", "step_one"]
 
 
@@ -289,18 +290,26 @@ WRAPPER_CASES = [
     ("batch_loss", "Z", np.zeros((N, 3))),
     ("batch_loss", "Y", np.zeros((N - 1, 2))),
     ("batch_loss", "Y", np.zeros((N, 2), dtype=np.float32)),
-    ("sgd_update", "params", np.zeros(N_PARAMS - 1)),
-    ("sgd_update", "grads", np.zeros(N_PARAMS - 1)),
-    ("sgd_update", "velocity", np.zeros(N_PARAMS + 1)),
-    ("sgd_update", "sizes", np.array([3], dtype=np.intp)),
-    ("sgd_update", "velocity", np.zeros(N_PARAMS, dtype=np.float32)),
+    ("update", "params", np.zeros(N_PARAMS - 1)),
+    ("update", "grads", np.zeros(N_PARAMS - 1)),
+    ("update", "state", np.zeros(N_PARAMS + 1)),
+    ("update", "sizes", np.array([3], dtype=np.intp)),
+    ("update", "state", np.zeros(N_PARAMS, dtype=np.float32)),
+    ("update", "optimiser", 1),
+    ("update", "optimiser", -1),
+    ("update", "settings", np.zeros(2)),
+    ("update", "settings", np.zeros(3, dtype=np.float32)),
+    ("train_epoch", "settings", np.zeros(4)),
+    ("train_epoch", "optimiser", 7),
+    ("step_one", "optimiser", 7),
+    ("step_one", "settings", np.zeros(2)),
     ("train_epoch", "order", np.array([0, 1, N], dtype=np.intp)),
     ("train_epoch", "order", np.array([0, -1], dtype=np.intp)),
     ("train_epoch", "order", np.array([2**62], dtype=np.intp)),
     ("train_epoch", "order", np.array([0.0, 1.0])),
     ("train_epoch", "batch_size", 0),
     ("train_epoch", "batch_size", -3),
-    ("train_epoch", "velocity", np.zeros(N_PARAMS - 1)),
+    ("train_epoch", "state", np.zeros(N_PARAMS - 1)),
     ("train_epoch", "params", np.zeros(N_PARAMS + 1)),
     ("train_epoch", "Y", np.zeros((N - 1, 2))),
     ("train_epoch", "Y", np.zeros((N, 3))),
@@ -310,9 +319,9 @@ WRAPPER_CASES = [
 
     ("train_epoch", "activations", codes("softmax", "softmax")),
     ("train_epoch", "Y", np.zeros((N, 2), dtype=np.float32)),
-    ("train_epoch", "velocity", np.zeros(N_PARAMS, dtype=np.float32)),
+    ("train_epoch", "state", np.zeros(N_PARAMS, dtype=np.float32)),
     ("step_one", "params", np.zeros(N_PARAMS - 1)),
-    ("step_one", "velocity", np.zeros(N_PARAMS + 1)),
+    ("step_one", "state", np.zeros(N_PARAMS + 1)),
     ("step_one", "x", np.zeros(4)),
     ("step_one", "y", np.zeros(3)),
     ("step_one", "sizes", np.array([3], dtype=np.intp)),
@@ -323,7 +332,8 @@ WRAPPER_CASES = [
 
 
 @pytest.mark.parametrize("argument, spoiled", [
-    ("x", np.zeros(3, dtype=np.float32)), ("velocity", np.zeros(N_PARAMS, dtype=np.float32)),
+    ("x", np.zeros(3, dtype=np.float32)), ("state", np.zeros(N_PARAMS, dtype=np.float32)),
+    ("settings", np.zeros(3, dtype=np.float32)),
     ("y", np.zeros((1, 2))), ("x", np.zeros(6)[::2]), ("x", np.array([0.0, np.nan, 1.0])),
     ("y", np.array([np.inf, 0.0])), ("params", np.zeros(N_PARAMS, dtype=np.float16))])
 def test_step_one_leaves_what_it_cannot_take_to_the_general_path(backend, argument, spoiled):
@@ -372,7 +382,8 @@ NEGATIVE_SIZES = textwrap.dedent("""
             kernels.parameter_gradients(sizes, np.ones((n, 10)), np.ones(10 * n), np.ones(10 * n),
                                         np.zeros(99))
         else:
-            kernels.sgd_update(np.zeros(99), np.ones(99), np.zeros(99), sizes, 0.1, 0.0, 0.0)
+            kernels.update(np.zeros(99), np.ones(99), np.zeros(99), sizes, 0,
+                           np.array([0.1, 0.0, 0.0]))
     except (ValueError, TypeError) as error:
         print("refused:", type(error).__name__, error)
         sys.exit(0)
@@ -381,7 +392,7 @@ NEGATIVE_SIZES = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("function", ["parameter_gradients", "sgd_update"])
+@pytest.mark.parametrize("function", ["parameter_gradients", "update"])
 def test_wrappers_refuse_negative_sizes(function, backend):
     # in a child process: a wrapper that trusted these sizes would write past its buffers
     result = subprocess.run([sys.executable, "-c", NEGATIVE_SIZES, backend, function],

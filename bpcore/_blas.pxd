@@ -1,0 +1,17 @@
+# SciPy's BLAS for the compiled kernels, loaded once per process in bpcore._blas: every kernel
+# module (and any SIMD variant of it) cimports these instead of holding BLAS state of its own.
+from cython cimport floating
+
+# Load SciPy's BLAS (once) if some layer of a call on n samples is big enough to use it.
+cdef int load(const Py_ssize_t* sizes, Py_ssize_t n_layers, Py_ssize_t n) except -1
+
+# Whether SciPy's BLAS has been loaded.
+cdef bint is_loaded() noexcept nogil
+
+# Whether a layer's product of n samples goes to BLAS (loaded, and past the crossover).
+cdef bint use_blas(Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil
+
+# C = alpha op(A) op(B) + beta C on C-order blocks, in BLAS's column-major terms.
+cdef void gemm(char transa, char transb, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+               double alpha, const floating* a, Py_ssize_t lda, const floating* b,
+               Py_ssize_t ldb, double beta, floating* c, Py_ssize_t ldc) noexcept nogil

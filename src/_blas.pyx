@@ -1,0 +1,104 @@
+"""SciPy's BLAS for the compiled kernels: loaded once per process, shared by every kernel module.
+
+The matrix products of a layer go to `scipy.linalg.cython_blas` (GIL-free) once the layer has
+BLAS_MIN_WORK multiply-adds; smaller layers keep the kernels' plain loops, which win below the
+crossover. SciPy is loaded on the first call that needs it (importing scipy.linalg takes about
+half a second, which small networks and `import bpcore` should not pay); without SciPy every
+product stays on the plain loops. `bpcore/_blas.pxd` declares what kernel modules cimport.
+"""
+from libc.limits cimport INT_MAX
+from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
+
+# A layer's matrix product goes to BLAS when it has at least this many multiply-adds
+# (n samples * n_in * n_out); below it the plain loops win (no call and packing overhead).
+# Measured crossover on a 2-core x86-64: see benchmarks/ and bpcore/bench/.
+cdef Py_ssize_t BLAS_MIN_WORK = 1024
+
+# BLAS routines, taken from SciPy's cython_blas capsules by load(); NULL until then
+ctypedef void (*dgemm_t)(char*, char*, int*, int*, int*, double*, double*, int*, double*,
+                         int*, double*, double*, int*) noexcept nogil
+ctypedef void (*sgemm_t)(char*, char*, int*, int*, int*, float*, float*, int*, float*, int*,
+                         float*, float*, int*) noexcept nogil
+ctypedef void (*dgemv_t)(char*, int*, int*, double*, double*, int*, double*, int*, double*,
+                         double*, int*) noexcept nogil
+ctypedef void (*sgemv_t)(char*, int*, int*, float*, float*, int*, float*, int*, float*,
+                         float*, int*) noexcept nogil
+cdef dgemm_t dgemm = NULL
+cdef sgemm_t sgemm = NULL
+cdef dgemv_t dgemv = NULL
+cdef sgemv_t sgemv = NULL
+cdef bint tried = False
+
+
+cdef inline bint worth(Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
+    # BLAS takes int sizes: blocks past INT_MAX entries stay on the plain loops
+    return (n * n_in * n_out >= BLAS_MIN_WORK and n * n_in <= INT_MAX and
+            n * n_out <= INT_MAX and n_in * n_out <= INT_MAX)
+
+
+cdef bint use_blas(Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
+    return dgemm != NULL and worth(n, n_in, n_out)
+
+
+cdef void *routine(dict capsules, str name) except NULL:
+    capsule = capsules[name]
+    return PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule))
+
+
+cdef int load(const Py_ssize_t* sizes, Py_ssize_t n_layers, Py_ssize_t n) except -1:
+    global dgemm, sgemm, dgemv, sgemv, tried
+    cdef Py_ssize_t l
+    if tried:
+        return 0
+    for l in range(n_layers):
+        if worth(n, sizes[l], sizes[l + 1]):
+            break
+    else:
+        return 0
+    tried = True
+    try:
+        from scipy.linalg import cython_blas
+    except ImportError:  # no SciPy: the plain loops do every product
+        return 0
+    capsules = cython_blas.__pyx_capi__
+    sgemm = <sgemm_t>routine(capsules, "sgemm")
+    dgemv = <dgemv_t>routine(capsules, "dgemv")
+    sgemv = <sgemv_t>routine(capsules, "sgemv")
+    dgemm = <dgemm_t>routine(capsules, "dgemm")  # last: use_blas checks this one
+    return 0
+
+
+cdef bint is_loaded() noexcept nogil:
+    return dgemm != NULL
+
+
+def loaded():
+    """Whether SciPy's BLAS has been loaded for the large matrix products."""
+    return is_loaded()
+
+
+cdef void gemm(char transa, char transb, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+               double alpha, const floating* a, Py_ssize_t lda, const floating* b,
+               Py_ssize_t ldb, double beta, floating* c, Py_ssize_t ldc) noexcept nogil:
+    # a C-order (rows, cols) block is, to BLAS, its (cols, rows) transpose with leading
+    # dimension cols
+    cdef int m_ = <int>m, n_ = <int>n, k_ = <int>k
+    cdef int lda_ = <int>lda, ldb_ = <int>ldb, ldc_ = <int>ldc
+    cdef double alpha_d = alpha, beta_d = beta
+    cdef float alpha_s = <float>alpha, beta_s = <float>beta
+    cdef int one = 1, rows_a = m_ if transa == c'N' else k_, cols_a = k_ if transa == c'N' else m_
+    if n_ == 1 and transb == c'N':
+        # one sample: C = alpha op(A) b + beta C is a matrix-vector product (no packing)
+        if floating is double:
+            dgemv(&transa, &rows_a, &cols_a, &alpha_d, <double*>a, &lda_, <double*>b, &one,
+                  &beta_d, c, &one)
+        else:
+            sgemv(&transa, &rows_a, &cols_a, &alpha_s, <float*>a, &lda_, <float*>b, &one,
+                  &beta_s, c, &one)
+        return
+    if floating is double:
+        dgemm(&transa, &transb, &m_, &n_, &k_, &alpha_d, <double*>a, &lda_, <double*>b, &ldb_,
+              &beta_d, c, &ldc_)
+    else:
+        sgemm(&transa, &transb, &m_, &n_, &k_, &alpha_s, <float*>a, &lda_, <float*>b, &ldb_,
+              &beta_s, c, &ldc_)

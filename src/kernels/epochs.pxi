@@ -1,0 +1,120 @@
+# ---- 4. whole steps and epochs, GIL-free: no Python per sample or batch ------------------------
+
+
+cdef void batch_step(Py_ssize_t optimiser, floating* params, floating* state, double* settings,
+                     const Py_ssize_t* sizes, const Py_ssize_t* activations,
+                     Py_ssize_t n_layers, Py_ssize_t loss, const floating* X,
+                     const floating* Y, Py_ssize_t n, floating* A, floating* Z, floating* D,
+                     floating* grads, double* cost) noexcept nogil:
+    # one optimiser step on the batch X, Y of n samples with their mean gradient (for one
+    # sample fused into the update); cost gets the batch's summed loss before the step
+    cdef Py_ssize_t units = total_units(sizes, n_layers), n_out = sizes[n_layers]
+    network_forward(params, sizes, activations, n_layers, X, A, Z, n)
+    cost[0] = batch_loss_sum(A + n * (units - n_out), Z, Y, n, n_out, loss)
+    network_backward(params, sizes, activations, n_layers, loss, Y, A, D, n)
+    if n == 1:
+        network_online_update(optimiser, params, state, sizes, n_layers, X, A, D, settings)
+    else:
+        network_gradients(sizes, n_layers, X, A, D, grads, n)
+        network_update(optimiser, params, grads, state, sizes, n_layers, settings)
+
+
+cdef double epoch(Py_ssize_t optimiser, floating* params, floating* state, double* settings,
+                  const Py_ssize_t* sizes, const Py_ssize_t* activations, Py_ssize_t n_layers,
+                  Py_ssize_t loss, const floating* X, const floating* Y,
+                  const Py_ssize_t* order, Py_ssize_t n_order, Py_ssize_t batch_size,
+                  floating* X_batch, floating* Y_batch, floating* A, floating* Z, floating* D,
+                  floating* grads) noexcept nogil:
+    # one pass over the samples in `order`, one step per batch; returns the summed loss of
+    # every sample, each measured just before the step that uses it
+    cdef Py_ssize_t start = 0, s, b, row
+    cdef Py_ssize_t n_in = sizes[0], n_out = sizes[n_layers]
+    cdef double total = 0.0, cost
+    cdef const floating* x
+    cdef const floating* y
+    while start < n_order:
+        b = batch_size if start + batch_size <= n_order else n_order - start
+        if b == 1:  # one sample: its own rows of X and Y, no copy
+            x = X + order[start] * n_in
+            y = Y + order[start] * n_out
+        else:
+            for s in range(b):
+                row = order[start + s]
+                memcpy(X_batch + s * n_in, X + row * n_in, n_in * sizeof(floating))
+                memcpy(Y_batch + s * n_out, Y + row * n_out, n_out * sizeof(floating))
+            x, y = X_batch, Y_batch
+        batch_step(optimiser, params, state, settings, sizes, activations, n_layers, loss, x,
+                   y, b, A, Z, D, grads, &cost)
+        total += cost
+        start += b
+    return total
+
+
+cdef int step_one_sample(Py_ssize_t optimiser, floating* params, floating* state,
+                         double* settings, Py_ssize_t n_settings, Py_ssize_t n_state,
+                         const Py_ssize_t* sizes, const Py_ssize_t* activations,
+                         Py_ssize_t n_layers, Py_ssize_t loss, const floating* x,
+                         const floating* y, double* cost) noexcept nogil:
+    # One step on one sample, as an epoch of one sample takes it. Returns 0 when x or y do not
+    # pass the checks of the general path or memory ran out (nothing changed; the caller
+    # takes the general path, which reports the input), 1 after the step, 2 when the cost
+    # was not finite (nothing changed), 3 when the step made a parameter non-finite and was
+    # undone (parameters, state and settings restored).
+    cdef Py_ssize_t units = total_units(sizes, n_layers), n_out = sizes[n_layers]
+    cdef Py_ssize_t n_params = parameter_count(sizes, n_layers)
+    cdef floating* scratch
+    cdef floating* A
+    cdef floating* D
+    cdef floating* Z
+    cdef floating* saved
+    cdef double* saved_settings
+    if not (all_finite(x, sizes[0]) and all_finite(y, n_out) and targets_fit(y, n_out, loss)):
+        return 0
+    scratch = <floating*>malloc((2 * units + n_out + n_params * (1 + n_state))
+                                * sizeof(floating))
+    saved_settings = <double*>malloc(n_settings * sizeof(double))
+    if scratch == NULL or saved_settings == NULL:
+        free(scratch)
+        free(saved_settings)
+        return 0
+    A, D, Z = scratch, scratch + units, scratch + 2 * units
+    saved = Z + n_out
+    network_forward(params, sizes, activations, n_layers, x, A, Z, 1)
+    cost[0] = sample_loss(A + units - n_out, Z, y, n_out, loss)
+    if not (cost[0] - cost[0] == 0):
+        free(scratch)
+        free(saved_settings)
+        return 2
+    network_backward(params, sizes, activations, n_layers, loss, y, A, D, 1)
+    memcpy(saved, params, n_params * sizeof(floating))
+    memcpy(saved + n_params, state, n_state * n_params * sizeof(floating))
+    memcpy(saved_settings, settings, n_settings * sizeof(double))
+    network_online_update(optimiser, params, state, sizes, n_layers, x, A, D, settings)
+    if all_finite(params, n_params):
+        free(scratch)
+        free(saved_settings)
+        return 1
+    memcpy(params, saved, n_params * sizeof(floating))
+    memcpy(state, saved + n_params, n_state * n_params * sizeof(floating))
+    memcpy(settings, saved_settings, n_settings * sizeof(double))
+    free(scratch)
+    free(saved_settings)
+    return 3
+
+
+cdef bint forward_one_sample(const floating* params, const Py_ssize_t* sizes,
+                             const Py_ssize_t* activations, Py_ssize_t n_layers,
+                             const floating* x, floating* out) noexcept nogil:
+    # network_forward for one sample, with scratch from malloc; False if x is not finite or
+    # memory ran out (the caller then takes the general path, which reports either)
+    cdef Py_ssize_t units = total_units(sizes, n_layers), n_out = sizes[n_layers]
+    cdef floating* scratch
+    if not all_finite(x, sizes[0]):
+        return False
+    scratch = <floating*>malloc((units + n_out) * sizeof(floating))
+    if scratch == NULL:
+        return False
+    network_forward(params, sizes, activations, n_layers, x, scratch, scratch + units, 1)
+    memcpy(out, scratch + units - n_out, n_out * sizeof(floating))
+    free(scratch)
+    return True

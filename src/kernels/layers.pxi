@@ -1,0 +1,137 @@
+# ---- 2. loops over one layer and over the whole network --------------------------------------
+
+cdef void layer_forward(const floating* weights, const floating* biases,
+                        const floating* inputs, floating* outputs, floating* z_out,
+                        Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out,
+                        Py_ssize_t activation) noexcept nogil:
+    # z = W a_in + b and a = f(z) for n samples (rows); z_out keeps z when not NULL
+    cdef Py_ssize_t s, j, k
+    cdef const floating* x
+    cdef const floating* w
+    cdef floating* y
+    cdef floating acc
+    if use_blas(n, n_in, n_out):
+        # Z^T (n_out, n) = W (n_out, n_in) X^T (n_in, n) + b, with Z^T first set to b
+        for s in range(n):
+            memcpy(outputs + s * n_out, biases, n_out * sizeof(floating))
+        gemm(c'T', c'N', n_out, n, n_in, 1.0, weights, n_in, inputs, n_in, 1.0, outputs, n_out)
+    else:
+        for s in range(n):
+            x = inputs + s * n_in
+            y = outputs + s * n_out
+            for j in range(n_out):
+                w = weights + j * n_in
+                acc = biases[j]
+                for k in range(n_in):
+                    acc = acc + w[k] * x[k]
+                y[j] = acc
+    if z_out != NULL:
+        memcpy(z_out, outputs, n * n_out * sizeof(floating))
+    activate_rows(outputs, n, n_out, activation)
+
+
+cdef void network_forward(const floating* params, const Py_ssize_t* sizes,
+                          const Py_ssize_t* activations, Py_ssize_t n_layers,
+                          const floating* X, floating* A, floating* Z,
+                          Py_ssize_t n) noexcept nogil:
+    # a[0] = x; z[l] = W[l] a[l-1] + b[l]; a[l] = f(z[l]), layer after layer
+    cdef Py_ssize_t l, n_in, n_out
+    cdef const floating* p = params
+    cdef const floating* inputs = X
+    cdef floating* outputs = A
+    for l in range(n_layers):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        layer_forward(p, p + n_out * n_in, inputs, outputs,
+                      Z if l == n_layers - 1 else NULL, n, n_in, n_out, activations[l])
+        p += n_out * (n_in + 1)
+        inputs = outputs
+        outputs += n * n_out
+
+
+cdef void network_backward(const floating* params, const Py_ssize_t* sizes,
+                           const Py_ssize_t* activations, Py_ssize_t n_layers, Py_ssize_t loss,
+                           const floating* Y, const floating* A, floating* D,
+                           Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t l, s, j, k, i, n_here, n_next
+    cdef Py_ssize_t n_out = sizes[n_layers]
+    cdef Py_ssize_t block = n * (total_units(sizes, n_layers) - n_out)  # start of layer L
+    cdef const floating* a = A + block
+    cdef floating* d = D + block
+    cdef const floating* w
+    cdef floating* d_row
+    cdef const floating* d_next_row
+    cdef floating d_j
+    # delta[L] = dC/da[L] * f'(z[L]) = (a - y) f'(z[L]) for mse,
+    # fused to a - y for sigmoid + binary cross-entropy and softmax + cross-entropy
+    for i in range(n * n_out):
+        d[i] = a[i] - Y[i]
+    if loss == MSE:
+        times_derivative(d, a, n * n_out, activations[n_layers - 1])
+    # delta[l] = (W[l+1]^T delta[l+1]) * f'(z[l]), from the output back to the first layer
+    for l in range(n_layers - 2, -1, -1):
+        n_here = sizes[l + 1]
+        n_next = sizes[l + 2]
+        block -= n * n_here
+        w = params + parameter_count(sizes, l + 1)  # W[l+1] follows the layers before it
+        if use_blas(n, n_here, n_next):
+            # delta[l]^T (n_here, n) = W[l+1]^T (n_here, n_next) delta[l+1]^T (n_next, n)
+            gemm(c'N', c'N', n_here, n, n_next, 1.0, w, n_here, D + block + n * n_here, n_next,
+                 0.0, D + block, n_here)
+        else:
+            for s in range(n):
+                d_row = D + block + s * n_here
+                d_next_row = D + block + n * n_here + s * n_next
+                for k in range(n_here):
+                    d_row[k] = 0
+                for j in range(n_next):
+                    d_j = d_next_row[j]
+                    for k in range(n_here):
+                        d_row[k] = d_row[k] + w[j * n_here + k] * d_j
+        times_derivative(D + block, A + block, n * n_here, activations[l])
+
+
+cdef void network_gradients(const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                            const floating* X, const floating* A, const floating* D,
+                            floating* grads, Py_ssize_t n) noexcept nogil:
+    # dC/dW[l] = mean over samples of delta[l] a[l-1]^T;  dC/db[l] = mean of delta[l]
+    cdef Py_ssize_t l, s, j, k, n_in, n_out, block = 0
+    cdef floating* g = grads
+    cdef floating* row
+    cdef const floating* inputs = X
+    cdef const floating* d
+    cdef floating d_j
+    cdef floating scale = <floating>(1.0 / n)
+    for l in range(n_layers):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        if n > 1 and use_blas(n, n_in, n_out):  # one sample: the axpy loops below win
+            # dC/dW^T (n_in, n_out) = scale * a[l-1]^T (n_in, n) delta[l] (n, n_out)
+            gemm(c'N', c'T', n_in, n_out, n, scale, inputs, n_in, D + block, n_out, 0.0, g, n_in)
+            for j in range(n_out):
+                g[n_out * n_in + j] = 0
+            for s in range(n):
+                d = D + block + s * n_out
+                for j in range(n_out):
+                    g[n_out * n_in + j] = g[n_out * n_in + j] + d[j]
+            for j in range(n_out):
+                g[n_out * n_in + j] = g[n_out * n_in + j] * scale
+            g += n_out * (n_in + 1)
+            inputs = A + block
+            block += n * n_out
+            continue
+        for k in range(n_out * (n_in + 1)):
+            g[k] = 0
+        for s in range(n):
+            d = D + block + s * n_out
+            for j in range(n_out):
+                d_j = d[j]
+                row = g + j * n_in
+                for k in range(n_in):
+                    row[k] = row[k] + d_j * inputs[s * n_in + k]
+                g[n_out * n_in + j] = g[n_out * n_in + j] + d_j
+        for k in range(n_out * (n_in + 1)):
+            g[k] = g[k] * scale
+        g += n_out * (n_in + 1)
+        inputs = A + block
+        block += n * n_out

@@ -1,0 +1,114 @@
+# ---- 3. optimisers: one GIL-free update rule each, and the walks over the layers ------------
+#
+# An optimiser's update rule is one inline point function: it moves one parameter p, given its
+# gradient g, with the optimiser's state for that parameter (entries `stride` apart, one per
+# state array) and hyperparameters read once per block. Two loops apply it: to a block of
+# parameters with a gradient vector (mini-batches, Network.step), and to a row of weights whose
+# gradient is the outer-product row d_j * x of one sample (the fused online step: one pass over
+# the weights, no gradient buffer). Weight decay applies to the weights only (`decay`).
+# Settings and state are named in bpcore/_spec.py OPTIMISERS. Adding an optimiser:
+# CONTRIBUTING.md.
+
+
+# -- SGD. settings: lr, momentum, weight_decay; state: the velocity v.
+# v = momentum v - lr (g + weight_decay p); p += v. With momentum 0 this is plain SGD,
+# p -= lr (g + weight_decay p) (the same numbers), and the velocity is left alone.
+
+cdef inline void sgd_point(floating* p, floating g, floating* v, floating lr, floating momentum,
+                           floating weight_decay, bint plain) noexcept nogil:
+    g = g + weight_decay * p[0]
+    if plain:
+        p[0] = p[0] - lr * g
+    else:
+        v[0] = momentum * v[0] - lr * g
+        p[0] = p[0] + v[0]
+
+
+cdef inline void sgd_update(floating* params, const floating* grads, floating* state,
+                     Py_ssize_t stride, Py_ssize_t n, const double* settings,
+                     bint decay) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating lr = <floating>settings[0], momentum = <floating>settings[1]
+    cdef floating weight_decay = <floating>(settings[2] if decay else 0.0)
+    if settings[1] == 0:  # two loops, so that each compiles without a branch inside
+        for i in range(n):
+            sgd_point(&params[i], grads[i], &state[i], lr, momentum, weight_decay, True)
+    else:
+        for i in range(n):
+            sgd_point(&params[i], grads[i], &state[i], lr, momentum, weight_decay, False)
+
+
+cdef inline void sgd_update_outer(floating* params, floating d, const floating* x, floating* state,
+                           Py_ssize_t stride, Py_ssize_t n, const double* settings,
+                           bint decay) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating lr = <floating>settings[0], momentum = <floating>settings[1]
+    cdef floating weight_decay = <floating>(settings[2] if decay else 0.0)
+    # the gradient as network_gradients computes it for one sample: 0 + d x_i
+    if settings[1] == 0:
+        for i in range(n):
+            sgd_point(&params[i], <floating>0 + d * x[i], &state[i], lr, momentum,
+                      weight_decay, True)
+    else:
+        for i in range(n):
+            sgd_point(&params[i], <floating>0 + d * x[i], &state[i], lr, momentum,
+                      weight_decay, False)
+
+
+# -- the switches from optimiser codes to update loops
+
+cdef inline void update_block(Py_ssize_t optimiser, floating* params, const floating* grads,
+                              floating* state, Py_ssize_t stride, Py_ssize_t n,
+                              const double* settings, bint decay) noexcept nogil:
+    if optimiser == SGD:
+        sgd_update(params, grads, state, stride, n, settings, decay)
+
+
+cdef inline void update_outer(Py_ssize_t optimiser, floating* params, floating d,
+                              const floating* x, floating* state, Py_ssize_t stride,
+                              Py_ssize_t n, const double* settings, bint decay) noexcept nogil:
+    if optimiser == SGD:
+        sgd_update_outer(params, d, x, state, stride, n, settings, decay)
+
+
+# -- the walks over the layers
+
+cdef void network_update(Py_ssize_t optimiser, floating* params, const floating* grads,
+                         floating* state, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                         double* settings) noexcept nogil:
+    # one step from a gradient vector: every layer's weights with weight decay, then its biases
+    cdef Py_ssize_t l, n_weights, offset = 0
+    cdef Py_ssize_t stride = parameter_count(sizes, n_layers)
+    for l in range(n_layers):
+        n_weights = sizes[l + 1] * sizes[l]
+        update_block(optimiser, params + offset, grads + offset, state + offset, stride,
+                     n_weights, settings, True)
+        offset += n_weights
+        update_block(optimiser, params + offset, grads + offset, state + offset, stride,
+                     sizes[l + 1], settings, False)
+        offset += sizes[l + 1]
+
+
+cdef void network_online_update(Py_ssize_t optimiser, floating* params, floating* state,
+                                const Py_ssize_t* sizes, Py_ssize_t n_layers, const floating* x,
+                                const floating* A, const floating* D,
+                                double* settings) noexcept nogil:
+    # One sample's step with its gradient (dC/dW[l] = delta[l] a[l-1]^T, dC/db[l] = delta[l])
+    # fused in: the same numbers as network_gradients (n = 1) then network_update, in one pass
+    # over the parameters and without a gradient buffer.
+    cdef Py_ssize_t l, j, n_in, n_out, block = 0, offset = 0
+    cdef Py_ssize_t stride = parameter_count(sizes, n_layers)
+    cdef const floating* inputs = x
+    for l in range(n_layers):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        for j in range(n_out):  # row j of W[l]: gradient delta_j a[l-1]
+            update_outer(optimiser, params + offset, D[block + j], inputs, state + offset,
+                         stride, n_in, settings, True)
+            offset += n_in
+        # the biases: gradient 1 * delta, without weight decay
+        update_outer(optimiser, params + offset, <floating>1, D + block, state + offset, stride,
+                     n_out, settings, False)
+        offset += n_out
+        inputs = A + block
+        block += n_out

@@ -1,0 +1,244 @@
+# ---- 6. the Python-facing wrappers: check, release the GIL, call the loops above ------------
+
+ACTIVATIONS = {"identity": IDENTITY, "sigmoid": SIGMOID, "tanh": TANH, "relu": RELU,
+               "leaky_relu": LEAKY_RELU, "softmax": SOFTMAX}
+LOSSES = {"mse": MSE, "binary_cross_entropy": BINARY_CROSS_ENTROPY,
+          "cross_entropy": CROSS_ENTROPY}
+OPTIMISERS = {"sgd": SGD}
+# the rest of bpcore/_spec.py as compiled in, for the test that compares them
+LIMITS = {"MAX_WIDTH": MAX_WIDTH, "MAX_LAYERS": MAX_LAYERS, "LEAKY_SLOPE": LEAKY_SLOPE}
+OPTIMISER_SHAPES = {code: (SETTINGS_LENGTH[code], STATE_ARRAYS[code])
+                    for code in range(N_OPTIMISERS)}
+
+
+cdef bint bounds_checked():
+    # Whether Cython checks memoryview bounds in this build (the boundscheck directive, on
+    # only with BPCORE_DEBUG=1): index 1 of a length-1 view, inside a longer array so that
+    # the unchecked read stays within memory.
+    cdef double[::1] probe = np.zeros(2)[:1]
+    cdef Py_ssize_t i = 1
+    try:
+        probe[i] = 0
+    except IndexError:
+        return True
+    return False
+
+
+# True in a debug build (BPCORE_DEBUG=1), whose memoryview accesses are bounds-checked
+BOUNDS_CHECKED = bounds_checked()
+
+
+def blas_loaded():
+    """Whether SciPy's BLAS has been loaded for the large matrix products."""
+    return blas_is_loaded()
+
+
+def forward_one(cnp.ndarray params not None, cnp.ndarray sizes not None,
+                cnp.ndarray activations not None, cnp.ndarray x not None,
+                cnp.ndarray out not None):
+    """The output a[L] of one sample x (1-D) into out (1-D), for the latency of `predict`.
+
+    Returns True when done; False, with out untouched, when x holds NaN or infinity or the
+    arrays are not all C-contiguous of one floating dtype (the caller then takes the general
+    path, which converts or reports them). Checks every length it relies on.
+    """
+    cdef int kind = cnp.PyArray_TYPE(params)
+    cdef Py_ssize_t n_layers
+    cdef const Py_ssize_t* widths = <const Py_ssize_t*>cnp.PyArray_DATA(sizes)
+    cdef const Py_ssize_t* codes = <const Py_ssize_t*>cnp.PyArray_DATA(activations)
+    cdef bint done
+    if not one_sample_arrays(params, sizes, activations, (x, out), (out,)):
+        return False
+    n_layers = checked_layers(params, sizes, activations)
+    check_length("x", cnp.PyArray_DIM(x, 0), widths[0])
+    check_length("out", cnp.PyArray_DIM(out, 0), widths[n_layers])
+    load_blas(widths, n_layers, 1)
+    if kind == cnp.NPY_FLOAT64:
+        with nogil:
+            done = forward_one_sample(<const double*>cnp.PyArray_DATA(params), widths, codes,
+                                      n_layers, <const double*>cnp.PyArray_DATA(x),
+                                      <double*>cnp.PyArray_DATA(out))
+    else:
+        with nogil:
+            done = forward_one_sample(<const float*>cnp.PyArray_DATA(params), widths, codes,
+                                      n_layers, <const float*>cnp.PyArray_DATA(x),
+                                      <float*>cnp.PyArray_DATA(out))
+    return done
+
+
+def step_one(cnp.ndarray params not None, cnp.ndarray state not None,
+             cnp.ndarray sizes not None, cnp.ndarray activations not None, Py_ssize_t loss,
+             cnp.ndarray x not None, cnp.ndarray y not None, Py_ssize_t optimiser,
+             cnp.ndarray settings not None):
+    """One optimiser step on one sample x, y (1-D), for the latency of `Network.step`.
+
+    Returns None, with nothing changed, when x or y hold values the general path refuses
+    (NaN, infinity, targets the loss does not accept) or the arrays are not all C-contiguous
+    of one floating dtype (settings float64): the caller then takes the general path, which
+    converts or reports them. Otherwise returns (cost, outcome): the sample's cost before the
+    step and 1 (stepped), 2 (the cost was not finite: nothing changed) or 3 (a parameter
+    became non-finite: the step was undone). Checks every length it relies on.
+    """
+    cdef int kind = cnp.PyArray_TYPE(params)
+    cdef Py_ssize_t n_layers, n_settings, n_state
+    cdef const Py_ssize_t* widths = <const Py_ssize_t*>cnp.PyArray_DATA(sizes)
+    cdef const Py_ssize_t* codes = <const Py_ssize_t*>cnp.PyArray_DATA(activations)
+    cdef double* values
+    cdef int outcome
+    cdef double cost = 0.0
+    if not one_sample_arrays(params, sizes, activations, (state, x, y), (params, state)):
+        return None
+    if (cnp.PyArray_TYPE(settings) != cnp.NPY_FLOAT64 or cnp.PyArray_NDIM(settings) != 1
+            or not cnp.PyArray_IS_C_CONTIGUOUS(settings) or not cnp.PyArray_ISWRITEABLE(settings)):
+        return None
+    n_layers = checked_layers(params, sizes, activations)
+    check_loss(loss, codes[n_layers - 1])
+    check_optimiser(optimiser, cnp.PyArray_DIM(settings, 0), cnp.PyArray_DIM(state, 0),
+                    cnp.PyArray_DIM(params, 0))
+    check_length("x", cnp.PyArray_DIM(x, 0), widths[0])
+    check_length("y", cnp.PyArray_DIM(y, 0), widths[n_layers])
+    n_settings = cnp.PyArray_DIM(settings, 0)
+    n_state = STATE_ARRAYS[optimiser]
+    values = <double*>cnp.PyArray_DATA(settings)
+    load_blas(widths, n_layers, 1)
+    if kind == cnp.NPY_FLOAT64:
+        with nogil:
+            outcome = step_one_sample(
+                optimiser, <double*>cnp.PyArray_DATA(params), <double*>cnp.PyArray_DATA(state),
+                values, n_settings, n_state, widths, codes, n_layers, loss,
+                <const double*>cnp.PyArray_DATA(x), <const double*>cnp.PyArray_DATA(y), &cost)
+    else:
+        with nogil:
+            outcome = step_one_sample(
+                optimiser, <float*>cnp.PyArray_DATA(params), <float*>cnp.PyArray_DATA(state),
+                values, n_settings, n_state, widths, codes, n_layers, loss,
+                <const float*>cnp.PyArray_DATA(x), <const float*>cnp.PyArray_DATA(y), &cost)
+    return None if outcome == 0 else (cost, outcome)
+
+
+def forward(const floating[::1] params not None, const Py_ssize_t[::1] sizes not None,
+            const Py_ssize_t[::1] activations not None, const floating[:, ::1] X not None,
+            floating[::1] A not None, floating[:, ::1] Z not None):
+    """Forward pass of the n samples in the rows of X: fills A (every layer) and Z (z[L])."""
+    cdef Py_ssize_t n_layers = check_network(sizes, activations, params.shape[0])
+    cdef Py_ssize_t n = X.shape[0]
+    check_length("X's second dimension", X.shape[1], sizes[0])
+    check_length("A", A.shape[0], n * total_units(&sizes[0], n_layers))
+    check_length("Z's first dimension", Z.shape[0], n)
+    check_length("Z's second dimension", Z.shape[1], sizes[n_layers])
+    if n == 0:
+        return
+    load_blas(&sizes[0], n_layers, n)
+    with nogil:
+        network_forward(&params[0], &sizes[0], &activations[0], n_layers, &X[0, 0], &A[0],
+                        &Z[0, 0], n)
+
+
+def backward(const floating[::1] params not None, const Py_ssize_t[::1] sizes not None,
+             const Py_ssize_t[::1] activations not None, Py_ssize_t loss,
+             const floating[:, ::1] Y not None, const floating[::1] A not None,
+             floating[::1] D not None):
+    """Local gradients delta[l] of every layer into D, from the activations A of `forward`."""
+    cdef Py_ssize_t n_layers = check_network(sizes, activations, params.shape[0])
+    cdef Py_ssize_t n = Y.shape[0]
+    check_loss(loss, activations[n_layers - 1])
+    check_length("Y's second dimension", Y.shape[1], sizes[n_layers])
+    check_length("A", A.shape[0], n * total_units(&sizes[0], n_layers))
+    check_length("D", D.shape[0], A.shape[0])
+    if n == 0:
+        return
+    load_blas(&sizes[0], n_layers, n)
+    with nogil:
+        network_backward(&params[0], &sizes[0], &activations[0], n_layers, loss, &Y[0, 0],
+                         &A[0], &D[0], n)
+
+
+def parameter_gradients(const Py_ssize_t[::1] sizes not None,
+                        const floating[:, ::1] X not None, const floating[::1] A not None,
+                        const floating[::1] D not None, floating[::1] grads not None):
+    """Mean over the batch of dC/dW[l] = delta[l] a[l-1]^T and dC/db[l] = delta[l], into grads."""
+    cdef Py_ssize_t n_layers = check_sizes(sizes)
+    cdef Py_ssize_t n = X.shape[0]
+    check_length("X's second dimension", X.shape[1], sizes[0])
+    check_length("A", A.shape[0], n * total_units(&sizes[0], n_layers))
+    check_length("D", D.shape[0], A.shape[0])
+    check_length("grads", grads.shape[0], parameter_count(&sizes[0], n_layers))
+    if n == 0:
+        raise ValueError("X must hold at least one sample, got 0")
+    load_blas(&sizes[0], n_layers, n)
+    with nogil:
+        network_gradients(&sizes[0], n_layers, &X[0, 0], &A[0], &D[0], &grads[0], n)
+
+
+def batch_loss(Py_ssize_t loss, const floating[:, ::1] A_out not None,
+               const floating[:, ::1] Z not None, const floating[:, ::1] Y not None):
+    """Sum over the samples of the cost C, from the output activations and z[L]."""
+    if loss not in (MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY):
+        raise ValueError(f"loss code {loss} is not valid")
+    if not (A_out.shape[0] == Z.shape[0] == Y.shape[0]
+            and A_out.shape[1] == Z.shape[1] == Y.shape[1]):
+        raise ValueError("A_out, Z and Y must have the same shape")
+    if A_out.shape[0] == 0 or A_out.shape[1] == 0:
+        return 0.0
+    cdef double total
+    with nogil:
+        total = batch_loss_sum(&A_out[0, 0], &Z[0, 0], &Y[0, 0], A_out.shape[0],
+                               A_out.shape[1], loss)
+    return total
+
+
+def update(floating[::1] params not None, const floating[::1] grads not None,
+           floating[::1] state not None, const Py_ssize_t[::1] sizes not None,
+           Py_ssize_t optimiser, double[::1] settings not None):
+    """One optimiser step in place from the gradients grads (weight decay on weights only)."""
+    cdef Py_ssize_t n_layers = check_sizes(sizes)
+    check_length("params", params.shape[0], parameter_count(&sizes[0], n_layers))
+    check_length("grads", grads.shape[0], params.shape[0])
+    check_optimiser(optimiser, settings.shape[0], state.shape[0], params.shape[0])
+    with nogil:
+        network_update(optimiser, &params[0], &grads[0], &state[0], &sizes[0], n_layers,
+                       &settings[0])
+
+
+def train_epoch(floating[::1] params not None, floating[::1] state not None,
+                const Py_ssize_t[::1] sizes not None, const Py_ssize_t[::1] activations not None,
+                Py_ssize_t loss, const floating[:, ::1] X not None,
+                const floating[:, ::1] Y not None, const Py_ssize_t[::1] order not None,
+                Py_ssize_t batch_size, Py_ssize_t optimiser, double[::1] settings not None):
+    """One epoch over the rows X[order] in one GIL-free call; returns the summed loss.
+
+    batch_size 1 is the online (per-sample) epoch; each batch takes one optimiser step with
+    the mean gradient of its samples. Scratch is allocated once here, never per sample or
+    per batch.
+    """
+    cdef Py_ssize_t n_layers = check_network(sizes, activations, params.shape[0])
+    cdef Py_ssize_t i, n = X.shape[0], n_order = order.shape[0]
+    check_loss(loss, activations[n_layers - 1])
+    check_optimiser(optimiser, settings.shape[0], state.shape[0], params.shape[0])
+    check_length("X's second dimension", X.shape[1], sizes[0])
+    check_length("Y's second dimension", Y.shape[1], sizes[n_layers])
+    check_length("Y", Y.shape[0], n)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    for i in range(n_order):
+        if not 0 <= order[i] < n:
+            raise ValueError(f"order must hold row numbers in [0, {n}), got {order[i]}")
+    if n_order == 0:
+        return 0.0
+    batch_size = min(batch_size, n_order)
+    dtype = np.float32 if floating is float else np.float64
+    cdef floating[:, ::1] X_batch = np.empty((batch_size, sizes[0]), dtype=dtype)
+    cdef floating[:, ::1] Y_batch = np.empty((batch_size, sizes[n_layers]), dtype=dtype)
+    cdef floating[::1] A = np.empty(batch_size * total_units(&sizes[0], n_layers), dtype=dtype)
+    cdef floating[::1] D = np.empty(A.shape[0], dtype=dtype)
+    cdef floating[:, ::1] Z = np.empty((batch_size, sizes[n_layers]), dtype=dtype)
+    # a gradient buffer for mini-batches; an online step fuses its gradient into the update
+    cdef floating[::1] grads = np.empty(params.shape[0] if batch_size > 1 else 1, dtype=dtype)
+    cdef double total
+    load_blas(&sizes[0], n_layers, batch_size)
+    with nogil:
+        total = epoch(optimiser, &params[0], &state[0], &settings[0], &sizes[0],
+                      &activations[0], n_layers, loss, &X[0, 0], &Y[0, 0], &order[0], n_order,
+                      batch_size, &X_batch[0, 0], &Y_batch[0, 0], &A[0], &Z[0, 0], &D[0],
+                      &grads[0])
+    return total
