@@ -1,14 +1,10 @@
 """Gradient checking: backpropagation against central finite differences."""
 from __future__ import annotations
 
-import copy
-from typing import TYPE_CHECKING
-
 import numpy as np
 import numpy.typing as npt
 
-if TYPE_CHECKING:
-    from .network import Network
+from .network import Network
 
 
 def numerical_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
@@ -55,16 +51,20 @@ def numerical_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
     >>> bool(np.allclose(numeric[:6], g.weights[0].ravel(), atol=1e-8))
     True
     """
-    params = network._params
-    numeric = np.empty(len(params), dtype=np.float64)
-    for i in range(len(params)):
-        kept = params[i]
-        params[i] = kept + eps
-        above = network.loss(X, Y)
-        params[i] = kept - eps
-        below = network.loss(X, Y)
-        params[i] = kept
-        numeric[i] = (above - below) / (2 * eps)
+    # the weights and biases are writable views of the network's parameters, in their order
+    blocks = [block.reshape(-1) for pair in zip(network.weights, network.biases) for block in pair]
+    numeric = np.empty(sum(len(block) for block in blocks), dtype=np.float64)
+    i = 0
+    for block in blocks:
+        for index in range(len(block)):
+            kept = block[index]
+            block[index] = kept + eps
+            above = network.loss(X, Y)
+            block[index] = kept - eps
+            below = network.loss(X, Y)
+            block[index] = kept
+            numeric[i] = (above - below) / (2 * eps)
+            i += 1
     return numeric
 
 
@@ -114,10 +114,10 @@ def check_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
     if not (isinstance(eps, (int, float)) and np.isfinite(eps) and eps > 0):
         raise ValueError(f"eps must be a positive finite number, got {eps!r}")
     if network.dtype != np.float64:
-        original, network = network, copy.deepcopy(network)
-        network._dtype = np.dtype(np.float64)
-        network._params = original._params.astype(np.float64)
-        network._velocity = np.zeros_like(network._params)
+        state = network.get_state()
+        network = Network(state["sizes"], activation=state["activation"],
+                          output=state["output"], loss=state["loss"], dtype="float64")
+        network.set_state({"parameters": state["parameters"]})
     g = network.gradients(X, Y)
     analytic = np.concatenate([np.concatenate([w.ravel(), b]) for w, b in zip(g.weights, g.biases)])
     numeric = numerical_gradients(network, X, Y, eps)

@@ -38,7 +38,8 @@ from ._command_line import report
 from ._version import __version__
 from .datasets import DataError, load_digits, load_iris, read_table
 from .io import load, save
-from .network import DTYPES, HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, Network
+from ._spec import DTYPES, HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
+from .network import Network
 from .progress import make_progress
 
 BAD_INPUT = 2
@@ -613,45 +614,35 @@ def run_train(args: argparse.Namespace) -> int:
               flush=True)
 
     # --patience watches the loss of the weights at the end of each epoch, on the validation
-    # rows if there are any and on all training rows otherwise, and keeps a copy of the best.
-    # (fit's own patience watches the per-epoch mean loss and keeps the last weights.)
+    # rows if there are any and on all training rows otherwise, and restores the best.
     watched = "validation" if len(held) else "training"
-    best: dict[str, Any] = {"loss": np.inf, "epoch": 0, "params": None}
-    progress = make_progress(args.epochs, quiet=args.quiet)
-
-    def after_epoch(epoch: int, mean_loss: float) -> bool:
-        held_loss = network.loss(X_held, Y_held) if len(held) else None
-        if held_loss is None:
-            progress(epoch, mean_loss)
-        else:
-            progress(epoch, mean_loss, val_loss=held_loss)
-        if args.patience is None:
-            return False
-        loss = network.loss(X_train, Y_train) if held_loss is None else held_loss
-        if best["params"] is None or loss < best["loss"]:  # the first epoch, even at inf
-            best.update(loss=loss, epoch=epoch,
-                        params=[array.copy() for array in network.weights + network.biases])
-        return bool(epoch - best["epoch"] >= args.patience)
-
+    validation: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None
+    if len(held):  # fit's progress shows the validation loss every epoch
+        validation, progress = (X_held, Y_held), None
+    else:  # --patience watches all training rows, whose loss is not shown as a validation loss
+        validation = (X_train, Y_train) if args.patience is not None else None
+        progress = make_progress(args.epochs, quiet=args.quiet)
     try:
         history = network.fit(X_train, Y_train, epochs=args.epochs, lr=args.lr,
                               batch_size=args.batch_size, momentum=args.momentum,
-                              weight_decay=args.weight_decay, callback=after_epoch)
+                              weight_decay=args.weight_decay, patience=args.patience,
+                              validation_data=validation, restore_best=args.patience is not None,
+                              progress=progress is None and not args.quiet, callback=progress)
     finally:
-        progress.close()
-    if best["params"] is not None:
-        if history.stop_reason == "callback":
+        if progress is not None:
+            progress.close()
+    if history.best_epoch is not None:
+        if history.stop_reason == "patience":
             ending = (f"stopped after epoch {history.epochs}: no lower {watched} loss for "
                       f"{args.patience} epochs")
         else:
             ending = f"trained all {history.epochs} epochs"
-        if best["epoch"] < history.epochs:
-            for target, saved in zip(network.weights + network.biases, best["params"]):
-                target[...] = saved
-            kept = f"restored the weights of epoch {best['epoch']}"
+        if history.best_epoch < history.epochs:
+            kept = f"restored the weights of epoch {history.best_epoch}"
         else:
             kept = "kept the weights of the last epoch"
-        print(f"{ending}; {kept}, which had the lowest {watched} loss ({best['loss']:.4g})")
+        print(f"{ending}; {kept}, which had the lowest {watched} loss "
+              f"({history.best_loss:.4g})")
     summary = f"training loss {network.loss(X_train, Y_train):.4g}"
     if len(held):
         summary += f", validation loss {network.loss(X_held, Y_held):.4g}"
@@ -771,12 +762,13 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"active backend: {_backend.name} (BPCORE_BACKEND="
           f"{os.environ.get('BPCORE_BACKEND', 'auto') or 'auto'})")
     try:
-        compiled = importlib.import_module("bpcore._kernels")
+        compiled = _backend.compiled()
     except ImportError as error:
         print(f"compiled module: not importable ({error})")
     else:
         print(f"compiled module: importable ({compiled.__file__})")
-        print(f"build flags: {compiled.BUILD_FLAGS}")
+        print(f"build flags: {compiled.BUILD_FLAGS}"
+              + (" (debug build: bounds checked)" if compiled.BOUNDS_CHECKED else ""))
     print(f"supported dtypes: {', '.join(DTYPES)}")
     for name in ("tqdm", "matplotlib"):
         try:

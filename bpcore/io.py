@@ -1,27 +1,22 @@
 """Model files: one .npz per network, no pickle, written atomically and validated on load."""
 from __future__ import annotations
 
-import contextlib
-import errno
 import math
 import os
-import stat
-import tempfile
-from collections.abc import Callable, Mapping, Sequence
-from typing import IO, Any, Literal, overload
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
 
-from ._layout import MAX_LAYERS
-from .network import DTYPES, HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, Network, _check_pairing
+from ._files import EXTRA_PREFIX, FORMAT_VERSION, write_atomically, write_model
+from ._spec import (DTYPES, HIDDEN_ACTIVATIONS, LOSSES, MAX_LAYERS, MAX_PARAMETERS,
+                    OUTPUT_ACTIVATIONS, check_pairing)
+from .network import Network
 
-FORMAT_VERSION = 1
+__all__ = ["save", "load", "write_atomically"]
+
 MAX_EXTRA_BYTES = 1 << 26  # 64 MiB for each "meta_" entry
-MAX_PARAMETERS = 1 << 31  # refuse files that claim absurd sizes before allocating anything
-
-
-EXTRA_PREFIX = "meta_"
 
 
 def save(network: Network, path: str | os.PathLike[str],
@@ -73,119 +68,7 @@ def save(network: Network, path: str | os.PathLike[str],
     >>> extra["meta_classes"]
     array(['no', 'yes'], dtype='<U3')
     """
-    path = os.fspath(path)
-    extra = _check_extra(extra or {})
-    # Any, not NDArray: savez's stub would otherwise match these to its allow_pickle argument
-    arrays: dict[str, Any] = {
-        "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
-        "sizes": np.array(network.sizes, dtype=np.int64),
-        "activation": np.array(network.activation),
-        "output": np.array(network.output),
-        "loss": np.array(network.loss_name),
-        "dtype": np.array(network.dtype.name),
-    }
-    for layer, (weights, biases) in enumerate(zip(network.weights, network.biases)):
-        arrays[f"weights_{layer}"] = weights
-        arrays[f"biases_{layer}"] = biases
-    arrays.update(extra)
-
-    def write(file: IO[bytes]) -> None:
-        # every array is numbers or text (checked above), so nothing is pickled; savez's own
-        # allow_pickle argument is not passed: NumPy 2.0 would store it as an array
-        np.savez(file, **arrays)
-
-    write_atomically(path, write)
-
-
-def _new_file_mode(path: str) -> int:
-    """The mode `open(path, "w")` would leave: an existing file keeps its own, a new one gets
-    0o666 less the process's umask."""
-    try:
-        return stat.S_IMODE(os.stat(path).st_mode) & 0o777  # not setuid, setgid, sticky
-    except FileNotFoundError:
-        pass
-    try:  # Linux reports the umask without changing it (os.umask would, for every thread)
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return 0o666 & ~int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def write_atomically(path: str | os.PathLike[str],
-                     write: Callable[[IO[bytes]], object]) -> None:
-    """Call write(file) on a temporary file in `path`'s folder, flush it to disk, give it the
-    permissions a plain open(path, "w") would give, then rename it over `path`: readers see the
-    old file or the whole new one, never a half-written one, and a failure leaves no trace.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The file to create or replace.
-    write : callable
-        Called once as write(file) with the temporary file, open for writing bytes; its
-        return value is ignored.
-
-    Raises
-    ------
-    OSError
-        If the file cannot be written or renamed. Whatever `write` raises (and anything
-        else, KeyboardInterrupt included) also propagates, after the temporary file is
-        removed and `path` is left as it was.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> from bpcore.io import write_atomically
-    >>> with tempfile.TemporaryDirectory() as folder:
-    ...     path = os.path.join(folder, "out.csv")
-    ...     write_atomically(path, lambda file: file.write(b"a,b\\n1,2\\n"))
-    ...     with open(path) as file:
-    ...         print(file.read(), end="")
-    ...     print(os.listdir(folder))
-    a,b
-    1,2
-    ['out.csv']
-    """
-    path = os.fspath(path)
-    target = os.path.realpath(path)  # as open() does, write through a symbolic link
-    folder = os.path.dirname(target)
-    if not os.path.isdir(folder):  # else mkstemp's error would name its temporary file
-        raise FileNotFoundError(errno.ENOENT, f"no folder {folder!r} to write into", path)
-    temporary = None
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=".bpcore-", suffix=".tmp", dir=folder)
-        with os.fdopen(handle, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        # mkstemp creates 0o600 files, and the mode survives the rename
-        os.chmod(temporary, _new_file_mode(target))
-        os.replace(temporary, target)
-        temporary = None
-    except BaseException:
-        if temporary is not None:
-            with contextlib.suppress(FileNotFoundError):  # renamed just before an interrupt
-                os.unlink(temporary)
-        raise
-
-
-def _check_extra(extra: Mapping[str, npt.ArrayLike]) -> dict[str, npt.NDArray[Any]]:
-    checked = {}
-    for key, value in extra.items():
-        if not isinstance(key, str) or not key.startswith(EXTRA_PREFIX):
-            raise ValueError(f"extra keys must be strings starting with {EXTRA_PREFIX!r}, "
-                             f"got {key!r}")
-        array = np.asarray(value)
-        if array.dtype.kind not in "biufU":
-            raise TypeError(f"extra[{key!r}] must hold numbers or strings, got dtype "
-                            f"{array.dtype}")
-        checked[key] = array
-    return checked
+    write_model(network.get_state(), path, extra)
 
 
 def _scalar_text(archive: np.lib.npyio.NpzFile[Any], key: str, options: Sequence[str],
@@ -352,9 +235,9 @@ def _network_from(archive: np.lib.npyio.NpzFile[Any], path: str) -> Network:
                          f"(unexpected: {extra or 'none'}, missing: {missing or 'none'})")
     activation = _scalar_text(archive, "activation", HIDDEN_ACTIVATIONS, path)
     output = _scalar_text(archive, "output", OUTPUT_ACTIVATIONS, path)
-    loss = _scalar_text(archive, "loss", LOSSES, path)
+    loss = _scalar_text(archive, "loss", tuple(LOSSES), path)
     dtype = _scalar_text(archive, "dtype", DTYPES, path)
-    _check_pairing(output, loss)
+    check_pairing(output, loss)
     _check_claimed_sizes(archive, sizes.tolist(), np.dtype(dtype).itemsize, path)
     network = Network(sizes.tolist(), activation=activation, output=output, loss=loss,
                       dtype=dtype, seed=0)

@@ -15,19 +15,21 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from . import _backend, _fallback
-from ._layout import (MAX_LAYERS, MAX_WIDTH, Floats, Indices, as_sizes, layer_blocks,
-                      layer_parameters, parameter_count, unit_count)
-from ._validation import (DivergenceError, as_int, as_real, as_samples, as_targets, choice)
+from . import _backend
+from ._files import write_model
+from ._layout import (Floats, Indices, as_sizes, layer_blocks, layer_parameters,
+                      parameter_count, unit_count)
+from ._spec import (ACTIVATIONS, DTYPES, HIDDEN_ACTIVATIONS, LOSSES, MAX_LAYERS, MAX_WIDTH,
+                    OPTIMISERS, OUTPUT_ACTIVATIONS, check_pairing)
+from ._validation import DivergenceError, as_int, as_samples, as_targets, check, choice
+from .explain import Explanation, Factor, chain_rule
+from .optim import SGD, Optimizer, OptimizerState
+from .training import History, train
 
 if TYPE_CHECKING:
-    from ._backend import Kernels
     from .progress import Progress
 
-HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
-OUTPUT_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax",)
-LOSSES = ("mse", "binary_cross_entropy", "cross_entropy")
-DTYPES = ("float32", "float64")
+__all__ = ["Network", "Gradients", "History", "Explanation", "Factor"]
 
 # What `numpy.random.default_rng` takes as its seed.
 Seed: TypeAlias = (int | Sequence[int] | np.random.SeedSequence | np.random.BitGenerator
@@ -68,97 +70,6 @@ class Gradients:
     loss: float
 
 
-@dataclass
-class History:
-    """What `Network.fit` returns: what the training did.
-
-    Attributes
-    ----------
-    losses : list of float
-        The loss of every epoch run, in order: the mean over the samples of each sample's loss,
-        measured just before the step that used it.
-    epochs : int
-        How many epochs ran (``len(losses)``).
-    stop_reason : {"epochs", "tol", "patience", "callback"}
-        Why training stopped: all `epochs` ran, an epoch's loss reached `tol`, `patience`
-        epochs passed without a lower loss, or the callback returned True.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import bpcore
-    >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
-    >>> net = bpcore.Network([2, 1], seed=0)
-    >>> history = net.fit(X, [0.0, 1.0, 1.0, 1.0], epochs=3)
-    >>> history.epochs, len(history.losses), history.stop_reason
-    (3, 3, 'epochs')
-    """
-    losses: list[float] = field(default_factory=list)
-    epochs: int = 0
-    stop_reason: str = "epochs"
-
-
-@dataclass
-class Factor:
-    """One factor of the chain rule in an `Explanation`.
-
-    Attributes
-    ----------
-    name : str
-        The partial derivative, e.g. ``"da[1]_0/dz[1]_0"``.
-    formula : str
-        How it is computed, with the numbers it is computed from.
-    value : float
-        Its value.
-
-    Examples
-    --------
-    >>> import bpcore
-    >>> net = bpcore.Network([2, 1], seed=0)
-    >>> net.explain([1.0, 2.0], [0.0], layer=0, j=0, k=1).factors[-1].name
-    'dz[1]_0/dW[1]_01'
-    """
-    name: str
-    formula: str
-    value: float
-
-
-@dataclass
-class Explanation:
-    """What `Network.explain` returns: the chain-rule factors of one weight's gradient for
-    one sample, and their product. ``str()`` of it is a table of the factors.
-
-    Attributes
-    ----------
-    factors : list of Factor
-        The factors, from the cost back to the weight.
-    product : float
-        Their product.
-    gradient : float
-        The same derivative as backpropagation computes it (`Network.gradients`), to compare
-        with `product`.
-
-    Examples
-    --------
-    >>> import bpcore
-    >>> net = bpcore.Network([2, 3, 1], seed=0)
-    >>> explanation = net.explain([0.0, 1.0], [1.0], layer=0, j=0, k=1)
-    >>> [factor.name for factor in explanation.factors]
-    ['dC/da[1]_0', 'da[1]_0/dz[1]_0', 'dz[1]_0/dW[1]_01']
-    >>> abs(explanation.product - explanation.gradient) < 1e-12
-    True
-    """
-    factors: list[Factor]
-    product: float
-    gradient: float
-
-    def __str__(self) -> str:
-        lines = [f"{f.name:<28} = {f.formula:<34} = {f.value: .10g}" for f in self.factors]
-        lines.append(f"{'product':<28} = {' * '.join(f.name for f in self.factors)}")
-        lines.append(f"{'':<28} = {self.product: .10g}   (gradient: {self.gradient: .10g})")
-        return "\n".join(lines)
-
-
 # Parameters times samples trained per compiled call in fit: about 0.25 s at most even where
 # each sample streams the weights from memory (online steps on a million-parameter network),
 # and one call per epoch for a small network.
@@ -169,16 +80,6 @@ _NOT_FINITE_BEFORE = ("the loss is not finite ({loss}) before the step; the netw
                       "smaller than lr={lr:g}")
 _UNDONE = ("the step made a parameter non-finite and was undone; try a learning rate smaller "
            "than lr={lr:g}")
-
-
-def _check_pairing(output: str, loss: str) -> None:
-    if output == "softmax" and loss != "cross_entropy":
-        raise ValueError(f"a softmax output needs loss='cross_entropy', got loss={loss!r}")
-    if loss == "cross_entropy" and output != "softmax":
-        raise ValueError(f"loss='cross_entropy' needs output='softmax', got output={output!r}")
-    if loss == "binary_cross_entropy" and output != "sigmoid":
-        raise ValueError(f"loss='binary_cross_entropy' needs output='sigmoid', got "
-                         f"output={output!r}")
 
 
 class Network:
@@ -256,7 +157,6 @@ class Network:
     loss_name: str
     _sizes: tuple[int, ...]
     _dtype: np.dtype[np.floating[Any]]
-    _code_cache: tuple[Kernels, Indices, int]  # set by _codes
 
     def __init__(self, sizes: Sequence[int] | npt.NDArray[np.integer[Any]],
                  activation: str = "sigmoid", output: str = "sigmoid", loss: str = "mse",
@@ -276,8 +176,8 @@ class Network:
                 raise ValueError(f"sizes[{i}] must be at most {MAX_WIDTH}, got {width}")
         self.activation = choice(activation, "activation", HIDDEN_ACTIVATIONS)
         self.output = choice(output, "output", OUTPUT_ACTIVATIONS)
-        self.loss_name = choice(loss, "loss", LOSSES)
-        _check_pairing(self.output, self.loss_name)
+        self.loss_name = choice(loss, "loss", tuple(LOSSES))
+        check_pairing(self.output, self.loss_name)
         if isinstance(dtype, str) or dtype is None:
             name: npt.DTypeLike = dtype
         else:
@@ -285,8 +185,14 @@ class Network:
         self._dtype = np.dtype(choice(name, "dtype", DTYPES))
         self._rng = np.random.default_rng(seed)
         self._params = np.zeros(parameter_count(self._sizes), dtype=self._dtype)
-        self._velocity = np.zeros_like(self._params)  # momentum state, kept between calls
+        # the optimiser's state (SGD's velocity), kept between calls
+        self._state = OptimizerState("sgd", len(self._params), self._dtype)
         self._sizes_array = as_sizes(self._sizes)
+        names = [self.activation] * (len(self._sizes) - 2) + [self.output]
+        # the kernels' codes of every layer's activation, and of the loss
+        self._activation_codes = np.array([ACTIVATIONS[n] for n in names], dtype=np.intp)
+        self._loss_code = LOSSES[self.loss_name]
+        self._settings_cache: tuple[tuple[object, ...], SGD, Floats] | None = None
         self._initialise()
 
     def _initialise(self) -> None:
@@ -332,35 +238,19 @@ class Network:
         views of the network's parameters, like `weights`."""
         return [biases for _, biases in layer_parameters(self._params, self._sizes)]
 
-    def __getstate__(self) -> dict[str, Any]:
-        # the cached kernel codes refer to a module, which cannot travel between processes
-        state = self.__dict__.copy()
-        state.pop("_code_cache", None)
-        return state
-
     def __repr__(self) -> str:
         return (f"Network({list(self._sizes)}, activation={self.activation!r}, "
                 f"output={self.output!r}, loss={self.loss_name!r}, dtype={self._dtype.name!r})")
 
     # ---- the kernels' view of the network ----
 
-    def _codes(self) -> tuple[Kernels, Indices, int]:
-        """Activation codes of every layer and the loss code, in the active backend's terms."""
-        kernels = _backend.kernels
-        cached = getattr(self, "_code_cache", None)
-        if cached is None or cached[0] is not kernels:
-            names = [self.activation] * (len(self._sizes) - 2) + [self.output]
-            codes = np.array([kernels.ACTIVATIONS[n] for n in names], dtype=np.intp)
-            cached = self._code_cache = (kernels, codes, kernels.LOSSES[self.loss_name])
-        return cached
-
     def _forward(self, X: Floats) -> tuple[Floats, Floats]:
         """Run the forward pass; return the flat activations A and the output's z[L]."""
-        kernels, codes, _ = self._codes()
         n = X.shape[0]
         A = np.empty(n * unit_count(self._sizes), dtype=self._dtype)
         Z = np.empty((n, self._sizes[-1]), dtype=self._dtype)
-        kernels.forward(self._params, self._sizes_array, codes, X, A, Z)
+        _backend.kernels.forward(self._params, self._sizes_array, self._activation_codes, X, A,
+                                 Z)
         return A, Z
 
     def _output(self, A: Floats, n: int) -> Floats:
@@ -375,22 +265,24 @@ class Network:
         Y = self._targets(Y, X.shape[0], single)
         return X, Y
 
-    def _targets(self, Y: npt.ArrayLike, n: int, single: bool) -> Floats:
-        targets: Floats = as_targets(Y, n, self._sizes[-1], single, self._dtype, self.loss_name)
+    def _targets(self, Y: npt.ArrayLike, n: int, single: bool, name: str = "Y",
+                 x_name: str = "X") -> Floats:
+        targets: Floats = as_targets(Y, n, self._sizes[-1], single, self._dtype, self.loss_name,
+                                     name, x_name)
         return targets
 
     def _loss_of(self, A: Floats, Z: Floats, Y: Floats) -> float:
-        kernels, _, loss = self._codes()
         n: int = Y.shape[0]
-        return kernels.batch_loss(loss, self._output(A, n), Z, Y) / n
+        return _backend.kernels.batch_loss(self._loss_code, self._output(A, n), Z, Y) / n
 
     def _backward(self, X: Floats, Y: Floats) -> tuple[Floats, Floats, Floats, float]:
         """Forward and backward pass: (A, D, flat gradients, loss) for the batch X, Y."""
-        kernels, codes, loss = self._codes()
+        kernels = _backend.kernels
         A, Z = self._forward(X)
         D = np.empty_like(A)
         grads = np.empty_like(self._params)
-        kernels.backward(self._params, self._sizes_array, codes, loss, Y, A, D)
+        kernels.backward(self._params, self._sizes_array, self._activation_codes,
+                         self._loss_code, Y, A, D)
         kernels.parameter_gradients(self._sizes_array, X, A, D, grads)
         return A, D, grads, self._loss_of(A, Z, Y)
 
@@ -432,10 +324,10 @@ class Network:
         """
         if type(X) is np.ndarray and X.ndim == 1 and X.dtype == self._dtype:
             # one sample as the network stores it: the low-latency path (online control loops)
-            kernels, codes, _ = self._codes()
             out = np.empty(self._sizes[-1], dtype=self._dtype)
             if (X.shape[0] == self._sizes[0]
-                    and kernels.forward_one(self._params, self._sizes_array, codes, X, out)):
+                    and _backend.kernels.forward_one(self._params, self._sizes_array,
+                                                     self._activation_codes, X, out)):
                 return out
         X, single = self._inputs(X)
         output = self._output(self._forward(X)[0], X.shape[0]).copy()
@@ -518,32 +410,162 @@ class Network:
         return Gradients(weights=[w for w, _ in layers], biases=[b for _, b in layers],
                          deltas=layer_blocks(D, self._sizes, X.shape[0]), loss=loss)
 
-    def _saved_state(self, momentum: float) -> tuple[Floats, Floats | None]:
-        """What a diverged update must restore: the parameters, and the velocity when the
-        update uses it (with momentum 0 the kernels leave the velocity alone)."""
-        return self._params.copy(), self._velocity.copy() if momentum else None
+    # ---- the optimiser's state, and what a diverged step restores ----
 
-    def _restore(self, saved: tuple[Floats, Floats | None]) -> None:
+    def _sgd(self, lr: object, momentum: object, weight_decay: object) -> tuple[SGD, Floats]:
+        """SGD with these settings, checked, and its kernel settings vector. The last one is
+        kept, so that online steps with the same settings skip the checks."""
+        key = (type(lr), lr, type(momentum), momentum, type(weight_decay), weight_decay)
+        cached = self._settings_cache
+        if cached is None or cached[0] != key or self._state.name != cached[1].name:
+            optimizer = SGD(lr, momentum, weight_decay)  # type: ignore[arg-type]
+            cached = self._settings_cache = (key, optimizer, self._settings(optimizer))
+        elif len(self._state.scalars):
+            cached[2][len(cached[2]) - len(self._state.scalars):] = self._state.scalars
+        return cached[1], cached[2]
+
+    def _settings(self, optimizer: Optimizer) -> Floats:
+        """The kernels' settings vector for `optimizer`, with the network's scalar state of
+        it; a different kind of optimiser than the last starts from fresh state."""
+        if self._state.name != optimizer.name:
+            self._state = OptimizerState(optimizer.name, len(self._params), self._dtype)
+        return optimizer.settings(self._state.scalars)
+
+    def _kept_scalars(self, settings: Floats) -> None:
+        """Keep the scalar state the kernels left at the end of `settings`."""
+        if len(self._state.scalars):
+            self._state.scalars[...] = settings[len(settings) - len(self._state.scalars):]
+
+    def _snapshot(self, optimizer: Optimizer) -> tuple[Floats, OptimizerState | None]:
+        """What a step of `optimizer` that diverges must restore: the parameters, and the
+        optimiser's state unless the step leaves it alone."""
+        return self._params.copy(), self._state.copy() if optimizer.changes_state() else None
+
+    def _restore(self, saved: tuple[Floats, OptimizerState | None]) -> None:
         self._params[...] = saved[0]
         if saved[1] is not None:
-            self._velocity[...] = saved[1]
+            self._state.assign(saved[1])
 
-    def _step_one(self, x: Floats, y: Floats, lr: float, momentum: float,
-                  weight_decay: float) -> float | None:
+    def get_state(self) -> dict[str, Any]:
+        """A copy of everything the network is: its description, parameters and optimiser
+        state; `set_state` takes it back, and converters read it.
+
+        Returns
+        -------
+        dict
+            ``sizes`` (tuple of int), ``activation``, ``output``, ``loss``, ``dtype`` (str),
+            ``parameters`` (a copy of the flat parameter vector: layer after layer, the
+            weights ``weights[i]`` row by row then the biases ``biases[i]``), and
+            ``optimizer``: a dict with the optimiser's ``name`` (e.g. "sgd") and a copy of
+            each of its state arrays by name (SGD's ``velocity``, shaped like
+            ``parameters``), and any scalar state by name.
+
+        Examples
+        --------
+        >>> import bpcore
+        >>> net = bpcore.Network([2, 3, 1], seed=0)
+        >>> state = net.get_state()
+        >>> state["sizes"], state["parameters"].shape, sorted(state["optimizer"])
+        ((2, 3, 1), (13,), ['name', 'velocity'])
+        """
+        spec = OPTIMISERS[self._state.name]
+        optimizer: dict[str, Any] = {"name": self._state.name}
+        optimizer.update((name, array.copy()) for name, array in self._state.named().items())
+        optimizer.update(zip(spec.settings[len(spec.settings) - len(self._state.scalars):],
+                             map(float, self._state.scalars)))
+        return {"sizes": self._sizes, "activation": self.activation, "output": self.output,
+                "loss": self.loss_name, "dtype": self._dtype.name,
+                "parameters": self._params.copy(), "optimizer": optimizer}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Set the parameters and optimiser state from a dictionary like `get_state`'s.
+
+        Only ``parameters`` and ``optimizer`` are set, each if present; ``sizes``,
+        ``activation``, ``output`` and ``loss``, if present, must describe this network.
+        The parameters are converted to the network's dtype.
+
+        Parameters
+        ----------
+        state : dict
+            As `get_state` returns it, or part of it.
+
+        Raises
+        ------
+        TypeError
+            If `state` is not a dict, or an array does not hold real numbers.
+        ValueError
+            If it describes another network, or an array or the optimiser's name does not
+            fit; nothing is changed then.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import bpcore
+        >>> net = bpcore.Network([2, 3, 1], seed=0)
+        >>> twin = bpcore.Network([2, 3, 1], seed=1)
+        >>> twin.set_state(net.get_state())
+        >>> bool(np.array_equal(twin.predict([0.5, 0.5]), net.predict([0.5, 0.5])))
+        True
+        """
+        if not isinstance(state, dict):
+            raise TypeError(f"state must be a dict like get_state()'s, got "
+                            f"{type(state).__name__}")
+        mine = {"sizes": self._sizes, "activation": self.activation, "output": self.output,
+                "loss": self.loss_name}
+        for key, value in mine.items():
+            given = tuple(state[key]) if key == "sizes" and key in state else state.get(key)
+            if key in state and given != value:
+                raise ValueError(f"state describes another network: {key} {state[key]!r}, "
+                                 f"but this network's is {value!r}")
+        parameters = None
+        if "parameters" in state:
+            parameters = self._state_array(state["parameters"], "state['parameters']")
+        optimizer = None
+        if "optimizer" in state:
+            optimizer = self._optimizer_state(state["optimizer"])
+        if parameters is not None:
+            self._params[...] = parameters
+        if optimizer is not None:
+            self._state.assign(optimizer)
+
+    def _state_array(self, value: object, name: str) -> Floats:
+        array = np.asarray(value)
+        if array.dtype.kind not in "iuf":
+            raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+        if array.shape != self._params.shape:
+            raise ValueError(f"{name} must have shape {self._params.shape}, got {array.shape}")
+        return array.astype(self._dtype)
+
+    def _optimizer_state(self, given: object) -> OptimizerState:
+        if not isinstance(given, dict) or given.get("name") not in OPTIMISERS:
+            raise ValueError(f"state['optimizer'] must be a dict whose 'name' is one of "
+                             f"{', '.join(map(repr, OPTIMISERS))}, got {given!r}")
+        state = OptimizerState(given["name"], len(self._params), self._dtype)
+        for name, array in state.named().items():
+            if name not in given:
+                raise ValueError(f"state['optimizer'] has no {name!r} array")
+            array[...] = self._state_array(given[name], f"state['optimizer'][{name!r}]")
+        spec = OPTIMISERS[state.name]
+        for i, name in enumerate(spec.settings[len(spec.settings) - len(state.scalars):]):
+            state.scalars[i] = float(given[name])
+        return state
+
+    def _step_one(self, x: Floats, y: Floats, optimizer: SGD, settings: Floats) -> float | None:
         """`step` on one sample in one kernel call; None when the kernel leaves x, y to the
         general path (which converts them or reports what is wrong with them)."""
         if x.shape[0] != self._sizes[0] or y.shape[0] != self._sizes[-1]:
             return None
-        kernels, codes, loss_code = self._codes()
-        result = kernels.step_one(self._params, self._velocity, self._sizes_array, codes,
-                                  loss_code, x, y, lr, momentum, weight_decay)
+        result = _backend.kernels.step_one(self._params, self._state.arrays, self._sizes_array,
+                                           self._activation_codes, self._loss_code, x, y,
+                                           optimizer.code, settings)
         if result is None:
             return None
+        self._kept_scalars(settings)
         loss, outcome = result
         if outcome == 2:
-            raise DivergenceError(_NOT_FINITE_BEFORE.format(loss=loss, lr=lr))
+            raise DivergenceError(_NOT_FINITE_BEFORE.format(loss=loss, lr=optimizer.lr))
         if outcome == 3:
-            raise DivergenceError(_UNDONE.format(lr=lr))
+            raise DivergenceError(_UNDONE.format(lr=optimizer.lr))
         return float(loss)
 
     def step(self, X: npt.ArrayLike, Y: npt.ArrayLike, lr: float, momentum: float = 0.0,
@@ -598,28 +620,32 @@ class Network:
         if (type(X) is np.ndarray and type(Y) is np.ndarray and X.ndim == 1 and Y.ndim == 1
                 and X.dtype == self._dtype and Y.dtype == self._dtype):
             # one sample as the network stores it: the low-latency path (online learning)
-            loss = self._step_one(X, Y, *_optimiser(lr, momentum, weight_decay))
+            optimizer, settings = self._sgd(lr, momentum, weight_decay)
+            loss = self._step_one(X, Y, optimizer, settings)
             if loss is not None:
                 return loss
         X, Y = self._data(X, Y)
-        lr, momentum, weight_decay = _optimiser(lr, momentum, weight_decay)
+        optimizer, settings = self._sgd(lr, momentum, weight_decay)
         _, _, grads, loss = self._backward(X, Y)
         if not np.isfinite(loss):
-            raise DivergenceError(_NOT_FINITE_BEFORE.format(loss=loss, lr=lr))
-        saved = self._saved_state(momentum)
+            raise DivergenceError(_NOT_FINITE_BEFORE.format(loss=loss, lr=optimizer.lr))
+        saved = self._snapshot(optimizer)
         with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are undone below
-            _backend.kernels.sgd_update(self._params, grads, self._velocity, self._sizes_array,
-                                        lr, momentum, weight_decay)
+            _backend.kernels.update(self._params, grads, self._state.arrays, self._sizes_array,
+                                    optimizer.code, settings)
+        self._kept_scalars(settings)
         if not np.isfinite(self._params).all():
             self._restore(saved)
-            raise DivergenceError(_UNDONE.format(lr=lr))
+            raise DivergenceError(_UNDONE.format(lr=optimizer.lr))
         return loss
 
     def fit(self, X: npt.ArrayLike, Y: npt.ArrayLike, epochs: int = 100, lr: float = 0.1,
             batch_size: int = 1, momentum: float = 0.0, weight_decay: float = 0.0,
             shuffle: bool = True, tol: float | None = None, patience: int | None = None,
             callback: Callable[[int, float], bool | None] | None = None,
-            progress: bool = False) -> History:
+            progress: bool = False,
+            validation_data: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+            restore_best: bool = False) -> History:
         """Train the network in place by stochastic gradient descent.
 
         Each epoch visits every sample once, in an order the network's own generator
@@ -660,15 +686,23 @@ class Network:
             generator (so the network's seed makes it repeatable); False visits them in the
             order given.
         tol : float >= 0 or None, default None
-            Stop once an epoch's loss is <= tol.
+            Stop once the watched loss is <= tol: the epoch's loss, or the validation loss
+            when there are `validation_data`.
         patience : int >= 1 or None, default None
-            Stop after `patience` epochs in a row without a loss below the best so far. The
-            network keeps the last epoch's parameters, not the best.
+            Stop after `patience` epochs in a row without a watched loss below the best so
+            far. Unless `restore_best`, the network keeps the last epoch's parameters.
         callback : callable or None, default None
             Called as callback(epoch, loss) after every epoch, epochs counting from 1;
             returning True stops training.
         progress : bool, default False
-            Show the epochs and their loss on stderr while training.
+            Show the epochs and their loss (and validation loss) on stderr while training.
+        validation_data : tuple (X_val, Y_val) or None, default None
+            Samples to evaluate at the end of every epoch, shaped like X and Y: their loss
+            goes to ``History.val_losses``, and `tol`, `patience` and `restore_best` watch it
+            instead of the epoch's loss.
+        restore_best : bool, default False
+            End with the parameters (and optimiser state) of the epoch with the lowest
+            watched loss; ``History.best_epoch`` says which.
 
         Returns
         -------
@@ -718,13 +752,23 @@ class Network:
         array([0., 1., 1., 0.])
         """
         X, Y = self._data(X, Y)
-        epochs = as_int(epochs, "epochs", 1)
-        batch_size = as_int(batch_size, "batch_size", 1)
-        lr, momentum, weight_decay = _optimiser(lr, momentum, weight_decay)
+        validation = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise TypeError(f"validation_data must be a pair (X_val, Y_val), got "
+                                f"{type(validation_data).__name__}")
+            X_val, single = self._inputs(validation_data[0], "validation_data's X")
+            validation = X_val, self._targets(validation_data[1], X_val.shape[0], single,
+                                              "validation_data's Y", "validation_data's X")
+        if not isinstance(restore_best, (bool, np.bool_)):
+            raise TypeError(f"restore_best must be True or False, got {restore_best!r}")
+        epochs = check("epochs", epochs)
+        batch_size = check("batch_size", batch_size)
+        optimizer = SGD(lr, momentum, weight_decay)
         if not isinstance(shuffle, (bool, np.bool_)):
             raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
-        tol = None if tol is None else as_real(tol, "tol", 0.0)
-        patience = None if patience is None else as_int(patience, "patience", 1)
+        tol = None if tol is None else check("tol", tol)
+        patience = None if patience is None else check("patience", patience)
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
         if not isinstance(progress, (bool, np.bool_)):
@@ -734,88 +778,15 @@ class Network:
             from .progress import make_progress
             reporter = make_progress(epochs)
         try:
-            return self._fit(X, Y, epochs, lr, batch_size, momentum, weight_decay, shuffle,
-                             tol, patience, callback, reporter)
+            return train(_Trainer(self, X, Y, batch_size, optimizer), X, Y, epochs=epochs,
+                         lr=optimizer.lr, shuffle=bool(shuffle), rng=self._rng, tol=tol,
+                         patience=patience, callback=callback, reporter=reporter,
+                         validation=validation,
+                         watch="epoch" if validation is None else "validation",
+                         restore_best=bool(restore_best))
         finally:
             if reporter is not None:
                 reporter.close()
-
-    def _fit(self, X: Floats, Y: Floats, epochs: int, lr: float, batch_size: int,
-             momentum: float, weight_decay: float, shuffle: bool, tol: float | None,
-             patience: int | None, callback: Callable[[int, float], bool | None] | None,
-             reporter: Progress | None) -> History:
-        history = History()
-        try:
-            self._epochs(X, Y, epochs, lr, batch_size, momentum, weight_decay, shuffle, tol,
-                         patience, callback, reporter, history)
-        except KeyboardInterrupt as interrupt:
-            if interrupt.args:  # raised inside an epoch, which was undone: it says so
-                raise
-            # between epochs (shuffling, progress, the callback): the last epoch is whole
-            when = f"after epoch {history.epochs}" if history.epochs else "before epoch 1"
-            raise KeyboardInterrupt(f"training interrupted {when}; the network keeps the "
-                                    f"parameters {_kept(history.epochs)}") from None
-        if history.epochs > 1 and history.losses[-1] > history.losses[0]:
-            warnings.warn(f"training ended with a loss ({history.losses[-1]:.4g}) above the "
-                          f"first epoch's ({history.losses[0]:.4g}); try a learning rate "
-                          f"smaller than lr={lr:g}", RuntimeWarning, stacklevel=3)
-        return history
-
-    def _epochs(self, X: Floats, Y: Floats, epochs: int, lr: float, batch_size: int,
-                momentum: float, weight_decay: float, shuffle: bool, tol: float | None,
-                patience: int | None, callback: Callable[[int, float], bool | None] | None,
-                reporter: Progress | None, history: History) -> None:
-        """The epochs of `fit`, recorded in `history` once each is whole and finite."""
-        kernels, codes, loss_code = self._codes()
-        n = X.shape[0]
-        batch_size = min(batch_size, n)
-        # Python acts on Ctrl-C only between compiled calls, so an epoch runs in chunks of
-        # whole batches of about CHUNK_WORK parameter-samples: the same steps in the same order.
-        chunk = max(1, CHUNK_WORK // (len(self._params) * batch_size)) * batch_size
-        best, stale = np.inf, 0
-        for epoch in range(1, epochs + 1):
-            order = (self._rng.permutation(n) if shuffle else np.arange(n)).astype(np.intp,
-                                                                                   copy=False)
-            saved = None
-            try:
-                saved = self._saved_state(momentum)
-                total = 0.0
-                for start in range(0, n, chunk):
-                    total += kernels.train_epoch(self._params, self._velocity,
-                                                 self._sizes_array, codes, loss_code, X, Y,
-                                                 order[start:start + chunk], batch_size, lr,
-                                                 momentum, weight_decay)
-                loss = total / n
-                if not (np.isfinite(loss) and np.isfinite(self._params).all()):
-                    self._restore(saved)
-                    raise DivergenceError(
-                        f"training diverged in epoch {epoch} (loss {loss}); the network keeps "
-                        f"the parameters from before that epoch; try a learning rate smaller "
-                        f"than lr={lr:g}")
-                history.losses.append(loss)
-                history.epochs = epoch
-            except KeyboardInterrupt:
-                if history.epochs == epoch:  # the epoch was already whole and recorded
-                    raise
-                if saved is not None:  # back to the last whole epoch
-                    self._restore(saved)
-                raise KeyboardInterrupt(f"training interrupted in epoch {epoch}; the network "
-                                        f"keeps the parameters {_kept(epoch - 1)}") from None
-            if reporter is not None:
-                reporter(epoch, loss)
-            if callback is not None and callback(epoch, loss):
-                history.stop_reason = "callback"
-                break
-            if tol is not None and loss <= tol:
-                history.stop_reason = "tol"
-                break
-            if loss < best:
-                best, stale = loss, 0
-            else:
-                stale += 1
-            if patience is not None and stale >= patience:
-                history.stop_reason = "patience"
-                break
 
     def explain(self, x: npt.ArrayLike, y: npt.ArrayLike, layer: int, j: int,
                 k: int) -> Explanation:
@@ -878,33 +849,10 @@ class Network:
             raise ValueError(f"(j, k) must index W[{layer}] of shape ({n_out}, {n_in}), "
                              f"got ({j}, {k})")
         A, D, grads, _ = self._backward(x, y)
-        activations = [x] + layer_blocks(A, self._sizes, 1)
-        deltas = layer_blocks(D, self._sizes, 1)
-        a_out = float(activations[layer + 1][0, j])
-        f = self.output if layer == n_layers - 1 else self.activation
-        # in the article's numbering weights[layer] is W[l] with l = layer + 1, and a[0] = x
-        l = layer + 1
-        factors = []
-        if layer == n_layers - 1 and self.loss_name != "mse":
-            factors.append(Factor(f"dC/dz[{l}]_{j}", f"a - y (fused {f} + {self.loss_name})",
-                                  float(deltas[layer][0, j])))
-        else:
-            if layer == n_layers - 1:
-                upstream = a_out - float(y[0, j])
-                formula = f"a - y = {a_out:.6g} - {float(y[0, j]):.6g}"
-            else:
-                w_next = layer_parameters(self._params, self._sizes)[layer + 1][0]
-                upstream = float(w_next[:, j].astype(np.float64) @ deltas[layer + 1][0])
-                formula = f"sum_i W[{l + 1}]_i{j} delta[{l + 1}]_i"
-            factors.append(Factor(f"dC/da[{l}]_{j}", formula, upstream))
-            factors.append(Factor(f"da[{l}]_{j}/dz[{l}]_{j}", f"{f}'(z) from a = {a_out:.6g}",
-                                  float(_fallback.derivative(np.array([a_out]),
-                                                             _fallback.ACTIVATIONS[f])[0])))
-        factors.append(Factor(f"dz[{l}]_{j}/dW[{l}]_{j}{k}", f"a[{layer}]_{k}" + (
-            " = x_k" if layer == 0 else ""), float(activations[layer][0, k])))
-        product = float(np.prod([factor.value for factor in factors]))
-        gradient = float(layer_parameters(grads, self._sizes)[layer][0][j, k])
-        return Explanation(factors=factors, product=product, gradient=gradient)
+        functions = [self.activation] * (n_layers - 1) + [self.output]
+        return chain_rule([x] + layer_blocks(A, self._sizes, 1), layer_blocks(D, self._sizes, 1),
+                          self.weights, float(layer_parameters(grads, self._sizes)[layer][0][j, k]),
+                          y, functions, self.loss_name, layer, j, k)
 
     # ---- files ----
 
@@ -945,17 +893,42 @@ class Network:
         >>> all(np.array_equal(a, b) for a, b in zip(copy.weights, net.weights))
         True
         """
-        from .io import save
-        save(self, path)
+        write_model(self.get_state(), path)
 
 
-def _kept(epoch: int) -> str:
-    """Which parameters an interrupted fit leaves, for its KeyboardInterrupt."""
-    return f"from the end of epoch {epoch}" if epoch else "it had before fit"
+class _Trainer:
+    """What `bpcore.training.train` drives when `Network.fit` trains a network on X, Y."""
 
+    def __init__(self, network: Network, X: Floats, Y: Floats, batch_size: int,
+                 optimizer: Optimizer) -> None:
+        self.network, self.X, self.Y, self.optimizer = network, X, Y, optimizer
+        self.kernels = _backend.kernels
+        self.batch_size = min(batch_size, X.shape[0])
+        # Python acts on Ctrl-C only between compiled calls, so the rows go in chunks of
+        # whole batches of about CHUNK_WORK parameter-samples: the same steps in the same order.
+        n_params = len(network._params)
+        self.chunk = max(1, CHUNK_WORK // (n_params * self.batch_size)) * self.batch_size
+        self.settings = network._settings(optimizer)
 
-def _optimiser(lr: float, momentum: float,
-               weight_decay: float) -> tuple[float, float, float]:
-    return (as_real(lr, "lr", 0.0, low_open=True),
-            as_real(momentum, "momentum", 0.0, 1.0, high_open=True),
-            as_real(weight_decay, "weight_decay", 0.0))
+    def train_rows(self, order: Indices) -> tuple[float, bool]:
+        network, state, settings = self.network, self.network._state, self.settings
+        n_scalars = len(state.scalars)
+        if n_scalars:  # the network's scalar state, as a rollback may have restored it
+            settings[len(settings) - n_scalars:] = state.scalars
+        total = 0.0
+        for start in range(0, len(order), self.chunk):
+            total += self.kernels.train_epoch(
+                network._params, state.arrays, network._sizes_array,
+                network._activation_codes, network._loss_code, self.X, self.Y,
+                order[start:start + self.chunk], self.batch_size, self.optimizer.code, settings)
+            network._kept_scalars(settings)
+        return total, bool(np.isfinite(network._params).all())
+
+    def snapshot(self) -> tuple[Floats, OptimizerState | None]:
+        return self.network._snapshot(self.optimizer)
+
+    def restore(self, saved: tuple[Floats, OptimizerState | None]) -> None:
+        self.network._restore(saved)
+
+    def loss(self, X: Floats, Y: Floats) -> float:
+        return self.network.loss(X, Y)

@@ -28,12 +28,12 @@ def network(seed=0):
 
 
 def state(net):
-    return net._params.copy(), net._velocity.copy()
+    return net.get_state()["parameters"], net.get_state()["optimizer"]["velocity"]
 
 
 def assert_same_state(net, saved):
-    assert np.array_equal(net._params, saved[0])
-    assert np.array_equal(net._velocity, saved[1])
+    assert np.array_equal(net.get_state()["parameters"], saved[0])
+    assert np.array_equal(net.get_state()["optimizer"]["velocity"], saved[1])
 
 
 def test_divergence_error_is_a_value_error():
@@ -57,7 +57,7 @@ def test_fit_keeps_the_parameters_of_the_last_finite_epoch(kwargs):
     bad_epoch = int(match.group(1))
     assert re.search(r"learning rate smaller than lr=", message), message
     assert f"lr={kwargs['lr']:g}" in message
-    assert np.isfinite(net._params).all() and np.isfinite(net._velocity).all()
+    assert all(np.isfinite(array).all() for array in state(net))
 
     # a twin trained for exactly the good epochs, with the same seed, ends where net was left
     twin = network()
@@ -113,7 +113,7 @@ def test_repeated_steps_with_a_huge_learning_rate_stop_with_the_state_before_the
     else:
         pytest.fail("a learning rate of 1e6 never diverged")
     assert_same_state(net, before)
-    assert np.isfinite(net._params).all()
+    assert np.isfinite(net.get_state()["parameters"]).all()
     assert "not finite" in message or "non-finite" in message
 
 
@@ -133,4 +133,4 @@ def test_float32_divergence_is_caught_too():
     with pytest.raises(bpcore.DivergenceError, match=r"epoch \d+") as info:
         net.fit(X, Y, epochs=10_000, lr=1e3)
     assert "smaller" in str(info.value)
-    assert np.isfinite(net._params).all()
+    assert np.isfinite(net.get_state()["parameters"]).all()

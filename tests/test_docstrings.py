@@ -18,7 +18,7 @@ import bpcore
 # The modules whose public names users see, and, for doctests only, the one defining the
 # public DivergenceError (its other names are internal).
 PUBLIC_MODULES = ["bpcore", "bpcore.network", "bpcore.io", "bpcore.checks", "bpcore.datasets",
-                  "bpcore.sklearn"]
+                  "bpcore.sklearn", "bpcore.optim", "bpcore.training", "bpcore.explain"]
 DOCTEST_MODULES = PUBLIC_MODULES + ["bpcore._validation"]
 
 

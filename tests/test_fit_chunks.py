@@ -34,6 +34,10 @@ class CountingKernels:
         return total
 
 
+def parameters(network):
+    return len(network.get_state()["parameters"])
+
+
 def problem(n=40, sizes=(5, 16, 16, 3)):
     rng = np.random.default_rng(3)
     X = rng.normal(size=(n, sizes[0]))
@@ -51,11 +55,11 @@ def test_chunked_epochs_give_the_same_numbers_as_one_call(batch_size, momentum, 
                               momentum=momentum)
     chunked, _, _ = problem()
     counter = CountingKernels(_backend.kernels)
-    monkeypatch.setattr(_backend, "kernels", counter)
     # about two batches per call
-    monkeypatch.setattr(network_module, "CHUNK_WORK", 2 * batch_size * len(chunked._params))
-    history_chunked = chunked.fit(X, Y, epochs=3, lr=0.01, batch_size=batch_size,
-                                  momentum=momentum)
+    monkeypatch.setattr(network_module, "CHUNK_WORK", 2 * batch_size * parameters(chunked))
+    with _backend.use_backend(counter):
+        history_chunked = chunked.fit(X, Y, epochs=3, lr=0.01, batch_size=batch_size,
+                                      momentum=momentum)
     batches = -(-len(X) // batch_size)
     assert counter.calls == 3 * -(-batches // 2)
     # the same steps in the same order: parameters equal to the last bit; the epoch loss is
@@ -67,14 +71,14 @@ def test_chunked_epochs_give_the_same_numbers_as_one_call(batch_size, momentum, 
 
 def test_a_large_network_gets_several_calls_per_epoch_and_a_small_one_one(monkeypatch):
     counter = CountingKernels(_backend.kernels)
-    monkeypatch.setattr(_backend, "kernels", counter)
     small, X, Y = problem(n=200)
-    small.fit(X, Y, epochs=2, lr=0.01)
-    assert counter.calls == 2
-    # 5-16-16-3 has 419 parameters: 200 online samples are 83,800 multiply-adds per epoch
-    monkeypatch.setattr(network_module, "CHUNK_WORK", 419 * 50)
-    counter.calls = 0
-    small.fit(X, Y, epochs=1, lr=0.01)
+    with _backend.use_backend(counter):
+        small.fit(X, Y, epochs=2, lr=0.01)
+        assert counter.calls == 2
+        # 5-16-16-3 has 419 parameters: 200 online samples are 83,800 multiply-adds per epoch
+        monkeypatch.setattr(network_module, "CHUNK_WORK", 419 * 50)
+        counter.calls = 0
+        small.fit(X, Y, epochs=1, lr=0.01)
     assert counter.calls == 4
 
 
@@ -92,10 +96,9 @@ def test_an_interrupt_inside_an_epoch_keeps_the_last_whole_epoch(interrupt_after
         after_epoch[epoch] = [w.copy() for w in network.weights + network.biases]
 
     counter = CountingKernels(_backend.kernels, interrupt_after=interrupt_after)
-    monkeypatch.setattr(_backend, "kernels", counter)
     # 40 samples, 4 per call: 10 calls per epoch
-    monkeypatch.setattr(network_module, "CHUNK_WORK", 4 * len(network._params))
-    with pytest.raises(KeyboardInterrupt, match=message):
+    monkeypatch.setattr(network_module, "CHUNK_WORK", 4 * parameters(network))
+    with _backend.use_backend(counter), pytest.raises(KeyboardInterrupt, match=message):
         network.fit(X, Y, epochs=5, lr=0.05, momentum=0.9, callback=remember)
     # acted on within the epoch, not after it
     assert counter.calls == interrupt_after

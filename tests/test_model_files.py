@@ -208,7 +208,7 @@ def test_files_the_command_line_writes_get_normal_permissions(umask, tmp_path):
 def test_the_deepest_network_the_kernels_take_saves_and_loads(tmp_path):
     # io once capped files at 1000 layers while networks could have 4096: a saved model that
     # could not be loaded
-    from bpcore._layout import MAX_LAYERS
+    from bpcore._spec import MAX_LAYERS
     net = bpcore.Network([1] * (MAX_LAYERS + 1), activation="identity", output="identity",
                          seed=0)
     net.save(tmp_path / "deep.npz")

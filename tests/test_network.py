@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import bpcore
+from bpcore import _backend
 
 
 def sigmoid(z):
@@ -310,13 +311,13 @@ def test_single_sample_step_matches_the_batch_path(backend, dtype, momentum, wei
         a = fast.step(x, y, lr=0.1, momentum=momentum, weight_decay=weight_decay)
         b = general.step(x[None], y[None], lr=0.1, momentum=momentum, weight_decay=weight_decay)
         assert a == b and type(a) is float
-    np.testing.assert_array_equal(fast._params, general._params)
-    np.testing.assert_array_equal(fast._velocity, general._velocity)
+    np.testing.assert_array_equal(fast.get_state()["parameters"], general.get_state()["parameters"])
+    np.testing.assert_array_equal(fast.get_state()["optimizer"]["velocity"], general.get_state()["optimizer"]["velocity"])
 
 
 def test_single_sample_step_leaves_other_inputs_to_the_general_path(backend):
     network = bpcore.Network([3, 5, 2], output="softmax", loss="cross_entropy", seed=1)
-    before = network._params.copy()
+    before = network.get_state()["parameters"]
     for x, y, error, message in [
             (np.array([1.0, np.nan, 0.0]), np.array([0.0, 1.0]), ValueError, "X must be finite"),
             (np.array([1.0, 2.0, 0.0]), np.array([0.0, np.inf]), ValueError, "Y must"),
@@ -326,7 +327,7 @@ def test_single_sample_step_leaves_other_inputs_to_the_general_path(backend):
             (np.zeros(3), np.array([0.0, 0.5, 0.5]), ValueError, "Y must be 2-D")]:
         with pytest.raises(error, match=message):
             network.step(x, y, lr=0.1)
-        np.testing.assert_array_equal(network._params, before)
+        np.testing.assert_array_equal(network.get_state()["parameters"], before)
     # converted (float32 data for a float64 network) and strided samples take the general
     # path, with the same result as the contiguous float64 sample
     x, y = np.array([0.5, -1.0, 2.0]), np.array([1.0, 0.0])
@@ -334,7 +335,7 @@ def test_single_sample_step_leaves_other_inputs_to_the_general_path(backend):
     loss = twin.step(x, y, lr=0.1)
     strided = np.repeat(x, 2)[::2]
     assert network.step(strided, y.astype(np.float32), lr=0.1) == loss
-    np.testing.assert_array_equal(network._params, twin._params)
+    np.testing.assert_array_equal(network.get_state()["parameters"], twin.get_state()["parameters"])
     with pytest.raises(TypeError, match="lr must be a real number"):
         network.step(x, y, lr="0.1")
 
@@ -352,18 +353,18 @@ def test_single_sample_step_that_diverges_is_undone(backend):
     network = bpcore.Network([3, 4, 1], activation="identity", output="identity", seed=0)
     x, y = np.array([1.0, -2.0, 3.0]), np.array([1000.0])
     network.step(x, y, lr=1e-3, momentum=0.9)  # some velocity to restore as well
-    params, velocity = network._params.copy(), network._velocity.copy()
+    params, velocity = network.get_state()["parameters"], network.get_state()["optimizer"]["velocity"]
     with pytest.raises(bpcore.DivergenceError, match="non-finite and was undone"):
         network.step(x, y, lr=1e306, momentum=0.9)
-    np.testing.assert_array_equal(network._params, params)
-    np.testing.assert_array_equal(network._velocity, velocity)
-    network._params[0] = 1e300  # outputs overflow before any step
+    np.testing.assert_array_equal(network.get_state()["parameters"], params)
+    np.testing.assert_array_equal(network.get_state()["optimizer"]["velocity"], velocity)
+    network.weights[0][0, 0] = 1e300  # outputs overflow before any step
     with pytest.raises(bpcore.DivergenceError, match="not finite .* before the step"):
         network.step(x, y, lr=1e-3)
 
 
 def test_sizes_beyond_the_kernels_limits_are_refused_up_front():
-    from bpcore._layout import MAX_LAYERS, MAX_WIDTH
+    from bpcore._spec import MAX_LAYERS, MAX_WIDTH
     with pytest.raises(ValueError, match=rf"sizes\[1\] must be at most {MAX_WIDTH}, got"):
         bpcore.Network([1, MAX_WIDTH + 1, 1])
     with pytest.raises(ValueError, match="sizes must hold at most"):
@@ -381,31 +382,41 @@ def traced_peak(function):
         tracemalloc.stop()
 
 
+@pytest.mark.parametrize("batch_size", [1, 8])
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
-def test_compiled_fit_holds_one_copy_of_the_parameters_and_batch_scratch(backend, momentum):
+def test_compiled_fit_allocates_nothing_per_sample(backend, momentum, batch_size):
     if backend != "cython":
         pytest.skip("about the compiled epoch's allocations")
     # parameters (200*400 + 400*10 weights) far larger than a batch's activations, so a
-    # parameter-sized gradient buffer or a needless velocity copy would show
+    # needless parameter-sized buffer would show
     network = bpcore.Network([200, 400, 10], activation="relu", output="softmax",
                              loss="cross_entropy", seed=0)
-    kernels, codes, loss = network._codes()
+    kernels = _backend.kernels
+    state = network.get_state()
+    velocity = state["optimizer"]["velocity"]
+    codes = np.array([kernels.ACTIVATIONS["relu"], kernels.ACTIVATIONS["softmax"]], np.intp)
+    loss = kernels.LOSSES["cross_entropy"]
+    settings = np.array([0.01, momentum, 0.0])
     rng = np.random.default_rng(0)
-    params = network._params.nbytes
+    params = state["parameters"].nbytes
     epoch_peaks = []
     for n in (64, 64, 6400):  # the first call may load SciPy's BLAS; then 100 times the data
         X, Y = rng.normal(size=(n, 200)), np.eye(10)[rng.integers(0, 10, n)]
         order = np.arange(n, dtype=np.intp)
         epoch_peaks.append(traced_peak(lambda: kernels.train_epoch(
-            network._params, network._velocity, network._sizes_array, codes, loss, X, Y,
-            order, 8, 0.01, momentum, 0.0)))
+            state["parameters"], velocity, np.array(network.sizes, np.intp), codes, loss, X, Y,
+            order, batch_size, kernels.OPTIMISERS["sgd"], settings)))
+    # a mini-batch epoch holds one gradient buffer; an online one fuses the gradient into the
+    # update and needs none
+    gradients = params if batch_size > 1 else 0
     # batch scratch only: less than a byte per added sample (a copy of X or of the order
-    # would be hundreds), and far less than a parameter-sized buffer
-    assert epoch_peaks[2] - epoch_peaks[1] < 6400 - 64 and epoch_peaks[2] < params / 8
-    # fit adds the rollback copy of the parameters (and of the velocity with momentum)
+    # would be hundreds), and far less than another parameter-sized buffer
+    assert epoch_peaks[2] - epoch_peaks[1] < 6400 - 64
+    assert gradients <= epoch_peaks[2] < gradients + params / 8
+    # fit adds the rollback copy of the parameters, and of the velocity when momentum uses it
     X, Y = X[:64], Y[:64]
-    network.fit(X, Y, epochs=1, lr=0.01, batch_size=8, momentum=momentum)
-    peak = traced_peak(lambda: network.fit(X, Y, epochs=1, lr=0.01, batch_size=8,
+    network.fit(X, Y, epochs=1, lr=0.01, batch_size=batch_size, momentum=momentum)
+    peak = traced_peak(lambda: network.fit(X, Y, epochs=1, lr=0.01, batch_size=batch_size,
                                            momentum=momentum))
     copies = 2 if momentum else 1
-    assert copies * params < peak < (copies + 0.25) * params
+    assert copies * params + gradients < peak < (copies + 0.25) * params + gradients

@@ -41,12 +41,8 @@ def compiled():
 
 def on(kernels, function):
     """Run function() with `kernels` as the active backend (no fixture: hypothesis reruns)."""
-    saved = _backend.kernels, _backend.name
-    _backend.kernels, _backend.name = kernels, "cython" if kernels is not _fallback else "python"
-    try:
+    with _backend.use_backend("python" if kernels is _fallback else "cython"):
         return function()
-    finally:
-        _backend.kernels, _backend.name = saved
 
 
 # Largest slope f'(z) of each hidden activation, and the largest curvature d2C/dz[L]2 of each
@@ -140,12 +136,12 @@ def results(problem):
     out += [(f"grad b[{i}]", b) for i, b in enumerate(g.biases)]
     out += [(f"delta[{i}]", d) for i, d in enumerate(g.deltas)]
     out.append(("step loss", np.array(net.step(X, Y, **problem["optimiser"]))))
-    out.append(("params after step", net._params.copy()))
-    out.append(("velocity after step", net._velocity.copy()))
+    out.append(("params after step", net.get_state()["parameters"]))
+    out.append(("velocity after step", net.get_state()["optimizer"]["velocity"]))
     history = net.fit(X, Y, epochs=1, batch_size=problem["batch_size"], **problem["optimiser"])
     out.append(("epoch loss", np.array(history.losses)))
-    out.append(("params after epoch", net._params.copy()))
-    out.append(("velocity after epoch", net._velocity.copy()))
+    out.append(("params after epoch", net.get_state()["parameters"]))
+    out.append(("velocity after epoch", net.get_state()["optimizer"]["velocity"]))
     return out
 
 

@@ -42,7 +42,7 @@ def test_concurrent_predict_on_one_network_matches_serial(dtype):
     net = bpcore.Network([8, 32, 16, 3], activation="tanh", dtype=dtype, seed=5)
     inputs = [X[i::4] * (i + 1) for i in range(4)]  # different data for each thread
     serial = [net.predict(x) for x in inputs]
-    before = net._params.copy()
+    before = net.get_state()["parameters"].copy()
 
     def many(x):
         return lambda: [net.predict(x) for _ in range(25)]
@@ -50,7 +50,7 @@ def test_concurrent_predict_on_one_network_matches_serial(dtype):
     for outputs, expected in zip(run_in_threads([many(x) for x in inputs]), serial):
         for output in outputs:
             assert np.array_equal(output, expected)
-    assert np.array_equal(net._params, before)  # predict never writes the parameters
+    assert np.array_equal(net.get_state()["parameters"], before)  # predict never writes the parameters
 
 
 @pytest.mark.parametrize("kwargs", [{"batch_size": 1}, {"batch_size": 16, "momentum": 0.9}])
@@ -72,9 +72,9 @@ def test_fit_of_two_networks_in_two_threads_matches_serial(kwargs):
     ])
     for net, twin, history in zip(threaded, serial, histories):
         assert history.epochs == 15
-        assert np.array_equal(net._params, twin._params)
-        assert np.array_equal(net._velocity, twin._velocity)
-    assert not np.array_equal(threaded[0]._params, make(1)._params)
+        assert np.array_equal(net.get_state()["parameters"], twin.get_state()["parameters"])
+        assert np.array_equal(net.get_state()["optimizer"]["velocity"], twin.get_state()["optimizer"]["velocity"])
+    assert not np.array_equal(threaded[0].get_state()["parameters"], make(1).get_state()["parameters"])
 
 
 def test_predict_in_threads_while_another_network_trains():
@@ -87,4 +87,4 @@ def test_predict_in_threads_while_another_network_trains():
                              + [lambda: [shared.predict(X) for _ in range(20)]] * 3)
     for outputs in results[1:]:
         assert all(np.array_equal(output, expected) for output in outputs)
-    assert np.array_equal(trainee._params, twin._params)
+    assert np.array_equal(trainee.get_state()["parameters"], twin.get_state()["parameters"])

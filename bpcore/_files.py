@@ -1,0 +1,143 @@
+"""Writing model files: the .npz entries of a network's state, written atomically.
+
+The lowest layer of model files, below the network (whose `save` uses it) and `bpcore.io`
+(which reads the files back, and re-exports `write_atomically`). It works on the dictionary
+of `Network.get_state()`, never on a network.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import tempfile
+from collections.abc import Callable, Mapping
+from typing import IO, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ._layout import layer_parameters
+
+FORMAT_VERSION = 1
+EXTRA_PREFIX = "meta_"
+
+
+def write_model(state: Mapping[str, Any], path: str | os.PathLike[str],
+                extra: Mapping[str, npt.ArrayLike] | None = None) -> None:
+    """Write the network whose `get_state()` is `state` to `path` (.npz), atomically, with
+    the "meta_" arrays of `extra` beside it; see `bpcore.io.save`."""
+    path = os.fspath(path)
+    checked = check_extra(extra or {})
+    # Any, not NDArray: savez's stub would otherwise match these to its allow_pickle argument
+    arrays: dict[str, Any] = {
+        "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
+        "sizes": np.array(state["sizes"], dtype=np.int64),
+        "activation": np.array(state["activation"]),
+        "output": np.array(state["output"]),
+        "loss": np.array(state["loss"]),
+        "dtype": np.array(np.dtype(state["dtype"]).name),
+    }
+    for layer, (weights, biases) in enumerate(layer_parameters(state["parameters"],
+                                                               state["sizes"])):
+        arrays[f"weights_{layer}"] = weights
+        arrays[f"biases_{layer}"] = biases
+    arrays.update(checked)
+
+    def write(file: IO[bytes]) -> None:
+        # every array is numbers or text (checked above), so nothing is pickled; savez's own
+        # allow_pickle argument is not passed: NumPy 2.0 would store it as an array
+        np.savez(file, **arrays)
+
+    write_atomically(path, write)
+
+
+def _new_file_mode(path: str) -> int:
+    """The mode `open(path, "w")` would leave: an existing file keeps its own, a new one gets
+    0o666 less the process's umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode) & 0o777  # not setuid, setgid, sticky
+    except FileNotFoundError:
+        pass
+    try:  # Linux reports the umask without changing it (os.umask would, for every thread)
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_atomically(path: str | os.PathLike[str],
+                     write: Callable[[IO[bytes]], object]) -> None:
+    """Call write(file) on a temporary file in `path`'s folder, flush it to disk, give it the
+    permissions a plain open(path, "w") would give, then rename it over `path`: readers see the
+    old file or the whole new one, never a half-written one, and a failure leaves no trace.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to create or replace.
+    write : callable
+        Called once as write(file) with the temporary file, open for writing bytes; its
+        return value is ignored.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be written or renamed. Whatever `write` raises (and anything
+        else, KeyboardInterrupt included) also propagates, after the temporary file is
+        removed and `path` is left as it was.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from bpcore.io import write_atomically
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "out.csv")
+    ...     write_atomically(path, lambda file: file.write(b"a,b\\n1,2\\n"))
+    ...     with open(path) as file:
+    ...         print(file.read(), end="")
+    ...     print(os.listdir(folder))
+    a,b
+    1,2
+    ['out.csv']
+    """
+    path = os.fspath(path)
+    target = os.path.realpath(path)  # as open() does, write through a symbolic link
+    folder = os.path.dirname(target)
+    if not os.path.isdir(folder):  # else mkstemp's error would name its temporary file
+        raise FileNotFoundError(errno.ENOENT, f"no folder {folder!r} to write into", path)
+    temporary = None
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".bpcore-", suffix=".tmp", dir=folder)
+        with os.fdopen(handle, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        # mkstemp creates 0o600 files, and the mode survives the rename
+        os.chmod(temporary, _new_file_mode(target))
+        os.replace(temporary, target)
+        temporary = None
+    except BaseException:
+        if temporary is not None:
+            with contextlib.suppress(FileNotFoundError):  # renamed just before an interrupt
+                os.unlink(temporary)
+        raise
+
+
+def check_extra(extra: Mapping[str, npt.ArrayLike]) -> dict[str, npt.NDArray[Any]]:
+    checked = {}
+    for key, value in extra.items():
+        if not isinstance(key, str) or not key.startswith(EXTRA_PREFIX):
+            raise ValueError(f"extra keys must be strings starting with {EXTRA_PREFIX!r}, "
+                             f"got {key!r}")
+        array = np.asarray(value)
+        if array.dtype.kind not in "biufU":
+            raise TypeError(f"extra[{key!r}] must hold numbers or strings, got dtype "
+                            f"{array.dtype}")
+        checked[key] = array
+    return checked
