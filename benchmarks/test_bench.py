@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 from numpy_baseline import NumpyNetwork
 
-from bpcore import _fann, bench
+from bpcore import bench
+from bpcore._backend import use_backend
+from bpcore.bench.fann import Fann, connection_count
 
 CASES = {case.key: case for case in bench.cases("default")}
 IMPLEMENTATIONS = ["compiled", "fallback", "numpy", "torch"]
@@ -21,8 +23,8 @@ TRAINING = ["tiny_online", "mid_online", "mid_batch_f32", "mid_batch_f64", "larg
 def _trainer(key, implementation):
     case = CASES[key]
     X, Y = bench._data(case)
-    kernels = bench._compiled_kernels()
-    if implementation == "compiled" and kernels is None:
+    compiled = bench._have_compiled()
+    if implementation == "compiled" and not compiled:
         pytest.skip("bpcore._kernels is not built")
     if implementation == "torch" and bench._torch() is None:
         pytest.skip("PyTorch is not installed")
@@ -31,7 +33,7 @@ def _trainer(key, implementation):
         rng = np.random.default_rng(0)
         return lambda: baseline.fit(X, Y, epochs=1, lr=case.lr, batch_size=case.batch_size,
                                     rng=rng)
-    return bench._trainers(case, X, Y, kernels)[implementation]
+    return bench._trainers(case, X, Y, compiled)[implementation]
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
@@ -66,10 +68,9 @@ def test_predict_one_sample(benchmark, implementation):
                 return model(torch.from_numpy(x)).numpy()
         benchmark(predict, x)
         return
-    kernels = bench._compiled_kernels() if implementation == "compiled" else bench._fallback
-    if kernels is None:
+    if implementation == "compiled" and not bench._have_compiled():
         pytest.skip("bpcore._kernels is not built")
-    with bench._UseKernels(kernels):
+    with use_backend(bench.BACKENDS[implementation]):
         benchmark(network.predict, x)
 
 
@@ -83,21 +84,20 @@ def test_fann_online_epoch(benchmark, key, implementation):
     (FANN_TRAIN_INCREMENTAL, same network, starting weights and data; compare per sample)."""
     case = FANN_CASES[key]
     benchmark.group = (f"FANN comparison, one epoch of {case.n_samples} samples, "
-                       f"{_fann.connection_count(case.sizes)} connections: {case.title}")
+                       f"{connection_count(case.sizes)} connections: {case.title}")
     lib = bench.fann_library()
     if lib is None:
         pytest.skip("FANN (libdoublefann, Debian package libfann-dev) is not installed")
-    kernels = bench._compiled_kernels()
-    if kernels is None:
+    if not bench._have_compiled():
         pytest.skip("bpcore._kernels is not built")
     X, Y = bench._data(case)
     network = bench._network(case)
     if implementation == "fann":
-        benchmark(_fann.Fann(lib, network, X, Y, case.lr).train_epoch)
+        benchmark(Fann(lib, network, X, Y, case.lr).train_epoch)
         return
 
     def train():
-        with bench._UseKernels(kernels):
+        with use_backend("cython"):
             network.fit(X, Y, epochs=1, lr=case.lr, batch_size=1, shuffle=False)
     benchmark(train)
 
@@ -110,8 +110,7 @@ def test_sklearn_classifier_fit(benchmark, implementation):
     neural_network = bench._sklearn()
     if neural_network is None:
         pytest.skip("scikit-learn is not installed")
-    kernels = bench._compiled_kernels()
-    if kernels is None:
+    if not bench._have_compiled():
         pytest.skip("bpcore._kernels is not built")
     X, y = bench._digits(case)
     ours, theirs = bench._sklearn_estimators(case, neural_network)
@@ -122,6 +121,6 @@ def test_sklearn_classifier_fit(benchmark, implementation):
                 theirs.fit(X, y)
     else:
         def fit():
-            with bench._UseKernels(kernels):
+            with use_backend("cython"):
                 ours.fit(X, y)
     benchmark.pedantic(fit, rounds=3, iterations=1, warmup_rounds=1)

@@ -1,14 +1,18 @@
 """The benchmark code runs (tiny sizes, no timing assertions): every case is in the table and
 every ratio is a positive number. The FANN and scikit-learn comparisons appear as rows when
 their library is installed and as a note line when it is not."""
+import collections
+import contextlib
 import math
 import re
 
 import numpy as np
 import pytest
 
-from bpcore import _fann, bench
-from bpcore._numpy_baseline import NumpyNetwork
+import bpcore
+from bpcore import _backend, bench
+from bpcore.bench.fann import Fann, connection_count
+from bpcore.bench.numpy_baseline import NumpyNetwork
 
 CASE_KEYS = ["tiny_online", "mid_online", "mid_batch_f32", "mid_batch_f64", "large_batch_f32",
              "predict", "step", "two_threads", "memory_mid_batch_f64", "memory_large_batch_f32"]
@@ -22,6 +26,41 @@ HAVE_SKLEARN = bench._sklearn() is not None
 def rows():
     # the benchmark swaps the backend itself and restores it afterwards
     return bench.collect("smoke")
+
+
+class CountingKernels:
+    """Forwards to `kernels`, counting the calls under `name` in `counts`."""
+
+    def __init__(self, kernels, name, counts):
+        self.kernels, self.name, self.counts = kernels, name, counts
+
+    def __getattr__(self, attribute):
+        value = getattr(self.kernels, attribute)
+        if not callable(value):
+            return value
+
+        def counted(*args, **kwargs):
+            self.counts[self.name] += 1
+            return value(*args, **kwargs)
+        return counted
+
+
+def test_collect_runs_each_column_on_its_backend_and_restores_the_choice(monkeypatch, backend):
+    """The compiled and fallback columns run on the kernels they name, switched with
+    use_backend, and the kernels this test runs on are back in place afterwards."""
+    expected = {"cython", "python"} if bench._have_compiled() else {"python"}
+    counts, use_backend = collections.Counter(), bench.use_backend
+
+    @contextlib.contextmanager
+    def counting(choice):
+        with use_backend(choice) as kernels, use_backend(
+                CountingKernels(kernels, choice, counts)) as counted:
+            yield counted
+    monkeypatch.setattr(bench, "use_backend", counting)
+    before = _backend.kernels
+    bench.collect("smoke")
+    assert _backend.kernels is before and bpcore.backend == backend
+    assert set(counts) == expected
 
 
 def test_every_case_has_a_row(rows, backend):
@@ -172,8 +211,8 @@ def test_fann_twin_is_the_same_network(backend):
     case = bench.fann_cases("smoke")[1]
     X, Y = bench._data(case)
     network = bench._network(case)
-    fann = _fann.Fann(bench.fann_library(), network, X, Y, case.lr)
-    assert fann.n_connections == _fann.connection_count(case.sizes)
+    fann = Fann(bench.fann_library(), network, X, Y, case.lr)
+    assert fann.n_connections == connection_count(case.sizes)
     weights, biases = fann.weights()
     for mine, theirs in zip(network.weights + network.biases, weights + biases):
         np.testing.assert_array_equal(mine, theirs)

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ._layout import Floats
+from .._layout import Floats
 
 if TYPE_CHECKING:
-    from .network import Network, Seed
+    from ..network import Network, Seed
 
 
 def _activate(z: Floats, name: str) -> Floats:

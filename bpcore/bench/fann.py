@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ._layout import Floats
-from .network import Network
+from .._layout import Floats
+from ..network import Network
 
 _FANN_SIGMOID = 3  # enum fann_activationfunc_enum
 _FANN_TRAIN_INCREMENTAL = 0  # enum fann_train_enum

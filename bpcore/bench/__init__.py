@@ -3,24 +3,27 @@
 Every case runs each implementation in this one process, from the same starting weights and
 on the same data, and prints one table of times and ratios (the time of the other
 implementation divided by the compiled one's: above 1 means bpcore's compiled kernels win).
-The NumPy yardstick is `bpcore._numpy_baseline.NumpyNetwork` (vectorised per batch, as a
-competent NumPy user would write it); PyTorch (CPU) joins when it is installed.
+The NumPy yardstick is `bpcore.bench.numpy_baseline.NumpyNetwork` (vectorised per batch, as
+a competent NumPy user would write it); PyTorch (CPU) joins when it is installed. bpcore's two
+columns run the public API on the kernels `bpcore._backend.use_backend` chooses for a while.
 
 Two rows compare against another library, in the "other" column: FANN's incremental training
 (the C library libdoublefann, Debian package libfann-dev, called through ctypes with one C call
 per epoch, on the same network, starting weights and data) and scikit-learn's own
-MLPClassifier (fit on the bundled digits). Each is skipped, with a note, when the library is
-not installed.
+MLPClassifier (fit on the bundled digits); the FANN binding is `bpcore.bench.fann`. Each is
+skipped, with a note, when the library is not installed.
 
 Run `python -m bpcore bench` (about half a minute) or `--full` for longer, steadier timings.
-The table fits 120 columns; `--wide` shows every time and measurement, and `--targets` whether
-each speed target (TARGETS, and the two-threads and other-library rows) is met.
+The table (`bpcore.bench.table`) fits 120 columns; `--wide` shows every time and measurement,
+and `--targets` whether each speed target (TARGETS, and the two-threads and other-library rows)
+is met.
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, when set, slow NumPy's BLAS: unset both in the command
 that runs the benchmark to compare against a well-configured NumPy (see the README).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import math
 import sys
@@ -29,25 +32,25 @@ import time
 import tracemalloc
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from . import _backend, _fallback
-from ._layout import Floats
-from ._fann import Fann, connection_count, fann_library
-from ._numpy_baseline import NumpyNetwork
-from .network import Network
+from .._backend import use_backend
+from .._layout import Floats
+from ..network import Network
+from .fann import Fann, connection_count, fann_library
+from .numpy_baseline import NumpyNetwork
+from .table import IMPLEMENTATIONS, Row, Target, format_table, format_value
 
-if TYPE_CHECKING:
-    from ._backend import Kernels
+__all__ = ["IMPLEMENTATIONS", "Case", "Row", "SklearnCase", "Target", "cases", "collect",
+           "fann_cases", "format_table", "main", "notes", "sklearn_case", "training_flops"]
 
-IMPLEMENTATIONS = ("compiled", "fallback", "numpy", "torch")
-OTHER = "other"  # the table's column for another library (FANN, scikit-learn), named per row
-
+# bpcore's own columns, each with the `use_backend` choice it runs on
+BACKENDS = {"compiled": "cython", "fallback": "python"}
 
 @dataclass
 class Case:
@@ -62,32 +65,6 @@ class Case:
     batch_size: int
     n_samples: int
     lr: float = 0.01
-
-
-@dataclass
-class Target:
-    """A speed target: the ratio `name` (e.g. "numpy/compiled") should reach `minimum`."""
-    name: str
-    value: float
-    minimum: float
-
-    def __str__(self) -> str:
-        verdict = "met" if self.value >= self.minimum else "MISSED"  # NaN (no value): MISSED
-        return f"{self.name} {self.value:.2f}x >= {self.minimum:g} {verdict}"
-
-
-@dataclass
-class Row:
-    """One line of the table: seconds (or MiB) per implementation, their ratios to the
-    compiled time, what else was measured and the speed targets the row checks."""
-    key: str
-    title: str
-    unit: str
-    values: dict[str, float]
-    ratios: dict[str, float] = field(default_factory=dict)
-    label: str = ""  # a shorter title for the default table; "" means the title
-    note: str = ""  # measured besides the times (GFLOP/s, time per connection, accuracy)
-    targets: list[Target] = field(default_factory=list)
 
 
 def cases(scale: str) -> list[Case]:
@@ -141,29 +118,19 @@ def _network(case: Case, seed: int = 1) -> Network:
                    dtype=case.dtype, seed=seed)
 
 
-class _UseKernels:
-    """Context manager: run the public API on one backend's kernels."""
-
-    kernels: Kernels
-    saved: Kernels  # set by __enter__
-
-    def __init__(self, kernels: Kernels) -> None:
-        self.kernels = kernels
-
-    def __enter__(self) -> None:
-        self.saved = _backend.kernels
-        _backend.kernels = self.kernels
-
-    def __exit__(self, *exc: object) -> None:
-        _backend.kernels = self.saved
-
-
-def _compiled_kernels() -> Kernels | None:
+def _have_compiled() -> bool:
+    """Whether the compiled kernels are built (else `use_backend("cython")` raises ImportError)."""
     try:
-        from . import _kernels
-        return _kernels
+        with use_backend("cython"):
+            return True
     except ImportError:
-        return None
+        return False
+
+
+def _ours(compiled: bool) -> dict[str, str]:
+    """bpcore's columns to time, with their `use_backend` choices: the compiled kernels when
+    they are built, and the fallback."""
+    return dict(BACKENDS) if compiled else {"fallback": BACKENDS["fallback"]}
 
 
 def _torch() -> ModuleType | None:
@@ -194,23 +161,16 @@ def _torch_model(torch: ModuleType, network: Network) -> Any:
 
 
 def _trainers(case: Case, X: Floats, Y: Floats,
-              kernels: Kernels | None) -> dict[str, Callable[[], object]]:
-    """Per implementation: a function training one epoch over (X, Y) from fresh weights."""
+              compiled: bool) -> dict[str, Callable[[], object]]:
+    """Per implementation: a function training one epoch over (X, Y) from fresh weights;
+    `compiled` says whether the compiled kernels are built."""
     trainers: dict[str, Callable[[], object]] = {}
     base = _network(case)
-    if kernels is not None:
-        compiled = _network(case)
-
-        def train_compiled(net: Network = compiled) -> None:
-            with _UseKernels(kernels):
-                net.fit(X, Y, epochs=1, lr=case.lr, batch_size=case.batch_size)
-        trainers["compiled"] = train_compiled
-    fallback = _network(case)
-
-    def train_fallback() -> None:
-        with _UseKernels(_fallback):
-            fallback.fit(X, Y, epochs=1, lr=case.lr, batch_size=case.batch_size)
-    trainers["fallback"] = train_fallback
+    for name, backend in _ours(compiled).items():
+        def train(network: Network = _network(case), backend: str = backend) -> None:
+            with use_backend(backend):
+                network.fit(X, Y, epochs=1, lr=case.lr, batch_size=case.batch_size)
+        trainers[name] = train
     baseline = NumpyNetwork.like(base)
     rng = np.random.default_rng(2)
     trainers["numpy"] = lambda: baseline.fit(X, Y, epochs=1, lr=case.lr,
@@ -299,14 +259,14 @@ def _ratios(values: Mapping[str, float | None], reference: str = "compiled") -> 
             if name != reference and mine and value is not None}
 
 
-def _training_row(case: Case, budget: float, kernels: Kernels | None) -> Row:
+def _training_row(case: Case, budget: float, compiled: bool) -> Row:
     X, Y = _data(case)
     values = {name: seconds / case.n_samples
-              for name, seconds in _best_times(_trainers(case, X, Y, kernels), budget).items()}
+              for name, seconds in _best_times(_trainers(case, X, Y, compiled), budget).items()}
     return Row(case.key, case.title, "s/sample", values, ratios=_ratios(values))
 
 
-def _predict_row(budget: float, kernels: Kernels | None) -> Row:
+def _predict_row(budget: float, compiled: bool) -> Row:
     case = cases("default")[0]
     network = _network(case)
     baseline = NumpyNetwork.like(network)
@@ -319,11 +279,9 @@ def _predict_row(budget: float, kernels: Kernels | None) -> Row:
                 function(x)
         return run
     values = {}
-    if kernels is not None:
-        with _UseKernels(kernels):
-            values["compiled"] = _seconds(repeat(network.predict), budget) / calls
-    with _UseKernels(_fallback):
-        values["fallback"] = _seconds(repeat(network.predict), budget) / calls
+    for name, backend in _ours(compiled).items():
+        with use_backend(backend):
+            values[name] = _seconds(repeat(network.predict), budget) / calls
     values["numpy"] = _seconds(repeat(baseline.predict), budget) / calls
     torch = _torch()
     if torch is not None:
@@ -337,7 +295,7 @@ def _predict_row(budget: float, kernels: Kernels | None) -> Row:
                values, ratios=_ratios(values))
 
 
-def _step_row(budget: float, kernels: Kernels | None) -> Row:
+def _step_row(budget: float, compiled: bool) -> Row:
     """One online SGD step on one sample through the public API: Network.step, the NumPy
     network's step on a (1, n) batch, and a PyTorch forward, backward and optimiser step."""
     case = cases("default")[0]
@@ -351,15 +309,12 @@ def _step_row(budget: float, kernels: Kernels | None) -> Row:
                 step(i)
         return run
     functions: dict[str, Callable[[], None]] = {}
-    for name, kernels_of in (("compiled", kernels), ("fallback", _fallback)):
-        if kernels_of is not None:
-            network = _network(case)
-
-            def step_network(i: int, network: Network = network,
-                             kernels_of: Kernels = kernels_of) -> None:
-                with _UseKernels(kernels_of):
+    for name, backend in _ours(compiled).items():
+        def step_network(network: Network = _network(case), backend: str = backend) -> None:
+            with use_backend(backend):  # around the steps: time them, not the switch
+                for i in range(calls):
                     network.step(X[i], Y[i], lr=case.lr)
-            functions[name] = steps(step_network)
+        functions[name] = step_network
     baseline = NumpyNetwork.like(_network(case))
     functions["numpy"] = steps(lambda i: baseline.step(X[i:i + 1], Y[i:i + 1], case.lr))
     torch = _torch()
@@ -384,7 +339,7 @@ def _step_row(budget: float, kernels: Kernels | None) -> Row:
 THREAD_EPOCHS = 10  # per network and run in the two-threads row
 
 
-def _threads_row(case: Case, budget: float, kernels: Kernels | None) -> Row:
+def _threads_row(case: Case, budget: float, compiled: bool) -> Row:
     """Two networks trained at once in two threads versus one after the other.
 
     Each network trains THREAD_EPOCHS epochs per run, so that a run is a training job, not a
@@ -393,11 +348,13 @@ def _threads_row(case: Case, budget: float, kernels: Kernels | None) -> Row:
     X, Y = _data(case)
     epochs = 1 if case.n_samples < 100 else THREAD_EPOCHS  # smoke: one epoch
     values, serial_over_threads = {}, {}
-    implementations = {"compiled": kernels, "numpy": None} if kernels is not None else {
-        "numpy": None}
+    # the NumPy networks run on no kernels: no switch for them
+    implementations: dict[str, str | None] = {"compiled": BACKENDS["compiled"], "numpy": None}
+    if not compiled:
+        del implementations["compiled"]
     networks: list[NumpyNetwork] | list[Network]
     fits: list[Callable[..., object]]
-    for name, kernels_of in implementations.items():
+    for name, backend in implementations.items():
         if name == "numpy":
             networks = [NumpyNetwork.like(_network(case, seed)) for seed in (1, 2)]
             fits = [lambda n=n, r=np.random.default_rng(seed): n.fit(
@@ -418,13 +375,9 @@ def _threads_row(case: Case, budget: float, kernels: Kernels | None) -> Row:
                 thread.start()
             for thread in threads:
                 thread.join()
-        saved = _backend.kernels
-        _backend.kernels = kernels_of or saved
-        try:
+        with use_backend(backend) if backend else contextlib.nullcontext():
             times = _best_times({"serial": serial, "threaded": threaded}, budget)
-            serial_time, threaded_time = times["serial"], times["threaded"]
-        finally:
-            _backend.kernels = saved
+        serial_time, threaded_time = times["serial"], times["threaded"]
         values[name] = threaded_time / (2 * epochs * case.n_samples)
         serial_over_threads[name] = serial_time / threaded_time
     runs = f"{epochs} epoch{'s' if epochs > 1 else ''}"
@@ -438,10 +391,10 @@ def _threads_row(case: Case, budget: float, kernels: Kernels | None) -> Row:
     return row
 
 
-def _memory_row(case: Case, kernels: Kernels | None) -> Row:
+def _memory_row(case: Case, compiled: bool) -> Row:
     X, Y = _data(case)
     values = {}
-    for name, train in _trainers(case, X, Y, kernels).items():
+    for name, train in _trainers(case, X, Y, compiled).items():
         if name != "torch":  # torch allocates outside tracemalloc's view
             values[name] = _peak_memory_mib(train)
     return Row(f"memory_{case.key}", f"peak extra memory of fit, {case.title}", "MiB",
@@ -465,25 +418,24 @@ def fann_cases(scale: str) -> list[Case]:
     ]
 
 
-def _fann_row(case: Case, budget: float, kernels: Kernels | None,
-              lib: ctypes.CDLL) -> Row:
+def _fann_row(case: Case, budget: float, compiled: bool, lib: ctypes.CDLL) -> Row:
     """Seconds per sample of one online epoch: FANN's fann_train_epoch against Network.fit,
     both in the rows' order (shuffle=False), so they do the same arithmetic."""
     X, Y = _data(case)
     network = _network(case)
     fann = Fann(lib, network, X, Y, case.lr)
-    reference = "compiled" if kernels is not None else "fallback"
+    reference = "compiled" if compiled else "fallback"
 
     def train_bpcore() -> None:
-        with _UseKernels(kernels if kernels is not None else _fallback):
+        with use_backend(BACKENDS[reference]):
             network.fit(X, Y, epochs=1, lr=case.lr, batch_size=1, shuffle=False)
     values = {name: seconds / case.n_samples for name, seconds in _best_times(
         {reference: train_bpcore, "fann": fann.train_epoch}, budget).items()}
     row = Row(case.key, case.title, "s/sample", values, ratios=_ratios(values, reference))
     connections = connection_count(case.sizes)
     row.note = (f"{connections} connections: FANN "
-                f"{_format_value(values['fann'] / connections, 's')}/conn, bpcore "
-                f"{_format_value(values[reference] / connections, 's')}/conn")
+                f"{format_value(values['fann'] / connections, 's')}/conn, bpcore "
+                f"{format_value(values[reference] / connections, 's')}/conn")
     row.targets.append(Target(f"fann/{reference}", row.ratios.get("fann", float("nan")), 1.0))
     return row
 
@@ -519,7 +471,7 @@ def sklearn_case(scale: str) -> SklearnCase:
 
 
 def _digits(case: SklearnCase) -> tuple[Floats, npt.NDArray[np.int64]]:
-    from .datasets import load_digits
+    from ..datasets import load_digits
     X, y = load_digits()
     if case.n_samples is not None:
         X, y = X[:case.n_samples], y[:case.n_samples]
@@ -530,7 +482,7 @@ def _digits(case: SklearnCase) -> tuple[Floats, npt.NDArray[np.int64]]:
 def _sklearn_estimators(case: SklearnCase, neural_network: ModuleType) -> tuple[Any, Any]:
     """(bpcore's, scikit-learn's) unfitted classifiers with the same settings: relu, SGD with
     classical momentum, no L2, every epoch run (no early stop)."""
-    from .sklearn import MLPClassifier
+    from ..sklearn import MLPClassifier
     ours = MLPClassifier(case.hidden, activation="relu", lr=case.lr, epochs=case.epochs,
                          batch_size=case.batch_size, momentum=case.momentum, random_state=0)
     theirs = neural_network.MLPClassifier(
@@ -541,14 +493,14 @@ def _sklearn_estimators(case: SklearnCase, neural_network: ModuleType) -> tuple[
     return ours, theirs
 
 
-def _sklearn_row(case: SklearnCase, budget: float, kernels: Kernels | None,
+def _sklearn_row(case: SklearnCase, budget: float, compiled: bool,
                  neural_network: ModuleType) -> Row:
     X, y = _digits(case)
     ours, theirs = _sklearn_estimators(case, neural_network)
-    reference = "compiled" if kernels is not None else "fallback"
+    reference = "compiled" if compiled else "fallback"
 
     def fit_ours() -> None:
-        with _UseKernels(kernels if kernels is not None else _fallback):
+        with use_backend(BACKENDS[reference]):
             ours.fit(X, y)
 
     def fit_theirs() -> None:
@@ -596,38 +548,38 @@ def collect(scale: str = "default", budget: float | None = None,
             progress: Callable[[str], object] | None = None) -> list[Row]:
     """Run every case and return the table's rows."""
     budget = budget if budget is not None else {"smoke": 0.0, "default": 0.4, "full": 3.0}[scale]
-    kernels = _compiled_kernels()
+    compiled = _have_compiled()
     all_cases = cases(scale)
     rows = []
     for case in all_cases:
         if progress:
             progress(case.title)
-        rows.append(_training_row(case, budget, kernels))
+        rows.append(_training_row(case, budget, compiled))
     if progress:
         progress("predict")
-    rows.append(_predict_row(budget, kernels))
+    rows.append(_predict_row(budget, compiled))
     if progress:
         progress("step")
-    rows.append(_step_row(budget, kernels))
+    rows.append(_step_row(budget, compiled))
     if progress:
         progress("two threads")
-    rows.append(_threads_row(all_cases[3], budget, kernels))
+    rows.append(_threads_row(all_cases[3], budget, compiled))
     for case in (all_cases[3], all_cases[4]):
         if progress:
             progress(f"memory: {case.title}")
-        rows.append(_memory_row(case, kernels))
+        rows.append(_memory_row(case, compiled))
     lib = fann_library()
     if lib is not None:
         for case in fann_cases(scale):
             if progress:
                 progress(case.title)
-            rows.append(_fann_row(case, budget, kernels, lib))
+            rows.append(_fann_row(case, budget, compiled, lib))
     neural_network = _sklearn()
     if neural_network is not None:
         comparison = sklearn_case(scale)
         if progress:
             progress(comparison.title)
-        rows.append(_sklearn_row(comparison, budget, kernels, neural_network))
+        rows.append(_sklearn_row(comparison, budget, compiled, neural_network))
     for row in rows:
         if row.key in TARGETS:
             column, minimum = TARGETS[row.key]
@@ -641,80 +593,6 @@ def collect(scale: str = "default", budget: float | None = None,
             row.note = "GFLOP/s " + " ".join(
                 f"{name} {flops / seconds / 1e9:.1f}" for name, seconds in row.values.items())
     return rows
-
-
-def _format_value(value: float | None, unit: str) -> str:
-    if value is None:
-        return "-"
-    if unit == "MiB":
-        return f"{value:.2f} MiB"
-    for scale, suffix in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us"), (1e-9, "ns")):
-        if value >= scale or suffix == "ns":
-            return f"{value / scale:.3g} {suffix}"
-    raise AssertionError("unreachable: the loop returns at its last suffix, ns")
-
-
-def _other(row: Row) -> str | None:
-    """The key of the other library's value in `row` (FANN, scikit-learn), if any."""
-    return next((name for name in row.values if name not in IMPLEMENTATIONS), None)
-
-
-TABLE_WIDTH = 120  # the default table's widest line, in characters
-RATIO_COLUMNS = (*IMPLEMENTATIONS[1:], OTHER)
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 3] + "..."
-
-
-def _format_ratio(ratio: float) -> str:
-    return f"{ratio:.2f}x" if ratio < 1000 else f"{ratio:.0f}x"  # decimals only where they tell
-
-
-def _ratio_cells(row: Row, width: int) -> str:
-    """The other implementations' time divided by the compiled one's, one cell each."""
-    keys = [*IMPLEMENTATIONS[1:], _other(row)]
-    return "".join(_format_ratio(row.ratios[name]).rjust(width) if name and name in row.ratios
-                   else "-".rjust(width) for name in keys)
-
-
-def format_table(rows: Sequence[Row], wide: bool = False, targets: bool = False) -> str:
-    """The rows as text: by default the compiled time and the ratios, in at most TABLE_WIDTH
-    characters; wide=True adds every implementation's time, the full titles and what else
-    was measured (GFLOP/s, ...); targets=True adds the speed targets, met or MISSED. The
-    "other" column holds another library (FANN, scikit-learn), named in the row's title."""
-    if wide:
-        title_width = max([len("case"), *(len(row.title) for row in rows)])
-        header = (f"{'case':<{title_width}} {'unit':<9}"
-                  + "".join(f"{name:>10}" for name in (*IMPLEMENTATIONS, OTHER))
-                  + "".join(f"{name + '/comp':>14}" for name in RATIO_COLUMNS))
-        lines = []
-    else:
-        fixed = 1 + 8 + 10 + 10 * len(RATIO_COLUMNS)  # the unit, compiled and ratio columns
-        title_width = min(max([len("case"), *(len(row.label or row.title) for row in rows)]),
-                          TABLE_WIDTH - fixed)
-        header = (f"{'case':<{title_width}} {'unit':<8}{'compiled':>10}"
-                  + "".join(f"{name:>10}" for name in RATIO_COLUMNS))
-        lines = ["compiled: its time; fallback, numpy, torch, other: their time divided by "
-                 "compiled's (above 1: compiled wins)"]
-    extra = [name for name, shown in (("targets", targets), ("notes", wide)) if shown]
-    header += f"  {'; '.join(extra)}" if extra else ""
-    lines += [header, "-" * len(header)]
-    for row in rows:
-        if wide:
-            keys = [*IMPLEMENTATIONS, _other(row)]
-            line = f"{row.title:<{title_width}} {row.unit:<9}" + "".join(
-                f"{_format_value(row.values.get(name) if name else None, row.unit):>10}"
-                for name in keys) + _ratio_cells(row, 14)
-        else:
-            line = (f"{_clip(row.label or row.title, title_width):<{title_width}} "
-                    f"{row.unit:<8}{_format_value(row.values.get('compiled'), row.unit):>10}"
-                    + _ratio_cells(row, 10))
-        texts = ([", ".join(str(target) for target in row.targets)] if targets else []) + (
-            [row.note] if wide else [])
-        texts = [text for text in texts if text]
-        lines.append(line + (f"  {'; '.join(texts)}" if texts else ""))
-    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -738,7 +616,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         lambda what: print(f"  timing {what} ...", file=sys.stderr, flush=True))
     started = time.perf_counter()
     rows = collect(scale, progress=progress)
-    if _compiled_kernels() is None:
+    if not _have_compiled():
         print("note: bpcore._kernels is not built; the compiled column is missing")
     if _torch() is None:
         print("note: PyTorch is not installed; its column is empty")
