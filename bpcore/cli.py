@@ -35,10 +35,11 @@ import numpy.typing as npt
 
 from . import _backend
 from ._command_line import report
+from ._spec import DTYPES, HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
+from ._validation import RANGES, check
 from ._version import __version__
 from .datasets import DataError, load_digits, load_iris, read_table
 from .io import load, save
-from ._spec import DTYPES, HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
 from .network import Network
 from .progress import make_progress
 
@@ -63,10 +64,10 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _real(low: float, high: float = float("inf"),
-          low_open: bool = False) -> Callable[[str], float]:
-    """An argparse type: a finite float in [low, high) (or (low, high) with low_open)."""
-    interval = ("(" if low_open else "[") + f"{low:g}, {high:g})"
+def _setting(name: str) -> Callable[[str], float]:
+    """An argparse type: a number in the range that bpcore/_validation.py's RANGES, the one
+    table the library checks too, gives the setting `name`."""
+    interval = RANGES[name].describe()
 
     def parse(text: str) -> float:
         try:
@@ -74,9 +75,11 @@ def _real(low: float, high: float = float("inf"),
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f"expected a number in {interval}, got {text!r}") from None
-        if not (value > low if low_open else value >= low) or not value < high:
-            raise argparse.ArgumentTypeError(f"expected a number in {interval}, got {text}")
-        return value
+        try:
+            return float(check(name, value))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a number in {interval}, got {text}") from None
     return parse
 
 
@@ -170,16 +173,6 @@ def _parse_arguments(parser: _Parser, argv: Sequence[str] | None) -> argparse.Na
     return args
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {value:g}")
-    return value
-
-
 def _hidden_sizes(text: str) -> list[int]:
     """'32,16' -> [32, 16]; '' -> [] (no hidden layer)."""
     if text.strip() == "":
@@ -231,17 +224,19 @@ def build_parser() -> _Parser:
                        help="hidden activation (default: tanh)")
     train.add_argument("--output-activation", choices=OUTPUT_ACTIVATIONS,
                        help="output activation (default: softmax to classify, identity to regress)")
-    train.add_argument("--loss", choices=LOSSES,
+    train.add_argument("--loss", choices=tuple(LOSSES),
                        help="loss (default: cross_entropy to classify, mse to regress)")
     train.add_argument("--dtype", choices=DTYPES, default="float64")
     train.add_argument("--epochs", type=_positive_int, default=100, help="(default: 100)")
-    train.add_argument("--lr", type=_real(0, low_open=True), default=0.01,
+    train.add_argument("--lr", type=_setting("lr"), default=0.01,
                        help="learning rate (default: 0.01)")
     train.add_argument("--batch-size", type=_positive_int, default=1, help="(default: 1)")
-    train.add_argument("--momentum", type=_real(0, 1), default=0.0, help="(default: 0)")
-    train.add_argument("--weight-decay", type=_real(0), default=0.0, help="(default: 0)")
+    train.add_argument("--momentum", type=_setting("momentum"), default=0.0, help="(default: 0)")
+    train.add_argument("--weight-decay", type=_setting("weight_decay"), default=0.0,
+                       help="(default: 0)")
     train.add_argument("--seed", type=int, default=0, help="(default: 0)")
-    train.add_argument("--validation-fraction", type=_fraction, default=0.2, metavar="F",
+    train.add_argument("--validation-fraction", type=_setting("validation_fraction"),
+                       default=0.2, metavar="F",
                        help="share of rows held out to report validation loss (default: 0.2; "
                             "0 for none)")
     train.add_argument("--patience", type=_positive_int, metavar="EPOCHS",
