@@ -6,8 +6,9 @@ cdef void batch_step(Py_ssize_t optimiser, floating* params, floating* state, do
                      Py_ssize_t n_layers, Py_ssize_t loss, const floating* X,
                      const floating* Y, Py_ssize_t n, floating* A, floating* Z, floating* D,
                      floating* grads, double* cost) noexcept nogil:
-    # one optimiser step on the batch X, Y of n samples with their mean gradient (for one
-    # sample fused into the update); cost gets the batch's summed loss before the step
+    # one optimiser step on the batch X, Y of n samples with their mean gradient, fused into
+    # the update (block by block with the scratch `grads`); cost gets the batch's summed loss
+    # before the step
     cdef Py_ssize_t units = total_units(sizes, n_layers), n_out = sizes[n_layers]
     network_forward(params, sizes, activations, n_layers, X, A, Z, n)
     cost[0] = batch_loss_sum(A + n * (units - n_out), Z, Y, n, n_out, loss)
@@ -15,8 +16,8 @@ cdef void batch_step(Py_ssize_t optimiser, floating* params, floating* state, do
     if n == 1:
         network_online_update(optimiser, params, state, sizes, n_layers, X, A, D, settings)
     else:
-        network_gradients(sizes, n_layers, X, A, D, grads, n)
-        network_update(optimiser, params, grads, state, sizes, n_layers, settings)
+        network_batch_update(optimiser, params, state, sizes, n_layers, X, A, D, n, grads,
+                             settings)
 
 
 cdef double epoch(Py_ssize_t optimiser, floating* params, floating* state, double* settings,

@@ -91,47 +91,84 @@ cdef void network_backward(const floating* params, const Py_ssize_t* sizes,
         times_derivative(D + block, A + block, n * n_here, activations[l])
 
 
+# Weight gradients are computed in blocks of rows of about GRADIENT_BLOCK entries, so that a
+# mini-batch step can apply each block's update while it is still in cache, with scratch of one
+# block instead of a gradient buffer the size of the network; network_gradients uses the same
+# blocks, so that Network.step and an epoch's steps compute the same numbers.
+cdef Py_ssize_t GRADIENT_BLOCK = 1 << 18
+
+
+cdef inline Py_ssize_t block_rows(Py_ssize_t n_in) noexcept nogil:
+    return max(1, GRADIENT_BLOCK // n_in)
+
+
+cdef Py_ssize_t gradient_scratch(const Py_ssize_t* sizes, Py_ssize_t n_layers) noexcept nogil:
+    # the entries of the largest block of weight gradients, or of bias gradients
+    cdef Py_ssize_t l, largest = 1
+    for l in range(n_layers):
+        largest = max(largest, min(block_rows(sizes[l]), sizes[l + 1]) * sizes[l],
+                      sizes[l + 1])
+    return largest
+
+
+cdef void weight_gradients(const floating* inputs, const floating* deltas, Py_ssize_t n,
+                           Py_ssize_t n_in, Py_ssize_t n_out, Py_ssize_t first,
+                           Py_ssize_t rows, floating* g) noexcept nogil:
+    # rows first .. first + rows - 1 of one layer's dC/dW = mean over the n samples of
+    # delta[l] a[l-1]^T, into g (rows, n_in); `deltas` is the layer's (n, n_out) block
+    cdef Py_ssize_t s, j, k
+    cdef floating d_j
+    cdef floating* row
+    cdef floating scale = <floating>(1.0 / n)
+    if n > 1 and use_blas(n, n_in, n_out):  # one sample: the axpy loops below win
+        # dC/dW^T (n_in, rows) = scale * a[l-1]^T (n_in, n) delta[l][:, rows] (n, rows)
+        gemm(c'N', c'T', n_in, rows, n, scale, inputs, n_in, deltas + first, n_out, 0.0, g,
+             n_in)
+        return
+    for k in range(rows * n_in):
+        g[k] = 0
+    for s in range(n):
+        for j in range(rows):
+            d_j = deltas[s * n_out + first + j]
+            row = g + j * n_in
+            for k in range(n_in):
+                row[k] = row[k] + d_j * inputs[s * n_in + k]
+    for k in range(rows * n_in):
+        g[k] = g[k] * scale
+
+
+cdef void bias_gradients(const floating* deltas, Py_ssize_t n, Py_ssize_t n_out,
+                         floating* g) noexcept nogil:
+    # dC/db = mean over the n samples of delta[l], into g (n_out)
+    cdef Py_ssize_t s, j
+    cdef floating scale = <floating>(1.0 / n)
+    for j in range(n_out):
+        g[j] = 0
+    for s in range(n):
+        for j in range(n_out):
+            g[j] = g[j] + deltas[s * n_out + j]
+    for j in range(n_out):
+        g[j] = g[j] * scale
+
+
 cdef void network_gradients(const Py_ssize_t* sizes, Py_ssize_t n_layers,
                             const floating* X, const floating* A, const floating* D,
                             floating* grads, Py_ssize_t n) noexcept nogil:
     # dC/dW[l] = mean over samples of delta[l] a[l-1]^T;  dC/db[l] = mean of delta[l]
-    cdef Py_ssize_t l, s, j, k, n_in, n_out, block = 0
+    cdef Py_ssize_t l, first, n_in, n_out, rows, block = 0
     cdef floating* g = grads
-    cdef floating* row
     cdef const floating* inputs = X
-    cdef const floating* d
-    cdef floating d_j
-    cdef floating scale = <floating>(1.0 / n)
     for l in range(n_layers):
         n_in = sizes[l]
         n_out = sizes[l + 1]
-        if n > 1 and use_blas(n, n_in, n_out):  # one sample: the axpy loops below win
-            # dC/dW^T (n_in, n_out) = scale * a[l-1]^T (n_in, n) delta[l] (n, n_out)
-            gemm(c'N', c'T', n_in, n_out, n, scale, inputs, n_in, D + block, n_out, 0.0, g, n_in)
-            for j in range(n_out):
-                g[n_out * n_in + j] = 0
-            for s in range(n):
-                d = D + block + s * n_out
-                for j in range(n_out):
-                    g[n_out * n_in + j] = g[n_out * n_in + j] + d[j]
-            for j in range(n_out):
-                g[n_out * n_in + j] = g[n_out * n_in + j] * scale
-            g += n_out * (n_in + 1)
-            inputs = A + block
-            block += n * n_out
-            continue
-        for k in range(n_out * (n_in + 1)):
-            g[k] = 0
-        for s in range(n):
-            d = D + block + s * n_out
-            for j in range(n_out):
-                d_j = d[j]
-                row = g + j * n_in
-                for k in range(n_in):
-                    row[k] = row[k] + d_j * inputs[s * n_in + k]
-                g[n_out * n_in + j] = g[n_out * n_in + j] + d_j
-        for k in range(n_out * (n_in + 1)):
-            g[k] = g[k] * scale
-        g += n_out * (n_in + 1)
+        rows = block_rows(n_in)
+        first = 0
+        while first < n_out:
+            weight_gradients(inputs, D + block, n, n_in, n_out, first,
+                             min(rows, n_out - first), g + first * n_in)
+            first += rows
+        g += n_out * n_in
+        bias_gradients(D + block, n, n_out, g)
+        g += n_out
         inputs = A + block
         block += n * n_out

@@ -89,6 +89,36 @@ cdef void network_update(Py_ssize_t optimiser, floating* params, const floating*
         offset += sizes[l + 1]
 
 
+cdef void network_batch_update(Py_ssize_t optimiser, floating* params, floating* state,
+                               const Py_ssize_t* sizes, Py_ssize_t n_layers, const floating* X,
+                               const floating* A, const floating* D, Py_ssize_t n,
+                               floating* g, double* settings) noexcept nogil:
+    # One step with the batch's mean gradient, computed block by block (network_gradients'
+    # blocks, the same numbers) into the scratch g and applied while it is in cache.
+    cdef Py_ssize_t l, first, rows, n_in, n_out, block = 0, offset = 0
+    cdef Py_ssize_t stride = parameter_count(sizes, n_layers)
+    cdef const floating* inputs = X
+    for l in range(n_layers):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        rows = block_rows(n_in)
+        first = 0
+        while first < n_out:
+            weight_gradients(inputs, D + block, n, n_in, n_out, first,
+                             min(rows, n_out - first), g)
+            update_block(optimiser, params + offset + first * n_in, g,
+                         state + offset + first * n_in, stride,
+                         min(rows, n_out - first) * n_in, settings, True)
+            first += rows
+        offset += n_out * n_in
+        bias_gradients(D + block, n, n_out, g)
+        update_block(optimiser, params + offset, g, state + offset, stride, n_out, settings,
+                     False)
+        offset += n_out
+        inputs = A + block
+        block += n * n_out
+
+
 cdef void network_online_update(Py_ssize_t optimiser, floating* params, floating* state,
                                 const Py_ssize_t* sizes, Py_ssize_t n_layers, const floating* x,
                                 const floating* A, const floating* D,

@@ -232,8 +232,9 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
     cdef floating[::1] A = np.empty(batch_size * total_units(&sizes[0], n_layers), dtype=dtype)
     cdef floating[::1] D = np.empty(A.shape[0], dtype=dtype)
     cdef floating[:, ::1] Z = np.empty((batch_size, sizes[n_layers]), dtype=dtype)
-    # a gradient buffer for mini-batches; an online step fuses its gradient into the update
-    cdef floating[::1] grads = np.empty(params.shape[0] if batch_size > 1 else 1, dtype=dtype)
+    # a block of gradients for mini-batches; an online step fuses its gradient into the update
+    cdef floating[::1] grads = np.empty(
+        gradient_scratch(&sizes[0], n_layers) if batch_size > 1 else 1, dtype=dtype)
     cdef double total
     load_blas(&sizes[0], n_layers, batch_size)
     with nogil:
