@@ -95,7 +95,7 @@ cdef void network_backward(const floating* params, const Py_ssize_t* sizes,
 # mini-batch step can apply each block's update while it is still in cache, with scratch of one
 # block instead of a gradient buffer the size of the network; network_gradients uses the same
 # blocks, so that Network.step and an epoch's steps compute the same numbers.
-cdef Py_ssize_t GRADIENT_BLOCK = 1 << 18
+cdef Py_ssize_t GRADIENT_BLOCK = 1 << 16
 
 
 cdef inline Py_ssize_t block_rows(Py_ssize_t n_in) noexcept nogil:
