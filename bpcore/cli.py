@@ -609,23 +609,14 @@ def run_train(args: argparse.Namespace) -> int:
               flush=True)
 
     # --patience watches the loss of the weights at the end of each epoch, on the validation
-    # rows if there are any and on all training rows otherwise, and restores the best.
+    # rows if there are any and on all training rows otherwise, and restores the best
+    # (fit's restore_best); the progress shows the validation loss of validation rows
     watched = "validation" if len(held) else "training"
-    validation: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None
-    if len(held):  # fit's progress shows the validation loss every epoch
-        validation, progress = (X_held, Y_held), None
-    else:  # --patience watches all training rows, whose loss is not shown as a validation loss
-        validation = (X_train, Y_train) if args.patience is not None else None
-        progress = make_progress(args.epochs, quiet=args.quiet)
-    try:
-        history = network.fit(X_train, Y_train, epochs=args.epochs, lr=args.lr,
-                              batch_size=args.batch_size, momentum=args.momentum,
-                              weight_decay=args.weight_decay, patience=args.patience,
-                              validation_data=validation, restore_best=args.patience is not None,
-                              progress=progress is None and not args.quiet, callback=progress)
-    finally:
-        if progress is not None:
-            progress.close()
+    history = network.fit(X_train, Y_train, epochs=args.epochs, lr=args.lr,
+                          batch_size=args.batch_size, momentum=args.momentum,
+                          weight_decay=args.weight_decay, patience=args.patience,
+                          validation_data=(X_held, Y_held) if len(held) else None,
+                          restore_best=args.patience is not None, progress=not args.quiet)
     if history.best_epoch is not None:
         if history.stop_reason == "patience":
             ending = (f"stopped after epoch {history.epochs}: no lower {watched} loss for "

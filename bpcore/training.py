@@ -89,15 +89,16 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
           reporter: _Reporter | None = None,
           validation: tuple[Floats, Floats] | None = None, watch: Watch = "epoch",
           restore_best: bool = False) -> History:
-    """Train `model` on X, Y for up to `epochs` epochs: the loop behind `Network.fit`.
+    """Train on X, Y for up to `epochs` epochs through `trainer`: the loop behind
+    `Network.fit`.
 
     Each epoch visits the rows in an order drawn from `rng` (unless shuffle is False) and
     hands it to ``trainer.train_rows``. An epoch that makes the loss or a parameter
     non-finite is undone (the snapshot from before it is restored) and raises
     DivergenceError; Ctrl-C
     undoes the interrupted epoch and raises KeyboardInterrupt saying which parameters the
-    model keeps. After each whole epoch come `reporter`, then `callback`, then the `tol` and
-    `patience` rules on the watched loss.
+    model keeps. After each whole epoch come `reporter`, the best-so-far bookkeeping, then
+    `callback`, then the `tol` and `patience` rules on the watched loss.
 
     Parameters
     ----------
@@ -191,7 +192,7 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
     if history.epochs > 1 and history.losses[-1] > history.losses[0]:
         warnings.warn(f"training ended with a loss ({history.losses[-1]:.4g}) above the "
                       f"first epoch's ({history.losses[0]:.4g}); try a learning rate "
-                      f"smaller than lr={lr:g}", RuntimeWarning, stacklevel=4)
+                      f"smaller than lr={lr:g}", RuntimeWarning, stacklevel=3)
     return history
 
 
@@ -233,9 +234,6 @@ def _epochs(trainer: _Trainer, X: Floats, Y: Floats,
             metrics["val_loss"] = history.val_losses[-1]
         if reporter is not None:
             reporter(epoch, loss, **metrics)
-        if callback is not None and callback(epoch, loss):
-            history.stop_reason = "callback"
-            break
         if watch == "validation":
             watched = history.val_losses[-1]
         elif watch == "training":
@@ -247,6 +245,9 @@ def _epochs(trainer: _Trainer, X: Floats, Y: Floats,
             best_epoch, best_loss = epoch, watched
             if restore_best:
                 best = trainer.snapshot()
+        if callback is not None and callback(epoch, loss):
+            history.stop_reason = "callback"
+            break
         if tol is not None and watched <= tol:
             history.stop_reason = "tol"
             break

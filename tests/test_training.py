@@ -1,0 +1,252 @@
+"""The training loop's validation, early stopping and best-state restore; optimizer objects;
+and the network's public state (get_state/set_state)."""
+import numpy as np
+import pytest
+
+import bpcore
+from bpcore.optim import SGD, OptimizerState
+
+
+def classification(n=60, seed=0, noise=False):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    labels = rng.integers(0, 3, n) if noise else (X[:, 0] > 0).astype(int) + (X[:, 1] > 1)
+    return X, np.eye(3)[labels]
+
+
+def network(seed=1, dtype="float64"):
+    return bpcore.Network([4, 8, 3], activation="tanh", output="softmax",
+                          loss="cross_entropy", dtype=dtype, seed=seed)
+
+
+def parameters(net):
+    return net.get_state()["parameters"]
+
+
+# ---- validation, early stopping, best-state restore ----
+
+def test_validation_losses_are_the_loss_after_each_epoch():
+    X, Y = classification()
+    Xv, Yv = classification(seed=1)
+    net = network()
+    after = []
+    history = net.fit(X, Y, epochs=6, lr=0.05, validation_data=(Xv, Yv),
+                      callback=lambda epoch, loss: after.append(net.loss(Xv, Yv)))
+    assert history.val_losses == after and len(after) == 6
+    assert history.best_epoch is None and history.best_loss is None
+
+
+def test_restore_best_keeps_the_epoch_of_the_lowest_validation_loss():
+    # noise labels and a large learning rate: the validation loss rises and falls
+    X, Y = classification(noise=True)
+    Xv, Yv = classification(seed=1, noise=True)
+    net = network()
+    history = net.fit(X, Y, epochs=30, lr=0.3, validation_data=(Xv, Yv), restore_best=True)
+    best = int(np.argmin(history.val_losses))
+    assert best < history.epochs - 1  # the test means something: the last was not the best
+    assert history.best_epoch == best + 1
+    assert history.best_loss == min(history.val_losses)
+    assert net.loss(Xv, Yv) == min(history.val_losses)
+
+
+def test_patience_watches_the_validation_loss_and_restores_the_best():
+    X, Y = classification(noise=True)
+    Xv, Yv = classification(seed=1, noise=True)
+    net = network()
+    history = net.fit(X, Y, epochs=500, lr=0.3, validation_data=(Xv, Yv), patience=3,
+                      restore_best=True)
+    assert history.stop_reason == "patience" and history.epochs < 500
+    assert history.epochs - history.best_epoch == 3
+    assert min(history.val_losses[history.best_epoch:]) >= history.best_loss
+    assert net.loss(Xv, Yv) == history.best_loss
+
+
+def test_a_callback_stop_still_counts_its_epoch_for_the_best():
+    # a learnable problem and a small step: every epoch improves, so the epoch the callback
+    # stops at is the best, and restore_best must keep it (not the one before)
+    X, Y = classification()
+    net = network()
+    at_stop = {}
+
+    def stop_at_5(epoch, loss):
+        if epoch == 5:
+            at_stop["parameters"] = parameters(net)
+        return epoch == 5
+
+    history = net.fit(X, Y, epochs=50, lr=0.01, validation_data=(X, Y), restore_best=True,
+                      callback=stop_at_5)
+    assert history.stop_reason == "callback" and history.epochs == 5
+    assert history.val_losses == sorted(history.val_losses, reverse=True)
+    assert history.best_epoch == 5
+    np.testing.assert_array_equal(parameters(net), at_stop["parameters"])
+
+
+def test_restore_best_without_validation_watches_the_final_training_loss():
+    X, Y = classification(noise=True)
+    net = network()
+    history = net.fit(X, Y, epochs=25, lr=0.3, restore_best=True)
+    # the loss of the parameters kept, on all training rows: not an epoch's running mean
+    assert net.loss(X, Y) == history.best_loss
+    assert history.best_epoch is not None and 1 <= history.best_epoch <= 25
+
+
+def test_a_rising_loss_warns_at_the_callers_line():
+    X = np.linspace(-1, 1, 10)[:, None]
+    net = bpcore.Network([1, 1], output="identity", seed=0)
+    net.weights[0][...] = 2.0
+    with pytest.warns(RuntimeWarning, match="smaller than lr") as caught:
+        net.fit(X, 2 * X, epochs=5, lr=0.1, weight_decay=5.0)
+    assert caught[0].filename == __file__
+
+
+@pytest.mark.parametrize("validation_data, error, message", [
+    ((np.zeros((5, 3)), np.zeros((5, 3))), ValueError, "validation_data's X has 3 features"),
+    ((np.zeros((5, 4)), np.zeros((4, 3))), ValueError,
+     "validation_data's Y has 4 samples, but validation_data's X has 5"),
+    ((np.zeros((5, 4)), np.full((5, 3), np.nan)), ValueError, "validation_data's Y must be"),
+    ((np.zeros((5, 4)),), TypeError, "a pair .* got a tuple of length 1"),
+    (np.zeros((5, 4)), TypeError, "a pair .* got ndarray"),
+])
+def test_bad_validation_data_is_refused_before_training(validation_data, error, message):
+    X, Y = classification()
+    net = network()
+    before = parameters(net)
+    with pytest.raises(error, match=message):
+        net.fit(X, Y, epochs=2, validation_data=validation_data)
+    np.testing.assert_array_equal(parameters(net), before)
+
+
+def test_restore_best_must_be_a_bool():
+    X, Y = classification()
+    with pytest.raises(TypeError, match="restore_best must be True or False"):
+        network().fit(X, Y, epochs=1, restore_best="yes")
+
+
+# ---- optimizer objects ----
+
+@pytest.mark.parametrize("batch_size", [1, 7])
+def test_an_sgd_object_trains_as_its_settings_do(batch_size):
+    X, Y = classification()
+    a, b, c = network(), network(), network()
+    a.fit(X, Y, epochs=3, lr=0.05, momentum=0.9, weight_decay=1e-3, batch_size=batch_size)
+    b.fit(X, Y, epochs=3, batch_size=batch_size,
+          optimizer=SGD(lr=0.05, momentum=0.9, weight_decay=1e-3))
+    c.fit(X, Y, epochs=3, batch_size=batch_size, optimizer="sgd")
+    np.testing.assert_array_equal(parameters(a), parameters(b))
+    assert not np.array_equal(parameters(a), parameters(c))
+    d = network()
+    d.fit(X, Y, epochs=3, batch_size=batch_size)  # the defaults: SGD(lr=0.1)
+    np.testing.assert_array_equal(parameters(c), parameters(d))
+    # and step, one sample on the fast path and a batch on the general one
+    e, f = network(), network()
+    for net, kwargs in ((e, {"lr": 0.05, "momentum": 0.9}),
+                        (f, {"optimizer": SGD(lr=0.05, momentum=0.9)})):
+        net.step(X[0], Y[0], **kwargs)
+        net.step(X[:5], Y[:5], **kwargs)
+    np.testing.assert_array_equal(parameters(e), parameters(f))
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda net, X, Y: net.fit(X, Y, optimizer="adagrad"), ValueError,
+     "optimizer must be one of 'sgd'"),
+    (lambda net, X, Y: net.fit(X, Y, optimizer=0.1), TypeError,
+     "optimizer must be None, a name"),
+    (lambda net, X, Y: net.fit(X, Y, lr=0.5, optimizer=SGD()), ValueError,
+     "pass lr to the optimizer, not beside it"),
+    (lambda net, X, Y: net.step(X, Y, momentum=0.5, optimizer="sgd"), ValueError,
+     "pass momentum to the optimizer"),
+    (lambda net, X, Y: net.step(X, Y), TypeError, "step needs a learning rate lr"),
+    (lambda net, X, Y: net.step(X[0], Y[0]), TypeError, "step needs a learning rate lr"),
+    (lambda net, X, Y: SGD(lr=-1.0), ValueError, r"lr must be a finite number in \(0, inf\)"),
+    (lambda net, X, Y: SGD(momentum="0.5"), TypeError, "momentum must be a real number"),
+])
+def test_bad_optimizer_arguments_are_refused(call, error, message):
+    X, Y = classification(n=10)
+    net = network()
+    before = parameters(net)
+    with pytest.raises(error, match=message):
+        call(net, X, Y)
+    np.testing.assert_array_equal(parameters(net), before)
+
+
+# ---- the public state ----
+
+def test_state_round_trips_and_continues_training_bit_for_bit():
+    X, Y = classification()
+    net = network()
+    net.fit(X, Y, epochs=2, lr=0.05, momentum=0.9, batch_size=5, shuffle=False)
+    state = net.get_state()
+    assert state["optimizer"]["name"] == "sgd"
+    assert np.any(state["optimizer"]["velocity"] != 0)
+    twin = network(seed=9)
+    twin.set_state(state)
+    for trained in (net, twin):
+        trained.fit(X, Y, epochs=2, lr=0.05, momentum=0.9, batch_size=5, shuffle=False)
+    np.testing.assert_array_equal(parameters(net), parameters(twin))
+    np.testing.assert_array_equal(net.get_state()["optimizer"]["velocity"],
+                                  twin.get_state()["optimizer"]["velocity"])
+
+
+def test_get_state_is_a_copy():
+    net = network()
+    state = net.get_state()
+    state["parameters"][:] = 0
+    state["optimizer"]["velocity"][:] = 1
+    assert np.any(parameters(net) != 0)
+    assert not np.any(net.get_state()["optimizer"]["velocity"])
+
+
+def test_set_state_converts_to_the_networks_dtype():
+    net = network(dtype="float32")
+    twin = network(seed=3)  # float64
+    twin.set_state(net.get_state())
+    assert twin.get_state()["parameters"].dtype == np.float64
+    np.testing.assert_array_equal(twin.get_state()["parameters"], parameters(net))
+
+
+@pytest.mark.parametrize("change, error, message", [
+    (lambda s: s.update(sizes=(4, 9, 3)), ValueError, "describes another network: sizes"),
+    (lambda s: s.update(sizes=3), ValueError, "describes another network: sizes 3"),
+    (lambda s: s.update(activation="relu"), ValueError, "another network: activation"),
+    (lambda s: s.update(parameters=s["parameters"][:-1]), ValueError,
+     r"state\['parameters'\] must have shape"),
+    (lambda s: s["parameters"].__setitem__(0, np.nan), ValueError,
+     r"state\['parameters'\] must be finite"),
+    (lambda s: s.update(parameters=s["parameters"].astype(str)), TypeError,
+     "must hold real numbers"),
+    (lambda s: s.update(optimizer={"name": "adam"}), ValueError, "'name' is one of 'sgd'"),
+    (lambda s: s["optimizer"].pop("velocity"), ValueError, "has no 'velocity' array"),
+    (lambda s: s["optimizer"].update(velocity=np.zeros(3)), ValueError,
+     r"\['velocity'\] must have shape"),
+])
+def test_bad_state_is_refused_and_changes_nothing(change, error, message):
+    net = network()
+    X, Y = classification(n=10)
+    net.fit(X, Y, epochs=1, lr=0.05, momentum=0.9)
+    before = net.get_state()
+    state = network(seed=5).get_state()
+    state["optimizer"]["velocity"] = np.ones_like(state["optimizer"]["velocity"])
+    change(state)
+    with pytest.raises(error, match=message):
+        net.set_state(state)
+    after = net.get_state()
+    np.testing.assert_array_equal(after["parameters"], before["parameters"])
+    np.testing.assert_array_equal(after["optimizer"]["velocity"],
+                                  before["optimizer"]["velocity"])
+
+
+def test_set_state_takes_parts_and_refuses_non_dicts():
+    net, other = network(), network(seed=4)
+    net.set_state({"parameters": other.get_state()["parameters"]})
+    np.testing.assert_array_equal(parameters(net), parameters(other))
+    with pytest.raises(TypeError, match="state must be a dict"):
+        net.set_state([1, 2])
+
+
+def test_optimizer_state_reports_and_restores_by_name():
+    state = OptimizerState("sgd", 4, np.dtype("float32"))
+    state.named()["velocity"][...] = [1, 2, 3, 4]
+    copy = OptimizerState.from_dict(state.to_dict(), 4, np.dtype("float32"))
+    np.testing.assert_array_equal(copy.arrays, state.arrays)
+    with pytest.raises(ValueError, match="must have shape"):
+        OptimizerState.from_dict(state.to_dict(), 5, np.dtype("float32"))
