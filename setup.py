@@ -43,6 +43,10 @@ def extensions():
         [extension("bpcore._blas", "src/_blas.pyx"),
          extension("bpcore._kernels", "src/_kernels.pyx")],
         include_path=["."],
+        # the generated C of a debug build and of a normal one are kept apart: cythonize
+        # regenerates only C older than its sources, so a shared file would keep the other
+        # mode's directives (BPCORE_DEBUG=1 without bounds checks, or the reverse)
+        build_dir="build/cython-debug" if debug else "build/cython",
         compiler_directives={
             "language_level": 3,
             "boundscheck": debug,

@@ -47,15 +47,15 @@ class Kernels(Protocol):
     """What both kernel modules provide, in the memory layout of `bpcore/_layout.py`.
 
     Floating buffers are 1-D or 2-D C-contiguous float32 or float64, one dtype per call;
-    `sizes` and `activations` are 1-D intp arrays; `loss` and `optimiser` are codes from
-    `bpcore/_spec.py`. An optimiser's `settings` is a float64 vector (its hyperparameters,
+    `sizes` and `activations` are 1-D intp arrays; `loss` and `optimizer` are codes from
+    `bpcore/_spec.py`. An optimizer's `settings` is a float64 vector (its hyperparameters,
     then any scalar state it keeps) and its `state` one vector holding each of its state
     arrays (each as long as `params`) one after the other; both are updated in place.
     """
 
     ACTIVATIONS: dict[str, int]
     LOSSES: dict[str, int]
-    OPTIMISERS: dict[str, int]
+    OPTIMIZERS: dict[str, int]
 
     def forward(self, params: Floats, sizes: Indices, activations: Indices, X: Floats,
                 A: Floats, Z: Floats) -> None: ...
@@ -72,15 +72,15 @@ class Kernels(Protocol):
     def batch_loss(self, loss: int, A_out: Floats, Z: Floats, Y: Floats) -> float: ...
 
     def update(self, params: Floats, grads: Floats, state: Floats, sizes: Indices,
-               optimiser: int, settings: Floats) -> None: ...
+               optimizer: int, settings: Floats) -> None: ...
 
     def step_one(self, params: Floats, state: Floats, sizes: Indices, activations: Indices,
-                 loss: int, x: Floats, y: Floats, optimiser: int,
+                 loss: int, x: Floats, y: Floats, optimizer: int,
                  settings: Floats) -> tuple[float, int] | None: ...
 
     def train_epoch(self, params: Floats, state: Floats, sizes: Indices,
                     activations: Indices, loss: int, X: Floats, Y: Floats, order: Indices,
-                    batch_size: int, optimiser: int, settings: Floats) -> float: ...
+                    batch_size: int, optimizer: int, settings: Floats) -> float: ...
 
 
 def compiled() -> Any:

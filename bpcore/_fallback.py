@@ -15,20 +15,20 @@ import numpy as np
 
 from ._layout import Floats, Indices, layer_blocks, layer_parameters, parameter_count, unit_count
 from ._numpy_math import SOFTMAX, activate, derivative, softplus
-from ._spec import (ACTIVATIONS, LEAKY_SLOPE, LOSSES, MAX_LAYERS, MAX_WIDTH, OPTIMISERS as SPECS,
+from ._spec import (ACTIVATIONS, LEAKY_SLOPE, LOSSES, MAX_LAYERS, MAX_WIDTH, OPTIMIZERS as SPECS,
                     pairing_error)
 
-__all__ = ["ACTIVATIONS", "LOSSES", "OPTIMISERS", "LIMITS", "OPTIMISER_SHAPES", "forward",
+__all__ = ["ACTIVATIONS", "LOSSES", "OPTIMIZERS", "LIMITS", "OPTIMIZER_SHAPES", "forward",
            "forward_one", "backward", "parameter_gradients", "batch_loss", "update", "step_one",
            "train_epoch"]
 
 MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY = (LOSSES[name] for name in (
     "mse", "binary_cross_entropy", "cross_entropy"))
 SGD = SPECS["sgd"].code
-OPTIMISERS = {name: spec.code for name, spec in SPECS.items()}
+OPTIMIZERS = {name: spec.code for name, spec in SPECS.items()}
 # what the compiled module reports of its compiled-in constants, for the same test
 LIMITS = {"MAX_WIDTH": MAX_WIDTH, "MAX_LAYERS": MAX_LAYERS, "LEAKY_SLOPE": LEAKY_SLOPE}
-OPTIMISER_SHAPES = {spec.code: (len(spec.settings), len(spec.state))
+OPTIMIZER_SHAPES = {spec.code: (len(spec.settings), len(spec.state))
                     for spec in SPECS.values()}
 _NAMES = {code: name for name, code in ACTIVATIONS.items()}
 _LOSS_NAMES = {code: name for name, code in LOSSES.items()}
@@ -107,11 +107,11 @@ def _check_loss(loss: int, output_activation: int) -> None:
         raise ValueError(f"loss code {loss} does not fit output activation {output_activation}")
 
 
-def _check_optimiser(optimiser: int, settings: Any, state: Floats, n_params: int) -> None:
+def _check_optimizer(optimizer: int, settings: Any, state: Floats, n_params: int) -> None:
     _buffer("settings", settings, 1, np.float64, writeable=True)
-    if optimiser not in OPTIMISER_SHAPES:
-        raise ValueError(f"optimiser code {optimiser} is not valid")
-    n_settings, n_state = OPTIMISER_SHAPES[optimiser]
+    if optimizer not in OPTIMIZER_SHAPES:
+        raise ValueError(f"optimizer code {optimizer} is not valid")
+    n_settings, n_state = OPTIMIZER_SHAPES[optimizer]
     _check_length("settings", len(settings), n_settings)
     _check_length("state", len(state), n_state * n_params)
 
@@ -121,7 +121,7 @@ def _check_length(name: str, got: int, expected: int) -> None:
         raise ValueError(f"{name} must have {expected} entries, got {got}")
 
 
-# ---- optimisers: one update function each (src/kernels/optimisers.pxi) ----
+# ---- optimizers: one update function each (src/kernels/optimizers.pxi) ----
 
 def _sgd_update(params: Floats, grads: Floats, state: list[Floats], settings: Floats,
                 decay: bool) -> None:
@@ -140,20 +140,27 @@ def _sgd_update(params: Floats, grads: Floats, state: list[Floats], settings: Fl
     params += velocity
 
 
-# optimiser code -> its update of one block of parameters, given views of its state arrays
+# optimizer code -> its update of one block of parameters, given views of its state arrays
 _UPDATES = {SGD: _sgd_update}
 
 
+def _begin_step(optimizer: int, settings: Floats) -> None:
+    # once per step, before the walk: where an optimizer advances scalar state it keeps at
+    # the end of `settings` (a step count); SGD keeps none
+    return None
+
+
 def _network_update(params: Floats, grads: Floats, state: Floats, sizes: list[int],
-                    optimiser: int, settings: Floats) -> None:
-    # one optimiser step over every layer: weights with weight decay, biases without
-    n_params, n_state = len(params), OPTIMISER_SHAPES[optimiser][1]
+                    optimizer: int, settings: Floats) -> None:
+    # one optimizer step over every layer: weights with weight decay, biases without
+    _begin_step(optimizer, settings)
+    n_params, n_state = len(params), OPTIMIZER_SHAPES[optimizer][1]
     state_layers = [layer_parameters(state[i * n_params:(i + 1) * n_params], sizes)
                     for i in range(n_state)]
     for layer, ((w, b), (gw, gb)) in enumerate(zip(layer_parameters(params, sizes),
                                                   layer_parameters(grads, sizes))):
         for part, (p, g) in enumerate(((w, gw), (b, gb))):
-            _UPDATES[optimiser](p, g, [arrays[layer][part] for arrays in state_layers],
+            _UPDATES[optimizer](p, g, [arrays[layer][part] for arrays in state_layers],
                                 settings, part == 0)
 
 
@@ -228,8 +235,8 @@ def _one_sample_arrays(params: Floats, sizes: Indices, activations: Indices,
 
 
 def step_one(params: Floats, state: Floats, sizes: Indices, activations: Indices, loss: int,
-             x: Floats, y: Floats, optimiser: int, settings: Floats) -> tuple[float, int] | None:
-    """One optimiser step on one sample x, y (1-D), for the latency of `Network.step`.
+             x: Floats, y: Floats, optimizer: int, settings: Floats) -> tuple[float, int] | None:
+    """One optimizer step on one sample x, y (1-D), for the latency of `Network.step`.
 
     Returns None, with nothing changed, when x or y hold values the general path refuses
     (NaN, infinity, targets the loss does not accept) or the arrays are not all C-contiguous
@@ -238,7 +245,7 @@ def step_one(params: Floats, state: Floats, sizes: Indices, activations: Indices
     step and 1 (stepped), 2 (the cost was not finite: nothing changed) or 3 (a parameter
     became non-finite: the step was undone). Checks every length it relies on.
     """
-    loss, optimiser = _index(loss), _index(optimiser)
+    loss, optimizer = _index(loss), _index(optimizer)
     _ndarrays(params=params, state=state, sizes=sizes, activations=activations, x=x, y=y,
               settings=settings)
     if not _one_sample_arrays(params, sizes, activations, (state, x, y), (params, state)):
@@ -249,7 +256,7 @@ def step_one(params: Floats, state: Floats, sizes: Indices, activations: Indices
         return None
     widths = _check_network(params, sizes, activations)
     _check_loss(loss, activations[-1])
-    _check_optimiser(optimiser, settings, state, len(params))
+    _check_optimizer(optimizer, settings, state, len(params))
     _check_length("x", len(x), widths[0])
     _check_length("y", len(y), widths[-1])
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
@@ -269,7 +276,7 @@ def step_one(params: Floats, state: Floats, sizes: Indices, activations: Indices
         backward(params, sizes, activations, loss, Y, A, D)
         parameter_gradients(sizes, X, A, D, grads)
         saved = params.copy(), state.copy(), settings.copy()
-        _network_update(params, grads, state, widths, optimiser, settings)
+        _network_update(params, grads, state, widths, optimizer, settings)
     if np.isfinite(params).all():
         return cost, 1
     params[...], state[...], settings[...] = saved
@@ -351,10 +358,10 @@ def batch_loss(loss: int, A_out: Floats, Z: Floats, Y: Floats) -> float:
     return float((y * (lse - z)).sum())
 
 
-def update(params: Floats, grads: Floats, state: Floats, sizes: Indices, optimiser: int,
+def update(params: Floats, grads: Floats, state: Floats, sizes: Indices, optimizer: int,
            settings: Floats) -> None:
-    """One optimiser step in place from the gradients grads (weight decay on weights only)."""
-    optimiser = _index(optimiser)
+    """One optimizer step in place from the gradients grads (weight decay on weights only)."""
+    optimizer = _index(optimizer)
     dtype = _floating("params", params, 1)
     _buffer("params", params, 1, dtype, writeable=True)
     _buffer("grads", grads, 1, dtype)
@@ -362,19 +369,19 @@ def update(params: Floats, grads: Floats, state: Floats, sizes: Indices, optimis
     widths = _check_sizes(sizes)
     _check_length("params", len(params), parameter_count(widths))
     _check_length("grads", len(grads), len(params))
-    _check_optimiser(optimiser, settings, state, len(params))
-    _network_update(params, grads, state, widths, optimiser, settings)
+    _check_optimizer(optimizer, settings, state, len(params))
+    _network_update(params, grads, state, widths, optimizer, settings)
 
 
 def train_epoch(params: Floats, state: Floats, sizes: Indices, activations: Indices,
                 loss: int, X: Floats, Y: Floats, order: Indices, batch_size: int,
-                optimiser: int, settings: Floats) -> float:
+                optimizer: int, settings: Floats) -> float:
     """One epoch over the rows X[order]; returns the summed loss of every sample.
 
-    batch_size 1 is the online (per-sample) epoch; each batch takes one optimiser step with
+    batch_size 1 is the online (per-sample) epoch; each batch takes one optimizer step with
     the mean gradient of its samples.
     """
-    loss, batch_size, optimiser = _index(loss), _index(batch_size), _index(optimiser)
+    loss, batch_size, optimizer = _index(loss), _index(batch_size), _index(optimizer)
     dtype = _floating("params", params, 1)
     _buffer("params", params, 1, dtype, writeable=True)
     _buffer("state", state, 1, dtype, writeable=True)
@@ -383,7 +390,7 @@ def train_epoch(params: Floats, state: Floats, sizes: Indices, activations: Indi
     _buffer("Y", Y, 2, dtype)
     _buffer("order", order, 1, np.intp)
     _check_loss(loss, activations[-1])
-    _check_optimiser(optimiser, settings, state, len(params))
+    _check_optimizer(optimizer, settings, state, len(params))
     n = X.shape[0]
     _check_length("X's second dimension", X.shape[1], widths[0])
     _check_length("Y's second dimension", Y.shape[1], widths[-1])
@@ -401,14 +408,14 @@ def train_epoch(params: Floats, state: Floats, sizes: Indices, activations: Indi
     with np.errstate(over="ignore", invalid="ignore"):  # as silent as the compiled loops
         for start in range(0, len(order), batch_size):
             total += _batch_step(params, state, widths, activations, loss, X, Y,
-                                 order[start:start + batch_size], optimiser, settings, grads)
+                                 order[start:start + batch_size], optimizer, settings, grads)
     return total
 
 
 def _batch_step(params: Floats, state: Floats, sizes: list[int], activations: Indices,
-                loss: int, X: Floats, Y: Floats, rows: Indices, optimiser: int,
+                loss: int, X: Floats, Y: Floats, rows: Indices, optimizer: int,
                 settings: Floats, grads: Floats) -> float:
-    """One optimiser step on the rows X[rows]; returns their summed loss before the step."""
+    """One optimizer step on the rows X[rows]; returns their summed loss before the step."""
     units, n_out, b = unit_count(sizes), sizes[-1], len(rows)
     x, y = X[rows], Y[rows]
     A = np.empty(b * units, dtype=params.dtype)
@@ -419,5 +426,5 @@ def _batch_step(params: Floats, state: Floats, sizes: list[int], activations: In
     total = batch_loss(loss, A[b * (units - n_out):].reshape(b, n_out), Z, y)
     backward(params, sizes_array, activations, loss, y, A, D)
     parameter_gradients(sizes_array, x, A, D, grads)
-    _network_update(params, grads, state, sizes, optimiser, settings)
+    _network_update(params, grads, state, sizes, optimizer, settings)
     return total

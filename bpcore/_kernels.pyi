@@ -1,7 +1,7 @@
 # Type stub of the compiled module built from src/_kernels.pyx (+ src/kernels/*.pxi);
 # bpcore/_fallback.py has the same functions. The signatures are those of the `Kernels` table
 # in bpcore/_backend.py (tests/test_twins.py checks all three). Floating buffers are float32 or
-# float64 (one dtype per call), C-contiguous; an optimiser's `settings` is float64.
+# float64 (one dtype per call), C-contiguous; an optimizer's `settings` is float64.
 from typing import Any
 
 import numpy as np
@@ -14,9 +14,9 @@ BUILD_FLAGS: str
 BOUNDS_CHECKED: bool
 ACTIVATIONS: dict[str, int]
 LOSSES: dict[str, int]
-OPTIMISERS: dict[str, int]
+OPTIMIZERS: dict[str, int]
 LIMITS: dict[str, float]
-OPTIMISER_SHAPES: dict[int, tuple[int, int]]
+OPTIMIZER_SHAPES: dict[int, tuple[int, int]]
 
 def blas_loaded() -> bool: ...
 def forward(params: _Floats, sizes: _Indices, activations: _Indices, X: _Floats, A: _Floats,
@@ -28,11 +28,11 @@ def backward(params: _Floats, sizes: _Indices, activations: _Indices, loss: int,
 def parameter_gradients(sizes: _Indices, X: _Floats, A: _Floats, D: _Floats,
                         grads: _Floats) -> None: ...
 def batch_loss(loss: int, A_out: _Floats, Z: _Floats, Y: _Floats) -> float: ...
-def update(params: _Floats, grads: _Floats, state: _Floats, sizes: _Indices, optimiser: int,
+def update(params: _Floats, grads: _Floats, state: _Floats, sizes: _Indices, optimizer: int,
            settings: _Floats) -> None: ...
 def step_one(params: _Floats, state: _Floats, sizes: _Indices, activations: _Indices,
-             loss: int, x: _Floats, y: _Floats, optimiser: int,
+             loss: int, x: _Floats, y: _Floats, optimizer: int,
              settings: _Floats) -> tuple[float, int] | None: ...
 def train_epoch(params: _Floats, state: _Floats, sizes: _Indices, activations: _Indices,
                 loss: int, X: _Floats, Y: _Floats, order: _Indices, batch_size: int,
-                optimiser: int, settings: _Floats) -> float: ...
+                optimizer: int, settings: _Floats) -> float: ...

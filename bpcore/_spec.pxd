@@ -1,5 +1,5 @@
 # The codes and limits of bpcore/_spec.py for the compiled kernels (compile-time constants).
-# tests/test_backends.py checks that the compiled module's tables agree with bpcore/_spec.py.
+# tests/test_twins.py checks that the compiled module's tables agree with bpcore/_spec.py.
 
 cdef enum:  # activations
     IDENTITY = 0
@@ -14,11 +14,11 @@ cdef enum:  # losses
     BINARY_CROSS_ENTROPY = 1
     CROSS_ENTROPY = 2
 
-cdef enum:  # optimisers, and the length of each one's settings and number of state arrays
+cdef enum:  # optimizers, and the length of each one's settings and number of state arrays
     SGD = 0
     SGD_SETTINGS = 3  # lr, momentum, weight_decay
     SGD_STATE = 1  # velocity
-    N_OPTIMISERS = 1
+    N_OPTIMIZERS = 1
 
 cdef enum:  # limits of a network's shape
     MAX_WIDTH = 1 << 24

@@ -1,8 +1,8 @@
 """The one table of what a network is made of, shared by every module and both kernel twins.
 
-Names and the integer codes the kernels take for activations, losses and optimisers; which
+Names and the integer codes the kernels take for activations, losses and optimizers; which
 output activation each loss needs; the limits of a network's shape. The compiled kernels
-mirror the codes and limits in `bpcore/_spec.pxd`; tests/test_backends.py checks that both
+mirror the codes and limits in `bpcore/_spec.pxd`; tests/test_twins.py checks that both
 kernel modules agree with this file. Nothing here imports the rest of the package.
 """
 from __future__ import annotations
@@ -21,8 +21,8 @@ LOSSES = {"mse": 0, "binary_cross_entropy": 1, "cross_entropy": 2}
 
 
 
-class OptimiserSpec(NamedTuple):
-    """What the kernels take for one optimiser: its code, the names of the float64 `settings`
+class OptimizerSpec(NamedTuple):
+    """What the kernels take for one optimizer: its code, the names of the float64 `settings`
     vector's entries (hyperparameters first, then any scalar state such as a step count) and
     of the arrays, each as long as the parameters, in its `state` vector."""
 
@@ -31,9 +31,9 @@ class OptimiserSpec(NamedTuple):
     state: tuple[str, ...]
 
 
-# optimiser name -> its spec; each has one update function per kernel module and one class in
+# optimizer name -> its spec; each has one update function per kernel module and one class in
 # bpcore/optim.py (CONTRIBUTING.md says how to add one)
-OPTIMISERS = {"sgd": OptimiserSpec(0, ("lr", "momentum", "weight_decay"), ("velocity",))}
+OPTIMIZERS = {"sgd": OptimizerSpec(0, ("lr", "momentum", "weight_decay"), ("velocity",))}
 
 DTYPES = ("float32", "float64")
 

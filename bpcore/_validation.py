@@ -97,6 +97,20 @@ def as_targets(values: npt.ArrayLike, n_samples: int, n_outputs: int, single_sam
     return targets
 
 
+def real_array(value: object, name: str, shape: tuple[int, ...],
+               dtype: np.dtype[Any]) -> Floats:
+    """`value` as a finite array of `shape`, converted to `dtype` (state set from outside)."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    if array.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {array.shape}")
+    converted: Floats = array.astype(dtype)
+    if not np.isfinite(converted).all():
+        raise ValueError(f"{name} must be finite, but it holds NaN or infinity (as {dtype})")
+    return converted
+
+
 def as_int(value: object, name: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
@@ -140,7 +154,7 @@ class Range(NamedTuple):
 
 
 # The one table of allowed ranges of every hyperparameter and training setting; the library,
-# the optimisers and the command line all check against it.
+# the optimizers and the command line all check against it.
 RANGES = {
     "lr": Range(float, 0.0, low_open=True),
     "momentum": Range(float, 0.0, 1.0, high_open=True),

@@ -20,11 +20,12 @@ from ._files import write_model
 from ._layout import (Floats, Indices, as_sizes, layer_blocks, layer_parameters,
                       parameter_count, unit_count)
 from ._spec import (ACTIVATIONS, DTYPES, HIDDEN_ACTIVATIONS, LOSSES, MAX_LAYERS, MAX_WIDTH,
-                    OPTIMISERS, OUTPUT_ACTIVATIONS, check_pairing)
-from ._validation import DivergenceError, as_int, as_samples, as_targets, check, choice
+                    OUTPUT_ACTIVATIONS, check_pairing)
+from ._validation import (DivergenceError, as_int, as_samples, as_targets, check, choice,
+                          real_array)
 from .explain import Explanation, Factor, chain_rule
 from .optim import SGD, Optimizer, OptimizerState
-from .training import History, train
+from .training import History, Watch, train
 
 if TYPE_CHECKING:
     from .progress import Progress
@@ -185,14 +186,14 @@ class Network:
         self._dtype = np.dtype(choice(name, "dtype", DTYPES))
         self._rng = np.random.default_rng(seed)
         self._params = np.zeros(parameter_count(self._sizes), dtype=self._dtype)
-        # the optimiser's state (SGD's velocity), kept between calls
+        # the optimizer's state (SGD's velocity), kept between calls
         self._state = OptimizerState("sgd", len(self._params), self._dtype)
         self._sizes_array = as_sizes(self._sizes)
         names = [self.activation] * (len(self._sizes) - 2) + [self.output]
         # the kernels' codes of every layer's activation, and of the loss
         self._activation_codes = np.array([ACTIVATIONS[n] for n in names], dtype=np.intp)
         self._loss_code = LOSSES[self.loss_name]
-        self._settings_cache: tuple[tuple[object, ...], SGD, Floats] | None = None
+        self._settings_cache: tuple[tuple[object, ...], Optimizer, Floats] | None = None
         self._initialise()
 
     def _initialise(self) -> None:
@@ -410,35 +411,59 @@ class Network:
         return Gradients(weights=[w for w, _ in layers], biases=[b for _, b in layers],
                          deltas=layer_blocks(D, self._sizes, X.shape[0]), loss=loss)
 
-    # ---- the optimiser's state, and what a diverged step restores ----
+    # ---- the optimizer's state, and what a diverged step restores ----
 
-    def _sgd(self, lr: object, momentum: object, weight_decay: object) -> tuple[SGD, Floats]:
-        """SGD with these settings, checked, and its kernel settings vector. The last one is
-        kept, so that online steps with the same settings skip the checks."""
-        key = (type(lr), lr, type(momentum), momentum, type(weight_decay), weight_decay)
+    def _optimizer(self, optimizer: object, lr: object, momentum: object,
+                   weight_decay: object, defaults: tuple[object, ...]) -> Optimizer:
+        """The optimizer that `fit` or `step` was asked for: SGD from lr, momentum and
+        weight_decay when `optimizer` is None, else the named or given one."""
+        if optimizer is None:
+            if lr is None:
+                raise TypeError("step needs a learning rate lr, or an optimizer")
+            return SGD(lr, momentum, weight_decay)  # type: ignore[arg-type]
+        given = {name: value for name, value, default in zip(
+            ("lr", "momentum", "weight_decay"), (lr, momentum, weight_decay), defaults)
+            if value is not default and value != default}
+        if given:
+            raise ValueError(f"pass {', '.join(given)} to the optimizer, not beside it: got "
+                             f"optimizer={optimizer!r} and "
+                             + ", ".join(f"{name}={value!r}" for name, value in given.items()))
+        if isinstance(optimizer, str):
+            if optimizer not in Optimizer.classes:
+                raise ValueError(f"optimizer must be one of "
+                                 f"{', '.join(map(repr, Optimizer.classes))}, an optimizer "
+                                 f"object or None, got {optimizer!r}")
+            return Optimizer.classes[optimizer]()
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer must be None, a name such as 'sgd' or an optimizer "
+                            f"object such as bpcore.optim.SGD(lr=0.1), got "
+                            f"{type(optimizer).__name__} {optimizer!r}")
+        return optimizer
+
+    def _step_settings(self, optimizer: object, lr: object, momentum: object,
+                       weight_decay: object) -> tuple[Optimizer, Floats]:
+        """`step`'s optimizer and kernel settings. The last ones are kept, so that online
+        steps with the same arguments skip the checks."""
+        key = (type(optimizer), optimizer, type(lr), lr, type(momentum), momentum,
+               type(weight_decay), weight_decay)
         cached = self._settings_cache
         if cached is None or cached[0] != key or self._state.name != cached[1].name:
-            optimizer = SGD(lr, momentum, weight_decay)  # type: ignore[arg-type]
-            cached = self._settings_cache = (key, optimizer, self._settings(optimizer))
-        elif len(self._state.scalars):
-            cached[2][len(cached[2]) - len(self._state.scalars):] = self._state.scalars
+            chosen = self._optimizer(optimizer, lr, momentum, weight_decay, (None, 0.0, 0.0))
+            cached = self._settings_cache = (key, chosen, self._settings(chosen))
+        else:
+            self._state.refresh(cached[2])
         return cached[1], cached[2]
 
     def _settings(self, optimizer: Optimizer) -> Floats:
         """The kernels' settings vector for `optimizer`, with the network's scalar state of
-        it; a different kind of optimiser than the last starts from fresh state."""
+        it; a different kind of optimizer than the last starts from fresh state."""
         if self._state.name != optimizer.name:
             self._state = OptimizerState(optimizer.name, len(self._params), self._dtype)
-        return optimizer.settings(self._state.scalars)
-
-    def _kept_scalars(self, settings: Floats) -> None:
-        """Keep the scalar state the kernels left at the end of `settings`."""
-        if len(self._state.scalars):
-            self._state.scalars[...] = settings[len(settings) - len(self._state.scalars):]
+        return self._state.settings_for(optimizer)
 
     def _snapshot(self, optimizer: Optimizer) -> tuple[Floats, OptimizerState | None]:
         """What a step of `optimizer` that diverges must restore: the parameters, and the
-        optimiser's state unless the step leaves it alone."""
+        optimizer's state unless the step leaves it alone."""
         return self._params.copy(), self._state.copy() if optimizer.changes_state() else None
 
     def _restore(self, saved: tuple[Floats, OptimizerState | None]) -> None:
@@ -447,7 +472,7 @@ class Network:
             self._state.assign(saved[1])
 
     def get_state(self) -> dict[str, Any]:
-        """A copy of everything the network is: its description, parameters and optimiser
+        """A copy of everything the network is: its description, parameters and optimizer
         state; `set_state` takes it back, and converters read it.
 
         Returns
@@ -456,7 +481,7 @@ class Network:
             ``sizes`` (tuple of int), ``activation``, ``output``, ``loss``, ``dtype`` (str),
             ``parameters`` (a copy of the flat parameter vector: layer after layer, the
             weights ``weights[i]`` row by row then the biases ``biases[i]``), and
-            ``optimizer``: a dict with the optimiser's ``name`` (e.g. "sgd") and a copy of
+            ``optimizer``: a dict with the optimizer's ``name`` (e.g. "sgd") and a copy of
             each of its state arrays by name (SGD's ``velocity``, shaped like
             ``parameters``), and any scalar state by name.
 
@@ -468,17 +493,12 @@ class Network:
         >>> state["sizes"], state["parameters"].shape, sorted(state["optimizer"])
         ((2, 3, 1), (13,), ['name', 'velocity'])
         """
-        spec = OPTIMISERS[self._state.name]
-        optimizer: dict[str, Any] = {"name": self._state.name}
-        optimizer.update((name, array.copy()) for name, array in self._state.named().items())
-        optimizer.update(zip(spec.settings[len(spec.settings) - len(self._state.scalars):],
-                             map(float, self._state.scalars)))
         return {"sizes": self._sizes, "activation": self.activation, "output": self.output,
                 "loss": self.loss_name, "dtype": self._dtype.name,
-                "parameters": self._params.copy(), "optimizer": optimizer}
+                "parameters": self._params.copy(), "optimizer": self._state.to_dict()}
 
     def set_state(self, state: dict[str, Any]) -> None:
-        """Set the parameters and optimiser state from a dictionary like `get_state`'s.
+        """Set the parameters and optimizer state from a dictionary like `get_state`'s.
 
         Only ``parameters`` and ``optimizer`` are set, each if present; ``sizes``,
         ``activation``, ``output`` and ``loss``, if present, must describe this network.
@@ -494,7 +514,7 @@ class Network:
         TypeError
             If `state` is not a dict, or an array does not hold real numbers.
         ValueError
-            If it describes another network, or an array or the optimiser's name does not
+            If it describes another network, or an array or the optimizer's name does not
             fit; nothing is changed then.
 
         Examples
@@ -513,44 +533,24 @@ class Network:
         mine = {"sizes": self._sizes, "activation": self.activation, "output": self.output,
                 "loss": self.loss_name}
         for key, value in mine.items():
-            given = tuple(state[key]) if key == "sizes" and key in state else state.get(key)
-            if key in state and given != value:
+            if key in state and _described(state[key], key) != value:
                 raise ValueError(f"state describes another network: {key} {state[key]!r}, "
                                  f"but this network's is {value!r}")
         parameters = None
         if "parameters" in state:
-            parameters = self._state_array(state["parameters"], "state['parameters']")
+            parameters = real_array(state["parameters"], "state['parameters']",
+                                    self._params.shape, self._dtype)
         optimizer = None
         if "optimizer" in state:
-            optimizer = self._optimizer_state(state["optimizer"])
+            optimizer = OptimizerState.from_dict(state["optimizer"], len(self._params),
+                                                 self._dtype)
         if parameters is not None:
             self._params[...] = parameters
         if optimizer is not None:
             self._state.assign(optimizer)
 
-    def _state_array(self, value: object, name: str) -> Floats:
-        array = np.asarray(value)
-        if array.dtype.kind not in "iuf":
-            raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
-        if array.shape != self._params.shape:
-            raise ValueError(f"{name} must have shape {self._params.shape}, got {array.shape}")
-        return array.astype(self._dtype)
-
-    def _optimizer_state(self, given: object) -> OptimizerState:
-        if not isinstance(given, dict) or given.get("name") not in OPTIMISERS:
-            raise ValueError(f"state['optimizer'] must be a dict whose 'name' is one of "
-                             f"{', '.join(map(repr, OPTIMISERS))}, got {given!r}")
-        state = OptimizerState(given["name"], len(self._params), self._dtype)
-        for name, array in state.named().items():
-            if name not in given:
-                raise ValueError(f"state['optimizer'] has no {name!r} array")
-            array[...] = self._state_array(given[name], f"state['optimizer'][{name!r}]")
-        spec = OPTIMISERS[state.name]
-        for i, name in enumerate(spec.settings[len(spec.settings) - len(state.scalars):]):
-            state.scalars[i] = float(given[name])
-        return state
-
-    def _step_one(self, x: Floats, y: Floats, optimizer: SGD, settings: Floats) -> float | None:
+    def _step_one(self, x: Floats, y: Floats, optimizer: Optimizer,
+                  settings: Floats) -> float | None:
         """`step` on one sample in one kernel call; None when the kernel leaves x, y to the
         general path (which converts them or reports what is wrong with them)."""
         if x.shape[0] != self._sizes[0] or y.shape[0] != self._sizes[-1]:
@@ -560,7 +560,7 @@ class Network:
                                            optimizer.code, settings)
         if result is None:
             return None
-        self._kept_scalars(settings)
+        self._state.keep(settings)
         loss, outcome = result
         if outcome == 2:
             raise DivergenceError(_NOT_FINITE_BEFORE.format(loss=loss, lr=optimizer.lr))
@@ -568,9 +568,10 @@ class Network:
             raise DivergenceError(_UNDONE.format(lr=optimizer.lr))
         return float(loss)
 
-    def step(self, X: npt.ArrayLike, Y: npt.ArrayLike, lr: float, momentum: float = 0.0,
-             weight_decay: float = 0.0) -> float:
-        """One in-place SGD step on the batch X, Y, with the batch's mean gradient.
+    def step(self, X: npt.ArrayLike, Y: npt.ArrayLike, lr: float | None = None,
+             momentum: float = 0.0, weight_decay: float = 0.0,
+             optimizer: Optimizer | str | None = None) -> float:
+        """One in-place optimizer step on the batch X, Y, with the batch's mean gradient.
 
         Parameters
         ----------
@@ -579,8 +580,8 @@ class Network:
             dtype take one kernel call (a few microseconds: online learning).
         Y : array_like of shape (n_samples, n_out), or (n_samples,) when n_out is 1
             Targets, as for `loss`.
-        lr : float
-            Learning rate, > 0.
+        lr : float or None, default None
+            Learning rate of SGD, > 0; needed unless `optimizer` is given.
         momentum : float in [0, 1), default 0.0
             The update is v = momentum * v - lr * (g + weight_decay * W), then W += v, with
             one velocity v per parameter kept on the network (across `step` and `fit`
@@ -589,6 +590,11 @@ class Network:
         weight_decay : float >= 0, default 0.0
             Adds weight_decay * W to the gradient of every weight (not the biases): an L2
             penalty weight_decay / 2 * sum W^2, which the returned loss does not include.
+        optimizer : Optimizer, str or None, default None
+            None: SGD with lr, momentum and weight_decay. Otherwise an optimizer object such
+            as ``bpcore.optim.SGD(lr=0.1, momentum=0.9)``, or the name of one ("sgd") with
+            its defaults; then lr, momentum and weight_decay are not given here. The
+            optimizer's state carries across calls with the same kind of optimizer.
 
         Returns
         -------
@@ -598,11 +604,11 @@ class Network:
         Raises
         ------
         TypeError
-            If X or Y do not hold real numbers, or lr, momentum or weight_decay is not a
-            real number.
+            If X or Y do not hold real numbers, lr, momentum or weight_decay is not a real
+            number, neither lr nor optimizer is given, or optimizer is of another type.
         ValueError
-            If X or Y do not fit the network (as for `loss`), or lr, momentum or
-            weight_decay is out of range.
+            If X or Y do not fit the network (as for `loss`), lr, momentum or weight_decay
+            is out of range or given beside an optimizer, or the optimizer's name is unknown.
         DivergenceError
             If the loss is not finite before the step, or the step makes a parameter
             non-finite; in the second case the step is undone. A subclass of ValueError.
@@ -616,27 +622,30 @@ class Network:
         0.5
         >>> net.weights[0], net.biases[0]
         (array([[1.5]]), array([-0.5]))
+        >>> from bpcore.optim import SGD
+        >>> net.step([[1.0]], [[1.0]], optimizer=SGD(lr=0.5))
+        0.0
         """
         if (type(X) is np.ndarray and type(Y) is np.ndarray and X.ndim == 1 and Y.ndim == 1
                 and X.dtype == self._dtype and Y.dtype == self._dtype):
             # one sample as the network stores it: the low-latency path (online learning)
-            optimizer, settings = self._sgd(lr, momentum, weight_decay)
-            loss = self._step_one(X, Y, optimizer, settings)
+            chosen, settings = self._step_settings(optimizer, lr, momentum, weight_decay)
+            loss = self._step_one(X, Y, chosen, settings)
             if loss is not None:
                 return loss
         X, Y = self._data(X, Y)
-        optimizer, settings = self._sgd(lr, momentum, weight_decay)
+        chosen, settings = self._step_settings(optimizer, lr, momentum, weight_decay)
         _, _, grads, loss = self._backward(X, Y)
         if not np.isfinite(loss):
-            raise DivergenceError(_NOT_FINITE_BEFORE.format(loss=loss, lr=optimizer.lr))
-        saved = self._snapshot(optimizer)
+            raise DivergenceError(_NOT_FINITE_BEFORE.format(loss=loss, lr=chosen.lr))
+        saved = self._snapshot(chosen)
         with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are undone below
             _backend.kernels.update(self._params, grads, self._state.arrays, self._sizes_array,
-                                    optimizer.code, settings)
-        self._kept_scalars(settings)
+                                    chosen.code, settings)
+        self._state.keep(settings)
         if not np.isfinite(self._params).all():
             self._restore(saved)
-            raise DivergenceError(_UNDONE.format(lr=optimizer.lr))
+            raise DivergenceError(_UNDONE.format(lr=chosen.lr))
         return loss
 
     def fit(self, X: npt.ArrayLike, Y: npt.ArrayLike, epochs: int = 100, lr: float = 0.1,
@@ -645,8 +654,8 @@ class Network:
             callback: Callable[[int, float], bool | None] | None = None,
             progress: bool = False,
             validation_data: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
-            restore_best: bool = False) -> History:
-        """Train the network in place by stochastic gradient descent.
+            restore_best: bool = False, optimizer: Optimizer | str | None = None) -> History:
+        """Train the network in place by stochastic gradient descent (or another optimizer).
 
         Each epoch visits every sample once, in an order the network's own generator
         shuffles (unless shuffle=False), taking one step per batch of `batch_size` samples
@@ -701,14 +710,24 @@ class Network:
             goes to ``History.val_losses``, and `tol`, `patience` and `restore_best` watch it
             instead of the epoch's loss.
         restore_best : bool, default False
-            End with the parameters (and optimiser state) of the epoch with the lowest
-            watched loss; ``History.best_epoch`` says which.
+            End with the parameters (and optimizer state) of the epoch with the lowest
+            watched loss; ``History.best_epoch`` and ``History.best_loss`` say which and
+            what it was. Without `validation_data` the watched loss is then that of each
+            epoch's final parameters on all of X, Y (so that it is the loss of the
+            parameters kept), measured after every epoch.
+        optimizer : Optimizer, str or None, default None
+            None: SGD with lr, momentum and weight_decay. Otherwise an optimizer object such
+            as ``bpcore.optim.SGD(lr=0.1, momentum=0.9)``, or the name of one ("sgd") with
+            its defaults; then lr, momentum and weight_decay keep their defaults here. The
+            optimizer's state carries across calls with the same kind of optimizer.
 
         Returns
         -------
         History
-            The loss of every epoch run (``losses``), how many ran (``epochs``) and why
-            training stopped (``stop_reason``: "epochs", "tol", "patience" or "callback").
+            The loss of every epoch run (``losses``), how many ran (``epochs``), why
+            training stopped (``stop_reason``: "epochs", "tol", "patience" or "callback"),
+            the validation losses (``val_losses``) and, with `restore_best`, the epoch kept
+            (``best_epoch``, ``best_loss``).
 
         Raises
         ------
@@ -755,8 +774,10 @@ class Network:
         validation = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise TypeError(f"validation_data must be a pair (X_val, Y_val), got "
-                                f"{type(validation_data).__name__}")
+                what = (f"a {type(validation_data).__name__} of length {len(validation_data)}"
+                        if isinstance(validation_data, (tuple, list))
+                        else type(validation_data).__name__)
+                raise TypeError(f"validation_data must be a pair (X_val, Y_val), got {what}")
             X_val, single = self._inputs(validation_data[0], "validation_data's X")
             validation = X_val, self._targets(validation_data[1], X_val.shape[0], single,
                                               "validation_data's Y", "validation_data's X")
@@ -764,7 +785,7 @@ class Network:
             raise TypeError(f"restore_best must be True or False, got {restore_best!r}")
         epochs = check("epochs", epochs)
         batch_size = check("batch_size", batch_size)
-        optimizer = SGD(lr, momentum, weight_decay)
+        chosen = self._optimizer(optimizer, lr, momentum, weight_decay, (0.1, 0.0, 0.0))
         if not isinstance(shuffle, (bool, np.bool_)):
             raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
         tol = None if tol is None else check("tol", tol)
@@ -778,12 +799,12 @@ class Network:
             from .progress import make_progress
             reporter = make_progress(epochs)
         try:
-            return train(_Trainer(self, X, Y, batch_size, optimizer), X, Y, epochs=epochs,
-                         lr=optimizer.lr, shuffle=bool(shuffle), rng=self._rng, tol=tol,
+            watch: Watch = ("validation" if validation is not None
+                            else "training" if restore_best else "epoch")
+            return train(_FitRun(self, X, Y, batch_size, chosen), X, Y, epochs=epochs,
+                         lr=chosen.lr, shuffle=bool(shuffle), rng=self._rng, tol=tol,
                          patience=patience, callback=callback, reporter=reporter,
-                         validation=validation,
-                         watch="epoch" if validation is None else "validation",
-                         restore_best=bool(restore_best))
+                         validation=validation, watch=watch, restore_best=bool(restore_best))
         finally:
             if reporter is not None:
                 reporter.close()
@@ -896,7 +917,7 @@ class Network:
         write_model(self.get_state(), path)
 
 
-class _Trainer:
+class _FitRun:
     """What `bpcore.training.train` drives when `Network.fit` trains a network on X, Y."""
 
     def __init__(self, network: Network, X: Floats, Y: Floats, batch_size: int,
@@ -912,16 +933,14 @@ class _Trainer:
 
     def train_rows(self, order: Indices) -> tuple[float, bool]:
         network, state, settings = self.network, self.network._state, self.settings
-        n_scalars = len(state.scalars)
-        if n_scalars:  # the network's scalar state, as a rollback may have restored it
-            settings[len(settings) - n_scalars:] = state.scalars
+        state.refresh(settings)  # the scalar state, as a rollback may have restored it
         total = 0.0
         for start in range(0, len(order), self.chunk):
             total += self.kernels.train_epoch(
                 network._params, state.arrays, network._sizes_array,
                 network._activation_codes, network._loss_code, self.X, self.Y,
                 order[start:start + self.chunk], self.batch_size, self.optimizer.code, settings)
-            network._kept_scalars(settings)
+            state.keep(settings)
         return total, bool(np.isfinite(network._params).all())
 
     def snapshot(self) -> tuple[Floats, OptimizerState | None]:
@@ -932,3 +951,13 @@ class _Trainer:
 
     def loss(self, X: Floats, Y: Floats) -> float:
         return self.network.loss(X, Y)
+
+
+def _described(value: object, key: str) -> object:
+    """A `state[key]` value in the form Network keeps it, to compare with its own."""
+    if key == "sizes":
+        try:
+            return tuple(int(width) for width in value)  # type: ignore[attr-defined]
+        except (TypeError, ValueError):
+            return value
+    return value

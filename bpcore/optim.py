@@ -1,10 +1,10 @@
-"""Optimisers: small objects holding an update rule's hyperparameters.
+"""Optimizers: small objects holding an update rule's hyperparameters.
 
-An optimiser object only holds settings; the state it keeps for every parameter (SGD's
+An optimizer object only holds settings; the state it keeps for every parameter (SGD's
 velocity) lives on the network, in an `OptimizerState`, so that it carries across `fit` and
 `step` calls and rolls back with the parameters when a step diverges. The update itself is a
-kernel: one function per optimiser in each kernel module, picked by the code in
-`bpcore/_spec.py`. CONTRIBUTING.md lists the steps to add an optimiser.
+kernel: one function per optimizer in each kernel module, picked by the code in
+`bpcore/_spec.py`. CONTRIBUTING.md lists the steps to add an optimizer.
 
 Examples
 --------
@@ -24,16 +24,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ._layout import Floats
-from ._spec import OPTIMISERS
-from ._validation import check
+from ._spec import OPTIMIZERS
+from ._validation import check, real_array
 
 __all__ = ["Optimizer", "SGD", "OptimizerState"]
 
 
 class Optimizer:
-    """The base of every optimiser: a frozen dataclass of hyperparameters with a `name`.
+    """The base of every optimizer: a frozen dataclass of hyperparameters with a `name`.
 
-    The name is a key of bpcore/_spec.py's OPTIMISERS, which also names the optimiser's
+    The name is a key of bpcore/_spec.py's OPTIMIZERS, which also names the optimizer's
     kernel settings and state arrays; each hyperparameter is checked against the ranges of
     bpcore/_validation.py on construction. Subclasses register themselves by name in
     `Optimizer.classes`.
@@ -46,7 +46,8 @@ class Optimizer:
     """
 
     name: ClassVar[str]
-    classes: ClassVar[dict[str, type[Optimizer]]] = {}  # every optimiser class, by name
+    classes: ClassVar[dict[str, type[Optimizer]]] = {}  # every optimizer class, by name
+    lr: float  # every optimizer has a learning rate (a divergence suggests a smaller one)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -58,8 +59,8 @@ class Optimizer:
 
     @property
     def code(self) -> int:
-        """int: the optimiser's code in the kernels (bpcore/_spec.py)."""
-        return OPTIMISERS[self.name].code
+        """int: the optimizer's code in the kernels (bpcore/_spec.py)."""
+        return OPTIMIZERS[self.name].code
 
     def settings(self, scalars: Floats) -> Floats:
         """The kernels' float64 settings vector: the hyperparameters, then the scalar state.
@@ -67,12 +68,12 @@ class Optimizer:
         Parameters
         ----------
         scalars : ndarray of float64
-            The optimiser's scalar state, as an `OptimizerState` keeps it (empty for SGD).
+            The optimizer's scalar state, as an `OptimizerState` keeps it (empty for SGD).
 
         Returns
         -------
         ndarray of float64
-            A new vector, in the order bpcore/_spec.py's OPTIMISERS names its entries.
+            A new vector, in the order bpcore/_spec.py's OPTIMIZERS names its entries.
 
         Examples
         --------
@@ -85,7 +86,7 @@ class Optimizer:
         return np.concatenate([np.array(values, dtype=np.float64), scalars])
 
     def changes_state(self) -> bool:
-        """Whether a step of this optimiser changes its state arrays (so that undoing a step
+        """Whether a step of this optimizer changes its state arrays (so that undoing a step
         must restore them too).
 
         Returns
@@ -102,7 +103,7 @@ class Optimizer:
         return True
 
     def state_dict(self) -> dict[str, Any]:
-        """The optimiser's name and hyperparameters, e.g. to store beside a model.
+        """The optimizer's name and hyperparameters, e.g. to store beside a model.
 
         Returns
         -------
@@ -162,7 +163,7 @@ class SGD(Optimizer):
 
 
 class OptimizerState:
-    """The state an optimiser keeps for a network between calls.
+    """The state an optimizer keeps for a network between calls.
 
     Its arrays (each as long as the parameters) are held one after the other in one flat
     vector, `arrays`, as the kernels take them; its scalar state (float64, none for SGD) in
@@ -171,7 +172,7 @@ class OptimizerState:
     Parameters
     ----------
     name : str
-        The optimiser the state belongs to, a key of bpcore/_spec.py's OPTIMISERS.
+        The optimizer the state belongs to, a key of bpcore/_spec.py's OPTIMIZERS.
     n_parameters : int
         The network's number of parameters.
     dtype : numpy.dtype
@@ -187,7 +188,7 @@ class OptimizerState:
     """
 
     def __init__(self, name: str, n_parameters: int, dtype: np.dtype[Any]) -> None:
-        spec = OPTIMISERS[name]
+        spec = OPTIMIZERS[name]
         self.name = name
         self.arrays = np.zeros(len(spec.state) * n_parameters, dtype=dtype)
         n_hyperparameters = len(fields(Optimizer.classes[name]))  # type: ignore[arg-type]
@@ -199,7 +200,7 @@ class OptimizerState:
         Returns
         -------
         dict of str to ndarray
-            Views into `arrays`, in the order bpcore/_spec.py's OPTIMISERS names them.
+            Views into `arrays`, in the order bpcore/_spec.py's OPTIMIZERS names them.
 
         Examples
         --------
@@ -208,7 +209,7 @@ class OptimizerState:
         >>> OptimizerState("sgd", 3, np.dtype("float32")).named()["velocity"]
         array([0., 0., 0.], dtype=float32)
         """
-        names = OPTIMISERS[self.name].state
+        names = OPTIMIZERS[self.name].state
         size = len(self.arrays) // max(1, len(names))
         return {name: self.arrays[i * size:(i + 1) * size] for i, name in enumerate(names)}
 
@@ -218,7 +219,7 @@ class OptimizerState:
         Returns
         -------
         OptimizerState
-            The same optimiser's state, copied.
+            The same optimizer's state, copied.
 
         Examples
         --------
@@ -258,3 +259,142 @@ class OptimizerState:
         else:
             self.arrays[...] = other.arrays
         self.scalars = other.scalars.copy()
+
+    def settings_for(self, optimizer: Optimizer) -> Floats:
+        """The kernels' settings vector for a step of `optimizer`: its hyperparameters, then
+        this state's scalars.
+
+        Parameters
+        ----------
+        optimizer : Optimizer
+            An optimizer of this state's kind.
+
+        Returns
+        -------
+        ndarray of float64
+            A new vector; after a kernel call, `keep` takes the scalars back from it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bpcore.optim import SGD, OptimizerState
+        >>> OptimizerState("sgd", 3, np.dtype("float64")).settings_for(SGD(lr=0.5))
+        array([0.5, 0. , 0. ])
+        """
+        return optimizer.settings(self.scalars)
+
+    def keep(self, settings: Floats) -> None:
+        """Keep the scalar state a kernel call left at the end of `settings`.
+
+        Parameters
+        ----------
+        settings : ndarray of float64
+            A vector from `settings_for`, after the call.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bpcore.optim import OptimizerState
+        >>> state = OptimizerState("sgd", 3, np.dtype("float64"))
+        >>> state.keep(np.array([0.1, 0.0, 0.0])); state.scalars  # SGD has none
+        array([], dtype=float64)
+        """
+        if len(self.scalars):
+            self.scalars[...] = settings[len(settings) - len(self.scalars):]
+
+    def refresh(self, settings: Floats) -> None:
+        """Write this state's scalars into the end of a settings vector made earlier (after
+        a rollback restored them, say).
+
+        Parameters
+        ----------
+        settings : ndarray of float64
+            A vector from `settings_for`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bpcore.optim import SGD, OptimizerState
+        >>> state = OptimizerState("sgd", 3, np.dtype("float64"))
+        >>> settings = state.settings_for(SGD())
+        >>> state.refresh(settings); settings
+        array([0.1, 0. , 0. ])
+        """
+        if len(self.scalars):
+            settings[len(settings) - len(self.scalars):] = self.scalars
+
+    def to_dict(self) -> dict[str, Any]:
+        """The state as `Network.get_state` reports it: ``name``, a copy of each state array
+        by its name and each scalar by its name.
+
+        Returns
+        -------
+        dict
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bpcore.optim import OptimizerState
+        >>> OptimizerState("sgd", 2, np.dtype("float64")).to_dict()
+        {'name': 'sgd', 'velocity': array([0., 0.])}
+        """
+        result: dict[str, Any] = {"name": self.name}
+        result.update((name, array.copy()) for name, array in self.named().items())
+        result.update(zip(self._scalar_names(), map(float, self.scalars)))
+        return result
+
+    @classmethod
+    def from_dict(cls, given: object, n_parameters: int,
+                  dtype: np.dtype[Any]) -> OptimizerState:
+        """The state that `to_dict` described, checked, for a network of `n_parameters`
+        parameters of `dtype`.
+
+        Parameters
+        ----------
+        given : dict
+            As `to_dict` returns it.
+        n_parameters : int
+            The network's number of parameters.
+        dtype : numpy.dtype
+            The network's dtype; the arrays are converted to it.
+
+        Returns
+        -------
+        OptimizerState
+
+        Raises
+        ------
+        TypeError
+            If an array does not hold real numbers.
+        ValueError
+            If the name is not an optimizer's, or an array or scalar is missing, misshapen
+            or not finite.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bpcore.optim import OptimizerState
+        >>> state = OptimizerState.from_dict({"name": "sgd", "velocity": [0.5, 1.0]}, 2,
+        ...                                  np.dtype("float32"))
+        >>> state.named()["velocity"]
+        array([0.5, 1. ], dtype=float32)
+        """
+        where = "state['optimizer']"
+        if not isinstance(given, dict) or given.get("name") not in OPTIMIZERS:
+            raise ValueError(f"{where} must be a dict whose 'name' is one of "
+                             f"{', '.join(map(repr, OPTIMIZERS))}, got {given!r}")
+        state = cls(given["name"], n_parameters, dtype)
+        for name, array in state.named().items():
+            if name not in given:
+                raise ValueError(f"{where} has no {name!r} array")
+            array[...] = real_array(given[name], f"{where}[{name!r}]", (n_parameters,), dtype)
+        for i, name in enumerate(state._scalar_names()):
+            if name not in given:
+                raise ValueError(f"{where} has no {name!r} value")
+            state.scalars[i] = real_array(given[name], f"{where}[{name!r}]", (),
+                                          np.dtype(np.float64))
+        return state
+
+    def _scalar_names(self) -> tuple[str, ...]:
+        names = OPTIMIZERS[self.name].settings
+        return names[len(names) - len(self.scalars):]

@@ -72,11 +72,6 @@ cdef bint is_loaded() noexcept nogil:
     return dgemm != NULL
 
 
-def loaded():
-    """Whether SciPy's BLAS has been loaded for the large matrix products."""
-    return is_loaded()
-
-
 cdef void gemm(char transa, char transb, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                double alpha, const floating* a, Py_ssize_t lda, const floating* b,
                Py_ssize_t ldb, double beta, floating* c, Py_ssize_t ldc) noexcept nogil:

@@ -1,5 +1,5 @@
 # Compiler directives are set once, in setup.py (BPCORE_DEBUG=1 turns the bounds checks on).
-"""Compiled kernels of bpcore: forward pass, local gradients, optimiser updates, whole epochs.
+"""Compiled kernels of bpcore: forward pass, local gradients, optimizer updates, whole epochs.
 
 This file is a thin shell: the kernels are the pieces in src/kernels/, included in this order,
 from the inside out:
@@ -7,7 +7,7 @@ from the inside out:
                    loops over one flat block (activations, derivatives, losses);
 2. layers.pxi      the loops over one layer and over the whole network (forward, backward,
                    parameter gradients), on raw pointers, GIL-free;
-3. optimisers.pxi  one GIL-free update function per optimiser, and the walk over the layers;
+3. optimizers.pxi  one GIL-free update function per optimizer, and the walk over the layers;
 4. epochs.pxi      whole steps and whole epochs, GIL-free: no Python per sample or batch;
 5. checks.pxi      the checks of every length the loops rely on (so no call can read or write
                    out of bounds);
@@ -23,7 +23,7 @@ Memory layout shared with `bpcore/_layout.py` and `bpcore/_fallback.py`:
 - activations A and local gradients D of a batch of n samples are flat vectors holding one
   (n, sizes[l+1]) row-major block per layer, layer after layer;
 - Z holds the output layer's pre-activations z[L], (n, sizes[-1]), for the stable losses;
-- an optimiser's state holds its arrays (each as long as the parameters) one after the other,
+- an optimizer's state holds its arrays (each as long as the parameters) one after the other,
   its settings (float64) its hyperparameters then any scalar state.
 Every floating argument of one call has the same dtype (the `floating` fused type).
 """
@@ -53,7 +53,7 @@ BUILD_FLAGS = BPCORE_BUILD_FLAGS.decode()
 
 include "kernels/math.pxi"
 include "kernels/layers.pxi"
-include "kernels/optimisers.pxi"
+include "kernels/optimizers.pxi"
 include "kernels/epochs.pxi"
 include "kernels/checks.pxi"
 include "kernels/wrappers.pxi"

@@ -30,7 +30,7 @@ LAYERS = {
     "_fallback": 1, "_kernels": 1, "_blas": 1,
     # 2: the one module that chooses the kernels
     "_backend": 2,
-    # 3: optimisers, the training loop and helpers of the network
+    # 3: optimizers, the training loop and helpers of the network
     "optim": 3, "explain": 3, "progress": 3, "_files": 3, "training": 3,
     # 4
     "network": 4,

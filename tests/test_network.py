@@ -418,7 +418,7 @@ def test_compiled_fit_allocates_nothing_per_sample(backend, momentum, batch_size
         order = np.arange(n, dtype=np.intp)
         epoch_peaks.append(traced_peak(lambda: kernels.train_epoch(
             state["parameters"], velocity, np.array(network.sizes, np.intp), codes, loss, X, Y,
-            order, batch_size, kernels.OPTIMISERS["sgd"], settings)))
+            order, batch_size, kernels.OPTIMIZERS["sgd"], settings)))
     # batch scratch only: less than a byte per added sample (a copy of X or of the order
     # would be hundreds), and far less than a parameter-sized buffer: a mini-batch step holds
     # one block of gradients (about a third of these parameters), an online step none

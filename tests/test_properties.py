@@ -121,7 +121,7 @@ def problems(draw):
     batch_size = draw(st.integers(1, n))
     return dict(sizes=sizes, activation=activation, output=output, loss=loss, dtype=dtype,
                 seed=seed, X=X, Y=Y, batch_size=batch_size,
-                optimiser={"lr": lr, "momentum": momentum, "weight_decay": weight_decay})
+                optimizer={"lr": lr, "momentum": momentum, "weight_decay": weight_decay})
 
 
 def results(problem):
@@ -135,10 +135,10 @@ def results(problem):
     out += [(f"grad W[{i}]", w) for i, w in enumerate(g.weights)]
     out += [(f"grad b[{i}]", b) for i, b in enumerate(g.biases)]
     out += [(f"delta[{i}]", d) for i, d in enumerate(g.deltas)]
-    out.append(("step loss", np.array(net.step(X, Y, **problem["optimiser"]))))
+    out.append(("step loss", np.array(net.step(X, Y, **problem["optimizer"]))))
     out.append(("params after step", net.get_state()["parameters"]))
     out.append(("velocity after step", net.get_state()["optimizer"]["velocity"]))
-    history = net.fit(X, Y, epochs=1, batch_size=problem["batch_size"], **problem["optimiser"])
+    history = net.fit(X, Y, epochs=1, batch_size=problem["batch_size"], **problem["optimizer"])
     out.append(("epoch loss", np.array(history.losses)))
     out.append(("params after epoch", net.get_state()["parameters"]))
     out.append(("velocity after epoch", net.get_state()["optimizer"]["velocity"]))

@@ -30,7 +30,7 @@ SIZES = [3, 5, 2]
 N = 4  # samples
 N_PARAMS = parameter_count(SIZES)
 N_UNITS = unit_count(SIZES)
-SGD = _spec.OPTIMISERS["sgd"]
+SGD = _spec.OPTIMIZERS["sgd"]
 HUGE = np.iinfo(np.intp).max
 
 
@@ -112,11 +112,11 @@ def test_both_modules_have_the_constants_of_the_spec(compiled):
     expected = {
         "ACTIVATIONS": _spec.ACTIVATIONS,
         "LOSSES": _spec.LOSSES,
-        "OPTIMISERS": {name: spec.code for name, spec in _spec.OPTIMISERS.items()},
+        "OPTIMIZERS": {name: spec.code for name, spec in _spec.OPTIMIZERS.items()},
         "LIMITS": {"MAX_WIDTH": _spec.MAX_WIDTH, "MAX_LAYERS": _spec.MAX_LAYERS,
                    "LEAKY_SLOPE": _spec.LEAKY_SLOPE},
-        "OPTIMISER_SHAPES": {spec.code: (len(spec.settings), len(spec.state))
-                             for spec in _spec.OPTIMISERS.values()},
+        "OPTIMIZER_SHAPES": {spec.code: (len(spec.settings), len(spec.state))
+                             for spec in _spec.OPTIMIZERS.values()},
     }
     for module in (compiled, _fallback):
         for name, value in expected.items():
@@ -125,19 +125,25 @@ def test_both_modules_have_the_constants_of_the_spec(compiled):
 
 # ---- 2. error types: a battery of spoiled calls ----------------------------------------------
 
-def valid_arguments(dtype=np.float64):
-    """Consistent arguments for every kernel: a [3, 5, 2] sigmoid + mse network, SGD, N samples.
-    Fresh arrays each call (the kernels write into some), the same values each time."""
+# valid settings of each optimizer in bpcore/_spec.py (a new optimizer needs an entry)
+SETTINGS = {"sgd": [0.1, 0.5, 0.01]}  # lr, momentum, weight_decay
+
+
+def valid_arguments(dtype=np.float64, optimizer="sgd"):
+    """Consistent arguments for every kernel: a [3, 5, 2] sigmoid + mse network, N samples,
+    `optimizer` (SGD unless told). Fresh arrays each call (the kernels write into some), the
+    same values each time."""
+    spec = _spec.OPTIMIZERS[optimizer]
     rng = np.random.default_rng(12)
     normal = lambda *shape: rng.normal(size=shape).astype(dtype)  # noqa: E731
     uniform = lambda *shape: rng.uniform(size=shape).astype(dtype)  # noqa: E731
     return {
         "params": normal(N_PARAMS) * dtype(0.5), "grads": normal(N_PARAMS),
-        "state": np.zeros(N_PARAMS * len(SGD.state), dtype),
+        "state": np.zeros(N_PARAMS * len(spec.state), dtype),
         "sizes": np.array(SIZES, dtype=np.intp),
         "activations": np.full(len(SIZES) - 1, _spec.ACTIVATIONS["sigmoid"], dtype=np.intp),
-        "loss": _spec.LOSSES["mse"], "optimiser": SGD.code,
-        "settings": np.array([0.1, 0.5, 0.01]),  # lr, momentum, weight_decay
+        "loss": _spec.LOSSES["mse"], "optimizer": spec.code,
+        "settings": np.array(SETTINGS[optimizer], dtype=np.float64),
         "X": normal(N, SIZES[0]), "Y": uniform(N, SIZES[-1]), "A": uniform(N * N_UNITS),
         "D": normal(N * N_UNITS), "Z": normal(N, SIZES[-1]), "A_out": uniform(N, SIZES[-1]),
         "order": np.arange(N, dtype=np.intp)[::-1].copy(), "batch_size": 3,
@@ -240,9 +246,9 @@ def describe(result):
     return result
 
 
-def outcome(module, function, spoil=None, parameter=None, dtype=np.float64):
+def outcome(module, function, spoil=None, parameter=None, dtype=np.float64, optimizer="sgd"):
     """(exception type, message) or ("returned", result) of one call on fresh arguments."""
-    arguments = valid_arguments(dtype)
+    arguments = valid_arguments(dtype, optimizer)
     if parameter is not None:
         arguments[parameter] = spoil(arguments[parameter])
     names = [p.name for p in table()[function]]
@@ -261,10 +267,12 @@ def battery(function):
             for label, spoil in spoils_of(function, p.name, arguments[p.name])]
 
 
+@pytest.mark.parametrize("optimizer", sorted(_spec.OPTIMIZERS))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("function", sorted(table()))
-def test_the_valid_call_succeeds_alike_in_both_modules(compiled, function, dtype):
-    results = [outcome(module, function, dtype=dtype) for module in (compiled, _fallback)]
+def test_the_valid_call_succeeds_alike_in_both_modules(compiled, function, dtype, optimizer):
+    results = [outcome(module, function, dtype=dtype, optimizer=optimizer)
+               for module in (compiled, _fallback)]
     assert results[0][0] == "returned", results[0]
     assert results[1] == results[0]
 

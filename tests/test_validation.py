@@ -84,13 +84,13 @@ CASES = [
     # target ranges of the cross-entropies
     ("Y outside [0, 1] for bce", lambda: network(loss="binary_cross_entropy").loss(X, Y + 1), ValueError, r"Y must lie in \[0, 1\]"),
     ("Y rows not summing to 1", lambda: network(output="softmax", loss="cross_entropy").loss(X, Y), ValueError, r"each row of Y must sum to 1"),
-    # optimiser numbers, in fit and in step
+    # optimizer numbers, in fit and in step
     ("lr zero", fit(lr=0.0), ValueError, r"lr must be"),
     ("lr negative", fit(lr=-0.1), ValueError, r"lr must be"),
     ("lr nan", fit(lr=float("nan")), ValueError, r"lr must be"),
     ("lr inf", step(lr=float("inf")), ValueError, r"lr must be"),
     ("lr string", fit(lr="0.1"), TypeError, r"lr must be a real number"),
-    ("lr None", step(lr=None), TypeError, r"lr must be a real number"),
+    ("lr None", step(lr=None), TypeError, r"step needs a learning rate lr, or an optimizer"),
     ("lr bool", fit(lr=True), TypeError, r"lr must be a real number"),
     ("lr complex", step(lr=0.1 + 0j), TypeError, r"lr must be a real number"),
     ("lr array", fit(lr=np.array([0.1, 0.2])), TypeError, r"lr must be a real number"),
@@ -202,7 +202,7 @@ def arguments(kernels, dtype=np.float64):
     f = lambda *shape: rng.normal(size=shape).astype(dtype)  # noqa: E731
     return {
         "params": f(N_PARAMS), "state": np.zeros(N_PARAMS, dtype), "grads": f(N_PARAMS),
-        "optimiser": kernels.OPTIMISERS["sgd"], "settings": np.array([0.1, 0.5, 0.01]),
+        "optimizer": kernels.OPTIMIZERS["sgd"], "settings": np.array([0.1, 0.5, 0.01]),
         "sizes": np.array(SIZES, dtype=np.intp),
         "activations": np.array([kernels.ACTIVATIONS["sigmoid"]] * 2, dtype=np.intp),
         "loss": kernels.LOSSES["mse"], "X": f(N, 3), "Y": f(N, 2), "A": f(N * N_UNITS),
@@ -223,15 +223,15 @@ def call(kernels, name, args):
     if name == "batch_loss":
         return kernels.batch_loss(a["loss"], a["A_out"], a["Z"], a["Y"])
     if name == "update":
-        return kernels.update(a["params"], a["grads"], a["state"], a["sizes"], a["optimiser"],
+        return kernels.update(a["params"], a["grads"], a["state"], a["sizes"], a["optimizer"],
                               a["settings"])
     if name == "train_epoch":
         return kernels.train_epoch(a["params"], a["state"], a["sizes"], a["activations"],
                                    a["loss"], a["X"], a["Y"], a["order"], a.get("batch_size", 2),
-                                   a["optimiser"], a["settings"])
+                                   a["optimizer"], a["settings"])
     if name == "step_one":
         return kernels.step_one(a["params"], a["state"], a["sizes"], a["activations"],
-                                a["loss"], a["x"], a["y"], a["optimiser"], a["settings"])
+                                a["loss"], a["x"], a["y"], a["optimizer"], a["settings"])
     raise AssertionError(name)
 
 
@@ -295,13 +295,13 @@ WRAPPER_CASES = [
     ("update", "state", np.zeros(N_PARAMS + 1)),
     ("update", "sizes", np.array([3], dtype=np.intp)),
     ("update", "state", np.zeros(N_PARAMS, dtype=np.float32)),
-    ("update", "optimiser", 1),
-    ("update", "optimiser", -1),
+    ("update", "optimizer", 1),
+    ("update", "optimizer", -1),
     ("update", "settings", np.zeros(2)),
     ("update", "settings", np.zeros(3, dtype=np.float32)),
     ("train_epoch", "settings", np.zeros(4)),
-    ("train_epoch", "optimiser", 7),
-    ("step_one", "optimiser", 7),
+    ("train_epoch", "optimizer", 7),
+    ("step_one", "optimizer", 7),
     ("step_one", "settings", np.zeros(2)),
     ("train_epoch", "order", np.array([0, 1, N], dtype=np.intp)),
     ("train_epoch", "order", np.array([0, -1], dtype=np.intp)),

@@ -184,7 +184,7 @@ def _trainers(case: Case, X: Floats, Y: Floats,
 def _torch_trainer(torch: ModuleType, case: Case, network: Network, X: Floats,
                    Y: Floats) -> Callable[[], float]:
     model = _torch_model(torch, network)
-    optimiser = torch.optim.SGD(model.parameters(), lr=case.lr)
+    optimizer = torch.optim.SGD(model.parameters(), lr=case.lr)
     inputs = torch.from_numpy(X)
     if case.loss == "cross_entropy":
         targets = torch.from_numpy(Y.argmax(axis=1))
@@ -199,10 +199,10 @@ def _torch_trainer(torch: ModuleType, case: Case, network: Network, X: Floats,
         total = 0.0
         for start in range(0, inputs.shape[0], case.batch_size):
             rows = order[start:start + case.batch_size]
-            optimiser.zero_grad(set_to_none=True)
+            optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(model(inputs[rows]), targets[rows])
             loss.backward()
-            optimiser.step()
+            optimizer.step()
             total += loss.item()
         return total
     return train_torch
@@ -297,7 +297,7 @@ def _predict_row(budget: float, compiled: bool) -> Row:
 
 def _step_row(budget: float, compiled: bool) -> Row:
     """One online SGD step on one sample through the public API: Network.step, the NumPy
-    network's step on a (1, n) batch, and a PyTorch forward, backward and optimiser step."""
+    network's step on a (1, n) batch, and a PyTorch forward, backward and optimizer step."""
     case = cases("default")[0]
     rng = np.random.default_rng(4)
     X, Y = rng.standard_normal((64, case.sizes[0])), rng.uniform(size=(64, case.sizes[-1]))
@@ -320,14 +320,14 @@ def _step_row(budget: float, compiled: bool) -> Row:
     torch = _torch()
     if torch is not None:
         model = _torch_model(torch, _network(case))
-        optimiser = torch.optim.SGD(model.parameters(), lr=case.lr)
+        optimizer = torch.optim.SGD(model.parameters(), lr=case.lr)
         inputs, targets = torch.from_numpy(X), torch.from_numpy(Y)
 
         def step_torch(i: int) -> float:
-            optimiser.zero_grad(set_to_none=True)
+            optimizer.zero_grad(set_to_none=True)
             loss = torch.nn.functional.mse_loss(model(inputs[i:i + 1]), targets[i:i + 1])
             loss.backward()
-            optimiser.step()
+            optimizer.step()
             result: float = loss.item()
             return result
         functions["torch"] = steps(step_torch)

@@ -89,16 +89,16 @@ cdef Py_ssize_t checked_layers(cnp.ndarray params, cnp.ndarray sizes,
 
 
 
-# settings entries and state arrays of each optimiser, by code (bpcore/_spec.py OPTIMISERS)
-cdef Py_ssize_t[N_OPTIMISERS] SETTINGS_LENGTH = [SGD_SETTINGS]
-cdef Py_ssize_t[N_OPTIMISERS] STATE_ARRAYS = [SGD_STATE]
+# settings entries and state arrays of each optimizer, by code (bpcore/_spec.py OPTIMIZERS)
+cdef Py_ssize_t[N_OPTIMIZERS] SETTINGS_LENGTH = [SGD_SETTINGS]
+cdef Py_ssize_t[N_OPTIMIZERS] STATE_ARRAYS = [SGD_STATE]
 
 
-cdef int check_optimiser(Py_ssize_t optimiser, Py_ssize_t n_settings, Py_ssize_t n_state,
+cdef int check_optimizer(Py_ssize_t optimizer, Py_ssize_t n_settings, Py_ssize_t n_state,
                          Py_ssize_t n_params) except -1:
-    """A known optimiser code, settings of its length and state of its arrays' length."""
-    if not 0 <= optimiser < N_OPTIMISERS:
-        raise ValueError(f"optimiser code {optimiser} is not valid")
-    check_length("settings", n_settings, SETTINGS_LENGTH[optimiser])
-    check_length("state", n_state, STATE_ARRAYS[optimiser] * n_params)
+    """A known optimizer code, settings of its length and state of its arrays' length."""
+    if not 0 <= optimizer < N_OPTIMIZERS:
+        raise ValueError(f"optimizer code {optimizer} is not valid")
+    check_length("settings", n_settings, SETTINGS_LENGTH[optimizer])
+    check_length("state", n_state, STATE_ARRAYS[optimizer] * n_params)
     return 0

@@ -1,12 +1,12 @@
 # ---- 4. whole steps and epochs, GIL-free: no Python per sample or batch ------------------------
 
 
-cdef void batch_step(Py_ssize_t optimiser, floating* params, floating* state, double* settings,
+cdef void batch_step(Py_ssize_t optimizer, floating* params, floating* state, double* settings,
                      const Py_ssize_t* sizes, const Py_ssize_t* activations,
                      Py_ssize_t n_layers, Py_ssize_t loss, const floating* X,
                      const floating* Y, Py_ssize_t n, floating* A, floating* Z, floating* D,
                      floating* grads, double* cost) noexcept nogil:
-    # one optimiser step on the batch X, Y of n samples with their mean gradient, fused into
+    # one optimizer step on the batch X, Y of n samples with their mean gradient, fused into
     # the update (block by block with the scratch `grads`); cost gets the batch's summed loss
     # before the step
     cdef Py_ssize_t units = total_units(sizes, n_layers), n_out = sizes[n_layers]
@@ -14,13 +14,13 @@ cdef void batch_step(Py_ssize_t optimiser, floating* params, floating* state, do
     cost[0] = batch_loss_sum(A + n * (units - n_out), Z, Y, n, n_out, loss)
     network_backward(params, sizes, activations, n_layers, loss, Y, A, D, n)
     if n == 1:
-        network_online_update(optimiser, params, state, sizes, n_layers, X, A, D, settings)
+        network_online_update(optimizer, params, state, sizes, n_layers, X, A, D, settings)
     else:
-        network_batch_update(optimiser, params, state, sizes, n_layers, X, A, D, n, grads,
+        network_batch_update(optimizer, params, state, sizes, n_layers, X, A, D, n, grads,
                              settings)
 
 
-cdef double epoch(Py_ssize_t optimiser, floating* params, floating* state, double* settings,
+cdef double epoch(Py_ssize_t optimizer, floating* params, floating* state, double* settings,
                   const Py_ssize_t* sizes, const Py_ssize_t* activations, Py_ssize_t n_layers,
                   Py_ssize_t loss, const floating* X, const floating* Y,
                   const Py_ssize_t* order, Py_ssize_t n_order, Py_ssize_t batch_size,
@@ -44,14 +44,14 @@ cdef double epoch(Py_ssize_t optimiser, floating* params, floating* state, doubl
                 memcpy(X_batch + s * n_in, X + row * n_in, n_in * sizeof(floating))
                 memcpy(Y_batch + s * n_out, Y + row * n_out, n_out * sizeof(floating))
             x, y = X_batch, Y_batch
-        batch_step(optimiser, params, state, settings, sizes, activations, n_layers, loss, x,
+        batch_step(optimizer, params, state, settings, sizes, activations, n_layers, loss, x,
                    y, b, A, Z, D, grads, &cost)
         total += cost
         start += b
     return total
 
 
-cdef int step_one_sample(Py_ssize_t optimiser, floating* params, floating* state,
+cdef int step_one_sample(Py_ssize_t optimizer, floating* params, floating* state,
                          double* settings, Py_ssize_t n_settings, Py_ssize_t n_state,
                          const Py_ssize_t* sizes, const Py_ssize_t* activations,
                          Py_ssize_t n_layers, Py_ssize_t loss, const floating* x,
@@ -90,7 +90,7 @@ cdef int step_one_sample(Py_ssize_t optimiser, floating* params, floating* state
     memcpy(saved, params, n_params * sizeof(floating))
     memcpy(saved + n_params, state, n_state * n_params * sizeof(floating))
     memcpy(saved_settings, settings, n_settings * sizeof(double))
-    network_online_update(optimiser, params, state, sizes, n_layers, x, A, D, settings)
+    network_online_update(optimizer, params, state, sizes, n_layers, x, A, D, settings)
     if all_finite(params, n_params):
         free(scratch)
         free(saved_settings)

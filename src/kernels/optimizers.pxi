@@ -1,12 +1,12 @@
-# ---- 3. optimisers: one GIL-free update rule each, and the walks over the layers ------------
+# ---- 3. optimizers: one GIL-free update rule each, and the walks over the layers ------------
 #
-# An optimiser's update rule is one inline point function: it moves one parameter p, given its
-# gradient g, with the optimiser's state for that parameter (entries `stride` apart, one per
+# An optimizer's update rule is one inline point function: it moves one parameter p, given its
+# gradient g, with the optimizer's state for that parameter (entries `stride` apart, one per
 # state array) and hyperparameters read once per block. Two loops apply it: to a block of
 # parameters with a gradient vector (mini-batches, Network.step), and to a row of weights whose
 # gradient is the outer-product row d_j * x of one sample (the fused online step: one pass over
 # the weights, no gradient buffer). Weight decay applies to the weights only (`decay`).
-# Settings and state are named in bpcore/_spec.py OPTIMISERS. Adding an optimiser:
+# Settings and state are named in bpcore/_spec.py OPTIMIZERS. Adding an optimizer:
 # CONTRIBUTING.md.
 
 
@@ -55,41 +55,48 @@ cdef inline void sgd_update_outer(floating* params, floating d, const floating* 
                       weight_decay, False)
 
 
-# -- the switches from optimiser codes to update loops
+# -- the switches from optimizer codes to update loops
 
-cdef inline void update_block(Py_ssize_t optimiser, floating* params, const floating* grads,
+cdef inline void begin_step(Py_ssize_t optimizer, double* settings) noexcept nogil:
+    # once per step, before a walk: where an optimizer advances scalar state it keeps at the
+    # end of `settings` (a step count); SGD keeps none
+    pass
+
+
+cdef inline void update_block(Py_ssize_t optimizer, floating* params, const floating* grads,
                               floating* state, Py_ssize_t stride, Py_ssize_t n,
                               const double* settings, bint decay) noexcept nogil:
-    if optimiser == SGD:
+    if optimizer == SGD:
         sgd_update(params, grads, state, stride, n, settings, decay)
 
 
-cdef inline void update_outer(Py_ssize_t optimiser, floating* params, floating d,
+cdef inline void update_outer(Py_ssize_t optimizer, floating* params, floating d,
                               const floating* x, floating* state, Py_ssize_t stride,
                               Py_ssize_t n, const double* settings, bint decay) noexcept nogil:
-    if optimiser == SGD:
+    if optimizer == SGD:
         sgd_update_outer(params, d, x, state, stride, n, settings, decay)
 
 
 # -- the walks over the layers
 
-cdef void network_update(Py_ssize_t optimiser, floating* params, const floating* grads,
+cdef void network_update(Py_ssize_t optimizer, floating* params, const floating* grads,
                          floating* state, const Py_ssize_t* sizes, Py_ssize_t n_layers,
                          double* settings) noexcept nogil:
     # one step from a gradient vector: every layer's weights with weight decay, then its biases
     cdef Py_ssize_t l, n_weights, offset = 0
     cdef Py_ssize_t stride = parameter_count(sizes, n_layers)
+    begin_step(optimizer, settings)
     for l in range(n_layers):
         n_weights = sizes[l + 1] * sizes[l]
-        update_block(optimiser, params + offset, grads + offset, state + offset, stride,
+        update_block(optimizer, params + offset, grads + offset, state + offset, stride,
                      n_weights, settings, True)
         offset += n_weights
-        update_block(optimiser, params + offset, grads + offset, state + offset, stride,
+        update_block(optimizer, params + offset, grads + offset, state + offset, stride,
                      sizes[l + 1], settings, False)
         offset += sizes[l + 1]
 
 
-cdef void network_batch_update(Py_ssize_t optimiser, floating* params, floating* state,
+cdef void network_batch_update(Py_ssize_t optimizer, floating* params, floating* state,
                                const Py_ssize_t* sizes, Py_ssize_t n_layers, const floating* X,
                                const floating* A, const floating* D, Py_ssize_t n,
                                floating* g, double* settings) noexcept nogil:
@@ -98,6 +105,7 @@ cdef void network_batch_update(Py_ssize_t optimiser, floating* params, floating*
     cdef Py_ssize_t l, first, rows, n_in, n_out, block = 0, offset = 0
     cdef Py_ssize_t stride = parameter_count(sizes, n_layers)
     cdef const floating* inputs = X
+    begin_step(optimizer, settings)
     for l in range(n_layers):
         n_in = sizes[l]
         n_out = sizes[l + 1]
@@ -106,20 +114,20 @@ cdef void network_batch_update(Py_ssize_t optimiser, floating* params, floating*
         while first < n_out:
             weight_gradients(inputs, D + block, n, n_in, n_out, first,
                              min(rows, n_out - first), g)
-            update_block(optimiser, params + offset + first * n_in, g,
+            update_block(optimizer, params + offset + first * n_in, g,
                          state + offset + first * n_in, stride,
                          min(rows, n_out - first) * n_in, settings, True)
             first += rows
         offset += n_out * n_in
         bias_gradients(D + block, n, n_out, g)
-        update_block(optimiser, params + offset, g, state + offset, stride, n_out, settings,
+        update_block(optimizer, params + offset, g, state + offset, stride, n_out, settings,
                      False)
         offset += n_out
         inputs = A + block
         block += n * n_out
 
 
-cdef void network_online_update(Py_ssize_t optimiser, floating* params, floating* state,
+cdef void network_online_update(Py_ssize_t optimizer, floating* params, floating* state,
                                 const Py_ssize_t* sizes, Py_ssize_t n_layers, const floating* x,
                                 const floating* A, const floating* D,
                                 double* settings) noexcept nogil:
@@ -129,15 +137,16 @@ cdef void network_online_update(Py_ssize_t optimiser, floating* params, floating
     cdef Py_ssize_t l, j, n_in, n_out, block = 0, offset = 0
     cdef Py_ssize_t stride = parameter_count(sizes, n_layers)
     cdef const floating* inputs = x
+    begin_step(optimizer, settings)
     for l in range(n_layers):
         n_in = sizes[l]
         n_out = sizes[l + 1]
         for j in range(n_out):  # row j of W[l]: gradient delta_j a[l-1]
-            update_outer(optimiser, params + offset, D[block + j], inputs, state + offset,
+            update_outer(optimizer, params + offset, D[block + j], inputs, state + offset,
                          stride, n_in, settings, True)
             offset += n_in
         # the biases: gradient 1 * delta, without weight decay
-        update_outer(optimiser, params + offset, <floating>1, D + block, state + offset, stride,
+        update_outer(optimizer, params + offset, <floating>1, D + block, state + offset, stride,
                      n_out, settings, False)
         offset += n_out
         inputs = A + block

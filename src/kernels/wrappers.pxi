@@ -4,11 +4,11 @@ ACTIVATIONS = {"identity": IDENTITY, "sigmoid": SIGMOID, "tanh": TANH, "relu": R
                "leaky_relu": LEAKY_RELU, "softmax": SOFTMAX}
 LOSSES = {"mse": MSE, "binary_cross_entropy": BINARY_CROSS_ENTROPY,
           "cross_entropy": CROSS_ENTROPY}
-OPTIMISERS = {"sgd": SGD}
+OPTIMIZERS = {"sgd": SGD}
 # the rest of bpcore/_spec.py as compiled in, for the test that compares them
 LIMITS = {"MAX_WIDTH": MAX_WIDTH, "MAX_LAYERS": MAX_LAYERS, "LEAKY_SLOPE": LEAKY_SLOPE}
-OPTIMISER_SHAPES = {code: (SETTINGS_LENGTH[code], STATE_ARRAYS[code])
-                    for code in range(N_OPTIMISERS)}
+OPTIMIZER_SHAPES = {code: (SETTINGS_LENGTH[code], STATE_ARRAYS[code])
+                    for code in range(N_OPTIMIZERS)}
 
 
 cdef bint bounds_checked():
@@ -68,9 +68,9 @@ def forward_one(cnp.ndarray params not None, cnp.ndarray sizes not None,
 
 def step_one(cnp.ndarray params not None, cnp.ndarray state not None,
              cnp.ndarray sizes not None, cnp.ndarray activations not None, Py_ssize_t loss,
-             cnp.ndarray x not None, cnp.ndarray y not None, Py_ssize_t optimiser,
+             cnp.ndarray x not None, cnp.ndarray y not None, Py_ssize_t optimizer,
              cnp.ndarray settings not None):
-    """One optimiser step on one sample x, y (1-D), for the latency of `Network.step`.
+    """One optimizer step on one sample x, y (1-D), for the latency of `Network.step`.
 
     Returns None, with nothing changed, when x or y hold values the general path refuses
     (NaN, infinity, targets the loss does not accept) or the arrays are not all C-contiguous
@@ -93,24 +93,24 @@ def step_one(cnp.ndarray params not None, cnp.ndarray state not None,
         return None
     n_layers = checked_layers(params, sizes, activations)
     check_loss(loss, codes[n_layers - 1])
-    check_optimiser(optimiser, cnp.PyArray_DIM(settings, 0), cnp.PyArray_DIM(state, 0),
+    check_optimizer(optimizer, cnp.PyArray_DIM(settings, 0), cnp.PyArray_DIM(state, 0),
                     cnp.PyArray_DIM(params, 0))
     check_length("x", cnp.PyArray_DIM(x, 0), widths[0])
     check_length("y", cnp.PyArray_DIM(y, 0), widths[n_layers])
     n_settings = cnp.PyArray_DIM(settings, 0)
-    n_state = STATE_ARRAYS[optimiser]
+    n_state = STATE_ARRAYS[optimizer]
     values = <double*>cnp.PyArray_DATA(settings)
     load_blas(widths, n_layers, 1)
     if kind == cnp.NPY_FLOAT64:
         with nogil:
             outcome = step_one_sample(
-                optimiser, <double*>cnp.PyArray_DATA(params), <double*>cnp.PyArray_DATA(state),
+                optimizer, <double*>cnp.PyArray_DATA(params), <double*>cnp.PyArray_DATA(state),
                 values, n_settings, n_state, widths, codes, n_layers, loss,
                 <const double*>cnp.PyArray_DATA(x), <const double*>cnp.PyArray_DATA(y), &cost)
     else:
         with nogil:
             outcome = step_one_sample(
-                optimiser, <float*>cnp.PyArray_DATA(params), <float*>cnp.PyArray_DATA(state),
+                optimizer, <float*>cnp.PyArray_DATA(params), <float*>cnp.PyArray_DATA(state),
                 values, n_settings, n_state, widths, codes, n_layers, loss,
                 <const float*>cnp.PyArray_DATA(x), <const float*>cnp.PyArray_DATA(y), &cost)
     return None if outcome == 0 else (cost, outcome)
@@ -189,14 +189,16 @@ def batch_loss(Py_ssize_t loss, const floating[:, ::1] A_out not None,
 
 def update(floating[::1] params not None, const floating[::1] grads not None,
            floating[::1] state not None, const Py_ssize_t[::1] sizes not None,
-           Py_ssize_t optimiser, double[::1] settings not None):
-    """One optimiser step in place from the gradients grads (weight decay on weights only)."""
+           Py_ssize_t optimizer, double[::1] settings not None):
+    """One optimizer step in place from the gradients grads (weight decay on weights only)."""
     cdef Py_ssize_t n_layers = check_sizes(sizes)
     check_length("params", params.shape[0], parameter_count(&sizes[0], n_layers))
     check_length("grads", grads.shape[0], params.shape[0])
-    check_optimiser(optimiser, settings.shape[0], state.shape[0], params.shape[0])
+    check_optimizer(optimizer, settings.shape[0], state.shape[0], params.shape[0])
+    # an optimizer without state arrays gets an empty state (no &state[0] to take)
+    cdef floating* state_data = &state[0] if state.shape[0] > 0 else NULL
     with nogil:
-        network_update(optimiser, &params[0], &grads[0], &state[0], &sizes[0], n_layers,
+        network_update(optimizer, &params[0], &grads[0], state_data, &sizes[0], n_layers,
                        &settings[0])
 
 
@@ -204,17 +206,17 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
                 const Py_ssize_t[::1] sizes not None, const Py_ssize_t[::1] activations not None,
                 Py_ssize_t loss, const floating[:, ::1] X not None,
                 const floating[:, ::1] Y not None, const Py_ssize_t[::1] order not None,
-                Py_ssize_t batch_size, Py_ssize_t optimiser, double[::1] settings not None):
+                Py_ssize_t batch_size, Py_ssize_t optimizer, double[::1] settings not None):
     """One epoch over the rows X[order] in one GIL-free call; returns the summed loss.
 
-    batch_size 1 is the online (per-sample) epoch; each batch takes one optimiser step with
+    batch_size 1 is the online (per-sample) epoch; each batch takes one optimizer step with
     the mean gradient of its samples. Scratch is allocated once here, never per sample or
     per batch.
     """
     cdef Py_ssize_t n_layers = check_network(sizes, activations, params.shape[0])
     cdef Py_ssize_t i, n = X.shape[0], n_order = order.shape[0]
     check_loss(loss, activations[n_layers - 1])
-    check_optimiser(optimiser, settings.shape[0], state.shape[0], params.shape[0])
+    check_optimizer(optimizer, settings.shape[0], state.shape[0], params.shape[0])
     check_length("X's second dimension", X.shape[1], sizes[0])
     check_length("Y's second dimension", Y.shape[1], sizes[n_layers])
     check_length("Y", Y.shape[0], n)
@@ -236,9 +238,10 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
     cdef floating[::1] grads = np.empty(
         gradient_scratch(&sizes[0], n_layers) if batch_size > 1 else 1, dtype=dtype)
     cdef double total
+    cdef floating* state_data = &state[0] if state.shape[0] > 0 else NULL
     load_blas(&sizes[0], n_layers, batch_size)
     with nogil:
-        total = epoch(optimiser, &params[0], &state[0], &settings[0], &sizes[0],
+        total = epoch(optimizer, &params[0], state_data, &settings[0], &sizes[0],
                       &activations[0], n_layers, loss, &X[0, 0], &Y[0, 0], &order[0], n_order,
                       batch_size, &X_batch[0, 0], &Y_batch[0, 0], &A[0], &Z[0, 0], &D[0],
                       &grads[0])
