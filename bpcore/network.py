@@ -419,11 +419,12 @@ class Network:
         weight_decay when `optimizer` is None, else the named or given one."""
         if optimizer is None:
             if lr is None:
-                raise TypeError("step needs a learning rate lr, or an optimizer")
+                raise TypeError("lr, a learning rate, is needed unless an optimizer is given; "
+                                "got neither")
             return SGD(lr, momentum, weight_decay)  # type: ignore[arg-type]
         given = {name: value for name, value, default in zip(
             ("lr", "momentum", "weight_decay"), (lr, momentum, weight_decay), defaults)
-            if value is not default and value != default}
+            if _differs(value, default)}
         if given:
             raise ValueError(f"pass {', '.join(given)} to the optimizer, not beside it: got "
                              f"optimizer={optimizer!r} and "
@@ -961,3 +962,13 @@ def _described(value: object, key: str) -> object:
         except (TypeError, ValueError):
             return value
     return value
+
+
+def _differs(value: object, default: object) -> bool:
+    """Whether an argument was given another value than its default (any odd value is)."""
+    if value is default:
+        return False
+    try:
+        return bool(value != default)
+    except (TypeError, ValueError):  # e.g. an array: not a default
+        return True

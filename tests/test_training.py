@@ -155,8 +155,11 @@ def test_an_sgd_object_trains_as_its_settings_do(batch_size):
      "pass lr to the optimizer, not beside it"),
     (lambda net, X, Y: net.step(X, Y, momentum=0.5, optimizer="sgd"), ValueError,
      "pass momentum to the optimizer"),
-    (lambda net, X, Y: net.step(X, Y), TypeError, "step needs a learning rate lr"),
-    (lambda net, X, Y: net.step(X[0], Y[0]), TypeError, "step needs a learning rate lr"),
+    (lambda net, X, Y: net.step(X, Y), TypeError, "lr, a learning rate, is needed unless"),
+    (lambda net, X, Y: net.step(X[0], Y[0]), TypeError, "lr, a learning rate, is needed"),
+    (lambda net, X, Y: net.fit(X, Y, lr=None), TypeError, "lr, a learning rate, is needed"),
+    (lambda net, X, Y: net.fit(X, Y, lr=np.ones(2), optimizer="sgd"), ValueError,
+     "pass lr to the optimizer"),
     (lambda net, X, Y: SGD(lr=-1.0), ValueError, r"lr must be a finite number in \(0, inf\)"),
     (lambda net, X, Y: SGD(momentum="0.5"), TypeError, "momentum must be a real number"),
 ])
