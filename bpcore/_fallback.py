@@ -16,7 +16,7 @@ import numpy as np
 from ._layout import Floats, Indices, layer_blocks, layer_parameters, parameter_count, unit_count
 from ._numpy_math import SOFTMAX, activate, derivative, softplus
 from ._spec import (ACTIVATIONS, LEAKY_SLOPE, LOSSES, MAX_LAYERS, MAX_WIDTH, OPTIMIZERS as SPECS,
-                    pairing_error)
+                    ROW_SUM_TOLERANCE, pairing_error)
 
 __all__ = ["ACTIVATIONS", "LOSSES", "OPTIMIZERS", "LIMITS", "OPTIMIZER_SHAPES", "forward",
            "forward_one", "backward", "parameter_gradients", "batch_loss", "update", "step_one",
@@ -27,7 +27,8 @@ MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY = (LOSSES[name] for name in (
 SGD = SPECS["sgd"].code
 OPTIMIZERS = {name: spec.code for name, spec in SPECS.items()}
 # what the compiled module reports of its compiled-in constants, for the same test
-LIMITS = {"MAX_WIDTH": MAX_WIDTH, "MAX_LAYERS": MAX_LAYERS, "LEAKY_SLOPE": LEAKY_SLOPE}
+LIMITS = {"MAX_WIDTH": MAX_WIDTH, "MAX_LAYERS": MAX_LAYERS, "LEAKY_SLOPE": LEAKY_SLOPE,
+          "ROW_SUM_TOLERANCE": ROW_SUM_TOLERANCE}
 OPTIMIZER_SHAPES = {spec.code: (len(spec.settings), len(spec.state))
                     for spec in SPECS.values()}
 _NAMES = {code: name for name, code in ACTIVATIONS.items()}
@@ -262,7 +263,8 @@ def step_one(params: Floats, state: Floats, sizes: Indices, activations: Indices
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         return None
     if loss != MSE and (y.min() < 0 or y.max() > 1 or (
-            loss == CROSS_ENTROPY and abs(y.sum(dtype=np.float64) - 1) > 1e-5)):
+            loss == CROSS_ENTROPY
+            and abs(y.sum(dtype=np.float64) - 1) > ROW_SUM_TOLERANCE)):
         return None
     units, n_out = unit_count(widths), widths[-1]
     X, Y = x.reshape(1, -1), y.reshape(1, -1)

@@ -37,6 +37,9 @@ OPTIMIZERS = {"sgd": OptimizerSpec(0, ("lr", "momentum", "weight_decay"), ("velo
 
 DTYPES = ("float32", "float64")
 
+# how far from 1 a row of cross-entropy targets may sum (one-hot rows or probabilities)
+ROW_SUM_TOLERANCE = 1e-5
+
 # Limits of a network's shape: beyond them the buffer-length arithmetic of the compiled
 # wrappers could overflow (no machine holds such a network anyway).
 MAX_WIDTH = 1 << 24

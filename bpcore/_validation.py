@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._layout import Floats
+from ._spec import ROW_SUM_TOLERANCE
 
 
 class DivergenceError(ValueError):
@@ -90,7 +91,7 @@ def as_targets(values: npt.ArrayLike, n_samples: int, n_outputs: int, single_sam
     if loss == "cross_entropy":
         sums = targets.sum(axis=1, dtype=np.float64)
         worst = np.abs(sums - 1).max()
-        if worst > 1e-5:
+        if worst > ROW_SUM_TOLERANCE:
             raise ValueError(f"each row of {name} must sum to 1 for loss='cross_entropy' "
                              f"(one-hot or probabilities), got a row summing to "
                              f"{sums[np.argmax(np.abs(sums - 1))]:g}")

@@ -114,7 +114,8 @@ def test_both_modules_have_the_constants_of_the_spec(compiled):
         "LOSSES": _spec.LOSSES,
         "OPTIMIZERS": {name: spec.code for name, spec in _spec.OPTIMIZERS.items()},
         "LIMITS": {"MAX_WIDTH": _spec.MAX_WIDTH, "MAX_LAYERS": _spec.MAX_LAYERS,
-                   "LEAKY_SLOPE": _spec.LEAKY_SLOPE},
+                   "LEAKY_SLOPE": _spec.LEAKY_SLOPE,
+                   "ROW_SUM_TOLERANCE": _spec.ROW_SUM_TOLERANCE},
         "OPTIMIZER_SHAPES": {spec.code: (len(spec.settings), len(spec.state))
                              for spec in _spec.OPTIMIZERS.values()},
     }

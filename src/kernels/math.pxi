@@ -1,7 +1,9 @@
 # ---- 1. one-point math, and loops over one flat block -----------------------------------------
 
-# slope of leaky_relu for z < 0 (bpcore/_spec.py LEAKY_SLOPE)
+# slope of leaky_relu for z < 0, and how far from 1 a row of cross-entropy targets may sum
+# (bpcore/_spec.py; tests/test_twins.py checks that these agree with it)
 cdef double LEAKY_SLOPE = 0.01
+cdef double ROW_SUM_TOLERANCE = 1e-5
 
 
 cdef inline double sigmoid(double z) noexcept nogil:
@@ -147,4 +149,4 @@ cdef bint targets_fit(const floating* y, Py_ssize_t n_out, Py_ssize_t loss) noex
         if not 0 <= y[j] <= 1:
             return False
         total += y[j]
-    return loss == BINARY_CROSS_ENTROPY or fabs(total - 1.0) <= 1e-5
+    return loss == BINARY_CROSS_ENTROPY or fabs(total - 1.0) <= ROW_SUM_TOLERANCE

@@ -6,7 +6,8 @@ LOSSES = {"mse": MSE, "binary_cross_entropy": BINARY_CROSS_ENTROPY,
           "cross_entropy": CROSS_ENTROPY}
 OPTIMIZERS = {"sgd": SGD}
 # the rest of bpcore/_spec.py as compiled in, for the test that compares them
-LIMITS = {"MAX_WIDTH": MAX_WIDTH, "MAX_LAYERS": MAX_LAYERS, "LEAKY_SLOPE": LEAKY_SLOPE}
+LIMITS = {"MAX_WIDTH": MAX_WIDTH, "MAX_LAYERS": MAX_LAYERS, "LEAKY_SLOPE": LEAKY_SLOPE,
+          "ROW_SUM_TOLERANCE": ROW_SUM_TOLERANCE}
 OPTIMIZER_SHAPES = {code: (SETTINGS_LENGTH[code], STATE_ARRAYS[code])
                     for code in range(N_OPTIMIZERS)}
 
