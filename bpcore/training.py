@@ -3,8 +3,8 @@ rules, validation, rollback.
 
 `train` drives a trainer: something that trains a model on given rows (for the Network,
 compiled calls of whole batches, between which Python acts on Ctrl-C), takes and restores
-snapshots of the model, and measures its loss. It knows nothing of
-kernels or layers: it decides what runs, when to stop, and what to keep.
+snapshots of the model, and measures its loss. It knows nothing of kernels or layers: it
+decides what runs, when to stop, and what to keep.
 """
 from __future__ import annotations
 
@@ -95,9 +95,8 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
     Each epoch visits the rows in an order drawn from `rng` (unless shuffle is False) and
     hands it to ``trainer.train_rows``. An epoch that makes the loss or a parameter
     non-finite is undone (the snapshot from before it is restored) and raises
-    DivergenceError; Ctrl-C
-    undoes the interrupted epoch and raises KeyboardInterrupt saying which parameters the
-    model keeps. After each whole epoch come `reporter`, the best-so-far bookkeeping, then
+    DivergenceError; Ctrl-C undoes the interrupted epoch and raises KeyboardInterrupt saying
+    which parameters the model keeps. After each whole epoch come `reporter`, the best-so-far bookkeeping, then
     `callback`, then the `tol` and `patience` rules on the watched loss.
 
     Parameters
