@@ -39,8 +39,10 @@ class DivergenceError(ValueError):
 
 
 def as_samples(values: npt.ArrayLike, name: str, width: int,
-               dtype: np.dtype[np.floating[Any]]) -> tuple[Floats, bool]:
-    """`values` as a C-contiguous (n, width) array of `dtype`, and whether it came as one 1-D row."""
+               dtype: np.dtype[np.floating[Any]],
+               columns: str = "feature") -> tuple[Floats, bool]:
+    """`values` as a C-contiguous (n, width) array of `dtype`, and whether it came as one 1-D
+    row; `columns` names what its columns are in messages ("feature", "output")."""
     array = np.asarray(values)
     kind = array.dtype.kind
     if kind not in "iuf":
@@ -57,7 +59,9 @@ def as_samples(values: npt.ArrayLike, name: str, width: int,
     if array.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one sample, got 0 (shape {array.shape})")
     if array.shape[1] != width:
-        raise ValueError(f"{name} has {array.shape[1]} features, but the network expects {width}")
+        got = f"{array.shape[1]} {columns}" + ("" if array.shape[1] == 1 else "s")
+        raise ValueError(f"{name} has {got}, but the network "
+                         f"{'expects' if columns == 'feature' else 'has'} {width}")
     array = np.ascontiguousarray(array, dtype=dtype)
     if not np.isfinite(array).all():
         raise ValueError(f"{name} must be finite, but it holds NaN or infinity "
@@ -81,7 +85,7 @@ def as_targets(values: npt.ArrayLike, n_samples: int, n_outputs: int, single_sam
         raise ValueError(f"{name} must be 2-D (n_samples, {n_outputs}) for a network with "
                          f"{n_outputs} outputs, got a 1-D array of shape {array.shape}"
                          + (" (one-hot encode class labels)" if loss == "cross_entropy" else ""))
-    targets, _ = as_samples(array, name, n_outputs, dtype)
+    targets, _ = as_samples(array, name, n_outputs, dtype, "output")
     if targets.shape[0] != n_samples:
         raise ValueError(f"{name} has {targets.shape[0]} samples, but {x_name} has {n_samples}")
     if loss in ("binary_cross_entropy", "cross_entropy") and (
@@ -101,6 +105,8 @@ def as_targets(values: npt.ArrayLike, n_samples: int, n_outputs: int, single_sam
 def real_array(value: object, name: str, shape: tuple[int, ...],
                dtype: np.dtype[Any]) -> Floats:
     """`value` as a finite array of `shape`, converted to `dtype` (state set from outside)."""
+    if value is None:
+        raise TypeError(f"{name} must be an array of real numbers, got None")
     array = np.asarray(value)
     if array.dtype.kind not in "iuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")

@@ -414,26 +414,32 @@ class Network:
     # ---- the optimizer's state, and what a diverged step restores ----
 
     def _optimizer(self, optimizer: object, lr: object, momentum: object,
-                   weight_decay: object, defaults: tuple[object, ...]) -> Optimizer:
+                   weight_decay: object, default_lr: float | None) -> Optimizer:
         """The optimizer that `fit` or `step` was asked for: SGD from lr, momentum and
-        weight_decay when `optimizer` is None, else the named or given one."""
+        weight_decay (None: `default_lr`, 0 and 0) when `optimizer` is None, else the named
+        or given one, beside which none of the three may be given."""
         if optimizer is None:
-            if lr is None:
+            if lr is None and default_lr is None:
                 raise TypeError("lr, a learning rate, is needed unless an optimizer is given; "
                                 "got neither")
-            return SGD(lr, momentum, weight_decay)  # type: ignore[arg-type]
-        given = {name: value for name, value, default in zip(
-            ("lr", "momentum", "weight_decay"), (lr, momentum, weight_decay), defaults)
-            if _differs(value, default)}
+            # SGD checks the values' types and ranges
+            settings: list[Any] = [default_lr if lr is None else lr,
+                                   0.0 if momentum is None else momentum,
+                                   0.0 if weight_decay is None else weight_decay]
+            return SGD(*settings)
+        given = {name: value for name, value in
+                 (("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay))
+                 if value is not None}
         if given:
             raise ValueError(f"pass {', '.join(given)} to the optimizer, not beside it: got "
                              f"optimizer={optimizer!r} and "
                              + ", ".join(f"{name}={value!r}" for name, value in given.items()))
         if isinstance(optimizer, str):
             if optimizer not in Optimizer.classes:
-                raise ValueError(f"optimizer must be one of "
-                                 f"{', '.join(map(repr, Optimizer.classes))}, an optimizer "
-                                 f"object or None, got {optimizer!r}")
+                raise ValueError(f"optimizer must be the name of one ("
+                                 f"{', '.join(map(repr, Optimizer.classes))}; lower case), an "
+                                 f"optimizer object such as bpcore.optim.SGD(lr=0.1), or None; "
+                                 f"got {optimizer!r}")
             return Optimizer.classes[optimizer]()
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be None, a name such as 'sgd' or an optimizer "
@@ -449,7 +455,7 @@ class Network:
                type(weight_decay), weight_decay)
         cached = self._settings_cache
         if cached is None or cached[0] != key or self._state.name != cached[1].name:
-            chosen = self._optimizer(optimizer, lr, momentum, weight_decay, (None, 0.0, 0.0))
+            chosen = self._optimizer(optimizer, lr, momentum, weight_decay, None)
             cached = self._settings_cache = (key, chosen, self._settings(chosen))
         else:
             self._state.refresh(cached[2])
@@ -484,7 +490,9 @@ class Network:
             weights ``weights[i]`` row by row then the biases ``biases[i]``), and
             ``optimizer``: a dict with the optimizer's ``name`` (e.g. "sgd") and a copy of
             each of its state arrays by name (SGD's ``velocity``, shaped like
-            ``parameters``), and any scalar state by name.
+            ``parameters``), and any scalar state by name. Not the generator that shuffles
+            the samples in `fit`: a copy continues training exactly as the original only
+            with ``shuffle=False`` (or a generator of its own).
 
         Examples
         --------
@@ -502,8 +510,9 @@ class Network:
         """Set the parameters and optimizer state from a dictionary like `get_state`'s.
 
         Only ``parameters`` and ``optimizer`` are set, each if present; ``sizes``,
-        ``activation``, ``output`` and ``loss``, if present, must describe this network.
-        The parameters are converted to the network's dtype.
+        ``activation``, ``output`` and ``loss``, if present, must describe this network;
+        ``dtype`` is not checked: the parameters are converted to the network's. Any other
+        entry is an error.
 
         Parameters
         ----------
@@ -531,6 +540,10 @@ class Network:
         if not isinstance(state, dict):
             raise TypeError(f"state must be a dict like get_state()'s, got "
                             f"{type(state).__name__}")
+        unknown = sorted(map(str, set(state) - _STATE_KEYS))
+        if unknown:
+            raise ValueError(f"state has unknown entries {', '.join(map(repr, unknown))}; "
+                             f"get_state() gives {', '.join(map(repr, sorted(_STATE_KEYS)))}")
         mine = {"sizes": self._sizes, "activation": self.activation, "output": self.output,
                 "loss": self.loss_name}
         for key, value in mine.items():
@@ -570,7 +583,7 @@ class Network:
         return float(loss)
 
     def step(self, X: npt.ArrayLike, Y: npt.ArrayLike, lr: float | None = None,
-             momentum: float = 0.0, weight_decay: float = 0.0,
+             momentum: float | None = None, weight_decay: float | None = None,
              optimizer: Optimizer | str | None = None) -> float:
         """One in-place optimizer step on the batch X, Y, with the batch's mean gradient.
 
@@ -583,19 +596,20 @@ class Network:
             Targets, as for `loss`.
         lr : float or None, default None
             Learning rate of SGD, > 0; needed unless `optimizer` is given.
-        momentum : float in [0, 1), default 0.0
+        momentum : float in [0, 1) or None, default None (0)
             The update is v = momentum * v - lr * (g + weight_decay * W), then W += v, with
             one velocity v per parameter kept on the network (across `step` and `fit`
             calls; not saved). With momentum 0 it is plain SGD, W -= lr * (g + weight_decay
             * W), and the velocity is neither used nor changed.
-        weight_decay : float >= 0, default 0.0
+        weight_decay : float >= 0 or None, default None (0)
             Adds weight_decay * W to the gradient of every weight (not the biases): an L2
             penalty weight_decay / 2 * sum W^2, which the returned loss does not include.
         optimizer : Optimizer, str or None, default None
             None: SGD with lr, momentum and weight_decay. Otherwise an optimizer object such
             as ``bpcore.optim.SGD(lr=0.1, momentum=0.9)``, or the name of one ("sgd") with
-            its defaults; then lr, momentum and weight_decay are not given here. The
-            optimizer's state carries across calls with the same kind of optimizer.
+            its defaults; then lr, momentum and weight_decay must not be given (a
+            ValueError). The optimizer's state carries across calls with the same kind of
+            optimizer.
 
         Returns
         -------
@@ -649,8 +663,9 @@ class Network:
             raise DivergenceError(_UNDONE.format(lr=chosen.lr))
         return loss
 
-    def fit(self, X: npt.ArrayLike, Y: npt.ArrayLike, epochs: int = 100, lr: float = 0.1,
-            batch_size: int = 1, momentum: float = 0.0, weight_decay: float = 0.0,
+    def fit(self, X: npt.ArrayLike, Y: npt.ArrayLike, epochs: int = 100,
+            lr: float | None = None, batch_size: int = 1, momentum: float | None = None,
+            weight_decay: float | None = None,
             shuffle: bool = True, tol: float | None = None, patience: int | None = None,
             callback: Callable[[int, float], bool | None] | None = None,
             progress: bool = False,
@@ -677,18 +692,18 @@ class Network:
             "cross_entropy" each row sums to 1 (one-hot or probabilities).
         epochs : int, default 100
             The most epochs to run, at least 1.
-        lr : float, default 0.1
-            Learning rate, > 0.
+        lr : float or None, default None (0.1)
+            SGD's learning rate, > 0.
         batch_size : int, default 1
             Samples per step. 1 is online learning (one step per sample, the article's SGD);
             the last batch of an epoch may be smaller, and a batch_size of n_samples or more
             takes one full-batch step per epoch.
-        momentum : float in [0, 1), default 0.0
+        momentum : float in [0, 1) or None, default None (0)
             The update is v = momentum * v - lr * (g + weight_decay * W), then W += v, with
             one velocity v per parameter kept on the network (across `step` and `fit`
             calls; not saved). With momentum 0 it is plain SGD, W -= lr * (g + weight_decay
             * W), and the velocity is neither used nor changed.
-        weight_decay : float >= 0, default 0.0
+        weight_decay : float >= 0 or None, default None (0)
             Adds weight_decay * W to the gradient of every weight (not the biases): an L2
             penalty weight_decay / 2 * sum W^2, which the epoch losses do not include.
         shuffle : bool, default True
@@ -719,8 +734,9 @@ class Network:
         optimizer : Optimizer, str or None, default None
             None: SGD with lr, momentum and weight_decay. Otherwise an optimizer object such
             as ``bpcore.optim.SGD(lr=0.1, momentum=0.9)``, or the name of one ("sgd") with
-            its defaults; then lr, momentum and weight_decay keep their defaults here. The
-            optimizer's state carries across calls with the same kind of optimizer.
+            its defaults; then lr, momentum and weight_decay must not be given (a
+            ValueError). The optimizer's state carries across calls with the same kind of
+            optimizer.
 
         Returns
         -------
@@ -786,7 +802,7 @@ class Network:
             raise TypeError(f"restore_best must be True or False, got {restore_best!r}")
         epochs = check("epochs", epochs)
         batch_size = check("batch_size", batch_size)
-        chosen = self._optimizer(optimizer, lr, momentum, weight_decay, (0.1, 0.0, 0.0))
+        chosen = self._optimizer(optimizer, lr, momentum, weight_decay, 0.1)
         if not isinstance(shuffle, (bool, np.bool_)):
             raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
         tol = None if tol is None else check("tol", tol)
@@ -918,6 +934,10 @@ class Network:
         write_model(self.get_state(), path)
 
 
+# what get_state gives and set_state takes
+_STATE_KEYS = {"sizes", "activation", "output", "loss", "dtype", "parameters", "optimizer"}
+
+
 class _FitRun:
     """What `bpcore.training.train` drives when `Network.fit` trains a network on X, Y."""
 
@@ -962,13 +982,3 @@ def _described(value: object, key: str) -> object:
         except (TypeError, ValueError):
             return value
     return value
-
-
-def _differs(value: object, default: object) -> bool:
-    """Whether an argument was given another value than its default (any odd value is)."""
-    if value is default:
-        return False
-    try:
-        return bool(value != default)
-    except (TypeError, ValueError):  # e.g. an array: not a default
-        return True

@@ -365,10 +365,10 @@ class OptimizerState:
         Raises
         ------
         TypeError
-            If an array does not hold real numbers.
+            If `given` is not a dict, or an array does not hold real numbers.
         ValueError
-            If the name is not an optimizer's, or an array or scalar is missing, misshapen
-            or not finite.
+            If the name is not an optimizer's, an entry is unknown, or an array or scalar is
+            missing, misshapen or not finite.
 
         Examples
         --------
@@ -380,10 +380,17 @@ class OptimizerState:
         array([0.5, 1. ], dtype=float32)
         """
         where = "state['optimizer']"
-        if not isinstance(given, dict) or given.get("name") not in OPTIMIZERS:
+        if not isinstance(given, dict):
+            raise TypeError(f"{where} must be a dict like get_state()'s, got "
+                            f"{type(given).__name__} {given!r}")
+        if given.get("name") not in OPTIMIZERS:
             raise ValueError(f"{where} must be a dict whose 'name' is one of "
                              f"{', '.join(map(repr, OPTIMIZERS))}, got {given!r}")
         state = cls(given["name"], n_parameters, dtype)
+        unknown = sorted(map(str, set(given) - {"name", *state.named(), *state._scalar_names()}))
+        if unknown:
+            raise ValueError(f"{where} has unknown entries {', '.join(map(repr, unknown))} "
+                             f"for optimizer {state.name!r}")
         for name, array in state.named().items():
             if name not in given:
                 raise ValueError(f"{where} has no {name!r} array")

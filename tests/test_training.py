@@ -101,6 +101,7 @@ def test_a_rising_loss_warns_at_the_callers_line():
 
 @pytest.mark.parametrize("validation_data, error, message", [
     ((np.zeros((5, 3)), np.zeros((5, 3))), ValueError, "validation_data's X has 3 features"),
+    ((np.zeros((5, 4)), np.zeros((5, 2))), ValueError, "validation_data's Y has 2 outputs"),
     ((np.zeros((5, 4)), np.zeros((4, 3))), ValueError,
      "validation_data's Y has 4 samples, but validation_data's X has 5"),
     ((np.zeros((5, 4)), np.full((5, 3), np.nan)), ValueError, "validation_data's Y must be"),
@@ -148,7 +149,11 @@ def test_an_sgd_object_trains_as_its_settings_do(batch_size):
 
 @pytest.mark.parametrize("call, error, message", [
     (lambda net, X, Y: net.fit(X, Y, optimizer="adagrad"), ValueError,
-     "optimizer must be one of 'sgd'"),
+     r"optimizer must be the name of one \('sgd'; lower case\)"),
+    (lambda net, X, Y: net.fit(X, Y, lr=0.1, optimizer=SGD(lr=0.01)), ValueError,
+     "pass lr to the optimizer"),
+    (lambda net, X, Y: net.fit(X, Y, momentum=0.0, optimizer="sgd"), ValueError,
+     "pass momentum to the optimizer"),
     (lambda net, X, Y: net.fit(X, Y, optimizer=0.1), TypeError,
      "optimizer must be None, a name"),
     (lambda net, X, Y: net.fit(X, Y, lr=0.5, optimizer=SGD()), ValueError,
@@ -157,7 +162,6 @@ def test_an_sgd_object_trains_as_its_settings_do(batch_size):
      "pass momentum to the optimizer"),
     (lambda net, X, Y: net.step(X, Y), TypeError, "lr, a learning rate, is needed unless"),
     (lambda net, X, Y: net.step(X[0], Y[0]), TypeError, "lr, a learning rate, is needed"),
-    (lambda net, X, Y: net.fit(X, Y, lr=None), TypeError, "lr, a learning rate, is needed"),
     (lambda net, X, Y: net.fit(X, Y, lr=np.ones(2), optimizer="sgd"), ValueError,
      "pass lr to the optimizer"),
     (lambda net, X, Y: SGD(lr=-1.0), ValueError, r"lr must be a finite number in \(0, inf\)"),
@@ -221,6 +225,11 @@ def test_set_state_converts_to_the_networks_dtype():
     (lambda s: s["optimizer"].pop("velocity"), ValueError, "has no 'velocity' array"),
     (lambda s: s["optimizer"].update(velocity=np.zeros(3)), ValueError,
      r"\['velocity'\] must have shape"),
+    (lambda s: s.update(paramters=s["parameters"]), ValueError, "unknown entries 'paramters'"),
+    (lambda s: s["optimizer"].update(m=s["parameters"]), ValueError,
+     r"state\['optimizer'\] has unknown entries 'm'"),
+    (lambda s: s.update(optimizer="sgd"), TypeError, r"state\['optimizer'\] must be a dict"),
+    (lambda s: s.update(parameters=None), TypeError, "must be an array of real numbers, got None"),
 ])
 def test_bad_state_is_refused_and_changes_nothing(change, error, message):
     net = network()
