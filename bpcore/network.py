@@ -7,10 +7,9 @@ z[l] = W[l] a[l-1] + b[l], a[l] = f(z[l]), a[0] = x. Here `layer` counts weight 
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeAlias
+from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -26,9 +25,6 @@ from ._validation import (DivergenceError, as_int, as_samples, as_targets, check
 from .explain import Explanation, Factor, chain_rule
 from .optim import SGD, Optimizer, OptimizerState
 from .training import History, Watch, train
-
-if TYPE_CHECKING:
-    from .progress import Progress
 
 __all__ = ["Network", "Gradients", "History", "Explanation", "Factor"]
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import bpcore
-from bpcore import _backend, _fallback
+from bpcore import _backend
 
 
 def test_backend_names_the_kernels_in_use(backend):
