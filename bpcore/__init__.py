@@ -45,9 +45,10 @@ from ._version import __version__
 from .checks import check_gradients
 from .io import load
 from .network import Explanation, Gradients, History, Network
+from .optim import SGD, Adam
 
 __all__ = ["Network", "load", "check_gradients", "DivergenceError", "Gradients", "History",
-           "Explanation", "backend", "__version__"]
+           "Explanation", "SGD", "Adam", "backend", "__version__"]
 
 
 def __getattr__(name: str) -> str:

@@ -7,6 +7,7 @@ to that.
 """
 from __future__ import annotations
 
+import math
 import operator
 import sys
 from typing import Any
@@ -24,7 +25,7 @@ __all__ = ["ACTIVATIONS", "LOSSES", "OPTIMIZERS", "LIMITS", "OPTIMIZER_SHAPES", 
 
 MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY = (LOSSES[name] for name in (
     "mse", "binary_cross_entropy", "cross_entropy"))
-SGD = SPECS["sgd"].code
+SGD, ADAM = SPECS["sgd"].code, SPECS["adam"].code
 OPTIMIZERS = {name: spec.code for name, spec in SPECS.items()}
 # what the compiled module reports of its compiled-in constants, for the same test
 LIMITS = {"MAX_WIDTH": MAX_WIDTH, "MAX_LAYERS": MAX_LAYERS, "LEAKY_SLOPE": LEAKY_SLOPE,
@@ -141,14 +142,38 @@ def _sgd_update(params: Floats, grads: Floats, state: list[Floats], settings: Fl
     params += velocity
 
 
+def _adam_update(params: Floats, grads: Floats, state: list[Floats], settings: Floats,
+                 decay: bool) -> None:
+    # settings: lr, beta1, beta2, eps, weight_decay, decoupled, step; state: the moments m and
+    # v. PyTorch's formulation (src/kernels/optimizers.pxi has the same, operation by
+    # operation): g += weight_decay p (or, decoupled, p *= 1 - lr weight_decay);
+    # m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2;
+    # p -= lr / (1 - beta1^t) m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+    kind = params.dtype.type
+    lr, beta1, beta2, eps = (float(value) for value in settings[:4])
+    weight_decay = float(settings[4]) if decay else 0.0
+    decoupled, step = settings[5] != 0, settings[6]
+    m, v = state
+    g = grads
+    if decoupled:
+        params *= kind(1.0 - lr * weight_decay)
+    else:
+        g = grads + kind(weight_decay) * params
+    m += kind(1.0 - beta1) * (g - m)
+    v[...] = v * kind(beta2) + kind(1.0 - beta2) * g * g
+    denominator = np.sqrt(v) / kind(math.sqrt(1.0 - beta2 ** step)) + kind(eps)
+    params -= kind(lr / (1.0 - beta1 ** step)) * m / denominator
+
+
 # optimizer code -> its update of one block of parameters, given views of its state arrays
-_UPDATES = {SGD: _sgd_update}
+_UPDATES = {SGD: _sgd_update, ADAM: _adam_update}
 
 
 def _begin_step(optimizer: int, settings: Floats) -> None:
     # once per step, before the walk: where an optimizer advances scalar state it keeps at
-    # the end of `settings` (a step count); SGD keeps none
-    return None
+    # the end of `settings`: Adam's step count; SGD keeps none
+    if optimizer == ADAM:
+        settings[6] += 1
 
 
 def _network_update(params: Floats, grads: Floats, state: Floats, sizes: list[int],

@@ -18,7 +18,10 @@ cdef enum:  # optimizers, and the length of each one's settings and number of st
     SGD = 0
     SGD_SETTINGS = 3  # lr, momentum, weight_decay
     SGD_STATE = 1  # velocity
-    N_OPTIMIZERS = 1
+    ADAM = 1
+    ADAM_SETTINGS = 7  # lr, beta1, beta2, eps, weight_decay, decoupled, step
+    ADAM_STATE = 2  # m, v
+    N_OPTIMIZERS = 2
 
 cdef enum:  # limits of a network's shape
     MAX_WIDTH = 1 << 24

@@ -33,7 +33,11 @@ class OptimizerSpec(NamedTuple):
 
 # optimizer name -> its spec; each has one update function per kernel module and one class in
 # bpcore/optim.py (CONTRIBUTING.md says how to add one)
-OPTIMIZERS = {"sgd": OptimizerSpec(0, ("lr", "momentum", "weight_decay"), ("velocity",))}
+OPTIMIZERS = {
+    "sgd": OptimizerSpec(0, ("lr", "momentum", "weight_decay"), ("velocity",)),
+    "adam": OptimizerSpec(1, ("lr", "beta1", "beta2", "eps", "weight_decay", "decoupled",
+                              "step"), ("m", "v")),
+}
 
 DTYPES = ("float32", "float64")
 

@@ -144,8 +144,8 @@ def as_real(value: object, name: str, low: float, high: float = np.inf, low_open
 
 
 class Range(NamedTuple):
-    """The values a setting may take: an int (at least `low`) or a finite real number between
-    `low` and `high`, each end closed unless marked open."""
+    """The values a setting may take: a bool, an int (at least `low`), or a finite real
+    number between `low` and `high`, each end closed unless marked open."""
 
     kind: type
     low: float
@@ -154,6 +154,8 @@ class Range(NamedTuple):
     high_open: bool = False
 
     def describe(self) -> str:
+        if self.kind is bool:
+            return "True or False"
         if self.kind is int:
             return f"an integer >= {self.low:g}"
         return ("(" if self.low_open else "[") + f"{self.low:g}, {self.high:g}" + (
@@ -171,6 +173,10 @@ RANGES = {
     "patience": Range(int, 1),
     "tol": Range(float, 0.0),
     "validation_fraction": Range(float, 0.0, 1.0, high_open=True),
+    "beta1": Range(float, 0.0, 1.0, high_open=True),
+    "beta2": Range(float, 0.0, 1.0, high_open=True),
+    "eps": Range(float, 0.0, low_open=True),
+    "decoupled": Range(bool, 0.0, 1.0),
 }
 
 
@@ -178,6 +184,10 @@ def check(name: str, value: object, label: str | None = None) -> Any:
     """`value` checked against RANGES[name] (as an int or a float); errors call it `label`."""
     allowed = RANGES[name]
     label = label or name
+    if allowed.kind is bool:
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{label} must be True or False, got {value!r}")
+        return bool(value)
     if allowed.kind is int:
         return as_int(value, label, int(allowed.low))
     return as_real(value, label, allowed.low, allowed.high, allowed.low_open, allowed.high_open)

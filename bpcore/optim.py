@@ -27,7 +27,7 @@ from ._layout import Floats
 from ._spec import OPTIMIZERS
 from ._validation import check, real_array
 
-__all__ = ["Optimizer", "SGD", "OptimizerState"]
+__all__ = ["Optimizer", "SGD", "Adam", "OptimizerState"]
 
 
 class Optimizer:
@@ -160,6 +160,59 @@ class SGD(Optimizer):
     def changes_state(self) -> bool:
         # with momentum 0 the kernels neither read nor write the velocity
         return self.momentum != 0
+
+
+@dataclass(frozen=True)
+class Adam(Optimizer):
+    """Adam, with bias-corrected moment estimates; with ``decoupled=True``, AdamW.
+
+    PyTorch's formulation: with g the gradient (plus weight_decay * W for the weights unless
+    decoupled), m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g^2, and at step t
+    W -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps). Decoupled weight decay
+    (AdamW) instead multiplies the weights by 1 - lr * weight_decay before the update. The
+    moments m and v and the step count t are kept on the network. Weight decay applies to the
+    weights, not to the biases.
+
+    Attributes
+    ----------
+    lr : float > 0, default 0.001
+        The learning rate.
+    beta1 : float in [0, 1), default 0.9
+        How much of the previous gradient mean m keeps.
+    beta2 : float in [0, 1), default 0.999
+        How much of the previous squared-gradient mean v keeps.
+    eps : float > 0, default 1e-8
+        Added to the denominator, for stability.
+    weight_decay : float >= 0, default 0.0
+        L2 penalty (or, decoupled, the weights' shrink factor per unit of lr).
+    decoupled : bool, default False
+        AdamW's decoupled weight decay instead of an L2 term in the gradient.
+
+    Raises
+    ------
+    TypeError
+        If a setting has the wrong type.
+    ValueError
+        If a setting is out of its range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import bpcore
+    >>> net = bpcore.Network([2, 1], output="identity", seed=0)
+    >>> X, y = np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([1.0, -1.0])
+    >>> history = net.fit(X, y, epochs=200, optimizer=bpcore.Adam(lr=0.05))
+    >>> history.losses[-1] < 1e-3
+    True
+    """
+
+    name: ClassVar[str] = "adam"
+    lr: float = 0.001
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    decoupled: bool = False
 
 
 class OptimizerState:

@@ -96,8 +96,8 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
     hands it to ``trainer.train_rows``. An epoch that makes the loss or a parameter
     non-finite is undone (the snapshot from before it is restored) and raises
     DivergenceError; Ctrl-C undoes the interrupted epoch and raises KeyboardInterrupt saying
-    which parameters the model keeps. After each whole epoch come `reporter`, the best-so-far bookkeeping, then
-    `callback`, then the `tol` and `patience` rules on the watched loss.
+    which parameters the model keeps. After each whole epoch come `reporter`, the best-so-far
+    bookkeeping, then `callback`, then the `tol` and `patience` rules on the watched loss.
 
     Parameters
     ----------

@@ -27,7 +27,7 @@ Memory layout shared with `bpcore/_layout.py` and `bpcore/_fallback.py`:
   its settings (float64) its hyperparameters then any scalar state.
 Every floating argument of one call has the same dtype (the `floating` fused type).
 """
-from libc.math cimport exp, log, log1p, tanh, fabs
+from libc.math cimport exp, log, log1p, tanh, fabs, pow, sqrt
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 from cython cimport floating

@@ -149,7 +149,7 @@ def test_an_sgd_object_trains_as_its_settings_do(batch_size):
 
 @pytest.mark.parametrize("call, error, message", [
     (lambda net, X, Y: net.fit(X, Y, optimizer="adagrad"), ValueError,
-     r"optimizer must be the name of one \('sgd'; lower case\)"),
+     r"optimizer must be the name of one \('sgd', 'adam'; lower case\)"),
     (lambda net, X, Y: net.fit(X, Y, lr=0.1, optimizer=SGD(lr=0.01)), ValueError,
      "pass lr to the optimizer"),
     (lambda net, X, Y: net.fit(X, Y, momentum=0.0, optimizer="sgd"), ValueError,
@@ -221,7 +221,9 @@ def test_set_state_converts_to_the_networks_dtype():
      r"state\['parameters'\] must be finite"),
     (lambda s: s.update(parameters=s["parameters"].astype(str)), TypeError,
      "must hold real numbers"),
-    (lambda s: s.update(optimizer={"name": "adam"}), ValueError, "'name' is one of 'sgd'"),
+    (lambda s: s.update(optimizer={"name": "rmsprop"}), ValueError,
+     "'name' is one of 'sgd', 'adam'"),
+    (lambda s: s.update(optimizer={"name": "adam"}), ValueError, "has no 'm' array"),
     (lambda s: s["optimizer"].pop("velocity"), ValueError, "has no 'velocity' array"),
     (lambda s: s["optimizer"].update(velocity=np.zeros(3)), ValueError,
      r"\['velocity'\] must have shape"),

@@ -127,7 +127,8 @@ def test_both_modules_have_the_constants_of_the_spec(compiled):
 # ---- 2. error types: a battery of spoiled calls ----------------------------------------------
 
 # valid settings of each optimizer in bpcore/_spec.py (a new optimizer needs an entry)
-SETTINGS = {"sgd": [0.1, 0.5, 0.01]}  # lr, momentum, weight_decay
+SETTINGS = {"sgd": [0.1, 0.5, 0.01],  # lr, momentum, weight_decay
+            "adam": [0.01, 0.9, 0.999, 1e-8, 0.01, 0.0, 0.0]}  # ..., decoupled, step
 
 
 def valid_arguments(dtype=np.float64, optimizer="sgd"):

@@ -90,8 +90,8 @@ cdef Py_ssize_t checked_layers(cnp.ndarray params, cnp.ndarray sizes,
 
 
 # settings entries and state arrays of each optimizer, by code (bpcore/_spec.py OPTIMIZERS)
-cdef Py_ssize_t[N_OPTIMIZERS] SETTINGS_LENGTH = [SGD_SETTINGS]
-cdef Py_ssize_t[N_OPTIMIZERS] STATE_ARRAYS = [SGD_STATE]
+cdef Py_ssize_t[N_OPTIMIZERS] SETTINGS_LENGTH = [SGD_SETTINGS, ADAM_SETTINGS]
+cdef Py_ssize_t[N_OPTIMIZERS] STATE_ARRAYS = [SGD_STATE, ADAM_STATE]
 
 
 cdef int check_optimizer(Py_ssize_t optimizer, Py_ssize_t n_settings, Py_ssize_t n_state,

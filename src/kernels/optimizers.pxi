@@ -55,12 +55,67 @@ cdef inline void sgd_update_outer(floating* params, floating d, const floating* 
                       weight_decay, False)
 
 
+# -- Adam (AdamW when decoupled). settings: lr, beta1, beta2, eps, weight_decay, decoupled,
+# step; state: the moments m and v, `stride` entries apart. PyTorch's formulation:
+# g += weight_decay p (or, decoupled, p *= 1 - lr weight_decay); m = beta1 m + (1 - beta1) g;
+# v = beta2 v + (1 - beta2) g^2; p -= lr / (1 - beta1^t) m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+cdef struct AdamStep:
+    double lr, beta1, beta2, eps, weight_decay, step_size, bias2_sqrt
+    bint decoupled
+
+
+cdef inline AdamStep adam_step(const double* settings, bint decay) noexcept nogil:
+    # the step's constants, from the settings (the step count t already advanced)
+    cdef AdamStep a
+    cdef double t = settings[6]
+    a.lr, a.beta1, a.beta2, a.eps = settings[0], settings[1], settings[2], settings[3]
+    a.weight_decay = settings[4] if decay else 0.0
+    a.decoupled = settings[5] != 0
+    a.step_size = a.lr / (1.0 - pow(a.beta1, t))
+    a.bias2_sqrt = sqrt(1.0 - pow(a.beta2, t))
+    return a
+
+
+cdef inline void adam_point(floating* p, floating g, floating* m, floating* v,
+                            const AdamStep* a) noexcept nogil:
+    cdef floating denominator
+    if a.decoupled:
+        p[0] = p[0] * <floating>(1.0 - a.lr * a.weight_decay)
+    else:
+        g = g + <floating>a.weight_decay * p[0]
+    m[0] = m[0] + <floating>(1.0 - a.beta1) * (g - m[0])
+    v[0] = v[0] * <floating>a.beta2 + <floating>(1.0 - a.beta2) * g * g
+    # every operation in the parameters' precision, as the fallback's NumPy does
+    denominator = <floating>sqrt(v[0]) / <floating>a.bias2_sqrt + <floating>a.eps
+    p[0] = p[0] - <floating>a.step_size * m[0] / denominator
+
+
+cdef inline void adam_update(floating* params, const floating* grads, floating* state,
+                             Py_ssize_t stride, Py_ssize_t n, const double* settings,
+                             bint decay) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef AdamStep a = adam_step(settings, decay)
+    for i in range(n):
+        adam_point(&params[i], grads[i], &state[i], &state[i + stride], &a)
+
+
+cdef inline void adam_update_outer(floating* params, floating d, const floating* x,
+                                   floating* state, Py_ssize_t stride, Py_ssize_t n,
+                                   const double* settings, bint decay) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef AdamStep a = adam_step(settings, decay)
+    for i in range(n):
+        adam_point(&params[i], <floating>0 + d * x[i], &state[i], &state[i + stride], &a)
+
+
 # -- the switches from optimizer codes to update loops
 
 cdef inline void begin_step(Py_ssize_t optimizer, double* settings) noexcept nogil:
     # once per step, before a walk: where an optimizer advances scalar state it keeps at the
-    # end of `settings` (a step count); SGD keeps none
-    pass
+    # end of `settings`: Adam's step count; SGD keeps none
+    if optimizer == ADAM:
+        settings[6] = settings[6] + 1
 
 
 cdef inline void update_block(Py_ssize_t optimizer, floating* params, const floating* grads,
@@ -68,6 +123,8 @@ cdef inline void update_block(Py_ssize_t optimizer, floating* params, const floa
                               const double* settings, bint decay) noexcept nogil:
     if optimizer == SGD:
         sgd_update(params, grads, state, stride, n, settings, decay)
+    elif optimizer == ADAM:
+        adam_update(params, grads, state, stride, n, settings, decay)
 
 
 cdef inline void update_outer(Py_ssize_t optimizer, floating* params, floating d,
@@ -75,6 +132,8 @@ cdef inline void update_outer(Py_ssize_t optimizer, floating* params, floating d
                               Py_ssize_t n, const double* settings, bint decay) noexcept nogil:
     if optimizer == SGD:
         sgd_update_outer(params, d, x, state, stride, n, settings, decay)
+    elif optimizer == ADAM:
+        adam_update_outer(params, d, x, state, stride, n, settings, decay)
 
 
 # -- the walks over the layers

@@ -4,7 +4,7 @@ ACTIVATIONS = {"identity": IDENTITY, "sigmoid": SIGMOID, "tanh": TANH, "relu": R
                "leaky_relu": LEAKY_RELU, "softmax": SOFTMAX}
 LOSSES = {"mse": MSE, "binary_cross_entropy": BINARY_CROSS_ENTROPY,
           "cross_entropy": CROSS_ENTROPY}
-OPTIMIZERS = {"sgd": SGD}
+OPTIMIZERS = {"sgd": SGD, "adam": ADAM}
 # the rest of bpcore/_spec.py as compiled in, for the test that compares them
 LIMITS = {"MAX_WIDTH": MAX_WIDTH, "MAX_LAYERS": MAX_LAYERS, "LEAKY_SLOPE": LEAKY_SLOPE,
           "ROW_SUM_TOLERANCE": ROW_SUM_TOLERANCE}
