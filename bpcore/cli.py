@@ -42,6 +42,7 @@ from .datasets import DataError, load_digits, load_iris, read_table
 from .io import load, save
 from .network import Network
 from .progress import make_progress
+from .training import split_rows
 
 BAD_INPUT = 2
 CLOSED_PIPE = 141  # 128 + SIGPIPE: what a C tool killed by a closed pipe reports
@@ -331,26 +332,6 @@ def _standardise(X: npt.NDArray[np.float64],
     return mean, std
 
 
-def _split(n: int, labels: npt.NDArray[Any] | None, fraction: float,
-           rng: np.random.Generator) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-    """Indices (train, held_out) of n rows: a share `fraction` of every class held out (at
-    least one row in all when fraction > 0); labels=None splits at random. The caller checks
-    that enough rows are left to train on."""
-    if fraction == 0:
-        return np.arange(n), np.arange(0)
-    held: list[Any] | npt.NDArray[np.intp]
-    held = []
-    if labels is not None:
-        for label in np.unique(labels):
-            members = rng.permutation(np.flatnonzero(labels == label))
-            held.extend(members[:int(round(len(members) * fraction))])
-    if not held:  # no labels, or every class too small to give a row
-        held = list(rng.permutation(n)[:max(1, int(round(n * fraction)))])
-    held = np.sort(np.array(held, dtype=np.intp))
-    train = np.setdiff1d(np.arange(n), held)
-    return train, held
-
-
 def _one_hot(indices: npt.NDArray[np.integer[Any]], n_classes: int) -> npt.NDArray[np.float64]:
     one_hot: npt.NDArray[np.float64] = np.eye(n_classes)[indices]
     return one_hot
@@ -429,7 +410,7 @@ def run_demo(args: argparse.Namespace) -> int:
     X, labels = setting["load"]()
     classes, y = np.unique(labels, return_inverse=True)
     rng = np.random.default_rng(args.seed)
-    train, test = _split(len(y), y, 0.25, rng)
+    train, test = split_rows(len(y), y, 0.25, rng)
     mean, std = _standardise(X[train])
     X = (X - mean) / std
     sizes = [X.shape[1], *setting["hidden"], len(classes)]
@@ -578,7 +559,7 @@ def run_train(args: argparse.Namespace) -> int:
         Y = (Y - target_mean) / target_std
         extra["meta_target_mean"], extra["meta_target_std"] = target_mean, target_std
     rng = np.random.default_rng(args.seed)
-    train, held = _split(len(X), y, args.validation_fraction, rng)
+    train, held = split_rows(len(X), y, args.validation_fraction, rng)
     # One row "trains" to loss 0 and teaches nothing: refuse before anything is written.
     if len(train) < 2:
         held_out = (f", {len(held)} of them held out for validation (--validation-fraction "

@@ -24,7 +24,7 @@ from ._validation import (DivergenceError, as_int, as_samples, as_targets, check
                           real_array)
 from .explain import Explanation, Factor, chain_rule
 from .optim import SGD, Optimizer, OptimizerState
-from .training import History, Watch, train
+from .training import History, Watch, split_rows, train
 
 __all__ = ["Network", "Gradients", "History", "Explanation", "Factor"]
 
@@ -666,7 +666,8 @@ class Network:
             callback: Callable[[int, float], bool | None] | None = None,
             progress: bool = False,
             validation_data: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
-            restore_best: bool = False, optimizer: Optimizer | str | None = None) -> History:
+            restore_best: bool = False, optimizer: Optimizer | str | None = None,
+            validation_fraction: float | None = None) -> History:
         """Train the network in place by stochastic gradient descent (or another optimizer).
 
         Each epoch visits every sample once, in an order the network's own generator
@@ -733,6 +734,10 @@ class Network:
             its defaults; then lr, momentum and weight_decay must not be given (a
             ValueError). The optimizer's state carries across calls with the same kind of
             optimizer.
+        validation_fraction : float in (0, 1) or None, default None
+            Hold this share of the samples out of training as `validation_data`, drawn with
+            the network's generator (`bpcore.training.split_rows`), the same share of every
+            class when the loss is "cross_entropy"; not with `validation_data`.
 
         Returns
         -------
@@ -794,6 +799,10 @@ class Network:
             X_val, single = self._inputs(validation_data[0], "validation_data's X")
             validation = X_val, self._targets(validation_data[1], X_val.shape[0], single,
                                               "validation_data's Y", "validation_data's X")
+        if validation_fraction is not None:
+            if validation is not None:
+                raise ValueError("give validation_data or validation_fraction, not both")
+            X, Y, validation = self._held_out(X, Y, validation_fraction)
         if not isinstance(restore_best, (bool, np.bool_)):
             raise TypeError(f"restore_best must be True or False, got {restore_best!r}")
         epochs = check("epochs", epochs)
@@ -821,6 +830,20 @@ class Network:
         finally:
             if reporter is not None:
                 reporter.close()
+
+    def _held_out(self, X: Floats, Y: Floats,
+                  fraction: object) -> tuple[Floats, Floats, tuple[Floats, Floats]]:
+        """X and Y without a share `fraction` of their rows, and those rows."""
+        share: float = check("validation_fraction", fraction)
+        if share == 0:
+            raise ValueError("validation_fraction must be in (0, 1), got 0.0 (None holds out "
+                             "nothing)")
+        labels = Y.argmax(axis=1) if self.loss_name == "cross_entropy" else None
+        train, held = split_rows(X.shape[0], labels, share, self._rng)
+        if len(train) == 0:
+            raise ValueError(f"validation_fraction={share:g} holds out all {X.shape[0]} "
+                             f"samples, leaving none to train on")
+        return X[train], Y[train], (X[held], Y[held])
 
     def explain(self, x: npt.ArrayLike, y: npt.ArrayLike, layer: int, j: int,
                 k: int) -> Explanation:

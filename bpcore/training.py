@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from ._layout import Floats, Indices
 from ._validation import DivergenceError
@@ -262,3 +263,50 @@ def _epochs(trainer: _Trainer, X: Floats, Y: Floats,
 def _kept(epoch: int) -> str:
     """Which parameters an interrupted training leaves, for its KeyboardInterrupt."""
     return f"from the end of epoch {epoch}" if epoch else "it had before fit"
+
+
+def split_rows(n: int, labels: npt.NDArray[Any] | None, fraction: float,
+               rng: np.random.Generator) -> tuple[Indices, Indices]:
+    """Split n rows into training and held-out rows: a share `fraction` of every class held
+    out (at least one row in all when fraction > 0), or of all rows when labels is None.
+
+    Parameters
+    ----------
+    n : int
+        The number of rows.
+    labels : ndarray of shape (n,) or None
+        Each row's class, to hold out the same share of every class (stratified); None
+        holds out rows at random.
+    fraction : float in [0, 1)
+        The share to hold out; 0 holds out nothing.
+    rng : numpy.random.Generator
+        What draws the rows.
+
+    Returns
+    -------
+    tuple of ndarray
+        The sorted row numbers (train, held_out). The caller checks that enough rows are
+        left on either side.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bpcore.training import split_rows
+    >>> labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    >>> train, held = split_rows(8, labels, 0.25, np.random.default_rng(0))
+    >>> len(train), len(held), labels[held].tolist()
+    (6, 2, [0, 1])
+    """
+    if fraction == 0:
+        return np.arange(n), np.arange(0)
+    held: list[Any] | npt.NDArray[np.intp]
+    held = []
+    if labels is not None:
+        for label in np.unique(labels):
+            members = rng.permutation(np.flatnonzero(labels == label))
+            held.extend(members[:int(round(len(members) * fraction))])
+    if not held:  # no labels, or every class too small to give a row
+        held = list(rng.permutation(n)[:max(1, int(round(n * fraction)))])
+    held = np.sort(np.array(held, dtype=np.intp))
+    train = np.setdiff1d(np.arange(n), held).astype(np.intp)
+    return train, held

@@ -264,3 +264,48 @@ def test_optimizer_state_reports_and_restores_by_name():
     np.testing.assert_array_equal(copy.arrays, state.arrays)
     with pytest.raises(ValueError, match="must have shape"):
         OptimizerState.from_dict(state.to_dict(), 5, np.dtype("float32"))
+
+
+# ---- validation_fraction ----
+
+def test_validation_fraction_holds_out_rows_drawn_with_the_networks_generator():
+    from bpcore.training import split_rows
+    X, Y = classification(n=40)
+    net = network()
+    # what the network's generator will draw: the split first, then the epochs' orders
+    replay = np.random.default_rng()
+    replay.bit_generator.state = net._rng.bit_generator.state
+    train, held = split_rows(40, Y.argmax(axis=1), 0.25, replay)
+    twin = network()
+    history = net.fit(X, Y, epochs=4, lr=0.05, validation_fraction=0.25)
+    twin._rng.bit_generator.state = replay.bit_generator.state
+    expected = twin.fit(X[train], Y[train], epochs=4, lr=0.05,
+                        validation_data=(X[held], Y[held]))
+    assert len(held) == 10 and history.val_losses == expected.val_losses
+    np.testing.assert_array_equal(parameters(net), parameters(twin))
+    # stratified: every class loses the same share of its rows
+    labels = Y.argmax(axis=1)
+    for label in np.unique(labels):
+        assert np.sum(labels[held] == label) == round(0.25 * np.sum(labels == label))
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"validation_fraction": 0.0}, ValueError, r"must be in \(0, 1\), got 0.0"),
+    ({"validation_fraction": 1.0}, ValueError, r"validation_fraction must be a finite number"),
+    ({"validation_fraction": "0.2"}, TypeError, "validation_fraction must be a real number"),
+    ({"validation_fraction": 0.2, "validation_data": (np.zeros((2, 4)), np.eye(3)[:2])},
+     ValueError, "validation_data or validation_fraction, not both"),
+])
+def test_bad_validation_fractions_are_refused(kwargs, error, message):
+    X, Y = classification(n=10)
+    net = network()
+    before = parameters(net)
+    with pytest.raises(error, match=message):
+        net.fit(X, Y, epochs=1, **kwargs)
+    np.testing.assert_array_equal(parameters(net), before)
+
+
+def test_a_validation_fraction_that_leaves_nothing_to_train_on_is_refused():
+    X, Y = classification(n=2)
+    with pytest.raises(ValueError, match="holds out all 2 samples"):
+        network().fit(X, Y, epochs=1, validation_fraction=0.9)
