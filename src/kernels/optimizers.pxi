@@ -79,19 +79,18 @@ cdef inline AdamStep adam_step(const double* settings, bint decay) noexcept nogi
     return a
 
 
-cdef inline void adam_point(floating* p, floating g, floating* m, floating* v,
-                            floating shrink, floating decay, floating keep1, floating beta2,
-                            floating keep2, floating step_size, floating bias2_sqrt,
-                            floating eps, bint decoupled) noexcept nogil:
-    # shrink = 1 - lr weight_decay, decay = weight_decay, keep1 = 1 - beta1, keep2 = 1 - beta2;
-    # every operation in the parameters' precision, as the fallback's NumPy does
+cdef inline void adam_point(floating* p, floating g, floating* m, floating* v, AdamStep a,
+                            bint decoupled) noexcept nogil:
+    # every operation in the parameters' precision, as the fallback's NumPy does; the
+    # constants' casts do not depend on the parameter and are hoisted out of the loops
     if decoupled:
-        p[0] = p[0] * shrink
+        p[0] = p[0] * <floating>(1.0 - a.lr * a.weight_decay)
     else:
-        g = g + decay * p[0]
-    m[0] = m[0] + keep1 * (g - m[0])
-    v[0] = v[0] * beta2 + keep2 * g * g
-    p[0] = p[0] - step_size * m[0] / (<floating>sqrt(v[0]) / bias2_sqrt + eps)
+        g = g + <floating>a.weight_decay * p[0]
+    m[0] = m[0] + <floating>(1.0 - a.beta1) * (g - m[0])
+    v[0] = v[0] * <floating>a.beta2 + <floating>(1.0 - a.beta2) * g * g
+    p[0] = p[0] - <floating>a.step_size * m[0] / (<floating>sqrt(v[0]) / <floating>a.bias2_sqrt
+                                                  + <floating>a.eps)
 
 
 cdef inline void adam_update(floating* params, const floating* grads, floating* state,
@@ -99,21 +98,12 @@ cdef inline void adam_update(floating* params, const floating* grads, floating* 
                              bint decay) noexcept nogil:
     cdef Py_ssize_t i
     cdef AdamStep a = adam_step(settings, decay)
-    cdef floating shrink = <floating>(1.0 - a.lr * a.weight_decay)
-    cdef floating weight_decay = <floating>a.weight_decay, keep1 = <floating>(1.0 - a.beta1)
-    cdef floating beta2 = <floating>a.beta2, keep2 = <floating>(1.0 - a.beta2)
-    cdef floating step_size = <floating>a.step_size, bias2_sqrt = <floating>a.bias2_sqrt
-    cdef floating eps = <floating>a.eps
-    cdef floating* m = state
-    cdef floating* v = state + stride
     if a.decoupled:  # two loops, so that each compiles without a branch inside
         for i in range(n):
-            adam_point(&params[i], grads[i], &m[i], &v[i], shrink, weight_decay, keep1, beta2,
-                       keep2, step_size, bias2_sqrt, eps, True)
+            adam_point(&params[i], grads[i], &state[i], &state[i + stride], a, True)
     else:
         for i in range(n):
-            adam_point(&params[i], grads[i], &m[i], &v[i], shrink, weight_decay, keep1, beta2,
-                       keep2, step_size, bias2_sqrt, eps, False)
+            adam_point(&params[i], grads[i], &state[i], &state[i + stride], a, False)
 
 
 cdef inline void adam_update_outer(floating* params, floating d, const floating* x,
@@ -121,22 +111,15 @@ cdef inline void adam_update_outer(floating* params, floating d, const floating*
                                    const double* settings, bint decay) noexcept nogil:
     cdef Py_ssize_t i
     cdef AdamStep a = adam_step(settings, decay)
-    cdef floating shrink = <floating>(1.0 - a.lr * a.weight_decay)
-    cdef floating weight_decay = <floating>a.weight_decay, keep1 = <floating>(1.0 - a.beta1)
-    cdef floating beta2 = <floating>a.beta2, keep2 = <floating>(1.0 - a.beta2)
-    cdef floating step_size = <floating>a.step_size, bias2_sqrt = <floating>a.bias2_sqrt
-    cdef floating eps = <floating>a.eps
-    cdef floating* m = state
-    cdef floating* v = state + stride
     # the gradient as network_gradients computes it for one sample: 0 + d x_i
     if a.decoupled:
         for i in range(n):
-            adam_point(&params[i], <floating>0 + d * x[i], &m[i], &v[i], shrink, weight_decay,
-                       keep1, beta2, keep2, step_size, bias2_sqrt, eps, True)
+            adam_point(&params[i], <floating>0 + d * x[i], &state[i], &state[i + stride], a,
+                       True)
     else:
         for i in range(n):
-            adam_point(&params[i], <floating>0 + d * x[i], &m[i], &v[i], shrink, weight_decay,
-                       keep1, beta2, keep2, step_size, bias2_sqrt, eps, False)
+            adam_point(&params[i], <floating>0 + d * x[i], &state[i], &state[i + stride], a,
+                       False)
 
 
 # -- the switches from optimizer codes to update loops
