@@ -32,6 +32,7 @@ LAYERS = {
     "_backend": 2,
     # 3: optimizers, the training loop and helpers of the network
     "optim": 3, "explain": 3, "progress": 3, "_files": 3, "training": 3,
+    "schedules": 3,
     # 4
     "network": 4,
     # 5: what works on a network through its public state
