@@ -45,10 +45,11 @@ from ._version import __version__
 from .checks import check_gradients
 from .io import load
 from .network import Explanation, Gradients, History, Network
-from .optim import SGD, Adam
+from . import schedules
+from .optim import LBFGS, SGD, Adam, Rprop
 
 __all__ = ["Network", "load", "check_gradients", "DivergenceError", "Gradients", "History",
-           "Explanation", "SGD", "Adam", "backend", "__version__"]
+           "Explanation", "SGD", "Adam", "Rprop", "LBFGS", "schedules", "backend", "__version__"]
 
 
 def __getattr__(name: str) -> str:

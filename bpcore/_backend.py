@@ -51,6 +51,7 @@ class Kernels(Protocol):
     `bpcore/_spec.py`. An optimizer's `settings` is a float64 vector (its hyperparameters,
     then any scalar state it keeps) and its `state` one vector holding each of its state
     arrays (each as long as `params`) one after the other; both are updated in place.
+    `weights` is each sample's weight, or an empty vector for none.
     """
 
     ACTIVATIONS: dict[str, int]
@@ -64,12 +65,16 @@ class Kernels(Protocol):
                     out: Floats) -> bool: ...
 
     def backward(self, params: Floats, sizes: Indices, activations: Indices, loss: int,
-                 Y: Floats, A: Floats, D: Floats) -> None: ...
+                 Y: Floats, A: Floats, D: Floats, weights: Floats) -> None: ...
 
     def parameter_gradients(self, sizes: Indices, X: Floats, A: Floats, D: Floats,
                             grads: Floats) -> None: ...
 
-    def batch_loss(self, loss: int, A_out: Floats, Z: Floats, Y: Floats) -> float: ...
+    def batch_loss(self, loss: int, A_out: Floats, Z: Floats, Y: Floats,
+                   weights: Floats) -> float: ...
+
+    def loss_gradients(self, params: Floats, sizes: Indices, activations: Indices, loss: int,
+                       X: Floats, Y: Floats, weights: Floats, grads: Floats) -> float: ...
 
     def update(self, params: Floats, grads: Floats, state: Floats, sizes: Indices,
                optimizer: int, settings: Floats) -> None: ...
@@ -79,8 +84,9 @@ class Kernels(Protocol):
                  settings: Floats) -> tuple[float, int] | None: ...
 
     def train_epoch(self, params: Floats, state: Floats, sizes: Indices,
-                    activations: Indices, loss: int, X: Floats, Y: Floats, order: Indices,
-                    batch_size: int, optimizer: int, settings: Floats) -> float: ...
+                    activations: Indices, loss: int, X: Floats, Y: Floats, weights: Floats,
+                    order: Indices, batch_size: int, optimizer: int,
+                    settings: Floats) -> float: ...
 
 
 def compiled() -> Any:

@@ -20,12 +20,12 @@ from ._spec import (ACTIVATIONS, LEAKY_SLOPE, LOSSES, MAX_LAYERS, MAX_WIDTH, OPT
                     ROW_SUM_TOLERANCE, pairing_error)
 
 __all__ = ["ACTIVATIONS", "LOSSES", "OPTIMIZERS", "LIMITS", "OPTIMIZER_SHAPES", "forward",
-           "forward_one", "backward", "parameter_gradients", "batch_loss", "update", "step_one",
-           "train_epoch"]
+           "forward_one", "backward", "parameter_gradients", "batch_loss", "loss_gradients",
+           "update", "step_one", "train_epoch"]
 
 MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY = (LOSSES[name] for name in (
     "mse", "binary_cross_entropy", "cross_entropy"))
-SGD, ADAM = SPECS["sgd"].code, SPECS["adam"].code
+SGD, ADAM, RPROP = (SPECS[name].code for name in ("sgd", "adam", "rprop"))
 OPTIMIZERS = {name: spec.code for name, spec in SPECS.items()}
 # what the compiled module reports of its compiled-in constants, for the same test
 LIMITS = {"MAX_WIDTH": MAX_WIDTH, "MAX_LAYERS": MAX_LAYERS, "LEAKY_SLOPE": LEAKY_SLOPE,
@@ -118,6 +118,16 @@ def _check_optimizer(optimizer: int, settings: Any, state: Floats, n_params: int
     _check_length("state", len(state), n_state * n_params)
 
 
+def _weights(weights: Any, dtype: np.dtype[Any], n: int) -> Floats | None:
+    """The samples' weights: None (none) for an empty vector, else one per sample."""
+    _buffer("weights", weights, 1, dtype)
+    if len(weights) == 0:
+        return None
+    _check_length("weights", len(weights), n)
+    result: Floats = weights
+    return result
+
+
 def _check_length(name: str, got: int, expected: int) -> None:
     if got != expected:
         raise ValueError(f"{name} must have {expected} entries, got {got}")
@@ -127,19 +137,20 @@ def _check_length(name: str, got: int, expected: int) -> None:
 
 def _sgd_update(params: Floats, grads: Floats, state: list[Floats], settings: Floats,
                 decay: bool) -> None:
-    # settings: lr, momentum, weight_decay; state: the velocity v.
-    # v = momentum v - lr (g + weight_decay p); p += v. With momentum 0 this is plain SGD,
-    # p -= lr (g + weight_decay p) (the same numbers), and the velocity is left alone.
+    # settings: lr, momentum, nesterov, weight_decay; state: the velocity v. PyTorch's
+    # formulation: g += weight_decay p; v = momentum v + g; p -= lr v, or with Nesterov
+    # momentum p -= lr (g + momentum v). With momentum 0 this is plain SGD, p -= lr g, and the
+    # velocity is left alone.
     kind = params.dtype.type
     lr, momentum = kind(settings[0]), kind(settings[1])
-    weight_decay = kind(settings[2] if decay else 0.0)
+    weight_decay = kind(settings[3] if decay else 0.0)
     g = grads + weight_decay * params
     if settings[1] == 0:
         params -= lr * g
         return
     velocity = state[0]
-    velocity[...] = momentum * velocity - lr * g
-    params += velocity
+    velocity[...] = momentum * velocity + g
+    params -= lr * (g + momentum * velocity if settings[2] != 0 else velocity)
 
 
 def _adam_update(params: Floats, grads: Floats, state: list[Floats], settings: Floats,
@@ -165,14 +176,36 @@ def _adam_update(params: Floats, grads: Floats, state: list[Floats], settings: F
     params -= kind(lr / (1.0 - beta1 ** step)) * m / denominator
 
 
+def _rprop_update(params: Floats, grads: Floats, state: list[Floats], settings: Floats,
+                  decay: bool) -> None:
+    # settings: lr (the first step size), eta_minus, eta_plus, step_min, step_max,
+    # weight_decay, step; state: each parameter's step size s and previous gradient. iRprop-
+    # in PyTorch's formulation (src/kernels/optimizers.pxi has the same, operation by
+    # operation): g += weight_decay p; where g has the previous gradient's sign,
+    # s = min(s eta_plus, step_max); where the sign flipped, s = max(s eta_minus, step_min)
+    # and g = 0; then p -= sign(g) s and the previous gradient = g. Step 1 starts s at lr.
+    kind = params.dtype.type
+    lr, eta_minus, eta_plus, step_min, step_max = (kind(value) for value in settings[:5])
+    weight_decay = kind(settings[5] if decay else 0.0)
+    size, previous = state
+    g = grads + weight_decay * params
+    product = g * previous
+    factor = np.where(product > 0, eta_plus, np.where(product < 0, eta_minus, kind(1)))
+    g = np.where(product < 0, kind(0), g)
+    start = np.full_like(size, lr) if settings[6] == 1 else size
+    size[...] = np.minimum(np.maximum(start * factor, step_min), step_max)
+    params -= np.sign(g) * size
+    previous[...] = g
+
+
 # optimizer code -> its update of one block of parameters, given views of its state arrays
-_UPDATES = {SGD: _sgd_update, ADAM: _adam_update}
+_UPDATES = {SGD: _sgd_update, ADAM: _adam_update, RPROP: _rprop_update}
 
 
 def _begin_step(optimizer: int, settings: Floats) -> None:
     # once per step, before the walk: where an optimizer advances scalar state it keeps at
-    # the end of `settings`: Adam's step count; SGD keeps none
-    if optimizer == ADAM:
+    # the end of `settings`: Adam's and Rprop's step counts; SGD keeps none
+    if optimizer in (ADAM, RPROP):
         settings[6] += 1
 
 
@@ -297,10 +330,11 @@ def step_one(params: Floats, state: Floats, sizes: Indices, activations: Indices
     D, grads = np.empty_like(A), np.empty_like(params)
     with np.errstate(over="ignore", invalid="ignore"):  # as silent as the compiled loops
         forward(params, sizes, activations, X, A, Z)
-        cost = batch_loss(loss, A[units - n_out:].reshape(1, n_out), Z, Y)
+        none = np.empty(0, dtype=params.dtype)
+        cost = batch_loss(loss, A[units - n_out:].reshape(1, n_out), Z, Y, none)
         if not np.isfinite(cost):
             return cost, 2
-        backward(params, sizes, activations, loss, Y, A, D)
+        backward(params, sizes, activations, loss, Y, A, D, none)
         parameter_gradients(sizes, X, A, D, grads)
         saved = params.copy(), state.copy(), settings.copy()
         _network_update(params, grads, state, widths, optimizer, settings)
@@ -311,8 +345,9 @@ def step_one(params: Floats, state: Floats, sizes: Indices, activations: Indices
 
 
 def backward(params: Floats, sizes: Indices, activations: Indices, loss: int, Y: Floats,
-             A: Floats, D: Floats) -> None:
-    """Local gradients delta[l] of every layer into D, from the activations A of `forward`."""
+             A: Floats, D: Floats, weights: Floats) -> None:
+    """Local gradients delta[l] of every layer into D, from the activations A of `forward`;
+    each sample's scaled by its weight, unless weights is empty."""
     loss = _index(loss)
     dtype = _floating("params", params, 1)
     widths = _check_network(params, sizes, activations)
@@ -324,6 +359,7 @@ def backward(params: Floats, sizes: Indices, activations: Indices, loss: int, Y:
     _check_length("Y's second dimension", Y.shape[1], widths[-1])
     _check_length("A", len(A), n * unit_count(widths))
     _check_length("D", len(D), len(A))
+    w = _weights(weights, dtype, n)
     if n == 0:
         return
     a_blocks, d_blocks = layer_blocks(A, widths, n), layer_blocks(D, widths, n)
@@ -333,6 +369,8 @@ def backward(params: Floats, sizes: Indices, activations: Indices, loss: int, Y:
         d_blocks[-1][...] = (a_blocks[-1] - Y) * derivative(a_blocks[-1], activations[-1])
     else:
         d_blocks[-1][...] = a_blocks[-1] - Y
+    if w is not None:  # the map to the other layers is linear: all deltas scale with it
+        d_blocks[-1][...] *= w[:, None]
     # delta[l] = (W[l+1]^T delta[l+1]) * f'(z[l])
     for layer in range(len(layers) - 2, -1, -1):
         weights_next = layers[layer + 1][0]
@@ -363,8 +401,9 @@ def parameter_gradients(sizes: Indices, X: Floats, A: Floats, D: Floats,
         grad_b[...] = deltas.sum(axis=0) * scale
 
 
-def batch_loss(loss: int, A_out: Floats, Z: Floats, Y: Floats) -> float:
-    """Sum over the samples of the cost C, from the output activations and z[L]."""
+def batch_loss(loss: int, A_out: Floats, Z: Floats, Y: Floats, weights: Floats) -> float:
+    """Sum over the samples of the cost C (each times its weight, unless weights is empty),
+    from the output activations and z[L]."""
     loss = _index(loss)
     dtype = _floating("A_out", A_out, 2)
     _buffer("Z", Z, 2, dtype)
@@ -373,16 +412,50 @@ def batch_loss(loss: int, A_out: Floats, Z: Floats, Y: Floats) -> float:
         raise ValueError(f"loss code {loss} is not valid")
     if not A_out.shape == Z.shape == Y.shape:
         raise ValueError("A_out, Z and Y must have the same shape")
+    w = _weights(weights, dtype, A_out.shape[0])
     if A_out.size == 0:
         return 0.0
     a, z, y = (np.asarray(v, dtype=np.float64) for v in (A_out, Z, Y))
     if loss == MSE:
-        return float(0.5 * ((a - y) ** 2).sum())
-    if loss == BINARY_CROSS_ENTROPY:
-        return float((softplus(z) - y * z).sum())
-    top = z.max(axis=1, keepdims=True)
-    lse = top + np.log(np.exp(z - top).sum(axis=1, keepdims=True))
-    return float((y * (lse - z)).sum())
+        costs = 0.5 * (a - y) ** 2
+    elif loss == BINARY_CROSS_ENTROPY:
+        costs = softplus(z) - y * z
+    else:
+        top = z.max(axis=1, keepdims=True)
+        costs = y * (top + np.log(np.exp(z - top).sum(axis=1, keepdims=True)) - z)
+    if w is None:
+        return float(costs.sum())
+    return float((costs.sum(axis=1) * w.astype(np.float64)).sum())
+
+
+def loss_gradients(params: Floats, sizes: Indices, activations: Indices, loss: int,
+                   X: Floats, Y: Floats, weights: Floats, grads: Floats) -> float:
+    """The summed loss of the samples X, Y (weighted, unless weights is empty) and their mean
+    gradient into grads: forward, loss, backward, gradients."""
+    loss = _index(loss)
+    dtype = _floating("params", params, 1)
+    widths = _check_network(params, sizes, activations)
+    _check_loss(loss, activations[-1])
+    _buffer("X", X, 2, dtype)
+    _buffer("Y", Y, 2, dtype)
+    _buffer("grads", grads, 1, dtype, writeable=True)
+    n = X.shape[0]
+    _check_length("X's second dimension", X.shape[1], widths[0])
+    _check_length("Y's second dimension", Y.shape[1], widths[-1])
+    _check_length("Y", Y.shape[0], n)
+    _check_length("grads", len(grads), len(params))
+    _weights(weights, dtype, n)
+    if n == 0:
+        raise ValueError("X must hold at least one sample, got 0")
+    units, n_out = unit_count(widths), widths[-1]
+    A = np.empty(n * units, dtype=dtype)
+    D = np.empty_like(A)
+    Z = np.empty((n, n_out), dtype=dtype)
+    forward(params, sizes, activations, X, A, Z)
+    total = batch_loss(loss, A[n * (units - n_out):].reshape(n, n_out), Z, Y, weights)
+    backward(params, sizes, activations, loss, Y, A, D, weights)
+    parameter_gradients(sizes, X, A, D, grads)
+    return total
 
 
 def update(params: Floats, grads: Floats, state: Floats, sizes: Indices, optimizer: int,
@@ -401,12 +474,13 @@ def update(params: Floats, grads: Floats, state: Floats, sizes: Indices, optimiz
 
 
 def train_epoch(params: Floats, state: Floats, sizes: Indices, activations: Indices,
-                loss: int, X: Floats, Y: Floats, order: Indices, batch_size: int,
-                optimizer: int, settings: Floats) -> float:
+                loss: int, X: Floats, Y: Floats, weights: Floats, order: Indices,
+                batch_size: int, optimizer: int, settings: Floats) -> float:
     """One epoch over the rows X[order]; returns the summed loss of every sample.
 
     batch_size 1 is the online (per-sample) epoch; each batch takes one optimizer step with
-    the mean gradient of its samples.
+    the mean gradient of its samples, each sample's loss and gradient times its weight
+    unless weights is empty.
     """
     loss, batch_size, optimizer = _index(loss), _index(batch_size), _index(optimizer)
     dtype = _floating("params", params, 1)
@@ -422,6 +496,7 @@ def train_epoch(params: Floats, state: Floats, sizes: Indices, activations: Indi
     _check_length("X's second dimension", X.shape[1], widths[0])
     _check_length("Y's second dimension", Y.shape[1], widths[-1])
     _check_length("Y", Y.shape[0], n)
+    w = _weights(weights, dtype, n)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     bad = (order < 0) | (order >= n)
@@ -434,24 +509,25 @@ def train_epoch(params: Floats, state: Floats, sizes: Indices, activations: Indi
     total = 0.0
     with np.errstate(over="ignore", invalid="ignore"):  # as silent as the compiled loops
         for start in range(0, len(order), batch_size):
-            total += _batch_step(params, state, widths, activations, loss, X, Y,
+            total += _batch_step(params, state, widths, activations, loss, X, Y, w,
                                  order[start:start + batch_size], optimizer, settings, grads)
     return total
 
 
 def _batch_step(params: Floats, state: Floats, sizes: list[int], activations: Indices,
-                loss: int, X: Floats, Y: Floats, rows: Indices, optimizer: int,
-                settings: Floats, grads: Floats) -> float:
+                loss: int, X: Floats, Y: Floats, weights: Floats | None, rows: Indices,
+                optimizer: int, settings: Floats, grads: Floats) -> float:
     """One optimizer step on the rows X[rows]; returns their summed loss before the step."""
     units, n_out, b = unit_count(sizes), sizes[-1], len(rows)
     x, y = X[rows], Y[rows]
+    w = np.empty(0, dtype=params.dtype) if weights is None else weights[rows]
     A = np.empty(b * units, dtype=params.dtype)
     D = np.empty_like(A)
     Z = np.empty((b, n_out), dtype=params.dtype)
     sizes_array = np.array(sizes, dtype=np.intp)
     forward(params, sizes_array, activations, x, A, Z)
-    total = batch_loss(loss, A[b * (units - n_out):].reshape(b, n_out), Z, y)
-    backward(params, sizes_array, activations, loss, y, A, D)
+    total = batch_loss(loss, A[b * (units - n_out):].reshape(b, n_out), Z, y, w)
+    backward(params, sizes_array, activations, loss, y, A, D, w)
     parameter_gradients(sizes_array, x, A, D, grads)
     _network_update(params, grads, state, sizes, optimizer, settings)
     return total

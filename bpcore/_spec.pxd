@@ -16,12 +16,15 @@ cdef enum:  # losses
 
 cdef enum:  # optimizers, and the length of each one's settings and number of state arrays
     SGD = 0
-    SGD_SETTINGS = 3  # lr, momentum, weight_decay
+    SGD_SETTINGS = 4  # lr, momentum, nesterov, weight_decay
     SGD_STATE = 1  # velocity
     ADAM = 1
     ADAM_SETTINGS = 7  # lr, beta1, beta2, eps, weight_decay, decoupled, step
     ADAM_STATE = 2  # m, v
-    N_OPTIMIZERS = 2
+    RPROP = 2
+    RPROP_SETTINGS = 7  # lr, eta_minus, eta_plus, step_min, step_max, weight_decay, step
+    RPROP_STATE = 2  # step_size, previous
+    N_OPTIMIZERS = 3
 
 cdef enum:  # limits of a network's shape
     MAX_WIDTH = 1 << 24

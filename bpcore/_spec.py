@@ -34,9 +34,11 @@ class OptimizerSpec(NamedTuple):
 # optimizer name -> its spec; each has one update function per kernel module and one class in
 # bpcore/optim.py (CONTRIBUTING.md says how to add one)
 OPTIMIZERS = {
-    "sgd": OptimizerSpec(0, ("lr", "momentum", "weight_decay"), ("velocity",)),
+    "sgd": OptimizerSpec(0, ("lr", "momentum", "nesterov", "weight_decay"), ("velocity",)),
     "adam": OptimizerSpec(1, ("lr", "beta1", "beta2", "eps", "weight_decay", "decoupled",
                               "step"), ("m", "v")),
+    "rprop": OptimizerSpec(2, ("lr", "eta_minus", "eta_plus", "step_min", "step_max",
+                               "weight_decay", "step"), ("step_size", "previous")),
 }
 
 DTYPES = ("float32", "float64")

@@ -23,8 +23,9 @@ from ._spec import (ACTIVATIONS, DTYPES, HIDDEN_ACTIVATIONS, LOSSES, MAX_LAYERS,
 from ._validation import (DivergenceError, as_int, as_samples, as_targets, check, choice,
                           real_array)
 from .explain import Explanation, Factor, chain_rule
-from .optim import SGD, Optimizer, OptimizerState
-from .training import History, Watch, split_rows, train
+from .optim import LBFGS, SGD, Optimizer, OptimizerState, Rprop
+from .schedules import ReduceOnPlateau
+from .training import History, Watch, minimize, split_rows, train
 
 __all__ = ["Network", "Gradients", "History", "Explanation", "Factor"]
 
@@ -268,20 +269,59 @@ class Network:
                                      name, x_name)
         return targets
 
-    def _loss_of(self, A: Floats, Z: Floats, Y: Floats) -> float:
-        n: int = Y.shape[0]
-        return _backend.kernels.batch_loss(self._loss_code, self._output(A, n), Z, Y) / n
+    def _weights(self, sample_weight: object, n: int,
+                 name: str = "sample_weight") -> Floats:
+        """The kernels' weights: `sample_weight` checked and scaled to mean 1 (so that the mean
+        of weighted losses is the weighted mean), or an empty vector for None."""
+        if sample_weight is None:
+            return np.empty(0, dtype=self._dtype)
+        weights = np.asarray(sample_weight)
+        if weights.dtype.kind not in "iuf":
+            raise TypeError(f"{name} must hold real numbers, got dtype {weights.dtype}")
+        if weights.shape != (n,):
+            raise ValueError(f"{name} must have one weight per sample, shape ({n},), got "
+                             f"shape {weights.shape}")
+        weights = weights.astype(np.float64)
+        if not np.isfinite(weights).all() or (weights < 0).any():
+            raise ValueError(f"{name} must hold finite numbers >= 0, got values in "
+                             f"[{weights.min():g}, {weights.max():g}]")
+        total = weights.sum()
+        if total == 0:
+            raise ValueError(f"{name} must not be all zero")
+        scaled: Floats = np.ascontiguousarray(weights * (n / total), dtype=self._dtype)
+        return scaled
 
-    def _backward(self, X: Floats, Y: Floats) -> tuple[Floats, Floats, Floats, float]:
-        """Forward and backward pass: (A, D, flat gradients, loss) for the batch X, Y."""
+    def _loss_of(self, A: Floats, Z: Floats, Y: Floats, weights: Floats) -> float:
+        n: int = Y.shape[0]
+        return _backend.kernels.batch_loss(self._loss_code, self._output(A, n), Z, Y,
+                                           weights) / n
+
+    def _backward(self, X: Floats, Y: Floats,
+                  weights: Floats | None = None) -> tuple[Floats, Floats, Floats, float]:
+        """Forward and backward pass: (A, D, flat gradients, loss) for the batch X, Y, each
+        sample weighted by `weights` (from `_weights`; None: not weighted)."""
         kernels = _backend.kernels
+        if weights is None:
+            weights = np.empty(0, dtype=self._dtype)
         A, Z = self._forward(X)
         D = np.empty_like(A)
         grads = np.empty_like(self._params)
         kernels.backward(self._params, self._sizes_array, self._activation_codes,
-                         self._loss_code, Y, A, D)
+                         self._loss_code, Y, A, D, weights)
         kernels.parameter_gradients(self._sizes_array, X, A, D, grads)
-        return A, D, grads, self._loss_of(A, Z, Y)
+        return A, D, grads, self._loss_of(A, Z, Y, weights)
+
+    def _accuracy(self, X: Floats, Y: Floats) -> float | None:
+        """The share of samples classified right, for the cross-entropy losses; else None."""
+        if self.loss_name == "mse":
+            return None
+        A, _ = self._forward(X)
+        output = self._output(A, X.shape[0])
+        if self.loss_name == "cross_entropy":
+            right = output.argmax(axis=1) == Y.argmax(axis=1)
+        else:  # every output on the right side of 0.5
+            right = ((output > 0.5) == (Y > 0.5)).all(axis=1)
+        return float(right.mean())
 
     # ---- public API ----
 
@@ -331,7 +371,8 @@ class Network:
         outputs: Floats = output[0] if single else output
         return outputs
 
-    def loss(self, X: npt.ArrayLike, Y: npt.ArrayLike) -> float:
+    def loss(self, X: npt.ArrayLike, Y: npt.ArrayLike,
+             sample_weight: npt.ArrayLike | None = None) -> float:
         """The mean over the samples of the cost C, without any weight-decay penalty.
 
         Parameters
@@ -342,6 +383,9 @@ class Network:
             Targets, one row per sample (for one sample also (n_out,), or a number when n_out
             is 1). In [0, 1] for the cross-entropy losses; for "cross_entropy" each row sums
             to 1 (one-hot or probabilities).
+        sample_weight : array_like of shape (n_samples,) or None, default None
+            Each sample's weight, >= 0 and not all zero: the loss is then the weighted mean
+            sum_i w_i C_i / sum_i w_i.
 
         Returns
         -------
@@ -354,7 +398,8 @@ class Network:
             If X or Y do not hold real numbers.
         ValueError
             If X or Y do not fit the network (see `predict`), their numbers of samples
-            differ, or Y is out of range for the loss.
+            differ, Y is out of range for the loss, or sample_weight is not one finite
+            weight >= 0 per sample, or all zero.
 
         Examples
         --------
@@ -365,9 +410,11 @@ class Network:
         2.5
         """
         X, Y = self._data(X, Y)
-        return self._loss_of(*self._forward(X), Y)
+        weights = self._weights(sample_weight, X.shape[0])
+        return self._loss_of(*self._forward(X), Y, weights)
 
-    def gradients(self, X: npt.ArrayLike, Y: npt.ArrayLike) -> Gradients:
+    def gradients(self, X: npt.ArrayLike, Y: npt.ArrayLike,
+                  sample_weight: npt.ArrayLike | None = None) -> Gradients:
         """Backpropagation on the batch X, Y without changing the network.
 
         Parameters
@@ -376,6 +423,9 @@ class Network:
             Inputs, one sample per row.
         Y : array_like of shape (n_samples, n_out), or (n_samples,) when n_out is 1
             Targets, as for `loss`.
+        sample_weight : array_like of shape (n_samples,) or None, default None
+            Each sample's weight, as for `loss`: the gradients and loss are then weighted
+            means, and each sample's deltas are scaled by its weight over the mean weight.
 
         Returns
         -------
@@ -386,7 +436,7 @@ class Network:
         Raises
         ------
         TypeError, ValueError
-            If X or Y do not fit the network, as for `loss`.
+            If X, Y or sample_weight do not fit the network, as for `loss`.
 
         See Also
         --------
@@ -402,7 +452,7 @@ class Network:
         ([(3, 2), (1, 3)], [(3,), (1,)])
         """
         X, Y = self._data(X, Y)
-        _, D, grads, loss = self._backward(X, Y)
+        _, D, grads, loss = self._backward(X, Y, self._weights(sample_weight, X.shape[0]))
         layers = layer_parameters(grads, self._sizes)
         return Gradients(weights=[w for w, _ in layers], biases=[b for _, b in layers],
                          deltas=layer_blocks(D, self._sizes, X.shape[0]), loss=loss)
@@ -419,10 +469,11 @@ class Network:
                 raise TypeError("lr, a learning rate, is needed unless an optimizer is given; "
                                 "got neither")
             # SGD checks the values' types and ranges
-            settings: list[Any] = [default_lr if lr is None else lr,
-                                   0.0 if momentum is None else momentum,
-                                   0.0 if weight_decay is None else weight_decay]
-            return SGD(*settings)
+            settings: dict[str, Any] = {
+                "lr": default_lr if lr is None else lr,
+                "momentum": 0.0 if momentum is None else momentum,
+                "weight_decay": 0.0 if weight_decay is None else weight_decay}
+            return SGD(**settings)
         given = {name: value for name, value in
                  (("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay))
                  if value is not None}
@@ -452,6 +503,12 @@ class Network:
         cached = self._settings_cache
         if cached is None or cached[0] != key or self._state.name != cached[1].name:
             chosen = self._optimizer(optimizer, lr, momentum, weight_decay, None)
+            if isinstance(chosen, LBFGS):
+                raise ValueError("optimizer 'lbfgs' trains on the whole data set in fit; step "
+                                 "takes 'sgd', 'adam' or 'rprop'")
+            if callable(chosen.lr):
+                raise TypeError(f"step takes lr as a number; a schedule lr(epoch) is for fit, "
+                                f"got {chosen.lr!r}")
             cached = self._settings_cache = (key, chosen, self._settings(chosen))
         else:
             self._state.refresh(cached[2])
@@ -486,9 +543,11 @@ class Network:
             weights ``weights[i]`` row by row then the biases ``biases[i]``), and
             ``optimizer``: a dict with the optimizer's ``name`` (e.g. "sgd") and a copy of
             each of its state arrays by name (SGD's ``velocity``, shaped like
-            ``parameters``), and any scalar state by name. Not the generator that shuffles
-            the samples in `fit`: a copy continues training exactly as the original only
-            with ``shuffle=False`` (or a generator of its own).
+            ``parameters``), and any scalar state by name; and ``generator``: the state of
+            the generator that shuffles the samples in `fit` and draws validation rows, as
+            ``numpy.random.PCG64().state`` gives it (a dict of ints), so that a copy
+            continues training exactly as the original. A network whose seed was a
+            generator of another kind than numpy's default PCG64 has no ``generator`` entry.
 
         Examples
         --------
@@ -497,18 +556,28 @@ class Network:
         >>> state = net.get_state()
         >>> state["sizes"], state["parameters"].shape, sorted(state["optimizer"])
         ((2, 3, 1), (13,), ['name', 'velocity'])
+        >>> state["generator"]["bit_generator"]
+        'PCG64'
         """
-        return {"sizes": self._sizes, "activation": self.activation, "output": self.output,
-                "loss": self.loss_name, "dtype": self._dtype.name,
-                "parameters": self._params.copy(), "optimizer": self._state.to_dict()}
+        state = {"sizes": self._sizes, "activation": self.activation, "output": self.output,
+                 "loss": self.loss_name, "dtype": self._dtype.name,
+                 "parameters": self._params.copy(), "optimizer": self._state.to_dict()}
+        # numpy builds a new dict of ints on every read: the copy is the caller's
+        generator = self._rng.bit_generator.state
+        if generator.get("bit_generator") == "PCG64":
+            state["generator"] = generator
+        return state
 
     def set_state(self, state: dict[str, Any]) -> None:
-        """Set the parameters and optimizer state from a dictionary like `get_state`'s.
+        """Set the parameters, optimizer state and generator from a dictionary like
+        `get_state`'s.
 
-        Only ``parameters`` and ``optimizer`` are set, each if present; ``sizes``,
-        ``activation``, ``output`` and ``loss``, if present, must describe this network;
-        ``dtype`` is not checked: the parameters are converted to the network's. Any other
-        entry is an error.
+        Only ``parameters``, ``optimizer`` and ``generator`` are set, each if present (a
+        state without ``generator`` leaves the generator alone); ``sizes``, ``activation``,
+        ``output`` and ``loss``, if present, must describe this network; ``dtype`` is not
+        checked: the parameters are converted to the network's. Any other entry is an error.
+        ``generator`` must be the state of a PCG64 generator (numpy's default, the one a
+        Network makes from its seed), as `get_state` gives it.
 
         Parameters
         ----------
@@ -518,10 +587,11 @@ class Network:
         Raises
         ------
         TypeError
-            If `state` is not a dict, or an array does not hold real numbers.
+            If `state` is not a dict, an array does not hold real numbers, or the generator's
+            state is not a dict of ints.
         ValueError
-            If it describes another network, or an array or the optimizer's name does not
-            fit; nothing is changed then.
+            If it describes another network, or an array, the optimizer's name or the
+            generator's state does not fit; nothing is changed then.
 
         Examples
         --------
@@ -554,10 +624,19 @@ class Network:
         if "optimizer" in state:
             optimizer = OptimizerState.from_dict(state["optimizer"], len(self._params),
                                                  self._dtype)
+        generator = None
+        if "generator" in state:
+            generator = _generator_state(state["generator"])
         if parameters is not None:
             self._params[...] = parameters
         if optimizer is not None:
             self._state.assign(optimizer)
+        if generator is not None:
+            if not isinstance(self._rng.bit_generator, np.random.PCG64):
+                # seeded with another kind: the network's generator becomes a PCG64 one
+                self._rng = np.random.Generator(np.random.PCG64(0))
+            # in place, so that a `fit` holding the generator (a rollback) draws on from it
+            self._rng.bit_generator.state = generator
 
     def _step_one(self, x: Floats, y: Floats, optimizer: Optimizer,
                   settings: Floats) -> float | None:
@@ -580,7 +659,8 @@ class Network:
 
     def step(self, X: npt.ArrayLike, Y: npt.ArrayLike, lr: float | None = None,
              momentum: float | None = None, weight_decay: float | None = None,
-             optimizer: Optimizer | str | None = None) -> float:
+             optimizer: Optimizer | str | None = None,
+             sample_weight: npt.ArrayLike | None = None) -> float:
         """One in-place optimizer step on the batch X, Y, with the batch's mean gradient.
 
         Parameters
@@ -593,19 +673,24 @@ class Network:
         lr : float or None, default None
             Learning rate of SGD, > 0; needed unless `optimizer` is given.
         momentum : float in [0, 1) or None, default None (0)
-            The update is v = momentum * v - lr * (g + weight_decay * W), then W += v, with
-            one velocity v per parameter kept on the network (across `step` and `fit`
-            calls; not saved). With momentum 0 it is plain SGD, W -= lr * (g + weight_decay
-            * W), and the velocity is neither used nor changed.
+            SGD's momentum, PyTorch's formulation: v = momentum * v + g, then W -= lr * v,
+            where g is the gradient plus weight_decay * W, with one velocity v per parameter
+            kept on the network. With momentum 0 it is plain SGD, W -= lr * g, and the
+            velocity is neither used nor changed.
         weight_decay : float >= 0 or None, default None (0)
             Adds weight_decay * W to the gradient of every weight (not the biases): an L2
             penalty weight_decay / 2 * sum W^2, which the returned loss does not include.
         optimizer : Optimizer, str or None, default None
             None: SGD with lr, momentum and weight_decay. Otherwise an optimizer object such
-            as ``bpcore.optim.SGD(lr=0.1, momentum=0.9)``, or the name of one ("sgd") with
-            its defaults; then lr, momentum and weight_decay must not be given (a
-            ValueError). The optimizer's state carries across calls with the same kind of
-            optimizer.
+            as ``bpcore.Adam(lr=0.01)`` or ``bpcore.SGD(lr=0.1, momentum=0.9, nesterov=True)``,
+            or the name of one ("sgd", "adam", "rprop") with its defaults; then lr, momentum
+            and weight_decay must not be given (a ValueError). The optimizer's state
+            (velocity, moments, step sizes) carries across `step` and `fit` calls with the
+            same kind of optimizer, and starts afresh when the kind changes.
+        sample_weight : array_like of shape (n_samples,) or None, default None
+            Each sample's weight, >= 0 and not all zero: the step follows the weighted mean
+            gradient, and the returned loss is the weighted mean (so one sample's weight has
+            no effect: it is the whole batch).
 
         Returns
         -------
@@ -638,15 +723,16 @@ class Network:
         0.0
         """
         if (type(X) is np.ndarray and type(Y) is np.ndarray and X.ndim == 1 and Y.ndim == 1
-                and X.dtype == self._dtype and Y.dtype == self._dtype):
+                and X.dtype == self._dtype and Y.dtype == self._dtype and sample_weight is None):
             # one sample as the network stores it: the low-latency path (online learning)
             chosen, settings = self._step_settings(optimizer, lr, momentum, weight_decay)
             loss = self._step_one(X, Y, chosen, settings)
             if loss is not None:
                 return loss
         X, Y = self._data(X, Y)
+        weights = self._weights(sample_weight, X.shape[0])
         chosen, settings = self._step_settings(optimizer, lr, momentum, weight_decay)
-        _, _, grads, loss = self._backward(X, Y)
+        _, _, grads, loss = self._backward(X, Y, weights)
         if not np.isfinite(loss):
             raise DivergenceError(_NOT_FINITE_BEFORE.format(loss=loss, lr=chosen.lr))
         saved = self._snapshot(chosen)
@@ -660,24 +746,29 @@ class Network:
         return loss
 
     def fit(self, X: npt.ArrayLike, Y: npt.ArrayLike, epochs: int = 100,
-            lr: float | None = None, batch_size: int = 1, momentum: float | None = None,
-            weight_decay: float | None = None,
-            shuffle: bool = True, tol: float | None = None, patience: int | None = None,
+            lr: float | Callable[[int], float] | None = None, batch_size: int | None = None,
+            momentum: float | None = None, weight_decay: float | None = None,
+            optimizer: Optimizer | str | None = None, shuffle: bool = True,
+            tol: float | None = None, patience: int | None = None,
             callback: Callable[[int, float], bool | None] | None = None,
             progress: bool = False,
-            validation_data: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
-            restore_best: bool = False, optimizer: Optimizer | str | None = None,
-            validation_fraction: float | None = None) -> History:
-        """Train the network in place by stochastic gradient descent (or another optimizer).
+            validation_data: tuple[npt.ArrayLike, ...] | None = None,
+            validation_fraction: float | None = None, restore_best: bool = True,
+            sample_weight: npt.ArrayLike | None = None,
+            reduce_lr_on_plateau: bool | ReduceOnPlateau | None = None) -> History:
+        """Train the network in place by stochastic gradient descent or another optimizer.
 
         Each epoch visits every sample once, in an order the network's own generator
         shuffles (unless shuffle=False), taking one step per batch of `batch_size` samples
         with the batch's mean gradient. The loss of an epoch is the mean of the samples'
         losses, each measured just before the step that uses it. Training stops after
-        `epochs`, or once an epoch's loss is <= tol, or after `patience` epochs without a
-        lower loss, or when callback(epoch, loss) returns True. Epochs run in compiled
-        chunks of whole batches, so Ctrl-C is acted on within about a quarter of a second even
-        in a long epoch (or one batch, where a single batch takes longer).
+        `epochs`, or once the watched loss is <= tol, or after `patience` epochs without a
+        lower one, or when callback(epoch, loss) returns True. The watched loss is the
+        validation loss when there are validation data; otherwise the loss on all of X, Y
+        at the end of each epoch when `restore_best` (the default), else the epoch's loss.
+        Epochs run in compiled chunks of whole batches, so Ctrl-C is acted on within about
+        a quarter of a second even in a long epoch (or one batch, where a single batch
+        takes longer).
 
         Parameters
         ----------
@@ -688,64 +779,80 @@ class Network:
             Targets (n_out = ``sizes[-1]``). In [0, 1] for the cross-entropy losses; for
             "cross_entropy" each row sums to 1 (one-hot or probabilities).
         epochs : int, default 100
-            The most epochs to run, at least 1.
-        lr : float or None, default None (0.1)
-            SGD's learning rate, > 0.
-        batch_size : int, default 1
-            Samples per step. 1 is online learning (one step per sample, the article's SGD);
-            the last batch of an epoch may be smaller, and a batch_size of n_samples or more
-            takes one full-batch step per epoch.
+            The most epochs to run (for L-BFGS, iterations, unless it sets max_iter).
+        lr : float, callable or None, default None (0.1)
+            SGD's learning rate, > 0, or a schedule lr(epoch) -> float, epochs counting
+            from 1 (see `bpcore.schedules`).
+        batch_size : int or None, default None
+            Samples per step. None is 1 (online learning, the article's SGD), except for
+            Rprop, a full-batch method, where it is all of them. The last batch of an epoch
+            may be smaller; a batch_size of n_samples or more takes one full-batch step
+            per epoch. L-BFGS always takes the whole data set.
         momentum : float in [0, 1) or None, default None (0)
-            The update is v = momentum * v - lr * (g + weight_decay * W), then W += v, with
-            one velocity v per parameter kept on the network (across `step` and `fit`
-            calls; not saved). With momentum 0 it is plain SGD, W -= lr * (g + weight_decay
-            * W), and the velocity is neither used nor changed.
+            SGD's momentum, PyTorch's formulation: v = momentum * v + g, then W -= lr * v,
+            where g is the gradient plus weight_decay * W, with one velocity v per
+            parameter kept on the network. With momentum 0 it is plain SGD, W -= lr * g,
+            and the velocity is neither used nor changed.
         weight_decay : float >= 0 or None, default None (0)
             Adds weight_decay * W to the gradient of every weight (not the biases): an L2
             penalty weight_decay / 2 * sum W^2, which the epoch losses do not include.
+        optimizer : Optimizer, str or None, default None
+            None: SGD with lr, momentum and weight_decay. Otherwise an optimizer object
+            (`bpcore.SGD`, `bpcore.Adam`, `bpcore.Rprop`, `bpcore.LBFGS`), or the name of
+            one ("sgd", "adam", "rprop", "lbfgs") with its defaults; then lr, momentum and
+            weight_decay must not be given (a ValueError). The optimizer's state carries
+            across `step` and `fit` calls with the same kind of optimizer, and starts
+            afresh when the kind changes (or on `reset_optimizer`).
         shuffle : bool, default True
             Reorder the samples at the start of every epoch, drawing from the network's own
             generator (so the network's seed makes it repeatable); False visits them in the
             order given.
         tol : float >= 0 or None, default None
-            Stop once the watched loss is <= tol: the epoch's loss, or the validation loss
-            when there are `validation_data`.
+            Stop once the watched loss is <= tol.
         patience : int >= 1 or None, default None
             Stop after `patience` epochs in a row without a watched loss below the best so
-            far. Unless `restore_best`, the network keeps the last epoch's parameters.
+            far.
         callback : callable or None, default None
             Called as callback(epoch, loss) after every epoch, epochs counting from 1;
             returning True stops training.
         progress : bool, default False
             Show the epochs and their loss (and validation loss) on stderr while training.
-        validation_data : tuple (X_val, Y_val) or None, default None
+        validation_data : tuple (X_val, Y_val) or (X_val, Y_val, sample_weight_val), or None
             Samples to evaluate at the end of every epoch, shaped like X and Y: their loss
-            goes to ``History.val_losses``, and `tol`, `patience` and `restore_best` watch it
-            instead of the epoch's loss.
-        restore_best : bool, default False
+            goes to ``History.val_losses`` (and, for the cross-entropy losses, the share
+            classified right to ``History.val_accuracies``), and `tol`, `patience`,
+            `reduce_lr_on_plateau` and `restore_best` watch it.
+        validation_fraction : float in (0, 1) or None, default None
+            Hold this share of the samples (and of their weights) out of training as
+            validation data, drawn with the network's generator
+            (`bpcore.training.split_rows`), the same share of every class when the loss is
+            "cross_entropy"; not with `validation_data`.
+        restore_best : bool, default True
             End with the parameters (and optimizer state) of the epoch with the lowest
             watched loss; ``History.best_epoch`` and ``History.best_loss`` say which and
-            what it was. Without `validation_data` the watched loss is then that of each
-            epoch's final parameters on all of X, Y (so that it is the loss of the
-            parameters kept), measured after every epoch.
-        optimizer : Optimizer, str or None, default None
-            None: SGD with lr, momentum and weight_decay. Otherwise an optimizer object such
-            as ``bpcore.optim.SGD(lr=0.1, momentum=0.9)``, or the name of one ("sgd") with
-            its defaults; then lr, momentum and weight_decay must not be given (a
-            ValueError). The optimizer's state carries across calls with the same kind of
-            optimizer.
-        validation_fraction : float in (0, 1) or None, default None
-            Hold this share of the samples out of training as `validation_data`, drawn with
-            the network's generator (`bpcore.training.split_rows`), the same share of every
-            class when the loss is "cross_entropy"; not with `validation_data`.
+            what it was. Without validation data the watched loss is then that of each
+            epoch's final parameters on all of X, Y (one extra forward pass per epoch), so
+            that it is the loss of the parameters kept. False keeps the last epoch's.
+        sample_weight : array_like of shape (n_samples,) or None, default None
+            Each sample's weight, >= 0 and not all zero: every loss becomes the weighted
+            mean, and every step follows the weighted gradient. Weights are scaled to mean
+            1 over the training samples, so a batch's step is the plain mean of its
+            samples' gradients times their scaled weights: with full batches, integer
+            weights train as repeating each row that many times.
+        reduce_lr_on_plateau : bool, ReduceOnPlateau or None, default None
+            Divide the learning rate when the watched loss stalls: True is
+            ``bpcore.schedules.ReduceOnPlateau()`` (times 0.2 after 3 epochs in a row
+            without a gain of 1e-4, like scikit-learn's "adaptive"), or give a rule of
+            your own. Multiplies a schedule's rate. Not for Rprop or L-BFGS.
 
         Returns
         -------
         History
             The loss of every epoch run (``losses``), how many ran (``epochs``), why
-            training stopped (``stop_reason``: "epochs", "tol", "patience" or "callback"),
-            the validation losses (``val_losses``) and, with `restore_best`, the epoch kept
-            (``best_epoch``, ``best_loss``).
+            training stopped (``stop_reason``: "epochs", "tol", "patience", "callback" or,
+            for L-BFGS, "converged"), the validation losses and accuracies, the epoch kept
+            (``best_epoch``, ``best_loss``) and each epoch's rate and wall time (``lrs``,
+            ``times``).
 
         Raises
         ------
@@ -753,8 +860,11 @@ class Network:
             If an argument has the wrong type: e.g. a float `epochs`, a `shuffle` that is
             not a bool, a `callback` that is not callable, X or Y not holding real numbers.
         ValueError
-            If an argument is out of range, or X and Y do not fit the network (widths,
-            numbers of samples, NaN or infinity, targets out of range for the loss).
+            If an argument is out of range, X and Y do not fit the network (widths,
+            numbers of samples, NaN or infinity, targets out of range for the loss),
+            validation data do not fit it, or sample_weight is not one finite weight >= 0
+            per sample, or all zero; also if a schedule returns a rate that is not finite
+            and > 0 (the epochs before it are kept).
         DivergenceError
             If the loss or a parameter becomes NaN or infinite in an epoch: the network
             keeps the parameters from before that epoch. A subclass of ValueError.
@@ -772,6 +882,7 @@ class Network:
         See Also
         --------
         step : One step on one batch, for loops of your own.
+        bpcore.schedules : Learning-rate schedules.
 
         Examples
         --------
@@ -783,31 +894,36 @@ class Network:
         >>> y = np.array([0, 1, 1, 0], dtype=float)
         >>> net = bpcore.Network([2, 3, 1], activation="tanh", seed=1)
         >>> history = net.fit(X, y, epochs=500, lr=0.5, momentum=0.9, tol=1e-3)
-        >>> history.stop_reason, history.losses[-1] <= 1e-3
+        >>> history.stop_reason, history.best_loss <= 1e-3
         ('tol', True)
         >>> net.predict(X).round().ravel()
         array([0., 1., 1., 0.])
         """
         X, Y = self._data(X, Y)
-        validation = None
+        n = X.shape[0]
+        weights = None if sample_weight is None else self._weights(sample_weight, n)
+        validation: tuple[Floats, ...] | None = None
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                what = (f"a {type(validation_data).__name__} of length {len(validation_data)}"
-                        if isinstance(validation_data, (tuple, list))
-                        else type(validation_data).__name__)
-                raise TypeError(f"validation_data must be a pair (X_val, Y_val), got {what}")
-            X_val, single = self._inputs(validation_data[0], "validation_data's X")
-            validation = X_val, self._targets(validation_data[1], X_val.shape[0], single,
-                                              "validation_data's Y", "validation_data's X")
+            validation = self._validation(validation_data)
         if validation_fraction is not None:
             if validation is not None:
                 raise ValueError("give validation_data or validation_fraction, not both")
-            X, Y, validation = self._held_out(X, Y, validation_fraction)
+            X, Y, weights, validation = self._held_out(X, Y, weights, validation_fraction)
+        if weights is not None:  # mean 1 over the training rows
+            weights = self._weights(weights, X.shape[0], "sample_weight of the training rows")
         if not isinstance(restore_best, (bool, np.bool_)):
             raise TypeError(f"restore_best must be True or False, got {restore_best!r}")
         epochs = check("epochs", epochs)
-        batch_size = check("batch_size", batch_size)
         chosen = self._optimizer(optimizer, lr, momentum, weight_decay, 0.1)
+        if batch_size is not None:
+            batch_size = check("batch_size", batch_size)
+            if isinstance(chosen, LBFGS):
+                raise ValueError(f"optimizer 'lbfgs' takes the whole data set at once; do not "
+                                 f"give batch_size (got {batch_size})")
+        elif isinstance(chosen, (Rprop, LBFGS)):
+            batch_size = X.shape[0]
+        else:
+            batch_size = 1
         if not isinstance(shuffle, (bool, np.bool_)):
             raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
         tol = None if tol is None else check("tol", tol)
@@ -816,24 +932,83 @@ class Network:
             raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
         if not isinstance(progress, (bool, np.bool_)):
             raise TypeError(f"progress must be True or False, got {progress!r}")
+        plateau = self._plateau(reduce_lr_on_plateau, chosen)
+        if callable(getattr(chosen, "lr", None)):
+            chosen.rate(1)  # a schedule that fails at once fails before anything changes
         reporter = None
         if progress:
             from .progress import make_progress
-            reporter = make_progress(epochs)
+            reporter = make_progress(epochs if not isinstance(chosen, LBFGS)
+                                     else chosen.max_iter or epochs)
+        watch: Watch = ("validation" if validation is not None
+                        else "training" if restore_best else "epoch")
+        rules = dict(tol=tol, patience=patience, callback=callback, reporter=reporter,
+                     validation=validation, watch=watch, restore_best=bool(restore_best),
+                     weights=weights)
         try:
-            watch: Watch = ("validation" if validation is not None
-                            else "training" if restore_best else "epoch")
-            return train(_FitRun(self, X, Y, batch_size, chosen), X, Y, epochs=epochs,
-                         lr=chosen.lr, shuffle=bool(shuffle), rng=self._rng, tol=tol,
-                         patience=patience, callback=callback, reporter=reporter,
-                         validation=validation, watch=watch, restore_best=bool(restore_best))
+            if isinstance(chosen, LBFGS):
+                self._state = OptimizerState("lbfgs", len(self._params), self._dtype)
+                return minimize(_LBFGSRun(self, X, Y, weights, chosen), X, Y,
+                                max_iter=chosen.max_iter or epochs, tol=chosen.tol,
+                                history_size=chosen.history, stop_tol=rules.pop("tol"),
+                                **rules)
+            run = _FitRun(self, X, Y, weights, batch_size, chosen)
+            return train(run, X, Y, epochs=epochs, lr=chosen.lr, shuffle=bool(shuffle),
+                         rng=self._rng, plateau=plateau, **rules)
         finally:
             if reporter is not None:
                 reporter.close()
 
-    def _held_out(self, X: Floats, Y: Floats,
-                  fraction: object) -> tuple[Floats, Floats, tuple[Floats, Floats]]:
-        """X and Y without a share `fraction` of their rows, and those rows."""
+    def reset_optimizer(self) -> None:
+        """Forget the optimizer's state (velocity, moments, step sizes, step count): the next
+        `fit` or `step` starts it afresh, as a new network would.
+
+        Examples
+        --------
+        >>> import bpcore
+        >>> net = bpcore.Network([1, 1], seed=0)
+        >>> _ = net.step([[1.0]], [[0.0]], optimizer=bpcore.Adam())
+        >>> net.get_state()["optimizer"]["step"]
+        1.0
+        >>> net.reset_optimizer()
+        >>> net.get_state()["optimizer"]["name"]
+        'sgd'
+        """
+        self._state = OptimizerState("sgd", len(self._params), self._dtype)
+        self._settings_cache = None
+
+    def _validation(self, given: object) -> tuple[Floats, ...]:
+        """validation_data checked: (X_val, Y_val) or with the samples' weights, scaled."""
+        if not isinstance(given, (tuple, list)) or len(given) not in (2, 3):
+            what = (f"a {type(given).__name__} of length {len(given)}"
+                    if isinstance(given, (tuple, list)) else type(given).__name__)
+            raise TypeError(f"validation_data must be a pair (X_val, Y_val) or a triple "
+                            f"(X_val, Y_val, sample_weight_val), got {what}")
+        X_val, single = self._inputs(given[0], "validation_data's X")
+        Y_val = self._targets(given[1], X_val.shape[0], single, "validation_data's Y",
+                              "validation_data's X")
+        if len(given) == 2 or given[2] is None:
+            return X_val, Y_val
+        return X_val, Y_val, self._weights(given[2], X_val.shape[0],
+                                           "validation_data's sample_weight")
+
+    def _plateau(self, given: object, optimizer: Optimizer) -> ReduceOnPlateau | None:
+        """fit's reduce_lr_on_plateau as a rule, or None."""
+        if given is None or given is False:
+            return None
+        rule = ReduceOnPlateau() if given is True else given
+        if not isinstance(rule, ReduceOnPlateau):
+            raise TypeError(f"reduce_lr_on_plateau must be True, False, None or a "
+                            f"bpcore.schedules.ReduceOnPlateau, got {type(given).__name__} "
+                            f"{given!r}")
+        if isinstance(optimizer, (Rprop, LBFGS)):
+            raise ValueError(f"reduce_lr_on_plateau does not apply to optimizer "
+                             f"{optimizer.name!r}, which has no learning rate to reduce")
+        return rule
+
+    def _held_out(self, X: Floats, Y: Floats, weights: Floats | None, fraction: object
+                  ) -> tuple[Floats, Floats, Floats | None, tuple[Floats, ...]]:
+        """X, Y and the weights without a share `fraction` of their rows, and those rows."""
         share: float = check("validation_fraction", fraction)
         if share == 0:
             raise ValueError("validation_fraction must be in (0, 1), got 0.0 (None holds out "
@@ -843,7 +1018,11 @@ class Network:
         if len(train) == 0:
             raise ValueError(f"validation_fraction={share:g} holds out all {X.shape[0]} "
                              f"samples, leaving none to train on")
-        return X[train], Y[train], (X[held], Y[held])
+        if weights is None:
+            return X[train], Y[train], None, (X[held], Y[held])
+        return X[train], Y[train], weights[train], (
+            X[held], Y[held], self._weights(weights[held], len(held),
+                                            "sample_weight of the held-out rows"))
 
     def explain(self, x: npt.ArrayLike, y: npt.ArrayLike, layer: int, j: int,
                 k: int) -> Explanation:
@@ -916,11 +1095,12 @@ class Network:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the network to one .npz file (no pickle), atomically; `bpcore.load` reads it.
 
-        The file holds the sizes, activations, loss, dtype and parameters; not the momentum
-        velocity nor the generator's state. It is written to a temporary file that is then
-        renamed over `path`, so readers see the old file or the whole new one, and gets the
-        permissions ``open(path, "w")`` would give (the umask applies; an existing file
-        keeps its mode).
+        The file holds the sizes, activations, loss, dtype and parameters, the optimizer's
+        state (SGD's velocity, Adam's moments and step count, ...) and the state of the
+        generator that shuffles in `fit`, so that the loaded network trains on exactly as
+        this one would. It is written to a temporary file that is then renamed over `path`,
+        so readers see the old file or the whole new one, and gets the permissions
+        ``open(path, "w")`` would give (the umask applies; an existing file keeps its mode).
 
         Parameters
         ----------
@@ -954,16 +1134,41 @@ class Network:
 
 
 # what get_state gives and set_state takes
-_STATE_KEYS = {"sizes", "activation", "output", "loss", "dtype", "parameters", "optimizer"}
+_STATE_KEYS = {"sizes", "activation", "output", "loss", "dtype", "parameters", "optimizer",
+               "generator"}
 
 
-class _FitRun:
-    """What `bpcore.training.train` drives when `Network.fit` trains a network on X, Y."""
+class _Run:
+    """What the training loops need of a network besides training it: snapshots and
+    measures."""
 
-    def __init__(self, network: Network, X: Floats, Y: Floats, batch_size: int,
+    def __init__(self, network: Network, X: Floats, Y: Floats, weights: Floats | None,
                  optimizer: Optimizer) -> None:
         self.network, self.X, self.Y, self.optimizer = network, X, Y, optimizer
+        self.weights = np.empty(0, dtype=X.dtype) if weights is None else weights
         self.kernels = _backend.kernels
+
+    def snapshot(self) -> tuple[Floats, OptimizerState | None]:
+        return self.network._snapshot(self.optimizer)
+
+    def restore(self, saved: tuple[Floats, OptimizerState | None]) -> None:
+        self.network._restore(saved)
+
+    def loss(self, X: Floats, Y: Floats, weights: Floats | None = None) -> float:
+        network = self.network
+        return network._loss_of(*network._forward(X), Y,
+                                np.empty(0, dtype=X.dtype) if weights is None else weights)
+
+    def accuracy(self, X: Floats, Y: Floats) -> float | None:
+        return self.network._accuracy(X, Y)
+
+
+class _FitRun(_Run):
+    """What `bpcore.training.train` drives when `Network.fit` trains a network on X, Y."""
+
+    def __init__(self, network: Network, X: Floats, Y: Floats, weights: Floats | None,
+                 batch_size: int, optimizer: Optimizer) -> None:
+        super().__init__(network, X, Y, weights, optimizer)
         self.batch_size = min(batch_size, X.shape[0])
         # Python acts on Ctrl-C only between compiled calls, so the rows go in chunks of
         # whole batches of about CHUNK_WORK parameter-samples: the same steps in the same order.
@@ -978,19 +1183,47 @@ class _FitRun:
         for start in range(0, len(order), self.chunk):
             total += self.kernels.train_epoch(
                 network._params, state.arrays, network._sizes_array,
-                network._activation_codes, network._loss_code, self.X, self.Y,
+                network._activation_codes, network._loss_code, self.X, self.Y, self.weights,
                 order[start:start + self.chunk], self.batch_size, self.optimizer.code, settings)
             state.keep(settings)
         return total, bool(np.isfinite(network._params).all())
 
-    def snapshot(self) -> tuple[Floats, OptimizerState | None]:
-        return self.network._snapshot(self.optimizer)
+    def set_rate(self, rate: float) -> None:
+        self.settings[0] = rate  # every kernel optimizer's first setting is its rate
 
-    def restore(self, saved: tuple[Floats, OptimizerState | None]) -> None:
-        self.network._restore(saved)
 
-    def loss(self, X: Floats, Y: Floats) -> float:
-        return self.network.loss(X, Y)
+class _LBFGSRun(_Run):
+    """What `bpcore.training.minimize` drives when `Network.fit` uses L-BFGS: the objective
+    (mean loss plus weight_decay / 2 * sum W^2) and its gradient in one compiled call."""
+
+    def __init__(self, network: Network, X: Floats, Y: Floats, weights: Floats | None,
+                 optimizer: LBFGS) -> None:
+        super().__init__(network, X, Y, weights, optimizer)
+        self.decay = np.zeros(len(network._params))  # weight_decay on weights, 0 on biases
+        for w, _ in layer_parameters(self.decay, network._sizes):
+            w[...] = optimizer.weight_decay
+        self.point = np.empty_like(network._params)  # the parameters being evaluated
+        self.grads = np.empty_like(network._params)
+
+    def parameters(self) -> npt.NDArray[np.float64]:
+        return self.network._params.astype(np.float64)
+
+    def set_parameters(self, theta: npt.NDArray[np.float64]) -> None:
+        self.network._params[...] = theta
+
+    def objective(self, theta: npt.NDArray[np.float64]
+                  ) -> tuple[float, float, npt.NDArray[np.float64]]:
+        network = self.network
+        self.point[...] = theta
+        with np.errstate(over="ignore", invalid="ignore"):  # SciPy backs off from infinities
+            total = self.kernels.loss_gradients(
+                self.point, network._sizes_array, network._activation_codes, network._loss_code,
+                self.X, self.Y, self.weights, self.grads)
+            loss = total / self.X.shape[0]
+            point = self.point.astype(np.float64)
+            penalty = 0.5 * float(np.dot(self.decay * point, point))
+            gradient = self.grads.astype(np.float64) + self.decay * point
+        return loss + penalty, loss, gradient
 
 
 def _described(value: object, key: str) -> object:
@@ -1001,3 +1234,35 @@ def _described(value: object, key: str) -> object:
         except (TypeError, ValueError):
             return value
     return value
+
+
+def _generator_state(value: object) -> dict[str, Any]:
+    """`state['generator']` checked: a PCG64 generator's state as numpy reports it, rebuilt
+    of plain ints so that the caller's dict is not kept."""
+    where = "state['generator']"
+    like = ("a PCG64 generator's state like get_state()['generator']: {'bit_generator': "
+            "'PCG64', 'state': {'state': int, 'inc': int}, 'has_uint32': int, 'uinteger': int}")
+    if not isinstance(value, dict):
+        raise TypeError(f"{where} must be {like}; got {type(value).__name__} {value!r}")
+    if value.get("bit_generator") != "PCG64":
+        # Network makes PCG64 generators (numpy's default); no other kind is supported
+        raise ValueError(f"{where} must be {like}; got bit_generator "
+                         f"{value.get('bit_generator')!r}")
+    inner = value.get("state")
+    if (set(value) != {"bit_generator", "state", "has_uint32", "uinteger"}
+            or not isinstance(inner, dict) or set(inner) != {"state", "inc"}):
+        raise ValueError(f"{where} must be {like}; got {value!r}")
+    # each int and the bits it fits in
+    ints = {"['state']['state']": (inner["state"], 128), "['state']['inc']": (inner["inc"], 128),
+            "['has_uint32']": (value["has_uint32"], 1), "['uinteger']": (value["uinteger"], 32)}
+    for name, (number, bits) in ints.items():
+        if isinstance(number, bool) or not isinstance(number, (int, np.integer)):
+            raise TypeError(f"{where}{name} must be an int, got {type(number).__name__} "
+                            f"{number!r}")
+        if not 0 <= number < 1 << bits:
+            raise ValueError(f"{where}{name} must be in [0, 2**{bits}), got {number}")
+    if inner["inc"] % 2 == 0:  # PCG64's increment is always odd
+        raise ValueError(f"{where}['state']['inc'] must be odd, got {inner['inc']}")
+    return {"bit_generator": "PCG64",
+            "state": {"state": int(inner["state"]), "inc": int(inner["inc"])},
+            "has_uint32": int(value["has_uint32"]), "uinteger": int(value["uinteger"])}

@@ -10,7 +10,7 @@ Examples
 --------
 >>> from bpcore.optim import SGD
 >>> SGD(lr=0.05, momentum=0.9)
-SGD(lr=0.05, momentum=0.9, weight_decay=0.0)
+SGD(lr=0.05, momentum=0.9, nesterov=False, weight_decay=0.0)
 >>> SGD(lr=0.05, momentum=1.0)
 Traceback (most recent call last):
     ...
@@ -18,6 +18,7 @@ ValueError: momentum must be a finite number in [0, 1), got 1.0
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
@@ -26,8 +27,9 @@ import numpy as np
 from ._layout import Floats
 from ._spec import OPTIMIZERS
 from ._validation import check, real_array
+from .schedules import rate_at
 
-__all__ = ["Optimizer", "SGD", "Adam", "OptimizerState"]
+__all__ = ["Optimizer", "SGD", "Adam", "Rprop", "LBFGS", "OptimizerState"]
 
 
 class Optimizer:
@@ -47,7 +49,10 @@ class Optimizer:
 
     name: ClassVar[str]
     classes: ClassVar[dict[str, type[Optimizer]]] = {}  # every optimizer class, by name
-    lr: float  # every optimizer has a learning rate (a divergence suggests a smaller one)
+    # whether `lr` may be a schedule, a callable lr(epoch) (Rprop's is only its first step)
+    scheduled: ClassVar[bool] = True
+    # the learning rate (a divergence suggests a smaller one): a number, or a schedule
+    lr: float | Callable[[int], float]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -55,7 +60,41 @@ class Optimizer:
 
     def __post_init__(self) -> None:
         for item in fields(self):  # type: ignore[arg-type]
-            object.__setattr__(self, item.name, check(item.name, getattr(self, item.name)))
+            value = getattr(self, item.name)
+            if item.name == "lr" and callable(value):
+                if not self.scheduled:
+                    raise TypeError(f"lr of {type(self).__name__} must be a number (the first "
+                                    f"step size), not a schedule; got {value!r}")
+                continue  # a schedule: its values are checked epoch by epoch (rate_at)
+            if value is None and item.name == "max_iter":
+                continue
+            object.__setattr__(self, item.name, check(item.name, value))
+
+    def rate(self, epoch: int) -> float:
+        """The learning rate in `epoch` (counting from 1): `lr`, or lr(epoch) for a schedule.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch, from 1.
+
+        Returns
+        -------
+        float
+            A finite rate > 0.
+
+        Raises
+        ------
+        ValueError, TypeError
+            If a schedule returns something else.
+
+        Examples
+        --------
+        >>> from bpcore.optim import SGD
+        >>> SGD(lr=lambda epoch: 0.1 / epoch).rate(4)
+        0.025
+        """
+        return rate_at(self.lr, epoch)
 
     @property
     def code(self) -> int:
@@ -80,9 +119,11 @@ class Optimizer:
         >>> import numpy as np
         >>> from bpcore.optim import SGD
         >>> SGD(lr=0.5, momentum=0.9).settings(np.zeros(0))
-        array([0.5, 0.9, 0. ])
+        array([0.5, 0.9, 0. , 0. ])
         """
         values = [getattr(self, item.name) for item in fields(self)]  # type: ignore[arg-type]
+        if callable(self.lr):  # a schedule: its first epoch's rate until the loop sets another
+            values[0] = self.rate(1)
         return np.concatenate([np.array(values, dtype=np.float64), scalars])
 
     def changes_state(self) -> bool:
@@ -114,7 +155,7 @@ class Optimizer:
         --------
         >>> from bpcore.optim import SGD
         >>> SGD(momentum=0.9).state_dict()
-        {'name': 'sgd', 'lr': 0.1, 'momentum': 0.9, 'weight_decay': 0.0}
+        {'name': 'sgd', 'lr': 0.1, 'momentum': 0.9, 'nesterov': False, 'weight_decay': 0.0}
         """
         return {"name": self.name, **{item.name: getattr(self, item.name)
                                       for item in fields(self)}}  # type: ignore[arg-type]
@@ -122,40 +163,50 @@ class Optimizer:
 
 @dataclass(frozen=True)
 class SGD(Optimizer):
-    """Stochastic gradient descent, with optional momentum and L2 weight decay.
+    """Stochastic gradient descent, with optional (Nesterov) momentum and L2 weight decay.
 
-    The update is v = momentum * v - lr * (g + weight_decay * W), then W += v, with one
-    velocity v per parameter kept on the network. With momentum 0 it is plain SGD,
-    W -= lr * (g + weight_decay * W), and the velocity is neither used nor changed. Weight
-    decay applies to the weights, not to the biases.
+    PyTorch's formulation (torch.optim.SGD without dampening): with g the gradient plus
+    weight_decay * W for the weights, v = momentum * v + g, then W -= lr * v, or with
+    Nesterov momentum W -= lr * (g + momentum * v); one velocity v per parameter is kept on
+    the network. With momentum 0 it is plain SGD, W -= lr * g, and the velocity is neither
+    used nor changed. Weight decay applies to the weights, not to the biases.
 
     Attributes
     ----------
-    lr : float > 0, default 0.1
-        The learning rate.
+    lr : float > 0 or callable, default 0.1
+        The learning rate, or a schedule lr(epoch) -> float for `Network.fit` (see
+        `bpcore.schedules`).
     momentum : float in [0, 1), default 0.0
-        How much of the previous step the velocity keeps.
+        How much of the previous velocity the velocity keeps.
+    nesterov : bool, default False
+        Nesterov momentum (needs momentum > 0).
     weight_decay : float >= 0, default 0.0
         The L2 penalty's factor: weight_decay / 2 * sum W^2 is added to the cost.
 
     Raises
     ------
     TypeError
-        If a setting is not a real number.
+        If a setting is not of its type.
     ValueError
-        If a setting is out of its range.
+        If a setting is out of its range, or nesterov is set without momentum.
 
     Examples
     --------
     >>> from bpcore.optim import SGD
-    >>> SGD(lr=0.05, momentum=0.9)
-    SGD(lr=0.05, momentum=0.9, weight_decay=0.0)
+    >>> SGD(lr=0.05, momentum=0.9, nesterov=True)
+    SGD(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.0)
     """
 
     name: ClassVar[str] = "sgd"
-    lr: float = 0.1
+    lr: float | Callable[[int], float] = 0.1
     momentum: float = 0.0
+    nesterov: bool = False
     weight_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("nesterov=True needs a momentum > 0, got momentum=0.0")
 
     def changes_state(self) -> bool:
         # with momentum 0 the kernels neither read nor write the velocity
@@ -175,8 +226,9 @@ class Adam(Optimizer):
 
     Attributes
     ----------
-    lr : float > 0, default 0.001
-        The learning rate.
+    lr : float > 0 or callable, default 0.001
+        The learning rate, or a schedule lr(epoch) -> float for `Network.fit` (see
+        `bpcore.schedules`).
     beta1 : float in [0, 1), default 0.9
         How much of the previous gradient mean m keeps.
     beta2 : float in [0, 1), default 0.999
@@ -207,12 +259,129 @@ class Adam(Optimizer):
     """
 
     name: ClassVar[str] = "adam"
-    lr: float = 0.001
+    lr: float | Callable[[int], float] = 0.001
     beta1: float = 0.9
     beta2: float = 0.999
     eps: float = 1e-8
     weight_decay: float = 0.0
     decoupled: bool = False
+
+
+@dataclass(frozen=True)
+class Rprop(Optimizer):
+    """Resilient backpropagation, iRprop- (FANN's default training algorithm).
+
+    Each parameter has its own step size, which grows (times eta_plus, at most step_max)
+    while its gradient keeps its sign and shrinks (times eta_minus, at least step_min) when
+    the sign flips; then the parameter is not moved in that step, and its next step counts
+    as a fresh start. The parameter moves by its step size against the gradient's sign:
+    W -= sign(g) * step. PyTorch's formulation (torch.optim.Rprop). The step sizes and the
+    previous gradients are kept on the network.
+
+    Rprop is a full-batch method: use it with batch_size >= n_samples in `Network.fit`
+    (the default there for Rprop). With smaller batches it runs on each batch as if it
+    were the whole data, which is rarely what is wanted.
+
+    Attributes
+    ----------
+    lr : float > 0, default 0.1
+        Every parameter's first step size (a number: no schedule).
+    eta_minus : float in (0, 1), default 0.5
+        The factor a step size shrinks by when its gradient changes sign.
+    eta_plus : float > 1, default 1.2
+        The factor it grows by while the sign holds.
+    step_min : float >= 0, default 1e-6
+        The smallest step size.
+    step_max : float > 0, default 50.0
+        The largest step size (at least step_min).
+    weight_decay : float >= 0, default 0.0
+        Adds weight_decay * W to the gradient of every weight (an L2 penalty).
+
+    Raises
+    ------
+    TypeError
+        If a setting is not of its type, or lr is a schedule.
+    ValueError
+        If a setting is out of its range, or step_min > step_max.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import bpcore
+    >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    >>> net = bpcore.Network([2, 4, 1], activation="tanh", seed=0)
+    >>> history = net.fit(X, [0.0, 1.0, 1.0, 0.0], epochs=300, optimizer="rprop")
+    >>> history.losses[-1] < 0.01
+    True
+    """
+
+    name: ClassVar[str] = "rprop"
+    scheduled: ClassVar[bool] = False
+    lr: float = 0.1
+    eta_minus: float = 0.5
+    eta_plus: float = 1.2
+    step_min: float = 1e-6
+    step_max: float = 50.0
+    weight_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.step_min > self.step_max:
+            raise ValueError(f"step_min must be at most step_max, got step_min="
+                             f"{self.step_min!r} and step_max={self.step_max!r}")
+
+
+@dataclass(frozen=True)
+class LBFGS(Optimizer):
+    """Full-batch L-BFGS, through ``scipy.optimize.minimize(method="L-BFGS-B")``.
+
+    Each evaluation of the loss and its gradient is one compiled call over the whole data
+    set. Minimises the mean loss plus weight_decay / 2 * sum W^2 (the weights, not the
+    biases). `Network.fit` counts each L-BFGS iteration as an epoch: ``History.losses``
+    has the loss after each, and its stopping rules (tol, patience, validation,
+    restore_best, callback) apply to them. Nothing is kept between `fit` calls. Not for
+    `Network.step`.
+
+    Attributes
+    ----------
+    max_iter : int >= 1 or None, default None
+        The most iterations; None takes fit's `epochs`.
+    tol : float >= 0, default 1e-5
+        Stop when every component of the (projected) gradient is at most tol (SciPy's
+        ``gtol``), or when the loss stops decreasing (SciPy's ``ftol``, its default).
+    history : int >= 1, default 10
+        How many past steps approximate the curvature (SciPy's ``maxcor``).
+    weight_decay : float >= 0, default 0.0
+        The L2 penalty's factor.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If a setting is of the wrong type or out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import bpcore
+    >>> X = np.linspace(-1, 1, 20).reshape(-1, 1)
+    >>> net = bpcore.Network([1, 8, 1], activation="tanh", output="identity", seed=0)
+    >>> history = net.fit(X, X.ravel() ** 2, optimizer=bpcore.LBFGS(max_iter=200))
+    >>> history.losses[-1] < 1e-4
+    True
+    """
+
+    name: ClassVar[str] = "lbfgs"
+    max_iter: int | None = None
+    tol: float = 1e-5
+    history: int = 10
+    weight_decay: float = 0.0
+
+    @property
+    def code(self) -> int:
+        raise ValueError("L-BFGS runs through SciPy in Network.fit; it has no update kernel")
+
+    def changes_state(self) -> bool:
+        return False
 
 
 class OptimizerState:
@@ -241,11 +410,13 @@ class OptimizerState:
     """
 
     def __init__(self, name: str, n_parameters: int, dtype: np.dtype[Any]) -> None:
-        spec = OPTIMIZERS[name]
         self.name = name
-        self.arrays = np.zeros(len(spec.state) * n_parameters, dtype=dtype)
+        # an optimizer without an update kernel (L-BFGS) keeps nothing between calls
+        spec = OPTIMIZERS.get(name)
+        self.arrays = np.zeros(len(spec.state) * n_parameters if spec else 0, dtype=dtype)
         n_hyperparameters = len(fields(Optimizer.classes[name]))  # type: ignore[arg-type]
-        self.scalars = np.zeros(len(spec.settings) - n_hyperparameters, dtype=np.float64)
+        self.scalars = np.zeros(len(spec.settings) - n_hyperparameters if spec else 0,
+                                dtype=np.float64)
 
     def named(self) -> dict[str, Floats]:
         """Each state array by its name.
@@ -262,7 +433,7 @@ class OptimizerState:
         >>> OptimizerState("sgd", 3, np.dtype("float32")).named()["velocity"]
         array([0., 0., 0.], dtype=float32)
         """
-        names = OPTIMIZERS[self.name].state
+        names = OPTIMIZERS[self.name].state if self.name in OPTIMIZERS else ()
         size = len(self.arrays) // max(1, len(names))
         return {name: self.arrays[i * size:(i + 1) * size] for i, name in enumerate(names)}
 
@@ -332,7 +503,7 @@ class OptimizerState:
         >>> import numpy as np
         >>> from bpcore.optim import SGD, OptimizerState
         >>> OptimizerState("sgd", 3, np.dtype("float64")).settings_for(SGD(lr=0.5))
-        array([0.5, 0. , 0. ])
+        array([0.5, 0. , 0. , 0. ])
         """
         return optimizer.settings(self.scalars)
 
@@ -371,7 +542,7 @@ class OptimizerState:
         >>> state = OptimizerState("sgd", 3, np.dtype("float64"))
         >>> settings = state.settings_for(SGD())
         >>> state.refresh(settings); settings
-        array([0.1, 0. , 0. ])
+        array([0.1, 0. , 0. , 0. ])
         """
         if len(self.scalars):
             settings[len(settings) - len(self.scalars):] = self.scalars
@@ -436,9 +607,9 @@ class OptimizerState:
         if not isinstance(given, dict):
             raise TypeError(f"{where} must be a dict like get_state()'s, got "
                             f"{type(given).__name__} {given!r}")
-        if given.get("name") not in OPTIMIZERS:
+        if given.get("name") not in Optimizer.classes:
             raise ValueError(f"{where} must be a dict whose 'name' is one of "
-                             f"{', '.join(map(repr, OPTIMIZERS))}, got {given!r}")
+                             f"{', '.join(map(repr, Optimizer.classes))}, got {given!r}")
         state = cls(given["name"], n_parameters, dtype)
         unknown = sorted(map(str, set(given) - {"name", *state.named(), *state._scalar_names()}))
         if unknown:
@@ -456,5 +627,7 @@ class OptimizerState:
         return state
 
     def _scalar_names(self) -> tuple[str, ...]:
+        if not len(self.scalars):
+            return ()
         names = OPTIMIZERS[self.name].settings
         return names[len(names) - len(self.scalars):]

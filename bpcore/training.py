@@ -9,6 +9,7 @@ decides what runs, when to stop, and what to keep.
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ import numpy.typing as npt
 
 from ._layout import Floats, Indices
 from ._validation import DivergenceError
+from .schedules import ReduceOnPlateau, rate_at
 
 
 @dataclass
@@ -28,21 +30,32 @@ class History:
     Attributes
     ----------
     losses : list of float
-        The loss of every epoch run, in order: the mean over the samples of each sample's loss,
-        measured just before the step that used it.
+        The loss of every epoch run, in order: the mean over the samples of each sample's loss
+        (weighted by `sample_weight` when given), measured just before the step that used it;
+        for L-BFGS, the loss after each iteration.
     epochs : int
         How many epochs ran (``len(losses)``).
-    stop_reason : {"epochs", "tol", "patience", "callback"}
+    stop_reason : {"epochs", "tol", "patience", "callback", "converged"}
         Why training stopped: all `epochs` ran, the watched loss reached `tol`, `patience`
-        epochs passed without a lower watched loss, or the callback returned True.
+        epochs passed without a lower watched loss, the callback returned True, or L-BFGS
+        converged (its gradient or loss stopped changing).
     val_losses : list of float
         The loss on the validation data at the end of every epoch, when there are such data;
         otherwise empty.
+    val_accuracies : list of float
+        For the cross-entropy losses, the share of validation samples classified right at the
+        end of every epoch (for "binary_cross_entropy", every output on the right side of
+        0.5); otherwise empty.
     best_epoch : int or None
         When the best parameters are restored at the end: the epoch whose parameters the
         model keeps (the lowest watched loss); otherwise None.
     best_loss : float or None
         That epoch's watched loss, or None.
+    lrs : list of float
+        The learning rate of every epoch (a schedule's, times any reduction on a plateau);
+        empty for L-BFGS.
+    times : list of float
+        The wall time of every epoch in seconds, its validation included.
 
     Examples
     --------
@@ -51,15 +64,18 @@ class History:
     >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
     >>> net = bpcore.Network([2, 1], seed=0)
     >>> history = net.fit(X, [0.0, 1.0, 1.0, 1.0], epochs=3)
-    >>> history.epochs, len(history.losses), history.stop_reason
-    (3, 3, 'epochs')
+    >>> history.epochs, len(history.losses), history.stop_reason, history.lrs
+    (3, 3, 'epochs', [0.1, 0.1, 0.1])
     """
     losses: list[float] = field(default_factory=list)
     epochs: int = 0
     stop_reason: str = "epochs"
     val_losses: list[float] = field(default_factory=list)
+    val_accuracies: list[float] = field(default_factory=list)
     best_epoch: int | None = None
     best_loss: float | None = None
+    lrs: list[float] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
 
 
 class _Trainer(Protocol):
@@ -67,11 +83,15 @@ class _Trainer(Protocol):
 
     def train_rows(self, order: Indices) -> tuple[float, bool]: ...
 
+    def set_rate(self, rate: float) -> None: ...
+
     def snapshot(self) -> Any: ...
 
     def restore(self, saved: Any) -> None: ...
 
-    def loss(self, X: Floats, Y: Floats) -> float: ...
+    def loss(self, X: Floats, Y: Floats, weights: Floats | None = None) -> float: ...
+
+    def accuracy(self, X: Floats, Y: Floats) -> float | None: ...
 
 
 class _Reporter(Protocol):
@@ -82,37 +102,45 @@ class _Reporter(Protocol):
 # or the loss at the end of the epoch on the validation data or on all training data.
 Watch = Literal["epoch", "validation", "training"]
 
+# validation data: samples and targets, and optionally the samples' weights
+Validation = tuple[Floats, Floats] | tuple[Floats, Floats, Floats]
+
 
 def train(trainer: _Trainer, X: Floats, Y: Floats, *,
-          epochs: int, lr: float, shuffle: bool, rng: np.random.Generator,
-          tol: float | None = None, patience: int | None = None,
+          epochs: int, lr: float | Callable[[int], float], shuffle: bool,
+          rng: np.random.Generator, tol: float | None = None, patience: int | None = None,
           callback: Callable[[int, float], bool | None] | None = None,
           reporter: _Reporter | None = None,
-          validation: tuple[Floats, Floats] | None = None, watch: Watch = "epoch",
-          restore_best: bool = False) -> History:
+          validation: Validation | None = None, watch: Watch = "epoch",
+          restore_best: bool = False, weights: Floats | None = None,
+          plateau: ReduceOnPlateau | None = None) -> History:
     """Train on X, Y for up to `epochs` epochs through `trainer`: the loop behind
     `Network.fit`.
 
-    Each epoch visits the rows in an order drawn from `rng` (unless shuffle is False) and
-    hands it to ``trainer.train_rows``. An epoch that makes the loss or a parameter
-    non-finite is undone (the snapshot from before it is restored) and raises
-    DivergenceError; Ctrl-C undoes the interrupted epoch and raises KeyboardInterrupt saying
-    which parameters the model keeps. After each whole epoch come `reporter`, the best-so-far
-    bookkeeping, then `callback`, then the `tol` and `patience` rules on the watched loss.
+    Each epoch sets the learning rate (`lr`, or lr(epoch) for a schedule, times the
+    reduction `plateau` has made), then visits the rows in an order drawn from `rng`
+    (unless shuffle is False) and hands it to ``trainer.train_rows``. An epoch that makes
+    the loss or a parameter non-finite is undone (the snapshot from before it is restored)
+    and raises DivergenceError; Ctrl-C undoes the interrupted epoch and raises
+    KeyboardInterrupt saying which parameters the model keeps. After each whole epoch come
+    the validation, `reporter`, the best-so-far bookkeeping, `plateau`, then `callback`,
+    then the `tol` and `patience` rules on the watched loss.
 
     Parameters
     ----------
     trainer : object
-        With four methods: ``train_rows(order)`` trains the model on the rows X[order] (in
+        With these methods: ``train_rows(order)`` trains the model on the rows X[order] (in
         whatever batches it likes) and returns their summed loss and whether every parameter
-        is still finite; ``snapshot()`` returns what ``restore(saved)`` takes to put the
-        model back as it was; ``loss(X, Y)`` is the model's mean loss on some data.
+        is still finite; ``set_rate(rate)`` sets the learning rate for the next rows;
+        ``snapshot()`` returns what ``restore(saved)`` takes to put the model back as it was;
+        ``loss(X, Y, weights=None)`` is the model's (weighted) mean loss on some data;
+        ``accuracy(X, Y)`` its share of right answers, or None where that means nothing.
     X, Y : ndarray
         The training samples and targets, one row per sample, as the model takes them.
     epochs : int
         The most epochs to run.
-    lr : float
-        The learning rate, only to suggest a smaller one when training diverges.
+    lr : float or callable
+        The learning rate, or a schedule lr(epoch) -> float (`bpcore.schedules`).
     shuffle : bool
         Draw a new order of the rows every epoch; False visits them in order.
     rng : numpy.random.Generator
@@ -126,19 +154,23 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
     reporter : callable or None, default None
         ``reporter(epoch, loss)`` after every epoch, with ``val_loss=`` when there is
         validation data (e.g. `bpcore.progress.make_progress`).
-    validation : tuple (X_val, Y_val) or None, default None
+    validation : tuple (X_val, Y_val) or (X_val, Y_val, weights), or None, default None
         Data whose loss is measured after every epoch (``History.val_losses``).
     watch : {"epoch", "validation", "training"}, default "epoch"
-        The loss `tol`, `patience` and `restore_best` watch: the epoch's mean loss, the
-        validation loss, or the loss on all of X, Y at the end of the epoch.
+        The loss `tol`, `patience`, `plateau` and `restore_best` watch: the epoch's mean
+        loss, the validation loss, or the loss on all of X, Y at the end of the epoch.
     restore_best : bool, default False
         End with the state of the epoch with the lowest watched loss.
+    weights : ndarray or None, default None
+        The training samples' weights, for the "training" watch.
+    plateau : ReduceOnPlateau or None, default None
+        Reduce the rate when the watched loss stalls (`bpcore.schedules.ReduceOnPlateau`).
 
     Returns
     -------
     History
-        The losses, the number of epochs, why training stopped and, with `restore_best`,
-        the epoch kept.
+        The losses, the number of epochs, why training stopped, the rates and times of the
+        epochs and, with `restore_best`, the epoch kept.
 
     Raises
     ------
@@ -146,6 +178,8 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
         If an epoch makes the loss or a parameter non-finite (that epoch is undone).
     KeyboardInterrupt
         On Ctrl-C, with the last whole epoch kept.
+    ValueError, TypeError
+        If a schedule returns something that is not a finite rate > 0.
 
     Warns
     -----
@@ -158,30 +192,37 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
 
     >>> import numpy as np
     >>> import bpcore
+    >>> from bpcore.schedules import Exponential
     >>> from bpcore.training import train
     >>> net = bpcore.Network([1, 1], output="identity", seed=0)
     >>> class Online:
+    ...     rate = 0.1
     ...     def train_rows(self, order):
-    ...         total = sum(net.step(X[i], Y[i], lr=0.1) for i in order)
+    ...         total = sum(net.step(X[i], Y[i], lr=self.rate) for i in order)
     ...         return total, bool(np.isfinite(net.weights[0]).all())
+    ...     def set_rate(self, rate):
+    ...         self.rate = rate
     ...     def snapshot(self):
     ...         return net.get_state()
     ...     def restore(self, saved):
     ...         net.set_state(saved)
-    ...     def loss(self, X, Y):
-    ...         return net.loss(X, Y)
+    ...     def loss(self, X, Y, weights=None):
+    ...         return net.loss(X, Y, sample_weight=weights)
+    ...     def accuracy(self, X, Y):
+    ...         return None
     >>> X, Y = np.array([[0.0], [1.0]]), np.array([[1.0], [3.0]])
-    >>> history = train(Online(), X, Y, epochs=50, lr=0.1, shuffle=False,
-    ...                 rng=np.random.default_rng(0))
-    >>> history.epochs, history.losses[-1] < history.losses[0]
-    (50, True)
+    >>> history = train(Online(), X, Y, epochs=50, lr=Exponential(0.2, gamma=0.99),
+    ...                 shuffle=False, rng=np.random.default_rng(0))
+    >>> history.epochs, history.losses[-1] < history.losses[0], history.lrs[1]
+    (50, True, 0.198)
     """
     if watch == "validation" and validation is None:
         raise ValueError("watching the validation loss needs validation data")
     history = History()
+    rules = _Rules(trainer, X, Y, tol, patience, callback, reporter, validation, watch,
+                   restore_best, weights, plateau, history)
     try:
-        _epochs(trainer, X, Y, epochs, lr, shuffle, rng, tol, patience, callback,
-                reporter, validation, watch, restore_best, history)
+        _epochs(trainer, X, epochs, lr, shuffle, rng, rules)
     except KeyboardInterrupt as interrupt:
         if interrupt.args:  # raised inside an epoch, which was undone: it says so
             raise
@@ -189,24 +230,96 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
         when = f"after epoch {history.epochs}" if history.epochs else "before epoch 1"
         raise KeyboardInterrupt(f"training interrupted {when}; the network keeps the "
                                 f"parameters {_kept(history.epochs)}") from None
+    rules.finish()
     if history.epochs > 1 and history.losses[-1] > history.losses[0]:
+        suggestion = f" smaller than lr={history.lrs[-1]:g}" if history.lrs else ""
         warnings.warn(f"training ended with a loss ({history.losses[-1]:.4g}) above the "
-                      f"first epoch's ({history.losses[0]:.4g}); try a learning rate "
-                      f"smaller than lr={lr:g}", RuntimeWarning, stacklevel=3)
+                      f"first epoch's ({history.losses[0]:.4g}); try a learning rate"
+                      f"{suggestion}", RuntimeWarning, stacklevel=3)
     return history
 
 
-def _epochs(trainer: _Trainer, X: Floats, Y: Floats,
-            epochs: int, lr: float, shuffle: bool, rng: np.random.Generator,
-            tol: float | None, patience: int | None,
-            callback: Callable[[int, float], bool | None] | None, reporter: _Reporter | None,
-            validation: tuple[Floats, Floats] | None, watch: Watch, restore_best: bool,
-            history: History) -> None:
-    """The epochs of `train`, recorded in `history` once each is whole and finite."""
+class _Rules:
+    """What happens after each whole epoch (or L-BFGS iteration): validation, reports, the
+    best state so far, the plateau rule, the callback and the stopping rules."""
+
+    def __init__(self, trainer: _Trainer, X: Floats, Y: Floats, tol: float | None,
+                 patience: int | None, callback: Callable[[int, float], bool | None] | None,
+                 reporter: _Reporter | None, validation: Validation | None, watch: Watch,
+                 restore_best: bool, weights: Floats | None, plateau: ReduceOnPlateau | None,
+                 history: History) -> None:
+        self.trainer, self.X, self.Y, self.weights = trainer, X, Y, weights
+        self.tol, self.patience, self.callback, self.reporter = tol, patience, callback, reporter
+        self.validation, self.watch, self.restore_best = validation, watch, restore_best
+        self.plateau = None if plateau is None else plateau.tracker()
+        self.history = history
+        self.best_epoch, self.best_loss = 0, math.inf  # the lowest watched loss so far
+        self.best: Any = None  # its snapshot, when it is to be restored
+        self.started = time.perf_counter()
+        self.base = math.nan  # the schedule's rate of the current epoch
+
+    def rate(self, base: float) -> float:
+        """The coming epoch's rate: `base` (the schedule's) times the plateau rule's factor."""
+        self.base = base
+        return base if self.plateau is None else base * self.plateau.multiplier
+
+    def end_epoch(self, epoch: int, loss: float) -> bool:
+        """Record a whole epoch with mean loss `loss`; True when training is to stop."""
+        history, trainer = self.history, self.trainer
+        history.losses.append(loss)
+        history.epochs = epoch
+        metrics = {}
+        if self.validation is not None:
+            history.val_losses.append(trainer.loss(*self.validation))
+            metrics["val_loss"] = history.val_losses[-1]
+            accuracy = trainer.accuracy(*self.validation[:2])
+            if accuracy is not None:
+                history.val_accuracies.append(accuracy)
+        now = time.perf_counter()
+        history.times.append(now - self.started)
+        self.started = now
+        if self.reporter is not None:
+            self.reporter(epoch, loss, **metrics)
+        if self.watch == "validation":
+            watched = history.val_losses[-1]
+        elif self.watch == "training":
+            watched = trainer.loss(self.X, self.Y, self.weights)
+        else:
+            watched = loss
+        # the first epoch is the best so far even if its watched loss is not finite
+        if self.best_epoch == 0 or watched < self.best_loss:
+            self.best_epoch, self.best_loss = epoch, watched
+            if self.restore_best:
+                self.best = trainer.snapshot()
+        if self.plateau is not None and math.isfinite(watched):
+            self.plateau.observe(watched, self.base)
+        if self.callback is not None and self.callback(epoch, loss):
+            history.stop_reason = "callback"
+        elif self.tol is not None and watched <= self.tol:
+            history.stop_reason = "tol"
+        elif self.patience is not None and epoch - self.best_epoch >= self.patience:
+            history.stop_reason = "patience"
+        else:
+            return False
+        return True
+
+    def finish(self) -> None:
+        """Put back the best state, when asked to and it is not the last."""
+        history = self.history
+        if self.restore_best and self.best is not None:
+            if self.best_epoch != history.epochs:
+                self.trainer.restore(self.best)
+            history.best_epoch, history.best_loss = self.best_epoch, self.best_loss
+
+
+def _epochs(trainer: _Trainer, X: Floats, epochs: int, lr: float | Callable[[int], float],
+            shuffle: bool, rng: np.random.Generator, rules: _Rules) -> None:
+    """The epochs of `train`, recorded through `rules` once each is whole and finite."""
     n = X.shape[0]
-    best_epoch, best_loss = 0, math.inf  # the epoch of the lowest watched loss so far
-    best = None  # its snapshot, when it is to be restored
+    history = rules.history
     for epoch in range(1, epochs + 1):
+        rate = rules.rate(rate_at(lr, epoch))
+        trainer.set_rate(rate)
         order = (rng.permutation(n) if shuffle else np.arange(n)).astype(np.intp, copy=False)
         saved = None
         try:
@@ -218,9 +331,9 @@ def _epochs(trainer: _Trainer, X: Floats, Y: Floats,
                 raise DivergenceError(
                     f"training diverged in epoch {epoch} (loss {loss}); the network keeps "
                     f"the parameters from before that epoch; try a learning rate smaller "
-                    f"than lr={lr:g}")
-            history.losses.append(loss)
-            history.epochs = epoch
+                    f"than lr={rate:g}")
+            history.lrs.append(rate)
+            stop = rules.end_epoch(epoch, loss)
         except KeyboardInterrupt:
             if history.epochs == epoch:  # the epoch was already whole and recorded
                 raise
@@ -228,36 +341,123 @@ def _epochs(trainer: _Trainer, X: Floats, Y: Floats,
                 trainer.restore(saved)
             raise KeyboardInterrupt(f"training interrupted in epoch {epoch}; the network "
                                     f"keeps the parameters {_kept(epoch - 1)}") from None
-        metrics = {}
-        if validation is not None:
-            history.val_losses.append(trainer.loss(*validation))
-            metrics["val_loss"] = history.val_losses[-1]
-        if reporter is not None:
-            reporter(epoch, loss, **metrics)
-        if watch == "validation":
-            watched = history.val_losses[-1]
-        elif watch == "training":
-            watched = trainer.loss(X, Y)
-        else:
-            watched = loss
-        # the first epoch is the best so far even if its watched loss is not finite
-        if best_epoch == 0 or watched < best_loss:
-            best_epoch, best_loss = epoch, watched
-            if restore_best:
-                best = trainer.snapshot()
-        if callback is not None and callback(epoch, loss):
-            history.stop_reason = "callback"
+        if stop:
             break
-        if tol is not None and watched <= tol:
-            history.stop_reason = "tol"
-            break
-        if patience is not None and epoch - best_epoch >= patience:
-            history.stop_reason = "patience"
-            break
-    if restore_best and best is not None:
-        if best_epoch != history.epochs:
-            trainer.restore(best)
-        history.best_epoch, history.best_loss = best_epoch, best_loss
+
+
+class _FullBatch(_Trainer, Protocol):
+    """What `minimize` drives: a trainer that also evaluates the full-batch objective."""
+
+    def parameters(self) -> npt.NDArray[np.float64]: ...
+
+    def set_parameters(self, theta: npt.NDArray[np.float64]) -> None: ...
+
+    def objective(self, theta: npt.NDArray[np.float64]
+                  ) -> tuple[float, float, npt.NDArray[np.float64]]: ...
+
+
+def minimize(trainer: _FullBatch, X: Floats, Y: Floats, *, max_iter: int, tol: float,
+             history_size: int, callback: Callable[[int, float], bool | None] | None = None,
+             patience: int | None = None, stop_tol: float | None = None,
+             reporter: _Reporter | None = None, validation: Validation | None = None,
+             watch: Watch = "epoch", restore_best: bool = False,
+             weights: Floats | None = None) -> History:
+    """Full-batch L-BFGS through ``scipy.optimize.minimize(method="L-BFGS-B")``, with the
+    rules of `train` after every iteration (each counts as an epoch): the loop behind
+    ``Network.fit(optimizer="lbfgs")``.
+
+    The model's parameters change only at the end of each iteration, to that iterate; a
+    non-finite objective at the start raises DivergenceError, and later SciPy's line search
+    backs off from one.
+
+    Parameters
+    ----------
+    trainer : object
+        A `train` trainer (its ``snapshot``, ``restore``, ``loss`` and ``accuracy``; not
+        ``train_rows`` or ``set_rate``) with three more methods: ``parameters()`` and
+        ``set_parameters(theta)`` read and write the model's parameters as one float64
+        vector; ``objective(theta)`` returns the objective (the mean loss plus any
+        penalty), the mean loss, and the objective's gradient at theta.
+    X, Y : ndarray
+        The training samples and targets.
+    max_iter : int
+        The most iterations.
+    tol : float
+        SciPy's ``gtol``: stop when every component of the projected gradient is at most tol.
+    history_size : int
+        SciPy's ``maxcor``: how many past steps approximate the curvature.
+    callback, patience, reporter, validation, watch, restore_best, weights
+        As for `train`.
+    stop_tol : float or None, default None
+        `train`'s `tol`: stop once the watched loss is <= stop_tol.
+
+    Returns
+    -------
+    History
+        As `train`'s, without learning rates; ``stop_reason`` is "converged" when SciPy's
+        own tests stopped it.
+
+    Raises
+    ------
+    DivergenceError
+        If the objective is not finite at the start.
+    KeyboardInterrupt
+        On Ctrl-C, with the last whole iteration kept.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import bpcore
+    >>> X = np.linspace(-1, 1, 20).reshape(-1, 1)
+    >>> net = bpcore.Network([1, 6, 1], activation="tanh", output="identity", seed=0)
+    >>> history = net.fit(X, np.sin(3 * X).ravel(), optimizer="lbfgs", epochs=300)
+    >>> history.stop_reason in ("converged", "epochs"), history.losses[-1] < 1e-3
+    (True, True)
+    """
+    from scipy.optimize import minimize as scipy_minimize
+
+    history = History()
+    rules = _Rules(trainer, X, Y, stop_tol, patience, callback, reporter, validation, watch,
+                   restore_best, weights, None, history)
+    theta = trainer.parameters()
+    start = trainer.snapshot()
+    first = trainer.objective(theta)[0]
+    if not math.isfinite(first):
+        trainer.restore(start)
+        raise DivergenceError(f"the loss is not finite ({first}) at the starting parameters")
+    losses: dict[bytes, float] = {}  # the data loss at the points evaluated, by theta
+
+    def objective(point: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
+        value, loss, gradient = trainer.objective(point)
+        losses.clear()  # the iterate SciPy reports is the last point it evaluated
+        losses[point.tobytes()] = loss
+        if not math.isfinite(value):  # SciPy's line search backs off from an infinity
+            return math.inf, np.zeros_like(point)
+        return value, gradient
+
+    def each(intermediate_result: Any) -> None:
+        point = intermediate_result.x
+        trainer.set_parameters(point)
+        loss = losses.get(point.tobytes())
+        if loss is None:
+            loss = trainer.loss(X, Y, weights)
+        if rules.end_epoch(history.epochs + 1, loss):
+            raise StopIteration
+
+    try:
+        result = scipy_minimize(objective, theta, jac=True, method="L-BFGS-B", callback=each,
+                                options={"maxiter": max_iter, "gtol": tol,
+                                         "maxcor": history_size, "maxfun": 20 * max_iter})
+    except KeyboardInterrupt:
+        # the model's parameters change only at the end of an iteration (`each`)
+        done = history.epochs
+        raise KeyboardInterrupt(f"training interrupted in iteration {done + 1}; the network "
+                                f"keeps the parameters {_kept(done)}") from None
+    if history.stop_reason == "epochs" and result.status == 0 and history.epochs < max_iter:
+        history.stop_reason = "converged"
+    # the model holds the last iterate reported (and recorded), or its start if none was
+    rules.finish()
+    return history
 
 
 def _kept(epoch: int) -> str:

@@ -30,7 +30,7 @@ def test_validation_losses_are_the_loss_after_each_epoch():
     Xv, Yv = classification(seed=1)
     net = network()
     after = []
-    history = net.fit(X, Y, epochs=6, lr=0.05, validation_data=(Xv, Yv),
+    history = net.fit(X, Y, epochs=6, lr=0.05, validation_data=(Xv, Yv), restore_best=False,
                       callback=lambda epoch, loss: after.append(net.loss(Xv, Yv)))
     assert history.val_losses == after and len(after) == 6
     assert history.best_epoch is None and history.best_loss is None
@@ -149,7 +149,7 @@ def test_an_sgd_object_trains_as_its_settings_do(batch_size):
 
 @pytest.mark.parametrize("call, error, message", [
     (lambda net, X, Y: net.fit(X, Y, optimizer="adagrad"), ValueError,
-     r"optimizer must be the name of one \('sgd', 'adam'; lower case\)"),
+     r"optimizer must be the name of one \('sgd', 'adam', 'rprop', 'lbfgs'; lower case\)"),
     (lambda net, X, Y: net.fit(X, Y, lr=0.1, optimizer=SGD(lr=0.01)), ValueError,
      "pass lr to the optimizer"),
     (lambda net, X, Y: net.fit(X, Y, momentum=0.0, optimizer="sgd"), ValueError,

@@ -127,8 +127,10 @@ def test_both_modules_have_the_constants_of_the_spec(compiled):
 # ---- 2. error types: a battery of spoiled calls ----------------------------------------------
 
 # valid settings of each optimizer in bpcore/_spec.py (a new optimizer needs an entry)
-SETTINGS = {"sgd": [0.1, 0.5, 0.01],  # lr, momentum, weight_decay
-            "adam": [0.01, 0.9, 0.999, 1e-8, 0.01, 0.0, 0.0]}  # ..., decoupled, step
+SETTINGS = {"sgd": [0.1, 0.5, 1.0, 0.01],  # lr, momentum, nesterov, weight_decay
+            "adam": [0.01, 0.9, 0.999, 1e-8, 0.01, 0.0, 0.0],  # ..., decoupled, step
+            # lr, eta_minus, eta_plus, step_min, step_max, weight_decay, step
+            "rprop": [0.1, 0.5, 1.2, 1e-6, 50.0, 0.01, 0.0]}
 
 
 def valid_arguments(dtype=np.float64, optimizer="sgd"):
@@ -149,6 +151,7 @@ def valid_arguments(dtype=np.float64, optimizer="sgd"):
         "X": normal(N, SIZES[0]), "Y": uniform(N, SIZES[-1]), "A": uniform(N * N_UNITS),
         "D": normal(N * N_UNITS), "Z": normal(N, SIZES[-1]), "A_out": uniform(N, SIZES[-1]),
         "order": np.arange(N, dtype=np.intp)[::-1].copy(), "batch_size": 3,
+        "weights": uniform(N) + dtype(0.5),
         "x": normal(SIZES[0]), "y": uniform(SIZES[-1]), "out": np.zeros(SIZES[-1], dtype),
     }
 

@@ -111,7 +111,7 @@ CASES = [
     ("batch_size 0", fit(batch_size=0), ValueError, r"batch_size must be at least 1"),
     ("batch_size negative", fit(batch_size=-1), ValueError, r"batch_size must be at least 1"),
     ("batch_size float", fit(batch_size=2.5), TypeError, r"batch_size must be an int"),
-    ("batch_size None", fit(batch_size=None), TypeError, r"batch_size must be an int"),
+    ("batch_size 1.0", fit(batch_size=1.0), TypeError, r"batch_size must be an int"),
     ("shuffle string", fit(shuffle="yes"), TypeError, r"shuffle must be True or False"),
     ("tol negative", fit(tol=-1.0), ValueError, r"tol must be"),
     ("patience 0", fit(patience=0), ValueError, r"patience must be at least 1"),
@@ -203,12 +203,12 @@ def arguments(kernels, dtype=np.float64):
     f = lambda *shape: rng.normal(size=shape).astype(dtype)  # noqa: E731
     return {
         "params": f(N_PARAMS), "state": np.zeros(N_PARAMS, dtype), "grads": f(N_PARAMS),
-        "optimizer": kernels.OPTIMIZERS["sgd"], "settings": np.array([0.1, 0.5, 0.01]),
+        "optimizer": kernels.OPTIMIZERS["sgd"], "settings": np.array([0.1, 0.5, 0.0, 0.01]),
         "sizes": np.array(SIZES, dtype=np.intp),
         "activations": np.array([kernels.ACTIVATIONS["sigmoid"]] * 2, dtype=np.intp),
         "loss": kernels.LOSSES["mse"], "X": f(N, 3), "Y": f(N, 2), "A": f(N * N_UNITS),
         "D": f(N * N_UNITS), "Z": f(N, 2), "A_out": f(N, 2), "order": np.arange(N, dtype=np.intp),
-        "x": f(3), "y": f(2),
+        "x": f(3), "y": f(2), "weights": np.abs(f(N)),
     }
 
 
@@ -218,17 +218,18 @@ def call(kernels, name, args):
         return kernels.forward(a["params"], a["sizes"], a["activations"], a["X"], a["A"], a["Z"])
     if name == "backward":
         return kernels.backward(a["params"], a["sizes"], a["activations"], a["loss"], a["Y"],
-                                a["A"], a["D"])
+                                a["A"], a["D"], a["weights"])
     if name == "parameter_gradients":
         return kernels.parameter_gradients(a["sizes"], a["X"], a["A"], a["D"], a["grads"])
     if name == "batch_loss":
-        return kernels.batch_loss(a["loss"], a["A_out"], a["Z"], a["Y"])
+        return kernels.batch_loss(a["loss"], a["A_out"], a["Z"], a["Y"], a["weights"])
     if name == "update":
         return kernels.update(a["params"], a["grads"], a["state"], a["sizes"], a["optimizer"],
                               a["settings"])
     if name == "train_epoch":
         return kernels.train_epoch(a["params"], a["state"], a["sizes"], a["activations"],
-                                   a["loss"], a["X"], a["Y"], a["order"], a.get("batch_size", 2),
+                                   a["loss"], a["X"], a["Y"], a["weights"], a["order"],
+                                   a.get("batch_size", 2),
                                    a["optimizer"], a["settings"])
     if name == "step_one":
         return kernels.step_one(a["params"], a["state"], a["sizes"], a["activations"],
@@ -300,7 +301,7 @@ WRAPPER_CASES = [
     ("update", "optimizer", -1),
     ("update", "settings", np.zeros(2)),
     ("update", "settings", np.zeros(3, dtype=np.float32)),
-    ("train_epoch", "settings", np.zeros(4)),
+    ("train_epoch", "settings", np.zeros(5)),
     ("train_epoch", "optimizer", 7),
     ("step_one", "optimizer", 7),
     ("step_one", "settings", np.zeros(2)),

@@ -90,8 +90,8 @@ cdef Py_ssize_t checked_layers(cnp.ndarray params, cnp.ndarray sizes,
 
 
 # settings entries and state arrays of each optimizer, by code (bpcore/_spec.py OPTIMIZERS)
-cdef Py_ssize_t[N_OPTIMIZERS] SETTINGS_LENGTH = [SGD_SETTINGS, ADAM_SETTINGS]
-cdef Py_ssize_t[N_OPTIMIZERS] STATE_ARRAYS = [SGD_STATE, ADAM_STATE]
+cdef Py_ssize_t[N_OPTIMIZERS] SETTINGS_LENGTH = [SGD_SETTINGS, ADAM_SETTINGS, RPROP_SETTINGS]
+cdef Py_ssize_t[N_OPTIMIZERS] STATE_ARRAYS = [SGD_STATE, ADAM_STATE, RPROP_STATE]
 
 
 cdef int check_optimizer(Py_ssize_t optimizer, Py_ssize_t n_settings, Py_ssize_t n_state,
@@ -102,3 +102,11 @@ cdef int check_optimizer(Py_ssize_t optimizer, Py_ssize_t n_settings, Py_ssize_t
     check_length("settings", n_settings, SETTINGS_LENGTH[optimizer])
     check_length("state", n_state, STATE_ARRAYS[optimizer] * n_params)
     return 0
+
+
+cdef const floating* weights_of(const floating[::1] weights, Py_ssize_t n) except? NULL:
+    # the samples' weights: NULL (none) for an empty vector, else one per sample
+    if weights.shape[0] == 0:
+        return NULL
+    check_length("weights", weights.shape[0], n)
+    return &weights[0]

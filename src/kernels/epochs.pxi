@@ -4,15 +4,15 @@
 cdef void batch_step(Py_ssize_t optimizer, floating* params, floating* state, double* settings,
                      const Py_ssize_t* sizes, const Py_ssize_t* activations,
                      Py_ssize_t n_layers, Py_ssize_t loss, const floating* X,
-                     const floating* Y, Py_ssize_t n, floating* A, floating* Z, floating* D,
-                     floating* grads, double* cost) noexcept nogil:
+                     const floating* Y, const floating* weights, Py_ssize_t n, floating* A,
+                     floating* Z, floating* D, floating* grads, double* cost) noexcept nogil:
     # one optimizer step on the batch X, Y of n samples with their mean gradient, fused into
     # the update (block by block with the scratch `grads`); cost gets the batch's summed loss
-    # before the step
+    # before the step; weights (NULL: none) scale each sample's loss and gradient
     cdef Py_ssize_t units = total_units(sizes, n_layers), n_out = sizes[n_layers]
     network_forward(params, sizes, activations, n_layers, X, A, Z, n)
-    cost[0] = batch_loss_sum(A + n * (units - n_out), Z, Y, n, n_out, loss)
-    network_backward(params, sizes, activations, n_layers, loss, Y, A, D, n)
+    cost[0] = batch_loss_sum(A + n * (units - n_out), Z, Y, weights, n, n_out, loss)
+    network_backward(params, sizes, activations, n_layers, loss, Y, weights, A, D, n)
     if n == 1:
         network_online_update(optimizer, params, state, sizes, n_layers, X, A, D, settings)
     else:
@@ -23,29 +23,38 @@ cdef void batch_step(Py_ssize_t optimizer, floating* params, floating* state, do
 cdef double epoch(Py_ssize_t optimizer, floating* params, floating* state, double* settings,
                   const Py_ssize_t* sizes, const Py_ssize_t* activations, Py_ssize_t n_layers,
                   Py_ssize_t loss, const floating* X, const floating* Y,
-                  const Py_ssize_t* order, Py_ssize_t n_order, Py_ssize_t batch_size,
-                  floating* X_batch, floating* Y_batch, floating* A, floating* Z, floating* D,
+                  const floating* weights, const Py_ssize_t* order, Py_ssize_t n_order,
+                  Py_ssize_t batch_size, floating* X_batch, floating* Y_batch,
+                  floating* W_batch, floating* A, floating* Z, floating* D,
                   floating* grads) noexcept nogil:
     # one pass over the samples in `order`, one step per batch; returns the summed loss of
-    # every sample, each measured just before the step that uses it
+    # every sample (times its weight, unless weights is NULL), each measured just before the
+    # step that uses it
     cdef Py_ssize_t start = 0, s, b, row
     cdef Py_ssize_t n_in = sizes[0], n_out = sizes[n_layers]
     cdef double total = 0.0, cost
     cdef const floating* x
     cdef const floating* y
+    cdef const floating* w = NULL
     while start < n_order:
         b = batch_size if start + batch_size <= n_order else n_order - start
         if b == 1:  # one sample: its own rows of X and Y, no copy
             x = X + order[start] * n_in
             y = Y + order[start] * n_out
+            if weights != NULL:
+                w = weights + order[start]
         else:
             for s in range(b):
                 row = order[start + s]
                 memcpy(X_batch + s * n_in, X + row * n_in, n_in * sizeof(floating))
                 memcpy(Y_batch + s * n_out, Y + row * n_out, n_out * sizeof(floating))
             x, y = X_batch, Y_batch
+            if weights != NULL:
+                for s in range(b):
+                    W_batch[s] = weights[order[start + s]]
+                w = W_batch
         batch_step(optimizer, params, state, settings, sizes, activations, n_layers, loss, x,
-                   y, b, A, Z, D, grads, &cost)
+                   y, w, b, A, Z, D, grads, &cost)
         total += cost
         start += b
     return total
@@ -86,7 +95,7 @@ cdef int step_one_sample(Py_ssize_t optimizer, floating* params, floating* state
         free(scratch)
         free(saved_settings)
         return 2
-    network_backward(params, sizes, activations, n_layers, loss, y, A, D, 1)
+    network_backward(params, sizes, activations, n_layers, loss, y, NULL, A, D, 1)
     memcpy(saved, params, n_params * sizeof(floating))
     memcpy(saved + n_params, state, n_state * n_params * sizeof(floating))
     memcpy(saved_settings, settings, n_settings * sizeof(double))
@@ -119,3 +128,19 @@ cdef bint forward_one_sample(const floating* params, const Py_ssize_t* sizes,
     memcpy(out, scratch + units - n_out, n_out * sizeof(floating))
     free(scratch)
     return True
+
+
+cdef double loss_gradients_all(const floating* params, const Py_ssize_t* sizes,
+                               const Py_ssize_t* activations, Py_ssize_t n_layers,
+                               Py_ssize_t loss, const floating* X, const floating* Y,
+                               const floating* weights, Py_ssize_t n, floating* A, floating* Z,
+                               floating* D, floating* grads) noexcept nogil:
+    # the summed (weighted) loss of the n samples and their mean gradient into grads: what
+    # full-batch methods such as L-BFGS evaluate, once per iteration
+    cdef Py_ssize_t units = total_units(sizes, n_layers), n_out = sizes[n_layers]
+    cdef double total
+    network_forward(params, sizes, activations, n_layers, X, A, Z, n)
+    total = batch_loss_sum(A + n * (units - n_out), Z, Y, weights, n, n_out, loss)
+    network_backward(params, sizes, activations, n_layers, loss, Y, weights, A, D, n)
+    network_gradients(sizes, n_layers, X, A, D, grads, n)
+    return total

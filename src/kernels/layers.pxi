@@ -51,8 +51,10 @@ cdef void network_forward(const floating* params, const Py_ssize_t* sizes,
 
 cdef void network_backward(const floating* params, const Py_ssize_t* sizes,
                            const Py_ssize_t* activations, Py_ssize_t n_layers, Py_ssize_t loss,
-                           const floating* Y, const floating* A, floating* D,
-                           Py_ssize_t n) noexcept nogil:
+                           const floating* Y, const floating* weights, const floating* A,
+                           floating* D, Py_ssize_t n) noexcept nogil:
+    # weights: NULL, or each sample's weight, which scales its delta[L] and so (the map being
+    # linear) all of its local gradients: the weighted mean gradient is then the plain mean
     cdef Py_ssize_t l, s, j, k, i, n_here, n_next
     cdef Py_ssize_t n_out = sizes[n_layers]
     cdef Py_ssize_t block = n * (total_units(sizes, n_layers) - n_out)  # start of layer L
@@ -68,6 +70,10 @@ cdef void network_backward(const floating* params, const Py_ssize_t* sizes,
         d[i] = a[i] - Y[i]
     if loss == MSE:
         times_derivative(d, a, n * n_out, activations[n_layers - 1])
+    if weights != NULL:
+        for s in range(n):
+            for j in range(n_out):
+                d[s * n_out + j] = d[s * n_out + j] * weights[s]
     # delta[l] = (W[l+1]^T delta[l+1]) * f'(z[l]), from the output back to the first layer
     for l in range(n_layers - 2, -1, -1):
         n_here = sizes[l + 1]

@@ -131,11 +131,18 @@ cdef double sample_loss(const floating* a, const floating* z, const floating* y,
 
 
 cdef double batch_loss_sum(const floating* A_out, const floating* Z, const floating* Y,
-                           Py_ssize_t n, Py_ssize_t n_out, Py_ssize_t loss) noexcept nogil:
+                           const floating* weights, Py_ssize_t n, Py_ssize_t n_out,
+                           Py_ssize_t loss) noexcept nogil:
+    # the sum of the samples' costs, each times its weight unless weights is NULL
     cdef Py_ssize_t s
     cdef double total = 0.0
-    for s in range(n):
-        total += sample_loss(A_out + s * n_out, Z + s * n_out, Y + s * n_out, n_out, loss)
+    if weights == NULL:
+        for s in range(n):
+            total += sample_loss(A_out + s * n_out, Z + s * n_out, Y + s * n_out, n_out, loss)
+    else:
+        for s in range(n):
+            total += <double>weights[s] * sample_loss(A_out + s * n_out, Z + s * n_out,
+                                                      Y + s * n_out, n_out, loss)
     return total
 
 

@@ -10,18 +10,30 @@
 # CONTRIBUTING.md.
 
 
-# -- SGD. settings: lr, momentum, weight_decay; state: the velocity v.
-# v = momentum v - lr (g + weight_decay p); p += v. With momentum 0 this is plain SGD,
-# p -= lr (g + weight_decay p) (the same numbers), and the velocity is left alone.
+# -- SGD. settings: lr, momentum, nesterov, weight_decay; state: the velocity v.
+# PyTorch's formulation: g += weight_decay p; v = momentum v + g; p -= lr v, or with Nesterov
+# momentum p -= lr (g + momentum v). With momentum 0 this is plain SGD, p -= lr g, and the
+# velocity is left alone.
 
 cdef inline void sgd_point(floating* p, floating g, floating* v, floating lr, floating momentum,
-                           floating weight_decay, bint plain) noexcept nogil:
+                           floating weight_decay, int kind) noexcept nogil:
+    # kind: 0 plain, 1 momentum, 2 Nesterov momentum (a constant in each loop below)
     g = g + weight_decay * p[0]
-    if plain:
+    if kind == 0:
         p[0] = p[0] - lr * g
     else:
-        v[0] = momentum * v[0] - lr * g
-        p[0] = p[0] + v[0]
+        v[0] = momentum * v[0] + g
+        if kind == 2:
+            g = g + momentum * v[0]
+        else:
+            g = v[0]
+        p[0] = p[0] - lr * g
+
+
+cdef inline int sgd_kind(const double* settings) noexcept nogil:
+    if settings[1] == 0:
+        return 0
+    return 2 if settings[2] != 0 else 1
 
 
 cdef inline void sgd_update(floating* params, const floating* grads, floating* state,
@@ -29,13 +41,17 @@ cdef inline void sgd_update(floating* params, const floating* grads, floating* s
                      bint decay) noexcept nogil:
     cdef Py_ssize_t i
     cdef floating lr = <floating>settings[0], momentum = <floating>settings[1]
-    cdef floating weight_decay = <floating>(settings[2] if decay else 0.0)
-    if settings[1] == 0:  # two loops, so that each compiles without a branch inside
+    cdef floating weight_decay = <floating>(settings[3] if decay else 0.0)
+    cdef int kind = sgd_kind(settings)
+    if kind == 0:  # one loop each, so that each compiles without a branch inside
         for i in range(n):
-            sgd_point(&params[i], grads[i], &state[i], lr, momentum, weight_decay, True)
+            sgd_point(&params[i], grads[i], &state[i], lr, momentum, weight_decay, 0)
+    elif kind == 1:
+        for i in range(n):
+            sgd_point(&params[i], grads[i], &state[i], lr, momentum, weight_decay, 1)
     else:
         for i in range(n):
-            sgd_point(&params[i], grads[i], &state[i], lr, momentum, weight_decay, False)
+            sgd_point(&params[i], grads[i], &state[i], lr, momentum, weight_decay, 2)
 
 
 cdef inline void sgd_update_outer(floating* params, floating d, const floating* x, floating* state,
@@ -43,16 +59,21 @@ cdef inline void sgd_update_outer(floating* params, floating d, const floating* 
                            bint decay) noexcept nogil:
     cdef Py_ssize_t i
     cdef floating lr = <floating>settings[0], momentum = <floating>settings[1]
-    cdef floating weight_decay = <floating>(settings[2] if decay else 0.0)
+    cdef floating weight_decay = <floating>(settings[3] if decay else 0.0)
+    cdef int kind = sgd_kind(settings)
     # the gradient as network_gradients computes it for one sample: 0 + d x_i
-    if settings[1] == 0:
+    if kind == 0:
         for i in range(n):
             sgd_point(&params[i], <floating>0 + d * x[i], &state[i], lr, momentum,
-                      weight_decay, True)
+                      weight_decay, 0)
+    elif kind == 1:
+        for i in range(n):
+            sgd_point(&params[i], <floating>0 + d * x[i], &state[i], lr, momentum,
+                      weight_decay, 1)
     else:
         for i in range(n):
             sgd_point(&params[i], <floating>0 + d * x[i], &state[i], lr, momentum,
-                      weight_decay, False)
+                      weight_decay, 2)
 
 
 # -- Adam (AdamW when decoupled). settings: lr, beta1, beta2, eps, weight_decay, decoupled,
@@ -122,12 +143,87 @@ cdef inline void adam_update_outer(floating* params, floating d, const floating*
                        False)
 
 
+# -- Rprop, the iRprop- variant. settings: lr (the first step size), eta_minus, eta_plus,
+# step_min, step_max, weight_decay, step; state: each parameter's step size s and previous
+# gradient, `stride` entries apart. PyTorch's formulation: g += weight_decay p; where g has the
+# previous gradient's sign, s = min(s eta_plus, step_max); where the sign flipped,
+# s = max(s eta_minus, step_min) and g = 0 (that parameter does not move this time and the
+# next step counts as a fresh start); then p -= sign(g) s and the previous gradient = g.
+# Step 1 starts every s at lr (the state's step sizes are not read).
+
+cdef struct RpropStep:
+    double lr, eta_minus, eta_plus, step_min, step_max, weight_decay
+
+
+cdef inline RpropStep rprop_step(const double* settings, bint decay) noexcept nogil:
+    cdef RpropStep r
+    r.lr, r.eta_minus, r.eta_plus = settings[0], settings[1], settings[2]
+    r.step_min, r.step_max = settings[3], settings[4]
+    r.weight_decay = settings[5] if decay else 0.0
+    return r
+
+
+cdef inline void rprop_point(floating* p, floating g, floating* s, floating* previous,
+                             RpropStep r, bint first) noexcept nogil:
+    cdef floating size = <floating>r.lr if first else s[0]
+    cdef floating factor = 1, sign = 0
+    cdef floating product
+    g = g + <floating>r.weight_decay * p[0]
+    product = g * previous[0]
+    if product > 0:
+        factor = <floating>r.eta_plus
+    elif product < 0:
+        factor = <floating>r.eta_minus
+        g = 0
+    size = size * factor
+    if size < <floating>r.step_min:
+        size = <floating>r.step_min
+    if size > <floating>r.step_max:
+        size = <floating>r.step_max
+    if g > 0:
+        sign = 1
+    elif g < 0:
+        sign = -1
+    p[0] = p[0] - sign * size
+    s[0] = size
+    previous[0] = g
+
+
+cdef inline void rprop_update(floating* params, const floating* grads, floating* state,
+                              Py_ssize_t stride, Py_ssize_t n, const double* settings,
+                              bint decay) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef RpropStep r = rprop_step(settings, decay)
+    if settings[6] == 1:  # two loops, so that each compiles without a branch inside
+        for i in range(n):
+            rprop_point(&params[i], grads[i], &state[i], &state[i + stride], r, True)
+    else:
+        for i in range(n):
+            rprop_point(&params[i], grads[i], &state[i], &state[i + stride], r, False)
+
+
+cdef inline void rprop_update_outer(floating* params, floating d, const floating* x,
+                                    floating* state, Py_ssize_t stride, Py_ssize_t n,
+                                    const double* settings, bint decay) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef RpropStep r = rprop_step(settings, decay)
+    # the gradient as network_gradients computes it for one sample: 0 + d x_i
+    if settings[6] == 1:
+        for i in range(n):
+            rprop_point(&params[i], <floating>0 + d * x[i], &state[i], &state[i + stride], r,
+                        True)
+    else:
+        for i in range(n):
+            rprop_point(&params[i], <floating>0 + d * x[i], &state[i], &state[i + stride], r,
+                        False)
+
+
 # -- the switches from optimizer codes to update loops
 
 cdef inline void begin_step(Py_ssize_t optimizer, double* settings) noexcept nogil:
     # once per step, before a walk: where an optimizer advances scalar state it keeps at the
-    # end of `settings`: Adam's step count; SGD keeps none
-    if optimizer == ADAM:
+    # end of `settings`: Adam's and Rprop's step counts; SGD keeps none
+    if optimizer == ADAM or optimizer == RPROP:
         settings[6] = settings[6] + 1
 
 
@@ -138,6 +234,8 @@ cdef inline void update_block(Py_ssize_t optimizer, floating* params, const floa
         sgd_update(params, grads, state, stride, n, settings, decay)
     elif optimizer == ADAM:
         adam_update(params, grads, state, stride, n, settings, decay)
+    elif optimizer == RPROP:
+        rprop_update(params, grads, state, stride, n, settings, decay)
 
 
 cdef inline void update_outer(Py_ssize_t optimizer, floating* params, floating d,
@@ -147,6 +245,8 @@ cdef inline void update_outer(Py_ssize_t optimizer, floating* params, floating d
         sgd_update_outer(params, d, x, state, stride, n, settings, decay)
     elif optimizer == ADAM:
         adam_update_outer(params, d, x, state, stride, n, settings, decay)
+    elif optimizer == RPROP:
+        rprop_update_outer(params, d, x, state, stride, n, settings, decay)
 
 
 # -- the walks over the layers

@@ -4,7 +4,7 @@ ACTIVATIONS = {"identity": IDENTITY, "sigmoid": SIGMOID, "tanh": TANH, "relu": R
                "leaky_relu": LEAKY_RELU, "softmax": SOFTMAX}
 LOSSES = {"mse": MSE, "binary_cross_entropy": BINARY_CROSS_ENTROPY,
           "cross_entropy": CROSS_ENTROPY}
-OPTIMIZERS = {"sgd": SGD, "adam": ADAM}
+OPTIMIZERS = {"sgd": SGD, "adam": ADAM, "rprop": RPROP}
 # the rest of bpcore/_spec.py as compiled in, for the test that compares them
 LIMITS = {"MAX_WIDTH": MAX_WIDTH, "MAX_LAYERS": MAX_LAYERS, "LEAKY_SLOPE": LEAKY_SLOPE,
           "ROW_SUM_TOLERANCE": ROW_SUM_TOLERANCE}
@@ -138,20 +138,22 @@ def forward(const floating[::1] params not None, const Py_ssize_t[::1] sizes not
 def backward(const floating[::1] params not None, const Py_ssize_t[::1] sizes not None,
              const Py_ssize_t[::1] activations not None, Py_ssize_t loss,
              const floating[:, ::1] Y not None, const floating[::1] A not None,
-             floating[::1] D not None):
-    """Local gradients delta[l] of every layer into D, from the activations A of `forward`."""
+             floating[::1] D not None, const floating[::1] weights not None):
+    """Local gradients delta[l] of every layer into D, from the activations A of `forward`;
+    each sample's scaled by its weight, unless weights is empty."""
     cdef Py_ssize_t n_layers = check_network(sizes, activations, params.shape[0])
     cdef Py_ssize_t n = Y.shape[0]
     check_loss(loss, activations[n_layers - 1])
     check_length("Y's second dimension", Y.shape[1], sizes[n_layers])
     check_length("A", A.shape[0], n * total_units(&sizes[0], n_layers))
     check_length("D", D.shape[0], A.shape[0])
+    cdef const floating* w = weights_of(weights, n)
     if n == 0:
         return
     load_blas(&sizes[0], n_layers, n)
     with nogil:
         network_backward(&params[0], &sizes[0], &activations[0], n_layers, loss, &Y[0, 0],
-                         &A[0], &D[0], n)
+                         w, &A[0], &D[0], n)
 
 
 def parameter_gradients(const Py_ssize_t[::1] sizes not None,
@@ -172,19 +174,51 @@ def parameter_gradients(const Py_ssize_t[::1] sizes not None,
 
 
 def batch_loss(Py_ssize_t loss, const floating[:, ::1] A_out not None,
-               const floating[:, ::1] Z not None, const floating[:, ::1] Y not None):
-    """Sum over the samples of the cost C, from the output activations and z[L]."""
+               const floating[:, ::1] Z not None, const floating[:, ::1] Y not None,
+               const floating[::1] weights not None):
+    """Sum over the samples of the cost C (each times its weight, unless weights is empty),
+    from the output activations and z[L]."""
     if loss not in (MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY):
         raise ValueError(f"loss code {loss} is not valid")
     if not (A_out.shape[0] == Z.shape[0] == Y.shape[0]
             and A_out.shape[1] == Z.shape[1] == Y.shape[1]):
         raise ValueError("A_out, Z and Y must have the same shape")
+    cdef const floating* w = weights_of(weights, A_out.shape[0])
     if A_out.shape[0] == 0 or A_out.shape[1] == 0:
         return 0.0
     cdef double total
     with nogil:
-        total = batch_loss_sum(&A_out[0, 0], &Z[0, 0], &Y[0, 0], A_out.shape[0],
+        total = batch_loss_sum(&A_out[0, 0], &Z[0, 0], &Y[0, 0], w, A_out.shape[0],
                                A_out.shape[1], loss)
+    return total
+
+
+def loss_gradients(const floating[::1] params not None, const Py_ssize_t[::1] sizes not None,
+                   const Py_ssize_t[::1] activations not None, Py_ssize_t loss,
+                   const floating[:, ::1] X not None, const floating[:, ::1] Y not None,
+                   const floating[::1] weights not None, floating[::1] grads not None):
+    """The summed loss of the samples X, Y (weighted, unless weights is empty) and their mean
+    gradient into grads, in one GIL-free call: forward, loss, backward, gradients."""
+    cdef Py_ssize_t n_layers = check_network(sizes, activations, params.shape[0])
+    cdef Py_ssize_t n = X.shape[0]
+    check_loss(loss, activations[n_layers - 1])
+    check_length("X's second dimension", X.shape[1], sizes[0])
+    check_length("Y's second dimension", Y.shape[1], sizes[n_layers])
+    check_length("Y", Y.shape[0], n)
+    check_length("grads", grads.shape[0], params.shape[0])
+    cdef const floating* w = weights_of(weights, n)
+    if n == 0:
+        raise ValueError("X must hold at least one sample, got 0")
+    dtype = np.float32 if floating is float else np.float64
+    cdef floating[::1] A = np.empty(n * total_units(&sizes[0], n_layers), dtype=dtype)
+    cdef floating[::1] D = np.empty(A.shape[0], dtype=dtype)
+    cdef floating[:, ::1] Z = np.empty((n, sizes[n_layers]), dtype=dtype)
+    cdef double total
+    load_blas(&sizes[0], n_layers, n)
+    with nogil:
+        total = loss_gradients_all(&params[0], &sizes[0], &activations[0], n_layers, loss,
+                                   &X[0, 0], &Y[0, 0], w, n, &A[0], &Z[0, 0], &D[0],
+                                   &grads[0])
     return total
 
 
@@ -206,13 +240,14 @@ def update(floating[::1] params not None, const floating[::1] grads not None,
 def train_epoch(floating[::1] params not None, floating[::1] state not None,
                 const Py_ssize_t[::1] sizes not None, const Py_ssize_t[::1] activations not None,
                 Py_ssize_t loss, const floating[:, ::1] X not None,
-                const floating[:, ::1] Y not None, const Py_ssize_t[::1] order not None,
-                Py_ssize_t batch_size, Py_ssize_t optimizer, double[::1] settings not None):
+                const floating[:, ::1] Y not None, const floating[::1] weights not None,
+                const Py_ssize_t[::1] order not None, Py_ssize_t batch_size,
+                Py_ssize_t optimizer, double[::1] settings not None):
     """One epoch over the rows X[order] in one GIL-free call; returns the summed loss.
 
     batch_size 1 is the online (per-sample) epoch; each batch takes one optimizer step with
-    the mean gradient of its samples. Scratch is allocated once here, never per sample or
-    per batch.
+    the mean gradient of its samples, each sample's loss and gradient times its weight
+    unless weights is empty. Scratch is allocated once here, never per sample or per batch.
     """
     cdef Py_ssize_t n_layers = check_network(sizes, activations, params.shape[0])
     cdef Py_ssize_t i, n = X.shape[0], n_order = order.shape[0]
@@ -221,6 +256,7 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
     check_length("X's second dimension", X.shape[1], sizes[0])
     check_length("Y's second dimension", Y.shape[1], sizes[n_layers])
     check_length("Y", Y.shape[0], n)
+    cdef const floating* w = weights_of(weights, n)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     for i in range(n_order):
@@ -235,6 +271,7 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
     cdef floating[::1] A = np.empty(batch_size * total_units(&sizes[0], n_layers), dtype=dtype)
     cdef floating[::1] D = np.empty(A.shape[0], dtype=dtype)
     cdef floating[:, ::1] Z = np.empty((batch_size, sizes[n_layers]), dtype=dtype)
+    cdef floating[::1] W_batch = np.empty(batch_size, dtype=dtype)
     # a block of gradients for mini-batches; an online step fuses its gradient into the update
     cdef floating[::1] grads = np.empty(
         gradient_scratch(&sizes[0], n_layers) if batch_size > 1 else 1, dtype=dtype)
@@ -243,7 +280,7 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
     load_blas(&sizes[0], n_layers, batch_size)
     with nogil:
         total = epoch(optimizer, &params[0], state_data, &settings[0], &sizes[0],
-                      &activations[0], n_layers, loss, &X[0, 0], &Y[0, 0], &order[0], n_order,
-                      batch_size, &X_batch[0, 0], &Y_batch[0, 0], &A[0], &Z[0, 0], &D[0],
-                      &grads[0])
+                      &activations[0], n_layers, loss, &X[0, 0], &Y[0, 0], w, &order[0],
+                      n_order, batch_size, &X_batch[0, 0], &Y_batch[0, 0], &W_batch[0], &A[0],
+                      &Z[0, 0], &D[0], &grads[0])
     return total
