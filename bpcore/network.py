@@ -764,8 +764,7 @@ class Network:
         losses, each measured just before the step that uses it. Training stops after
         `epochs`, or once the watched loss is <= tol, or after `patience` epochs without a
         lower one, or when callback(epoch, loss) returns True. The watched loss is the
-        validation loss when there are validation data; otherwise the loss on all of X, Y
-        at the end of each epoch when `restore_best` (the default), else the epoch's loss.
+        validation loss when there are validation data, else the epoch's loss.
         Epochs run in compiled chunks of whole batches, so Ctrl-C is acted on within about
         a quarter of a second even in a long epoch (or one batch, where a single batch
         takes longer).
@@ -828,11 +827,13 @@ class Network:
             (`bpcore.training.split_rows`), the same share of every class when the loss is
             "cross_entropy"; not with `validation_data`.
         restore_best : bool, default True
-            End with the parameters (and optimizer state) of the epoch with the lowest
-            watched loss; ``History.best_epoch`` and ``History.best_loss`` say which and
-            what it was. Without validation data the watched loss is then that of each
-            epoch's final parameters on all of X, Y (one extra forward pass per epoch), so
-            that it is the loss of the parameters kept. False keeps the last epoch's.
+            End with the parameters (and optimizer state) the network had at the end of the
+            epoch with the lowest watched loss; ``History.best_epoch`` and
+            ``History.best_loss`` say which and what it was. Without validation data the
+            watched loss is the epoch's loss, a running mean during the epoch (free, but
+            not the loss of the parameters kept); to watch the loss of each epoch's final
+            parameters on the training data, pass ``validation_data=(X, Y)``. False keeps
+            the last epoch's parameters.
         sample_weight : array_like of shape (n_samples,) or None, default None
             Each sample's weight, >= 0 and not all zero: every loss becomes the weighted
             mean, and every step follows the weighted gradient. Weights are scaled to mean
@@ -894,7 +895,7 @@ class Network:
         >>> y = np.array([0, 1, 1, 0], dtype=float)
         >>> net = bpcore.Network([2, 3, 1], activation="tanh", seed=1)
         >>> history = net.fit(X, y, epochs=500, lr=0.5, momentum=0.9, tol=1e-3)
-        >>> history.stop_reason, history.best_loss <= 1e-3
+        >>> history.stop_reason, history.losses[-1] <= 1e-3
         ('tol', True)
         >>> net.predict(X).round().ravel()
         array([0., 1., 1., 0.])
@@ -940,8 +941,9 @@ class Network:
             from .progress import make_progress
             reporter = make_progress(epochs if not isinstance(chosen, LBFGS)
                                      else chosen.max_iter or epochs)
-        watch: Watch = ("validation" if validation is not None
-                        else "training" if restore_best else "epoch")
+        # without validation data, the epoch's own loss: watching the loss at the end of each
+        # epoch would cost a forward pass over X per epoch, up to half an epoch's time
+        watch: Watch = "validation" if validation is not None else "epoch"
         rules = dict(tol=tol, patience=patience, callback=callback, reporter=reporter,
                      validation=validation, watch=watch, restore_best=bool(restore_best),
                      weights=weights)
