@@ -362,7 +362,8 @@ class _BaseMLP:
         history = self.network_.fit(
             X, Y, epochs=epochs, lr=self.lr, batch_size=self.batch_size,
             momentum=self.momentum, weight_decay=self.weight_decay, shuffle=self.shuffle,
-            tol=self.tol if stopping else None, patience=self.patience if stopping else None)
+            tol=self.tol if stopping else None, patience=self.patience if stopping else None,
+            restore_best=False)  # as scikit-learn's MLPs without early stopping
         self.loss_curve_ = self.loss_curve_ + [float(loss) for loss in history.losses]
         self.n_iter_ += history.epochs
         self.stop_reason_ = history.stop_reason
