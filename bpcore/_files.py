@@ -19,8 +19,18 @@ import numpy.typing as npt
 
 from ._layout import layer_parameters
 
-FORMAT_VERSION = 1
+# Version 1: format_version, sizes, activation, output, loss, dtype, weights_<i>, biases_<i>.
+# Version 2 adds the optimizer's state: "optimizer" (its name) and "optimizer_<name>" for each
+# of its state arrays (the network's dtype) and scalars (float64); and, when the generator is
+# numpy's PCG64, its state in GENERATOR_ENTRIES. "meta_" entries are the caller's.
+FORMAT_VERSION = 2
 EXTRA_PREFIX = "meta_"
+OPTIMIZER_PREFIX = "optimizer_"
+# The bit generator's name ("PCG64"), its 128-bit state and increment (each as two uint64:
+# high half, low half), then has_uint32 and uinteger (uint64 scalars)
+GENERATOR_ENTRIES = ("generator", "generator_state", "generator_inc", "generator_has_uint32",
+                     "generator_uinteger")
+_LOW_64 = (1 << 64) - 1
 
 
 def write_model(state: Mapping[str, Any], path: str | os.PathLike[str],
@@ -42,6 +52,19 @@ def write_model(state: Mapping[str, Any], path: str | os.PathLike[str],
                                                                state["sizes"])):
         arrays[f"weights_{layer}"] = weights
         arrays[f"biases_{layer}"] = biases
+    optimizer = state["optimizer"]
+    arrays["optimizer"] = np.array(optimizer["name"])
+    for name, value in optimizer.items():
+        if name != "name":  # a state array (the network's dtype) or a float64 scalar
+            arrays[OPTIMIZER_PREFIX + name] = (np.asarray(value) if np.ndim(value)
+                                               else np.array(value, dtype=np.float64))
+    generator = state.get("generator")  # absent for a generator of another kind than PCG64
+    if generator is not None:
+        arrays.update(zip(GENERATOR_ENTRIES, (
+            np.array(generator["bit_generator"]),
+            _halves(generator["state"]["state"]), _halves(generator["state"]["inc"]),
+            np.array(generator["has_uint32"], dtype=np.uint64),
+            np.array(generator["uinteger"], dtype=np.uint64))))
     arrays.update(checked)
 
     def write(file: IO[bytes]) -> None:
@@ -50,6 +73,16 @@ def write_model(state: Mapping[str, Any], path: str | os.PathLike[str],
         np.savez(file, **arrays)
 
     write_atomically(path, write)
+
+
+def _halves(number: int) -> npt.NDArray[np.uint64]:
+    """A 128-bit int as two uint64: high half, low half."""
+    return np.array([number >> 64, number & _LOW_64], dtype=np.uint64)
+
+
+def joined(halves: npt.NDArray[np.uint64]) -> int:
+    """The 128-bit int that `_halves` stored as two uint64 (high half first)."""
+    return int(halves[0]) << 64 | int(halves[1])
 
 
 def _new_file_mode(path: str) -> int:

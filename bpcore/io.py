@@ -9,10 +9,13 @@ from typing import Any, Literal, overload
 import numpy as np
 import numpy.typing as npt
 
-from ._files import EXTRA_PREFIX, FORMAT_VERSION, write_atomically, write_model
+from ._files import (EXTRA_PREFIX, FORMAT_VERSION, GENERATOR_ENTRIES, OPTIMIZER_PREFIX, joined,
+                     write_atomically, write_model)
+from ._layout import parameter_count
 from ._spec import (DTYPES, HIDDEN_ACTIVATIONS, LOSSES, MAX_LAYERS, MAX_PARAMETERS,
                     OUTPUT_ACTIVATIONS, check_pairing)
 from .network import Network
+from .optim import Optimizer, OptimizerState
 
 __all__ = ["save", "load", "write_atomically"]
 
@@ -24,10 +27,12 @@ def save(network: Network, path: str | os.PathLike[str],
     """Write `network` to `path` (.npz) atomically: a temporary file in the same folder is
     written, flushed to disk, then renamed over `path`, so a good file is never half replaced.
 
-    The file holds the network's sizes, activations, loss, dtype and parameters (not the
-    momentum velocity nor the generator's state), and nothing pickled. It gets the
-    permissions a plain ``open(path, "w")`` would give: a new file 0o666 less the umask, an
-    existing one keeps its mode.
+    The file holds the network's sizes, activations, loss, dtype and parameters, its
+    optimizer's state (SGD's velocity, Adam's moments and step count, ...) and its
+    generator's state, so that save, load and training on gives bit for bit the weights
+    that training on without saving gives; nothing is pickled. It gets the permissions a
+    plain ``open(path, "w")`` would give: a new file 0o666 less the umask, an existing one
+    keeps its mode.
 
     Parameters
     ----------
@@ -119,7 +124,10 @@ def load(path: str | os.PathLike[str],
     """Read a network written by `save`, checking every entry; ValueError if anything is off.
 
     Nothing is unpickled, and the sizes a file claims are checked against its length before
-    the network is allocated, so a small file cannot make it allocate a huge one.
+    the network is allocated, so a small file cannot make it allocate a huge one. Files of
+    format version 2 (this version's) give the network its saved optimizer state and
+    generator; files of version 1 (bpcore before it) hold neither, and give a fresh
+    optimizer state and the generator of ``seed=0``.
 
     Parameters
     ----------
@@ -218,8 +226,10 @@ def _network_from(archive: np.lib.npyio.NpzFile[Any], path: str) -> Network:
     if "format_version" not in keys:
         raise ValueError(f"{path} is not a bpcore model file (no format_version entry)")
     version = _read(archive, "format_version", path, max_bytes=4096)
-    if version.shape != () or version.dtype.kind not in "iu" or int(version) != FORMAT_VERSION:
-        raise ValueError(f"{path}: format_version must be {FORMAT_VERSION}, got {version!r}")
+    if (version.shape != () or version.dtype.kind not in "iu"
+            or int(version) not in range(1, FORMAT_VERSION + 1)):
+        raise ValueError(f"{path}: format_version must be an integer from 1 to "
+                         f"{FORMAT_VERSION}, got {version!r}")
     sizes = _read(archive, "sizes", path, max_bytes=4096 + 8 * (MAX_LAYERS + 1))
     if sizes.ndim != 1 or sizes.dtype.kind not in "iu" or len(sizes) < 2 or sizes.min() < 1:
         raise ValueError(f"{path}: sizes must be at least 2 positive integers, got {sizes!r}")
@@ -229,9 +239,19 @@ def _network_from(archive: np.lib.npyio.NpzFile[Any], path: str) -> Network:
     n_layers = len(sizes) - 1
     expected = {"format_version", "sizes", "activation", "output", "loss", "dtype"}
     expected |= {f"{kind}_{layer}" for kind in ("weights", "biases") for layer in range(n_layers)}
+    optimizer = None
+    if int(version) >= 2:  # the optimizer's entries depend on its name; the generator's are
+        expected.add("optimizer")  # absent when it was of another kind than PCG64
+        if "optimizer" in keys:
+            optimizer = _scalar_text(archive, "optimizer", tuple(Optimizer.classes), path)
+            expected |= {OPTIMIZER_PREFIX + name for name in _optimizer_template(optimizer)}
+        if "generator" in keys:
+            expected |= set(GENERATOR_ENTRIES)
     if keys != expected:
         extra, missing = sorted(keys - expected), sorted(expected - keys)
-        raise ValueError(f"{path}: entries do not match sizes {sizes.tolist()} "
+        described = f"version {int(version)}, sizes {sizes.tolist()}" + (
+            f" and optimizer {optimizer!r}" if optimizer else "")
+        raise ValueError(f"{path}: entries do not match {described} "
                          f"(unexpected: {extra or 'none'}, missing: {missing or 'none'})")
     activation = _scalar_text(archive, "activation", HIDDEN_ACTIVATIONS, path)
     output = _scalar_text(archive, "output", OUTPUT_ACTIVATIONS, path)
@@ -250,4 +270,68 @@ def _network_from(archive: np.lib.npyio.NpzFile[Any], path: str) -> Network:
             if not np.isfinite(array).all():
                 raise ValueError(f"{path}: {key} holds NaN or infinity")
             target[...] = array
+    if optimizer is not None:
+        state = {"optimizer": _optimizer_from(archive, optimizer, network, path)}
+        if "generator" in keys:
+            state["generator"] = _generator_from(archive, path)
+        try:  # set_state checks again what the entries hold
+            network.set_state(state)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{path}: the optimizer or generator entries do not fit: "
+                             f"{error}") from None
     return network
+
+
+def _optimizer_template(name: str) -> dict[str, Any]:
+    """Optimizer `name`'s state entries by name: an empty array for each state array (as long
+    as the parameters in a file), a float for each scalar."""
+    template = OptimizerState(name, 0, np.dtype(np.float64)).to_dict()
+    del template["name"]
+    return template
+
+
+def _optimizer_from(archive: np.lib.npyio.NpzFile[Any], name: str, network: Network,
+                    path: str) -> dict[str, Any]:
+    """The "optimizer_" entries as `Network.set_state` takes them."""
+    n_parameters, dtype = parameter_count(network.sizes), network.dtype
+    state: dict[str, Any] = {"name": name}
+    for key, value in _optimizer_template(name).items():
+        entry = OPTIMIZER_PREFIX + key
+        # a state array has the network's dtype and one value per parameter; a scalar float64
+        shape, wanted = ((n_parameters,), dtype) if isinstance(value, np.ndarray) else (
+            (), np.dtype(np.float64))
+        array = _read(archive, entry, path, max_bytes=4096 + math.prod(shape) * wanted.itemsize)
+        if array.shape != shape or array.dtype != wanted:
+            raise ValueError(f"{path}: entry {entry!r} must be {wanted} of shape {shape}, got "
+                             f"{array.dtype} of shape {array.shape}")
+        if not np.isfinite(array).all():
+            raise ValueError(f"{path}: entry {entry!r} holds NaN or infinity")
+        state[key] = array
+    return state
+
+
+def _generator_from(archive: np.lib.npyio.NpzFile[Any], path: str) -> dict[str, Any]:
+    """The "generator" entries as `Network.set_state` takes them: a PCG64 state."""
+    kind = _scalar_text(archive, "generator", ("PCG64",), path)
+    read = {}
+    # each entry's shape, and the bound of a scalar (has_uint32 is a flag, uinteger 32 bits)
+    for entry, shape, limit in (("generator_state", (2,), None),
+                                ("generator_inc", (2,), None),
+                                ("generator_has_uint32", (), 2),
+                                ("generator_uinteger", (), 1 << 32)):
+        array = _read(archive, entry, path, max_bytes=4096)
+        if array.shape != shape or array.dtype != np.uint64:
+            raise ValueError(f"{path}: entry {entry!r} must be uint64 of shape {shape}, got "
+                             f"{array.dtype} of shape {array.shape}")
+        if limit is not None and not int(array) < limit:
+            raise ValueError(f"{path}: entry {entry!r} must be less than {limit}, got "
+                             f"{int(array)}")
+        read[entry] = array
+    if read["generator_inc"][1] % 2 == 0:  # PCG64's increment is odd
+        raise ValueError(f"{path}: entry 'generator_inc' must hold an odd number, got "
+                         f"{joined(read['generator_inc'])}")
+    return {"bit_generator": kind,
+            "state": {"state": joined(read["generator_state"]),
+                      "inc": joined(read["generator_inc"])},
+            "has_uint32": int(read["generator_has_uint32"]),
+            "uinteger": int(read["generator_uinteger"])}

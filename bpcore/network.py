@@ -944,19 +944,19 @@ class Network:
         # without validation data, the epoch's own loss: watching the loss at the end of each
         # epoch would cost a forward pass over X per epoch, up to half an epoch's time
         watch: Watch = "validation" if validation is not None else "epoch"
-        rules = dict(tol=tol, patience=patience, callback=callback, reporter=reporter,
-                     validation=validation, watch=watch, restore_best=bool(restore_best),
-                     weights=weights)
         try:
             if isinstance(chosen, LBFGS):
                 self._state = OptimizerState("lbfgs", len(self._params), self._dtype)
                 return minimize(_LBFGSRun(self, X, Y, weights, chosen), X, Y,
                                 max_iter=chosen.max_iter or epochs, tol=chosen.tol,
-                                history_size=chosen.history, stop_tol=rules.pop("tol"),
-                                **rules)
+                                history_size=chosen.history, stop_tol=tol, patience=patience,
+                                callback=callback, reporter=reporter, validation=validation,
+                                watch=watch, restore_best=bool(restore_best), weights=weights)
             run = _FitRun(self, X, Y, weights, batch_size, chosen)
             return train(run, X, Y, epochs=epochs, lr=chosen.lr, shuffle=bool(shuffle),
-                         rng=self._rng, plateau=plateau, **rules)
+                         rng=self._rng, tol=tol, patience=patience, callback=callback,
+                         reporter=reporter, validation=validation, watch=watch,
+                         restore_best=bool(restore_best), weights=weights, plateau=plateau)
         finally:
             if reporter is not None:
                 reporter.close()

@@ -78,12 +78,8 @@ class History:
     times: list[float] = field(default_factory=list)
 
 
-class _Trainer(Protocol):
-    """What `train` drives (for a Network, what `Network.fit` makes of it)."""
-
-    def train_rows(self, order: Indices) -> tuple[float, bool]: ...
-
-    def set_rate(self, rate: float) -> None: ...
+class _Measures(Protocol):
+    """What the rules after each epoch need of a model: snapshots and measures."""
 
     def snapshot(self) -> Any: ...
 
@@ -92,6 +88,14 @@ class _Trainer(Protocol):
     def loss(self, X: Floats, Y: Floats, weights: Floats | None = None) -> float: ...
 
     def accuracy(self, X: Floats, Y: Floats) -> float | None: ...
+
+
+class _Trainer(_Measures, Protocol):
+    """What `train` drives (for a Network, what `Network.fit` makes of it)."""
+
+    def train_rows(self, order: Indices) -> tuple[float, bool]: ...
+
+    def set_rate(self, rate: float) -> None: ...
 
 
 class _Reporter(Protocol):
@@ -103,7 +107,7 @@ class _Reporter(Protocol):
 Watch = Literal["epoch", "validation", "training"]
 
 # validation data: samples and targets, and optionally the samples' weights
-Validation = tuple[Floats, Floats] | tuple[Floats, Floats, Floats]
+Validation = tuple[Floats, ...]
 
 
 def train(trainer: _Trainer, X: Floats, Y: Floats, *,
@@ -243,7 +247,7 @@ class _Rules:
     """What happens after each whole epoch (or L-BFGS iteration): validation, reports, the
     best state so far, the plateau rule, the callback and the stopping rules."""
 
-    def __init__(self, trainer: _Trainer, X: Floats, Y: Floats, tol: float | None,
+    def __init__(self, trainer: _Measures, X: Floats, Y: Floats, tol: float | None,
                  patience: int | None, callback: Callable[[int, float], bool | None] | None,
                  reporter: _Reporter | None, validation: Validation | None, watch: Watch,
                  restore_best: bool, weights: Floats | None, plateau: ReduceOnPlateau | None,
@@ -345,7 +349,7 @@ def _epochs(trainer: _Trainer, X: Floats, epochs: int, lr: float | Callable[[int
             break
 
 
-class _FullBatch(_Trainer, Protocol):
+class _FullBatch(_Measures, Protocol):
     """What `minimize` drives: a trainer that also evaluates the full-batch objective."""
 
     def parameters(self) -> npt.NDArray[np.float64]: ...

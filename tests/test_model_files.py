@@ -1,5 +1,6 @@
 """Model files: exact round trips, atomic saves, and loads that refuse every damaged or
 hostile file with a ValueError (never another exception, a crash, a hang or a huge allocation)."""
+import dataclasses
 import io
 import os
 import pickle
@@ -266,7 +267,7 @@ def bad_files(good):
         "object weights": lambda p: write_zip(p, spoil(good, weights_0=w0.astype(object))),
         "object activation": lambda p: write_zip(p, spoil(good, activation=np.array("sigmoid", dtype=object))),
         "object sizes": lambda p: write_zip(p, spoil(good, sizes=np.array([3, 4, 2], dtype=object))),
-        "format_version 2": lambda p: write_zip(p, spoil(good, format_version=np.array(2))),
+        "format_version 3": lambda p: write_zip(p, spoil(good, format_version=np.array(3))),
         "format_version 0": lambda p: write_zip(p, spoil(good, format_version=np.array(0))),
         "format_version text": lambda p: write_zip(p, spoil(good, format_version=np.array("1"))),
         "format_version float": lambda p: write_zip(p, spoil(good, format_version=np.array(1.0))),
@@ -305,7 +306,54 @@ def bad_files(good):
         "sizes claim 2**28 hidden units": lambda p: write_zip(p, spoil(good, sizes=np.array([3, 2**28, 2]))),
         "sizes claim 2**24 hidden units": lambda p: write_zip(p, spoil(good, sizes=np.array([3, 2**24, 2]))),
     }
+    cases.update({case: (lambda p, change=change: write_zip(p, spoil(good, **change(good))))
+                  for case, (change, _) in STATE_CASES.items()})
     return cases
+
+
+# Damaged optimizer and generator entries (format version 2): how to spoil the good entries
+# (an SGD network's), and the entry the error must name.
+STATE_CASES = {
+    "no optimizer": (lambda g: {"optimizer": None}, "optimizer"),
+    "unknown optimizer": (lambda g: {"optimizer": np.array("rmsprop")}, "optimizer"),
+    "optimizer name as bytes": (lambda g: {"optimizer": np.array(b"sgd")}, "optimizer"),
+    "optimizer of another kind": (lambda g: {"optimizer": np.array("adam")}, "optimizer_m"),
+    "no velocity": (lambda g: {"optimizer_velocity": None}, "optimizer_velocity"),
+    "unknown optimizer entry": (lambda g: {"optimizer_speed": g["optimizer_velocity"]},
+                                "optimizer_speed"),
+    "velocity for another parameter count": (
+        lambda g: {"optimizer_velocity": np.zeros(len(g["optimizer_velocity"]) + 1)},
+        "optimizer_velocity"),
+    "velocity 2-D": (lambda g: {"optimizer_velocity": g["optimizer_velocity"][None]},
+                     "optimizer_velocity"),
+    "velocity float32": (lambda g: {"optimizer_velocity": g["optimizer_velocity"].astype(
+        np.float32)}, "optimizer_velocity"),
+    "velocity text": (lambda g: {"optimizer_velocity": g["optimizer_velocity"].astype(str)},
+                      "optimizer_velocity"),
+    "velocity nan": (lambda g: {"optimizer_velocity": _with(g["optimizer_velocity"], np.nan)},
+                     "optimizer_velocity"),
+    "velocity header claims 2**40": (lambda g: {"optimizer_velocity": npy_claiming((2**40,))},
+                                     "optimizer_velocity"),
+    "no generator": (lambda g: {"generator": None}, "generator_state"),
+    "no generator_inc": (lambda g: {"generator_inc": None}, "generator_inc"),
+    "generator of another kind": (lambda g: {"generator": np.array("MT19937")}, "generator"),
+    "generator_state int64": (lambda g: {"generator_state": g["generator_state"].astype(
+        np.int64)}, "generator_state"),
+    "generator_state 3 halves": (lambda g: {"generator_state": np.zeros(3, np.uint64)},
+                                 "generator_state"),
+    "generator_state big-endian": (lambda g: {"generator_state": g["generator_state"].astype(
+        ">u8")}, "generator_state"),
+    "generator_inc even": (lambda g: {"generator_inc": g["generator_inc"] - np.uint64([0, 1])},
+                           "generator_inc"),
+    "generator_has_uint32 2": (lambda g: {"generator_has_uint32": np.array(2, np.uint64)},
+                               "generator_has_uint32"),
+    "generator_uinteger 2**32": (lambda g: {"generator_uinteger": np.array(2**32, np.uint64)},
+                                 "generator_uinteger"),
+    "generator_uinteger text": (lambda g: {"generator_uinteger": np.array("0")},
+                                "generator_uinteger"),
+    "version 1 with optimizer entries": (lambda g: {"format_version": np.array(1)},
+                                         "optimizer"),
+}
 
 
 def _with(array, value):
@@ -468,3 +516,214 @@ def test_fuzzed_files_either_load_a_valid_network_or_raise_value_error(backend, 
     # both outcomes happen: most damage is caught, some flips hit bytes nothing depends on
     assert outcomes["ValueError"] > 1000, outcomes
     assert outcomes["loaded"] > 0, outcomes
+
+
+# ---- format version 2: the optimizer's state and the generator travel -----------------------
+
+@pytest.mark.parametrize("case", list(STATE_CASES))
+def test_damaged_optimizer_or_generator_entries_are_named(case, tmp_path, tmp_path_factory):
+    path = tmp_path / "model.npz"
+    bad_files(good_entries(tmp_path_factory))[case](path)
+    with pytest.raises(ValueError) as info:
+        bpcore.load(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ")
+    assert f"'{STATE_CASES[case][1]}'" in message
+
+
+def test_a_version_1_file_still_loads(tmp_path, tmp_path_factory):
+    # what bpcore wrote before format version 2: no optimizer nor generator entries
+    old = {key: value for key, value in good_entries(tmp_path_factory).items()
+           if not key.startswith(("optimizer", "generator"))}
+    old["format_version"] = np.array(1, dtype=np.int64)
+    path = tmp_path / "old.npz"
+    np.savez(path, meta_note=np.array("kept"), **old)
+    loaded, extra = bpcore.load(path, with_extra=True)
+    assert extra == {"meta_note": np.array("kept")}
+    np.testing.assert_array_equal(loaded.get_state()["parameters"], np.concatenate(
+        [np.concatenate([old[f"weights_{i}"].ravel(), old[f"biases_{i}"]]) for i in range(2)]))
+    # a fresh optimizer state, and the generator of seed 0, as version 1 files always gave
+    state = loaded.get_state()
+    assert state["optimizer"]["name"] == "sgd" and not state["optimizer"]["velocity"].any()
+    assert state["generator"] == bpcore.Network([3, 4, 2], seed=0).get_state()["generator"]
+
+
+def test_a_saved_file_holds_the_optimizer_and_generator_entries(tmp_path):
+    net = bpcore.Network([3, 4, 2], seed=2)
+    n = len(net.get_state()["parameters"])
+    net.set_state({"optimizer": {"name": "adam", "m": np.full(n, 0.5), "v": np.ones(n),
+                                 "step": 7.0}})
+    net.save(tmp_path / "model.npz")
+    saved = entries(tmp_path / "model.npz")
+    assert int(saved["format_version"]) == 2
+    assert str(saved["optimizer"]) == "adam" and saved["optimizer_step"].dtype == np.float64
+    assert not any(key.startswith("meta_") for key in saved)
+    generator = net.get_state()["generator"]["state"]
+    halves = saved["generator_state"]
+    assert halves.dtype == np.uint64
+    assert int(halves[0]) << 64 | int(halves[1]) == generator["state"]  # high half first
+
+
+def numbers(state):
+    """A get_state() dict's arrays and numbers, flattened for comparison."""
+    out = {"parameters": state["parameters"], "generator": state.get("generator")}
+    out.update((f"optimizer {key}", value) for key, value in state["optimizer"].items())
+    return out
+
+
+def assert_same_state(a, b):
+    a, b = numbers(a.get_state()), numbers(b.get_state())
+    assert a.keys() == b.keys()
+    for key in a:
+        if isinstance(a[key], np.ndarray):
+            assert a[key].dtype == b[key].dtype and np.array_equal(a[key], b[key]), key
+        else:
+            assert a[key] == b[key], key
+
+
+# a learning rate that trains the small problem below sensibly, where the default would not
+LEARNING_RATES = {"sgd": 0.1, "adam": 0.01, "rprop": 0.01}
+
+
+def optimizer_cases():
+    """Every optimizer known at run time with its defaults (and a sensible lr); SGD also with
+    momentum and, where it has it, Nesterov momentum."""
+    cases = []
+    for name, kind in bpcore.optim.Optimizer.classes.items():
+        fields = [field.name for field in dataclasses.fields(kind)]
+        settings = {"lr": LEARNING_RATES[name]} if name in LEARNING_RATES and "lr" in fields else {}
+        cases.append(pytest.param(name, settings, id=name))
+        if name == "sgd":
+            cases.append(pytest.param(name, {**settings, "momentum": 0.9}, id="sgd-momentum"))
+            if "nesterov" in fields:
+                cases.append(pytest.param(name, {**settings, "momentum": 0.9, "nesterov": True},
+                                          id="sgd-nesterov"))
+    return cases
+
+
+def problem(dtype):
+    rng = np.random.default_rng(7)
+    X, Y = rng.normal(size=(10, 3)), rng.uniform(0.1, 0.9, size=(10, 2))
+    return (lambda: bpcore.Network([3, 5, 2], dtype=dtype, seed=3)), X, Y
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name, settings", optimizer_cases())
+def test_save_load_and_fit_on_gives_the_weights_of_fitting_on(name, settings, dtype, tmp_path):
+    make, X, Y = problem(dtype)
+    optimizer = bpcore.optim.Optimizer.classes[name](**settings)
+    batches = {"batch_size": 2}
+    try:  # a full-batch optimizer may refuse mini-batches: then it gets fit's default
+        make().fit(X, Y, epochs=1, optimizer=optimizer, **batches)
+    except (TypeError, ValueError):
+        batches = {}
+    run = dict(epochs=3, shuffle=True, optimizer=optimizer, **batches)
+    straight, interrupted = make(), make()
+    straight.fit(X, Y, **run)
+    straight.fit(X, Y, **run)
+    interrupted.fit(X, Y, **run)
+    interrupted.save(tmp_path / "model.npz")
+    loaded = bpcore.load(tmp_path / "model.npz")
+    assert_same_state(loaded, interrupted)
+    loaded.fit(X, Y, **run)
+    assert np.array_equal(loaded.get_state()["parameters"], straight.get_state()["parameters"])
+    assert_same_state(loaded, straight)
+    # and training did move the weights, through six epochs of shuffled samples
+    assert not np.array_equal(straight.get_state()["parameters"], make().get_state()["parameters"])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name, settings", optimizer_cases())
+def test_save_load_and_step_on_gives_the_weights_of_stepping_on(name, settings, dtype, tmp_path):
+    make, X, Y = problem(dtype)
+    X, Y = X.astype(dtype), Y.astype(dtype)  # so that 1-D samples take the one-sample path
+    optimizer = bpcore.optim.Optimizer.classes[name](**settings)
+
+    def steps(net):  # a one-sample step, then a batch of two, and so on
+        for i in range(0, 9, 3):
+            net.step(X[i], Y[i], optimizer=optimizer)
+            net.step(X[i + 1:i + 3], Y[i + 1:i + 3], optimizer=optimizer)
+
+    straight, interrupted = make(), make()
+    try:
+        steps(straight)
+    except (TypeError, ValueError) as error:  # e.g. a full-batch method that only fits
+        pytest.skip(f"{name} takes no steps: {error}")
+    steps(straight)
+    steps(interrupted)
+    interrupted.save(tmp_path / "model.npz")
+    loaded = bpcore.load(tmp_path / "model.npz")
+    steps(loaded)
+    assert np.array_equal(loaded.get_state()["parameters"], straight.get_state()["parameters"])
+    assert_same_state(loaded, straight)
+
+
+def test_get_state_and_set_state_carry_the_generator(tmp_path):
+    net, twin = bpcore.Network([2, 3, 1], seed=5), bpcore.Network([2, 3, 1], seed=6)
+    net._rng.random(dtype=np.float32)  # leaves half a 64-bit draw waiting (has_uint32 = 1)
+    state = net.get_state()
+    assert state["generator"]["has_uint32"] == 1
+    state["generator"]["state"]["state"] += 1  # a copy: the network keeps its own
+    twin.set_state(net.get_state())
+    assert np.array_equal(twin._rng.random(5), net._rng.random(5))
+    # through a file too, where the 128-bit numbers are stored as two uint64 each
+    net._rng.random(dtype=np.float32)
+    net.save(tmp_path / "model.npz")
+    loaded = bpcore.load(tmp_path / "model.npz")
+    assert np.array_equal(loaded._rng.random(5), net._rng.random(5))
+    # a state without a generator leaves it alone
+    before = twin.get_state()["generator"]
+    twin.set_state({"parameters": net.get_state()["parameters"]})
+    assert twin.get_state()["generator"] == before
+
+
+def test_a_network_seeded_with_another_bit_generator_saves_and_loads(tmp_path):
+    net = bpcore.Network([2, 3, 1], seed=np.random.Generator(np.random.MT19937(0)))
+    state = net.get_state()
+    assert "generator" not in state  # only PCG64 states are stored
+    bpcore.Network([2, 3, 1], seed=1).set_state(state)
+    net.save(tmp_path / "model.npz")
+    loaded = bpcore.load(tmp_path / "model.npz")
+    assert np.array_equal(loaded.get_state()["parameters"], state["parameters"])
+    # and a PCG64 state makes its generator a PCG64 one
+    other = bpcore.Network([2, 3, 1], seed=4)
+    net.set_state({"generator": other.get_state()["generator"]})
+    assert isinstance(net._rng.bit_generator, np.random.PCG64)
+    assert np.array_equal(net._rng.random(3), other._rng.random(3))
+
+
+def _generator(**changes):
+    state = np.random.default_rng(0).bit_generator.state
+    for key, value in changes.items():
+        if key in ("state", "inc"):
+            state["state"][key] = value
+        elif value is None:
+            del state[key]
+        else:
+            state[key] = value
+    return state
+
+
+@pytest.mark.parametrize("generator, error, message", [
+    ([1, 2], TypeError, r"state\['generator'\] must be a PCG64 generator's state"),
+    (np.random.MT19937(0).state, ValueError, "got bit_generator 'MT19937'"),
+    (_generator(bit_generator="PCG64DXSM"), ValueError, "got bit_generator 'PCG64DXSM'"),
+    (_generator(uinteger=None), ValueError, r"state\['generator'\] must be a PCG64"),
+    (_generator(extra=1), ValueError, r"state\['generator'\] must be a PCG64"),
+    ({**_generator(), "state": {"state": 1}}, ValueError, r"state\['generator'\] must be a PCG64"),
+    ({**_generator(), "state": [1, 3]}, ValueError, r"state\['generator'\] must be a PCG64"),
+    (_generator(state=1.5), TypeError,
+     r"state\['generator'\]\['state'\]\['state'\] must be an int"),
+    (_generator(inc="3"), TypeError, r"\['state'\]\['inc'\] must be an int"),
+    (_generator(has_uint32=True), TypeError, r"\['has_uint32'\] must be an int"),
+    (_generator(state=-1), ValueError, r"\['state'\]\['state'\] must be in \[0, 2\*\*128\)"),
+    (_generator(inc=2**128 + 1), ValueError, r"\['state'\]\['inc'\] must be in \[0, 2\*\*128\)"),
+    (_generator(inc=4), ValueError, r"\['state'\]\['inc'\] must be odd"),
+    (_generator(has_uint32=2), ValueError, r"\['has_uint32'\] must be in"),
+    (_generator(uinteger=2**32), ValueError, r"\['uinteger'\] must be in \[0, 2\*\*32\)"),
+])
+def test_set_state_refuses_a_bad_generator_and_changes_nothing(generator, error, message):
+    net, other = bpcore.Network([2, 3, 1], seed=5), bpcore.Network([2, 3, 1], seed=6)
+    with pytest.raises(error, match=message):
+        net.set_state({"parameters": other.get_state()["parameters"], "generator": generator})
+    assert_same_state(net, bpcore.Network([2, 3, 1], seed=5))  # parameters, generator unchanged
