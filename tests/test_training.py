@@ -237,6 +237,12 @@ def test_set_state_converts_to_the_networks_dtype():
      r"state\['optimizer'\] has unknown entries 'm'"),
     (lambda s: s.update(optimizer="sgd"), TypeError, r"state\['optimizer'\] must be a dict"),
     (lambda s: s.update(parameters=None), TypeError, "must be an array of real numbers, got None"),
+    (lambda s: s.update(optimizer={"name": "adam", "m": s["parameters"], "v": s["parameters"],
+                                   "step": -1.0}), ValueError,
+     r"\['step'\] must be a whole number >= 0 \(steps taken\), got -1.0"),
+    (lambda s: s.update(optimizer={"name": "rprop", "step_size": s["parameters"],
+                                   "previous": s["parameters"], "step": 2.5}), ValueError,
+     r"\['step'\] must be a whole number >= 0"),
 ])
 def test_bad_state_is_refused_and_changes_nothing(change, error, message):
     net = network()
