@@ -1,10 +1,11 @@
-"""bpcore: small, fast fully-connected networks trained by backpropagation and SGD.
+"""bpcore: small, fast fully-connected networks trained by backpropagation.
 
 The hot loops are compiled Cython (`bpcore._kernels`); `bpcore._fallback` is a pure-Python twin.
 `bpcore.backend` names the active one ("cython" or "python"); BPCORE_BACKEND chooses it.
 
 Start with `Network` (``help(bpcore.Network)`` lists the activations and losses) and its
-`fit`; `load` reads a saved network, `check_gradients` tests backpropagation against finite
+`fit`, which trains by SGD or the optimizers `SGD`, `Adam`, `Rprop` and `LBFGS`, with the
+learning-rate schedules of `bpcore.schedules`; `load` reads a saved network, `check_gradients` tests backpropagation against finite
 differences. `bpcore.datasets` holds two small bundled data sets, `bpcore.sklearn`
 scikit-learn compatible estimators.
 
