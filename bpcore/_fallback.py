@@ -425,7 +425,7 @@ def batch_loss(loss: int, A_out: Floats, Z: Floats, Y: Floats, weights: Floats) 
         costs = y * (top + np.log(np.exp(z - top).sum(axis=1, keepdims=True)) - z)
     if w is None:
         return float(costs.sum())
-    return float((costs.sum(axis=1) * w.astype(np.float64)).sum())
+    return float((costs * w.astype(np.float64)[:, None]).sum())
 
 
 def loss_gradients(params: Floats, sizes: Indices, activations: Indices, loss: int,

@@ -285,10 +285,13 @@ class Network:
         if not np.isfinite(weights).all() or (weights < 0).any():
             raise ValueError(f"{name} must hold finite numbers >= 0, got values in "
                              f"[{weights.min():g}, {weights.max():g}]")
-        total = weights.sum()
-        if total == 0:
+        largest = weights.max()
+        if largest == 0:
             raise ValueError(f"{name} must not be all zero")
-        scaled: Floats = np.ascontiguousarray(weights * (n / total), dtype=self._dtype)
+        # divided by the largest first, so that the sum neither overflows nor underflows;
+        # equal weights become exactly 1
+        weights = weights / largest
+        scaled: Floats = np.ascontiguousarray(weights * (n / weights.sum()), dtype=self._dtype)
         return scaled
 
     def _loss_of(self, A: Floats, Z: Floats, Y: Floats, weights: Floats) -> float:
@@ -311,8 +314,9 @@ class Network:
         kernels.parameter_gradients(self._sizes_array, X, A, D, grads)
         return A, D, grads, self._loss_of(A, Z, Y, weights)
 
-    def _accuracy(self, X: Floats, Y: Floats) -> float | None:
-        """The share of samples classified right, for the cross-entropy losses; else None."""
+    def _accuracy(self, X: Floats, Y: Floats, weights: Floats | None = None) -> float | None:
+        """The (weighted) share of samples classified right, for the cross-entropy losses;
+        else None."""
         if self.loss_name == "mse":
             return None
         A, _ = self._forward(X)
@@ -321,6 +325,8 @@ class Network:
             right = output.argmax(axis=1) == Y.argmax(axis=1)
         else:  # every output on the right side of 0.5
             right = ((output > 0.5) == (Y > 0.5)).all(axis=1)
+        if weights is not None and len(weights):
+            return float(np.average(right, weights=weights))
         return float(right.mean())
 
     # ---- public API ----
@@ -906,12 +912,8 @@ class Network:
         validation: tuple[Floats, ...] | None = None
         if validation_data is not None:
             validation = self._validation(validation_data)
-        if validation_fraction is not None:
-            if validation is not None:
-                raise ValueError("give validation_data or validation_fraction, not both")
-            X, Y, weights, validation = self._held_out(X, Y, weights, validation_fraction)
-        if weights is not None:  # mean 1 over the training rows
-            weights = self._weights(weights, X.shape[0], "sample_weight of the training rows")
+        if validation_fraction is not None and validation is not None:
+            raise ValueError("give validation_data or validation_fraction, not both")
         if not isinstance(restore_best, (bool, np.bool_)):
             raise TypeError(f"restore_best must be True or False, got {restore_best!r}")
         epochs = check("epochs", epochs)
@@ -921,10 +923,6 @@ class Network:
             if isinstance(chosen, LBFGS):
                 raise ValueError(f"optimizer 'lbfgs' takes the whole data set at once; do not "
                                  f"give batch_size (got {batch_size})")
-        elif isinstance(chosen, (Rprop, LBFGS)):
-            batch_size = X.shape[0]
-        else:
-            batch_size = 1
         if not isinstance(shuffle, (bool, np.bool_)):
             raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
         tol = None if tol is None else check("tol", tol)
@@ -936,6 +934,13 @@ class Network:
         plateau = self._plateau(reduce_lr_on_plateau, chosen)
         if callable(getattr(chosen, "lr", None)):
             chosen.rate(1)  # a schedule that fails at once fails before anything changes
+        # last, as it draws from the generator: a refused call leaves everything as it was
+        if validation_fraction is not None:
+            X, Y, weights, validation = self._held_out(X, Y, weights, validation_fraction)
+        if weights is not None:  # mean 1 over the training rows
+            weights = self._weights(weights, X.shape[0], "sample_weight of the training rows")
+        if batch_size is None:  # Rprop and L-BFGS are full-batch methods
+            batch_size = X.shape[0] if isinstance(chosen, (Rprop, LBFGS)) else 1
         reporter = None
         if progress:
             from .progress import make_progress
@@ -944,6 +949,10 @@ class Network:
         # without validation data, the epoch's own loss: watching the loss at the end of each
         # epoch would cost a forward pass over X per epoch, up to half an epoch's time
         watch: Watch = "validation" if validation is not None else "epoch"
+        if isinstance(chosen, LBFGS) and validation is None:
+            # each iterate lowers L-BFGS's objective; an earlier one's lower data loss (with
+            # weight decay) is no reason to go back to it
+            restore_best = False
         try:
             if isinstance(chosen, LBFGS):
                 self._state = OptimizerState("lbfgs", len(self._params), self._dtype)
@@ -1011,20 +1020,28 @@ class Network:
     def _held_out(self, X: Floats, Y: Floats, weights: Floats | None, fraction: object
                   ) -> tuple[Floats, Floats, Floats | None, tuple[Floats, ...]]:
         """X, Y and the weights without a share `fraction` of their rows, and those rows."""
-        share: float = check("validation_fraction", fraction)
+        try:
+            share: float = check("validation_fraction", fraction)
+        except ValueError:
+            share = 0.0
         if share == 0:
-            raise ValueError("validation_fraction must be in (0, 1), got 0.0 (None holds out "
-                             "nothing)")
+            raise ValueError(f"validation_fraction must be a finite number in (0, 1) (None "
+                             f"holds out nothing), got {fraction!r}")
         labels = Y.argmax(axis=1) if self.loss_name == "cross_entropy" else None
+        generator = self._rng.bit_generator.state
         train, held = split_rows(X.shape[0], labels, share, self._rng)
-        if len(train) == 0:
-            raise ValueError(f"validation_fraction={share:g} holds out all {X.shape[0]} "
-                             f"samples, leaving none to train on")
-        if weights is None:
-            return X[train], Y[train], None, (X[held], Y[held])
-        return X[train], Y[train], weights[train], (
-            X[held], Y[held], self._weights(weights[held], len(held),
-                                            "sample_weight of the held-out rows"))
+        try:
+            if len(train) == 0:
+                raise ValueError(f"validation_fraction={share:g} holds out all {X.shape[0]} "
+                                 f"samples, leaving none to train on")
+            if weights is None:
+                return X[train], Y[train], None, (X[held], Y[held])
+            return X[train], Y[train], weights[train], (
+                X[held], Y[held], self._weights(weights[held], len(held),
+                                                "sample_weight of the held-out rows"))
+        except ValueError:
+            self._rng.bit_generator.state = generator  # as if the call had not been made
+            raise
 
     def explain(self, x: npt.ArrayLike, y: npt.ArrayLike, layer: int, j: int,
                 k: int) -> Explanation:
@@ -1161,8 +1178,8 @@ class _Run:
         return network._loss_of(*network._forward(X), Y,
                                 np.empty(0, dtype=X.dtype) if weights is None else weights)
 
-    def accuracy(self, X: Floats, Y: Floats) -> float | None:
-        return self.network._accuracy(X, Y)
+    def accuracy(self, X: Floats, Y: Floats, weights: Floats | None = None) -> float | None:
+        return self.network._accuracy(X, Y, weights)
 
 
 class _FitRun(_Run):

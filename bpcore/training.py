@@ -45,7 +45,8 @@ class History:
     val_accuracies : list of float
         For the cross-entropy losses, the share of validation samples classified right at the
         end of every epoch (for "binary_cross_entropy", every output on the right side of
-        0.5); otherwise empty.
+        0.5), weighted by the validation samples' weights when they have some; otherwise
+        empty.
     best_epoch : int or None
         When the best parameters are restored at the end: the epoch whose parameters the
         model keeps (the lowest watched loss); otherwise None.
@@ -87,7 +88,7 @@ class _Measures(Protocol):
 
     def loss(self, X: Floats, Y: Floats, weights: Floats | None = None) -> float: ...
 
-    def accuracy(self, X: Floats, Y: Floats) -> float | None: ...
+    def accuracy(self, X: Floats, Y: Floats, weights: Floats | None = None) -> float | None: ...
 
 
 class _Trainer(_Measures, Protocol):
@@ -138,7 +139,8 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
         is still finite; ``set_rate(rate)`` sets the learning rate for the next rows;
         ``snapshot()`` returns what ``restore(saved)`` takes to put the model back as it was;
         ``loss(X, Y, weights=None)`` is the model's (weighted) mean loss on some data;
-        ``accuracy(X, Y)`` its share of right answers, or None where that means nothing.
+        ``accuracy(X, Y, weights=None)`` its (weighted) share of right answers, or None where
+        that means nothing.
     X, Y : ndarray
         The training samples and targets, one row per sample, as the model takes them.
     epochs : int
@@ -212,7 +214,7 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
     ...         net.set_state(saved)
     ...     def loss(self, X, Y, weights=None):
     ...         return net.loss(X, Y, sample_weight=weights)
-    ...     def accuracy(self, X, Y):
+    ...     def accuracy(self, X, Y, weights=None):
     ...         return None
     >>> X, Y = np.array([[0.0], [1.0]]), np.array([[1.0], [3.0]])
     >>> history = train(Online(), X, Y, epochs=50, lr=Exponential(0.2, gamma=0.99),
@@ -276,7 +278,7 @@ class _Rules:
         if self.validation is not None:
             history.val_losses.append(trainer.loss(*self.validation))
             metrics["val_loss"] = history.val_losses[-1]
-            accuracy = trainer.accuracy(*self.validation[:2])
+            accuracy = trainer.accuracy(*self.validation)
             if accuracy is not None:
                 history.val_accuracies.append(accuracy)
         now = time.perf_counter()

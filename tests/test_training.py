@@ -301,7 +301,9 @@ def test_validation_fraction_holds_out_rows_drawn_with_the_networks_generator():
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
-    ({"validation_fraction": 0.0}, ValueError, r"must be in \(0, 1\), got 0.0"),
+    ({"validation_fraction": 0.0}, ValueError, r"must be a finite number in \(0, 1\) \(None "
+     r"holds out nothing\), got 0.0"),
+    ({"validation_fraction": -0.1}, ValueError, r"must be a finite number in \(0, 1\)"),
     ({"validation_fraction": 1.0}, ValueError, r"validation_fraction must be a finite number"),
     ({"validation_fraction": "0.2"}, TypeError, "validation_fraction must be a real number"),
     ({"validation_fraction": 0.2, "validation_data": (np.zeros((2, 4)), np.eye(3)[:2])},
