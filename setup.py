@@ -20,9 +20,13 @@ def extensions():
     from Cython.Build import cythonize
 
     debug = os.environ.get("BPCORE_DEBUG") == "1"
-    # -fno-math-errno: sqrt need not set errno, so its loops vectorise (Adam's update); it
-    # changes no result, unlike -ffast-math, which is never used
-    compile_args = ["-O0", "-g"] if debug else ["-O3", "-fno-math-errno"]
+    # -fno-math-errno: sqrt need not set errno, so its loops vectorise (Adam's update);
+    # -fno-trapping-math: a comparison may be evaluated whichever way a choice goes, so loops
+    # of choices vectorise into blends (Rprop's update, derivative masks). Neither changes a
+    # result (only floating-point exception flags, which bpcore never reads), unlike
+    # -ffast-math, which is never used
+    compile_args = (["-O0", "-g"] if debug
+                    else ["-O3", "-fno-math-errno", "-fno-trapping-math"])
     if os.environ.get("BPCORE_NATIVE") == "1":
         compile_args.append("-march=native")
     extra = os.environ.get("BPCORE_EXTRA_CFLAGS", "").split()
