@@ -11,13 +11,19 @@ import pytest
 
 import bpcore
 from bpcore import _backend, bench
+from bpcore.bench import optimizers, quality
 from bpcore.bench.fann import Fann, connection_count
+from bpcore.datasets import load_iris
 from bpcore.bench.numpy_baseline import NumpyNetwork
 
+STEP_KEYS = [f"step_{optimizer}_{case}" for case in ("mid_batch_f64", "large_batch_f32")
+             for optimizer in ("sgd", "nesterov", "adam", "rprop")]
 CASE_KEYS = ["tiny_online", "mid_online", "mid_batch_f32", "mid_batch_f64", "large_batch_f32",
-             "predict", "step", "two_threads", "memory_mid_batch_f64", "memory_large_batch_f32"]
+             "predict", "step", "two_threads", "memory_mid_batch_f64", "memory_large_batch_f32",
+             *STEP_KEYS]
 FANN_KEYS = ["fann_tiny", "fann_mid"]
-SKLEARN_KEYS = ["sklearn_digits"]
+QUALITY_KEYS = ["quality_iris", "quality_diabetes"]  # the smoke scale's data sets
+SKLEARN_KEYS = ["sklearn_digits", *QUALITY_KEYS]
 HAVE_FANN = bench.fann_library() is not None
 HAVE_SKLEARN = bench._sklearn() is not None
 
@@ -98,7 +104,7 @@ def test_other_library_rows(rows, backend):
         assert set(by_key[key].ratios) == {"fann"}
         assert [target.name for target in by_key[key].targets] == ["fann/compiled"]
         assert "connections" in by_key[key].note
-    for key in SKLEARN_KEYS if HAVE_SKLEARN else []:
+    for key in SKLEARN_KEYS[:1] if HAVE_SKLEARN else []:
         assert set(by_key[key].ratios) == {"sklearn"}
         assert [target.name for target in by_key[key].targets] == ["sklearn/compiled"]
         assert "training accuracy" in by_key[key].note
@@ -124,8 +130,8 @@ def test_missing_libraries_give_notes_not_rows(capsys, monkeypatch, backend):
     assert bench.notes() == [
         "note: FANN (libdoublefann, Debian package libfann-dev) is not installed; the FANN "
         "comparison rows are skipped",
-        "note: scikit-learn is not installed; the scikit-learn MLPClassifier comparison row "
-        "is skipped"]
+        "note: scikit-learn is not installed; the scikit-learn comparison rows (MLPClassifier "
+        "speed, the recipe's quality) are skipped"]
     rows = bench.collect("smoke")
     assert [row.key for row in rows] == CASE_KEYS
     capsys.readouterr()
@@ -239,3 +245,141 @@ def test_numpy_baseline_learns(backend):
     baseline = NumpyNetwork.like(bench._network(case))
     losses = baseline.fit(X, Y, epochs=30, lr=0.5, batch_size=1, rng=0)
     assert losses[-1] < losses[0]
+
+
+# ---- the optimizer-step rows ----
+
+def test_step_rows_time_every_implementation_of_each_optimizer(rows, backend):
+    by_key = {row.key: row for row in rows}
+    reference = "compiled" if bench._have_compiled() else "fallback"
+    others = {"compiled", "fallback", "numpy"} | ({"torch"} if bench._torch() else set())
+    for key in STEP_KEYS:
+        row = by_key[key]
+        assert row.unit == "s/step" and set(row.values) == others
+        assert set(row.ratios) == others - {reference}
+        assert row.note.startswith("lr ")
+    adam = by_key["step_adam_mid_batch_f64"]
+    assert [target.name for target in adam.targets] == [f"sgd/adam ({reference})"]
+    sgd_time, adam_time = by_key["step_sgd_mid_batch_f64"].values, adam.values
+    assert adam.targets[0].value == pytest.approx(sgd_time[reference] / adam_time[reference])
+    assert adam.targets[0].minimum == pytest.approx(1 / optimizers.ADAM_OVER_SGD, abs=1e-3)
+    assert "adam/sgd step time" in adam.note
+    assert not by_key["step_adam_large_batch_f32"].targets
+
+
+def test_adam_target_is_met_exactly_when_adam_costs_at_most_1_3_sgd_steps():
+    """The target is written as SGD's time over Adam's (Target checks value >= minimum)."""
+    minimum = round(1 / optimizers.ADAM_OVER_SGD, 3)
+    assert str(bench.Target("sgd/adam (compiled)", 1 / 1.25, minimum)).endswith(" met")
+    assert str(bench.Target("sgd/adam (compiled)", 1 / 1.35, minimum)).endswith("MISSED")
+
+
+@pytest.mark.parametrize("key", list(optimizers.OPTIMIZERS))
+def test_numpy_optimizers_take_bpcores_steps(key, backend):
+    """The NumPy yardstick does the work bpcore does: the same weights after ten steps of
+    each optimizer on the same batches (float64), so the rows compare like with like."""
+    case = bench.cases("smoke")[3]
+    X, Y = bench._data(case)
+    network = bench._network(case)
+    baseline = NumpyNetwork.like(network)
+    numpy_optimizer = optimizers.numpy_optimizer(key)
+    optimizer = optimizers.bpcore_optimizer(key)
+    for step in range(10):
+        rows = slice(step * 6, step * 6 + 6)
+        network.step(X[rows], Y[rows], optimizer=optimizer)
+        baseline.step(X[rows], Y[rows], lr=0.0, optimizer=numpy_optimizer)
+    for mine, theirs in zip(network.weights + network.biases, baseline.weights + baseline.biases):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-9, atol=1e-12)
+    assert not np.allclose(network.weights[0], bench._network(case).weights[0])  # it moved
+
+
+@pytest.mark.skipif(bench._torch() is None, reason="PyTorch is not installed")
+@pytest.mark.parametrize("key", list(optimizers.OPTIMIZERS))
+def test_numpy_optimizers_take_torchs_steps(key, backend):
+    torch = bench._torch()
+    case = bench.cases("smoke")[3]
+    X, Y = bench._data(case)
+    baseline = NumpyNetwork.like(bench._network(case))
+    model = bench._torch_model(torch, bench._network(case))
+    numpy_optimizer = optimizers.numpy_optimizer(key)
+    torch_optimizer = optimizers.torch_optimizer(torch, key, model.parameters())
+    for step in range(10):
+        rows = slice(step * 6, step * 6 + 6)
+        baseline.step(X[rows], Y[rows], lr=0.0, optimizer=numpy_optimizer)
+        torch_optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(torch.from_numpy(X[rows])),
+                                          torch.from_numpy(Y[rows].argmax(axis=1))).backward()
+        torch_optimizer.step()
+    linears = [layer for layer in model if isinstance(layer, torch.nn.Linear)]
+    for layer, weights, biases in zip(linears, baseline.weights, baseline.biases):
+        np.testing.assert_allclose(layer.weight.detach().numpy(), weights, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(layer.bias.detach().numpy(), biases, rtol=1e-9, atol=1e-12)
+
+
+# ---- the recipe and its quality rows ----
+
+@pytest.mark.skipif(not HAVE_SKLEARN, reason="scikit-learn is not installed")
+def test_quality_rows_show_both_scores_and_check_score_and_time(rows, backend):
+    by_key = {row.key: row for row in rows}
+    reference = "compiled" if bench._have_compiled() else "fallback"
+    for key in QUALITY_KEYS:
+        row = by_key[key]
+        assert row.unit == "s/fit" and set(row.values) == {reference, "sklearn"}
+        assert set(row.ratios) == {"sklearn"}
+        metric = "R^2" if key == "quality_diabetes" else "accuracy"
+        scores = re.search(rf"{re.escape(metric)} (-?\d\.\d{{3}}) vs (-?\d\.\d{{3}})", row.label)
+        assert scores and scores.group(0) in row.title
+        ours, theirs = map(float, scores.groups())
+        names = [target.name for target in row.targets]
+        assert names == [("1-R^2 sklearn/ours" if metric == "R^2" else "accuracy ours/sklearn"),
+                         "sklearn/compiled"]
+        score, speed = row.targets
+        assert (score.value >= 1) == (ours >= theirs - 1e-3)  # labels round to 3 decimals
+        assert speed.minimum == 5.0 and speed.value == row.ratios["sklearn"]
+
+
+def _iris_split():
+    X, y = load_iris()
+    test = np.random.default_rng(0).permutation(len(X)) < 40
+    return X[~test], y[~test], X[test], y[test]
+
+
+def test_recipe_classifies_iris(backend):
+    X_train, y_train, X_test, y_test = _iris_split()
+    model = quality.recipe(X_train, y_train, "classification", seed=0)
+    predicted = model.predict(X_test)
+    assert predicted.shape == y_test.shape and set(predicted) <= set(y_train)
+    assert np.mean(predicted == y_test) > 0.85
+    # the network sees standardised inputs: the scaling is the training rows'
+    np.testing.assert_allclose(model.mean, X_train.mean(axis=0))
+    assert model.network.sizes == (4, quality.HIDDEN, 3)
+
+
+def test_recipe_regression_undoes_the_target_scaling(backend):
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-2, 2, (200, 3))
+    y = 100 + 30 * np.sin(X[:, 0]) + 20 * X[:, 1]  # far from mean 0, standard deviation 1
+    model = quality.recipe(X[:150], y[:150], "regression", seed=0)
+    predicted = model.predict(X[150:])
+    assert predicted.shape == (50,)
+    assert 1 - np.sum((y[150:] - predicted) ** 2) / np.sum((y[150:] - y[150:].mean()) ** 2) > 0.9
+    two = quality.recipe(X[:150], np.column_stack([y[:150], -y[:150]]), "regression", seed=0)
+    assert two.predict(X[150:]).shape == (50, 2)
+
+
+@pytest.mark.parametrize("args, message", [
+    ((np.zeros((4, 2)), [0, 1, 0, 1], "clustering"), "task must be"),
+    ((np.zeros(4), [0, 1, 0, 1], "classification"), "X_train must be 2-D"),
+    ((np.zeros((4, 2)), [0, 1, 0], "classification"), "y_train must have shape"),
+    ((np.zeros((4, 2)), np.zeros((4, 2)), "classification"), "y_train must have shape"),
+    ((np.zeros((4, 2)), [1, 1, 1, 1], "classification"), "at least 2 classes"),
+])
+def test_recipe_rejects_bad_input(args, message, backend):
+    with pytest.raises(ValueError, match=message):
+        quality.recipe(*args)
+
+
+def test_recipe_examples_run(backend):
+    import doctest
+    failed, attempted = doctest.testmod(quality, optionflags=doctest.ELLIPSIS)
+    assert attempted > 0 and failed == 0

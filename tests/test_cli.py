@@ -18,6 +18,8 @@ import pytest
 import bpcore
 from bpcore import cli
 from bpcore.progress import make_progress
+from bpcore.schedules import Cosine, InverseScaling, StepDecay
+from bpcore.training import split_rows
 
 
 def run(backend, cwd, *args, pythonpath=None):
@@ -99,6 +101,7 @@ def test_demo_iris(backend, tmp_path):
     result = run(backend, tmp_path, "demo", "--dataset", "iris", "--quiet")
     assert result.returncode == 0, result.stderr
     assert "4-4-4-3" in result.stdout
+    assert "100 epochs of sgd (lr 0.01, one sample per step)" in result.stdout
     assert accuracy(result.stdout) >= 90.0
     assert f"backend: {backend}" in result.stdout
     assert "training time:" in result.stdout
@@ -106,16 +109,30 @@ def test_demo_iris(backend, tmp_path):
 
 
 def test_demo_digits_reaches_95_percent(backend, tmp_path):
-    # Two epochs of online SGD already generalise; the default (20 epochs) does better.
-    result = run(backend, tmp_path, "demo", "--epochs", "2")
+    result = run(backend, tmp_path, "demo")
     assert result.returncode == 0, result.stderr
     assert "64-32-10" in result.stdout and "450 test samples" in result.stdout
+    # the first line says which recipe trains: the one cli.DEMOS holds
+    recipe = cli.DEMOS["digits"]
+    words = cli._recipe(recipe["optimizer"], recipe["batch_size"])
+    assert f"{recipe['epochs']} epochs of {words}" in result.stdout
+    assert ("40 epochs of sgd (lr 0.1, momentum 0.9, nesterov, weight decay 0.001, batch size "
+            "32)") in result.stdout
     assert accuracy(result.stdout) >= 95.0
     assert f"backend: {backend}" in result.stdout
-    # stderr is a pipe, not a terminal: one plain line per epoch with the running loss
-    epochs = re.findall(r"^epoch (\d)/2  loss ([\d.e-]+)$", result.stderr, re.MULTILINE)
-    assert [epoch for epoch, _ in epochs] == ["1", "2"]
-    assert float(epochs[1][1]) < float(epochs[0][1])
+    # stderr is a pipe, not a terminal: plain lines with the running loss, the first epoch's
+    # and the last one's among them
+    epochs = re.findall(r"^epoch +(\d+)/40  loss ([\d.e-]+)$", result.stderr, re.MULTILINE)
+    assert epochs[0][0] == "1" and epochs[-1][0] == "40", result.stderr
+    assert float(epochs[-1][1]) < float(epochs[0][1])
+
+
+def test_demo_recipe_words_name_the_settings_that_are_not_defaults(backend):
+    assert cli._recipe(bpcore.SGD(lr=0.01), 1) == "sgd (lr 0.01, one sample per step)"
+    assert (cli._recipe(bpcore.SGD(lr=0.05, momentum=0.9, nesterov=True), 8)
+            == "sgd (lr 0.05, momentum 0.9, nesterov, batch size 8)")
+    assert (cli._recipe(bpcore.Rprop(weight_decay=0.01), 100)
+            == "rprop (lr 0.1, weight decay 0.01, batch size 100)")
 
 
 def test_demo_seed_changes_the_split(backend, tmp_path):
@@ -297,8 +314,8 @@ def test_patience_without_validation_restores_the_lowest_training_loss(backend, 
     stopped, restored, best = match.groups()
     assert int(restored) == int(stopped) - 2
     # the model has the restored weights: its training loss is the lowest one, not the last
-    assert re.search(rf"^training loss {re.escape(best)}$", result.stdout, re.MULTILINE), \
-        result.stdout
+    assert re.search(rf"^training loss {re.escape(best)}; trained by sgd \(lr 0.3, batch size "
+                     rf"1\)$", result.stdout, re.MULTILINE), result.stdout
     assert (tmp_path / "model.npz").exists()
 
 
@@ -316,6 +333,304 @@ def test_patience_restores_the_best_epoch_when_the_epochs_run_out(backend, tmp_p
     restored, best = match.groups()
     assert int(restored) < 30
     assert f"validation loss {best}," in result.stdout
+
+
+# ---- train's optimizers, schedules and sample weights ----
+
+def train_blobs(capsys, tmp_path, *args, data="train.csv", out="model.npz"):
+    """Train a 2-5-3 classifier of the blobs in tmp_path/data for 6 quiet epochs in this
+    process; the result, and the saved network with its extra entries."""
+    result = main_in_process(capsys, "train", tmp_path / data, "--target", "colour",
+                             "--hidden", "5", "--epochs", "6", "--quiet",
+                             "--out", tmp_path / out, *args)
+    assert result.returncode == 0, result.stderr
+    network, extra = bpcore.io.load(tmp_path / out, with_extra=True)
+    return result, network, extra
+
+
+def inputs_as_trained(path, extra):
+    """X and Y of the blobs CSV at `path` as train gave them to fit: standardised with the
+    statistics the model stores, the classes one-hot in the model's order."""
+    table = bpcore.datasets.read_table(path)
+    X = (table.numeric(extra["meta_features"].tolist()) - extra["meta_mean"]) / extra["meta_std"]
+    classes = extra["meta_classes"].tolist()
+    Y = np.eye(len(classes))[[classes.index(cell) for cell in table.text("colour")]]
+    return X, Y
+
+
+def fit_as_train_does(X, Y, **settings):
+    """The network train builds for the blobs (hidden 5, seed 0), fitted as train fits it
+    without --patience."""
+    network = bpcore.Network([X.shape[1], 5, Y.shape[1]], activation="tanh", output="softmax",
+                             loss="cross_entropy", seed=0)
+    network.fit(X, Y, epochs=6, restore_best=False, **settings)
+    return network
+
+
+def same_parameters(first, second):
+    return all(np.array_equal(a, b) for a, b in zip(first.weights + first.biases,
+                                                    second.weights + second.biases))
+
+
+@pytest.mark.parametrize("args, settings, words", [
+    (["--optimizer", "adam"], dict(optimizer=bpcore.Adam()), "adam (lr 0.001, batch size 1)"),
+    (["--optimizer", "adam", "--lr", "0.01", "--beta1", "0.8", "--beta2", "0.99", "--eps",
+      "1e-6", "--weight-decay", "0.01", "--decoupled", "--batch-size", "8"],
+     dict(optimizer=bpcore.Adam(lr=0.01, beta1=0.8, beta2=0.99, eps=1e-6, weight_decay=0.01,
+                                decoupled=True), batch_size=8),
+     "adam (lr 0.01, weight decay 0.01, beta1 0.8, beta2 0.99, eps 1e-06, decoupled, "
+     "batch size 8)"),
+    (["--momentum", "0.9", "--nesterov", "--batch-size", "4"],
+     dict(optimizer=bpcore.SGD(lr=0.01, momentum=0.9, nesterov=True), batch_size=4),
+     "sgd (lr 0.01, momentum 0.9, nesterov, batch size 4)"),
+    (["--optimizer", "rprop", "--lr", "0.05", "--eta-minus", "0.4", "--eta-plus", "1.1",
+      "--step-min", "1e-5", "--step-max", "10", "--weight-decay", "0.001"],
+     dict(optimizer=bpcore.Rprop(lr=0.05, eta_minus=0.4, eta_plus=1.1, step_min=1e-5,
+                                 step_max=10.0, weight_decay=0.001)),
+     "rprop (lr 0.05, weight decay 0.001, eta minus 0.4, eta plus 1.1, step min 1e-05, "
+     "step max 10, full batch)"),
+    (["--optimizer", "lbfgs", "--max-iter", "4", "--weight-decay", "0.001"],
+     dict(optimizer=bpcore.LBFGS(max_iter=4, weight_decay=0.001)),
+     "lbfgs (weight decay 0.001, max iter 4)"),
+    (["--lr", "0.05", "--lr-schedule", "step:factor=0.5,every=2"],
+     dict(optimizer=bpcore.SGD(lr=StepDecay(0.05, factor=0.5, every=2))),
+     "sgd (lr 0.05 on schedule step:factor=0.5,every=2, batch size 1)"),
+    (["--lr", "0.05", "--lr-schedule", "cosine:period=4,min_lr=0.001,restarts=true"],
+     dict(optimizer=bpcore.SGD(lr=Cosine(0.05, period=4, min_lr=0.001, restarts=True))),
+     "sgd (lr 0.05 on schedule cosine:period=4,min_lr=0.001,restarts=true, batch size 1)"),
+])
+def test_train_options_reach_fit(backend, tmp_path, capsys, args, settings, words):
+    # The model train saves is the one Network.fit gives with the same settings, bit for
+    # bit, and the summary line says how it was trained.
+    write_csv(tmp_path / "train.csv", ["x", "colour", "y"], blobs())
+    result, network, extra = train_blobs(capsys, tmp_path, "--validation-fraction", "0", *args)
+    X, Y = inputs_as_trained(tmp_path / "train.csv", extra)
+    assert same_parameters(network, fit_as_train_does(X, Y, **settings))
+    assert f"; trained by {words}\n" in result.stdout, result.stdout
+    _, default, _ = train_blobs(capsys, tmp_path, "--validation-fraction", "0", out="sgd.npz")
+    assert not same_parameters(network, default)
+
+
+def test_invscaling_counts_the_training_rows_as_samples_per_epoch(backend, tmp_path, capsys):
+    write_csv(tmp_path / "train.csv", ["x", "colour", "y"], blobs())
+    result, network, extra = train_blobs(capsys, tmp_path, "--optimizer", "adam", "--lr",
+                                         "0.05", "--lr-schedule", "invscaling:power=0.5")
+    X, Y = inputs_as_trained(tmp_path / "train.csv", extra)
+    # the split train makes: --validation-fraction 0.2 of each class, drawn from the seed
+    train, held = split_rows(len(X), Y.argmax(axis=1), 0.2, np.random.default_rng(0))
+
+    def fitted(samples_per_epoch):
+        schedule = InverseScaling(0.05, power=0.5, samples_per_epoch=samples_per_epoch)
+        return fit_as_train_does(X[train], Y[train], optimizer=bpcore.Adam(lr=schedule),
+                                 validation_data=(X[held], Y[held]))
+
+    assert same_parameters(network, fitted(len(train)))
+    assert not same_parameters(network, fitted(1))
+    assert "trained by adam (lr 0.05 on schedule invscaling:power=0.5, batch size 1)" in \
+        result.stdout
+
+
+def test_reduce_lr_on_plateau_reaches_fit(backend, tmp_path, capsys):
+    # On noise the validation loss soon stalls, so the rule lowers the rate within the run.
+    write_csv(tmp_path / "noise.csv", ["a", "b", "label"], noise())
+    arguments = ["train", tmp_path / "noise.csv", "--target", "label", "--hidden", "16",
+                 "--lr", "0.2", "--epochs", "15", "--quiet"]
+    result = main_in_process(capsys, *arguments, "--reduce-lr-on-plateau",
+                             "--out", tmp_path / "plateau.npz")
+    assert result.returncode == 0, result.stderr
+    assert "trained by sgd (lr 0.2, lr reduced on plateaus, batch size 1)" in result.stdout
+    assert main_in_process(capsys, *arguments, "--out", tmp_path / "plain.npz").returncode == 0
+    network, extra = bpcore.io.load(tmp_path / "plateau.npz", with_extra=True)
+    table = bpcore.datasets.read_table(tmp_path / "noise.csv")
+    X = (table.numeric(["a", "b"]) - extra["meta_mean"]) / extra["meta_std"]
+    labels = np.array([extra["meta_classes"].tolist().index(c) for c in table.text("label")])
+    Y = np.eye(2)[labels]
+    train, held = split_rows(len(X), labels, 0.2, np.random.default_rng(0))
+    expected = bpcore.Network([2, 16, 2], activation="tanh", output="softmax",
+                              loss="cross_entropy", seed=0)
+    history = expected.fit(X[train], Y[train], epochs=15, lr=0.2, restore_best=False,
+                           validation_data=(X[held], Y[held]), reduce_lr_on_plateau=True)
+    assert min(history.lrs) < 0.2  # the rule did act
+    assert same_parameters(network, expected)
+    assert not same_parameters(network, bpcore.io.load(tmp_path / "plain.npz"))
+
+
+def weighted_blobs():
+    """The blobs with a weight column between the target and the second feature."""
+    return [[x, colour, str(i % 4), y] for i, (x, colour, y) in enumerate(blobs())]
+
+
+def test_sample_weight_column_weights_fit_and_is_no_feature(backend, tmp_path, capsys):
+    write_csv(tmp_path / "train.csv", ["x", "colour", "w", "y"], weighted_blobs())
+    result, network, extra = train_blobs(capsys, tmp_path, "--sample-weight", "w",
+                                         "--validation-fraction", "0", "--batch-size", "4")
+    assert network.sizes == (2, 5, 3)
+    assert extra["meta_features"].tolist() == ["x", "y"]
+    assert str(extra["meta_sample_weight"]) == "w"
+    X, Y = inputs_as_trained(tmp_path / "train.csv", extra)
+    weights = np.arange(len(X)) % 4
+    expected = fit_as_train_does(X, Y, lr=0.01, batch_size=4, sample_weight=weights)
+    assert same_parameters(network, expected)
+    assert not same_parameters(network, fit_as_train_does(X, Y, lr=0.01, batch_size=4))
+    # the summary's loss is the weighted one fit minimised
+    loss = expected.loss(X, Y, sample_weight=weights)
+    assert result.stdout.startswith(f"training loss {loss:.4g}; trained by sgd (lr 0.01, batch "
+                                    f"size 4, rows weighted by 'w')\n"), result.stdout
+
+
+def test_sample_weights_weigh_the_validation_rows_too(backend, tmp_path, capsys):
+    write_csv(tmp_path / "train.csv", ["x", "colour", "w", "y"], weighted_blobs())
+    result, network, extra = train_blobs(capsys, tmp_path, "--sample-weight", "w")
+    X, Y = inputs_as_trained(tmp_path / "train.csv", extra)
+    weights = np.arange(len(X)) % 4
+    train, held = split_rows(len(X), Y.argmax(axis=1), 0.2, np.random.default_rng(0))
+    expected = fit_as_train_does(X[train], Y[train], lr=0.01, sample_weight=weights[train],
+                                 validation_data=(X[held], Y[held], weights[held]))
+    assert same_parameters(network, expected)
+    loss = expected.loss(X[held], Y[held], sample_weight=weights[held])
+    assert f", validation loss {loss:.4g}, " in result.stdout, result.stdout
+
+
+def test_predict_ignores_the_sample_weight_column(backend, tmp_path, capsys):
+    write_csv(tmp_path / "train.csv", ["x", "colour", "w", "y"], weighted_blobs())
+    train_blobs(capsys, tmp_path, "--sample-weight", "w")
+    fresh = weighted_blobs()[:12]
+    write_csv(tmp_path / "with_weights.csv", ["w", "y", "x"],
+              [[w, y, x] for x, _, w, y in fresh])
+    write_csv(tmp_path / "features.csv", ["x", "y"], [[x, y] for x, _, _, y in fresh])
+    outputs = []
+    for data in ("with_weights.csv", "features.csv", "train.csv"):
+        result = run(backend, tmp_path, "predict", "model.npz", data)
+        assert result.returncode == 0, result.stderr
+        outputs.append(read_csv(result.stdout))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][1] == outputs[2][1][:12]
+    write_csv(tmp_path / "wide.csv", ["x", "colour", "w", "y", "z"], [[*fresh[0], "1"]])
+    assert_bad_input(run(backend, tmp_path, "predict", "model.npz", "wide.csv"),
+                     "wide.csv has 3 feature columns (besides the target 'colour' and the "
+                     "sample weights 'w'), but the model expects 2")
+
+
+@pytest.mark.parametrize("weights, args, fragment", [
+    (["1", "2", "-1"], [], "weights.csv, line 4: the sample weight column 'w' holds -1; "
+                           "weights must be >= 0"),
+    (["1", "heavy", "1"], [], "weights.csv, line 3: column 'w' must hold numbers, got 'heavy'"),
+    (["1", "nan", "1"], [], "weights.csv, line 3: column 'w' holds 'nan'"),
+    (["0", "0", "0"], [], "weights.csv: the sample weight column 'w' is all zero"),
+    (["1", "1", "1"], ["--sample-weight", "colour"],
+     "--sample-weight colour names the target column"),
+    (["1", "1", "1"], ["--sample-weight", "wt"], "weights.csv: no column named 'wt'"),
+])
+def test_train_refuses_bad_sample_weights(backend, tmp_path, capsys, weights, args, fragment):
+    rows = [[row[0], row[1], weights[i % 3], row[2]] for i, row in enumerate(blobs(n=30))]
+    write_csv(tmp_path / "weights.csv", ["x", "colour", "w", "y"], rows)
+    result = main_in_process(capsys, "train", tmp_path / "weights.csv", "--target", "colour",
+                             "--epochs", "2", "--out", tmp_path / "model.npz",
+                             *(args or ["--sample-weight", "w"]))
+    assert_bad_input(result, fragment)
+    assert result.stdout == ""
+    assert not (tmp_path / "model.npz").exists()
+
+
+@pytest.mark.parametrize("weighted, fragment", [
+    ("held", "the sample weight column 'w' is zero on all 8 training rows"),
+    ("train", "the sample weight column 'w' is zero on all 2 rows held out for validation"),
+])
+def test_train_refuses_sample_weights_zero_on_one_side_of_the_split(backend, tmp_path, capsys,
+                                                                     weighted, fragment):
+    # the split of a regression's 10 rows that train draws with --seed 0
+    train, held = split_rows(10, None, 0.2, np.random.default_rng(0))
+    weights = np.zeros(10, dtype=int)
+    weights[held if weighted == "held" else train] = 1
+    rows = [[f"{row[0]}", str(weight), row[2]] for row, weight in zip(linear(n=10), weights)]
+    write_csv(tmp_path / "weights.csv", ["a", "w", "price"], rows)
+    result = main_in_process(capsys, "train", tmp_path / "weights.csv", "--target", "price",
+                             "--sample-weight", "w", "--out", tmp_path / "model.npz")
+    assert_bad_input(result, fragment)
+    assert "(--validation-fraction 0.2); each side needs a weight > 0" in result.stderr
+    assert not (tmp_path / "model.npz").exists()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    # an option of another optimizer than the one chosen
+    (["--beta1", "0.8"], "--beta1 does not apply to --optimizer sgd (the default); it is an "
+                         "option of adam (sgd takes --lr, --momentum, --nesterov and "
+                         "--weight-decay)"),
+    (["--optimizer", "adam", "--momentum", "0.9"],
+     "--momentum does not apply to --optimizer adam; it is an option of sgd (adam takes --lr, "
+     "--weight-decay, --beta1, --beta2, --eps and --decoupled)"),
+    (["--optimizer", "adam", "--nesterov"], "--nesterov does not apply to --optimizer adam"),
+    (["--optimizer", "sgd", "--decoupled"], "--decoupled does not apply to --optimizer sgd;"),
+    (["--optimizer", "adam", "--eta-plus", "1.5"], "it is an option of rprop"),
+    (["--optimizer", "rprop", "--eps", "1e-6"], "--eps does not apply to --optimizer rprop"),
+    (["--max-iter", "5"], "--max-iter does not apply to --optimizer sgd (the default); it is "
+                          "an option of lbfgs"),
+    (["--optimizer", "lbfgs", "--lr", "0.1"],
+     "--lr does not apply to --optimizer lbfgs; it is an option of sgd, adam and rprop (lbfgs "
+     "takes --weight-decay and --max-iter)"),
+    (["--optimizer", "lbfgs", "--batch-size", "8"],
+     "--batch-size does not apply to --optimizer lbfgs, which takes all training rows at once"),
+    (["--optimizer", "rprop", "--lr-schedule", "constant"],
+     "--lr-schedule does not apply to --optimizer rprop, which has no learning rate to "
+     "schedule; it is for sgd and adam"),
+    (["--optimizer", "lbfgs", "--reduce-lr-on-plateau"],
+     "--reduce-lr-on-plateau does not apply to --optimizer lbfgs"),
+    # settings the optimizer refuses
+    (["--nesterov"], "--nesterov needs --momentum > 0, got no --momentum"),
+    (["--momentum", "0", "--nesterov"], "--nesterov needs --momentum > 0, got --momentum 0"),
+    (["--optimizer", "rprop", "--step-min", "60"], "--step-min 60 is above --step-max 50"),
+    (["--optimizer", "adam", "--beta2", "1"], "argument --beta2: expected a number in [0, 1), "
+                                             "got 1"),
+    (["--optimizer", "rprop", "--eta-minus", "1"], "--eta-minus: expected a number in (0, 1)"),
+    (["--optimizer", "rprop", "--eta-plus", "1"], "--eta-plus: expected a number in (1, inf)"),
+    (["--optimizer", "lbfgs", "--max-iter", "2.5"],
+     "argument --max-iter: expected an integer >= 1, got '2.5'"),
+    (["--optimizer", "lbfgs", "--max-iter", "0"], "expected an integer >= 1, got 0"),
+    (["--optimizer", "nadam"], "argument --optimizer: invalid choice: 'nadam'"),
+    # schedules: every name, key and value is checked, naming what is allowed
+    (["--lr-schedule", "linear"],
+     "argument --lr-schedule: unknown schedule 'linear'; expected one of: constant | "
+     "invscaling[:power=X,samples_per_epoch=N] | step[:factor=X,every=N] | "
+     "exponential[:gamma=X] | cosine:period=N[,min_lr=X,restarts=true|false,period_factor=N]"),
+    (["--lr-schedule", "cosine"], "cosine needs period=... (cosine:period=N[,min_lr=X,"),
+    (["--lr-schedule", "step:gamma=0.5"], "step has no setting 'gamma'; its settings are "
+                                          "factor, every (step[:factor=X,every=N])"),
+    (["--lr-schedule", "constant:lr=1"], "constant has no setting 'lr'; it has no settings"),
+    (["--lr-schedule", "step:every=2.5"], "step: every must be an integer, got '2.5'"),
+    (["--lr-schedule", "exponential:gamma=fast"], "exponential: gamma must be a number, got "
+                                                  "'fast'"),
+    (["--lr-schedule", "step:factor"], "step: factor needs a value"),
+    (["--lr-schedule", "step:factor=0.5,factor=0.2"], "step: factor is given twice"),
+    (["--lr-schedule", "cosine:period=9,restarts=yes"],
+     "cosine: restarts must be true or false, got 'yes'"),
+    (["--lr-schedule", "step:factor=2"],
+     "argument --lr-schedule step:factor=2: factor must be a finite number in (0, 1], got 2"),
+    (["--lr-schedule", "cosine:period=9,min_lr=0.1"],  # above --lr's default 0.01
+     "min_lr must be a finite number in [0, 0.01], got 0.1"),
+    (["--lr-schedule", "cosine:period=3"],  # no rate after its period, and --epochs is 5
+     "argument --lr-schedule cosine:period=3: Cosine(period=3, min_lr=0.0) has no rate > 0 "
+     "after epoch 3"),
+])
+def test_train_refuses_options_that_do_not_combine(backend, tmp_path, capsys, args, fragment):
+    write_csv(tmp_path / "train.csv", ["x", "colour", "y"], blobs())
+    result = main_in_process(capsys, "train", tmp_path / "train.csv", "--target", "colour",
+                             "--epochs", "5", "--out", tmp_path / "model.npz", *args)
+    assert_bad_input(result, fragment)
+    assert result.stderr.rstrip().endswith("(see bpcore train --help)"), result.stderr
+    assert result.stdout == ""
+    assert not (tmp_path / "model.npz").exists()
+
+
+def test_train_help_lists_every_optimizer_option(backend, capsys):
+    result = main_in_process(capsys, "train", "--help")
+    assert result.returncode == 0
+    for option in cli.OPTIMIZER_OPTIONS:
+        assert f"--{option.replace('_', '-')}" in result.stdout
+    for name in bpcore.schedules.SCHEDULES:
+        assert cli._schedule_keys(name) in " ".join(result.stdout.split())
+    assert "cosine: period (needed), min_lr, restarts (true or false), period_factor" in \
+        " ".join(result.stdout.split())
+    assert "--sample-weight COLUMN" in result.stdout
 
 
 # ---- bad input: one line, exit 2, nothing written ----
@@ -459,7 +774,7 @@ def test_train_refuses_data_too_small_to_train_on(backend, tmp_path, capsys, tex
     (["train", "train.csv", "--traget", "colour"],
      "unrecognized option --traget; did you mean --target? (see bpcore train --help)"),
     (["train", "train.csv", "--target=colour", "--lr=0.1", "--epoch=3"],
-     "unrecognized option --epoch; did you mean --epochs? (see bpcore train --help)"),
+     "unrecognized option --epoch; did you mean --epochs or --eps? (see bpcore train --help)"),
     # no abbreviations: --val is not --validation-fraction
     (["train", "train.csv", "--target", "colour", "--val", "0"],
      "unrecognized option --val; did you mean --validation-fraction"),

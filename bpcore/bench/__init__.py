@@ -11,7 +11,10 @@ Two rows compare against another library, in the "other" column: FANN's incremen
 (the C library libdoublefann, Debian package libfann-dev, called through ctypes with one C call
 per epoch, on the same network, starting weights and data) and scikit-learn's own
 MLPClassifier (fit on the bundled digits); the FANN binding is `bpcore.bench.fann`. Each is
-skipped, with a note, when the library is not installed.
+skipped, with a note, when the library is not installed. The optimizer-step rows
+(`bpcore.bench.optimizers`) time one step of SGD, SGD with Nesterov momentum, Adam and Rprop
+against NumPy and torch.optim; the quality rows (`bpcore.bench.quality`, with scikit-learn)
+compare the recommended recipe's test score and fit time with scikit-learn's MLPs' defaults.
 
 Run `python -m bpcore bench` (about half a minute) or `--full` for longer, steadier timings.
 The table (`bpcore.bench.table`) fits 120 columns; `--wide` shows every time and measurement,
@@ -44,6 +47,8 @@ from .._layout import Floats
 from ..network import Network
 from .fann import Fann, connection_count, fann_library
 from .numpy_baseline import NumpyNetwork
+from .optimizers import step_rows
+from .quality import DATA_SETS, quality_rows
 from .table import IMPLEMENTATIONS, Row, Target, format_table, format_value
 
 __all__ = ["IMPLEMENTATIONS", "Case", "Row", "SklearnCase", "Target", "cases", "collect",
@@ -523,8 +528,8 @@ def notes() -> list[str]:
         lines.append("note: FANN (libdoublefann, Debian package libfann-dev) is not installed; "
                      "the FANN comparison rows are skipped")
     if _sklearn() is None:
-        lines.append("note: scikit-learn is not installed; the scikit-learn MLPClassifier "
-                     "comparison row is skipped")
+        lines.append("note: scikit-learn is not installed; the scikit-learn comparison rows "
+                     "(MLPClassifier speed, the recipe's quality) are skipped")
     return lines
 
 
@@ -541,6 +546,8 @@ TARGETS = {  # row key: (ratio column, minimum)
     "mid_batch_f64": ("numpy", 4.0),
     "large_batch_f32": ("numpy", 2.5),
     "predict": ("numpy", 5.0),
+    # the recommended recipe fits at least 5 times faster than scikit-learn's default MLP
+    **{f"quality_{name}": ("sklearn", 5.0) for name in DATA_SETS},
 }
 
 
@@ -568,6 +575,11 @@ def collect(scale: str = "default", budget: float | None = None,
         if progress:
             progress(f"memory: {case.title}")
         rows.append(_memory_row(case, compiled))
+    for case in (all_cases[3], all_cases[4]):  # one step of each optimizer
+        if progress:
+            progress(f"optimizer steps: {case.title}")
+        rows += step_rows(case, *_data(case), _network, _ours(compiled), budget / 2, _best_times,
+                          _torch_model, adam_target=case is all_cases[3])
     lib = fann_library()
     if lib is not None:
         for case in fann_cases(scale):
@@ -580,6 +592,8 @@ def collect(scale: str = "default", budget: float | None = None,
         if progress:
             progress(comparison.title)
         rows.append(_sklearn_row(comparison, budget, compiled, neural_network))
+        reference = "compiled" if compiled else "fallback"
+        rows += quality_rows(scale, reference, BACKENDS[reference], progress)
     for row in rows:
         if row.key in TARGETS:
             column, minimum = TARGETS[row.key]
