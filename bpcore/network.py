@@ -695,8 +695,10 @@ class Network:
             same kind of optimizer, and starts afresh when the kind changes.
         sample_weight : array_like of shape (n_samples,) or None, default None
             Each sample's weight, >= 0 and not all zero: the step follows the weighted mean
-            gradient, and the returned loss is the weighted mean (so one sample's weight has
-            no effect: it is the whole batch).
+            gradient of this batch, sum_i w_i g_i / sum_i w_i, and the returned loss is the
+            weighted mean (so one sample's weight has no effect: it is the whole batch). Note
+            that `fit` scales weights over all its training rows instead, so that a batch
+            of heavy samples takes a larger step there than the same batch here.
 
         Returns
         -------
@@ -833,13 +835,13 @@ class Network:
             (`bpcore.training.split_rows`), the same share of every class when the loss is
             "cross_entropy"; not with `validation_data`.
         restore_best : bool, default True
-            End with the parameters (and optimizer state) the network had at the end of the
-            epoch with the lowest watched loss; ``History.best_epoch`` and
-            ``History.best_loss`` say which and what it was. Without validation data the
-            watched loss is the epoch's loss, a running mean during the epoch (free, but
-            not the loss of the parameters kept); to watch the loss of each epoch's final
-            parameters on the training data, pass ``validation_data=(X, Y)``. False keeps
-            the last epoch's parameters.
+            With validation data, end with the parameters (and optimizer state) the network
+            had at the end of the epoch with the lowest validation loss;
+            ``History.best_epoch`` and ``History.best_loss`` say which and what it was.
+            Without validation data it has no effect (an epoch's own loss is a running mean
+            over its steps, not the loss of its final parameters): the network keeps the
+            last epoch's parameters, as with False. To keep the parameters of the lowest
+            training loss, pass ``validation_data=(X, Y)``.
         sample_weight : array_like of shape (n_samples,) or None, default None
             Each sample's weight, >= 0 and not all zero: every loss becomes the weighted
             mean, and every step follows the weighted gradient. Weights are scaled to mean
@@ -847,7 +849,7 @@ class Network:
             samples' gradients times their scaled weights: with full batches, integer
             weights train as repeating each row that many times.
         reduce_lr_on_plateau : bool, ReduceOnPlateau or None, default None
-            Divide the learning rate when the watched loss stalls: True is
+            Reduce the learning rate when the watched loss stalls: True is
             ``bpcore.schedules.ReduceOnPlateau()`` (times 0.2 after 3 epochs in a row
             without a gain of 1e-4, like scikit-learn's "adaptive"), or give a rule of
             your own. Multiplies a schedule's rate. Not for Rprop or L-BFGS.
@@ -857,9 +859,9 @@ class Network:
         History
             The loss of every epoch run (``losses``), how many ran (``epochs``), why
             training stopped (``stop_reason``: "epochs", "tol", "patience", "callback" or,
-            for L-BFGS, "converged"), the validation losses and accuracies, the epoch kept
-            (``best_epoch``, ``best_loss``) and each epoch's rate and wall time (``lrs``,
-            ``times``).
+            for L-BFGS, "converged" or "stalled"), the validation losses and accuracies, the
+            epoch kept (``best_epoch``, ``best_loss``) and each epoch's rate and wall time
+            (``lrs``, ``times``).
 
         Raises
         ------
@@ -870,8 +872,8 @@ class Network:
             If an argument is out of range, X and Y do not fit the network (widths,
             numbers of samples, NaN or infinity, targets out of range for the loss),
             validation data do not fit it, or sample_weight is not one finite weight >= 0
-            per sample, or all zero; also if a schedule returns a rate that is not finite
-            and > 0 (the epochs before it are kept).
+            per sample, or all zero, or a schedule returns a rate that is not finite and
+            > 0 in any of the epochs (all are checked before the first trains).
         DivergenceError
             If the loss or a parameter becomes NaN or infinite in an epoch: the network
             keeps the parameters from before that epoch. A subclass of ValueError.
@@ -933,12 +935,11 @@ class Network:
             raise TypeError(f"progress must be True or False, got {progress!r}")
         plateau = self._plateau(reduce_lr_on_plateau, chosen)
         if callable(getattr(chosen, "lr", None)):
-            chosen.rate(1)  # a schedule that fails at once fails before anything changes
+            for epoch in range(1, epochs + 1):  # a schedule fails before anything changes
+                chosen.rate(epoch)
         # last, as it draws from the generator: a refused call leaves everything as it was
         if validation_fraction is not None:
             X, Y, weights, validation = self._held_out(X, Y, weights, validation_fraction)
-        if weights is not None:  # mean 1 over the training rows
-            weights = self._weights(weights, X.shape[0], "sample_weight of the training rows")
         if batch_size is None:  # Rprop and L-BFGS are full-batch methods
             batch_size = X.shape[0] if isinstance(chosen, (Rprop, LBFGS)) else 1
         reporter = None
@@ -946,13 +947,11 @@ class Network:
             from .progress import make_progress
             reporter = make_progress(epochs if not isinstance(chosen, LBFGS)
                                      else chosen.max_iter or epochs)
-        # without validation data, the epoch's own loss: watching the loss at the end of each
-        # epoch would cost a forward pass over X per epoch, up to half an epoch's time
         watch: Watch = "validation" if validation is not None else "epoch"
-        if isinstance(chosen, LBFGS) and validation is None:
-            # each iterate lowers L-BFGS's objective; an earlier one's lower data loss (with
-            # weight decay) is no reason to go back to it
-            restore_best = False
+        # Only a validation loss is the loss of an epoch's final parameters: an epoch's own
+        # loss is a running mean over its steps, which would often pick worse parameters than
+        # the last (and the exact loss would cost a forward pass over X per epoch)
+        restore_best = bool(restore_best) and validation is not None
         try:
             if isinstance(chosen, LBFGS):
                 self._state = OptimizerState("lbfgs", len(self._params), self._dtype)
@@ -960,12 +959,19 @@ class Network:
                                 max_iter=chosen.max_iter or epochs, tol=chosen.tol,
                                 history_size=chosen.history, stop_tol=tol, patience=patience,
                                 callback=callback, reporter=reporter, validation=validation,
-                                watch=watch, restore_best=bool(restore_best), weights=weights)
+                                watch=watch, restore_best=restore_best, weights=weights)
             run = _FitRun(self, X, Y, weights, batch_size, chosen)
+            advice = None
+            if isinstance(chosen, Rprop):  # its lr is only a first step size
+                advice = (f"full batches (batch_size >= the number of samples, Rprop's "
+                          f"default; got {batch_size}) or a smaller first step lr="
+                          f"{chosen.lr:g}" if batch_size < X.shape[0] else
+                          f"a smaller step_max={chosen.step_max:g}, or a smaller first step "
+                          f"lr={chosen.lr:g}")
             return train(run, X, Y, epochs=epochs, lr=chosen.lr, shuffle=bool(shuffle),
                          rng=self._rng, tol=tol, patience=patience, callback=callback,
                          reporter=reporter, validation=validation, watch=watch,
-                         restore_best=bool(restore_best), weights=weights, plateau=plateau)
+                         restore_best=restore_best, plateau=plateau, advice=advice)
         finally:
             if reporter is not None:
                 reporter.close()
@@ -1019,7 +1025,8 @@ class Network:
 
     def _held_out(self, X: Floats, Y: Floats, weights: Floats | None, fraction: object
                   ) -> tuple[Floats, Floats, Floats | None, tuple[Floats, ...]]:
-        """X, Y and the weights without a share `fraction` of their rows, and those rows."""
+        """X, Y and the weights (scaled to mean 1 again) without a share `fraction` of their
+        rows, and those rows."""
         try:
             share: float = check("validation_fraction", fraction)
         except ValueError:
@@ -1036,7 +1043,8 @@ class Network:
                                  f"samples, leaving none to train on")
             if weights is None:
                 return X[train], Y[train], None, (X[held], Y[held])
-            return X[train], Y[train], weights[train], (
+            return X[train], Y[train], self._weights(
+                weights[train], len(train), "sample_weight of the training rows"), (
                 X[held], Y[held], self._weights(weights[held], len(held),
                                                 "sample_weight of the held-out rows"))
         except ValueError:

@@ -56,7 +56,8 @@ class Optimizer:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        Optimizer.classes[cls.name] = cls
+        if "name" in cls.__dict__:  # a subclass of SGD of someone's own does not replace it
+            Optimizer.classes[cls.name] = cls
 
     def __post_init__(self) -> None:
         for item in fields(self):  # type: ignore[arg-type]
@@ -384,6 +385,10 @@ class LBFGS(Optimizer):
         return False
 
 
+# state arrays that cannot be negative, and why
+_NON_NEGATIVE = {"v": "a mean of squares", "step_size": "a step size"}
+
+
 class OptimizerState:
     """The state an optimizer keeps for a network between calls.
 
@@ -619,6 +624,9 @@ class OptimizerState:
             if name not in given:
                 raise ValueError(f"{where} has no {name!r} array")
             array[...] = real_array(given[name], f"{where}[{name!r}]", (n_parameters,), dtype)
+            if name in _NON_NEGATIVE and (array < 0).any():
+                raise ValueError(f"{where}[{name!r}] must hold numbers >= 0 ({name} is "
+                                 f"{_NON_NEGATIVE[name]}), got {float(array.min())!r}")
         for i, name in enumerate(state._scalar_names()):
             if name not in given:
                 raise ValueError(f"{where} has no {name!r} value")

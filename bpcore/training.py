@@ -35,10 +35,11 @@ class History:
         for L-BFGS, the loss after each iteration.
     epochs : int
         How many epochs ran (``len(losses)``).
-    stop_reason : {"epochs", "tol", "patience", "callback", "converged"}
+    stop_reason : {"epochs", "tol", "patience", "callback", "converged", "stalled"}
         Why training stopped: all `epochs` ran, the watched loss reached `tol`, `patience`
-        epochs passed without a lower watched loss, the callback returned True, or L-BFGS
-        converged (its gradient or loss stopped changing).
+        epochs passed without a lower watched loss, the callback returned True, L-BFGS
+        converged (its gradient or loss stopped changing), or L-BFGS's line search found no
+        lower point.
     val_losses : list of float
         The loss on the validation data at the end of every epoch, when there are such data;
         otherwise empty.
@@ -54,7 +55,7 @@ class History:
         That epoch's watched loss, or None.
     lrs : list of float
         The learning rate of every epoch (a schedule's, times any reduction on a plateau);
-        empty for L-BFGS.
+        for Rprop its first step size, `lr`; empty for L-BFGS.
     times : list of float
         The wall time of every epoch in seconds, its validation included.
 
@@ -103,9 +104,9 @@ class _Reporter(Protocol):
     def __call__(self, epoch: int, loss: float, **metrics: float) -> None: ...
 
 
-# What the loop watches for tol, patience and the best parameters: the epoch's mean loss,
-# or the loss at the end of the epoch on the validation data or on all training data.
-Watch = Literal["epoch", "validation", "training"]
+# What the loop watches for tol, patience, the plateau rule and the best parameters: the
+# epoch's mean loss, or the loss at the end of the epoch on the validation data.
+Watch = Literal["epoch", "validation"]
 
 # validation data: samples and targets, and optionally the samples' weights
 Validation = tuple[Floats, ...]
@@ -117,8 +118,8 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
           callback: Callable[[int, float], bool | None] | None = None,
           reporter: _Reporter | None = None,
           validation: Validation | None = None, watch: Watch = "epoch",
-          restore_best: bool = False, weights: Floats | None = None,
-          plateau: ReduceOnPlateau | None = None) -> History:
+          restore_best: bool = False, plateau: ReduceOnPlateau | None = None,
+          advice: str | None = None) -> History:
     """Train on X, Y for up to `epochs` epochs through `trainer`: the loop behind
     `Network.fit`.
 
@@ -162,15 +163,16 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
         validation data (e.g. `bpcore.progress.make_progress`).
     validation : tuple (X_val, Y_val) or (X_val, Y_val, weights), or None, default None
         Data whose loss is measured after every epoch (``History.val_losses``).
-    watch : {"epoch", "validation", "training"}, default "epoch"
+    watch : {"epoch", "validation"}, default "epoch"
         The loss `tol`, `patience`, `plateau` and `restore_best` watch: the epoch's mean
-        loss, the validation loss, or the loss on all of X, Y at the end of the epoch.
+        loss, or the validation loss.
     restore_best : bool, default False
         End with the state of the epoch with the lowest watched loss.
-    weights : ndarray or None, default None
-        The training samples' weights, for the "training" watch.
     plateau : ReduceOnPlateau or None, default None
         Reduce the rate when the watched loss stalls (`bpcore.schedules.ReduceOnPlateau`).
+    advice : str or None, default None
+        What to try when the loss diverges or rises; None suggests a smaller learning rate
+        than the epoch's.
 
     Returns
     -------
@@ -225,10 +227,10 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
     if watch == "validation" and validation is None:
         raise ValueError("watching the validation loss needs validation data")
     history = History()
-    rules = _Rules(trainer, X, Y, tol, patience, callback, reporter, validation, watch,
-                   restore_best, weights, plateau, history)
+    rules = _Rules(trainer, tol, patience, callback, reporter, validation, watch,
+                   restore_best, plateau, history)
     try:
-        _epochs(trainer, X, epochs, lr, shuffle, rng, rules)
+        _epochs(trainer, X, epochs, lr, shuffle, rng, rules, advice)
     except KeyboardInterrupt as interrupt:
         if interrupt.args:  # raised inside an epoch, which was undone: it says so
             raise
@@ -238,10 +240,9 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
                                 f"parameters {_kept(history.epochs)}") from None
     rules.finish()
     if history.epochs > 1 and history.losses[-1] > history.losses[0]:
-        suggestion = f" smaller than lr={history.lrs[-1]:g}" if history.lrs else ""
         warnings.warn(f"training ended with a loss ({history.losses[-1]:.4g}) above the "
-                      f"first epoch's ({history.losses[0]:.4g}); try a learning rate"
-                      f"{suggestion}", RuntimeWarning, stacklevel=3)
+                      f"first epoch's ({history.losses[0]:.4g}); try "
+                      f"{advice or _smaller(history.lrs[-1])}", RuntimeWarning, stacklevel=3)
     return history
 
 
@@ -249,12 +250,12 @@ class _Rules:
     """What happens after each whole epoch (or L-BFGS iteration): validation, reports, the
     best state so far, the plateau rule, the callback and the stopping rules."""
 
-    def __init__(self, trainer: _Measures, X: Floats, Y: Floats, tol: float | None,
+    def __init__(self, trainer: _Measures, tol: float | None,
                  patience: int | None, callback: Callable[[int, float], bool | None] | None,
                  reporter: _Reporter | None, validation: Validation | None, watch: Watch,
-                 restore_best: bool, weights: Floats | None, plateau: ReduceOnPlateau | None,
+                 restore_best: bool, plateau: ReduceOnPlateau | None,
                  history: History) -> None:
-        self.trainer, self.X, self.Y, self.weights = trainer, X, Y, weights
+        self.trainer = trainer
         self.tol, self.patience, self.callback, self.reporter = tol, patience, callback, reporter
         self.validation, self.watch, self.restore_best = validation, watch, restore_best
         self.plateau = None if plateau is None else plateau.tracker()
@@ -286,12 +287,7 @@ class _Rules:
         self.started = now
         if self.reporter is not None:
             self.reporter(epoch, loss, **metrics)
-        if self.watch == "validation":
-            watched = history.val_losses[-1]
-        elif self.watch == "training":
-            watched = trainer.loss(self.X, self.Y, self.weights)
-        else:
-            watched = loss
+        watched = history.val_losses[-1] if self.watch == "validation" else loss
         # the first epoch is the best so far even if its watched loss is not finite
         if self.best_epoch == 0 or watched < self.best_loss:
             self.best_epoch, self.best_loss = epoch, watched
@@ -318,8 +314,13 @@ class _Rules:
             history.best_epoch, history.best_loss = self.best_epoch, self.best_loss
 
 
+def _smaller(rate: float) -> str:
+    return f"a learning rate smaller than lr={rate:g}"
+
+
 def _epochs(trainer: _Trainer, X: Floats, epochs: int, lr: float | Callable[[int], float],
-            shuffle: bool, rng: np.random.Generator, rules: _Rules) -> None:
+            shuffle: bool, rng: np.random.Generator, rules: _Rules,
+            advice: str | None) -> None:
     """The epochs of `train`, recorded through `rules` once each is whole and finite."""
     n = X.shape[0]
     history = rules.history
@@ -336,8 +337,7 @@ def _epochs(trainer: _Trainer, X: Floats, epochs: int, lr: float | Callable[[int
                 trainer.restore(saved)
                 raise DivergenceError(
                     f"training diverged in epoch {epoch} (loss {loss}); the network keeps "
-                    f"the parameters from before that epoch; try a learning rate smaller "
-                    f"than lr={rate:g}")
+                    f"the parameters from before that epoch; try {advice or _smaller(rate)}")
             history.lrs.append(rate)
             stop = rules.end_epoch(epoch, loss)
         except KeyboardInterrupt:
@@ -400,8 +400,8 @@ def minimize(trainer: _FullBatch, X: Floats, Y: Floats, *, max_iter: int, tol: f
     Returns
     -------
     History
-        As `train`'s, without learning rates; ``stop_reason`` is "converged" when SciPy's
-        own tests stopped it.
+        As `train`'s, without learning rates; ``stop_reason`` is "converged" or "stalled"
+        when SciPy's own tests stopped it.
 
     Raises
     ------
@@ -423,8 +423,8 @@ def minimize(trainer: _FullBatch, X: Floats, Y: Floats, *, max_iter: int, tol: f
     from scipy.optimize import minimize as scipy_minimize
 
     history = History()
-    rules = _Rules(trainer, X, Y, stop_tol, patience, callback, reporter, validation, watch,
-                   restore_best, weights, None, history)
+    rules = _Rules(trainer, stop_tol, patience, callback, reporter, validation, watch,
+                   restore_best, None, history)
     theta = trainer.parameters()
     start = trainer.snapshot()
     first = trainer.objective(theta)[0]
@@ -459,8 +459,10 @@ def minimize(trainer: _FullBatch, X: Floats, Y: Floats, *, max_iter: int, tol: f
         done = history.epochs
         raise KeyboardInterrupt(f"training interrupted in iteration {done + 1}; the network "
                                 f"keeps the parameters {_kept(done)}") from None
-    if history.stop_reason == "epochs" and result.status == 0 and history.epochs < max_iter:
-        history.stop_reason = "converged"
+    if history.stop_reason == "epochs" and history.epochs < max_iter:
+        # SciPy's own tests stopped it: status 0 when they say it converged; otherwise its
+        # line search found no lower point (or it ran out of evaluations)
+        history.stop_reason = "converged" if result.status == 0 else "stalled"
     # the model holds the last iterate reported (and recorded), or its start if none was
     rules.finish()
     return history

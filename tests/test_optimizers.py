@@ -2,6 +2,7 @@
 against scikit-learn, the two backends against each other, fit against step, the one-sample
 path against the general one, their settings' checks, and their state on the network: kept,
 rolled back, reset."""
+import dataclasses
 import warnings
 
 import numpy as np
@@ -474,3 +475,27 @@ def test_every_optimizer_trains_alike_on_both_backends(backend, optimizer, batch
 def test_bad_sgd_rprop_and_lbfgs_settings_are_refused(kind, settings, error, message):
     with pytest.raises(error, match=message):
         kind(**settings)
+
+
+def test_a_subclass_of_an_optimizer_does_not_replace_it_by_name(backend):
+    from bpcore.optim import Optimizer
+
+    @dataclasses.dataclass(frozen=True)
+    class Slow(bpcore.SGD):
+        pass
+
+    assert Optimizer.classes["sgd"] is bpcore.SGD
+    assert Slow(lr=0.5).name == "sgd"
+
+
+@pytest.mark.parametrize("name, arrays", [("adam", ("m", "v")), ("rprop", ("step_size",
+                                                                          "previous"))])
+def test_state_that_cannot_be_negative_is_refused(backend, name, arrays):
+    net = bpcore.Network([2, 1], seed=0)
+    state = net.get_state()
+    n = len(state["parameters"])
+    given = {"name": name, **{array: np.zeros(n) for array in arrays}, "step": 1.0}
+    given[arrays[-1] if name == "adam" else arrays[0]] = -np.ones(n)
+    state["optimizer"] = given
+    with pytest.raises(ValueError, match=r"must hold numbers >= 0"):
+        net.set_state(state)

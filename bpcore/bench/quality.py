@@ -3,7 +3,7 @@
 `recipe` is the one place the recipe is written, for the README, `bpcore demo` and the bench:
 standardise the inputs with the training rows' mean and standard deviation (for regression the
 targets too, undone at prediction), then one hidden layer of 32 relu units trained by iRprop-
-on the full batch for 100 epochs with an L2 weight decay of 0.005.
+on the full batch for 100 epochs with an L2 weight decay of 0.005 (0.03 for regression).
 
 Why these: on scikit-learn's bundled iris, wine, breast_cancer, digits and diabetes (a grid
 over L-BFGS, Adam and Rprop, hidden sizes 16 to 64, relu and tanh, weight decay 1e-4 to 3e-2,
@@ -11,10 +11,14 @@ with and without validation-based early stopping, on 5 stratified or random 75/2
 finalists on 10 more) this was the fastest setting within a test sample or two of the best on
 every set. Early stopping on a held-out tenth (validation_fraction, patience) cost accuracy on
 the small sets (a dozen validation rows), and a full batch keeps each epoch one compiled step.
+Regression takes a stronger weight decay: on diabetes 0.005 gave a mean R^2 of 0.32 and 0.03
+gave 0.43 (5 splits), where the same decay cost accuracy on digits.
 
 The quality rows compare the recipe with scikit-learn's MLPClassifier / MLPRegressor with all
-their defaults (random_state set per split, after the same StandardScaler of the inputs that
-scikit-learn's documentation asks for) on those five data sets: the mean test score (accuracy,
+their defaults (random_state set per split), given the same standardisation as the recipe: a
+StandardScaler of the inputs, which scikit-learn's documentation asks for, and for regression
+of the targets too (TransformedTargetRegressor; on the raw diabetes targets its MLPRegressor
+does not converge and scores an R^2 below -1), on those five data sets: the mean test score (accuracy,
 or R^2 for diabetes) and the mean fit time over a fixed set of splits, each fit timed once
 with bpcore's and scikit-learn's alternating. scikit-learn is imported only when the rows run.
 """
@@ -41,7 +45,8 @@ __all__ = ["DATA_SETS", "HIDDEN", "Predictor", "quality_rows", "recipe", "splits
 HIDDEN = 32  # units in the one hidden layer
 ACTIVATION = "relu"
 EPOCHS = 100  # full-batch Rprop steps
-WEIGHT_DECAY = 5e-3  # L2 on the weights (not the biases), relative to the mean loss
+# L2 on the weights (not the biases), relative to the mean loss, by task
+WEIGHT_DECAY = {"classification": 5e-3, "regression": 3e-2}
 
 # scikit-learn's bundled data set (its load_ function's suffix) -> task
 DATA_SETS: dict[str, Literal["classification", "regression"]] = {
@@ -128,8 +133,8 @@ def recipe(X_train: npt.ArrayLike, y_train: npt.ArrayLike,
     Standardises the inputs with the training rows' mean and standard deviation (and, for
     regression, the targets, undone at prediction), then trains a network with one hidden
     layer of HIDDEN (32) relu units by iRprop- on the full batch for EPOCHS (100) epochs,
-    with an L2 weight decay of WEIGHT_DECAY (0.005): softmax and cross-entropy for
-    classification, a linear output and the squared error for regression.
+    with an L2 weight decay of WEIGHT_DECAY (0.005; 0.03 for regression): softmax and
+    cross-entropy for classification, a linear output and the squared error for regression.
 
     Parameters
     ----------
@@ -177,7 +182,7 @@ def recipe(X_train: npt.ArrayLike, y_train: npt.ArrayLike,
                          f"X_train, got shape {y.shape}")
     mean, scale = _standardise(X)
     inputs = (X - mean) / scale
-    optimizer = Rprop(weight_decay=WEIGHT_DECAY)
+    optimizer = Rprop(weight_decay=WEIGHT_DECAY[task])
     if task == "classification":
         classes, labels = np.unique(y, return_inverse=True)
         if len(classes) < 2:
@@ -233,6 +238,7 @@ def quality_rows(scale: str, reference: str, backend: str,
     accuracy ours/sklearn, for R^2 the unexplained variance (1 - R^2) sklearn/ours, each
     at least 1 when the recipe scores at least as well. Needs scikit-learn."""
     from sklearn import datasets
+    from sklearn.compose import TransformedTargetRegressor
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import train_test_split
     from sklearn.neural_network import MLPClassifier, MLPRegressor
@@ -253,6 +259,8 @@ def quality_rows(scale: str, reference: str, backend: str,
                 X, y, test_size=TEST_SHARE, random_state=seed,
                 stratify=y if task == "classification" else None)
             theirs = make_pipeline(StandardScaler(), peer(random_state=seed))
+            if task == "regression":  # standardised targets too, as the recipe's
+                theirs = TransformedTargetRegressor(theirs, transformer=StandardScaler())
 
             def fit_ours() -> Predictor:
                 with use_backend(backend):
