@@ -384,8 +384,8 @@ def build_parser() -> _Parser:
     predict = commands.add_parser(
         "predict", help="apply a trained model to a CSV file",
         description="Write the model's predictions for each row of DATA.csv as CSV: class "
-                    "names for a classifier, one column per output otherwise. A column named "
-                    "like the model's target is ignored.")
+                    "names for a classifier, one column per output otherwise. Columns named "
+                    "like the model's target, or its sample-weight column, are ignored.")
     predict.add_argument("model", metavar="MODEL.npz")
     predict.add_argument("data", metavar="DATA.csv")
     predict.add_argument("--out", metavar="FILE", help="write here instead of to stdout")

@@ -575,11 +575,11 @@ def collect(scale: str = "default", budget: float | None = None,
         if progress:
             progress(f"memory: {case.title}")
         rows.append(_memory_row(case, compiled))
-    for case in (all_cases[3], all_cases[4]):  # one step of each optimizer
+    for case in all_cases[2:5]:  # one step of each optimizer: both mid cases, and large
         if progress:
             progress(f"optimizer steps: {case.title}")
         rows += step_rows(case, *_data(case), _network, _ours(compiled), budget / 2, _best_times,
-                          _torch_model, adam_target=case is all_cases[3])
+                          _torch_model, adam_target=case in all_cases[2:4])
     lib = fann_library()
     if lib is not None:
         for case in fann_cases(scale):
