@@ -832,8 +832,9 @@ class Network:
         validation_fraction : float in (0, 1) or None, default None
             Hold this share of the samples (and of their weights) out of training as
             validation data, drawn with the network's generator
-            (`bpcore.training.split_rows`), the same share of every class when the loss is
-            "cross_entropy"; not with `validation_data`.
+            (`bpcore.training.split_rows`), the same share of every class for the
+            cross-entropy losses (for "binary_cross_entropy", of every pattern of outputs on
+            either side of 0.5); not with `validation_data`.
         restore_best : bool, default True
             With validation data, end with the parameters (and optimizer state) the network
             had at the end of the epoch with the lowest validation loss;
@@ -954,12 +955,18 @@ class Network:
         restore_best = bool(restore_best) and validation is not None
         try:
             if isinstance(chosen, LBFGS):
-                self._state = OptimizerState("lbfgs", len(self._params), self._dtype)
-                return minimize(_LBFGSRun(self, X, Y, weights, chosen), X, Y,
-                                max_iter=chosen.max_iter or epochs, tol=chosen.tol,
-                                history_size=chosen.history, stop_tol=tol, patience=patience,
-                                callback=callback, reporter=reporter, validation=validation,
-                                watch=watch, restore_best=restore_best, weights=weights)
+                kept, self._state = self._state, OptimizerState("lbfgs", len(self._params),
+                                                                self._dtype)
+                try:
+                    return minimize(_LBFGSRun(self, X, Y, weights, chosen), X, Y,
+                                    max_iter=chosen.max_iter or epochs, tol=chosen.tol,
+                                    history_size=chosen.history, stop_tol=tol,
+                                    patience=patience, callback=callback, reporter=reporter,
+                                    validation=validation, watch=watch,
+                                    restore_best=restore_best, weights=weights)
+                except DivergenceError:  # raised at the start, before any change
+                    self._state = kept
+                    raise
             run = _FitRun(self, X, Y, weights, batch_size, chosen)
             advice = None
             if isinstance(chosen, Rprop):  # its lr is only a first step size
@@ -1034,7 +1041,11 @@ class Network:
         if share == 0:
             raise ValueError(f"validation_fraction must be a finite number in (0, 1) (None "
                              f"holds out nothing), got {fraction!r}")
-        labels = Y.argmax(axis=1) if self.loss_name == "cross_entropy" else None
+        labels = None  # the classes to stratify by: one-hot rows, or the 0/1 outputs' pattern
+        if self.loss_name == "cross_entropy":
+            labels = Y.argmax(axis=1)
+        elif self.loss_name == "binary_cross_entropy":
+            labels = np.unique(Y > 0.5, axis=0, return_inverse=True)[1].reshape(-1)
         generator = self._rng.bit_generator.state
         train, held = split_rows(X.shape[0], labels, share, self._rng)
         try:

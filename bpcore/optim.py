@@ -18,6 +18,7 @@ ValueError: momentum must be a finite number in [0, 1), got 1.0
 """
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
@@ -66,6 +67,7 @@ class Optimizer:
                 if not self.scheduled:
                     raise TypeError(f"lr of {type(self).__name__} must be a number (the first "
                                     f"step size), not a schedule; got {value!r}")
+                _check_schedule(value)
                 continue  # a schedule: its values are checked epoch by epoch (rate_at)
             if value is None and item.name == "max_iter":
                 continue
@@ -383,6 +385,19 @@ class LBFGS(Optimizer):
 
     def changes_state(self) -> bool:
         return False
+
+
+def _check_schedule(schedule: Callable[..., Any]) -> None:
+    """A callable lr must take the epoch: one positional argument."""
+    try:
+        signature = inspect.signature(schedule)
+    except (TypeError, ValueError):  # some builtins have none to read: trust them
+        return
+    try:
+        signature.bind(1)
+    except TypeError:
+        raise TypeError(f"lr must be a number or a schedule lr(epoch) taking the epoch as its "
+                        f"one argument, got {schedule!r} with parameters {signature}") from None
 
 
 # state arrays that cannot be negative, and why

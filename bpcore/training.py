@@ -79,6 +79,16 @@ class History:
     lrs: list[float] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        # the lists summed up: a long run has thousands of entries in each
+        def brief(values: list[float]) -> str:
+            if len(values) <= 3:
+                return "[" + ", ".join(f"{value:.4g}" for value in values) + "]"
+            return f"[{values[0]:.4g}, {values[1]:.4g}, ..., {values[-1]:.4g}] ({len(values)})"
+        return (f"History(epochs={self.epochs}, stop_reason={self.stop_reason!r}, "
+                f"losses={brief(self.losses)}, val_losses={brief(self.val_losses)}, "
+                f"best_epoch={self.best_epoch}, best_loss={self.best_loss!r})")
+
 
 class _Measures(Protocol):
     """What the rules after each epoch need of a model: snapshots and measures."""

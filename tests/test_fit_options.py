@@ -380,3 +380,51 @@ def test_weights_zero_on_every_training_row_are_refused_with_the_generator_left_
                                          "zero"):
         net.fit(X, Y, validation_fraction=0.25, sample_weight=weights)
     assert_same_state(net.get_state(), before)
+
+
+def test_validation_fraction_is_stratified_for_binary_cross_entropy(backend, monkeypatch):
+    # 24 rows of one 0/1 output pattern, 8 of another: a quarter of each is held out
+    import bpcore.network
+    from bpcore.training import split_rows
+    seen = []
+
+    def spy(n, labels, fraction, rng):
+        seen.append(labels)
+        return split_rows(n, labels, fraction, rng)
+
+    monkeypatch.setattr(bpcore.network, "split_rows", spy)
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(32, 3))
+    Y = np.zeros((32, 2))
+    Y[:8, 0] = 1.0
+    net = bpcore.Network([3, 2], output="sigmoid", loss="binary_cross_entropy", seed=0)
+    history = net.fit(X, Y, epochs=1, validation_fraction=0.25)
+    assert history.val_accuracies  # classification: accuracies are recorded
+    (labels,) = seen
+    assert labels is not None and sorted(np.bincount(labels).tolist()) == [8, 24]
+    assert len(set(labels[:8])) == 1 and set(labels[:8]).isdisjoint(labels[8:])
+
+
+@pytest.mark.parametrize("schedule", [lambda: 0.1, lambda epoch, step: 0.1])
+def test_a_schedule_must_take_the_epoch(backend, schedule):
+    with pytest.raises(TypeError, match=r"lr must be a number or a schedule lr\(epoch\) "
+                                        r"taking the epoch as its one argument"):
+        bpcore.SGD(lr=schedule)
+
+
+def test_lbfgs_refused_at_its_start_keeps_the_optimizer_state(backend):
+    X, Y = regression()
+    net = regressor()
+    net.step(X, Y, optimizer=bpcore.Adam(lr=0.01))
+    net.weights[-1][...] = 1e300  # the loss overflows at the starting point
+    before = net.get_state()
+    with pytest.raises(bpcore.DivergenceError, match="not finite"):
+        net.fit(X, Y, optimizer="lbfgs")
+    assert_same_state(net.get_state(), before)
+
+
+def test_history_repr_is_short_for_a_long_run(backend):
+    X, Y = regression()
+    history = regressor().fit(X, Y, epochs=300, lr=0.01)
+    text = repr(history)
+    assert len(text) < 200 and "(300)" in text and "epochs=300" in text
