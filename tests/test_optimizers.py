@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import bpcore
-from bpcore import _backend
+from bpcore import _backend, _spec
 
 
 def data(n=24, n_in=5, n_out=3, seed=0):
@@ -499,3 +499,14 @@ def test_state_that_cannot_be_negative_is_refused(backend, name, arrays):
     state["optimizer"] = given
     with pytest.raises(ValueError, match=r"must hold numbers >= 0"):
         net.set_state(state)
+
+
+@pytest.mark.parametrize("name", sorted(_spec.OPTIMIZERS))
+def test_each_optimizers_fields_are_its_kernel_settings_in_order(backend, name):
+    # Optimizer.settings builds the kernels' vector in field order, OptimizerState counts the
+    # scalar state from the number of fields, and the training loop writes each epoch's rate
+    # into the first entry: the dataclass must list _spec's settings, lr first, in order
+    from bpcore.optim import Optimizer
+    names = [field.name for field in dataclasses.fields(Optimizer.classes[name])]
+    settings = _spec.OPTIMIZERS[name].settings
+    assert names[0] == "lr" and tuple(names) == settings[:len(names)]
