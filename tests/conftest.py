@@ -8,6 +8,7 @@ silently there.
 import importlib
 import os
 
+import numpy as np
 import pytest
 from hypothesis import settings
 
@@ -45,3 +46,21 @@ def backend(request):
     with _backend.use_backend(request.param):
         assert bpcore.backend == request.param
         yield request.param
+
+
+def same_state(a, b):
+    """Two get_state() dicts are equal, arrays bit for bit."""
+    assert a.keys() == b.keys()
+    for key in a:
+        if isinstance(a[key], dict):
+            same_state(a[key], b[key])
+        elif isinstance(a[key], np.ndarray):
+            np.testing.assert_array_equal(a[key], b[key])
+        else:
+            assert a[key] == b[key], key
+
+
+@pytest.fixture
+def assert_same_state():
+    """`same_state`, for tests that check a refused or failed call changed nothing."""
+    return same_state

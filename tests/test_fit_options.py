@@ -38,18 +38,6 @@ def parameters(net):
     return net.get_state()["parameters"]
 
 
-def assert_same_state(a, b):
-    """Two get_state() dicts are equal, arrays bit for bit."""
-    assert a.keys() == b.keys()
-    for key in a:
-        if isinstance(a[key], dict):
-            assert_same_state(a[key], b[key])
-        elif isinstance(a[key], np.ndarray):
-            np.testing.assert_array_equal(a[key], b[key])
-        else:
-            assert a[key] == b[key], key
-
-
 # ---- early stopping and the best epoch, with every optimizer ----
 
 EVERY_OPTIMIZER = [
@@ -64,7 +52,8 @@ EVERY_OPTIMIZER = [
 
 @pytest.mark.parametrize("options", EVERY_OPTIMIZER)
 @pytest.mark.parametrize("weighted", [False, True])
-def test_restore_best_leaves_the_lowest_validation_loss(backend, options, weighted):
+def test_restore_best_leaves_the_lowest_validation_loss(backend, assert_same_state, options,
+                                                        weighted):
     X, Y = noisy()
     Xv, Yv = noisy(40, seed=1)
     validation = (Xv, Yv, np.linspace(0.5, 2.0, 40)) if weighted else (Xv, Yv)
@@ -196,7 +185,7 @@ def test_every_epoch_has_a_positive_wall_time(backend, options):
 
 @pytest.mark.parametrize("bad", [0.0, math.nan, -1.0, math.inf])
 @pytest.mark.parametrize("kind", ["fit-lr", "sgd", "adam"])
-def test_a_schedule_failing_in_epoch_1_trains_nothing(backend, bad, kind):
+def test_a_schedule_failing_in_epoch_1_trains_nothing(backend, assert_same_state, bad, kind):
     X, Y = regression()
     schedule = lambda epoch: bad  # noqa: E731
     options = {"fit-lr": {"lr": schedule}, "sgd": {"optimizer": bpcore.SGD(lr=schedule)},
@@ -210,7 +199,7 @@ def test_a_schedule_failing_in_epoch_1_trains_nothing(backend, bad, kind):
     assert_same_state(net.get_state(), before)
 
 
-def test_a_schedule_failing_in_a_later_epoch_trains_nothing_either(backend):
+def test_a_schedule_failing_in_a_later_epoch_trains_nothing_either(backend, assert_same_state):
     # every epoch's rate is checked before the first one trains
     X, Y = regression()
     net = regressor()
@@ -226,7 +215,7 @@ def test_a_schedule_failing_in_a_later_epoch_trains_nothing_either(backend):
 @pytest.mark.parametrize("optimizer, batch_size", [
     (bpcore.SGD(lr=0.05, momentum=0.9, nesterov=True), 4), (bpcore.Adam(lr=0.01), 4),
     (bpcore.Rprop(lr=0.01), None)])
-def test_state_carries_across_fit_and_step_calls(backend, optimizer, batch_size):
+def test_state_carries_across_fit_and_step_calls(backend, assert_same_state, optimizer, batch_size):
     X, Y = regression()
     whole, parts = regressor(), regressor()
     options = {"batch_size": batch_size, "shuffle": False, "restore_best": False}
@@ -246,7 +235,7 @@ KINDS = {"sgd": bpcore.SGD(lr=0.02, momentum=0.9), "adam": bpcore.Adam(lr=0.01),
 @pytest.mark.parametrize("first, second", [
     ("adam", "rprop"), ("rprop", "adam"), ("rprop", "sgd"), ("sgd", "adam"), ("lbfgs", "adam"),
     ("adam", "lbfgs"), ("lbfgs", "rprop")])
-def test_state_restarts_when_the_kind_changes(backend, first, second):
+def test_state_restarts_when_the_kind_changes(backend, assert_same_state, first, second):
     X, Y = regression()
     net = regressor()
     net.fit(X, Y, epochs=3, optimizer=KINDS[first])
@@ -273,7 +262,7 @@ def test_lbfgs_keeps_no_state(backend):
 @pytest.mark.parametrize("optimizer", [bpcore.SGD(lr=0.05, momentum=0.9), bpcore.Adam(lr=0.01),
                                        bpcore.Rprop(lr=0.01)], ids=["sgd", "adam", "rprop"])
 @pytest.mark.parametrize("one_sample", [True, False])
-def test_reset_optimizer_starts_the_state_afresh(backend, optimizer, one_sample):
+def test_reset_optimizer_starts_the_state_afresh(backend, assert_same_state, optimizer, one_sample):
     X, Y = regression()
     net = regressor()
     for i in range(3):
@@ -344,7 +333,8 @@ BAD_CALLS = [
 
 
 @pytest.mark.parametrize("call, error, message", BAD_CALLS)
-def test_bad_arguments_are_refused_and_nothing_changes(backend, call, error, message):
+def test_bad_arguments_are_refused_and_nothing_changes(backend, assert_same_state, call, error,
+                                                       message):
     X, Y = regression()
     net = regressor()
     net.step(X, Y, optimizer=bpcore.Adam(lr=0.01))  # optimizer state that must survive
@@ -366,7 +356,8 @@ def test_a_refused_fit_with_a_validation_fraction_leaves_the_generator_alone(bac
     assert net.get_state()["generator"] == before["generator"]
 
 
-def test_weights_zero_on_every_training_row_are_refused_with_the_generator_left_alone(backend):
+def test_weights_zero_on_every_training_row_are_refused_with_the_generator_left_alone(
+        backend, assert_same_state):
     from bpcore.training import split_rows
     X, Y = regression()
     net = regressor()
@@ -412,7 +403,7 @@ def test_a_schedule_must_take_the_epoch(backend, schedule):
         bpcore.SGD(lr=schedule)
 
 
-def test_lbfgs_refused_at_its_start_keeps_the_optimizer_state(backend):
+def test_lbfgs_refused_at_its_start_keeps_the_optimizer_state(backend, assert_same_state):
     X, Y = regression()
     net = regressor()
     net.step(X, Y, optimizer=bpcore.Adam(lr=0.01))

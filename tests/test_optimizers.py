@@ -33,13 +33,7 @@ def test_adam_follows_torch(backend, decoupled, weight_decay, batch_size):
     torch = pytest.importorskip("torch", reason="the trajectory oracle is torch.optim")
     X, Y = data()
     net = network()
-    layers = []
-    for weights, biases in zip(net.weights, net.biases):
-        layer = torch.nn.Linear(weights.shape[1], weights.shape[0], dtype=torch.float64)
-        with torch.no_grad():
-            layer.weight.copy_(torch.from_numpy(weights.copy()))
-            layer.bias.copy_(torch.from_numpy(biases.copy()))
-        layers.append(layer)
+    layers = torch_twin(torch, net)
     # weight decay on the weights only, as bpcore applies it: the biases in a group without
     groups = [{"params": [layer.weight for layer in layers], "weight_decay": weight_decay},
               {"params": [layer.bias for layer in layers], "weight_decay": 0.0}]
@@ -53,12 +47,7 @@ def test_adam_follows_torch(backend, decoupled, weight_decay, batch_size):
         loss = net.step(x[0] if batch_size == 1 else x, y[0] if batch_size == 1 else y,
                         optimizer=optimizer)
         reference.zero_grad()
-        h = torch.from_numpy(x)
-        for i, layer in enumerate(layers):
-            h = layer(h)
-            if i < len(layers) - 1:
-                h = torch.tanh(h)
-        torch_loss = 0.5 * ((h - torch.from_numpy(y)) ** 2).sum(dim=1).mean()
+        torch_loss = torch_mse(torch, layers, x, y)
         torch_loss.backward()
         reference.step()
         assert loss == pytest.approx(torch_loss.item(), rel=1e-10)

@@ -36,18 +36,6 @@ def parameters(net):
     return net.get_state()["parameters"]
 
 
-def assert_same_state(a, b):
-    """Two get_state() dicts are equal, arrays bit for bit."""
-    assert a.keys() == b.keys()
-    for key in a:
-        if isinstance(a[key], dict):
-            assert_same_state(a[key], b[key])
-        elif isinstance(a[key], np.ndarray):
-            np.testing.assert_array_equal(a[key], b[key])
-        else:
-            assert a[key] == b[key], key
-
-
 # ---- the weighted loss and its gradients ----
 
 @pytest.mark.parametrize("loss", list(LOSSES))
@@ -313,7 +301,8 @@ CALLS = {
 
 @pytest.mark.parametrize("call", list(CALLS))
 @pytest.mark.parametrize("bad, error, message", BAD_WEIGHTS)
-def test_bad_sample_weights_are_refused_and_nothing_changes(backend, call, bad, error, message):
+def test_bad_sample_weights_are_refused_and_nothing_changes(backend, assert_same_state, call, bad,
+                                                            error, message):
     X, Y = data(n=N)
     net = network()
     net.step(X, Y, optimizer="adam")  # some optimizer state that must survive
@@ -324,7 +313,8 @@ def test_bad_sample_weights_are_refused_and_nothing_changes(backend, call, bad, 
 
 
 @pytest.mark.parametrize("bad, error, message", BAD_WEIGHTS)
-def test_bad_validation_weights_are_refused_and_nothing_changes(backend, bad, error, message):
+def test_bad_validation_weights_are_refused_and_nothing_changes(backend, assert_same_state, bad,
+                                                                error, message):
     X, Y = data(n=N)
     net = network()
     before = net.get_state()
