@@ -47,7 +47,7 @@ from .._layout import Floats
 from ..network import Network
 from .fann import Fann, connection_count, fann_library
 from .numpy_baseline import NumpyNetwork
-from .optimizers import step_rows
+from .optimizers import step_rows, torch_epoch
 from .quality import DATA_SETS, quality_rows
 from .table import IMPLEMENTATIONS, Row, Target, format_table, format_value
 
@@ -198,19 +198,7 @@ def _torch_trainer(torch: ModuleType, case: Case, network: Network, X: Floats,
         targets = torch.from_numpy(Y)
         loss_fn = torch.nn.functional.mse_loss if case.loss == "mse" else (
             torch.nn.functional.binary_cross_entropy)
-
-    def train_torch() -> float:
-        order = torch.randperm(inputs.shape[0])
-        total = 0.0
-        for start in range(0, inputs.shape[0], case.batch_size):
-            rows = order[start:start + case.batch_size]
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(inputs[rows]), targets[rows])
-            loss.backward()
-            optimizer.step()
-            total += loss.item()
-        return total
-    return train_torch
+    return torch_epoch(torch, model, optimizer, inputs, targets, loss_fn, case.batch_size)
 
 
 # ---- timing ----

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from . import Case
 
 __all__ = ["OPTIMIZERS", "ADAM_OVER_SGD", "bpcore_optimizer", "numpy_optimizer", "step_rows",
-           "step_trainers", "torch_optimizer"]
+           "step_trainers", "torch_epoch", "torch_optimizer"]
 
 # the optimizers timed: row key part -> (name in titles, settings every implementation gets);
 # lr as the mini-batch rows' for SGD, the libraries' defaults for Adam; Rprop's first step
@@ -108,15 +108,21 @@ def step_trainers(case: Case, X: Floats, Y: Floats, network: Callable[[Case], Ne
 def _torch_trainer(torch: ModuleType, key: str, case: Case, model: Any, X: Floats,
                    Y: Floats) -> Callable[[], float]:
     optimizer = torch_optimizer(torch, key, model.parameters())
-    inputs = torch.from_numpy(X)
-    targets = torch.from_numpy(Y.argmax(axis=1))  # the mini-batch cases are softmax + CE
-    loss_fn = torch.nn.functional.cross_entropy
+    # the mini-batch cases are softmax + CE
+    return torch_epoch(torch, model, optimizer, torch.from_numpy(X),
+                       torch.from_numpy(Y.argmax(axis=1)), torch.nn.functional.cross_entropy,
+                       case.batch_size)
 
+
+def torch_epoch(torch: ModuleType, model: Any, optimizer: Any, inputs: Any, targets: Any,
+                loss_fn: Callable[[Any, Any], Any], batch_size: int) -> Callable[[], float]:
+    """A function that trains `model` for one shuffled epoch as a PyTorch user writes it
+    (zero_grad, backward, step per batch) and returns the summed batch losses."""
     def train_torch() -> float:
         order = torch.randperm(inputs.shape[0])
         total = 0.0
-        for start in range(0, inputs.shape[0], case.batch_size):
-            rows = order[start:start + case.batch_size]
+        for start in range(0, inputs.shape[0], batch_size):
+            rows = order[start:start + batch_size]
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(model(inputs[rows]), targets[rows])
             loss.backward()
