@@ -274,7 +274,7 @@ class Network:
         """The kernels' weights: `sample_weight` checked and scaled to mean 1 (so that the mean
         of weighted losses is the weighted mean), or an empty vector for None."""
         if sample_weight is None:
-            return np.empty(0, dtype=self._dtype)
+            return self._kernel_weights(None)
         weights = np.asarray(sample_weight)
         if weights.dtype.kind not in "iuf":
             raise TypeError(f"{name} must hold real numbers, got dtype {weights.dtype}")
@@ -294,18 +294,21 @@ class Network:
         scaled: Floats = np.ascontiguousarray(weights * (n / weights.sum()), dtype=self._dtype)
         return scaled
 
-    def _loss_of(self, A: Floats, Z: Floats, Y: Floats, weights: Floats) -> float:
+    def _kernel_weights(self, weights: Floats | None) -> Floats:
+        """Weights as the kernels take them: an empty vector for none."""
+        return np.empty(0, dtype=self._dtype) if weights is None else weights
+
+    def _loss_of(self, A: Floats, Z: Floats, Y: Floats, weights: Floats | None = None) -> float:
         n: int = Y.shape[0]
         return _backend.kernels.batch_loss(self._loss_code, self._output(A, n), Z, Y,
-                                           weights) / n
+                                           self._kernel_weights(weights)) / n
 
     def _backward(self, X: Floats, Y: Floats,
                   weights: Floats | None = None) -> tuple[Floats, Floats, Floats, float]:
         """Forward and backward pass: (A, D, flat gradients, loss) for the batch X, Y, each
         sample weighted by `weights` (from `_weights`; None: not weighted)."""
         kernels = _backend.kernels
-        if weights is None:
-            weights = np.empty(0, dtype=self._dtype)
+        weights = self._kernel_weights(weights)
         A, Z = self._forward(X)
         D = np.empty_like(A)
         grads = np.empty_like(self._params)
@@ -1183,7 +1186,7 @@ class _Run:
     def __init__(self, network: Network, X: Floats, Y: Floats, weights: Floats | None,
                  optimizer: Optimizer) -> None:
         self.network, self.X, self.Y, self.optimizer = network, X, Y, optimizer
-        self.weights = np.empty(0, dtype=X.dtype) if weights is None else weights
+        self.weights = network._kernel_weights(weights)
         self.kernels = _backend.kernels
 
     def snapshot(self) -> tuple[Floats, OptimizerState | None]:
@@ -1194,8 +1197,7 @@ class _Run:
 
     def loss(self, X: Floats, Y: Floats, weights: Floats | None = None) -> float:
         network = self.network
-        return network._loss_of(*network._forward(X), Y,
-                                np.empty(0, dtype=X.dtype) if weights is None else weights)
+        return network._loss_of(*network._forward(X), Y, weights)
 
     def accuracy(self, X: Floats, Y: Floats, weights: Floats | None = None) -> float | None:
         return self.network._accuracy(X, Y, weights)

@@ -436,10 +436,8 @@ def minimize(trainer: _FullBatch, X: Floats, Y: Floats, *, max_iter: int, tol: f
     rules = _Rules(trainer, stop_tol, patience, callback, reporter, validation, watch,
                    restore_best, None, history)
     theta = trainer.parameters()
-    start = trainer.snapshot()
-    first = trainer.objective(theta)[0]
+    first = trainer.objective(theta)[0]  # evaluating leaves the model as it is
     if not math.isfinite(first):
-        trainer.restore(start)
         raise DivergenceError(f"the loss is not finite ({first}) at the starting parameters")
     losses: dict[bytes, float] = {}  # the data loss at the points evaluated, by theta
 
