@@ -85,8 +85,8 @@ class Kernels(Protocol):
 
     def train_epoch(self, params: Floats, state: Floats, sizes: Indices,
                     activations: Indices, loss: int, X: Floats, Y: Floats, weights: Floats,
-                    order: Indices, batch_size: int, optimizer: int,
-                    settings: Floats) -> float: ...
+                    order: Indices, batch_size: int, optimizer: int, settings: Floats,
+                    summed_penalty: bool = False, records: Floats | None = None) -> float: ...
 
 
 def compiled() -> Any:

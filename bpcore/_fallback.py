@@ -155,15 +155,19 @@ def _sgd_update(params: Floats, grads: Floats, state: list[Floats], settings: Fl
 
 def _adam_update(params: Floats, grads: Floats, state: list[Floats], settings: Floats,
                  decay: bool) -> None:
-    # settings: lr, beta1, beta2, eps, weight_decay, decoupled, step; state: the moments m and
-    # v. PyTorch's formulation (src/kernels/optimizers.pxi has the same, operation by
-    # operation): g += weight_decay p (or, decoupled, p *= 1 - lr weight_decay);
+    # settings: lr, beta1, beta2, eps, weight_decay, decoupled, eps_hat, step; state: the
+    # moments m and v. PyTorch's formulation (src/kernels/optimizers.pxi has the same,
+    # operation by operation): g += weight_decay p (or, decoupled, p *= 1 - lr weight_decay);
     # m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2;
-    # p -= lr / (1 - beta1^t) m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+    # p -= lr / (1 - beta1^t) m / (sqrt(v) / sqrt(1 - beta2^t) + eps); with eps_hat, eps is
+    # added to the uncorrected sqrt(v): eps / sqrt(1 - beta2^t) in this formula
     kind = params.dtype.type
     lr, beta1, beta2, eps = (float(value) for value in settings[:4])
     weight_decay = float(settings[4]) if decay else 0.0
-    decoupled, step = settings[5] != 0, settings[6]
+    decoupled, step = settings[5] != 0, settings[7]
+    inverse_bias2_sqrt = 1.0 / math.sqrt(1.0 - beta2 ** step)
+    if settings[6] != 0:
+        eps = eps * inverse_bias2_sqrt
     m, v = state
     g = grads
     if decoupled:
@@ -174,7 +178,7 @@ def _adam_update(params: Floats, grads: Floats, state: list[Floats], settings: F
     v[...] = v * kind(beta2) + kind(1.0 - beta2) * g * g
     # times the reciprocal of sqrt(1 - beta2^t), not divided by it: one division fewer per
     # parameter in the compiled loop, as there
-    denominator = np.sqrt(v) * kind(1.0 / math.sqrt(1.0 - beta2 ** step)) + kind(eps)
+    denominator = np.sqrt(v) * kind(inverse_bias2_sqrt) + kind(eps)
     params -= kind(lr / (1.0 - beta1 ** step)) * m / denominator
 
 
@@ -208,7 +212,7 @@ def _begin_step(optimizer: int, settings: Floats) -> None:
     # once per step, before the walk: where an optimizer advances scalar state it keeps at
     # the end of `settings`: Adam's and Rprop's step counts; SGD keeps none
     if optimizer in (ADAM, RPROP):
-        settings[6] += 1
+        settings[-1] += 1
 
 
 def _network_update(params: Floats, grads: Floats, state: Floats, sizes: list[int],
@@ -477,12 +481,18 @@ def update(params: Floats, grads: Floats, state: Floats, sizes: Indices, optimiz
 
 def train_epoch(params: Floats, state: Floats, sizes: Indices, activations: Indices,
                 loss: int, X: Floats, Y: Floats, weights: Floats, order: Indices,
-                batch_size: int, optimizer: int, settings: Floats) -> float:
+                batch_size: int, optimizer: int, settings: Floats, summed_penalty: bool = False,
+                records: Floats | None = None) -> float:
     """One epoch over the rows X[order]; returns the summed loss of every sample.
 
     batch_size 1 is the online (per-sample) epoch; each batch takes one optimizer step with
     the mean gradient of its samples, each sample's loss and gradient times its weight
-    unless weights is empty.
+    unless weights is empty. With summed_penalty, weight decay is an L2 penalty on each
+    batch's summed loss (scikit-learn's alpha): a batch steps with its weighted mean gradient
+    sum w g / sum w and the optimizer's weight decay divided by its weight sum S (its row
+    count without weights); a batch of weight sum 0 takes no step. records, if given, of
+    shape (number of batches, 3), gets per batch its summed loss as stepped, S, and sum W^2
+    (weights, not biases) just before its step.
     """
     loss, batch_size, optimizer = _index(loss), _index(batch_size), _index(optimizer)
     dtype = _floating("params", params, 1)
@@ -507,12 +517,50 @@ def train_epoch(params: Floats, state: Floats, sizes: Indices, activations: Indi
     if len(order) == 0:
         return 0.0  # an epoch over no rows, as in the compiled wrapper
     batch_size = min(batch_size, len(order))
+    if records is not None:
+        _buffer("records", records, 2, np.float64, writeable=True)
+        _check_length("records' first dimension", records.shape[0],
+                      -(-len(order) // batch_size))
+        _check_length("records' second dimension", records.shape[1], 3)
+    slot = {SGD: 3, ADAM: 4, RPROP: 5}[optimizer]  # where weight_decay sits in settings
+    decay = float(settings[slot])
     grads = np.empty_like(params)
     total = 0.0
-    with np.errstate(over="ignore", invalid="ignore"):  # as silent as the compiled loops
-        for start in range(0, len(order), batch_size):
-            total += _batch_step(params, state, widths, activations, loss, X, Y, w,
-                                 order[start:start + batch_size], optimizer, settings, grads)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # as the compiled loops
+        for batch, start in enumerate(range(0, len(order), batch_size)):
+            rows = order[start:start + batch_size]
+            weight_sum = float(len(rows))
+            if w is not None:  # in float64, in order, as the compiled loop sums
+                weight_sum = 0.0
+                for value in w[rows].tolist():
+                    weight_sum += value
+            batch_weights = w
+            if records is not None:
+                records[batch, 1] = weight_sum
+                records[batch, 2] = _squared_weights(params, widths)
+            cost = 0.0
+            if summed_penalty:
+                settings[slot] = decay / weight_sum if weight_sum else math.inf
+                if w is not None:  # to mean 1 in the batch: sum w g / sum w
+                    batch_weights = w.copy()
+                    batch_weights[rows] = (w[rows].astype(np.float64) * (len(rows) / weight_sum)
+                                           if len(rows) > 1 else 1)
+            if not (summed_penalty and weight_sum == 0):
+                cost = _batch_step(params, state, widths, activations, loss, X, Y,
+                                   batch_weights, rows, optimizer, settings, grads)
+            if records is not None:
+                records[batch, 0] = cost
+            total += cost
+    settings[slot] = decay
+    return total
+
+
+def _squared_weights(params: Floats, sizes: list[int]) -> float:
+    # sum of W[l]^2 over every layer's weights (not the biases), in float64, in order
+    total = 0.0
+    for weights, _ in layer_parameters(params, sizes):
+        for value in weights.ravel().tolist():
+            total += value * value
     return total
 
 

@@ -19,7 +19,7 @@ cdef enum:  # optimizers, and the length of each one's settings and number of st
     SGD_SETTINGS = 4  # lr, momentum, nesterov, weight_decay
     SGD_STATE = 1  # velocity
     ADAM = 1
-    ADAM_SETTINGS = 7  # lr, beta1, beta2, eps, weight_decay, decoupled, step
+    ADAM_SETTINGS = 8  # lr, beta1, beta2, eps, weight_decay, decoupled, eps_hat, step
     ADAM_STATE = 2  # m, v
     RPROP = 2
     RPROP_SETTINGS = 7  # lr, eta_minus, eta_plus, step_min, step_max, weight_decay, step

@@ -36,7 +36,7 @@ class OptimizerSpec(NamedTuple):
 OPTIMIZERS = {
     "sgd": OptimizerSpec(0, ("lr", "momentum", "nesterov", "weight_decay"), ("velocity",)),
     "adam": OptimizerSpec(1, ("lr", "beta1", "beta2", "eps", "weight_decay", "decoupled",
-                              "step"), ("m", "v")),
+                              "eps_hat", "step"), ("m", "v")),
     "rprop": OptimizerSpec(2, ("lr", "eta_minus", "eta_plus", "step_min", "step_max",
                                "weight_decay", "step"), ("step_size", "previous")),
 }

@@ -177,6 +177,7 @@ RANGES = {
     "beta2": Range(float, 0.0, 1.0, high_open=True),
     "eps": Range(float, 0.0, low_open=True),
     "decoupled": Range(bool, 0.0, 1.0),
+    "eps_hat": Range(bool, 0.0, 1.0),
     "nesterov": Range(bool, 0.0, 1.0),
     "eta_minus": Range(float, 0.0, 1.0, low_open=True, high_open=True),
     "eta_plus": Range(float, 1.0, low_open=True),

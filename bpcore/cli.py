@@ -354,6 +354,9 @@ def build_parser() -> _Parser:
     train.add_argument("--eps", type=_setting("eps"), help=f"adam (default: {Adam.eps:g})")
     train.add_argument("--decoupled", action="store_const", const=True,
                        help="adam: decoupled weight decay (AdamW)")
+    train.add_argument("--eps-hat", action="store_const", const=True,
+                       help="adam: eps added to the uncorrected sqrt(v), as scikit-learn's "
+                            "and Keras' Adam do")
     train.add_argument("--eta-minus", type=_setting("eta_minus"),
                        help=f"rprop: step size factor on a sign change (default: "
                             f"{Rprop.eta_minus:g})")
@@ -676,7 +679,7 @@ def _check_regression_head(args: argparse.Namespace, cells: Sequence[str],
 # train's optimizer options, by the names of the optimizer classes' fields: each optimizer
 # takes those that are its fields (`_takes`), and refuses the others
 OPTIMIZER_OPTIONS = ("lr", "momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps",
-                     "decoupled", "eta_minus", "eta_plus", "step_min", "step_max", "max_iter")
+                     "decoupled", "eps_hat", "eta_minus", "eta_plus", "step_min", "step_max", "max_iter")
 
 
 def _flag(name: str) -> str:

@@ -756,6 +756,116 @@ class Network:
             raise DivergenceError(_UNDONE.format(lr=chosen.lr))
         return loss
 
+    def train_epoch(self, X: npt.ArrayLike, Y: npt.ArrayLike, optimizer: Optimizer,
+                    order: npt.ArrayLike | None = None, batch_size: int = 1,
+                    sample_weight: npt.ArrayLike | None = None,
+                    summed_penalty: bool = False) -> npt.NDArray[np.float64]:
+        """One pass over the rows X[order], one optimizer step per batch, in compiled code.
+
+        The loop `fit` runs each epoch, for callers who make their own epochs: their own row
+        order, stopping rules and learning rates (`bpcore.sklearn` runs scikit-learn's
+        epochs on it). The batches are order[0:batch_size], order[batch_size:2 * batch_size],
+        ...; the last may be shorter. Nothing is checked for divergence: check the weights
+        afterwards if that matters.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_in)
+            Inputs, one sample per row.
+        Y : array_like of shape (n_samples, n_out), or (n_samples,) when n_out is 1
+            Targets, as for `loss`.
+        optimizer : Optimizer
+            An SGD, Adam or Rprop object with a number as lr. Its state (velocity, moments,
+            step sizes) carries on from earlier `step`, `fit` and `train_epoch` calls with the
+            same kind of optimizer, as in `step`.
+        order : array_like of int or None, default None
+            The rows to take, in this order (rows may repeat or be left out); None: all of
+            them in order.
+        batch_size : int >= 1, default 1
+            Rows per step.
+        sample_weight : array_like of shape (n_samples,) or None, default None
+            Each sample's weight, finite and >= 0, used as given (not rescaled). Without
+            summed_penalty a batch steps with sum_i w_i g_i / batch rows.
+        summed_penalty : bool, default False
+            False: the optimizer's weight_decay is added to each batch's gradient as it is, as
+            in `step` and `fit`. True: weight decay is an L2 penalty weight_decay / 2 * sum W^2
+            on each batch's summed loss, as scikit-learn's MLPs scale their alpha: a batch
+            steps with its weighted mean gradient sum_i w_i g_i / S and weight decay
+            weight_decay / S, where S is its weight sum (its row count without weights); a
+            batch whose weights are all zero takes no step.
+
+        Returns
+        -------
+        ndarray of shape (n_batches, 3), float64
+            Per batch: its summed loss just before its step (each sample's loss times its
+            weight; with summed_penalty, times its weight over the batch's mean weight), its
+            weight sum S, and sum W^2 over the weights (not the biases) just before its step.
+
+        Raises
+        ------
+        TypeError
+            If X, Y, order or sample_weight do not hold numbers of the right kind, or
+            optimizer is not an SGD, Adam or Rprop object with a number as lr.
+        ValueError
+            If X or Y do not fit the network, order holds a row number out of range,
+            batch_size < 1, or sample_weight has the wrong length or a negative or
+            non-finite weight.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import bpcore
+        >>> net = bpcore.Network([2, 1], output="identity", seed=0)
+        >>> X, y = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), np.array([1.0, -1.0, 0.0])
+        >>> records = net.train_epoch(X, y, bpcore.SGD(lr=0.1), order=[2, 0, 1], batch_size=2)
+        >>> records.shape, records[:, 1].tolist()
+        ((2, 3), [2.0, 1.0])
+        """
+        X, Y = self._data(X, Y)
+        n = X.shape[0]
+        if not isinstance(optimizer, Optimizer) or isinstance(optimizer, LBFGS):
+            raise TypeError(f"optimizer must be an SGD, Adam or Rprop object, got "
+                            f"{type(optimizer).__name__} {optimizer!r}")
+        if callable(optimizer.lr):
+            raise TypeError(f"train_epoch takes the optimizer's lr as a number, not a "
+                            f"schedule, got {optimizer.lr!r}")
+        batch_size = as_int(batch_size, "batch_size", 1)
+        rows = np.arange(n, dtype=np.intp) if order is None else np.asarray(order)
+        if rows.ndim != 1 or rows.dtype.kind not in "iu":
+            raise TypeError(f"order must be a 1-D array of row numbers, got "
+                            f"{rows.ndim}-D dtype {rows.dtype}")
+        if len(rows) and (rows.min() < 0 or rows.max() >= n):
+            raise ValueError(f"order must hold row numbers in [0, {n}), got values in "
+                             f"[{rows.min()}, {rows.max()}]")
+        rows = np.ascontiguousarray(rows, dtype=np.intp)
+        weights = self._kernel_weights(None)
+        if sample_weight is not None:
+            given = np.asarray(sample_weight)
+            if given.dtype.kind not in "iuf":
+                raise TypeError(f"sample_weight must hold real numbers, got dtype "
+                                f"{given.dtype}")
+            if given.shape != (n,):
+                raise ValueError(f"sample_weight must have one weight per sample, shape "
+                                 f"({n},), got shape {given.shape}")
+            if not np.isfinite(given).all() or (given < 0).any():
+                raise ValueError(f"sample_weight must hold finite numbers >= 0, got values "
+                                 f"in [{given.min():g}, {given.max():g}]")
+            weights = np.ascontiguousarray(given, dtype=self._dtype)
+        batch_size = min(batch_size, max(len(rows), 1))
+        records = np.zeros((-(-len(rows) // batch_size), 3))
+        settings = self._settings(optimizer)
+        # Python acts on Ctrl-C only between compiled calls: chunks of whole batches
+        chunk = max(1, CHUNK_WORK // (len(self._params) * batch_size)) * batch_size
+        for start in range(0, len(rows), chunk):
+            part = rows[start:start + chunk]
+            first = start // batch_size
+            _backend.kernels.train_epoch(
+                self._params, self._state.arrays, self._sizes_array, self._activation_codes,
+                self._loss_code, X, Y, weights, part, batch_size, optimizer.code, settings,
+                bool(summed_penalty), records[first:first - (-len(part) // batch_size)])
+            self._state.keep(settings)
+        return records
+
     def fit(self, X: npt.ArrayLike, Y: npt.ArrayLike, epochs: int = 100,
             lr: float | Callable[[int], float] | None = None, batch_size: int | None = None,
             momentum: float | None = None, weight_decay: float | None = None,

@@ -225,7 +225,9 @@ class Adam(Optimizer):
     W -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps). Decoupled weight decay
     (AdamW) instead multiplies the weights by 1 - lr * weight_decay before the update. The
     moments m and v and the step count t are kept on the network. Weight decay applies to the
-    weights, not to the biases.
+    weights, not to the biases. With ``eps_hat=True`` the update is scikit-learn's and Keras'
+    instead: W -= lr sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps), where eps is
+    Kingma and Ba's epsilon-hat, added to the uncorrected sqrt(v).
 
     Attributes
     ----------
@@ -242,6 +244,10 @@ class Adam(Optimizer):
         L2 penalty (or, decoupled, the weights' shrink factor per unit of lr).
     decoupled : bool, default False
         AdamW's decoupled weight decay instead of an L2 term in the gradient.
+    eps_hat : bool, default False
+        Add eps to the uncorrected sqrt(v) (scikit-learn's and Keras' Adam), not to the
+        bias-corrected sqrt(v / (1 - beta2^t)) (PyTorch's). The two differ early in training,
+        while 1 - beta2^t is small.
 
     Raises
     ------
@@ -268,6 +274,7 @@ class Adam(Optimizer):
     eps: float = 1e-8
     weight_decay: float = 0.0
     decoupled: bool = False
+    eps_hat: bool = False
 
 
 @dataclass(frozen=True)

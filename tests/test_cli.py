@@ -558,7 +558,7 @@ def test_train_refuses_sample_weights_zero_on_one_side_of_the_split(backend, tmp
                          "--weight-decay)"),
     (["--optimizer", "adam", "--momentum", "0.9"],
      "--momentum does not apply to --optimizer adam; it is an option of sgd (adam takes --lr, "
-     "--weight-decay, --beta1, --beta2, --eps and --decoupled)"),
+     "--weight-decay, --beta1, --beta2, --eps, --decoupled and --eps-hat)"),
     (["--optimizer", "adam", "--nesterov"], "--nesterov does not apply to --optimizer adam"),
     (["--optimizer", "sgd", "--decoupled"], "--decoupled does not apply to --optimizer sgd;"),
     (["--optimizer", "adam", "--eta-plus", "1.5"], "it is an option of rprop"),

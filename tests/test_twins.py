@@ -128,7 +128,7 @@ def test_both_modules_have_the_constants_of_the_spec(compiled):
 
 # valid settings of each optimizer in bpcore/_spec.py (a new optimizer needs an entry)
 SETTINGS = {"sgd": [0.1, 0.5, 1.0, 0.01],  # lr, momentum, nesterov, weight_decay
-            "adam": [0.01, 0.9, 0.999, 1e-8, 0.01, 0.0, 0.0],  # ..., decoupled, step
+            "adam": [0.01, 0.9, 0.999, 1e-8, 0.01, 0.0, 0.0, 0.0],  # ..., decoupled, eps_hat, step
             # lr, eta_minus, eta_plus, step_min, step_max, weight_decay, step
             "rprop": [0.1, 0.5, 1.2, 1e-6, 50.0, 0.01, 0.0]}
 
@@ -151,6 +151,7 @@ def valid_arguments(dtype=np.float64, optimizer="sgd"):
         "X": normal(N, SIZES[0]), "Y": uniform(N, SIZES[-1]), "A": uniform(N * N_UNITS),
         "D": normal(N * N_UNITS), "Z": normal(N, SIZES[-1]), "A_out": uniform(N, SIZES[-1]),
         "order": np.arange(N, dtype=np.intp)[::-1].copy(), "batch_size": 3,
+        "summed_penalty": True, "records": np.zeros((-(-N // 3), 3)),
         "weights": uniform(N) + dtype(0.5),
         "x": normal(SIZES[0]), "y": uniform(SIZES[-1]), "out": np.zeros(SIZES[-1], dtype),
     }
@@ -230,11 +231,17 @@ INT_SPOILS = [(repr(value), lambda _, value=value: value) for value in (
     True, HUGE, -HUGE - 1, 2**63, -2**63 - 1, 2**100)]
 
 
+BOOL_SPOILS = [(repr(value), lambda _, value=value: value) for value in (
+    0, 1, 2.5, np.bool_(False), np.float64(1.0), "", "no", None, [])]
+
+
 def spoils_of(function, parameter, value):
     """The spoils of one argument, from its kind in the table."""
     kind = typing.get_type_hints(getattr(_backend.Kernels, function))[parameter]
-    if kind == Floats:
+    if kind == Floats or kind == Floats | None:
         return float_spoils(value.ndim)
+    if kind is bool:  # read as a truth value by both modules
+        return BOOL_SPOILS
     if kind == Indices:
         return INDEX_SPOILS
     assert kind is int, (function, parameter, kind)

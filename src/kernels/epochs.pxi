@@ -20,19 +20,45 @@ cdef void batch_step(Py_ssize_t optimizer, floating* params, floating* state, do
                              settings)
 
 
+cdef inline Py_ssize_t decay_slot(Py_ssize_t optimizer) noexcept nogil:
+    # where an optimizer's weight_decay sits in its settings
+    if optimizer == SGD:
+        return 3
+    return 4 if optimizer == ADAM else 5
+
+
+cdef double squared_weights(const floating* params, const Py_ssize_t* sizes,
+                            Py_ssize_t n_layers) noexcept nogil:
+    # sum of W[l]^2 over every layer's weights (not the biases), in float64
+    cdef Py_ssize_t l, i, n_weights, offset = 0
+    cdef double total = 0.0
+    for l in range(n_layers):
+        n_weights = sizes[l + 1] * sizes[l]
+        for i in range(n_weights):
+            total += <double>params[offset + i] * <double>params[offset + i]
+        offset += n_weights + sizes[l + 1]
+    return total
+
+
 cdef double epoch(Py_ssize_t optimizer, floating* params, floating* state, double* settings,
                   const Py_ssize_t* sizes, const Py_ssize_t* activations, Py_ssize_t n_layers,
                   Py_ssize_t loss, const floating* X, const floating* Y,
                   const floating* weights, const Py_ssize_t* order, Py_ssize_t n_order,
                   Py_ssize_t batch_size, floating* X_batch, floating* Y_batch,
                   floating* W_batch, floating* A, floating* Z, floating* D,
-                  floating* grads) noexcept nogil:
-    # one pass over the samples in `order`, one step per batch; returns the summed loss of
+                  floating* grads, bint summed_penalty, double* records) noexcept nogil:
+    # One pass over the samples in `order`, one step per batch; returns the summed loss of
     # every sample (times its weight, unless weights is NULL), each measured just before the
-    # step that uses it
-    cdef Py_ssize_t start = 0, s, b, row
+    # step that uses it. With summed_penalty, weight decay is an L2 penalty on each batch's
+    # summed loss (scikit-learn's alpha): the batch's gradient is the weighted mean
+    # sum w g / sum w and its weight decay the optimizer's divided by the batch's weight sum
+    # S (its row count without weights); a batch of weight sum 0 takes no step. records
+    # (NULL: none) gets one row per batch: its summed loss as stepped, S, and sum W^2 just
+    # before its step.
+    cdef Py_ssize_t start = 0, s, b, row, batch = 0
     cdef Py_ssize_t n_in = sizes[0], n_out = sizes[n_layers]
-    cdef double total = 0.0, cost
+    cdef Py_ssize_t slot = decay_slot(optimizer)
+    cdef double total = 0.0, cost, weight_sum, decay = settings[slot]
     cdef const floating* x
     cdef const floating* y
     cdef const floating* w = NULL
@@ -53,10 +79,31 @@ cdef double epoch(Py_ssize_t optimizer, floating* params, floating* state, doubl
                 for s in range(b):
                     W_batch[s] = weights[order[start + s]]
                 w = W_batch
-        batch_step(optimizer, params, state, settings, sizes, activations, n_layers, loss, x,
-                   y, w, b, A, Z, D, grads, &cost)
+        weight_sum = b
+        if weights != NULL:
+            weight_sum = 0.0
+            for s in range(b):
+                weight_sum += weights[order[start + s]]
+        if records != NULL:
+            records[3 * batch + 1] = weight_sum
+            records[3 * batch + 2] = squared_weights(params, sizes, n_layers)
+        cost = 0.0
+        if summed_penalty:
+            settings[slot] = decay / weight_sum
+            if weights != NULL and b == 1:
+                w = NULL  # sum w g / sum w of one sample is its own gradient
+            elif weights != NULL:
+                for s in range(b):  # to mean 1 in the batch: sum w g / sum w
+                    W_batch[s] = <floating>(W_batch[s] * (b / weight_sum))
+        if not (summed_penalty and weight_sum == 0):
+            batch_step(optimizer, params, state, settings, sizes, activations, n_layers, loss,
+                       x, y, w, b, A, Z, D, grads, &cost)
+        if records != NULL:
+            records[3 * batch] = cost
         total += cost
         start += b
+        batch += 1
+    settings[slot] = decay
     return total
 
 

@@ -77,9 +77,11 @@ cdef inline void sgd_update_outer(floating* params, floating d, const floating* 
 
 
 # -- Adam (AdamW when decoupled). settings: lr, beta1, beta2, eps, weight_decay, decoupled,
-# step; state: the moments m and v, `stride` entries apart. PyTorch's formulation:
+# eps_hat, step; state: the moments m and v, `stride` entries apart. PyTorch's formulation:
 # g += weight_decay p (or, decoupled, p *= 1 - lr weight_decay); m = beta1 m + (1 - beta1) g;
-# v = beta2 v + (1 - beta2) g^2; p -= lr / (1 - beta1^t) m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+# v = beta2 v + (1 - beta2) g^2; p -= lr / (1 - beta1^t) m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+# With eps_hat (scikit-learn's and Keras' formulation) eps is added to the uncorrected sqrt(v),
+# which is the same as eps / sqrt(1 - beta2^t) in the formula above.
 
 cdef struct AdamStep:
     # one step's constants, read and rounded to the parameters' precision once per block;
@@ -91,12 +93,14 @@ cdef struct AdamStep:
 cdef inline AdamStep adam_step(const double* settings, bint decay) noexcept nogil:
     # the step's constants, from the settings (the step count t already advanced)
     cdef AdamStep a
-    cdef double t = settings[6]
+    cdef double t = settings[ADAM_SETTINGS - 1]
     a.lr, a.beta1, a.beta2, a.eps = settings[0], settings[1], settings[2], settings[3]
     a.weight_decay = settings[4] if decay else 0.0
     a.decoupled = settings[5] != 0
     a.step_size = a.lr / (1.0 - pow(a.beta1, t))
     a.inverse_bias2_sqrt = 1.0 / sqrt(1.0 - pow(a.beta2, t))
+    if settings[6] != 0:  # eps_hat: eps added to the uncorrected sqrt(v)
+        a.eps = a.eps * a.inverse_bias2_sqrt
     return a
 
 
@@ -219,8 +223,10 @@ cdef inline void rprop_update_outer(floating* params, floating d, const floating
 cdef inline void begin_step(Py_ssize_t optimizer, double* settings) noexcept nogil:
     # once per step, before a walk: where an optimizer advances scalar state it keeps at the
     # end of `settings`: Adam's and Rprop's step counts; SGD keeps none
-    if optimizer == ADAM or optimizer == RPROP:
-        settings[6] = settings[6] + 1
+    if optimizer == ADAM:
+        settings[ADAM_SETTINGS - 1] = settings[ADAM_SETTINGS - 1] + 1
+    elif optimizer == RPROP:
+        settings[RPROP_SETTINGS - 1] = settings[RPROP_SETTINGS - 1] + 1
 
 
 cdef inline void update_block(Py_ssize_t optimizer, floating* params, const floating* grads,

@@ -242,12 +242,19 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
                 Py_ssize_t loss, const floating[:, ::1] X not None,
                 const floating[:, ::1] Y not None, const floating[::1] weights not None,
                 const Py_ssize_t[::1] order not None, Py_ssize_t batch_size,
-                Py_ssize_t optimizer, double[::1] settings not None):
+                Py_ssize_t optimizer, double[::1] settings not None,
+                bint summed_penalty=False, double[:, ::1] records=None):
     """One epoch over the rows X[order] in one GIL-free call; returns the summed loss.
 
     batch_size 1 is the online (per-sample) epoch; each batch takes one optimizer step with
     the mean gradient of its samples, each sample's loss and gradient times its weight
     unless weights is empty. Scratch is allocated once here, never per sample or per batch.
+    With summed_penalty, weight decay is an L2 penalty on each batch's summed loss
+    (scikit-learn's alpha): a batch steps with its weighted mean gradient sum w g / sum w and
+    the optimizer's weight decay divided by its weight sum S (its row count without weights);
+    a batch of weight sum 0 takes no step. records, if given, of shape (number of batches, 3),
+    gets per batch its summed loss as stepped, S, and sum W^2 (weights, not biases) just
+    before its step.
     """
     cdef Py_ssize_t n_layers = check_network(sizes, activations, params.shape[0])
     cdef Py_ssize_t i, n = X.shape[0], n_order = order.shape[0]
@@ -265,6 +272,12 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
     if n_order == 0:
         return 0.0
     batch_size = min(batch_size, n_order)
+    cdef double* records_data = NULL
+    if records is not None:
+        check_length("records' first dimension", records.shape[0],
+                     (n_order + batch_size - 1) // batch_size)
+        check_length("records' second dimension", records.shape[1], 3)
+        records_data = &records[0, 0]
     dtype = np.float32 if floating is float else np.float64
     cdef floating[:, ::1] X_batch = np.empty((batch_size, sizes[0]), dtype=dtype)
     cdef floating[:, ::1] Y_batch = np.empty((batch_size, sizes[n_layers]), dtype=dtype)
@@ -282,5 +295,5 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
         total = epoch(optimizer, &params[0], state_data, &settings[0], &sizes[0],
                       &activations[0], n_layers, loss, &X[0, 0], &Y[0, 0], w, &order[0],
                       n_order, batch_size, &X_batch[0, 0], &Y_batch[0, 0], &W_batch[0], &A[0],
-                      &Z[0, 0], &D[0], &grads[0])
+                      &Z[0, 0], &D[0], &grads[0], summed_penalty, records_data)
     return total
