@@ -541,7 +541,7 @@ def train_epoch(params: Floats, state: Floats, sizes: Indices, activations: Indi
             cost = 0.0
             if summed_penalty:
                 settings[slot] = decay / weight_sum if weight_sum else math.inf
-                if w is not None:  # to mean 1 in the batch: sum w g / sum w
+                if w is not None and weight_sum != 0:  # to mean 1 in the batch: sum w g / sum w
                     batch_weights = w.copy()
                     batch_weights[rows] = (w[rows].astype(np.float64) * (len(rows) / weight_sum)
                                            if len(rows) > 1 else 1)

@@ -1,1015 +1,1002 @@
-"""scikit-learn compatible estimators on top of `bpcore.Network`: MLPRegressor and MLPClassifier.
+"""scikit-learn's MLPClassifier and MLPRegressor on bpcore's compiled kernels: change one import.
 
-This module imports without scikit-learn. The estimator protocol that scikit-learn's tools rely
-on (`get_params`, `set_params`, `fit`, `predict`, `score`, `__sklearn_is_fitted__`,
-`__sklearn_tags__`) is written out here rather than inherited, so the estimators work the same
-with or without scikit-learn installed; only `__sklearn_tags__` (called by scikit-learn itself)
-and the error and warning classes import it, lazily, when it is there. Pipelines, clone,
-cross-validation, GridSearchCV and joblib's threading, loky and Dask backends all work on them.
+``from bpcore.sklearn import MLPClassifier`` instead of ``from sklearn.neural_network import
+MLPClassifier``: the same constructor parameters with the same defaults and meanings, the same
+fitted attributes, methods, warnings and exceptions, and the same numbers. Given the same
+random_state, the initial weights are drawn with scikit-learn's generator calls and Glorot
+bounds, the rows are shuffled and split with its calls, and every update is its update (SGD
+with its momentum, Adam with its epsilon, its L2 scaling by each batch's weight sum), so that in
+float64 the fitted ``coefs_`` agree with scikit-learn's to rounding, and ``n_iter_`` is the same.
+Each epoch runs in one compiled call (`bpcore.Network.train_epoch`); L-BFGS runs SciPy's
+L-BFGS-B, as scikit-learn does, on bpcore's compiled gradients.
 
-The constructor only stores its arguments, under the names `Network.fit` uses (`lr`, `epochs`,
-`batch_size`, `momentum`, `weight_decay`, `tol`, `patience`); `fit` builds a fresh network of
-widths (n_features, *hidden_layer_sizes, n_outputs) and trains it. `partial_fit` makes one pass
-over the data it is given and keeps the network (and its momentum) between calls.
+One parameter is added: ``dtype``, 'float64' (default) or 'float32', the precision the network
+computes in. scikit-learn follows X's dtype instead; a float32 X with the default dtype is
+computed in float64 here.
 
-Fitted attributes: `network_` (the `bpcore.Network`), `n_features_in_`, `n_outputs_`,
-`loss_curve_` (the loss of every epoch so far), `n_iter_` (epochs run), `stop_reason_`, and
-for the classifier `classes_`, for the regressor `y_mean_` and `y_scale_` (the target
-standardization); `feature_names_in_` when X was a DataFrame with string columns.
+Differences, on purpose: negative sample weights are refused (ValueError; scikit-learn accepts
+them); ``loss='poisson'`` is refused (bpcore has no exponential output layer yet); ``momentum=1``
+is refused (bpcore's SGD takes momentum < 1); sparse X is accepted and made dense. The loss
+values of the cross-entropies are computed from the pre-activations (no clipping), so ``loss_``
+differs from scikit-learn's where an output saturates beyond float precision.
+
+This module needs scikit-learn (``pip install "bpcore[sklearn]"``). `from_sklearn` and
+`to_sklearn` convert fitted estimators both ways.
 """
 from __future__ import annotations
 
-import inspect
-import numbers
 import warnings
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from itertools import chain
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.metrics import accuracy_score, r2_score
+    from sklearn.model_selection import train_test_split
+    from sklearn.neural_network import MLPClassifier as _SklearnClassifier
+    from sklearn.neural_network import MLPRegressor as _SklearnRegressor
+    from sklearn.preprocessing import LabelBinarizer
+    from sklearn.utils import check_random_state, shuffle
+    from sklearn.utils._param_validation import StrOptions
+    from sklearn.utils.metaestimators import available_if
+    from sklearn.utils.multiclass import (_check_partial_fit_first_call, type_of_target,
+                                          unique_labels)
+    from sklearn.utils.optimize import _check_optimize_result
+    from sklearn.utils.validation import (_check_sample_weight, check_is_fitted, column_or_1d,
+                                          validate_data)
+except ImportError as error:  # pragma: no cover - the test extra installs scikit-learn
+    raise ImportError(f"bpcore.sklearn needs scikit-learn >= 1.7 (pip install "
+                      f"'bpcore[sklearn]'): {error}") from error
+
 from .network import Network
+from .optim import SGD, Adam
 
-if TYPE_CHECKING:
-    from typing_extensions import Self
+__all__ = ["MLPClassifier", "MLPRegressor", "from_sklearn", "to_sklearn"]
 
-_E = TypeVar("_E", bound=Exception)
-
-__all__ = ["MLPRegressor", "MLPClassifier", "NotFittedError"]
-
-
-# ---- scikit-learn's exception and warning classes when it is installed, look-alikes otherwise ----
-
-class _NotFittedError(ValueError, AttributeError):
-    """Raised by predict and friends before fit (scikit-learn's NotFittedError when installed)."""
+# scikit-learn's activation names -> bpcore's
+_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
+# the fitted attributes from_sklearn and to_sklearn carry over, where present
+_FITTED = ("n_features_in_", "feature_names_in_", "n_outputs_", "n_layers_", "out_activation_",
+           "classes_", "loss_", "best_loss_", "loss_curve_", "validation_scores_",
+           "best_validation_score_", "n_iter_", "t_", "_label_binarizer",
+           "_no_improvement_count")
 
 
-class _DataConversionWarning(UserWarning):
-    """y had to be reshaped (scikit-learn's DataConversionWarning when installed)."""
+class _BaseMLP(BaseEstimator):
+    """What MLPClassifier and MLPRegressor share: initialisation, the solvers, prediction."""
 
+    _parameter_constraints: dict[str, list[Any]] = {
+        **_SklearnRegressor._parameter_constraints,
+        "dtype": [StrOptions({"float64", "float32"})],
+    }
 
-def _sklearn_class(name: str, fallback: type[_E]) -> type[_E]:
-    # scikit-learn's class has the fallback's bases, so it stands in for the fallback's type
-    try:
-        from sklearn import exceptions
-    except ImportError:
-        return fallback
-    found: type[_E] = getattr(exceptions, name)
-    return found
+    # ---- fitted weights: views of the network's parameters in scikit-learn's orientation
 
+    @property
+    def coefs_(self) -> list[npt.NDArray[Any]]:
+        """Each layer's weights, shape (n_in, n_out): views of `network_`'s (transposed)."""
+        return [weights.T for weights in self._network().weights]
 
-def __getattr__(name: str) -> type[_NotFittedError]:
-    # `bpcore.sklearn.NotFittedError` is scikit-learn's class when it can be imported, so
-    # `except sklearn.exceptions.NotFittedError` catches it; resolved on access, not at import
-    if name == "NotFittedError":
-        return _sklearn_class("NotFittedError", _NotFittedError)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    @coefs_.setter
+    def coefs_(self, coefs: list[npt.ArrayLike]) -> None:
+        for weights, coef in zip(self._network().weights, coefs, strict=True):
+            weights[...] = np.asarray(coef).T
 
+    @property
+    def intercepts_(self) -> list[npt.NDArray[Any]]:
+        """Each layer's biases, shape (n_out,): views of `network_`'s."""
+        return list(self._network().biases)
 
-# ---- input checks, with the messages scikit-learn's own estimators give ----
+    @intercepts_.setter
+    def intercepts_(self, intercepts: list[npt.ArrayLike]) -> None:
+        for biases, intercept in zip(self._network().biases, intercepts, strict=True):
+            biases[...] = intercept
 
-def _is_sparse(values: object) -> bool:
-    return type(values).__module__.startswith("scipy.sparse")
-
-
-def _feature_names(X: object) -> npt.NDArray[np.object_] | None:
-    """The column names of a DataFrame-like X when they are all strings, else None."""
-    columns = getattr(X, "columns", None)
-    if columns is None or isinstance(X, np.ndarray):
-        return None
-    names = np.asarray(list(columns), dtype=object)
-    if len(names) and all(isinstance(name, str) for name in names):
-        return names
-    return None
-
-
-def _as_numbers(values: npt.ArrayLike | None, name: str,
-                what: str) -> npt.NDArray[Any]:
-    """`values` as a float64 or (for ints and bools) numeric array; TypeError/ValueError else."""
-    if values is None:
-        raise ValueError(f"{what} requires {name} to be passed, but the target {name} is None"
-                         if name == "y" else f"Expected array-like (array or non-string "
-                         f"sequence), got None for {name}")
-    if _is_sparse(values):
-        raise TypeError(f"Sparse data was passed for {name}, but dense data is required; "
-                        f"convert it with {name}.toarray()")
-    array = np.asarray(values)
-    if array.dtype.kind == "c":
-        raise ValueError(f"Complex data not supported: {name} has dtype {array.dtype}")
-    if array.dtype.kind == "O":
-        # object arrays of numbers are fine; float() of a dict or None raises the TypeError
-        # "float() argument must be a string or a real number" that scikit-learn expects
-        if any(isinstance(item, complex) for item in array.flat):
-            raise ValueError(f"Complex data not supported: {name} holds complex numbers")
-        array = array.astype(np.float64)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold numbers, got dtype {array.dtype}")
-    return array
-
-
-def _check_finite(array: npt.NDArray[Any], name: str) -> None:
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
-        kind = "NaN" if np.isnan(array).any() else "infinity"
-        raise ValueError(f"Input {name} contains {kind}; {name} must be finite (no NaN or inf)")
-
-
-def _check_lengths(X: npt.NDArray[Any], y: npt.NDArray[Any]) -> None:
-    if len(y) != X.shape[0]:
-        raise ValueError(f"Found input variables with inconsistent numbers of samples: X has "
-                         f"{X.shape[0]}, y has {len(y)}")
-
-
-def _check_random_state(random_state: object) -> int | np.random.SeedSequence | None:
-    """A seed for numpy.random.default_rng: None, an int, a SeedSequence, or one drawn from a
-    RandomState or Generator (which advances it, as scikit-learn estimators do)."""
-    if random_state is None or isinstance(random_state, np.random.SeedSequence):
-        return random_state
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        if random_state < 0:
-            raise ValueError(f"random_state must be a non-negative int, got {random_state}")
-        return int(random_state)
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(np.iinfo(np.int32).max))
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(np.iinfo(np.int64).max))
-    raise ValueError(f"random_state must be None, an int, a numpy RandomState or Generator, "
-                     f"got {random_state!r}")
-
-
-def _hidden_sizes(hidden_layer_sizes: Any) -> tuple[int, ...]:
-    if isinstance(hidden_layer_sizes, numbers.Integral) and not isinstance(hidden_layer_sizes,
-                                                                           bool):
-        hidden_layer_sizes = (hidden_layer_sizes,)
-    if isinstance(hidden_layer_sizes, (str, bytes)) or not hasattr(hidden_layer_sizes, "__iter__"):
-        raise TypeError(f"hidden_layer_sizes must be an int or a sequence of ints such as "
-                        f"(32,) or (64, 32), got {hidden_layer_sizes!r}")
-    sizes = tuple(hidden_layer_sizes)
-    for width in sizes:
-        if isinstance(width, bool) or not isinstance(width, numbers.Integral) or width < 1:
-            raise ValueError(f"hidden_layer_sizes must hold positive ints, got "
-                             f"{hidden_layer_sizes!r}")
-    return tuple(int(width) for width in sizes)
-
-
-# ---- the shared estimator machinery ----
-
-class _BaseMLP:
-    """What MLPRegressor and MLPClassifier share: the parameters, the estimator protocol,
-    input validation and training."""
-
-    # "regressor" / "classifier", also read by scikit-learn < 1.6
-    _estimator_type: str | None = None
-
-    # fitted attributes, set by fit and partial_fit
-    network_: Network
-    n_features_in_: int
-    feature_names_in_: npt.NDArray[np.object_]
-    n_outputs_: int
-    loss_curve_: list[float]
-    n_iter_: int
-    stop_reason_: str | None
-
-    def __init__(self, hidden_layer_sizes: int | Sequence[int] = (32,),
-                 activation: str = "relu", lr: float = 0.01, epochs: int = 200,
-                 batch_size: int = 32, momentum: float = 0.9, weight_decay: float = 0.0,
-                 shuffle: bool = True, tol: float | None = None, patience: int | None = None,
-                 random_state: (int | np.random.RandomState | np.random.Generator
-                                | np.random.SeedSequence | None) = None,
-                 dtype: str = "float64") -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.lr = lr
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.shuffle = shuffle
-        self.tol = tol
-        self.patience = patience
-        self.random_state = random_state
-        self.dtype = dtype
-
-    # ---- the estimator protocol ----
-
-    @classmethod
-    def _get_param_names(cls) -> list[str]:
-        signature = inspect.signature(cls.__init__)
-        return sorted(name for name, parameter in signature.parameters.items()
-                      if name != "self" and parameter.kind != parameter.VAR_KEYWORD)
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor's parameters as a dict (with `name__param` entries of nested
-        estimators when deep).
-
-        Parameters
-        ----------
-        deep : bool, default True
-            Also list the parameters of parameter values that are estimators themselves
-            (none are, by default), as scikit-learn does.
-
-        Returns
-        -------
-        dict of str to object
-            Parameter names and their current values.
-
-        Examples
-        --------
-        >>> from bpcore.sklearn import MLPRegressor
-        >>> params = MLPRegressor(lr=0.05).get_params()
-        >>> params["lr"], params["epochs"], params["hidden_layer_sizes"]
-        (0.05, 200, (32,))
-        """
-        params: dict[str, Any] = {}
-        for name in self._get_param_names():
-            value = getattr(self, name)
-            if deep and hasattr(value, "get_params") and not isinstance(value, type):
-                params.update((f"{name}__{key}", item)
-                              for key, item in value.get_params().items())
-            params[name] = value
-        return params
-
-    def set_params(self, **params: Any) -> Self:
-        """Set constructor parameters (no checks until fit); returns self.
-
-        Parameters
-        ----------
-        **params : object
-            New values by parameter name; ``name__param`` sets a parameter of a nested
-            estimator.
-
-        Returns
-        -------
-        self
-            The estimator, so calls can be chained.
-
-        Raises
-        ------
-        ValueError
-            If a name is not one of the constructor's parameters.
-
-        Examples
-        --------
-        >>> from bpcore.sklearn import MLPClassifier
-        >>> MLPClassifier().set_params(lr=0.1, epochs=50)
-        MLPClassifier(epochs=50, lr=0.1)
-        >>> MLPClassifier().set_params(learning_rate=0.1)
-        Traceback (most recent call last):
-            ...
-        ValueError: Invalid parameter 'learning_rate' for estimator MLPClassifier(). ...
-        """
-        valid = self._get_param_names()
-        nested: dict[str, dict[str, Any]] = {}
-        for key, value in params.items():
-            name, _, sub = key.partition("__")
-            if name not in valid:
-                raise ValueError(f"Invalid parameter {name!r} for estimator {self!r}. Valid "
-                                 f"parameters are: {valid!r}.")
-            if sub:
-                nested.setdefault(name, {})[sub] = value
-            else:
-                setattr(self, name, value)
-        for name, sub_params in nested.items():
-            getattr(self, name).set_params(**sub_params)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {name: parameter.default for name, parameter
-                    in inspect.signature(type(self).__init__).parameters.items()}
-        changed = []
-        for name in self._get_param_names():
-            value = getattr(self, name)
-            default = defaults.get(name, inspect.Parameter.empty)
-            same = value is default or (type(value) is type(default) and _equal(value, default))
-            if not same:
-                changed.append(f"{name}={value!r}")
-        return f"{type(self).__name__}({', '.join(changed)})"
+    def _network(self) -> Network:
+        if "network_" not in vars(self):
+            raise AttributeError(f"This {type(self).__name__} instance is not fitted yet: it "
+                                 f"has no coefs_ or intercepts_")
+        network: Network = self.network_
+        return network
 
     def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "network_")
+        return "network_" in vars(self)
 
     def __sklearn_tags__(self) -> Any:
-        # called only by scikit-learn (>= 1.6), so importing it here is safe
-        from sklearn.utils import InputTags, Tags, TargetTags
-        return Tags(estimator_type=self._estimator_type, target_tags=TargetTags(required=True),
-                    input_tags=InputTags())
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
-    # ---- checks ----
+    # ---- fit
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "network_"):
-            error = _sklearn_class("NotFittedError", _NotFittedError)
-            raise error(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
-                        f"with appropriate arguments before using this estimator.")
-
-    def _validate_X(self, X: npt.ArrayLike, reset: bool) -> npt.NDArray[np.float64]:
-        """X as a 2-D finite float64 array; with reset, remember its width (and column names),
-        otherwise check them against what fit saw."""
-        names = _feature_names(X)
-        X = _as_numbers(X, "X", type(self).__name__)
-        if X.ndim != 2:
-            raise ValueError(f"Expected 2D array, got {X.ndim}D array instead: X must have "
-                             f"shape (n_samples, n_features). Reshape your data using "
-                             f"X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for "
-                             f"a single sample")
-        if X.shape[0] < 1:
-            raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum "
-                             f"of 1 is required.")
-        if X.shape[1] < 1:
-            raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum "
-                             f"of 1 is required.")
-        X = X.astype(np.float64, copy=False)
-        _check_finite(X, "X")
-        if reset:
-            self.n_features_in_ = X.shape[1]
-            if names is not None:
-                self.feature_names_in_ = names
-            elif hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
+    def _fit(self, X: Any, y: Any, sample_weight: Any = None, incremental: bool = False) -> Any:
+        hidden = self.hidden_layer_sizes
+        hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
+        if np.any(np.array(hidden) <= 0):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden}.")
+        first_pass = "network_" not in vars(self) or (not self.warm_start and not incremental)
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if self.loss == "poisson":
+            raise ValueError("loss='poisson' is not supported by bpcore.sklearn.MLPRegressor "
+                             "(bpcore has no exponential output layer); use "
+                             "loss='squared_error' or scikit-learn's MLPRegressor")
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            if (sample_weight < 0).any():
+                raise ValueError(f"sample_weight must be >= 0 in bpcore.sklearn, got "
+                                 f"{sample_weight.min():g}")
+        X = np.ascontiguousarray(X.toarray() if hasattr(X, "toarray") else X, dtype=self.dtype)
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        self.n_outputs_ = Y.shape[1]
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(Y, [X.shape[1]] + hidden + [self.n_outputs_])
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(X, Y, sample_weight)
         else:
-            self._check_feature_names(names)
-            if X.shape[1] != self.n_features_in_:
-                raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
-                                 f"expecting {self.n_features_in_} features as input")
-        return X
-
-    def _check_feature_names(self, names: npt.NDArray[np.object_] | None) -> None:
-        fitted = getattr(self, "feature_names_in_", None)
-        name = type(self).__name__
-        if fitted is None and names is not None:
-            warnings.warn(f"X has feature names, but {name} was fitted without feature names",
-                          UserWarning, stacklevel=3)
-        elif fitted is not None and names is None:
-            warnings.warn(f"X does not have valid feature names, but {name} was fitted with "
-                          f"feature names", UserWarning, stacklevel=3)
-        elif fitted is not None and names is not None and (
-                len(fitted) != len(names) or (fitted != names).any()):
-            raise ValueError(f"The feature names should match those that were passed during "
-                             f"fit: fitted with {list(fitted)}, got {list(names)}")
-
-    # ---- training ----
-
-    def _new_network(self, n_outputs: int, output: str, loss: str) -> None:
-        sizes = (self.n_features_in_, *_hidden_sizes(self.hidden_layer_sizes), n_outputs)
-        self.network_ = Network(sizes, activation=self.activation, output=output, loss=loss,
-                                dtype=self.dtype, seed=_check_random_state(self.random_state))
-        self.n_outputs_ = n_outputs
-        self.loss_curve_ = []
-        self.n_iter_ = 0
-        self.stop_reason_ = None
-
-    def _train(self, X: npt.NDArray[np.float64], Y: npt.NDArray[np.float64], epochs: int,
-               stopping: bool = True) -> Self:
-        history = self.network_.fit(
-            X, Y, epochs=epochs, lr=self.lr, batch_size=self.batch_size,
-            momentum=self.momentum, weight_decay=self.weight_decay, shuffle=self.shuffle,
-            tol=self.tol if stopping else None, patience=self.patience if stopping else None,
-            restore_best=False)  # as scikit-learn's MLPs without early stopping
-        self.loss_curve_ = self.loss_curve_ + [float(loss) for loss in history.losses]
-        self.n_iter_ += history.epochs
-        self.stop_reason_ = history.stop_reason
+            self._fit_stochastic(X, Y, sample_weight, incremental)
+        if not np.isfinite(self._network().get_state()["parameters"]).all():
+            raise ValueError("Solver produced non-finite parameter weights. The input data may"
+                             " contain large values and need to be preprocessed.")
         return self
 
-    def _outputs(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        self._check_fitted()
-        X = self._validate_X(X, reset=False)
-        return self.network_.predict(X).astype(np.float64, copy=False)
+    def _initialize(self, Y: npt.NDArray[Any], units: list[int]) -> None:
+        """A new network with scikit-learn's initial weights: for each layer, coef then
+        intercept drawn uniformly in +-sqrt(factor / (fan_in + fan_out)) from its generator."""
+        self.n_iter_, self.t_ = 0, 0
+        self.n_layers_ = len(units)
+        if not self._is_classifier():
+            self.out_activation_ = "identity"
+        elif self._label_binarizer.y_type_ == "multiclass":
+            self.out_activation_ = "softmax"
+        else:
+            self.out_activation_ = "logistic"
+        output, loss = {"identity": ("identity", "mse"), "logistic": ("sigmoid",
+                        "binary_cross_entropy"), "softmax": ("softmax", "cross_entropy")}[
+                        self.out_activation_]
+        network = Network(units, activation=_ACTIVATIONS[self.activation], output=output,
+                          loss=loss, dtype=self.dtype, seed=0)
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        for weights, biases in zip(network.weights, network.biases):
+            fan_out, fan_in = weights.shape
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            weights[...] = self._random_state.uniform(-bound, bound, (fan_in, fan_out)).T
+            biases[...] = self._random_state.uniform(-bound, bound, fan_out)
+        self.network_ = network
+        self._best: list[npt.NDArray[Any]] | None = self._parameters()
+        if self.solver != "lbfgs":
+            self.loss_curve_: list[float] = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_: list[float] | None = []
+                self.best_validation_score_: float | None = -np.inf
+                self.best_loss_: float | None = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    def _parameters(self) -> list[npt.NDArray[Any]]:
+        """A copy of the weights and biases, layer by layer."""
+        network = self._network()
+        return [array.copy() for array in chain(network.weights, network.biases)]
+
+    def _set_parameters(self, saved: list[npt.NDArray[Any]]) -> None:
+        network = self._network()
+        for array, value in zip(chain(network.weights, network.biases), saved, strict=True):
+            array[...] = value
+
+    def _data_loss(self, loss: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """bpcore's mean loss as scikit-learn reports it: its squared error is also averaged
+        over the outputs (its gradient is not: it is the gradient of bpcore's)."""
+        return loss / self.n_outputs_ if self.out_activation_ == "identity" else loss
+
+    def _fit_stochastic(self, X: npt.NDArray[Any], Y: npt.NDArray[Any],
+                        sample_weight: npt.NDArray[np.float64] | None,
+                        incremental: bool) -> None:
+        network = self._network()
+        if not incremental or not hasattr(self, "_learning_rate"):
+            network.reset_optimizer()  # velocities, moments and step count start afresh
+            self._learning_rate = float(self.learning_rate_init)
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        rows = np.arange(X.shape[0])
+        early_stopping = self.early_stopping
+        if early_stopping:
+            stratify = Y if self._is_classifier() and self.n_outputs_ == 1 else None
+            rows, validation = train_test_split(rows, random_state=self._random_state,
+                                                test_size=self.validation_fraction,
+                                                stratify=stratify)
+            if len(validation) < 2:
+                raise ValueError("The validation set is too small. Increase "
+                                 "'validation_fraction' or the size of your dataset.")
+            X_val, y_val = X[validation], self._labels(Y[validation])
+            weight_val = None if sample_weight is None else sample_weight[validation]
+        n = len(rows)
+        if self.batch_size == "auto":
+            batch_size = min(200, n)
+        else:
+            if self.batch_size > n:
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
+                              "going to be clipped")
+            batch_size = int(np.clip(self.batch_size, 1, n))
+        batch_rows = np.diff(np.append(np.arange(0, n, batch_size), n))
+        targets = Y.astype(self.dtype)
+        order = np.arange(n)
+        try:
+            self.n_iter_ = 0
+            for _ in range(self.max_iter):
+                if self.shuffle:  # composed onto the last order, as scikit-learn does
+                    order = shuffle(order, random_state=self._random_state)
+                records = network.train_epoch(X, targets, self._optimizer(), order=rows[order],
+                                              batch_size=batch_size,
+                                              sample_weight=sample_weight,
+                                              summed_penalty=True)
+                self._end_epoch(records, batch_rows, n)
+                if early_stopping:
+                    score = self._validation_score(X_val, y_val, weight_val)
+                    self._count_validation(score)
+                else:
+                    self._count_loss()
+                if self.solver == "sgd" and self.learning_rate == "invscaling":
+                    self._change_rate(self.learning_rate_init
+                                      / (self.t_ + 1) ** self.power_t)
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if self._stops(early_stopping):
+                        break
+                    self._no_improvement_count = 0
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter})"
+                                  f" reached and the optimization hasn't converged yet.",
+                                  ConvergenceWarning)
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+        if early_stopping:
+            if self._best is not None:
+                self._set_parameters(self._best)
+            # as in scikit-learn, the best weights are now the fitted ones themselves: a
+            # warm-started fit that never beats the best score keeps its last weights
+            self._best = None
+
+    def _optimizer(self) -> SGD | Adam:
+        if self.solver == "adam":
+            return Adam(lr=float(self.learning_rate_init), beta1=float(self.beta_1),
+                        beta2=float(self.beta_2), eps=float(self.epsilon),
+                        weight_decay=float(self.alpha), eps_hat=True)
+        momentum = float(self.momentum)
+        return SGD(lr=self._learning_rate, momentum=momentum,
+                   nesterov=bool(self.nesterovs_momentum) and momentum > 0,
+                   weight_decay=float(self.alpha))
+
+    def _change_rate(self, rate: float) -> None:
+        """A new SGD learning rate. scikit-learn's velocity is a step (it holds the rate it
+        was made with), bpcore's a gradient: rescaled so that the next step is the same."""
+        if rate != self._learning_rate and self.momentum > 0:
+            state = self._network().get_state()["optimizer"]
+            if state["name"] == "sgd":
+                state["velocity"] *= self._learning_rate / rate
+                self._network().set_state({"optimizer": state})
+        self._learning_rate = rate
+
+    def _end_epoch(self, records: npt.NDArray[np.float64], batch_rows: npt.NDArray[Any],
+                   n: int) -> None:
+        """loss_, loss_curve_, n_iter_ and t_ after an epoch, from its batches' records: each
+        batch's mean data loss plus alpha / 2 * sum W^2 over its weight sum, by row count."""
+        sums, weight_sums, squares = records.T
+        with np.errstate(divide="ignore", invalid="ignore"):
+            batch_loss = self._data_loss(sums / batch_rows) + np.where(
+                weight_sums > 0, 0.5 * self.alpha * squares / weight_sums, 0.0)
+        accumulated = 0.0
+        for loss, rows in zip(batch_loss.tolist(), batch_rows.tolist()):
+            accumulated += loss * rows
+        self.n_iter_ += 1
+        self.loss_ = np.float64(accumulated / n)
+        self.t_ += n
+        assert self.loss_curve_ is not None
+        self.loss_curve_.append(self.loss_)
+        if self.verbose:
+            print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+
+    def _validation_score(self, X: npt.NDArray[Any], y: npt.NDArray[Any],
+                          weights: npt.NDArray[np.float64] | None) -> float:
+        predicted = self._predict_dense(X)
+        if predicted.dtype.kind == "f" and not np.isfinite(predicted).all():
+            return np.nan
+        function = accuracy_score if self._is_classifier() else r2_score
+        score: float = function(y, predicted, sample_weight=weights)
+        return score
+
+    def _count_validation(self, score: float) -> None:
+        assert self.validation_scores_ is not None and self.best_validation_score_ is not None
+        self.validation_scores_.append(score)
+        if self.verbose:
+            print(f"Validation score: {score:f}")
+        if score < self.best_validation_score_ + self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if score > self.best_validation_score_:
+            self.best_validation_score_ = score
+            self._best = self._parameters()
+
+    def _count_loss(self) -> None:
+        assert self.best_loss_ is not None
+        if self.loss_ > self.best_loss_ - self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if self.loss_ < self.best_loss_:
+            self.best_loss_ = self.loss_
+
+    def _stops(self, early_stopping: bool) -> bool:
+        """After n_iter_no_change epochs without improvement: stop, or (SGD with an adaptive
+        rate) divide the rate by 5 and go on while it stays above 1e-6."""
+        what = "Validation score" if early_stopping else "Training loss"
+        message = (f"{what} did not improve more than tol={self.tol:f} for "
+                   f"{self.n_iter_no_change} consecutive epochs.")
+        if self.solver == "sgd" and self.learning_rate == "adaptive":
+            if self._learning_rate > 1e-6:
+                self._change_rate(self._learning_rate / 5.0)
+                if self.verbose:
+                    print(f"{message} Setting learning rate to {self._learning_rate:f}")
+                return False
+            message += " Learning rate too small."
+        if self.verbose:
+            print(f"{message} Stopping.")
+        return True
+
+    def _fit_lbfgs(self, X: npt.NDArray[Any], Y: npt.NDArray[Any],
+                   sample_weight: npt.NDArray[np.float64] | None) -> None:
+        """SciPy's L-BFGS-B on scikit-learn's objective, its parameter layout (every layer's
+        coef, then every intercept) and its options."""
+        import scipy.optimize
+        network = self._network()
+        targets = Y.astype(self.dtype)
+        total = float(X.shape[0] if sample_weight is None else sample_weight.sum())
+        shapes = [weights.shape for weights in network.weights]
+        n_weights = sum(rows * columns for rows, columns in shapes)
+
+        def unpack(theta: npt.NDArray[np.float64]) -> None:
+            start = 0
+            for weights in network.weights:
+                n_out, n_in = weights.shape
+                weights[...] = theta[start:start + n_in * n_out].reshape(n_in, n_out).T
+                start += n_in * n_out
+            for biases in network.biases:
+                biases[...] = theta[start:start + len(biases)]
+                start += len(biases)
+
+        def objective(theta: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
+            unpack(theta)
+            gradients = network.gradients(X, targets, sample_weight=sample_weight)
+            squares = sum(float(np.dot(c.ravel(), c.ravel())) for c in self.coefs_)
+            data_loss = (self._data_loss(np.array(gradients.loss)) if self.out_activation_
+                         == "identity" else _log_loss(Y, network.predict(X), sample_weight,
+                                                      self.out_activation_ == "logistic"))
+            loss = float(data_loss) + 0.5 * self.alpha * squares / total
+            gradient = np.empty_like(theta)
+            start = 0
+            for weights, grad in zip(network.weights, gradients.weights):
+                size = weights.size
+                gradient[start:start + size] = (grad + self.alpha / total * weights).T.ravel()
+                start += size
+            gradient[n_weights:] = np.concatenate(gradients.biases)
+            return loss, gradient
+
+        start = np.concatenate([c.ravel() for c in self.coefs_] + self.intercepts_)
+        result = scipy.optimize.minimize(
+            objective, start.astype(np.float64), method="L-BFGS-B", jac=True,
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
+        self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
+        self.loss_ = result.fun
+        unpack(result.x)
+
+    # ---- prediction
+
+    def _forward(self, X: Any) -> npt.NDArray[Any]:
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        return self._predict_dense(X.toarray() if hasattr(X, "toarray") else X)
+
+    def _predict_dense(self, X: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """The network's outputs, shape (n_samples, n_outputs_)."""
+        outputs: npt.NDArray[Any] = self._network().predict(
+            np.ascontiguousarray(X, dtype=self.dtype))
+        return outputs.reshape(X.shape[0], -1)
+
+    def _is_classifier(self) -> bool:
+        return isinstance(self, ClassifierMixin)
+
+    def _validate_input(self, X: Any, y: Any, incremental: bool,
+                        reset: bool) -> tuple[Any, npt.NDArray[Any]]:
+        raise NotImplementedError  # each estimator checks its own kind of y
+
+    def _labels(self, Y: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        return Y
 
 
-def _equal(a: Any, b: Any) -> bool:
-    try:
-        return bool(np.all(a == b)) and np.shape(a) == np.shape(b)
-    except Exception:
-        return False
+def _log_loss(Y: npt.NDArray[Any], probabilities: npt.NDArray[Any],
+              sample_weight: npt.NDArray[np.float64] | None, binary: bool) -> float:
+    """scikit-learn's cross-entropy of 0/1 targets Y: from the probabilities clipped to
+    [eps, 1 - eps], summed over the outputs (binary: both classes of each output). L-BFGS's
+    line search compares these values, where an output saturates too, so they are its."""
+    from scipy.special import xlogy
+    eps = np.finfo(probabilities.dtype).eps
+    p = np.clip(probabilities.reshape(Y.shape), eps, 1 - eps)
+    terms = xlogy(Y, p) + xlogy(1 - Y, 1 - p) if binary else xlogy(Y, p)
+    return float(-np.average(terms, weights=sample_weight, axis=0).sum())
 
 
-# ---- the estimators ----
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """scikit-learn's MLPClassifier, on bpcore's compiled kernels.
 
-class MLPRegressor(_BaseMLP):
-    """A fully-connected network regressor trained by SGD (bpcore.Network underneath).
-
-    Hidden layers use `activation`, the output is linear and the loss mean squared error; y may
-    be 1-D or 2-D (several outputs), and predict returns the same shape. The network learns the
-    standardized targets (y - y_mean_) / y_scale_, so plain SGD works whatever the targets'
-    units; `loss_curve_` and `tol` are in those standardized units. Scale X yourself (e.g. a
-    StandardScaler in a Pipeline). `tol` and `patience` are Network.fit's: stop once an epoch's
-    loss is <= tol, or after `patience` epochs without a lower loss. `score` is R^2.
-
-    The constructor only stores the parameters; `fit` checks them and raises TypeError or
-    ValueError naming the one that is wrong.
+    Takes exactly the parameters of ``sklearn.neural_network.MLPClassifier``, with its defaults
+    and meanings (see its documentation), and reproduces its numbers: the same random_state
+    gives the same initial weights, shuffles, validation split and updates, so that with
+    float64 the fitted coefs_ agree with scikit-learn's to rounding. Two-class, multiclass
+    (softmax) and multilabel (a 2-D 0/1 y) classification, as scikit-learn does them.
 
     Parameters
     ----------
-    hidden_layer_sizes : int or sequence of int, default (32,)
-        Widths of the hidden layers: the network's sizes are (n_features,
-        *hidden_layer_sizes, n_outputs).
-    activation : {"relu", "sigmoid", "tanh", "leaky_relu", "identity"}, default "relu"
-        Activation of the hidden layers (leaky_relu has slope 0.01).
-    lr : float, default 0.01
-        Learning rate, > 0.
-    epochs : int, default 200
-        The most epochs `fit` runs; `partial_fit` runs one.
-    batch_size : int, default 32
-        Samples per SGD step; 1 is online learning.
-    momentum : float in [0, 1), default 0.9
-        As in `Network.fit`: v = momentum * v - lr * (g + weight_decay * W), then W += v.
-    weight_decay : float >= 0, default 0.0
-        L2 penalty on the weights, not the biases, as in `Network.fit`.
-    shuffle : bool, default True
-        Reorder the samples every epoch, drawing from the network's generator.
-    tol : float >= 0 or None, default None
-        `fit` stops once an epoch's loss is <= tol.
-    patience : int >= 1 or None, default None
-        `fit` stops after `patience` epochs without a lower loss.
-    random_state : int, RandomState, Generator, SeedSequence or None, default None
-        Seed of the initial weights and the shuffling: an int makes `fit` repeatable. A
-        RandomState or Generator gives a seed drawn from it (advancing it) at each fit.
-    dtype : {"float32", "float64"}, default "float64"
-        The network's arithmetic; predictions are float64 either way.
+    hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate
+    learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start
+    momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2
+    epsilon, n_iter_no_change, max_fun
+        As in scikit-learn, with its defaults.
+    dtype : {'float64', 'float32'}, default 'float64'
+        The precision of the network (scikit-learn follows X's dtype instead).
 
     Attributes
     ----------
-    network_ : Network
-        The trained network.
-    n_features_in_ : int
-        The number of features X had in fit.
-    feature_names_in_ : ndarray of str
-        X's column names, when X in fit was a DataFrame whose columns are all strings.
-    n_outputs_ : int
-        The number of targets: 1 for a 1-D y.
-    loss_curve_ : list of float
-        The loss of every epoch so far, in standardized units.
-    n_iter_ : int
-        Epochs run so far.
-    stop_reason_ : str
-        Why the last training stopped, as `History.stop_reason`.
-    y_mean_, y_scale_ : ndarray of shape (n_outputs,)
-        The targets' mean and standard deviation (1 where it is 0), from fit's y.
+    coefs_, intercepts_, loss_, best_loss_, loss_curve_, validation_scores_
+    best_validation_score_, n_iter_, t_, n_layers_, n_outputs_, out_activation_, classes_
+    n_features_in_, feature_names_in_
+        As in scikit-learn. coefs_ and intercepts_ are views of network_'s parameters.
+    network_ : bpcore.Network
+        The fitted network (sigmoid or softmax output).
 
     See Also
     --------
-    MLPClassifier : The classifier on the same network.
-    bpcore.Network : The network underneath, for direct use.
+    MLPRegressor : The regressor.
+    from_sklearn : A fitted scikit-learn MLP as a bpcore one.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from bpcore.sklearn import MLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0).fit(X, y)
+    >>> clf.coefs_[0].shape, clf.classes_.tolist()
+    ((4, 8), [0, 1, 2])
+    >>> clf.score(X, y) > 0.9
+    True
+    """
+
+    def __init__(self, hidden_layer_sizes: Any = (100,), activation: str = "relu", *,
+                 solver: str = "adam", alpha: float = 0.0001, batch_size: Any = "auto",
+                 learning_rate: str = "constant", learning_rate_init: float = 0.001,
+                 power_t: float = 0.5, max_iter: int = 200, shuffle: bool = True,
+                 random_state: Any = None, tol: float = 1e-4, verbose: Any = False,
+                 warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-8, n_iter_no_change: Any = 10, max_fun: int = 15000,
+                 dtype: str = "float64") -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dtype = dtype
+
+    _parameter_constraints = {
+        key: value for key, value in _BaseMLP._parameter_constraints.items() if key != "loss"}
+    loss = "log_loss"  # scikit-learn's classifier has this fixed attribute, not a parameter
+
+    def _validate_input(self, X: Any, y: Any, incremental: bool,
+                        reset: bool) -> tuple[Any, npt.NDArray[Any]]:
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             dtype=(np.float64, np.float32), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(f"warm_start can only be used where `y` has the same "
+                                     f"classes as in the previous call to fit. Previously got "
+                                     f"{self.classes_}, `y` has {classes}")
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                                 f"{self.classes_}. 'y' has {classes}.")
+        return X, self._label_binarizer.transform(y).astype(bool)
+
+    def _labels(self, Y: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        labels: npt.NDArray[Any] = self._label_binarizer.inverse_transform(Y)
+        return labels
+
+    def _predict_dense(self, X: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        outputs = super()._predict_dense(X)
+        return self._labels(outputs.ravel() if self.n_outputs_ == 1 else outputs)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPClassifier:
+        """Fit the model to X and y, as scikit-learn's MLPClassifier.fit.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The labels (a 2-D 0/1 array for multilabel classification).
+        sample_weight : array-like of shape (n_samples,) or None, default None
+            Each sample's weight, >= 0.
+
+        Returns
+        -------
+        MLPClassifier
+            self, fitted.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from bpcore.sklearn import MLPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0)
+        >>> clf.fit(X, y).n_iter_ > 0
+        True
+        """
+        result: MLPClassifier = self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        return result
+
+    @available_if(lambda estimator: estimator._stochastic())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None,
+                    classes: Any = None) -> MLPClassifier:
+        """One epoch over X and y, as scikit-learn's MLPClassifier.partial_fit (sgd, adam).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The labels.
+        sample_weight : array-like of shape (n_samples,) or None, default None
+            Each sample's weight, >= 0.
+        classes : array of shape (n_classes,) or None, default None
+            Every class, needed on the first call.
+
+        Returns
+        -------
+        MLPClassifier
+            self, trained one epoch more.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from bpcore.sklearn import MLPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = MLPClassifier(hidden_layer_sizes=(8,), random_state=0)
+        >>> clf = clf.partial_fit(X, y, classes=[0, 1, 2]).partial_fit(X, y)
+        >>> clf.n_iter_, clf.t_
+        (1, 300)
+        """
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        result: MLPClassifier = self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        return result
+
+    def _stochastic(self) -> bool:
+        if self.solver not in ("sgd", "adam"):
+            raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
+                                 f"{self.solver} is not stochastic.")
+        return True
+
+    def predict(self, X: Any) -> npt.NDArray[Any]:
+        """The predicted classes (for multilabel y, a 0/1 row per sample).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The inputs.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The classes.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from bpcore.sklearn import MLPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0)
+        >>> clf.fit(X, y).predict(X[:2]).tolist()
+        [0, 0]
+        """
+        return self._forward(X)
+
+    def predict_proba(self, X: Any) -> npt.NDArray[Any]:
+        """The probability of each class (two columns for two classes, as scikit-learn).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The inputs.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            The probabilities (for multilabel y, each label's).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from bpcore.sklearn import MLPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0)
+        >>> clf.fit(X, y).predict_proba(X[:2]).shape
+        (2, 3)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        outputs = _BaseMLP._predict_dense(self, X.toarray() if hasattr(X, "toarray") else X)
+        if self.n_outputs_ == 1:
+            p = outputs.ravel()
+            return np.vstack([1 - p, p]).T
+        return outputs
+
+    def predict_log_proba(self, X: Any) -> npt.NDArray[Any]:
+        """The log of `predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The inputs.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            The log-probabilities.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from bpcore.sklearn import MLPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0)
+        >>> clf.fit(X, y).predict_log_proba(X[:2]).shape
+        (2, 3)
+        """
+        logs: npt.NDArray[Any] = np.log(self.predict_proba(X))
+        return logs
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """scikit-learn's MLPRegressor, on bpcore's compiled kernels.
+
+    Takes exactly the parameters of ``sklearn.neural_network.MLPRegressor``, with its defaults
+    and meanings (see its documentation), and reproduces its numbers: the same random_state
+    gives the same initial weights, shuffles, validation split and updates, so that with
+    float64 the fitted coefs_ agree with scikit-learn's to rounding. One or more outputs.
+    ``loss='poisson'`` is refused (no exponential output layer in bpcore yet).
+
+    Parameters
+    ----------
+    loss, hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate
+    learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start
+    momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2
+    epsilon, n_iter_no_change, max_fun
+        As in scikit-learn, with its defaults.
+    dtype : {'float64', 'float32'}, default 'float64'
+        The precision of the network (scikit-learn follows X's dtype instead).
+
+    Attributes
+    ----------
+    coefs_, intercepts_, loss_, best_loss_, loss_curve_, validation_scores_
+    best_validation_score_, n_iter_, t_, n_layers_, n_outputs_, out_activation_
+    n_features_in_, feature_names_in_
+        As in scikit-learn. coefs_ and intercepts_ are views of network_'s parameters.
+    network_ : bpcore.Network
+        The fitted network (identity output, mse loss).
+
+    See Also
+    --------
+    MLPClassifier : The classifier.
+    from_sklearn : A fitted scikit-learn MLP as a bpcore one.
 
     Examples
     --------
     >>> import numpy as np
     >>> from bpcore.sklearn import MLPRegressor
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.uniform(-1, 1, size=(40, 2))
-    >>> y = 3 * X[:, 0] - 2 * X[:, 1] + 10
-    >>> reg = MLPRegressor(hidden_layer_sizes=(16,), lr=0.05, epochs=100, batch_size=8,
-    ...                    random_state=0).fit(X, y)
-    >>> reg.predict(X[:3]).shape, reg.score(X, y) > 0.99, reg.n_iter_
-    ((3,), True, 100)
+    >>> X = np.linspace(-1, 1, 50).reshape(-1, 1)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(16,), solver="lbfgs", random_state=0)
+    >>> reg = reg.fit(X, X.ravel() ** 2)
+    >>> reg.predict(X[:3]).shape, reg.score(X, X.ravel() ** 2) > 0.9
+    ((3,), True)
     """
 
-    _estimator_type = "regressor"
-    _y_ndim: int
-    y_mean_: npt.NDArray[np.float64]
-    y_scale_: npt.NDArray[np.float64]
+    def __init__(self, loss: str = "squared_error", hidden_layer_sizes: Any = (100,),
+                 activation: str = "relu", *, solver: str = "adam", alpha: float = 0.0001,
+                 batch_size: Any = "auto", learning_rate: str = "constant",
+                 learning_rate_init: float = 0.001, power_t: float = 0.5, max_iter: int = 200,
+                 shuffle: bool = True, random_state: Any = None, tol: float = 1e-4,
+                 verbose: Any = False, warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-8, n_iter_no_change: Any = 10, max_fun: int = 15000,
+                 dtype: str = "float64") -> None:
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dtype = dtype
 
-    def __sklearn_tags__(self) -> Any:
-        from sklearn.utils import RegressorTags
-        tags = super().__sklearn_tags__()
-        tags.regressor_tags = RegressorTags()
-        tags.target_tags.multi_output = True
-        return tags
+    def _validate_input(self, X: Any, y: Any, incremental: bool,
+                        reset: bool) -> tuple[Any, npt.NDArray[Any]]:
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y
 
-    def _validate_y(self, y: npt.ArrayLike, X: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
-        y = _as_numbers(y, "y", type(self).__name__).astype(np.float64, copy=False)
-        if y.ndim not in (1, 2) or (y.ndim == 2 and y.shape[1] < 1):
-            raise ValueError(f"y must be 1-D (n_samples,) or 2-D (n_samples, n_outputs), got "
-                             f"shape {y.shape}")
-        _check_lengths(X, y)
-        _check_finite(y, "y")
-        return y
-
-    def _start(self, y: npt.NDArray[np.float64]) -> None:
-        """A new network for targets like y, and the target scaling taken from y."""
-        self._y_ndim = y.ndim
-        Y = y.reshape(len(y), -1)
-        self.y_mean_ = Y.mean(axis=0)
-        scale = Y.std(axis=0)
-        self.y_scale_ = np.where(scale > 0, scale, 1.0)
-        self._new_network(Y.shape[1], "identity", "mse")
-
-    def _scaled(self, y: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        return (y.reshape(len(y), -1) - self.y_mean_) / self.y_scale_
-
-    def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> Self:
-        """Train a new network for `epochs` epochs (fewer if tol or patience stop it).
-
-        Any network from an earlier fit is replaced.
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
+        """Fit the model to X and y, as scikit-learn's MLPRegressor.fit.
 
         Parameters
         ----------
-        X : array_like of shape (n_samples, n_features)
-            Inputs, one sample per row: finite numbers (a DataFrame also records its
-            column names).
-        y : array_like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets, finite numbers.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The targets.
+        sample_weight : array-like of shape (n_samples,) or None, default None
+            Each sample's weight, >= 0.
 
         Returns
         -------
-        self
-            The fitted estimator.
-
-        Raises
-        ------
-        ValueError
-            If X is not 2-D, X or y hold NaN or infinity or have different numbers of
-            samples, or a constructor parameter is out of range.
-        TypeError
-            If X or y are sparse or not numbers, or a constructor parameter has the wrong
-            type.
-        bpcore.DivergenceError
-            If training diverges (lower `lr`).
+        MLPRegressor
+            self, fitted.
 
         Examples
         --------
         >>> import numpy as np
         >>> from bpcore.sklearn import MLPRegressor
-        >>> X = np.linspace(-1, 1, 20).reshape(-1, 1)
-        >>> reg = MLPRegressor(epochs=30, random_state=0).fit(X, 2 * X[:, 0])
-        >>> reg.n_iter_, len(reg.loss_curve_), reg.stop_reason_
-        (30, 30, 'epochs')
+        >>> X = np.linspace(-1, 1, 40).reshape(-1, 1)
+        >>> reg = MLPRegressor(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0)
+        >>> reg.fit(X, X.ravel() ** 2).n_outputs_
+        1
         """
-        X = self._validate_X(X, reset=True)
-        y = self._validate_y(y, X)
-        self._start(y)
-        return self._train(X, self._scaled(y), self.epochs)
+        result: MLPRegressor = self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        return result
 
-    def partial_fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> Self:
-        """One epoch over X, y: the first call builds the network and fixes the target scaling
-        from its y; later calls go on training the same network.
-
-        The network and its momentum persist between calls; `tol` and `patience` do not
-        apply.
+    # scikit-learn's MLPRegressor offers partial_fit for every solver (with lbfgs it runs a
+    # whole fit); so does this one
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
+        """One epoch over X and y, as scikit-learn's MLPRegressor.partial_fit.
 
         Parameters
         ----------
-        X : array_like of shape (n_samples, n_features)
-            Inputs, one sample per row; as many features on every call.
-        y : array_like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets, with as many outputs on every call.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The targets.
+        sample_weight : array-like of shape (n_samples,) or None, default None
+            Each sample's weight, >= 0.
 
         Returns
         -------
-        self
-            The estimator, trained one more epoch.
-
-        Raises
-        ------
-        ValueError, TypeError
-            As for `fit`, and ValueError if X's features or y's outputs differ from the
-            first call's.
+        MLPRegressor
+            self, trained one epoch more.
 
         Examples
         --------
         >>> import numpy as np
         >>> from bpcore.sklearn import MLPRegressor
-        >>> X = np.linspace(-1, 1, 20).reshape(-1, 1)
-        >>> reg = MLPRegressor(random_state=0)
-        >>> for _ in range(3):
-        ...     reg = reg.partial_fit(X, 2 * X[:, 0])
-        >>> reg.n_iter_
-        3
+        >>> X = np.linspace(-1, 1, 40).reshape(-1, 1)
+        >>> reg = MLPRegressor(hidden_layer_sizes=(8,), random_state=0)
+        >>> reg.partial_fit(X, X.ravel()).partial_fit(X, X.ravel()).t_
+        80
         """
-        first = not hasattr(self, "network_")
-        X = self._validate_X(X, reset=first)
-        y = self._validate_y(y, X)
-        if first:
-            self._start(y)
-        elif (1 if y.ndim == 1 else y.shape[1]) != self.n_outputs_:
-            raise ValueError(f"y has {1 if y.ndim == 1 else y.shape[1]} outputs, but "
-                             f"{type(self).__name__} was fitted with {self.n_outputs_}")
-        return self._train(X, self._scaled(y), 1, stopping=False)
+        result: MLPRegressor = self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        return result
 
-    def predict(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        """Predicted targets: (n_samples,) if fit saw a 1-D y, else (n_samples, n_outputs).
+    def predict(self, X: Any) -> npt.NDArray[Any]:
+        """The predicted targets.
 
         Parameters
         ----------
-        X : array_like of shape (n_samples, n_features)
-            Inputs with the features fit saw.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The inputs.
 
         Returns
         -------
-        ndarray of float64, shape (n_samples,) or (n_samples, n_outputs)
-            The predictions, in the targets' own units.
-
-        Raises
-        ------
-        NotFittedError
-            Before fit (`bpcore.sklearn.NotFittedError`: scikit-learn's when installed).
-        ValueError
-            If X is not 2-D, not finite, or has a different number of features than in fit.
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predictions (1-D for one output).
 
         Examples
         --------
         >>> import numpy as np
         >>> from bpcore.sklearn import MLPRegressor
-        >>> X = np.linspace(-1, 1, 20).reshape(-1, 1)
-        >>> Y = np.hstack([X, -X])
-        >>> MLPRegressor(epochs=5, random_state=0).fit(X, Y).predict(X[:3]).shape
+        >>> X = np.linspace(-1, 1, 40).reshape(-1, 1)
+        >>> reg = MLPRegressor(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0)
+        >>> reg.fit(X, np.column_stack([X.ravel(), -X.ravel()])).predict(X[:3]).shape
         (3, 2)
         """
-        outputs = self._outputs(X) * self.y_scale_ + self.y_mean_
-        return outputs[:, 0] if self._y_ndim == 1 else outputs
-
-    def score(self, X: npt.ArrayLike, y: npt.ArrayLike,
-              sample_weight: npt.ArrayLike | None = None) -> float:
-        """R^2 of the predictions (averaged uniformly over outputs), as scikit-learn's.
-
-        Parameters
-        ----------
-        X : array_like of shape (n_samples, n_features)
-            Inputs.
-        y : array_like of shape (n_samples,) or (n_samples, n_outputs)
-            Their true targets.
-        sample_weight : array_like of shape (n_samples,) or None, default None
-            Weights of the samples; None weighs them equally.
-
-        Returns
-        -------
-        float
-            1 - (sum of squared residuals) / (sum of squared deviations from y's mean): 1.0
-            for perfect predictions, 0.0 for always predicting the mean, lower for worse.
-
-        Raises
-        ------
-        NotFittedError, ValueError
-            As for `predict`.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from bpcore.sklearn import MLPRegressor
-        >>> X = np.linspace(-1, 1, 20).reshape(-1, 1)
-        >>> reg = MLPRegressor(lr=0.05, epochs=200, batch_size=4, random_state=0)
-        >>> reg.fit(X, 2 * X[:, 0]).score(X, 2 * X[:, 0]) > 0.99
-        True
-        """
-        predicted = self.predict(X)
-        y = np.asarray(y, dtype=np.float64)
-        if y.ndim == 1:
-            y, predicted = y.reshape(-1, 1), predicted.reshape(-1, 1)
-        weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
-        residual = np.average((y - predicted) ** 2, axis=0, weights=weights)
-        total = np.average((y - np.average(y, axis=0, weights=weights)) ** 2, axis=0,
-                           weights=weights)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r2 = np.where(total > 0, 1 - residual / np.where(total > 0, total, 1),
-                          np.where(residual == 0, 1.0, 0.0))
-        return float(np.mean(r2))
+        outputs = self._forward(X)
+        return outputs.ravel() if outputs.shape[1] == 1 else outputs
 
 
-class MLPClassifier(_BaseMLP):
-    """A fully-connected network classifier trained by SGD (bpcore.Network underneath).
+def from_sklearn(estimator: Any, dtype: str = "float64") -> MLPClassifier | MLPRegressor:
+    """A fitted scikit-learn MLPClassifier or MLPRegressor as the equivalent bpcore one.
 
-    Two classes: one sigmoid output unit with binary cross-entropy; more: a softmax output with
-    cross-entropy. Labels may be any sortable values (ints, strings, ...); `classes_` holds them
-    sorted. `tol` and `patience` are Network.fit's (on the training loss). `score` is accuracy.
-
-    The constructor only stores the parameters; `fit` checks them and raises TypeError or
-    ValueError naming the one that is wrong.
+    For fast prediction of models trained elsewhere: the same parameters and fitted
+    attributes, and a `network_` holding its weights, so that predictions agree to rounding.
+    A warm start or partial_fit then continues training on bpcore.
 
     Parameters
     ----------
-    hidden_layer_sizes : int or sequence of int, default (32,)
-        Widths of the hidden layers: the network's sizes are (n_features,
-        *hidden_layer_sizes, 1 for two classes or n_classes).
-    activation : {"relu", "sigmoid", "tanh", "leaky_relu", "identity"}, default "relu"
-        Activation of the hidden layers (leaky_relu has slope 0.01).
-    lr : float, default 0.01
-        Learning rate, > 0.
-    epochs : int, default 200
-        The most epochs `fit` runs; `partial_fit` runs one.
-    batch_size : int, default 32
-        Samples per SGD step; 1 is online learning.
-    momentum : float in [0, 1), default 0.9
-        As in `Network.fit`: v = momentum * v - lr * (g + weight_decay * W), then W += v.
-    weight_decay : float >= 0, default 0.0
-        L2 penalty on the weights, not the biases, as in `Network.fit`.
-    shuffle : bool, default True
-        Reorder the samples every epoch, drawing from the network's generator.
-    tol : float >= 0 or None, default None
-        `fit` stops once an epoch's loss is <= tol.
-    patience : int >= 1 or None, default None
-        `fit` stops after `patience` epochs without a lower loss.
-    random_state : int, RandomState, Generator, SeedSequence or None, default None
-        Seed of the initial weights and the shuffling: an int makes `fit` repeatable. A
-        RandomState or Generator gives a seed drawn from it (advancing it) at each fit.
-    dtype : {"float32", "float64"}, default "float64"
-        The network's arithmetic; probabilities are float64 either way.
+    estimator : sklearn.neural_network.MLPClassifier or MLPRegressor
+        A fitted one (not with loss='poisson').
+    dtype : {'float64', 'float32'}, default 'float64'
+        The precision of the new estimator's network.
 
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        The class labels, sorted.
-    network_ : Network
-        The trained network.
-    n_features_in_ : int
-        The number of features X had in fit.
-    feature_names_in_ : ndarray of str
-        X's column names, when X in fit was a DataFrame whose columns are all strings.
-    n_outputs_ : int
-        The network's outputs: 1 for two classes, else n_classes.
-    loss_curve_ : list of float
-        The loss of every epoch so far.
-    n_iter_ : int
-        Epochs run so far.
-    stop_reason_ : str
-        Why the last training stopped, as `History.stop_reason`.
+    Returns
+    -------
+    MLPClassifier or MLPRegressor
+        bpcore's estimator of the same kind.
 
-    See Also
-    --------
-    MLPRegressor : The regressor on the same network.
-    bpcore.Network : The network underneath, for direct use.
+    Raises
+    ------
+    TypeError
+        If estimator is not a scikit-learn MLP.
+    ValueError
+        If it is not fitted, or its output activation has no bpcore counterpart.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from bpcore.sklearn import MLPClassifier
-    >>> X = np.array([[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]])
-    >>> y = np.array(["low", "low", "low", "high", "high", "high"])
-    >>> clf = MLPClassifier(hidden_layer_sizes=(8,), lr=0.1, epochs=100,
-    ...                     random_state=0).fit(X, y)
-    >>> clf.classes_
-    array(['high', 'low'], dtype='<U4')
-    >>> clf.predict([[0.5], [4.5]])
-    array(['low', 'high'], dtype='<U4')
-    >>> clf.score(X, y)
-    1.0
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.neural_network import MLPClassifier as SklearnMLP
+    >>> from bpcore.sklearn import from_sklearn
+    >>> X, y = load_iris(return_X_y=True)
+    >>> theirs = SklearnMLP((8,), solver="lbfgs", random_state=0).fit(X, y)
+    >>> ours = from_sklearn(theirs)
+    >>> bool(np.allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-12))
+    True
     """
+    if isinstance(estimator, _SklearnClassifier):
+        kind: type[_BaseMLP] = MLPClassifier
+    elif isinstance(estimator, _SklearnRegressor):
+        kind = MLPRegressor
+    else:
+        raise TypeError(f"estimator must be scikit-learn's MLPClassifier or MLPRegressor, got "
+                        f"{type(estimator).__name__}")
+    if not hasattr(estimator, "coefs_"):
+        raise ValueError(f"estimator must be fitted: this {type(estimator).__name__} has no "
+                         f"coefs_")
+    if estimator.out_activation_ not in ("identity", "logistic", "softmax"):
+        raise ValueError(f"estimator's output activation {estimator.out_activation_!r} (loss "
+                         f"'poisson') has no bpcore counterpart")
+    ours = kind(**estimator.get_params(), dtype=dtype)
+    for name in _FITTED:
+        if hasattr(estimator, name):
+            setattr(ours, name, getattr(estimator, name))
+    units = [estimator.coefs_[0].shape[0]] + [c.shape[1] for c in estimator.coefs_]
+    output, loss = {"identity": ("identity", "mse"), "logistic": ("sigmoid",
+                    "binary_cross_entropy"), "softmax": ("softmax", "cross_entropy")}[
+                    estimator.out_activation_]
+    ours.network_ = Network(units, activation=_ACTIVATIONS[estimator.activation],
+                            output=output, loss=loss, dtype=dtype, seed=0)
+    ours.coefs_ = estimator.coefs_
+    ours.intercepts_ = estimator.intercepts_
+    ours._best = None
+    return ours
 
-    _estimator_type = "classifier"
-    classes_: npt.NDArray[Any]
 
-    def __sklearn_tags__(self) -> Any:
-        from sklearn.utils import ClassifierTags
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags = ClassifierTags()
-        return tags
+def to_sklearn(estimator: MLPClassifier | MLPRegressor) -> Any:
+    """A fitted bpcore MLPClassifier or MLPRegressor as scikit-learn's, with copies of its
+    weights (float64) and fitted attributes.
 
-    def _validate_y(self, y: npt.ArrayLike, X: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        """y as a 1-D array of class labels; continuous or multi-column targets are refused."""
-        name = type(self).__name__
-        if y is None:
-            raise ValueError(f"{name} requires y to be passed, but the target y is None")
-        if _is_sparse(y):
-            raise TypeError("Sparse data was passed for y, but dense class labels are required")
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            warnings.warn("A column-vector y was passed when a 1d array was expected. Please "
-                          "change the shape of y to (n_samples,), for example using ravel().",
-                          _sklearn_class("DataConversionWarning", _DataConversionWarning),
-                          stacklevel=3)
-            y = y[:, 0]
-        if y.ndim != 1:
-            raise ValueError(f"y should be a 1d array of class labels, got an array of shape "
-                             f"{y.shape} instead")
-        _check_lengths(X, y)
-        if y.dtype.kind == "c":
-            raise ValueError("Complex data not supported: y holds complex numbers")
-        if y.dtype.kind == "O":
-            kinds = {("text" if isinstance(item, str) else
-                      "number" if isinstance(item, numbers.Real) else "other") for item in y}
-            if kinds == {"number"}:
-                y = y.astype(np.float64)
-            elif kinds != {"text"}:
-                raise ValueError(f"Unknown label type: y mixes {' and '.join(sorted(kinds))} "
-                                 f"labels; use labels of one kind (ints or strings)")
-        if y.dtype.kind == "f":
-            _check_finite(y, "y")
-            if (y != np.round(y)).any():
-                raise ValueError("Unknown label type: continuous. A classifier needs class "
-                                 "labels; for continuous targets use MLPRegressor")
-        return y
+    Parameters
+    ----------
+    estimator : bpcore.sklearn.MLPClassifier or MLPRegressor
+        A fitted one.
 
-    def _targets(self, y: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
-        """y as network targets: a 0/1 column for two classes, one-hot rows for more."""
-        index = np.searchsorted(self.classes_, y)
-        index = np.clip(index, 0, len(self.classes_) - 1)
-        unknown = self.classes_[index] != y
-        if unknown.any():
-            raise ValueError(f"y holds labels not in classes_ {self.classes_.tolist()}: "
-                             f"{np.unique(y[unknown]).tolist()}")
-        if len(self.classes_) == 2:
-            return index.astype(np.float64)
-        return np.eye(len(self.classes_))[index]
+    Returns
+    -------
+    sklearn.neural_network.MLPClassifier or MLPRegressor
+        scikit-learn's estimator of the same kind, with the same parameters (but dtype).
 
-    def _start(self, classes: npt.NDArray[Any]) -> None:
-        classes = np.unique(classes)
-        if len(classes) < 2:
-            raise ValueError(f"{type(self).__name__} needs at least 2 classes, got 1 class: "
-                             f"{classes.tolist()}")
-        self.classes_ = classes
-        if len(classes) == 2:
-            self._new_network(1, "sigmoid", "binary_cross_entropy")
-        else:
-            self._new_network(len(classes), "softmax", "cross_entropy")
+    Raises
+    ------
+    TypeError
+        If estimator is not one of bpcore's MLPs.
+    ValueError
+        If it is not fitted.
 
-    def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> Self:
-        """Train a new network for `epochs` epochs (fewer if tol or patience stop it).
-
-        Any network from an earlier fit is replaced; `classes_` are the labels in y.
-
-        Parameters
-        ----------
-        X : array_like of shape (n_samples, n_features)
-            Inputs, one sample per row: finite numbers (a DataFrame also records its
-            column names).
-        y : array_like of shape (n_samples,)
-            Class labels (ints, strings, ...), at least 2 different ones.
-
-        Returns
-        -------
-        self
-            The fitted estimator.
-
-        Raises
-        ------
-        ValueError
-            If X is not 2-D or not finite, y is not 1-D, continuous or has one class, their
-            numbers of samples differ, or a constructor parameter is out of range.
-        TypeError
-            If X or y are sparse or X is not numbers, or a constructor parameter has the
-            wrong type.
-        bpcore.DivergenceError
-            If training diverges (lower `lr`).
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from bpcore.sklearn import MLPClassifier
-        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-        >>> clf = MLPClassifier(hidden_layer_sizes=8, lr=0.1, epochs=300, random_state=0)
-        >>> clf.fit(X, [0, 1, 2, 1]).score(X, [0, 1, 2, 1])
-        1.0
-        >>> clf.network_.sizes, clf.network_.output
-        ((2, 8, 3), 'softmax')
-        """
-        X = self._validate_X(X, reset=True)
-        y = self._validate_y(y, X)
-        self._start(y)
-        return self._train(X, self._targets(y), self.epochs)
-
-    def partial_fit(self, X: npt.ArrayLike, y: npt.ArrayLike,
-                    classes: Sequence[Any] | npt.NDArray[Any] | None = None) -> Self:
-        """One epoch over X, y. The first call needs `classes`, every label that will ever
-        occur; later calls go on training the same network.
-
-        The network and its momentum persist between calls; `tol` and `patience` do not
-        apply.
-
-        Parameters
-        ----------
-        X : array_like of shape (n_samples, n_features)
-            Inputs, one sample per row; as many features on every call.
-        y : array_like of shape (n_samples,)
-            Class labels, each one of `classes`.
-        classes : array_like of shape (n_classes,) or None, default None
-            Every label there will be (at least 2): required on the first call; on later
-            calls None or the same labels.
-
-        Returns
-        -------
-        self
-            The estimator, trained one more epoch.
-
-        Raises
-        ------
-        ValueError
-            If `classes` is missing on the first call or differs later, y holds a label not
-            in it, or as for `fit`.
-        TypeError
-            As for `fit`.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from bpcore.sklearn import MLPClassifier
-        >>> clf = MLPClassifier(random_state=0)
-        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-        >>> clf = clf.partial_fit(X, ["a", "b", "a", "b"], classes=["a", "b", "c"])
-        >>> clf = clf.partial_fit(X, ["c", "c", "a", "b"])
-        >>> clf.classes_.tolist(), clf.n_iter_
-        (['a', 'b', 'c'], 2)
-        """
-        first = not hasattr(self, "network_")
-        if first and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit")
-        X = self._validate_X(X, reset=first)
-        y = self._validate_y(y, X)
-        if first:
-            assert classes is not None  # checked above; tells the type checker
-            self._start(self._validate_y(np.asarray(classes), np.empty((len(classes), 0))))
-        elif classes is not None and not _equal(np.unique(classes), self.classes_):
-            raise ValueError(f"classes={np.unique(classes).tolist()} is not the same as on the "
-                             f"first call to partial_fit: {self.classes_.tolist()}")
-        return self._train(X, self._targets(y), 1, stopping=False)
-
-    def predict_proba(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        """Probability of each class in `classes_` order, shape (n_samples, n_classes).
-
-        Parameters
-        ----------
-        X : array_like of shape (n_samples, n_features)
-            Inputs with the features fit saw.
-
-        Returns
-        -------
-        ndarray of float64, shape (n_samples, n_classes)
-            Each row sums to 1.
-
-        Raises
-        ------
-        NotFittedError
-            Before fit (`bpcore.sklearn.NotFittedError`: scikit-learn's when installed).
-        ValueError
-            If X is not 2-D, not finite, or has a different number of features than in fit.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from bpcore.sklearn import MLPClassifier
-        >>> X = np.array([[0.0], [1.0], [4.0], [5.0]])
-        >>> clf = MLPClassifier(epochs=20, random_state=0).fit(X, ["no", "no", "yes", "yes"])
-        >>> proba = clf.predict_proba(X)
-        >>> proba.shape, bool(np.allclose(proba.sum(axis=1), 1))
-        ((4, 2), True)
-        """
-        outputs = self._outputs(X)
-        if len(self.classes_) == 2:
-            return np.hstack([1 - outputs, outputs])
-        return outputs
-
-    def predict(self, X: npt.ArrayLike) -> npt.NDArray[Any]:
-        """The most probable class of each sample.
-
-        Parameters
-        ----------
-        X : array_like of shape (n_samples, n_features)
-            Inputs with the features fit saw.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-            Labels from `classes_`, of their dtype.
-
-        Raises
-        ------
-        NotFittedError
-            Before fit (`bpcore.sklearn.NotFittedError`: scikit-learn's when installed).
-        ValueError
-            If X is not 2-D, not finite, or has a different number of features than in fit.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from bpcore.sklearn import MLPClassifier
-        >>> X = np.array([[0.0], [1.0], [4.0], [5.0]])
-        >>> clf = MLPClassifier(lr=0.1, epochs=100, random_state=0)
-        >>> clf.fit(X, [0, 0, 1, 1]).predict([[0.5], [4.5]])
-        array([0, 1])
-        """
-        self._check_fitted()
-        predicted: npt.NDArray[Any] = self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-        return predicted
-
-    def score(self, X: npt.ArrayLike, y: npt.ArrayLike,
-              sample_weight: npt.ArrayLike | None = None) -> float:
-        """Accuracy: the (weighted) fraction of samples whose class is predicted right.
-
-        Parameters
-        ----------
-        X : array_like of shape (n_samples, n_features)
-            Inputs.
-        y : array_like of shape (n_samples,)
-            Their true labels.
-        sample_weight : array_like of shape (n_samples,) or None, default None
-            Weights of the samples; None weighs them equally.
-
-        Returns
-        -------
-        float
-            From 0.0 to 1.0.
-
-        Raises
-        ------
-        NotFittedError, ValueError
-            As for `predict`.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from bpcore.sklearn import MLPClassifier
-        >>> X = np.array([[0.0], [1.0], [4.0], [5.0]])
-        >>> clf = MLPClassifier(lr=0.1, epochs=100, random_state=0).fit(X, [0, 0, 1, 1])
-        >>> clf.score(X, [0, 0, 1, 1]), clf.score(X, [0, 0, 1, 1], sample_weight=[0, 0, 0, 1])
-        (1.0, 1.0)
-        """
-        right = self.predict(X) == np.asarray(y).reshape(-1)
-        weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
-        return float(np.average(right, weights=weights))
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_iris
+    >>> from bpcore.sklearn import MLPClassifier, to_sklearn
+    >>> X, y = load_iris(return_X_y=True)
+    >>> ours = MLPClassifier((8,), solver="lbfgs", random_state=0).fit(X, y)
+    >>> theirs = to_sklearn(ours)
+    >>> bool(np.allclose(theirs.predict_proba(X), ours.predict_proba(X), rtol=1e-12))
+    True
+    """
+    if not isinstance(estimator, (MLPClassifier, MLPRegressor)):
+        raise TypeError(f"estimator must be bpcore.sklearn's MLPClassifier or MLPRegressor, got "
+                        f"{type(estimator).__name__}")
+    if not estimator.__sklearn_is_fitted__():
+        raise ValueError(f"estimator must be fitted: this {type(estimator).__name__} has no "
+                         f"network_")
+    params = estimator.get_params()
+    del params["dtype"]
+    kind = _SklearnClassifier if isinstance(estimator, MLPClassifier) else _SklearnRegressor
+    theirs = kind(**params)
+    for name in _FITTED:
+        if hasattr(estimator, name):
+            setattr(theirs, name, getattr(estimator, name))
+    theirs.coefs_ = [c.astype(np.float64) for c in estimator.coefs_]
+    theirs.intercepts_ = [b.astype(np.float64) for b in estimator.intercepts_]
+    return theirs

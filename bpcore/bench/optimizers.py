@@ -48,7 +48,8 @@ ADAM_OVER_SGD = 1.3  # the most Adam's step may cost, in SGD's steps, on the mid
 def bpcore_optimizer(key: str) -> Optimizer:
     """bpcore's optimizer `key` of OPTIMIZERS, with its settings."""
     settings = OPTIMIZERS[key][1]
-    return {"adam": Adam, "rprop": Rprop}.get(key, SGD)(**settings)
+    kind: type[Optimizer] = {"adam": Adam, "rprop": Rprop}.get(key, SGD)
+    return kind(**settings)
 
 
 def numpy_optimizer(key: str) -> NumpyOptimizer:

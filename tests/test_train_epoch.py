@@ -1,0 +1,242 @@
+"""Network.train_epoch (summed_penalty, records) and Adam's eps_hat, against NumPy references
+built from Network.gradients and the optimizers' documented formulas."""
+import numpy as np
+import pytest
+
+import bpcore
+from bpcore.optim import LBFGS
+
+RTOL = 1e-12  # float64 twins of the same arithmetic, summed in other orders
+
+
+def network(kind, dtype="float64"):
+    if kind == "mse":
+        return bpcore.Network([3, 4, 2], activation="tanh", output="identity", dtype=dtype,
+                              seed=1)
+    return bpcore.Network([3, 4, 3], activation="tanh", output="softmax",
+                          loss="cross_entropy", dtype=dtype, seed=1)
+
+
+def data(kind, n=8):
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(n, 3))
+    if kind == "mse":
+        return X, rng.normal(size=(n, 2))
+    return X, np.eye(3)[rng.integers(0, 3, n)]
+
+
+def twin(net):
+    copy = bpcore.Network(net.sizes, activation=net.activation, output=net.output,
+                          loss=net.loss_name, dtype=net.dtype)
+    copy.set_state(net.get_state())
+    return copy
+
+
+def layers(held):
+    """[W0, b0, W1, b1, ...] of a Network (views) or of its Gradients."""
+    return [a for pair in zip(held.weights, held.biases) for a in pair]
+
+
+def parameters(net):
+    return np.concatenate([a.ravel() for a in layers(net)])
+
+
+class Reference:
+    """The optimizer's update in NumPy, on the parameters of a Network (its weights and biases
+    views), with the optimizer's state kept here."""
+
+    def __init__(self, net, optimizer):
+        self.net, self.opt, self.t = net, optimizer, 0
+        self.params = layers(net)
+        self.decays = [i % 2 == 0 for i in range(len(self.params))]  # weights, not biases
+        self.m = [np.zeros_like(p) for p in self.params]
+        self.v = [np.zeros_like(p) for p in self.params]
+
+    def step(self, grads, decay):
+        opt = self.opt
+        self.t += 1
+        for p, g, m, v, decayed in zip(self.params, grads, self.m, self.v, self.decays):
+            g = g + decay * p if decayed else g
+            if isinstance(opt, bpcore.SGD):
+                if opt.momentum == 0:
+                    p -= opt.lr * g
+                    continue
+                m[...] = opt.momentum * m + g  # the velocity
+                p -= opt.lr * (g + opt.momentum * m if opt.nesterov else m)
+                continue
+            m[...] = opt.beta1 * m + (1 - opt.beta1) * g
+            v[...] = opt.beta2 * v + (1 - opt.beta2) * g * g
+            bias1, bias2 = 1 - opt.beta1 ** self.t, 1 - opt.beta2 ** self.t
+            if opt.eps_hat:
+                p -= opt.lr * np.sqrt(bias2) / bias1 * m / (np.sqrt(v) + opt.eps)
+            else:
+                p -= opt.lr / bias1 * m / (np.sqrt(v) / np.sqrt(bias2) + opt.eps)
+
+    def epoch(self, X, Y, order, batch_size, weights, summed):
+        """train_epoch's documented steps; returns its records."""
+        records = []
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            w = np.ones(len(rows)) if weights is None else weights[rows]
+            S, b = w.sum(), len(rows)
+            squares = sum(float((W ** 2).sum()) for W in self.net.weights)
+            if S == 0:
+                mean, loss = [np.zeros_like(p) for p in self.params], 0.0
+            else:
+                g = self.net.gradients(X[rows], Y[rows],
+                                       sample_weight=None if weights is None else w)
+                mean = layers(g)
+                loss = g.loss * (b if summed else S)  # sum (w b/S) C, or sum w C
+            records.append((loss, S, squares))
+            if summed and S == 0:
+                continue
+            if summed:  # sum w g / S + (weight_decay / S) W
+                self.step(mean, self.opt.weight_decay / S)
+            else:  # sum w g / b + weight_decay W
+                self.step([a * (S / b) for a in mean], self.opt.weight_decay)
+        return np.array(records)
+
+
+OPTIMIZERS = [bpcore.SGD(lr=0.1, weight_decay=0.3),
+              bpcore.SGD(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.3),
+              bpcore.Adam(lr=0.01, weight_decay=0.3, eps_hat=True)]
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=["sgd", "nesterov", "adam_eps_hat"])
+@pytest.mark.parametrize("kind", ["mse", "cross_entropy"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("summed", [True, False])
+@pytest.mark.parametrize("batch_size", [3, 1])
+def test_epochs_follow_the_numpy_reference(optimizer, kind, weighted, summed, batch_size):
+    X, Y = data(kind)
+    # rows repeat and one is left out; with batch_size 3 the last batch has 2 rows
+    order = np.array([5, 0, 3, 3, 7, 1, 6, 2])
+    weights = np.array([0.5, 2.0, 1.0, 0.0, 1.5, 0.25, 3.0, 1.0]) if weighted else None
+    net = network(kind)
+    reference = Reference(twin(net), optimizer)
+    for _ in range(2):  # the optimizer's state carries on into a second epoch
+        records = net.train_epoch(X, Y, optimizer, order=order, batch_size=batch_size,
+                                  sample_weight=weights, summed_penalty=summed)
+        expected = reference.epoch(X, Y, order, batch_size, weights, summed)
+        np.testing.assert_allclose(records, expected, rtol=RTOL, atol=1e-15)
+        np.testing.assert_allclose(parameters(net), parameters(reference.net), rtol=RTOL,
+                                   atol=1e-15)
+    assert not np.allclose(parameters(net), parameters(network(kind)))
+
+
+@pytest.mark.parametrize("optimizer", [bpcore.SGD(lr=0.1, momentum=0.9, weight_decay=0.5),
+                                       bpcore.Adam(lr=0.01, weight_decay=0.5, eps_hat=True)])
+def test_a_batch_of_zero_weights_takes_no_step(optimizer, assert_same_state):
+    X, Y = data("mse", 6)
+    weights = np.array([0.0, 0.0, 0.0, 1.0, 2.0, 0.5])
+    net = network("mse")
+    net.train_epoch(X, Y, optimizer, order=[3, 4], batch_size=2)  # some optimizer state
+    before = net.get_state()
+    records = net.train_epoch(X, Y, optimizer, order=[0, 1, 2, 0], batch_size=3,
+                              sample_weight=weights, summed_penalty=True)
+    assert_same_state(net.get_state(), before)
+    assert records[:, :2].tolist() == [[0.0, 0.0], [0.0, 0.0]]
+    # after zero batches, a batch steps with the weight decay it has alone
+    alone = twin(net)
+    net.train_epoch(X, Y, optimizer, order=[0, 1, 3, 4, 5], batch_size=2,
+                    sample_weight=weights, summed_penalty=True)
+    alone.train_epoch(X, Y, optimizer, order=[3, 4, 5], batch_size=2,
+                      sample_weight=weights, summed_penalty=True)
+    assert_same_state(net.get_state(), alone.get_state())
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS[:2] + [bpcore.Adam(lr=0.01, weight_decay=0.1)])
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_an_epoch_in_order_is_steps_on_its_batches(optimizer, batch_size):
+    X, Y = data("cross_entropy", 7)
+    net = network("cross_entropy")
+    stepped = twin(net)
+    records = net.train_epoch(X, Y, optimizer, batch_size=batch_size)
+    losses = [stepped.step(X[start:start + batch_size], Y[start:start + batch_size],
+                           optimizer=optimizer) for start in range(0, 7, batch_size)]
+    sizes = [min(batch_size, 7 - start) for start in range(0, 7, batch_size)]
+    np.testing.assert_allclose(parameters(net), parameters(stepped), rtol=RTOL, atol=1e-15)
+    np.testing.assert_allclose(records[:, 0], np.multiply(losses, sizes), rtol=RTOL)
+    assert records[:, 1].tolist() == sizes
+
+
+def test_eps_hat_is_scikit_learns_adam():
+    X, Y = data("mse")
+    optimizer = bpcore.Adam(lr=0.05, eps=1e-3, eps_hat=True)
+    net = network("mse")
+    reference = Reference(twin(net), optimizer)
+    for start in (0, 4, 0):
+        rows = slice(start, start + 4)
+        net.step(X[rows], Y[rows], optimizer=optimizer)
+        g = reference.net.gradients(X[rows], Y[rows])
+        reference.step(layers(g), 0.0)
+        np.testing.assert_allclose(parameters(net), parameters(reference.net), rtol=RTOL)
+    # one sample as a 1-D row takes the online kernel
+    net.step(X[0], Y[0], optimizer=optimizer)
+    g = reference.net.gradients(X[:1], Y[:1])
+    reference.step(layers(g), 0.0)
+    np.testing.assert_allclose(parameters(net), parameters(reference.net), rtol=RTOL)
+    # PyTorch's placement of eps (eps_hat=False) gives other weights while 1 - beta2^t is small
+    nets = {}
+    for eps_hat in (False, True):
+        nets[eps_hat] = network("mse")
+        for start in (0, 4, 0):
+            nets[eps_hat].step(X[start:start + 4], Y[start:start + 4], optimizer=bpcore.Adam(
+                lr=0.05, eps=1e-3, eps_hat=eps_hat))
+    moved = np.abs(parameters(nets[True]) - parameters(network("mse"))).max()
+    assert np.abs(parameters(nets[False]) - parameters(nets[True])).max() > 1e-3 * moved
+
+
+def test_eps_hat_is_an_adam_setting():
+    assert not bpcore.Adam().eps_hat
+    assert bpcore.Adam(eps_hat=True).state_dict()["eps_hat"] is True
+
+
+BAD = [
+    (dict(optimizer="sgd"), TypeError, "optimizer"),
+    (dict(optimizer=LBFGS()), TypeError, "optimizer"),
+    (dict(optimizer=bpcore.SGD(lr=lambda epoch: 0.1)), TypeError, "lr"),
+    (dict(order=[0, 8]), ValueError, "order"),
+    (dict(order=[-1, 2]), ValueError, "order"),
+    (dict(order=[[0, 1], [2, 3]]), (TypeError, ValueError), "order"),
+    (dict(order=[0.0, 1.0]), TypeError, "order"),
+    (dict(batch_size=0), ValueError, "batch_size"),
+    (dict(batch_size=2.5), TypeError, "batch_size"),
+    (dict(sample_weight=np.ones(7)), ValueError, "sample_weight"),
+    (dict(sample_weight=np.r_[np.ones(7), -1.0]), ValueError, "sample_weight"),
+    (dict(sample_weight=np.r_[np.ones(7), np.nan]), ValueError, "sample_weight"),
+    (dict(sample_weight=["a"] * 8), TypeError, "sample_weight"),
+]
+
+
+@pytest.mark.parametrize("given, error, name", BAD)
+def test_bad_input_is_refused_and_changes_nothing(given, error, name, assert_same_state):
+    X, Y = data("mse")
+    net = network("mse")
+    net.train_epoch(X, Y, bpcore.SGD(lr=0.1, momentum=0.9), batch_size=3)  # some velocity
+    before = net.get_state()
+    arguments = dict(optimizer=bpcore.Adam(), summed_penalty=True) | given
+    with pytest.raises(error, match=name):
+        net.train_epoch(X, Y, **arguments)
+    assert_same_state(net.get_state(), before)
+
+
+@pytest.mark.parametrize("summed", [False, True])
+def test_float32_networks_train(summed):
+    X, Y = data("cross_entropy")
+    net = network("cross_entropy", dtype="float32")
+    wide = network("cross_entropy")
+    start = parameters(net).copy()
+    weights = np.linspace(0.0, 2.0, 8)
+    # SGD: linear in the gradient, so float32's rounding is not amplified as Adam's m / sqrt(v)
+    # would amplify it for a gradient near zero
+    optimizer = bpcore.SGD(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)
+    records = net.train_epoch(X, Y, optimizer, batch_size=3, sample_weight=weights,
+                              summed_penalty=summed)
+    wide.train_epoch(X, Y, optimizer, batch_size=3, sample_weight=weights,
+                     summed_penalty=summed)
+    assert net.dtype == np.float32 and parameters(net).dtype == np.float32
+    assert records.dtype == np.float64 and np.isfinite(records).all()
+    assert not np.array_equal(parameters(net), start)
+    # the same steps as in float64, to float32's precision
+    np.testing.assert_allclose(parameters(net), parameters(wide), atol=1e-4)
