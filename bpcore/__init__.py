@@ -7,7 +7,7 @@ Start with `Network` (``help(bpcore.Network)`` lists the activations and losses)
 `fit`, which trains by SGD or the optimizers `SGD`, `Adam`, `Rprop` and `LBFGS`, with the
 learning-rate schedules of `bpcore.schedules`; `load` reads a saved network, `check_gradients` tests backpropagation against finite
 differences. `bpcore.datasets` holds two small bundled data sets, `bpcore.sklearn`
-scikit-learn compatible estimators.
+drop-in replacements for scikit-learn's MLPClassifier and MLPRegressor.
 
 Examples
 --------
