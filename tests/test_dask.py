@@ -29,9 +29,9 @@ pytestmark = [
 
 
 def grid_search():
-    model = make_pipeline(StandardScaler(), MLPClassifier(epochs=20, random_state=0))
+    model = make_pipeline(StandardScaler(), MLPClassifier(max_iter=20, random_state=0))
     grid = {"mlpclassifier__hidden_layer_sizes": [(4,), (8,)],
-            "mlpclassifier__lr": [0.01, 0.05]}
+            "mlpclassifier__learning_rate_init": [0.01, 0.05]}
     cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
     return GridSearchCV(model, grid, cv=cv, n_jobs=-1)
 
