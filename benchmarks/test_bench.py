@@ -3,7 +3,7 @@
 Run: `pytest benchmarks/ --benchmark-only` (add `--benchmark-columns=min,mean,ops` to taste).
 The same workloads as `bpcore bench`, whose table gives the ratios in one run, including its
 comparisons with FANN's incremental training and scikit-learn's MLPClassifier (skipped when
-the library is not installed).
+the library is not installed; `bpcore.bench.estimators` holds the latter's cases).
 """
 import warnings
 
@@ -13,6 +13,7 @@ from numpy_baseline import NumpyNetwork
 
 from bpcore import bench
 from bpcore._backend import use_backend
+from bpcore.bench import estimators
 from bpcore.bench.fann import Fann, connection_count
 
 CASES = {case.key: case for case in bench.cases("default")}
@@ -102,25 +103,27 @@ def test_fann_online_epoch(benchmark, key, implementation):
     benchmark(train)
 
 
+FIT_CASES = {case.key: case for case in estimators.fit_cases("default")}
+
+
 @pytest.mark.parametrize("implementation", ["compiled", "sklearn"])
-def test_sklearn_classifier_fit(benchmark, implementation):
-    """bpcore.sklearn.MLPClassifier against scikit-learn's MLPClassifier: fit on the digits."""
-    case = bench.sklearn_case("default")
+@pytest.mark.parametrize("key", list(FIT_CASES))
+def test_sklearn_classifier_fit(benchmark, key, implementation):
+    """bpcore.sklearn.MLPClassifier against scikit-learn's, the same parameters: one fit."""
+    case = FIT_CASES[key]
     benchmark.group = f"scikit-learn comparison: {case.title}"
-    neural_network = bench._sklearn()
-    if neural_network is None:
+    if bench._sklearn() is None:
         pytest.skip("scikit-learn is not installed")
     if not bench._have_compiled():
         pytest.skip("bpcore._kernels is not built")
-    X, y = bench._digits(case)
-    ours, theirs = bench._sklearn_estimators(case, neural_network)
-    if implementation == "sklearn":
-        def fit():
-            with warnings.catch_warnings():  # max_iter reached: wanted, every epoch runs
-                warnings.simplefilter("ignore")
-                theirs.fit(X, y)
-    else:
-        def fit():
-            with use_backend("cython"):
-                ours.fit(X, y)
-    benchmark.pedantic(fit, rounds=3, iterations=1, warmup_rounds=1)
+    from sklearn.exceptions import ConvergenceWarning
+    X, y = estimators.load_data(case.data, case.n_samples)
+    ours, theirs = estimators.estimator_pair(case)
+    estimator = theirs if implementation == "sklearn" else ours
+
+    def fit():
+        with warnings.catch_warnings():  # max_iter reached: wanted, every iteration runs
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            estimator.fit(X, y)
+    with use_backend("cython"):
+        benchmark.pedantic(fit, rounds=3, iterations=1, warmup_rounds=1)

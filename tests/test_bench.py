@@ -11,7 +11,7 @@ import pytest
 
 import bpcore
 from bpcore import _backend, bench
-from bpcore.bench import optimizers, quality
+from bpcore.bench import estimators, optimizers, quality
 from bpcore.bench.fann import Fann, connection_count
 from bpcore.datasets import load_iris
 from bpcore.bench.numpy_baseline import NumpyNetwork
@@ -24,7 +24,9 @@ CASE_KEYS = ["tiny_online", "mid_online", "mid_batch_f32", "mid_batch_f64", "lar
              *STEP_KEYS]
 FANN_KEYS = ["fann_tiny", "fann_mid"]
 QUALITY_KEYS = ["quality_iris", "quality_diabetes"]  # the smoke scale's data sets
-SKLEARN_KEYS = ["sklearn_digits", *QUALITY_KEYS]
+FIT_KEYS = [case.key for case in estimators.fit_cases("smoke")]
+LATENCY_KEYS = [case.key for case in estimators.latency_cases("smoke")]
+SKLEARN_KEYS = [*FIT_KEYS, *LATENCY_KEYS, *QUALITY_KEYS]
 HAVE_FANN = bench.fann_library() is not None
 HAVE_SKLEARN = bench._sklearn() is not None
 
@@ -105,10 +107,20 @@ def test_other_library_rows(rows, backend):
         assert set(by_key[key].ratios) == {"fann"}
         assert [target.name for target in by_key[key].targets] == ["fann/compiled"]
         assert "connections" in by_key[key].note
-    for key in SKLEARN_KEYS[:1] if HAVE_SKLEARN else []:
-        assert set(by_key[key].ratios) == {"sklearn"}
-        assert [target.name for target in by_key[key].targets] == ["sklearn/compiled"]
-        assert "training accuracy" in by_key[key].note
+    for case in estimators.fit_cases("smoke") if HAVE_SKLEARN else []:
+        row = by_key[case.key]
+        assert row.unit == "s/fit" and set(row.ratios) == {"sklearn"}
+        assert [(target.name, target.minimum) for target in row.targets] == [
+            ("sklearn/compiled", estimators.SOLVER_TARGETS[case.solver])]
+        found = re.fullmatch(r"coefs_ max relative difference (\S+); "
+                             r"n_iter_ bpcore (\d+), sklearn (\d+)", row.note)
+        assert found, row.note
+        difference, ours, theirs = float(found[1]), int(found[2]), int(found[3])
+        if case.solver != "lbfgs":  # issue 14's parity: same coefs_ to 1e-8, same n_iter_
+            assert difference <= 1e-8 and ours == theirs == case.max_iter
+    for key in LATENCY_KEYS if HAVE_SKLEARN else []:
+        assert by_key[key].unit == "s/call" and set(by_key[key].ratios) == {"sklearn"}
+        assert not by_key[key].targets
 
 
 def test_main_prints_one_table(capsys, backend):
@@ -121,7 +133,7 @@ def test_main_prints_one_table(capsys, backend):
     assert ratios and all(ratio > 0 for ratio in ratios)
     assert ("vs FANN incremental" in out) == HAVE_FANN
     assert ("note: FANN" in out) == (not HAVE_FANN)
-    assert ("vs scikit-learn MLPClassifier" in out) == HAVE_SKLEARN
+    assert ("vs sklearn fit, adam" in out) == HAVE_SKLEARN
     assert ("note: scikit-learn" in out) == (not HAVE_SKLEARN)
 
 
@@ -155,7 +167,8 @@ def test_default_table_fits_120_columns_with_the_full_titles(rows, backend):
     """The smoke titles are shorter than the default and full ones: fill the table with those,
     and with a title far too long, which is cut short rather than widening the table."""
     cases = bench.cases("full") + bench.fann_cases("full")
-    titles = [case.title for case in cases] + [bench.sklearn_case("full").title]
+    titles = [case.title for case in [*cases, *estimators.fit_cases("full"),
+                                      *estimators.latency_cases("full")]]
     long_title = "x" * 300
     filled = [bench.Row(f"row{index}", title, "s/sample",
                         {"compiled": 1.23e-6, "fallback": 4.56, "numpy": 1.0, "torch": 1.0,
@@ -232,12 +245,22 @@ def test_fann_twin_is_the_same_network(backend):
 
 
 @pytest.mark.skipif(not HAVE_SKLEARN, reason="scikit-learn is not installed")
-def test_sklearn_comparison_settings_match(backend):
-    ours, theirs = bench._sklearn_estimators(bench.sklearn_case("default"), bench._sklearn())
-    assert theirs.hidden_layer_sizes == ours.hidden_layer_sizes
-    assert (theirs.batch_size, theirs.learning_rate_init, theirs.momentum, theirs.max_iter) == (
-        ours.batch_size, ours.lr, ours.momentum, ours.epochs)
-    assert theirs.n_iter_no_change >= theirs.max_iter  # no early stop
+@pytest.mark.parametrize("case", estimators.fit_cases("default"), ids=lambda case: case.key)
+def test_estimator_rows_give_both_estimators_the_same_parameters(case, backend):
+    ours, theirs = estimators.estimator_pair(case)
+    mine = ours.get_params()
+    assert mine.pop("dtype") == "float64"  # bpcore's one addition, at its default
+    assert mine == theirs.get_params()
+    assert (theirs.solver, theirs.max_iter, theirs.tol) == (case.solver, case.max_iter, 0.0)
+    assert theirs.n_iter_no_change >= theirs.max_iter  # every iteration runs
+
+
+def test_coefs_difference_is_relative_to_the_largest_weight_per_layer():
+    theirs = [np.array([[2.0, -4.0]]), np.array([[1.0], [0.5]])]
+    assert estimators.coefs_difference(theirs, theirs) == 0.0
+    # layer 0 off by 0.4 of max 4 (0.1), layer 1 by 0.3 of max 1 (0.3): the larger
+    ours = [np.array([[2.0, -4.4]]), np.array([[1.0], [0.2]])]
+    assert estimators.coefs_difference(ours, theirs) == pytest.approx(0.3)
 
 
 def test_numpy_baseline_learns(backend):

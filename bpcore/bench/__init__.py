@@ -7,14 +7,16 @@ The NumPy yardstick is `bpcore.bench.numpy_baseline.NumpyNetwork` (vectorised pe
 a competent NumPy user would write it); PyTorch (CPU) joins when it is installed. bpcore's two
 columns run the public API on the kernels `bpcore._backend.use_backend` chooses for a while.
 
-Two rows compare against another library, in the "other" column: FANN's incremental training
-(the C library libdoublefann, Debian package libfann-dev, called through ctypes with one C call
-per epoch, on the same network, starting weights and data) and scikit-learn's own
-MLPClassifier (fit on the bundled digits); the FANN binding is `bpcore.bench.fann`. Each is
-skipped, with a note, when the library is not installed. The optimizer-step rows
-(`bpcore.bench.optimizers`) time one step of SGD, SGD with Nesterov momentum, Adam and Rprop
-against NumPy and torch.optim; the quality rows (`bpcore.bench.quality`, with scikit-learn)
-compare the recommended recipe's test score and fit time with scikit-learn's MLPs' defaults.
+Some rows compare against another library, in the "other" column: FANN's incremental
+training (the C library libdoublefann, Debian package libfann-dev, called through ctypes with
+one C call per epoch, on the same network, starting weights and data) and scikit-learn's own
+MLPClassifier against `bpcore.sklearn`'s given the same parameters (`bpcore.bench.estimators`:
+fit per solver on the digits and a synthetic set, predict latency); the FANN binding is
+`bpcore.bench.fann`. Each is skipped, with a note, when the library is not installed. The
+optimizer-step rows (`bpcore.bench.optimizers`) time one step of SGD, SGD with Nesterov
+momentum, Adam and Rprop against NumPy and torch.optim; the quality rows
+(`bpcore.bench.quality`, with scikit-learn) compare the recommended recipe's test score and
+fit time with scikit-learn's MLPs' defaults.
 
 Run `python -m bpcore bench` (about half a minute) or `--full` for longer, steadier timings.
 The table (`bpcore.bench.table`) fits 120 columns; `--wide` shows every time and measurement,
@@ -33,26 +35,25 @@ import sys
 import threading
 import time
 import tracemalloc
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from .._backend import use_backend
 from .._layout import Floats
 from ..network import Network
+from .estimators import estimator_rows
 from .fann import Fann, connection_count, fann_library
 from .numpy_baseline import NumpyNetwork
 from .optimizers import step_rows, torch_epoch
 from .quality import DATA_SETS, quality_rows
 from .table import IMPLEMENTATIONS, Row, Target, format_table, format_value
 
-__all__ = ["IMPLEMENTATIONS", "Case", "Row", "SklearnCase", "Target", "cases", "collect",
-           "fann_cases", "format_table", "main", "notes", "sklearn_case", "training_flops"]
+__all__ = ["IMPLEMENTATIONS", "Case", "Row", "Target", "cases", "collect", "fann_cases",
+           "format_table", "main", "notes", "training_flops"]
 
 # bpcore's own columns, each with the `use_backend` choice it runs on
 BACKENDS = {"compiled": "cython", "fallback": "python"}
@@ -442,73 +443,6 @@ def _sklearn() -> ModuleType | None:
         return None
 
 
-@dataclass
-class SklearnCase:
-    """bpcore.sklearn.MLPClassifier against scikit-learn's MLPClassifier on the digits."""
-    key: str
-    title: str
-    hidden: tuple[int, ...]
-    epochs: int
-    n_samples: int | None  # None: all 1797
-    batch_size: int = 32
-    lr: float = 0.01
-    momentum: float = 0.9
-
-
-def sklearn_case(scale: str) -> SklearnCase:
-    if scale == "smoke":
-        return SklearnCase("sklearn_digits", "vs scikit-learn MLPClassifier: digits 64-8-10, "
-                           "2 epochs", (8,), 2, 200)
-    return SklearnCase("sklearn_digits", "vs scikit-learn MLPClassifier: digits 64-32-10, "
-                       "50 epochs", (32,), 50, None)
-
-
-def _digits(case: SklearnCase) -> tuple[Floats, npt.NDArray[np.int64]]:
-    from ..datasets import load_digits
-    X, y = load_digits()
-    if case.n_samples is not None:
-        X, y = X[:case.n_samples], y[:case.n_samples]
-    scale = X.std(axis=0)
-    return (X - X.mean(axis=0)) / np.where(scale > 0, scale, 1.0), y
-
-
-def _sklearn_estimators(case: SklearnCase, neural_network: ModuleType) -> tuple[Any, Any]:
-    """(bpcore's, scikit-learn's) unfitted classifiers with the same settings: relu, SGD with
-    classical momentum, no L2, every epoch run (no early stop)."""
-    from ..sklearn import MLPClassifier
-    ours = MLPClassifier(case.hidden, activation="relu", lr=case.lr, epochs=case.epochs,
-                         batch_size=case.batch_size, momentum=case.momentum, random_state=0)
-    theirs = neural_network.MLPClassifier(
-        case.hidden, activation="relu", solver="sgd", batch_size=case.batch_size,
-        learning_rate="constant", learning_rate_init=case.lr, momentum=case.momentum,
-        nesterovs_momentum=False, alpha=0.0, max_iter=case.epochs, tol=0.0,
-        n_iter_no_change=case.epochs, random_state=0)
-    return ours, theirs
-
-
-def _sklearn_row(case: SklearnCase, budget: float, compiled: bool,
-                 neural_network: ModuleType) -> Row:
-    X, y = _digits(case)
-    ours, theirs = _sklearn_estimators(case, neural_network)
-    reference = "compiled" if compiled else "fallback"
-
-    def fit_ours() -> None:
-        with use_backend(BACKENDS[reference]):
-            ours.fit(X, y)
-
-    def fit_theirs() -> None:
-        with warnings.catch_warnings():  # max_iter reached: wanted, every epoch runs
-            warnings.simplefilter("ignore")
-            theirs.fit(X, y)
-    values = {reference: _seconds(fit_ours, budget), "sklearn": _seconds(fit_theirs, budget)}
-    row = Row(case.key, case.title, "s/fit", values, ratios=_ratios(values, reference))
-    row.note = (f"training accuracy bpcore {ours.score(X, y):.3f} ({ours.n_iter_} epochs), "
-                f"sklearn {theirs.score(X, y):.3f} ({theirs.n_iter_} epochs)")
-    row.targets.append(Target(f"sklearn/{reference}", row.ratios.get("sklearn", float("nan")),
-                              1.0))
-    return row
-
-
 def notes() -> list[str]:
     """One line per comparison skipped because its library is missing."""
     lines = []
@@ -576,11 +510,8 @@ def collect(scale: str = "default", budget: float | None = None,
             rows.append(_fann_row(case, budget, compiled, lib))
     neural_network = _sklearn()
     if neural_network is not None:
-        comparison = sklearn_case(scale)
-        if progress:
-            progress(comparison.title)
-        rows.append(_sklearn_row(comparison, budget, compiled, neural_network))
         reference = "compiled" if compiled else "fallback"
+        rows += estimator_rows(scale, reference, BACKENDS[reference], budget, _seconds, progress)
         rows += quality_rows(scale, reference, BACKENDS[reference], progress)
     for row in rows:
         if row.key in TARGETS:
