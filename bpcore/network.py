@@ -52,6 +52,9 @@ class Gradients:
         shape (n_samples, n_out).
     loss : float
         The batch's mean cost C (without any weight-decay penalty).
+    outputs : ndarray or None
+        The network's outputs a[L] for the batch, one row per sample: shape
+        (n_samples, n_out), as `predict` gives them for a 2-D X.
 
     Examples
     --------
@@ -66,6 +69,7 @@ class Gradients:
     biases: list[Floats]
     deltas: list[Floats]
     loss: float
+    outputs: Floats | None = None
 
 
 # Parameters times samples trained per compiled call in fit: about 0.25 s at most even where
@@ -461,10 +465,11 @@ class Network:
         ([(3, 2), (1, 3)], [(3,), (1,)])
         """
         X, Y = self._data(X, Y)
-        _, D, grads, loss = self._backward(X, Y, self._weights(sample_weight, X.shape[0]))
+        A, D, grads, loss = self._backward(X, Y, self._weights(sample_weight, X.shape[0]))
         layers = layer_parameters(grads, self._sizes)
         return Gradients(weights=[w for w, _ in layers], biases=[b for _, b in layers],
-                         deltas=layer_blocks(D, self._sizes, X.shape[0]), loss=loss)
+                         deltas=layer_blocks(D, self._sizes, X.shape[0]), loss=loss,
+                         outputs=self._output(A, X.shape[0]))
 
     # ---- the optimizer's state, and what a diverged step restores ----
 

@@ -375,9 +375,10 @@ class _BaseMLP(BaseEstimator):
         def objective(theta: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
             unpack(theta)
             gradients = network.gradients(X, targets, sample_weight=sample_weight)
+            assert gradients.outputs is not None
             squares = sum(float(np.dot(c.ravel(), c.ravel())) for c in self.coefs_)
             data_loss = (self._data_loss(np.array(gradients.loss)) if self.out_activation_
-                         == "identity" else _log_loss(Y, network.predict(X), sample_weight,
+                         == "identity" else _log_loss(Y, gradients.outputs, sample_weight,
                                                       self.out_activation_ == "logistic"))
             loss = float(data_loss) + 0.5 * self.alpha * squares / total
             gradient = np.empty_like(theta)
@@ -400,9 +401,20 @@ class _BaseMLP(BaseEstimator):
     # ---- prediction
 
     def _forward(self, X: Any) -> npt.NDArray[Any]:
+        return self._predict_dense(self._inputs(X))
+
+    def _inputs(self, X: Any) -> npt.NDArray[Any]:
+        """X checked as scikit-learn checks it at prediction, made dense. A float ndarray of
+        the right width for a model fitted without feature names skips scikit-learn's checks
+        (a tenth of a millisecond per call): the network checks that it is finite."""
         check_is_fitted(self)
+        if (type(X) is np.ndarray and X.ndim == 2 and X.dtype in (np.float64, np.float32)
+                and X.shape[1] == self.n_features_in_ and X.shape[0] > 0
+                and "feature_names_in_" not in vars(self)):
+            return X
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
-        return self._predict_dense(X.toarray() if hasattr(X, "toarray") else X)
+        dense: npt.NDArray[Any] = X.toarray() if hasattr(X, "toarray") else X
+        return dense
 
     def _predict_dense(self, X: npt.NDArray[Any]) -> npt.NDArray[Any]:
         """The network's outputs, shape (n_samples, n_outputs_)."""
@@ -545,6 +557,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _predict_dense(self, X: npt.NDArray[Any]) -> npt.NDArray[Any]:
         outputs = super()._predict_dense(X)
+        kind, classes = self._label_binarizer.y_type_, self.classes_
+        # LabelBinarizer.inverse_transform's rules, without its checks (most of the time of
+        # a one-row predict): the first largest output, or each output above 0.5
+        if kind == "multiclass":
+            return classes[outputs.argmax(axis=1)]
+        if kind == "binary" and len(classes) == 2:
+            return classes[(outputs[:, 0] > 0.5).astype(np.intp)]
         return self._labels(outputs.ravel() if self.n_outputs_ == 1 else outputs)
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -670,9 +689,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         >>> clf.fit(X, y).predict_proba(X[:2]).shape
         (2, 3)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
-        outputs = _BaseMLP._predict_dense(self, X.toarray() if hasattr(X, "toarray") else X)
+        outputs = _BaseMLP._predict_dense(self, self._inputs(X))
         if self.n_outputs_ == 1:
             p = outputs.ravel()
             return np.vstack([1 - p, p]).T

@@ -94,3 +94,13 @@ def test_deltas_are_per_sample_and_average_to_the_bias_gradient():
     # softmax + cross-entropy: delta[L] = a[L] - y
     np.testing.assert_allclose(g.deltas[-1], network.predict(X) - Y, rtol=1e-12, atol=1e-15)
     assert g.loss == pytest.approx(network.loss(X, Y), rel=1e-15)
+
+
+@pytest.mark.parametrize("output, loss", [("softmax", "cross_entropy"),
+                                          ("sigmoid", "binary_cross_entropy"),
+                                          ("identity", "mse")])
+def test_gradients_report_the_outputs_predict_gives(output, loss):
+    network = bpcore.Network([3, 5, 4], activation="tanh", output=output, loss=loss, seed=4)
+    X, Y = data(loss)
+    g = network.gradients(X, Y, sample_weight=np.arange(1.0, 7.0))
+    np.testing.assert_array_equal(g.outputs, network.predict(X))

@@ -8,6 +8,9 @@ promise of issue 14) and the same data, and each is timed in this process:
   max_iter cut to 20 to keep the bench short). tol=0 and n_iter_no_change=max_iter, so that
   'sgd' and 'adam' run every iteration (L-BFGS may still stop on its own criteria). A row's
   note gives how far the two fitted coefs_ are apart and both n_iter_.
+  For 'sgd' and 'adam' the note also gives the floor: the same epochs' matrix products alone
+  (forward, weight gradients, backward deltas of every batch) timed in NumPy, which any
+  implementation computes; both fit times are also given as multiples of it.
 - predict and predict_proba latency of the fitted digits 'adam' classifiers, on one row and
   on 10,000 rows (the digits tiled).
 
@@ -116,6 +119,27 @@ def estimator_pair(case: FitCase) -> tuple[Any, Any]:
     return MLPClassifier(**settings), SklearnClassifier(**settings)
 
 
+def products_floor(X: Floats, sizes: list[int], batch_size: int, epochs: int) -> float:
+    """Seconds NumPy takes for just the matrix products of `epochs` mini-batch epochs of a
+    network of `sizes` on X: per batch the forward products, each layer's weight gradient
+    a^T delta and the deltas passed back (no activations, losses or updates)."""
+    import time
+    rng = np.random.default_rng(0)
+    weights = [rng.normal(size=(n_in, n_out)) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    start = time.perf_counter()
+    for _ in range(epochs):
+        for first in range(0, len(X), batch_size):
+            activations = [X[first:first + batch_size]]
+            for w in weights:
+                activations.append(activations[-1] @ w)
+            delta = activations[-1]
+            for layer in range(len(weights) - 1, -1, -1):
+                activations[layer].T @ delta
+                if layer:
+                    delta = delta @ weights[layer].T
+    return time.perf_counter() - start
+
+
 def coefs_difference(ours: list[Floats], theirs: list[Floats]) -> float:
     """max over layers of max|ours - theirs| / max|theirs|: 0 for the same weights."""
     return max(float(np.max(np.abs(a - b)) / np.max(np.abs(b))) for a, b in zip(ours, theirs))
@@ -144,6 +168,11 @@ def _fit_row(case: FitCase, reference: str, backend: str, budget: float,
               ratios={"sklearn": values["sklearn"] / mine})
     row.note = (f"coefs_ max relative difference {coefs_difference(ours.coefs_, theirs.coefs_):.1e}"
                 f"; n_iter_ bpcore {ours.n_iter_}, sklearn {theirs.n_iter_}")
+    if case.solver != "lbfgs":
+        sizes = [X.shape[1], *case.hidden, len(np.unique(y))]
+        floor = min(products_floor(X, sizes, min(200, len(X)), ours.n_iter_) for _ in range(2))
+        row.note += (f"; floor (the matrix products alone, NumPy) {floor:.3g} s: sklearn "
+                     f"{values['sklearn'] / floor:.1f}x it, bpcore {mine / floor:.1f}x")
     row.targets.append(Target(f"sklearn/{reference}", row.ratios["sklearn"],
                               SOLVER_TARGETS[case.solver]))
     return row, ours, theirs
