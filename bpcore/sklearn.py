@@ -560,10 +560,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         kind, classes = self._label_binarizer.y_type_, self.classes_
         # LabelBinarizer.inverse_transform's rules, without its checks (most of the time of
         # a one-row predict): the first largest output, or each output above 0.5
+        labels: npt.NDArray[Any]
         if kind == "multiclass":
-            return classes[outputs.argmax(axis=1)]
+            labels = classes[outputs.argmax(axis=1)]
+            return labels
         if kind == "binary" and len(classes) == 2:
-            return classes[(outputs[:, 0] > 0.5).astype(np.intp)]
+            labels = classes[(outputs[:, 0] > 0.5).astype(np.intp)]
+            return labels
         return self._labels(outputs.ravel() if self.n_outputs_ == 1 else outputs)
 
     @_fit_context(prefer_skip_nested_validation=True)
