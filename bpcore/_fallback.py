@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._layout import Floats, Indices, layer_blocks, layer_parameters, parameter_count, unit_count
-from ._numpy_math import SOFTMAX, activate, derivative, softplus
+from ._numpy_math import EXP, SOFTMAX, activate, derivative, softplus, xlogx
 from ._spec import (ACTIVATIONS, LEAKY_SLOPE, LOSSES, MAX_LAYERS, MAX_WIDTH, OPTIMIZERS as SPECS,
                     ROW_SUM_TOLERANCE, pairing_error)
 
@@ -23,8 +23,8 @@ __all__ = ["ACTIVATIONS", "LOSSES", "OPTIMIZERS", "LIMITS", "OPTIMIZER_SHAPES", 
            "forward_one", "backward", "parameter_gradients", "batch_loss", "loss_gradients",
            "update", "step_one", "train_epoch"]
 
-MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY = (LOSSES[name] for name in (
-    "mse", "binary_cross_entropy", "cross_entropy"))
+MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY, POISSON = (LOSSES[name] for name in (
+    "mse", "binary_cross_entropy", "cross_entropy", "poisson"))
 SGD, ADAM, RPROP = (SPECS[name].code for name in ("sgd", "adam", "rprop"))
 OPTIMIZERS = {name: spec.code for name, spec in SPECS.items()}
 # what the compiled module reports of its compiled-in constants, for the same test
@@ -96,7 +96,7 @@ def _check_network(params: Floats, sizes: Any, activations: Any) -> list[int]:
         raise ValueError(f"activations must hold {len(widths) - 1} codes, got "
                          f"{len(activations)}")
     for layer, code in enumerate(activations):
-        if code not in _NAMES or (code == SOFTMAX and layer < len(widths) - 2):
+        if code not in _NAMES or (code in (SOFTMAX, EXP) and layer < len(widths) - 2):
             raise ValueError(f"activation code {code} is not valid for layer {layer}")
     _check_length("params", len(params), parameter_count(widths))
     return widths
@@ -231,6 +231,12 @@ def _network_update(params: Floats, grads: Floats, state: Floats, sizes: list[in
 
 # ---- kernels ----
 
+def _silent() -> np.errstate:
+    """NumPy's floating-point warnings off, as the compiled loops are silent: an overflow
+    (e^z of a large z, say) gives infinity or NaN, which the callers check for."""
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
+
 def forward(params: Floats, sizes: Indices, activations: Indices, X: Floats, A: Floats,
             Z: Floats) -> None:
     """Forward pass of the n samples in the rows of X: fills A (every layer) and Z (z[L])."""
@@ -247,11 +253,12 @@ def forward(params: Floats, sizes: Indices, activations: Indices, X: Floats, A: 
     if n == 0:
         return
     inputs = X
-    for (weights, biases), block, code in zip(layer_parameters(params, widths),
-                                              layer_blocks(A, widths, n), activations):
-        z = inputs @ weights.T + biases  # z[l] = W[l] a[l-1] + b[l]
-        block[...] = activate(z, code)
-        inputs = block
+    with _silent():
+        for (weights, biases), block, code in zip(layer_parameters(params, widths),
+                                                  layer_blocks(A, widths, n), activations):
+            z = inputs @ weights.T + biases  # z[l] = W[l] a[l-1] + b[l]
+            block[...] = activate(z, code)
+            inputs = block
     Z[...] = z
 
 
@@ -326,7 +333,9 @@ def step_one(params: Floats, state: Floats, sizes: Indices, activations: Indices
     _check_length("y", len(y), widths[-1])
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         return None
-    if loss != MSE and (y.min() < 0 or y.max() > 1 or (
+    if loss == POISSON and y.min() < 0:
+        return None
+    if loss in (BINARY_CROSS_ENTROPY, CROSS_ENTROPY) and (y.min() < 0 or y.max() > 1 or (
             loss == CROSS_ENTROPY
             and abs(y.sum(dtype=np.float64) - 1) > ROW_SUM_TOLERANCE)):
         return None
@@ -370,18 +379,20 @@ def backward(params: Floats, sizes: Indices, activations: Indices, loss: int, Y:
         return
     a_blocks, d_blocks = layer_blocks(A, widths, n), layer_blocks(D, widths, n)
     layers = layer_parameters(params, widths)
-    # delta[L] = (a - y) f'(z[L]) for mse, fused to a - y for the cross-entropies
-    if loss == MSE:
-        d_blocks[-1][...] = (a_blocks[-1] - Y) * derivative(a_blocks[-1], activations[-1])
-    else:
-        d_blocks[-1][...] = a_blocks[-1] - Y
-    if w is not None:  # the map to the other layers is linear: all deltas scale with it
-        d_blocks[-1][...] *= w[:, None]
-    # delta[l] = (W[l+1]^T delta[l+1]) * f'(z[l])
-    for layer in range(len(layers) - 2, -1, -1):
-        weights_next = layers[layer + 1][0]
-        d_blocks[layer][...] = (d_blocks[layer + 1] @ weights_next) * derivative(
-            a_blocks[layer], activations[layer])
+    with _silent():
+        # delta[L] = (a - y) f'(z[L]) for mse, fused to a - y for the cross-entropies and
+        # poisson
+        if loss == MSE:
+            d_blocks[-1][...] = (a_blocks[-1] - Y) * derivative(a_blocks[-1], activations[-1])
+        else:
+            d_blocks[-1][...] = a_blocks[-1] - Y
+        if w is not None:  # the map to the other layers is linear: all deltas scale with it
+            d_blocks[-1][...] *= w[:, None]
+        # delta[l] = (W[l+1]^T delta[l+1]) * f'(z[l])
+        for layer in range(len(layers) - 2, -1, -1):
+            weights_next = layers[layer + 1][0]
+            d_blocks[layer][...] = (d_blocks[layer + 1] @ weights_next) * derivative(
+                a_blocks[layer], activations[layer])
 
 
 def parameter_gradients(sizes: Indices, X: Floats, A: Floats, D: Floats,
@@ -401,10 +412,11 @@ def parameter_gradients(sizes: Indices, X: Floats, A: Floats, D: Floats,
         raise ValueError("X must hold at least one sample, got 0")
     scale = grads.dtype.type(1.0 / n)
     inputs = [X] + layer_blocks(A, widths, n)[:-1]
-    for (grad_w, grad_b), deltas, a_in in zip(layer_parameters(grads, widths),
-                                              layer_blocks(D, widths, n), inputs):
-        grad_w[...] = (deltas.T @ a_in) * scale
-        grad_b[...] = deltas.sum(axis=0) * scale
+    with _silent():
+        for (grad_w, grad_b), deltas, a_in in zip(layer_parameters(grads, widths),
+                                                  layer_blocks(D, widths, n), inputs):
+            grad_w[...] = (deltas.T @ a_in) * scale
+            grad_b[...] = deltas.sum(axis=0) * scale
 
 
 def batch_loss(loss: int, A_out: Floats, Z: Floats, Y: Floats, weights: Floats) -> float:
@@ -426,6 +438,10 @@ def batch_loss(loss: int, A_out: Floats, Z: Floats, Y: Floats, weights: Floats) 
         costs = 0.5 * (a - y) ** 2
     elif loss == BINARY_CROSS_ENTROPY:
         costs = softplus(z) - y * z
+    elif loss == POISSON:
+        # half Poisson deviance y log(y / a) - y + a with a = e^z, as y log y - y z - y + e^z
+        with _silent():
+            costs = xlogx(y) - y * z - y + np.exp(z)
     else:
         top = z.max(axis=1, keepdims=True)
         costs = y * (top + np.log(np.exp(z - top).sum(axis=1, keepdims=True)) - z)

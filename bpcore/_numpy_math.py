@@ -8,9 +8,9 @@ import numpy as np
 from ._layout import Floats
 from ._spec import ACTIVATIONS, LEAKY_SLOPE
 
-IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX = (
+IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX, EXP = (
     ACTIVATIONS[name] for name in ("identity", "sigmoid", "tanh", "relu", "leaky_relu",
-                                   "softmax"))
+                                   "softmax", "exp"))
 
 
 def sigmoid(z: Floats) -> Floats:
@@ -38,11 +38,28 @@ def activate(z: Floats, activation: int) -> Floats:
         return np.where(z < 0, 0, z).astype(z.dtype, copy=False)
     if activation == LEAKY_RELU:
         return np.where(z < 0, z * z.dtype.type(LEAKY_SLOPE), z)
+    if activation == EXP:
+        return exp(z)
     return z
 
 
+def exp(z: Floats) -> Floats:
+    # e^z in float64, then rounded to z's dtype, as the compiled loop computes it; inf where
+    # it overflows, silently like the compiled kernels
+    with np.errstate(over="ignore"):
+        result: Floats = np.exp(z.astype(np.float64)).astype(z.dtype, copy=False)
+    return result
+
+
+def xlogx(y: Floats) -> Floats:
+    # y log y, 0 at y = 0 (the limit), for targets y >= 0
+    positive = y > 0
+    return np.where(positive, y * np.log(np.where(positive, y, 1.0)), 0.0)
+
+
 def derivative(a: Floats, activation: int) -> Floats:
-    """f'(z) written in terms of a = f(z)."""
+    """f'(z) written in terms of a = f(z); softmax and exp are output-only and their losses
+    fuse the output's delta, so they are never asked for."""
     if activation == SIGMOID:
         return a * (1 - a)
     if activation == TANH:

@@ -8,11 +8,13 @@ cdef enum:  # activations
     RELU = 3
     LEAKY_RELU = 4
     SOFTMAX = 5
+    EXP = 6  # output only, like SOFTMAX
 
 cdef enum:  # losses
     MSE = 0
     BINARY_CROSS_ENTROPY = 1
     CROSS_ENTROPY = 2
+    POISSON = 3
 
 cdef enum:  # optimizers, and the length of each one's settings and number of state arrays
     SGD = 0

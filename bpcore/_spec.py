@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-# activation name -> code; "softmax" only as the output
+# activation name -> code; "softmax" and "exp" only as the output
 ACTIVATIONS = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "leaky_relu": 4,
-               "softmax": 5}
+               "softmax": 5, "exp": 6}
 HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
-OUTPUT_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax",)
+OUTPUT_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax", "exp")
 LEAKY_SLOPE = 0.01  # slope of leaky_relu below zero
 
 # loss name -> code
-LOSSES = {"mse": 0, "binary_cross_entropy": 1, "cross_entropy": 2}
+LOSSES = {"mse": 0, "binary_cross_entropy": 1, "cross_entropy": 2, "poisson": 3}
 
 
 
@@ -61,6 +61,10 @@ def pairing_error(output: str, loss: str) -> str | None:
         return f"loss='cross_entropy' needs output='softmax', got output={output!r}"
     if loss == "binary_cross_entropy" and output != "sigmoid":
         return f"loss='binary_cross_entropy' needs output='sigmoid', got output={output!r}"
+    if output == "exp" and loss != "poisson":
+        return f"an exp output needs loss='poisson', got loss={loss!r}"
+    if loss == "poisson" and output != "exp":
+        return f"loss='poisson' needs output='exp', got output={output!r}"
     return None
 
 

@@ -92,6 +92,9 @@ def as_targets(values: npt.ArrayLike, n_samples: int, n_outputs: int, single_sam
             targets.min() < 0 or targets.max() > 1):
         raise ValueError(f"{name} must lie in [0, 1] for loss={loss!r}, got values in "
                          f"[{targets.min():g}, {targets.max():g}]")
+    if loss == "poisson" and targets.min() < 0:
+        raise ValueError(f"{name} must be >= 0 for loss='poisson' (counts or rates), got values "
+                         f"in [{targets.min():g}, {targets.max():g}]")
     if loss == "cross_entropy":
         sums = targets.sum(axis=1, dtype=np.float64)
         worst = np.abs(sums - 1).max()

@@ -633,19 +633,20 @@ def _default_head(kind: str, output: str | None, loss: str | None) -> tuple[str,
     """The output activation and loss, filling in whichever the user left out."""
     if output is None:
         by_loss: dict[str | None, str] = {"cross_entropy": "softmax",
-                                          "binary_cross_entropy": "sigmoid"}
+                                          "binary_cross_entropy": "sigmoid", "poisson": "exp"}
         output = by_loss.get(
             loss, "softmax" if kind == "classes" and loss is None else
             "sigmoid" if kind == "classes" else "identity")
     if loss is None:
-        loss = {"softmax": "cross_entropy"}.get(
+        loss = {"softmax": "cross_entropy", "exp": "poisson"}.get(
             output, "binary_cross_entropy" if kind == "classes" and output == "sigmoid" else "mse")
     return output, loss
 
 
 # What a bounded output activation can produce: a regression target beyond it cannot be learnt
 # (such an output sees the raw target; only identity learns a standardised one).
-BOUNDED_OUTPUTS = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, np.inf)}
+BOUNDED_OUTPUTS = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, np.inf),
+                   "exp": (0.0, np.inf)}
 
 
 def _check_regression_head(args: argparse.Namespace, cells: Sequence[str],

@@ -100,14 +100,17 @@ class Network:
         of 8 units, 3 outputs. At least 2 widths, each at least 1.
     activation : {"sigmoid", "tanh", "relu", "leaky_relu", "identity"}, default "sigmoid"
         The activation f of every hidden layer; leaky_relu has slope 0.01 below zero.
-    output : {"sigmoid", "tanh", "relu", "leaky_relu", "identity", "softmax"}, default "sigmoid"
-        The activation of the output layer.
-    loss : {"mse", "binary_cross_entropy", "cross_entropy"}, default "mse"
+    output : {"sigmoid", "tanh", "relu", "leaky_relu", "identity", "softmax", "exp"}
+        The activation of the output layer, default "sigmoid"; "softmax" and "exp" only with
+        their losses (below).
+    loss : {"mse", "binary_cross_entropy", "cross_entropy", "poisson"}, default "mse"
         The cost C of one sample. "mse" is 0.5 * sum_j (a_j - y_j)^2, with any output but
-        softmax. "binary_cross_entropy" needs ``output="sigmoid"`` and targets in [0, 1].
-        "cross_entropy" needs ``output="softmax"`` (and softmax needs it), with each row of
-        Y one-hot or probabilities summing to 1. Both cross-entropies are computed from the
-        output's z with log-sum-exp and softplus, so they never take log(0).
+        softmax and exp. "binary_cross_entropy" needs ``output="sigmoid"`` and targets in
+        [0, 1]. "cross_entropy" needs ``output="softmax"`` (and softmax needs it), with each
+        row of Y one-hot or probabilities summing to 1. "poisson" is the half Poisson
+        deviance sum_j y_j log(y_j / a_j) - y_j + a_j (scikit-learn's), for counts or rates
+        y >= 0; it needs ``output="exp"`` (and exp needs it). All three are computed from
+        the output's z (log-sum-exp, softplus, e^z - y z), so they never take log(0).
     dtype : {"float32", "float64"} or the numpy dtype, default "float64"
         The type of the parameters and of all arithmetic; inputs are converted to it.
     seed : int, sequence of int, SeedSequence, BitGenerator, Generator or None, default None
@@ -324,7 +327,7 @@ class Network:
     def _accuracy(self, X: Floats, Y: Floats, weights: Floats | None = None) -> float | None:
         """The (weighted) share of samples classified right, for the cross-entropy losses;
         else None."""
-        if self.loss_name == "mse":
+        if self.loss_name not in ("binary_cross_entropy", "cross_entropy"):
             return None
         A, _ = self._forward(X)
         output = self._output(A, X.shape[0])
@@ -395,7 +398,7 @@ class Network:
         Y : array_like of shape (n_samples, n_out), or (n_samples,) when n_out is 1
             Targets, one row per sample (for one sample also (n_out,), or a number when n_out
             is 1). In [0, 1] for the cross-entropy losses; for "cross_entropy" each row sums
-            to 1 (one-hot or probabilities).
+            to 1 (one-hot or probabilities); >= 0 for "poisson".
         sample_weight : array_like of shape (n_samples,) or None, default None
             Each sample's weight, >= 0 and not all zero: the loss is then the weighted mean
             sum_i w_i C_i / sum_i w_i.
@@ -902,7 +905,7 @@ class Network:
             dtype.
         Y : array_like of shape (n_samples, n_out), or (n_samples,) when n_out is 1
             Targets (n_out = ``sizes[-1]``). In [0, 1] for the cross-entropy losses; for
-            "cross_entropy" each row sums to 1 (one-hot or probabilities).
+            "cross_entropy" each row sums to 1 (one-hot or probabilities); >= 0 for "poisson".
         epochs : int, default 100
             The most epochs to run (for L-BFGS, iterations, unless it sets max_iter).
         lr : float, callable or None, default None (0.1)

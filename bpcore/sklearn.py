@@ -15,8 +15,7 @@ computes in. scikit-learn follows X's dtype instead; a float32 X with the defaul
 computed in float64 here.
 
 Differences, on purpose: negative sample weights are refused (ValueError; scikit-learn accepts
-them); ``loss='poisson'`` is refused (bpcore has no exponential output layer yet); ``momentum=1``
-is refused (bpcore's SGD takes momentum < 1); sparse X is accepted and made dense. The loss
+them); ``momentum=1`` is refused (bpcore's SGD takes momentum < 1); sparse X is accepted and made dense. The loss
 values of the cross-entropies are computed from the pre-activations (no clipping), so ``loss_``
 differs from scikit-learn's where an output saturates beyond float precision.
 
@@ -59,6 +58,9 @@ __all__ = ["MLPClassifier", "MLPRegressor", "from_sklearn", "to_sklearn"]
 
 # scikit-learn's activation names -> bpcore's
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
+# scikit-learn's out_activation_ -> bpcore's output activation and loss
+_HEADS = {"identity": ("identity", "mse"), "exp": ("exp", "poisson"),
+          "logistic": ("sigmoid", "binary_cross_entropy"), "softmax": ("softmax", "cross_entropy")}
 # the fitted attributes from_sklearn and to_sklearn carry over, where present
 _FITTED = ("n_features_in_", "feature_names_in_", "n_outputs_", "n_layers_", "out_activation_",
            "classes_", "loss_", "best_loss_", "loss_curve_", "validation_scores_",
@@ -120,10 +122,6 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden}.")
         first_pass = "network_" not in vars(self) or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
-        if self.loss == "poisson":
-            raise ValueError("loss='poisson' is not supported by bpcore.sklearn.MLPRegressor "
-                             "(bpcore has no exponential output layer); use "
-                             "loss='squared_error' or scikit-learn's MLPRegressor")
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
             if (sample_weight < 0).any():
@@ -150,14 +148,12 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_, self.t_ = 0, 0
         self.n_layers_ = len(units)
         if not self._is_classifier():
-            self.out_activation_ = "identity"
+            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
         elif self._label_binarizer.y_type_ == "multiclass":
             self.out_activation_ = "softmax"
         else:
             self.out_activation_ = "logistic"
-        output, loss = {"identity": ("identity", "mse"), "logistic": ("sigmoid",
-                        "binary_cross_entropy"), "softmax": ("softmax", "cross_entropy")}[
-                        self.out_activation_]
+        output, loss = _HEADS[self.out_activation_]
         network = Network(units, activation=_ACTIVATIONS[self.activation], output=output,
                           loss=loss, dtype=self.dtype, seed=0)
         factor = 2.0 if self.activation == "logistic" else 6.0
@@ -377,9 +373,10 @@ class _BaseMLP(BaseEstimator):
             gradients = network.gradients(X, targets, sample_weight=sample_weight)
             assert gradients.outputs is not None
             squares = sum(float(np.dot(c.ravel(), c.ravel())) for c in self.coefs_)
-            data_loss = (self._data_loss(np.array(gradients.loss)) if self.out_activation_
-                         == "identity" else _log_loss(Y, gradients.outputs, sample_weight,
-                                                      self.out_activation_ == "logistic"))
+            data_loss = (self._data_loss(np.array(gradients.loss))
+                         if self.out_activation_ in ("identity", "exp") else
+                         _log_loss(Y, gradients.outputs, sample_weight,
+                                   self.out_activation_ == "logistic"))
             loss = float(data_loss) + 0.5 * self.alpha * squares / total
             gradient = np.empty_like(theta)
             start = 0
@@ -736,7 +733,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     and meanings (see its documentation), and reproduces its numbers: the same random_state
     gives the same initial weights, shuffles, validation split and updates, so that with
     float64 the fitted coefs_ agree with scikit-learn's to rounding. One or more outputs.
-    ``loss='poisson'`` is refused (no exponential output layer in bpcore yet).
+    ``loss='poisson'`` has an exponential output, as scikit-learn's.
 
     Parameters
     ----------
@@ -915,7 +912,7 @@ def from_sklearn(estimator: Any, dtype: str = "float64") -> MLPClassifier | MLPR
     Parameters
     ----------
     estimator : sklearn.neural_network.MLPClassifier or MLPRegressor
-        A fitted one (not with loss='poisson').
+        A fitted one.
     dtype : {'float64', 'float32'}, default 'float64'
         The precision of the new estimator's network.
 
@@ -953,17 +950,15 @@ def from_sklearn(estimator: Any, dtype: str = "float64") -> MLPClassifier | MLPR
     if not hasattr(estimator, "coefs_"):
         raise ValueError(f"estimator must be fitted: this {type(estimator).__name__} has no "
                          f"coefs_")
-    if estimator.out_activation_ not in ("identity", "logistic", "softmax"):
-        raise ValueError(f"estimator's output activation {estimator.out_activation_!r} (loss "
-                         f"'poisson') has no bpcore counterpart")
+    if estimator.out_activation_ not in _HEADS:
+        raise ValueError(f"estimator's output activation {estimator.out_activation_!r} has no "
+                         f"bpcore counterpart")
     ours = kind(**estimator.get_params(), dtype=dtype)
     for name in _FITTED:
         if hasattr(estimator, name):
             setattr(ours, name, getattr(estimator, name))
     units = [estimator.coefs_[0].shape[0]] + [c.shape[1] for c in estimator.coefs_]
-    output, loss = {"identity": ("identity", "mse"), "logistic": ("sigmoid",
-                    "binary_cross_entropy"), "softmax": ("softmax", "cross_entropy")}[
-                    estimator.out_activation_]
+    output, loss = _HEADS[estimator.out_activation_]
     ours.network_ = Network(units, activation=_ACTIVATIONS[estimator.activation],
                             output=output, loss=loss, dtype=dtype, seed=0)
     ours.coefs_ = estimator.coefs_

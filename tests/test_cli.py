@@ -1120,3 +1120,17 @@ def test_a_closed_stdout_is_no_crash(backend, tmp_path):
                             env=dict(os.environ, BPCORE_BACKEND=backend))
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize("flags", [["--loss", "poisson"], ["--output-activation", "exp"]])
+def test_train_counts_with_poisson_picks_the_matching_head(backend, tmp_path, flags):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    counts = rng.poisson(np.exp(0.5 * X[:, 0]))
+    write_csv(tmp_path / "counts.csv", ["a", "b", "n"],
+              [[f"{a:.4f}", f"{b:.4f}", str(c)] for (a, b), c in zip(X, counts)])
+    result = run(backend, tmp_path, "train", "counts.csv", "--target", "n", "--regression",
+                 "--epochs", "5", "--quiet", *flags)
+    assert result.returncode == 0, result.stderr
+    network = bpcore.io.load(tmp_path / "model.npz")
+    assert (network.output, network.loss_name) == ("exp", "poisson")

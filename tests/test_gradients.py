@@ -10,7 +10,7 @@ import bpcore
 HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"]
 OUTPUT_LOSS = [("sigmoid", "mse"), ("tanh", "mse"), ("relu", "mse"), ("leaky_relu", "mse"),
                ("identity", "mse"), ("sigmoid", "binary_cross_entropy"),
-               ("softmax", "cross_entropy")]
+               ("softmax", "cross_entropy"), ("exp", "poisson")]
 
 
 def data(loss, n=6, n_in=3, n_out=4, seed=0):
@@ -98,7 +98,7 @@ def test_deltas_are_per_sample_and_average_to_the_bias_gradient():
 
 @pytest.mark.parametrize("output, loss", [("softmax", "cross_entropy"),
                                           ("sigmoid", "binary_cross_entropy"),
-                                          ("identity", "mse")])
+                                          ("identity", "mse"), ("exp", "poisson")])
 def test_gradients_report_the_outputs_predict_gives(output, loss):
     network = bpcore.Network([3, 5, 4], activation="tanh", output=output, loss=loss, seed=4)
     X, Y = data(loss)

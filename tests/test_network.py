@@ -84,7 +84,8 @@ def test_xor_is_learned_by_a_2_3_1_sigmoid_network():
 
 @pytest.mark.parametrize("activation, output, loss", [
     ("sigmoid", "sigmoid", "mse"), ("tanh", "softmax", "cross_entropy"),
-    ("relu", "sigmoid", "binary_cross_entropy"), ("leaky_relu", "identity", "mse")])
+    ("relu", "sigmoid", "binary_cross_entropy"), ("leaky_relu", "identity", "mse"),
+    ("tanh", "exp", "poisson")])
 def test_explain_factors_multiply_to_the_gradient(activation, output, loss):
     rng = np.random.default_rng(2)
     network = bpcore.Network([3, 4, 4, 2], activation=activation, output=output, loss=loss,

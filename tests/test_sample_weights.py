@@ -12,6 +12,7 @@ LOSSES = {  # loss -> (output activation, targets for n samples of 2 outputs)
     "mse": ("identity", lambda rng, n: rng.normal(size=(n, 2))),
     "cross_entropy": ("softmax", lambda rng, n: np.eye(2)[rng.integers(0, 2, n)]),
     "binary_cross_entropy": ("sigmoid", lambda rng, n: rng.integers(0, 2, (n, 2)).astype(float)),
+    "poisson": ("exp", lambda rng, n: rng.poisson(1.5, (n, 2)).astype(float)),
 }
 
 

@@ -156,18 +156,18 @@ def test_regressor_bad_loss_and_both_bad_dtype():
                 ours(dtype=dtype, max_iter=2).fit(X, y)
 
 
-def test_poisson_loss_is_refused_clearly():
-    """An intended difference: bpcore has no exponential output layer (yet)."""
+def test_poisson_refuses_negative_targets():
+    """An intended difference: scikit-learn's Poisson loss turns negative targets into NaN;
+    bpcore refuses them before training."""
     X, y = regression()
-    y = np.abs(y)
-    with pytest.raises(ValueError, match="poisson") as caught:
-        MLPRegressor(loss="poisson", max_iter=2).fit(X, y)
-    assert "not supported" in str(caught.value)
+    with pytest.raises(ValueError, match="poisson"):
+        MLPRegressor(loss="poisson", max_iter=2).fit(X, y - y.max() - 1.0)
+    fitted = MLPRegressor(loss="poisson", max_iter=2, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        theirs = SkMLPRegressor(loss="poisson", max_iter=2, random_state=0).fit(X, y)
-    with pytest.raises(ValueError, match="poisson"):
-        from_sklearn(theirs)
+        fitted.fit(X, np.abs(y))
+    assert fitted.out_activation_ == "exp" and fitted.network_.output == "exp"
+    assert (fitted.predict(X) > 0).all()
 
 
 def test_negative_sample_weights_are_refused():

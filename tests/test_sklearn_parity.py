@@ -63,7 +63,15 @@ def standardized(values):
 def data(kind):
     """(X, y) of one kind of problem; the same arrays every call (read-only, so no test edits
     them)."""
-    if kind in ("regression", "regression2"):
+    if kind in ("regression_counts", "regression_counts2"):
+        # Poisson counts, for loss='poisson': rates exp(X w) with w small enough to stay near 1
+        rng = np.random.RandomState(0)
+        X = rng.normal(size=(150, 5))
+        n_outputs = 1 if kind == "regression_counts" else 2
+        rates = np.exp(0.3 * X @ rng.uniform(-1, 1, size=(5, n_outputs)))
+        y = rng.poisson(rates).astype(np.float64)
+        y = y.ravel() if n_outputs == 1 else y
+    elif kind in ("regression", "regression2"):
         X, y = make_regression(n_samples=150, n_features=5, n_informative=4, noise=10.0,
                                n_targets=1 if kind == "regression" else 2, random_state=0)
         y = standardized(y)  # targets near 1: sgd with these learning rates stays finite
@@ -245,6 +253,12 @@ CASES = [
                     validation_fraction=0.2, early_stopping=True)),
     ("regression", dict(solver="adam", activation="tanh", learning_rate_init=0.01,
                         n_iter_no_change=np.inf, tol=0.5, batch_size=64)),
+    # loss='poisson': an exponential output, with 1 and 2 outputs
+    ("regression_counts", dict(loss="poisson", solver="adam", activation="relu",
+                               learning_rate_init=0.01)),
+    ("regression_counts2", dict(loss="poisson", solver="sgd", activation="tanh",
+                                learning_rate_init=0.01, momentum=0.9, early_stopping=True,
+                                n_iter_no_change=3, batch_size=40)),
     # layer sizes as an int, and no hidden layer at all
     ("multiclass", dict(solver="sgd", activation="relu", learning_rate_init=0.05,
                         hidden_layer_sizes=5)),
@@ -283,7 +297,8 @@ def test_the_grid_covers_every_setting_and_both_ways_to_stop():
     assert {s.get("alpha", 1e-4) for s in settings} >= {0.0, 1e-4, 0.1}
     assert {kind for kind, _ in CASES} == {"regression", "regression2", "binary",
                                           "binary_strings", "multiclass",
-                                          "multiclass_strings", "multilabel"}
+                                          "multiclass_strings", "multilabel",
+                                          "regression_counts", "regression_counts2"}
     # how scikit-learn's fits end: some stop early, some run to max_iter
     ends = set()
     for kind, params in CASES:
@@ -456,8 +471,9 @@ def test_random_state_instance_is_consumed_across_fits_as_in_scikit_learn():
     ("multiclass", dict(activation="tanh", alpha=0.1), True),
     ("multilabel", dict(activation="relu"), False),
     ("multiclass_strings", dict(activation="identity", tol=1e-2), False),
+    ("regression_counts2", dict(loss="poisson", activation="tanh"), True),
 ], ids=["regression", "regression2-weighted", "binary_strings", "multiclass-weighted",
-        "multilabel", "multiclass_strings-tol"])
+        "multilabel", "multiclass_strings-tol", "poisson-weighted"])
 def test_lbfgs_final_loss_matches_scikit_learn(kind, params, weighted):
     if weighted and not HAS_SAMPLE_WEIGHT:
         pytest.skip("the installed scikit-learn's MLP has no sample_weight")
@@ -480,6 +496,7 @@ CONVERTED = [
     ("binary_strings", dict(solver="sgd", activation="logistic", learning_rate_init=0.1)),
     ("multiclass_strings", dict(solver="adam", activation="tanh")),
     ("multilabel", dict(solver="lbfgs", activation="identity")),
+    ("regression_counts", dict(loss="poisson", solver="adam", activation="relu")),
 ]
 
 

@@ -223,7 +223,8 @@ INDEX_SPOILS = [
     ("empty", lambda a: a[:0].copy()),
     ("very long", lambda a: np.ones(_spec.MAX_LAYERS + 2, dtype=np.intp)),
 ] + [(f"{value} {where}", with_entry(index, value))
-     for value in (0, -1, _spec.ACTIVATIONS["softmax"], 99, HUGE, -HUGE - 1)
+     for value in (0, -1, _spec.ACTIVATIONS["softmax"], _spec.ACTIVATIONS["exp"], 99, HUGE,
+                   -HUGE - 1)
      for where, index in (("first", 0), ("last", -1))]
 
 INT_SPOILS = [(repr(value), lambda _, value=value: value) for value in (

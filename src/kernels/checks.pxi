@@ -22,12 +22,14 @@ cdef Py_ssize_t check_sizes(const Py_ssize_t[::1] sizes) except -1:
 cdef int check_codes_and_params(const Py_ssize_t* sizes, Py_ssize_t n_layers,
                                 const Py_ssize_t* codes, Py_ssize_t n_codes,
                                 Py_ssize_t n_params) except -1:
-    """One valid activation code per layer (softmax only last) and params of the right length."""
+    """One valid activation code per layer (softmax and exp only last) and params of the right
+    length."""
     cdef Py_ssize_t l
     if n_codes != n_layers:
         raise ValueError(f"activations must hold {n_layers} codes, got {n_codes}")
     for l in range(n_layers):
-        if not IDENTITY <= codes[l] <= SOFTMAX or (codes[l] == SOFTMAX and l < n_layers - 1):
+        if not IDENTITY <= codes[l] <= EXP or (
+                (codes[l] == SOFTMAX or codes[l] == EXP) and l < n_layers - 1):
             raise ValueError(f"activation code {codes[l]} is not valid for layer {l}")
     check_length("params", n_params, parameter_count(sizes, n_layers))
     return 0
@@ -49,10 +51,12 @@ cdef check_length(str name, Py_ssize_t got, Py_ssize_t expected):
 
 
 cdef check_loss(Py_ssize_t loss, Py_ssize_t output_activation):
-    if loss not in (MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY):
+    if loss not in (MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY, POISSON):
         raise ValueError(f"loss code {loss} is not valid")
-    if (loss == CROSS_ENTROPY) != (output_activation == SOFTMAX) or (
-            loss == BINARY_CROSS_ENTROPY and output_activation != SIGMOID):
+    # the pairings of bpcore/_spec.py pairing_error
+    if ((loss == CROSS_ENTROPY) != (output_activation == SOFTMAX)
+            or (loss == POISSON) != (output_activation == EXP)
+            or (loss == BINARY_CROSS_ENTROPY and output_activation != SIGMOID)):
         raise ValueError(f"loss code {loss} does not fit output activation {output_activation}")
 
 

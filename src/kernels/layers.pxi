@@ -64,8 +64,8 @@ cdef void network_backward(const floating* params, const Py_ssize_t* sizes,
     cdef floating* d_row
     cdef const floating* d_next_row
     cdef floating d_j
-    # delta[L] = dC/da[L] * f'(z[L]) = (a - y) f'(z[L]) for mse,
-    # fused to a - y for sigmoid + binary cross-entropy and softmax + cross-entropy
+    # delta[L] = dC/da[L] * f'(z[L]) = (a - y) f'(z[L]) for mse, fused to a - y for
+    # sigmoid + binary cross-entropy, softmax + cross-entropy and exp + poisson
     for i in range(n * n_out):
         d[i] = a[i] - Y[i]
     if loss == MSE:

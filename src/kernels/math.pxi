@@ -78,12 +78,17 @@ cdef void activate_rows(floating* z, Py_ssize_t rows, Py_ssize_t n,
         for i in range(rows * n):
             v = z[i]
             z[i] = <floating>(LEAKY_SLOPE * v) if v < 0 else v
+    elif activation == EXP:
+        # e^z in double, then rounded to the dtype (inf where it overflows, as e^z does)
+        for i in range(rows * n):
+            z[i] = <floating>exp(z[i])
 
 
 cdef void times_derivative(floating* d, const floating* a, Py_ssize_t n,
                            Py_ssize_t activation) noexcept nogil:
     # d *= f'(z) element by element, with f'(z) written in terms of a = f(z) so that z need not
-    # be kept for hidden layers; one branch-free loop per activation, as in activate_rows
+    # be kept for hidden layers; one branch-free loop per activation, as in activate_rows.
+    # softmax and exp are output-only and their losses fuse the delta: never called for them.
     cdef Py_ssize_t i
     cdef floating one = 1, zero = 0, slope = <floating>LEAKY_SLOPE
     if activation == SIGMOID:
@@ -104,7 +109,7 @@ cdef double sample_loss(const floating* a, const floating* z, const floating* y,
                         Py_ssize_t n_out, Py_ssize_t loss) noexcept nogil:
     # the cost C of one sample, from the output a[L] and its pre-activation z[L]
     cdef Py_ssize_t j
-    cdef double total = 0.0, diff, top, lse
+    cdef double total = 0.0, diff, top, lse, y_j, z_j
     if loss == MSE:
         # 0.5 * sum_j (a_j - y_j)^2
         for j in range(n_out):
@@ -115,6 +120,14 @@ cdef double sample_loss(const floating* a, const floating* z, const floating* y,
         # -y log a - (1-y) log(1-a) with a = sigmoid(z) is softplus(z) - y z
         for j in range(n_out):
             total += softplus(z[j]) - y[j] * z[j]
+        return total
+    if loss == POISSON:
+        # half Poisson deviance y log(y / a) - y + a with a = e^z is y log y - y z - y + e^z,
+        # which needs no log(a); y log y is 0 at y = 0
+        for j in range(n_out):
+            y_j = y[j]
+            z_j = z[j]
+            total += (y_j * log(y_j) if y_j > 0 else 0.0) - y_j * z_j - y_j + exp(z_j)
         return total
     # cross-entropy of softmax: sum_j y_j (logsumexp(z) - z_j)
     top = z[0]
@@ -151,6 +164,11 @@ cdef bint targets_fit(const floating* y, Py_ssize_t n_out, Py_ssize_t loss) noex
     cdef Py_ssize_t j
     cdef double total = 0.0
     if loss == MSE:
+        return True
+    if loss == POISSON:
+        for j in range(n_out):
+            if not y[j] >= 0:
+                return False
         return True
     for j in range(n_out):
         if not 0 <= y[j] <= 1:

@@ -1,9 +1,9 @@
 # ---- 6. the Python-facing wrappers: check, release the GIL, call the loops above ------------
 
 ACTIVATIONS = {"identity": IDENTITY, "sigmoid": SIGMOID, "tanh": TANH, "relu": RELU,
-               "leaky_relu": LEAKY_RELU, "softmax": SOFTMAX}
+               "leaky_relu": LEAKY_RELU, "softmax": SOFTMAX, "exp": EXP}
 LOSSES = {"mse": MSE, "binary_cross_entropy": BINARY_CROSS_ENTROPY,
-          "cross_entropy": CROSS_ENTROPY}
+          "cross_entropy": CROSS_ENTROPY, "poisson": POISSON}
 OPTIMIZERS = {"sgd": SGD, "adam": ADAM, "rprop": RPROP}
 # the rest of bpcore/_spec.py as compiled in, for the test that compares them
 LIMITS = {"MAX_WIDTH": MAX_WIDTH, "MAX_LAYERS": MAX_LAYERS, "LEAKY_SLOPE": LEAKY_SLOPE,
@@ -178,7 +178,7 @@ def batch_loss(Py_ssize_t loss, const floating[:, ::1] A_out not None,
                const floating[::1] weights not None):
     """Sum over the samples of the cost C (each times its weight, unless weights is empty),
     from the output activations and z[L]."""
-    if loss not in (MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY):
+    if loss not in (MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY, POISSON):
         raise ValueError(f"loss code {loss} is not valid")
     if not (A_out.shape[0] == Z.shape[0] == Y.shape[0]
             and A_out.shape[1] == Z.shape[1] == Y.shape[1]):
