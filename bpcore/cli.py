@@ -680,7 +680,8 @@ def _check_regression_head(args: argparse.Namespace, cells: Sequence[str],
 # train's optimizer options, by the names of the optimizer classes' fields: each optimizer
 # takes those that are its fields (`_takes`), and refuses the others
 OPTIMIZER_OPTIONS = ("lr", "momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps",
-                     "decoupled", "eps_hat", "eta_minus", "eta_plus", "step_min", "step_max", "max_iter")
+                     "decoupled", "eps_hat", "eta_minus", "eta_plus", "step_min", "step_max",
+                     "max_iter")
 
 
 def _flag(name: str) -> str:

@@ -14,10 +14,12 @@ One parameter is added: ``dtype``, 'float64' (default) or 'float32', the precisi
 computes in. scikit-learn follows X's dtype instead; a float32 X with the default dtype is
 computed in float64 here.
 
-Differences, on purpose: negative sample weights are refused (ValueError; scikit-learn accepts
-them); ``momentum=1`` is refused (bpcore's SGD takes momentum < 1); sparse X is accepted and made dense. The loss
-values of the cross-entropies are computed from the pre-activations (no clipping), so ``loss_``
-differs from scikit-learn's where an output saturates beyond float precision.
+Differences, on purpose: negative sample weights, negative targets under ``loss='poisson'``
+and ``momentum=1`` are refused (ValueError; scikit-learn accepts them, the last two giving NaN
+or a velocity that never decays); sparse X is accepted and made dense. The cross-entropies in
+``loss_curve_`` are computed from the pre-activations (no clipping), so they differ from
+scikit-learn's where an output saturates beyond float precision (L-BFGS uses scikit-learn's
+clipped values, which its line search compares).
 
 This module needs scikit-learn (``pip install "bpcore[sklearn]"``). `from_sklearn` and
 `to_sklearn` convert fitted estimators both ways.
