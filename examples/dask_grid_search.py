@@ -8,7 +8,8 @@
 Needs `pip install "bpcore[dask]"` (scikit-learn, dask and distributed). Without --scheduler
 the script starts a LocalCluster of worker processes on the loopback interface. On a real
 cluster, start a scheduler (`dask scheduler`) and workers (`dask worker tcp://scheduler:8786`,
-one thread each suits bpcore: every fit is single-threaded compiled code that releases the GIL)
+one thread each suits bpcore: an sgd or adam fit runs its epochs in compiled code that releases
+the GIL, with its BLAS held to one thread)
 on machines that have the same bpcore, NumPy and scikit-learn installed, and pass the
 scheduler's address. Only the estimators and the data travel to the workers (pickled); each
 fit runs where the scheduler puts it, and the search's result does not depend on where.
@@ -28,10 +29,10 @@ from bpcore.sklearn import MLPClassifier
 
 
 def make_search(n_jobs):
-    model = make_pipeline(StandardScaler(), MLPClassifier(epochs=100, random_state=0))
+    model = make_pipeline(StandardScaler(), MLPClassifier(max_iter=2000, random_state=0))
     grid = {"mlpclassifier__hidden_layer_sizes": [(8,), (16,), (32,)],
-            "mlpclassifier__lr": [0.003, 0.01, 0.03],
-            "mlpclassifier__weight_decay": [0.0, 1e-3]}
+            "mlpclassifier__learning_rate_init": [0.003, 0.01, 0.03],
+            "mlpclassifier__alpha": [1e-4, 1e-2]}
     cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
     return GridSearchCV(model, grid, cv=cv, n_jobs=n_jobs)
 

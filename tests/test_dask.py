@@ -22,14 +22,14 @@ from bpcore.sklearn import MLPClassifier  # noqa: E402
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.filterwarnings("ignore:Estimator .* does not inherit"),
     # distributed may warn about a port or a slow shutdown; neither is what is tested here
     pytest.mark.filterwarnings("ignore::UserWarning:distributed"),
 ]
 
 
 def grid_search():
-    model = make_pipeline(StandardScaler(), MLPClassifier(max_iter=20, random_state=0))
+    model = make_pipeline(StandardScaler(),
+                          MLPClassifier(max_iter=20, random_state=0, tol=0.1))
     grid = {"mlpclassifier__hidden_layer_sizes": [(4,), (8,)],
             "mlpclassifier__learning_rate_init": [0.01, 0.05]}
     cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
@@ -60,3 +60,18 @@ def test_grid_search_on_a_dask_cluster_equals_the_serial_search(backend):
     X_scaled = spread.best_estimator_[0].transform(X)
     np.testing.assert_array_equal(spread.best_estimator_[-1].network_.predict(X_scaled),
                                   serial.best_estimator_[-1].network_.predict(X_scaled))
+
+
+def test_the_example_script_builds_a_search_that_fits():
+    """examples/dask_grid_search.py's grid names parameters the estimators take."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "examples" / "dask_grid_search.py"
+    spec = importlib.util.spec_from_file_location("dask_grid_search", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    search = example.make_search(n_jobs=1)
+    first = {name: values[0] for name, values in search.param_grid.items()}
+    X, y = load_iris()
+    model = search.estimator.set_params(**first).fit(X, y)
+    assert model.score(X, y) > 0.9

@@ -505,3 +505,46 @@ def test_import_without_scikit_learn_says_what_is_missing():
                             timeout=120, cwd="/")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_stochastic_fits_hold_blas_to_one_thread(monkeypatch, solver):
+    """Mini-batch epochs run with one BLAS thread (threads spinning against busy cores made
+    fits many times slower), and the process's limits are back afterwards."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads():
+        return [pool["num_threads"] for pool in threadpoolctl.threadpool_info()
+                if pool["user_api"] == "blas"]
+    before, seen = blas_threads(), []
+    original = bpcore.Network.train_epoch
+
+    def watched(self, *args, **kwargs):
+        seen.append(blas_threads())
+        return original(self, *args, **kwargs)
+    monkeypatch.setattr(bpcore.Network, "train_epoch", watched)
+    X, y = classification()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MLPClassifier(solver=solver, max_iter=3, random_state=0).fit(X, y)
+    assert seen and all(threads == [1] * len(threads) for threads in seen), seen
+    assert blas_threads() == before
+
+
+def test_text_targets_and_fractional_layer_sizes_are_type_errors():
+    X, y = regression()
+    with pytest.raises(TypeError, match="y must hold numbers"):
+        MLPRegressor(max_iter=2).fit(X, y.astype(str))
+    with pytest.raises(TypeError, match="hidden_layer_sizes must hold whole numbers"):
+        MLPRegressor(hidden_layer_sizes=(10.5,), max_iter=2).fit(X, y)
+    with pytest.raises(TypeError):  # scikit-learn's own type, for the same input
+        SkMLPRegressor(hidden_layer_sizes=(10.5,), max_iter=2).fit(X, y)
+
+
+def test_lbfgs_loss_is_a_numpy_float_as_in_scikit_learn():
+    X, y = regression()
+    ours = MLPRegressor(solver="lbfgs", max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours.fit(X, y)
+    assert type(ours.loss_) is np.float64

@@ -1,7 +1,7 @@
 """bpcore.sklearn's MLPClassifier / MLPRegressor reproduce the installed scikit-learn's numbers.
 
 Given the same random_state, both draw the same initial weights, shuffle and split with the same
-generator calls and apply the same updates (/work/briefs/sklearn_parity.md has the algorithm).
+generator calls and apply the same updates (bpcore/sklearn.py says how).
 So in float64, for 'sgd' and 'adam':
 - coefs_ and intercepts_ agree to 1e-8 relative, per array:
   max|ours - theirs| <= 1e-8 * max|theirs|;
@@ -193,7 +193,10 @@ def fit_both(kind, params, sample_weight=None):
     X, y = data(kind)
     ours, theirs = estimators(kind, **params)
     fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
-    theirs_warnings = convergence_warnings(theirs.fit, X, y, **fit_params)
+    try:
+        theirs_warnings = convergence_warnings(theirs.fit, X, y, **fit_params)
+    except TypeError as error:  # e.g. 1.7's early stopping with string labels (isnan on text)
+        pytest.skip(f"scikit-learn {sklearn.__version__} itself fails on this case: {error}")
     ours_warnings = convergence_warnings(ours.fit, X, y, **fit_params)
     assert ours_warnings == theirs_warnings
     return ours, theirs
