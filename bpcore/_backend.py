@@ -86,7 +86,8 @@ class Kernels(Protocol):
     def train_epoch(self, params: Floats, state: Floats, sizes: Indices,
                     activations: Indices, loss: int, X: Floats, Y: Floats, weights: Floats,
                     order: Indices, batch_size: int, optimizer: int, settings: Floats,
-                    summed_penalty: bool = False, records: Floats | None = None) -> float: ...
+                    summed_penalty: bool = False, records: Floats | None = None,
+                    clipped_loss: bool = False) -> float: ...
 
 
 def compiled() -> Any:

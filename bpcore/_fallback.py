@@ -498,7 +498,7 @@ def update(params: Floats, grads: Floats, state: Floats, sizes: Indices, optimiz
 def train_epoch(params: Floats, state: Floats, sizes: Indices, activations: Indices,
                 loss: int, X: Floats, Y: Floats, weights: Floats, order: Indices,
                 batch_size: int, optimizer: int, settings: Floats, summed_penalty: bool = False,
-                records: Floats | None = None) -> float:
+                records: Floats | None = None, clipped_loss: bool = False) -> float:
     """One epoch over the rows X[order]; returns the summed loss of every sample.
 
     batch_size 1 is the online (per-sample) epoch; each batch takes one optimizer step with
@@ -508,7 +508,9 @@ def train_epoch(params: Floats, state: Floats, sizes: Indices, activations: Indi
     sum w g / sum w and the optimizer's weight decay divided by its weight sum S (its row
     count without weights); a batch of weight sum 0 takes no step. records, if given, of
     shape (number of batches, 3), gets per batch its summed loss as stepped, S, and sum W^2
-    (weights, not biases) just before its step.
+    (weights, not biases) just before its step. With clipped_loss, the cross-entropies' loss
+    values (returned and recorded; not the gradients) are scikit-learn's: from the output
+    probabilities clipped to [eps, 1 - eps], eps the dtype's machine epsilon.
     """
     loss, batch_size, optimizer = _index(loss), _index(batch_size), _index(optimizer)
     dtype = _floating("params", params, 1)
@@ -538,7 +540,9 @@ def train_epoch(params: Floats, state: Floats, sizes: Indices, activations: Indi
         _check_length("records' first dimension", records.shape[0],
                       -(-len(order) // batch_size))
         _check_length("records' second dimension", records.shape[1], 3)
-    slot = {SGD: 3, ADAM: 4, RPROP: 5}[optimizer]  # where weight_decay sits in settings
+    # where weight_decay sits in the optimizer's settings
+    slot = next(spec.settings.index("weight_decay") for spec in SPECS.values()
+                if spec.code == optimizer)
     decay = float(settings[slot])
     grads = np.empty_like(params)
     total = 0.0
@@ -550,7 +554,7 @@ def train_epoch(params: Floats, state: Floats, sizes: Indices, activations: Indi
                 weight_sum = 0.0
                 for value in w[rows].tolist():
                     weight_sum += value
-            batch_weights = w
+            batch_weights = None if w is None else w[rows]
             if records is not None:
                 records[batch, 1] = weight_sum
                 records[batch, 2] = _squared_weights(params, widths)
@@ -558,17 +562,34 @@ def train_epoch(params: Floats, state: Floats, sizes: Indices, activations: Indi
             if summed_penalty:
                 settings[slot] = decay / weight_sum if weight_sum else math.inf
                 if w is not None and weight_sum != 0:  # to mean 1 in the batch: sum w g / sum w
-                    batch_weights = w.copy()
-                    batch_weights[rows] = (w[rows].astype(np.float64) * (len(rows) / weight_sum)
-                                           if len(rows) > 1 else 1)
+                    batch_weights = ((w[rows].astype(np.float64) * (len(rows) / weight_sum))
+                                     .astype(w.dtype) if len(rows) > 1
+                                     else np.ones(1, dtype=w.dtype))
             if not (summed_penalty and weight_sum == 0):
                 cost = _batch_step(params, state, widths, activations, loss, X, Y,
-                                   batch_weights, rows, optimizer, settings, grads)
+                                   batch_weights, rows, optimizer, settings, grads,
+                                   clipped_loss)
             if records is not None:
                 records[batch, 0] = cost
             total += cost
     settings[slot] = decay
     return total
+
+
+def _clipped_loss(loss: int, outputs: Floats, Y: Floats, weights: Floats) -> float:
+    # scikit-learn's value of the cross-entropies (as clipped_loss_sum in
+    # src/kernels/math.pxi): the probabilities clipped to [eps, 1 - eps], a term with a zero
+    # target counting 0; summed over outputs, then over samples times their weights
+    eps = float(np.finfo(outputs.dtype).eps)
+    p = np.clip(outputs.astype(np.float64), eps, 1.0 - eps)
+    y = Y.astype(np.float64)
+    costs = -np.where(y != 0, y * np.log(p), 0.0)
+    if loss == BINARY_CROSS_ENTROPY:
+        costs -= np.where(y != 1, (1.0 - y) * np.log(1.0 - p), 0.0)
+    per_sample = costs.sum(axis=1)
+    if len(weights):
+        per_sample = per_sample * weights.astype(np.float64)
+    return float(per_sample.sum())
 
 
 def _squared_weights(params: Floats, sizes: list[int]) -> float:
@@ -582,17 +603,23 @@ def _squared_weights(params: Floats, sizes: list[int]) -> float:
 
 def _batch_step(params: Floats, state: Floats, sizes: list[int], activations: Indices,
                 loss: int, X: Floats, Y: Floats, weights: Floats | None, rows: Indices,
-                optimizer: int, settings: Floats, grads: Floats) -> float:
-    """One optimizer step on the rows X[rows]; returns their summed loss before the step."""
+                optimizer: int, settings: Floats, grads: Floats,
+                clipped_loss: bool = False) -> float:
+    """One optimizer step on the rows X[rows] (weights: theirs, or None); returns their
+    summed loss before the step."""
     units, n_out, b = unit_count(sizes), sizes[-1], len(rows)
     x, y = X[rows], Y[rows]
-    w = np.empty(0, dtype=params.dtype) if weights is None else weights[rows]
+    w = np.empty(0, dtype=params.dtype) if weights is None else weights
     A = np.empty(b * units, dtype=params.dtype)
     D = np.empty_like(A)
     Z = np.empty((b, n_out), dtype=params.dtype)
     sizes_array = np.array(sizes, dtype=np.intp)
     forward(params, sizes_array, activations, x, A, Z)
-    total = batch_loss(loss, A[b * (units - n_out):].reshape(b, n_out), Z, y, w)
+    outputs = A[b * (units - n_out):].reshape(b, n_out)
+    if clipped_loss and loss in (BINARY_CROSS_ENTROPY, CROSS_ENTROPY):
+        total = _clipped_loss(loss, outputs, y, w)
+    else:
+        total = batch_loss(loss, outputs, Z, y, w)
     backward(params, sizes_array, activations, loss, y, A, D, w)
     parameter_gradients(sizes_array, x, A, D, grads)
     _network_update(params, grads, state, sizes, optimizer, settings)

@@ -38,4 +38,5 @@ def step_one(params: _Floats, state: _Floats, sizes: _Indices, activations: _Ind
 def train_epoch(params: _Floats, state: _Floats, sizes: _Indices, activations: _Indices,
                 loss: int, X: _Floats, Y: _Floats, weights: _Floats, order: _Indices,
                 batch_size: int, optimizer: int, settings: _Floats,
-                summed_penalty: bool = ..., records: _Floats | None = ...) -> float: ...
+                summed_penalty: bool = ..., records: _Floats | None = ...,
+                clipped_loss: bool = ...) -> float: ...

@@ -767,7 +767,8 @@ class Network:
     def train_epoch(self, X: npt.ArrayLike, Y: npt.ArrayLike, optimizer: Optimizer,
                     order: npt.ArrayLike | None = None, batch_size: int = 1,
                     sample_weight: npt.ArrayLike | None = None,
-                    summed_penalty: bool = False) -> npt.NDArray[np.float64]:
+                    summed_penalty: bool = False,
+                    clipped_loss: bool = False) -> npt.NDArray[np.float64]:
         """One pass over the rows X[order], one optimizer step per batch, in compiled code.
 
         The loop `fit` runs each epoch, for callers who make their own epochs: their own row
@@ -801,6 +802,11 @@ class Network:
             steps with its weighted mean gradient sum_i w_i g_i / S and weight decay
             weight_decay / S, where S is its weight sum (its row count without weights); a
             batch whose weights are all zero takes no step.
+        clipped_loss : bool, default False
+            True: the losses returned for the cross-entropies are scikit-learn's values, from
+            the output probabilities clipped to [eps, 1 - eps] (eps the dtype's machine
+            epsilon), which differ from bpcore's exact ones where an output saturates. The
+            steps are the same either way.
 
         Returns
         -------
@@ -812,8 +818,9 @@ class Network:
         Raises
         ------
         TypeError
-            If X, Y, order or sample_weight do not hold numbers of the right kind, or
-            optimizer is not an SGD, Adam or Rprop object with a number as lr.
+            If X, Y, order or sample_weight do not hold numbers of the right kind, optimizer
+            is not an SGD, Adam or Rprop object with a number as lr, or summed_penalty or
+            clipped_loss is not True or False.
         ValueError
             If X or Y do not fit the network, order holds a row number out of range,
             batch_size < 1, or sample_weight has the wrong length or a negative or
@@ -838,7 +845,12 @@ class Network:
             raise TypeError(f"train_epoch takes the optimizer's lr as a number, not a "
                             f"schedule, got {optimizer.lr!r}")
         batch_size = as_int(batch_size, "batch_size", 1)
+        for name, flag in (("summed_penalty", summed_penalty), ("clipped_loss", clipped_loss)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False, got {flag!r}")
         rows = np.arange(n, dtype=np.intp) if order is None else np.asarray(order)
+        if rows.size == 0:
+            rows = rows.astype(np.intp)  # [] is float64 to numpy
         if rows.ndim != 1 or rows.dtype.kind not in "iu":
             raise TypeError(f"order must be a 1-D array of row numbers, got "
                             f"{rows.ndim}-D dtype {rows.dtype}")
@@ -870,7 +882,8 @@ class Network:
             _backend.kernels.train_epoch(
                 self._params, self._state.arrays, self._sizes_array, self._activation_codes,
                 self._loss_code, X, Y, weights, part, batch_size, optimizer.code, settings,
-                bool(summed_penalty), records[first:first - (-len(part) // batch_size)])
+                bool(summed_penalty), records[first:first - (-len(part) // batch_size)],
+                bool(clipped_loss))
             self._state.keep(settings)
         return records
 

@@ -242,7 +242,7 @@ class _BaseMLP(BaseEstimator):
                 records = network.train_epoch(X, targets, self._optimizer(), order=rows[order],
                                               batch_size=batch_size,
                                               sample_weight=sample_weight,
-                                              summed_penalty=True)
+                                              summed_penalty=True, clipped_loss=True)
                 self._end_epoch(records, batch_rows, n)
                 if early_stopping:
                     score = self._validation_score(X_val, y_val, weight_val)

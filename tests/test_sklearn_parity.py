@@ -63,6 +63,14 @@ def standardized(values):
 def data(kind):
     """(X, y) of one kind of problem; the same arrays every call (read-only, so no test edits
     them)."""
+    if kind in ("wine_raw", "breast_cancer_raw"):
+        # unscaled inputs, as a beginner passes them: outputs saturate, and the cross-entropy
+        # values that drive the tol rule are scikit-learn's clipped ones
+        from sklearn.datasets import load_breast_cancer, load_wine
+        X, y = (load_wine if kind == "wine_raw" else load_breast_cancer)(return_X_y=True)
+        X.flags.writeable = False
+        y.flags.writeable = False
+        return X, y
     if kind in ("regression_counts", "regression_counts2"):
         # Poisson counts, for loss='poisson': rates exp(X w) with w small enough to stay near 1
         rng = np.random.RandomState(0)
@@ -262,6 +270,11 @@ CASES = [
     ("regression_counts2", dict(loss="poisson", solver="sgd", activation="tanh",
                                 learning_rate_init=0.01, momentum=0.9, early_stopping=True,
                                 n_iter_no_change=3, batch_size=40)),
+    # raw (unscaled) inputs: saturated outputs, scikit-learn's clipped loss values
+    ("wine_raw", dict(solver="adam", activation="relu", hidden_layer_sizes=(20,),
+                      max_iter=200)),
+    ("breast_cancer_raw", dict(solver="sgd", activation="relu", hidden_layer_sizes=(20,),
+                               max_iter=30, random_state=4)),
     # layer sizes as an int, and no hidden layer at all
     ("multiclass", dict(solver="sgd", activation="relu", learning_rate_init=0.05,
                         hidden_layer_sizes=5)),
@@ -301,7 +314,8 @@ def test_the_grid_covers_every_setting_and_both_ways_to_stop():
     assert {kind for kind, _ in CASES} == {"regression", "regression2", "binary",
                                           "binary_strings", "multiclass",
                                           "multiclass_strings", "multilabel",
-                                          "regression_counts", "regression_counts2"}
+                                          "regression_counts", "regression_counts2",
+                                          "wine_raw", "breast_cancer_raw"}
     # how scikit-learn's fits end: some stop early, some run to max_iter
     ends = set()
     for kind, params in CASES:

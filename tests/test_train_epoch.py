@@ -240,3 +240,23 @@ def test_float32_networks_train(summed):
     assert not np.array_equal(parameters(net), start)
     # the same steps as in float64, to float32's precision
     np.testing.assert_allclose(parameters(net), parameters(wide), atol=1e-4)
+
+
+@pytest.mark.parametrize("output, loss", [("sigmoid", "binary_cross_entropy"),
+                                          ("softmax", "cross_entropy")])
+def test_clipped_loss_is_scikit_learns_value_where_outputs_saturate(output, loss):
+    net = bpcore.Network([3, 3], activation="identity", output=output, loss=loss, seed=0)
+    net.weights[0][...] = 60.0 * np.eye(3)  # outputs saturate to 0 or 1 in float64
+    X = np.eye(3)[[0, 1, 2, 0]]
+    Y = np.eye(3)[[1, 1, 2, 0]]  # the first row is confidently wrong
+    probabilities = np.clip(net.predict(X), np.finfo(float).eps, 1 - np.finfo(float).eps)
+    terms = Y * np.log(probabilities)
+    if loss == "binary_cross_entropy":
+        terms += (1 - Y) * np.log(1 - probabilities)
+    expected = -terms.sum()
+    exact = net.loss(X, Y) * len(X)
+    records = net.train_epoch(X, Y, bpcore.SGD(lr=1e-9), batch_size=4, clipped_loss=True)
+    np.testing.assert_allclose(records[0, 0], expected, rtol=1e-12)
+    assert abs(exact - expected) > 1.0  # the exact value is another number here
+    with pytest.raises(TypeError, match="clipped_loss"):
+        net.train_epoch(X, Y, bpcore.SGD(lr=0.1), clipped_loss="yes")

@@ -151,7 +151,7 @@ def valid_arguments(dtype=np.float64, optimizer="sgd"):
         "X": normal(N, SIZES[0]), "Y": uniform(N, SIZES[-1]), "A": uniform(N * N_UNITS),
         "D": normal(N * N_UNITS), "Z": normal(N, SIZES[-1]), "A_out": uniform(N, SIZES[-1]),
         "order": np.arange(N, dtype=np.intp)[::-1].copy(), "batch_size": 3,
-        "summed_penalty": True, "records": np.zeros((-(-N // 3), 3)),
+        "summed_penalty": True, "records": np.zeros((-(-N // 3), 3)), "clipped_loss": True,
         "weights": uniform(N) + dtype(0.5),
         "x": normal(SIZES[0]), "y": uniform(SIZES[-1]), "out": np.zeros(SIZES[-1], dtype),
     }

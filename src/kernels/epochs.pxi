@@ -5,19 +5,32 @@ cdef void batch_step(Py_ssize_t optimizer, floating* params, floating* state, do
                      const Py_ssize_t* sizes, const Py_ssize_t* activations,
                      Py_ssize_t n_layers, Py_ssize_t loss, const floating* X,
                      const floating* Y, const floating* weights, Py_ssize_t n, floating* A,
-                     floating* Z, floating* D, floating* grads, double* cost) noexcept nogil:
+                     floating* Z, floating* D, floating* grads, double* cost,
+                     bint clipped_loss) noexcept nogil:
     # one optimizer step on the batch X, Y of n samples with their mean gradient, fused into
     # the update (block by block with the scratch `grads`); cost gets the batch's summed loss
-    # before the step; weights (NULL: none) scale each sample's loss and gradient
+    # before the step (clipped_loss: the cross-entropies as scikit-learn computes them);
+    # weights (NULL: none) scale each sample's loss and gradient
     cdef Py_ssize_t units = total_units(sizes, n_layers), n_out = sizes[n_layers]
     network_forward(params, sizes, activations, n_layers, X, A, Z, n)
-    cost[0] = batch_loss_sum(A + n * (units - n_out), Z, Y, weights, n, n_out, loss)
+    if clipped_loss and (loss == BINARY_CROSS_ENTROPY or loss == CROSS_ENTROPY):
+        cost[0] = clipped_loss_sum(A + n * (units - n_out), Y, weights, n, n_out, loss,
+                                   machine_epsilon(params))
+    else:
+        cost[0] = batch_loss_sum(A + n * (units - n_out), Z, Y, weights, n, n_out, loss)
     network_backward(params, sizes, activations, n_layers, loss, Y, weights, A, D, n)
     if n == 1:
         network_online_update(optimizer, params, state, sizes, n_layers, X, A, D, settings)
     else:
         network_batch_update(optimizer, params, state, sizes, n_layers, X, A, D, n, grads,
                              settings)
+
+
+cdef inline double machine_epsilon(const floating* params) noexcept nogil:
+    # the parameters' dtype's epsilon (numpy.finfo(dtype).eps), by the fused type
+    if floating is float:
+        return 1.1920928955078125e-07
+    return 2.220446049250313e-16
 
 
 cdef inline Py_ssize_t decay_slot(Py_ssize_t optimizer) noexcept nogil:
@@ -46,7 +59,8 @@ cdef double epoch(Py_ssize_t optimizer, floating* params, floating* state, doubl
                   const floating* weights, const Py_ssize_t* order, Py_ssize_t n_order,
                   Py_ssize_t batch_size, floating* X_batch, floating* Y_batch,
                   floating* W_batch, floating* A, floating* Z, floating* D,
-                  floating* grads, bint summed_penalty, double* records) noexcept nogil:
+                  floating* grads, bint summed_penalty, double* records,
+                  bint clipped_loss) noexcept nogil:
     # One pass over the samples in `order`, one step per batch; returns the summed loss of
     # every sample (times its weight, unless weights is NULL), each measured just before the
     # step that uses it. With summed_penalty, weight decay is an L2 penalty on each batch's
@@ -54,7 +68,8 @@ cdef double epoch(Py_ssize_t optimizer, floating* params, floating* state, doubl
     # sum w g / sum w and its weight decay the optimizer's divided by the batch's weight sum
     # S (its row count without weights); a batch of weight sum 0 takes no step. records
     # (NULL: none) gets one row per batch: its summed loss as stepped, S, and sum W^2 just
-    # before its step.
+    # before its step. clipped_loss: the cross-entropies' values as scikit-learn computes
+    # them (from the probabilities clipped to [eps, 1 - eps]).
     cdef Py_ssize_t start = 0, s, b, row, batch = 0
     cdef Py_ssize_t n_in = sizes[0], n_out = sizes[n_layers]
     cdef Py_ssize_t slot = decay_slot(optimizer)
@@ -97,7 +112,7 @@ cdef double epoch(Py_ssize_t optimizer, floating* params, floating* state, doubl
                     W_batch[s] = <floating>(W_batch[s] * (b / weight_sum))
         if not (summed_penalty and weight_sum == 0):
             batch_step(optimizer, params, state, settings, sizes, activations, n_layers, loss,
-                       x, y, w, b, A, Z, D, grads, &cost)
+                       x, y, w, b, A, Z, D, grads, &cost, clipped_loss)
         if records != NULL:
             records[3 * batch] = cost
         total += cost

@@ -159,6 +159,29 @@ cdef double batch_loss_sum(const floating* A_out, const floating* Z, const float
     return total
 
 
+cdef double clipped_loss_sum(const floating* A_out, const floating* Y,
+                             const floating* weights, Py_ssize_t n, Py_ssize_t n_out,
+                             Py_ssize_t loss, double eps) noexcept nogil:
+    # scikit-learn's value of the cross-entropies: from the output probabilities clipped to
+    # [eps, 1 - eps], -(y log p + (1 - y) log(1 - p)) per sigmoid output or -y log p per
+    # softmax output, a term with a zero target counting 0 (xlogy); the sum over samples,
+    # each times its weight unless weights is NULL
+    cdef Py_ssize_t s, j
+    cdef double total = 0.0, cost, p, y
+    for s in range(n):
+        cost = 0.0
+        for j in range(n_out):
+            p = A_out[s * n_out + j]
+            p = eps if p < eps else (1.0 - eps if p > 1.0 - eps else p)
+            y = Y[s * n_out + j]
+            if y != 0:
+                cost -= y * log(p)
+            if loss == BINARY_CROSS_ENTROPY and y != 1:
+                cost -= (1.0 - y) * log(1.0 - p)
+        total += cost if weights == NULL else <double>weights[s] * cost
+    return total
+
+
 cdef bint targets_fit(const floating* y, Py_ssize_t n_out, Py_ssize_t loss) noexcept nogil:
     # the checks of bpcore._validation.as_targets on one finite sample's targets
     cdef Py_ssize_t j

@@ -243,7 +243,8 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
                 const floating[:, ::1] Y not None, const floating[::1] weights not None,
                 const Py_ssize_t[::1] order not None, Py_ssize_t batch_size,
                 Py_ssize_t optimizer, double[::1] settings not None,
-                bint summed_penalty=False, double[:, ::1] records=None):
+                bint summed_penalty=False, double[:, ::1] records=None,
+                bint clipped_loss=False):
     """One epoch over the rows X[order] in one GIL-free call; returns the summed loss.
 
     batch_size 1 is the online (per-sample) epoch; each batch takes one optimizer step with
@@ -254,7 +255,9 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
     the optimizer's weight decay divided by its weight sum S (its row count without weights);
     a batch of weight sum 0 takes no step. records, if given, of shape (number of batches, 3),
     gets per batch its summed loss as stepped, S, and sum W^2 (weights, not biases) just
-    before its step.
+    before its step. With clipped_loss, the cross-entropies' loss values (returned and
+    recorded; not the gradients) are scikit-learn's: from the output probabilities clipped
+    to [eps, 1 - eps], eps the dtype's machine epsilon.
     """
     cdef Py_ssize_t n_layers = check_network(sizes, activations, params.shape[0])
     cdef Py_ssize_t i, n = X.shape[0], n_order = order.shape[0]
@@ -295,5 +298,5 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
         total = epoch(optimizer, &params[0], state_data, &settings[0], &sizes[0],
                       &activations[0], n_layers, loss, &X[0, 0], &Y[0, 0], w, &order[0],
                       n_order, batch_size, &X_batch[0, 0], &Y_batch[0, 0], &W_batch[0], &A[0],
-                      &Z[0, 0], &D[0], &grads[0], summed_penalty, records_data)
+                      &Z[0, 0], &D[0], &grads[0], summed_penalty, records_data, clipped_loss)
     return total
