@@ -16,16 +16,16 @@ computed in float64 here.
 
 Differences, on purpose: negative sample weights, negative targets under ``loss='poisson'``
 and ``momentum=1`` are refused (ValueError; scikit-learn accepts them, the last two giving NaN
-or a velocity that never decays); sparse X is accepted and made dense. The cross-entropies in
-``loss_curve_`` are computed from the pre-activations (no clipping), so they differ from
-scikit-learn's where an output saturates beyond float precision (L-BFGS uses scikit-learn's
-clipped values, which its line search compares).
+or a velocity that never decays); a mini-batch whose sample weights are all zero takes no
+step (scikit-learn raises ZeroDivisionError); sparse X is accepted and made dense.
 
 This module needs scikit-learn (``pip install "bpcore[sklearn]"``). `from_sklearn` and
 `to_sklearn` convert fitted estimators both ways.
 """
 from __future__ import annotations
 
+import copy
+import threading
 import warnings
 from itertools import chain
 from typing import Any
@@ -70,6 +70,51 @@ _FITTED = ("n_features_in_", "feature_names_in_", "n_outputs_", "n_layers_", "ou
            "_no_improvement_count")
 
 
+class _Layers(list):  # type: ignore[type-arg]
+    """coefs_ or intercepts_: a list of views of the network's arrays, where assigning an item
+    writes into the network (as assigning into scikit-learn's lists changes its model)."""
+
+    def __init__(self, arrays: list[npt.NDArray[Any]], transpose: bool) -> None:
+        super().__init__(array.T if transpose else array for array in arrays)
+        self._targets, self._transpose = arrays, transpose
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if not isinstance(index, (int, np.integer)):
+            raise TypeError("assign one layer at a time: coefs_[i] = W")
+        target = self._targets[index]
+        target[...] = np.asarray(value).T if self._transpose else value
+        super().__setitem__(index, target.T if self._transpose else target)
+
+
+class _OneBlasThread:
+    """BLAS held to one thread while any stochastic fit runs: counted, so that concurrent fits
+    in threads give the process its own limits back only when the last one ends. (OpenBLAS
+    ignores a limit set from a thread other than the main one once a limit was set and lifted
+    in the process, measured with 0.3.31: fits in threads may then keep its threads.)"""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
+        self.limits: Any = None
+
+    def __enter__(self) -> None:
+        from threadpoolctl import threadpool_limits
+        with self.lock:
+            if self.users == 0:  # finding the loaded libraries takes about 2 ms
+                self.limits = threadpool_limits(limits=1, user_api="blas")
+            self.users += 1
+
+    def __exit__(self, *exception: object) -> None:
+        with self.lock:
+            self.users -= 1
+            if self.users == 0:
+                self.limits.restore_original_limits()
+
+
+_ONE_BLAS_THREAD = _OneBlasThread()
+_ONE_THREAD_WORK = 1_000_000  # rows times parameters of an epoch from which the limit is set
+
+
 class _BaseMLP(BaseEstimator):
     """What MLPClassifier and MLPRegressor share: initialisation, the solvers, prediction."""
 
@@ -82,8 +127,9 @@ class _BaseMLP(BaseEstimator):
 
     @property
     def coefs_(self) -> list[npt.NDArray[Any]]:
-        """Each layer's weights, shape (n_in, n_out): views of `network_`'s (transposed)."""
-        return [weights.T for weights in self._network().weights]
+        """Each layer's weights, shape (n_in, n_out): views of `network_`'s (transposed);
+        ``coefs_[i] = W`` writes W into the network."""
+        return _Layers(self._network().weights, transpose=True)
 
     @coefs_.setter
     def coefs_(self, coefs: list[npt.ArrayLike]) -> None:
@@ -92,8 +138,9 @@ class _BaseMLP(BaseEstimator):
 
     @property
     def intercepts_(self) -> list[npt.NDArray[Any]]:
-        """Each layer's biases, shape (n_out,): views of `network_`'s."""
-        return list(self._network().biases)
+        """Each layer's biases, shape (n_out,): views of `network_`'s;
+        ``intercepts_[i] = b`` writes b into the network."""
+        return _Layers(self._network().biases, transpose=False)
 
     @intercepts_.setter
     def intercepts_(self, intercepts: list[npt.ArrayLike]) -> None:
@@ -106,6 +153,15 @@ class _BaseMLP(BaseEstimator):
                                  f"has no coefs_ or intercepts_")
         network: Network = self.network_
         return network
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "network_" in state and "n_layers_" not in state:
+            # pickled by bpcore before the drop-in estimators: other parameters, and the old
+            # regressor predicted through target scaling that this one does not know
+            raise ValueError(f"this {type(self).__name__} was pickled by an earlier bpcore, "
+                             f"whose estimators had other parameters (lr, epochs) and state; "
+                             f"it cannot be loaded as the drop-in estimator: fit it again")
+        super().__setstate__(state)
 
     def __sklearn_is_fitted__(self) -> bool:
         return "network_" in vars(self)
@@ -126,7 +182,13 @@ class _BaseMLP(BaseEstimator):
             raise TypeError(f"hidden_layer_sizes must hold whole numbers of units, got "
                             f"{hidden}")
         first_pass = "network_" not in vars(self) or (not self.warm_start and not incremental)
+        if self.solver == "sgd" and self.momentum >= 1:
+            raise ValueError(f"momentum must be below 1 in bpcore.sklearn (a velocity that "
+                             f"never decays), got {self.momentum}")
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if self.loss == "poisson" and (y < 0).any():
+            raise ValueError(f"y must be >= 0 for loss='poisson' (counts or rates), got "
+                             f"values down to {y.min():g}")
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
             if (sample_weight < 0).any():
@@ -138,6 +200,8 @@ class _BaseMLP(BaseEstimator):
         self._random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(Y, [X.shape[1]] + hidden + [self.n_outputs_])
+        else:
+            self._follow_parameters()
         if self.solver == "lbfgs":
             self._fit_lbfgs(X, Y, sample_weight)
         else:
@@ -170,16 +234,31 @@ class _BaseMLP(BaseEstimator):
         self.network_ = network
         self._best: list[npt.NDArray[Any]] | None = self._parameters()
         if self.solver != "lbfgs":
-            self.loss_curve_: list[float] = []
+            self.loss_curve_: Any = []
             self._no_improvement_count = 0
             if self.early_stopping:
-                self.validation_scores_: list[float] | None = []
-                self.best_validation_score_: float | None = -np.inf
-                self.best_loss_: float | None = None
+                # Any: None or a list / number, as scikit-learn's (a warm start that turns
+                # early stopping on or off then fails as there)
+                self.validation_scores_: Any = []
+                self.best_validation_score_: Any = -np.inf
+                self.best_loss_: Any = None
             else:
                 self.best_loss_ = np.inf
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
+
+    def _follow_parameters(self) -> None:
+        """A warm start after set_params(activation=...) or (dtype=...) trains on with the new
+        one from the same weights, as scikit-learn (which reads activation at each pass)."""
+        old = self._network()
+        activation = _ACTIVATIONS[self.activation]
+        if old.activation == activation and old.dtype == np.dtype(self.dtype):
+            return
+        state = old.get_state()
+        network = Network(old.sizes, activation=activation, output=old.output,
+                          loss=old.loss_name, dtype=self.dtype, seed=0)
+        network.set_state({"parameters": state["parameters"], "optimizer": state["optimizer"]})
+        self.network_ = network
 
     def _parameters(self) -> list[npt.NDArray[Any]]:
         """A copy of the weights and biases, layer by layer."""
@@ -232,8 +311,11 @@ class _BaseMLP(BaseEstimator):
         # cores are busy their spinning made fits many times slower (measured: 11 s instead
         # of 0.3 s with two busy processes on 2 cores); one thread was as fast on an idle
         # machine (digits and a 20,000-row set, sgd and adam).
-        from threadpoolctl import threadpool_limits
-        limits = threadpool_limits(limits=1, user_api="blas")
+        # (not for a small partial_fit, whose products are single-threaded anyway and for which
+        # the 2 ms the limit takes would be most of the call)
+        limit = n * len(network.get_state()["parameters"]) >= _ONE_THREAD_WORK
+        if limit:
+            _ONE_BLAS_THREAD.__enter__()
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
@@ -265,7 +347,8 @@ class _BaseMLP(BaseEstimator):
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
         finally:
-            limits.restore_original_limits()
+            if limit:
+                _ONE_BLAS_THREAD.__exit__()
         if early_stopping:
             if self._best is not None:
                 self._set_parameters(self._best)
@@ -307,7 +390,6 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_ += 1
         self.loss_ = np.float64(accumulated / n)
         self.t_ += n
-        assert self.loss_curve_ is not None
         self.loss_curve_.append(self.loss_)
         if self.verbose:
             print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
@@ -322,7 +404,7 @@ class _BaseMLP(BaseEstimator):
         return score
 
     def _count_validation(self, score: float) -> None:
-        assert self.validation_scores_ is not None and self.best_validation_score_ is not None
+        # None after a fit without early stopping: then, as in scikit-learn, an AttributeError
         self.validation_scores_.append(score)
         if self.verbose:
             print(f"Validation score: {score:f}")
@@ -335,7 +417,6 @@ class _BaseMLP(BaseEstimator):
             self._best = self._parameters()
 
     def _count_loss(self) -> None:
-        assert self.best_loss_ is not None
         if self.loss_ > self.best_loss_ - self.tol:
             self._no_improvement_count += 1
         else:
@@ -428,6 +509,7 @@ class _BaseMLP(BaseEstimator):
 
     def _predict_dense(self, X: npt.NDArray[Any]) -> npt.NDArray[Any]:
         """The network's outputs, shape (n_samples, n_outputs_)."""
+        self._follow_parameters()
         outputs: npt.NDArray[Any] = self._network().predict(
             np.ascontiguousarray(X, dtype=self.dtype))
         return outputs.reshape(X.shape[0], -1)
@@ -765,7 +847,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     n_features_in_, feature_names_in_
         As in scikit-learn. coefs_ and intercepts_ are views of network_'s parameters.
     network_ : bpcore.Network
-        The fitted network (identity output, mse loss).
+        The fitted network (identity output and mse loss, or exp and poisson).
 
     See Also
     --------
@@ -972,8 +1054,8 @@ def from_sklearn(estimator: Any, dtype: str = "float64") -> MLPClassifier | MLPR
                          f"bpcore counterpart")
     ours = kind(**estimator.get_params(), dtype=dtype)
     for name in _FITTED:
-        if hasattr(estimator, name):
-            setattr(ours, name, getattr(estimator, name))
+        if hasattr(estimator, name):  # copies: the two models train on separately
+            setattr(ours, name, copy.deepcopy(getattr(estimator, name)))
     units = [estimator.coefs_[0].shape[0]] + [c.shape[1] for c in estimator.coefs_]
     output, loss = _HEADS[estimator.out_activation_]
     ours.network_ = Network(units, activation=_ACTIVATIONS[estimator.activation],
@@ -1027,8 +1109,11 @@ def to_sklearn(estimator: MLPClassifier | MLPRegressor) -> Any:
     kind = _SklearnClassifier if isinstance(estimator, MLPClassifier) else _SklearnRegressor
     theirs = kind(**params)
     for name in _FITTED:
-        if hasattr(estimator, name):
-            setattr(theirs, name, getattr(estimator, name))
+        if hasattr(estimator, name):  # copies: the two models train on separately
+            setattr(theirs, name, copy.deepcopy(getattr(estimator, name)))
     theirs.coefs_ = [c.astype(np.float64) for c in estimator.coefs_]
     theirs.intercepts_ = [b.astype(np.float64) for b in estimator.intercepts_]
+    if estimator.early_stopping:  # what its warm-start fit restores from
+        theirs._best_coefs = [c.copy() for c in theirs.coefs_]
+        theirs._best_intercepts = [b.copy() for b in theirs.intercepts_]
     return theirs
