@@ -282,16 +282,7 @@ class Network:
         of weighted losses is the weighted mean), or an empty vector for None."""
         if sample_weight is None:
             return self._kernel_weights(None)
-        weights = np.asarray(sample_weight)
-        if weights.dtype.kind not in "iuf":
-            raise TypeError(f"{name} must hold real numbers, got dtype {weights.dtype}")
-        if weights.shape != (n,):
-            raise ValueError(f"{name} must have one weight per sample, shape ({n},), got "
-                             f"shape {weights.shape}")
-        weights = weights.astype(np.float64)
-        if not np.isfinite(weights).all() or (weights < 0).any():
-            raise ValueError(f"{name} must hold finite numbers >= 0, got values in "
-                             f"[{weights.min():g}, {weights.max():g}]")
+        weights = _checked_weights(sample_weight, n, name)
         largest = weights.max()
         if largest == 0:
             raise ValueError(f"{name} must not be all zero")
@@ -859,18 +850,9 @@ class Network:
                              f"[{rows.min()}, {rows.max()}]")
         rows = np.ascontiguousarray(rows, dtype=np.intp)
         weights = self._kernel_weights(None)
-        if sample_weight is not None:
-            given = np.asarray(sample_weight)
-            if given.dtype.kind not in "iuf":
-                raise TypeError(f"sample_weight must hold real numbers, got dtype "
-                                f"{given.dtype}")
-            if given.shape != (n,):
-                raise ValueError(f"sample_weight must have one weight per sample, shape "
-                                 f"({n},), got shape {given.shape}")
-            if not np.isfinite(given).all() or (given < 0).any():
-                raise ValueError(f"sample_weight must hold finite numbers >= 0, got values "
-                                 f"in [{given.min():g}, {given.max():g}]")
-            weights = np.ascontiguousarray(given, dtype=self._dtype)
+        if sample_weight is not None:  # as given: not scaled
+            weights = np.ascontiguousarray(_checked_weights(sample_weight, n, "sample_weight"),
+                                           dtype=self._dtype)
         batch_size = min(batch_size, max(len(rows), 1))
         records = np.zeros((-(-len(rows) // batch_size), 3))
         settings = self._settings(optimizer)
@@ -1395,6 +1377,21 @@ class _LBFGSRun(_Run):
             penalty = 0.5 * float(np.dot(self.decay * point, point))
             gradient = self.grads.astype(np.float64) + self.decay * point
         return loss + penalty, loss, gradient
+
+
+def _checked_weights(sample_weight: object, n: int, name: str) -> npt.NDArray[np.float64]:
+    """`sample_weight` as float64, checked: one finite weight >= 0 per sample."""
+    weights = np.asarray(sample_weight)
+    if weights.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {weights.dtype}")
+    if weights.shape != (n,):
+        raise ValueError(f"{name} must have one weight per sample, shape ({n},), got "
+                         f"shape {weights.shape}")
+    checked = weights.astype(np.float64)
+    if not np.isfinite(checked).all() or (checked < 0).any():
+        raise ValueError(f"{name} must hold finite numbers >= 0, got values in "
+                         f"[{checked.min():g}, {checked.max():g}]")
+    return checked
 
 
 def _described(value: object, key: str) -> object:
