@@ -53,6 +53,7 @@ except ImportError as error:  # pragma: no cover - the test extra installs sciki
     raise ImportError(f"bpcore.sklearn needs scikit-learn >= 1.7 (pip install "
                       f"'bpcore[sklearn]'): {error}") from error
 
+from ._layout import parameter_count
 from .network import Network
 from .optim import SGD, Adam
 
@@ -206,7 +207,8 @@ class _BaseMLP(BaseEstimator):
             self._fit_lbfgs(X, Y, sample_weight)
         else:
             self._fit_stochastic(X, Y, sample_weight, incremental)
-        if not np.isfinite(self._network().get_state()["parameters"]).all():
+        if not all(np.isfinite(array).all() for array in chain(self._network().weights,
+                                                                self._network().biases)):
             raise ValueError("Solver produced non-finite parameter weights. The input data may"
                              " contain large values and need to be preprocessed.")
         return self
@@ -313,7 +315,7 @@ class _BaseMLP(BaseEstimator):
         # machine (digits and a 20,000-row set, sgd and adam).
         # (not for a small partial_fit, whose products are single-threaded anyway and for which
         # the 2 ms the limit takes would be most of the call)
-        limit = n * len(network.get_state()["parameters"]) >= _ONE_THREAD_WORK
+        limit = n * parameter_count(network.sizes) >= _ONE_THREAD_WORK
         if limit:
             _ONE_BLAS_THREAD.__enter__()
         try:
