@@ -23,26 +23,8 @@ def data(loss, n=6, n_in=3, n_out=4, seed=0):
     return X, Y
 
 
-def central_differences(network, X, Y, eps=1e-6):
-    """dC/dW and dC/db of every layer by (C(p + eps) - C(p - eps)) / 2 eps, written out here
-    independently of bpcore.check_gradients."""
-    result = []
-    for array in [a for pair in zip(network.weights, network.biases) for a in pair]:
-        numeric = np.zeros(array.shape)
-        for index in np.ndindex(array.shape):
-            kept = array[index]
-            array[index] = kept + eps
-            above = network.loss(X, Y)
-            array[index] = kept - eps
-            below = network.loss(X, Y)
-            array[index] = kept
-            numeric[index] = (above - below) / (2 * eps)
-        result.append(numeric)
-    return result
-
-
 @pytest.mark.parametrize("hidden, output_loss", list(itertools.product(HIDDEN, OUTPUT_LOSS)))
-def test_gradients_match_central_differences(hidden, output_loss):
+def test_gradients_match_central_differences(hidden, output_loss, central_differences):
     output, loss = output_loss
     network = bpcore.Network([3, 5, 4, 4], activation=hidden, output=output, loss=loss, seed=7)
     X, Y = data(loss)

@@ -116,26 +116,9 @@ def test_loss_matches_scikit_learns_poisson_loss():
         base.LOSS_FUNCTIONS["poisson"](Y, net.predict(X)), rel=1e-12)
 
 
-def central_differences(net, X, Y, weights=None, eps=1e-6):
-    """dC/dW and dC/db of every layer by (C(p + eps) - C(p - eps)) / 2 eps."""
-    result = []
-    for array in [a for pair in zip(net.weights, net.biases) for a in pair]:
-        numeric = np.zeros(array.shape)
-        for index in np.ndindex(array.shape):
-            kept = array[index]
-            array[index] = kept + eps
-            above = net.loss(X, Y, sample_weight=weights)
-            array[index] = kept - eps
-            below = net.loss(X, Y, sample_weight=weights)
-            array[index] = kept
-            numeric[index] = (above - below) / (2 * eps)
-        result.append(numeric)
-    return result
-
-
 @pytest.mark.parametrize("hidden", HIDDEN)
 @pytest.mark.parametrize("weighted", [False, True])
-def test_gradients_match_central_differences(hidden, weighted):
+def test_gradients_match_central_differences(hidden, weighted, central_differences):
     net = poisson_network(hidden, sizes=(3, 5, 4, 2), seed=7)
     X, Y = counts(n=8)
     weights = np.random.default_rng(2).uniform(0.5, 2.0, size=len(X)) if weighted else None
