@@ -593,11 +593,12 @@ def _clipped_loss(loss: int, outputs: Floats, Y: Floats, weights: Floats) -> flo
 
 
 def _squared_weights(params: Floats, sizes: list[int]) -> float:
-    # sum of W[l]^2 over every layer's weights (not the biases), in float64, in order
+    # sum of W[l]^2 over every layer's weights (not the biases), in float64 (the compiled
+    # loop sums in order, NumPy pairwise: the two agree to rounding, not bit for bit)
     total = 0.0
     for weights, _ in layer_parameters(params, sizes):
-        for value in weights.ravel().tolist():
-            total += value * value
+        flat = weights.astype(np.float64).ravel()
+        total += float(np.dot(flat, flat))
     return total
 
 
