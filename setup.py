@@ -2,11 +2,13 @@
 
 Environment switches, read at build time:
   BPCORE_DEBUG=1        bounds and wraparound checks on, -O0 -g (for debugging and sanitizers)
-  BPCORE_NATIVE=1       add -march=native (opt-in: the wheel then runs only on this CPU family)
+  BPCORE_NATIVE=1       add -march=native and build no SIMD variants (opt-in: the wheel then
+                        runs only on this CPU family)
   BPCORE_PURE_PYTHON=1  build no extension at all: a pure wheel that runs on the fallback
   BPCORE_EXTRA_CFLAGS   extra compiler and linker flags, split on spaces (e.g. sanitizers)
 """
 import os
+import platform
 import sys
 
 from setuptools import Extension, setup
@@ -27,27 +29,43 @@ def extensions():
     # -ffast-math, which is never used
     compile_args = (["-O0", "-g"] if debug
                     else ["-O3", "-fno-math-errno", "-fno-trapping-math"])
-    if os.environ.get("BPCORE_NATIVE") == "1":
+    native = os.environ.get("BPCORE_NATIVE") == "1"
+    if native:
         compile_args.append("-march=native")
     extra = os.environ.get("BPCORE_EXTRA_CFLAGS", "").split()
     if sys.platform == "win32":
         compile_args, extra = (["/Od"] if debug else ["/O2"]), []
-    def extension(name, source):
+    def extension(name, source, simd="baseline", simd_args=()):
+        flags = compile_args + list(simd_args) + extra
         return Extension(
             name,
             [source],
             include_dirs=[numpy.get_include()],
-            extra_compile_args=compile_args + extra,
+            extra_compile_args=flags,
             extra_link_args=extra,
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION"),
-                           ("BPCORE_BUILD_FLAGS", '"' + " ".join(compile_args + extra) + '"')],
+                           ("BPCORE_BUILD_FLAGS", '"' + " ".join(flags) + '"'),
+                           ("BPCORE_SIMD", f'"{simd}"')],
         )
 
     # bpcore._blas holds SciPy's BLAS once per process; the kernels cimport it
     # (bpcore/_blas.pxd) along with the codes and limits of bpcore/_spec.pxd.
+    modules = [extension("bpcore._blas", "src/_blas.pyx"),
+               extension("bpcore._kernels", "src/_kernels.pyx")]
+    # The portable module targets the x86-64 baseline (SSE2); on x86-64 with GCC or Clang the
+    # same kernels are also compiled for AVX2+FMA and for AVX-512, and bpcore/_backend.py
+    # imports the best variant the CPU runs. -ffp-contract=off: no multiply and add is fused
+    # into an FMA, so every variant rounds as the baseline does and gives the same bits.
+    if (not native and sys.platform != "win32"
+            and platform.machine().lower() in ("x86_64", "amd64")):
+        avx2 = ["-mavx2", "-mfma", "-ffp-contract=off"]
+        avx512 = avx2 + ["-mavx512f", "-mavx512bw", "-mavx512cd", "-mavx512dq", "-mavx512vl",
+                         "-mprefer-vector-width=512"]
+        modules += [extension("bpcore._kernels_avx2", "src/_kernels_avx2.pyx", "avx2", avx2),
+                    extension("bpcore._kernels_avx512", "src/_kernels_avx512.pyx", "avx512",
+                              avx512)]
     return cythonize(
-        [extension("bpcore._blas", "src/_blas.pyx"),
-         extension("bpcore._kernels", "src/_kernels.pyx")],
+        modules,
         include_path=["."],
         # the generated C of a debug build and of a normal one are kept apart: cythonize
         # regenerates only C older than its sources, so a shared file would keep the other
@@ -63,4 +81,5 @@ def extensions():
     )
 
 
-setup(ext_modules=extensions())
+# the kernels are compiled three times (the SIMD variants): one compiler per core
+setup(ext_modules=extensions(), options={"build_ext": {"parallel": os.cpu_count() or 1}})

@@ -2,7 +2,11 @@
 
 BPCORE_BACKEND=auto (default) takes the compiled module when it imports and otherwise warns and
 uses the fallback; `cython` insists on the compiled module; `python` forces the fallback. The
-choice is made once, at import. The rest of the package reads `_backend.kernels` at call time
+compiled kernels exist in SIMD variants, the same source built for the x86-64 baseline, for
+AVX2+FMA and for AVX-512 (setup.py); BPCORE_SIMD=auto (default) takes the best one this CPU
+runs, and `baseline`, `avx2` or `avx512` insists on one (ImportError if the CPU cannot run it
+or it is not built). Every variant rounds alike and gives the same results. The choice is made
+once, at import. The rest of the package reads `_backend.kernels` at call time
 and never imports a kernel module itself; tests and the benchmarks switch kernels for a while
 with `use_backend`.
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import importlib
 import os
 import warnings
 from collections.abc import Iterator
@@ -21,6 +26,7 @@ from typing import Any, Protocol
 from ._layout import Floats, Indices
 
 BACKENDS = ("cython", "python")
+SIMD_VARIANTS = ("baseline", "avx2", "avx512")  # the compiled variants, best last
 
 
 def _why_not_compiled(error: ImportError) -> str:
@@ -90,13 +96,62 @@ class Kernels(Protocol):
                     clipped_loss: bool = False) -> float: ...
 
 
+def _simd_choice() -> str:
+    choice = os.environ.get("BPCORE_SIMD", "auto").strip().lower() or "auto"
+    if choice not in ("auto",) + SIMD_VARIANTS:
+        raise ValueError(f"BPCORE_SIMD must be 'auto', 'baseline', 'avx2' or 'avx512', "
+                         f"got {choice!r}")
+    return choice
+
+
+def simd_module(variant: str) -> Any:
+    """The compiled kernels built for `variant` (one of SIMD_VARIANTS). Raises ImportError when
+    this CPU cannot run it (checked before the module is loaded, whose code could not run
+    here) or when it is not built (a platform other than x86-64, or BPCORE_NATIVE=1)."""
+    if variant not in SIMD_VARIANTS:
+        raise ValueError(f"variant must be one of {', '.join(SIMD_VARIANTS)}, got {variant!r}")
+    from . import _kernels  # the baseline, which also reads the CPU's features
+    if variant == "baseline":
+        return _kernels
+    if variant not in _kernels.cpu_runs():
+        raise ImportError(f"this CPU cannot run bpcore's {variant} kernels (it runs "
+                          f"{', '.join(_kernels.cpu_runs())})")
+    try:
+        return importlib.import_module(f"{__package__}._kernels_{variant}")
+    except ImportError as error:
+        raise ImportError(f"bpcore's {variant} kernels are not built in this installation "
+                          f"({error})") from error
+
+
+def simd_variants() -> list[str]:
+    """The compiled SIMD variants this installation has and this CPU runs, best last."""
+    variants = []
+    for variant in SIMD_VARIANTS:
+        try:
+            simd_module(variant)
+        except ImportError:
+            continue
+        variants.append(variant)
+    return variants
+
+
 def compiled() -> Any:
-    """The compiled kernel module, for reports of how it was built (`bpcore info`); raises
-    ImportError with the reason when it does not import."""
+    """The compiled kernel module (the SIMD variant BPCORE_SIMD chooses), for reports of how
+    it was built (`bpcore info`); raises ImportError with the reason when it does not
+    import."""
     try:
         from . import _kernels
     except ImportError as error:
         raise ImportError(_why_not_compiled(error)) from error
+    choice = _simd_choice()
+    if choice != "auto":
+        try:
+            return simd_module(choice)
+        except ImportError as error:
+            raise ImportError(f"BPCORE_SIMD={choice}, but {error}") from error
+    for variant in reversed(SIMD_VARIANTS[1:]):
+        with contextlib.suppress(ImportError):
+            return simd_module(variant)
     return _kernels
 
 
@@ -106,8 +161,7 @@ def load(choice: str) -> tuple[Kernels, str]:
         raise ValueError(f"BPCORE_BACKEND must be 'auto', 'cython' or 'python', got {choice!r}")
     if choice != "python":
         try:
-            from . import _kernels
-            return _kernels, "cython"
+            from . import _kernels  # noqa: F401 (whether any compiled module imports)
         except ImportError as error:
             reason = _why_not_compiled(error)
             if choice == "cython":
@@ -115,6 +169,8 @@ def load(choice: str) -> tuple[Kernels, str]:
             warnings.warn(f"bpcore uses its slower pure-Python fallback because {reason}; "
                           f"BPCORE_BACKEND=python chooses the fallback without this warning.",
                           RuntimeWarning, stacklevel=3)
+        else:
+            return compiled(), "cython"  # a BPCORE_SIMD variant it cannot load is an error
     from . import _fallback
     return _fallback, "python"
 
@@ -146,3 +202,9 @@ def use_backend(choice: str | Kernels) -> Iterator[Kernels]:
 kernels: Kernels
 name: str
 kernels, name = load(os.environ.get("BPCORE_BACKEND", "auto").strip().lower() or "auto")
+
+
+def simd() -> str:
+    """The SIMD variant of the kernels in use ("baseline", "avx2" or "avx512"), or "none" on
+    the fallback."""
+    return str(getattr(kernels, "SIMD", "none"))

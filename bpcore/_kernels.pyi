@@ -12,6 +12,7 @@ _Indices = npt.NDArray[np.intp]
 
 BUILD_FLAGS: str
 BOUNDS_CHECKED: bool
+SIMD: str
 ACTIVATIONS: dict[str, int]
 LOSSES: dict[str, int]
 OPTIMIZERS: dict[str, int]
@@ -19,6 +20,7 @@ LIMITS: dict[str, float]
 OPTIMIZER_SHAPES: dict[int, tuple[int, int]]
 
 def blas_loaded() -> bool: ...
+def cpu_runs() -> list[str]: ...
 def forward(params: _Floats, sizes: _Indices, activations: _Indices, X: _Floats, A: _Floats,
             Z: _Floats) -> None: ...
 def forward_one(params: _Floats, sizes: _Indices, activations: _Indices, x: _Floats,

@@ -1073,6 +1073,9 @@ def run_info(args: argparse.Namespace) -> int:
         print(f"compiled module: importable ({compiled.__file__})")
         print(f"build flags: {compiled.BUILD_FLAGS}"
               + (" (debug build: bounds checked)" if compiled.BOUNDS_CHECKED else ""))
+        print(f"SIMD variant: {compiled.SIMD} (BPCORE_SIMD="
+              f"{os.environ.get('BPCORE_SIMD', 'auto') or 'auto'}; built and runnable here: "
+              f"{', '.join(_backend.simd_variants())})")
     print(f"supported dtypes: {', '.join(DTYPES)}")
     for name in ("tqdm", "matplotlib"):
         try:

@@ -14,8 +14,9 @@ from the inside out:
 6. wrappers.pxi    thin `def` wrappers: check, release the GIL, call 4.
 Codes and limits come from bpcore/_spec.pxd (mirroring bpcore/_spec.py); SciPy's BLAS, for
 the large matrix products, from the separate module bpcore._blas (bpcore/_blas.pxd), loaded
-once per process. A variant of the kernels built with other compiler flags is another shell
-like this one.
+once per process. The SIMD variants src/_kernels_avx2.pyx and src/_kernels_avx512.pyx are
+shells like this one, compiled with those instruction sets (setup.py); bpcore/_backend.py
+imports the best one the CPU runs.
 
 Memory layout shared with `bpcore/_layout.py` and `bpcore/_fallback.py`:
 - parameters are one flat vector; layer l holds W[l] (sizes[l+1] x sizes[l], row-major)
@@ -27,33 +28,4 @@ Memory layout shared with `bpcore/_layout.py` and `bpcore/_fallback.py`:
   its settings (float64) its hyperparameters then any scalar state.
 Every floating argument of one call has the same dtype (the `floating` fused type).
 """
-from libc.math cimport exp, log, log1p, tanh, fabs, pow, sqrt
-from libc.stdlib cimport free, malloc
-from libc.string cimport memcpy
-from cython cimport floating
-
-cimport numpy as cnp
-import numpy as np
-
-from bpcore._spec cimport *
-from bpcore._blas cimport gemm, is_loaded as blas_is_loaded, load as load_blas, use_blas
-
-cnp.import_array()
-
-cdef extern from *:
-    """
-    #ifndef BPCORE_BUILD_FLAGS
-    #define BPCORE_BUILD_FLAGS "not recorded"
-    #endif
-    """
-    const char* BPCORE_BUILD_FLAGS
-
-# the compiler flags setup.py used for this module, for `bpcore info`
-BUILD_FLAGS = BPCORE_BUILD_FLAGS.decode()
-
-include "kernels/math.pxi"
-include "kernels/layers.pxi"
-include "kernels/optimizers.pxi"
-include "kernels/epochs.pxi"
-include "kernels/checks.pxi"
-include "kernels/wrappers.pxi"
+include "kernels/module.pxi"

@@ -13,7 +13,10 @@ from bpcore import _backend
 
 def test_backend_names_the_kernels_in_use(backend):
     assert bpcore.backend == backend
-    expected = "bpcore._fallback" if backend == "python" else "bpcore._kernels"
+    # the compiled kernels are the SIMD variant BPCORE_SIMD chooses (auto: the best one)
+    variant = _backend.simd()
+    expected = ("bpcore._fallback" if backend == "python" else
+                "bpcore._kernels" if variant == "baseline" else f"bpcore._kernels_{variant}")
     assert _backend.kernels.__name__ == expected
 
 

@@ -27,7 +27,7 @@ LAYERS = {
     "_version": 0, "_spec": 0, "_layout": 0, "_validation": 0, "_command_line": 0,
     "_numpy_math": 0, "datasets": 0,
     # 1: the kernels: the NumPy twin and the compiled modules
-    "_fallback": 1, "_kernels": 1, "_blas": 1,
+    "_fallback": 1, "_kernels": 1, "_kernels_avx2": 1, "_kernels_avx512": 1, "_blas": 1,
     # 2: the one module that chooses the kernels
     "_backend": 2,
     # 3: optimizers, the training loop and helpers of the network
@@ -46,7 +46,7 @@ LAYERS = {
 KERNEL_LAYER = 1
 OPTIONAL_LAYER = 3  # the lowest layer that may import an optional package (lazily)
 # the modules built from src/ (no .py); `_blas` may be present or not, it is a node either way
-COMPILED = ("_kernels", "_blas")
+COMPILED = ("_kernels", "_kernels_avx2", "_kernels_avx512", "_blas")
 # imported by compiled code only (cimport), never by a .py module
 COMPILED_ONLY = {"_blas"}
 # the one module that imports a kernel module; everyone else reads `_backend.kernels`

@@ -1,0 +1,61 @@
+# The whole kernel module, included by each shell (src/_kernels*.pyx): one per instruction set,
+# the same source compiled with other flags (setup.py), chosen at import by bpcore/_backend.py.
+from libc.math cimport exp, log, log1p, tanh, fabs, pow, sqrt
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
+from cython cimport floating
+
+cimport numpy as cnp
+import numpy as np
+
+from bpcore._spec cimport *
+from bpcore._blas cimport gemm, is_loaded as blas_is_loaded, load as load_blas, use_blas
+
+cnp.import_array()
+
+cdef extern from *:
+    """
+    #ifndef BPCORE_BUILD_FLAGS
+    #define BPCORE_BUILD_FLAGS "not recorded"
+    #endif
+    #ifndef BPCORE_SIMD
+    #define BPCORE_SIMD "baseline"
+    #endif
+    /* Whether this CPU (and its operating system, which must save the wide registers) runs
+       the instructions of a variant: 0 baseline, 1 avx2 (AVX2 and FMA), 2 avx512 (and
+       AVX-512 F, BW, CD, DQ and VL). GCC and Clang's builtins read CPUID and XGETBV. */
+    static int bpcore_cpu_runs(int level) {
+    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+        int avx2;
+        __builtin_cpu_init();
+        avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        if (level == 1) return avx2;
+        if (level == 2) return avx2 && __builtin_cpu_supports("avx512f")
+            && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512cd")
+            && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    #endif
+        return level == 0;
+    }
+    """
+    const char* BPCORE_BUILD_FLAGS
+    const char* BPCORE_SIMD
+    int bpcore_cpu_runs(int level) nogil
+
+# the compiler flags setup.py used for this module, for `bpcore info`
+BUILD_FLAGS = BPCORE_BUILD_FLAGS.decode()
+# the instruction set this module was compiled for: "baseline", "avx2" or "avx512"
+SIMD = BPCORE_SIMD.decode()
+
+
+def cpu_runs():
+    """The SIMD variants this CPU can run, best last: ["baseline", "avx2", "avx512"] or a prefix
+    of it (read from the CPU at each call; a variant never runs where this says no)."""
+    return [name for level, name in enumerate(("baseline", "avx2", "avx512"))
+            if bpcore_cpu_runs(level)]
+
+include "math.pxi"
+include "layers.pxi"
+include "optimizers.pxi"
+include "epochs.pxi"
+include "checks.pxi"
+include "wrappers.pxi"
