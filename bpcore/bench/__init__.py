@@ -21,7 +21,9 @@ fit time with scikit-learn's MLPs' defaults.
 Run `python -m bpcore bench` (about half a minute) or `--full` for longer, steadier timings.
 The table (`bpcore.bench.table`) fits 120 columns; `--wide` shows every time and measurement,
 and `--targets` whether each speed target (TARGETS, and the two-threads and other-library rows)
-is met.
+is met. The output opens with the machine it ran on (`bpcore.bench.record`: CPU, SIMD
+variant, BLAS and its kernel, threads, compiler flags); `--json PATH` saves the table with
+that header, and `--compare A.json B.json` compares two saved runs (two machines or commits).
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, when set, slow NumPy's BLAS: unset both in the command
 that runs the benchmark to compare against a well-configured NumPy (see the README).
 """
@@ -542,12 +544,37 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "was measured (GFLOP/s, accuracy); lines are over 200 characters")
     parser.add_argument("--targets", action="store_true",
                         help="also check bpcore's speed targets (met or MISSED)")
-    parser.add_argument("--quiet", action="store_true", help="print only the table")
+    parser.add_argument("--quiet", action="store_true",
+                        help="print only the table (no machine header, no progress)")
+    parser.add_argument("--json", metavar="PATH",
+                        help="also write the rows and the machine they ran on to PATH as JSON, "
+                             "for --compare")
+    parser.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"),
+                        help="run nothing: compare two files written by --json, case by case "
+                             "(B/A: A's compiled time over B's, above 1 when B is faster)")
     args = parser.parse_args(argv)
+    if args.compare and (args.full or args.smoke or args.json is not None or args.wide
+                         or args.targets):
+        parser.error("--compare runs nothing and prints its own table: it cannot be combined "
+                     "with --full, --smoke, --json, --wide or --targets")
+    from .._command_line import report
+    from . import record
+    try:  # a bad file is a one-line error and status 2, and a bad --json path fails before the run
+        if args.compare:
+            print(record.compare(args.compare[0], args.compare[1], headers=not args.quiet))
+            return 0
+        if args.json is not None:
+            record.check_writable(args.json)
+    except record.BenchFileError as error:
+        report("error", error)
+        return 2
     scale = "smoke" if args.smoke else ("full" if args.full else "default")
     progress = None if args.quiet else (
         lambda what: print(f"  timing {what} ...", file=sys.stderr, flush=True))
     started = time.perf_counter()
+    machine = record.machine()  # before the run: its date is the start
+    if not args.quiet:
+        print("\n".join(record.header_lines(machine)), flush=True)
     rows = collect(scale, progress=progress)
     if not _have_compiled():
         print("note: bpcore._kernels is not built; the compiled column is missing")
@@ -563,6 +590,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"its default)")
         print(f"(times are the best of a few runs per case; ratios are other/compiled time; "
               f"{time.perf_counter() - started:.0f} s in all)")
+    if args.json is not None:
+        try:
+            record.write_run(args.json, machine, scale, rows)
+        except record.BenchFileError as error:
+            report("error", error)
+            return 2
+        if not args.quiet:
+            print(f"(wrote the {len(rows)} rows and the machine to {args.json})")
     return 0
 
 

@@ -62,14 +62,14 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
-def _format_ratio(ratio: float) -> str:
+def format_ratio(ratio: float) -> str:
     return f"{ratio:.2f}x" if ratio < 1000 else f"{ratio:.0f}x"  # decimals only where they tell
 
 
 def _ratio_cells(row: Row, width: int) -> str:
     """The other implementations' time divided by the compiled one's, one cell each."""
     keys = [*IMPLEMENTATIONS[1:], _other(row)]
-    return "".join(_format_ratio(row.ratios[name]).rjust(width) if name and name in row.ratios
+    return "".join(format_ratio(row.ratios[name]).rjust(width) if name and name in row.ratios
                    else "-".rjust(width) for name in keys)
 
 
