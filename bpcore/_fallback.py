@@ -262,27 +262,25 @@ def forward(params: Floats, sizes: Indices, activations: Indices, X: Floats, A: 
     Z[...] = z
 
 
-def forward_one(params: Floats, sizes: Indices, activations: Indices, x: Floats,
-                out: Floats) -> bool:
-    """The output a[L] of one sample x (1-D) into out (1-D), for the latency of `predict`.
+def forward_one(params: Floats, sizes: Indices, activations: Indices,
+                x: Floats) -> Floats | None:
+    """The output a[L] of one sample x (1-D), as a new 1-D array: the latency of `predict`.
 
-    Returns True when done; False, with out untouched, when x holds NaN or infinity or the
-    arrays are not all C-contiguous of one floating dtype (the caller then takes the general
-    path, which converts or reports them). Checks every length it relies on.
+    Returns None when x is not what the network takes as it is (NaN or infinity, another
+    length, not C-contiguous) or the arrays are not all 1-D C-contiguous of one floating dtype
+    (sizes and activations intp): the caller then takes the general path, which converts or
+    reports them. Checks every length it relies on.
     """
-    _ndarrays(params=params, sizes=sizes, activations=activations, x=x, out=out)
-    if not _one_sample_arrays(params, sizes, activations, (x, out), (out,)):
-        return False
+    _ndarrays(params=params, sizes=sizes, activations=activations, x=x)
+    if not _one_sample_arrays(params, sizes, activations, (x,), ()):
+        return None
     widths = _check_network(params, sizes, activations)
-    _check_length("x", len(x), widths[0])
-    _check_length("out", len(out), widths[-1])
-    if not np.isfinite(x).all():
-        return False
+    if len(x) != widths[0] or not np.isfinite(x).all():
+        return None
     A = np.empty(unit_count(widths), dtype=params.dtype)
     Z = np.empty((1, widths[-1]), dtype=params.dtype)
     forward(params, sizes, activations, x.reshape(1, -1), A, Z)
-    out[...] = A[len(A) - len(out):]
-    return True
+    return A[len(A) - widths[-1]:].copy()
 
 
 def _ndarrays(**arrays: Any) -> None:

@@ -366,12 +366,12 @@ class Network:
             ...
         ValueError: X has 3 features, but the network expects 2
         """
-        if type(X) is np.ndarray and X.ndim == 1 and X.dtype == self._dtype:
-            # one sample as the network stores it: the low-latency path (online control loops)
-            out = np.empty(self._sizes[-1], dtype=self._dtype)
-            if (X.shape[0] == self._sizes[0]
-                    and _backend.kernels.forward_one(self._params, self._sizes_array,
-                                                     self._activation_codes, X, out)):
+        if type(X) is np.ndarray:
+            # one sample as the network stores it: the low-latency path (online control
+            # loops), one kernel call that returns None for anything else
+            out = _backend.kernels.forward_one(self._params, self._sizes_array,
+                                               self._activation_codes, X)
+            if out is not None:
                 return out
         X, single = self._inputs(X)
         output = self._output(self._forward(X)[0], X.shape[0]).copy()

@@ -256,6 +256,8 @@ def describe(result):
         return tuple(describe(part) for part in result)
     if isinstance(result, (float, np.floating)):
         return "finite float" if np.isfinite(result) else "non-finite float"
+    if isinstance(result, np.ndarray):
+        return f"array {result.shape} {result.dtype}"
     return result
 
 

@@ -176,19 +176,16 @@ cdef int step_one_sample(Py_ssize_t optimizer, floating* params, floating* state
 
 cdef bint forward_one_sample(const floating* params, const Py_ssize_t* sizes,
                              const Py_ssize_t* activations, Py_ssize_t n_layers,
-                             const floating* x, floating* out) noexcept nogil:
-    # network_forward for one sample, with scratch from malloc; False if x is not finite or
-    # memory ran out (the caller then takes the general path, which reports either)
+                             const floating* x, floating* out,
+                             floating* scratch) noexcept nogil:
+    # network_forward for one sample into out, with scratch of total_units + sizes[-1]
+    # entries; False if x is not finite (the caller then takes the general path, which
+    # reports it)
     cdef Py_ssize_t units = total_units(sizes, n_layers), n_out = sizes[n_layers]
-    cdef floating* scratch
     if not all_finite(x, sizes[0]):
-        return False
-    scratch = <floating*>malloc((units + n_out) * sizeof(floating))
-    if scratch == NULL:
         return False
     network_forward(params, sizes, activations, n_layers, x, scratch, scratch + units, 1)
     memcpy(out, scratch + units - n_out, n_out * sizeof(floating))
-    free(scratch)
     return True
 
 

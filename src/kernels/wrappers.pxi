@@ -34,37 +34,76 @@ def blas_loaded():
     return blas_is_loaded()
 
 
-def forward_one(cnp.ndarray params not None, cnp.ndarray sizes not None,
-                cnp.ndarray activations not None, cnp.ndarray x not None,
-                cnp.ndarray out not None):
-    """The output a[L] of one sample x (1-D) into out (1-D), for the latency of `predict`.
+cdef enum:
+    # Networks with at most this many units (all layers, plus the output's z) run
+    # `forward_one` on scratch on the stack: no malloc and free per call;
+    STACK_UNITS = 512
+    # and with fewer parameters than this the call keeps the GIL: releasing and taking it
+    # back costs more than the arithmetic of such a network
+    GIL_FREE_PARAMS = 4096
 
-    Returns True when done; False, with out untouched, when x holds NaN or infinity or the
-    arrays are not all C-contiguous of one floating dtype (the caller then takes the general
-    path, which converts or reports them). Checks every length it relies on.
+
+cdef inline bint vector_of(cnp.ndarray array, int kind):
+    # a 1-D C-contiguous array of dtype number `kind`
+    return (cnp.PyArray_NDIM(array) == 1 and cnp.PyArray_IS_C_CONTIGUOUS(array)
+            and cnp.PyArray_TYPE(array) == kind)
+
+
+def forward_one(cnp.ndarray params not None, cnp.ndarray sizes not None,
+                cnp.ndarray activations not None, cnp.ndarray x not None):
+    """The output a[L] of one sample x (1-D), as a new 1-D array: the latency of `predict`.
+
+    Returns None when x is not what the network takes as it is (NaN or infinity, another
+    length, not C-contiguous) or the arrays are not all 1-D C-contiguous of one floating dtype
+    (sizes and activations intp): the caller then takes the general path, which converts or
+    reports them. Checks every length it relies on, with no allocation but the output's.
     """
     cdef int kind = cnp.PyArray_TYPE(params)
-    cdef Py_ssize_t n_layers
-    cdef const Py_ssize_t* widths = <const Py_ssize_t*>cnp.PyArray_DATA(sizes)
-    cdef const Py_ssize_t* codes = <const Py_ssize_t*>cnp.PyArray_DATA(activations)
+    cdef Py_ssize_t n_layers, units
+    cdef cnp.npy_intp n_out
+    cdef const Py_ssize_t* widths
+    cdef const Py_ssize_t* codes
+    cdef double stack[STACK_UNITS]
+    cdef void* scratch
+    cdef cnp.ndarray out
     cdef bint done
-    if not one_sample_arrays(params, sizes, activations, (x, out), (out,)):
-        return False
+    if ((kind != cnp.NPY_FLOAT64 and kind != cnp.NPY_FLOAT32) or not vector_of(params, kind)
+            or not vector_of(x, kind) or not vector_of(sizes, cnp.NPY_INTP)
+            or not vector_of(activations, cnp.NPY_INTP)):
+        return None
     n_layers = checked_layers(params, sizes, activations)
-    check_length("x", cnp.PyArray_DIM(x, 0), widths[0])
-    check_length("out", cnp.PyArray_DIM(out, 0), widths[n_layers])
+    widths = <const Py_ssize_t*>cnp.PyArray_DATA(sizes)
+    codes = <const Py_ssize_t*>cnp.PyArray_DATA(activations)
+    if cnp.PyArray_DIM(x, 0) != widths[0]:
+        return None
+    n_out = widths[n_layers]
+    units = total_units(widths, n_layers) + n_out
     load_blas(widths, n_layers, 1)
-    if kind == cnp.NPY_FLOAT64:
-        with nogil:
-            done = forward_one_sample(<const double*>cnp.PyArray_DATA(params), widths, codes,
-                                      n_layers, <const double*>cnp.PyArray_DATA(x),
-                                      <double*>cnp.PyArray_DATA(out))
+    out = cnp.PyArray_EMPTY(1, &n_out, kind, 0)
+    scratch = <void*>stack if units <= STACK_UNITS else malloc(units * sizeof(double))
+    if scratch == NULL:
+        raise MemoryError(f"no memory for the {units} units of one sample")
+    if cnp.PyArray_DIM(params, 0) < GIL_FREE_PARAMS:
+        done = forward_one_into(params, codes, widths, n_layers, x, out, scratch)
     else:
         with nogil:
-            done = forward_one_sample(<const float*>cnp.PyArray_DATA(params), widths, codes,
-                                      n_layers, <const float*>cnp.PyArray_DATA(x),
-                                      <float*>cnp.PyArray_DATA(out))
-    return done
+            done = forward_one_into(params, codes, widths, n_layers, x, out, scratch)
+    if scratch != <void*>stack:
+        free(scratch)
+    return out if done else None
+
+
+cdef inline bint forward_one_into(cnp.ndarray params, const Py_ssize_t* codes,
+                                  const Py_ssize_t* widths, Py_ssize_t n_layers, cnp.ndarray x,
+                                  cnp.ndarray out, void* scratch) noexcept nogil:
+    # forward_one_sample on params' dtype (the arrays were checked to share it)
+    if cnp.PyArray_TYPE(params) == cnp.NPY_FLOAT64:
+        return forward_one_sample(<const double*>cnp.PyArray_DATA(params), widths, codes,
+                                  n_layers, <const double*>cnp.PyArray_DATA(x),
+                                  <double*>cnp.PyArray_DATA(out), <double*>scratch)
+    return forward_one_sample(<const float*>cnp.PyArray_DATA(params), widths, codes, n_layers,
+                              <const float*>cnp.PyArray_DATA(x), <float*>cnp.PyArray_DATA(out),
+                              <float*>scratch)
 
 
 def step_one(cnp.ndarray params not None, cnp.ndarray state not None,
