@@ -294,11 +294,12 @@ def _ndarrays(**arrays: Any) -> None:
 def _one_sample_arrays(params: Floats, sizes: Indices, activations: Indices,
                        floats: tuple[Floats, ...], written: tuple[Floats, ...]) -> bool:
     """Whether the arrays are what the one-sample kernels take: params float32 or float64 and
-    `floats` of its dtype, sizes and activations intp, every array 1-D and C-contiguous,
-    `written` writeable. Anything else is left to the general path (the caller)."""
+    `floats` of its dtype, sizes and activations intp (all in this machine's byte order),
+    every array 1-D, C-contiguous and aligned, `written` writeable. Anything else is left to
+    the general path (the caller)."""
     arrays = (params, sizes, activations) + floats
     if params.dtype not in (np.float32, np.float64) or any(
-            a.ndim != 1 or not a.flags.c_contiguous for a in arrays):
+            a.ndim != 1 or not a.flags.c_contiguous or not a.flags.aligned for a in arrays):
         return False
     return (all(a.dtype == params.dtype for a in floats) and sizes.dtype == np.intp
             and activations.dtype == np.intp and all(a.flags.writeable for a in written))

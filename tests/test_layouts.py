@@ -60,8 +60,18 @@ def transposed(array, tmp_path):
     return np.ascontiguousarray(array.T).T
 
 
+def unaligned(array, tmp_path):
+    # the values at an odd byte address, not aligned for their dtype (the one-sample fast paths
+    # must leave such an array to the general path)
+    buffer = np.zeros(array.nbytes + 1, dtype=np.uint8)
+    result = buffer[1:].view(array.dtype).reshape(array.shape)
+    result[...] = array
+    assert not result.flags.aligned and not result[2].flags.aligned
+    return result
+
+
 LAYOUTS = [read_only, memmap, fortran, strided, reversed_rows, big_endian, big_endian_float32,
-           transposed]
+           transposed, unaligned]
 
 
 def contiguous(array, tmp_path):

@@ -68,7 +68,8 @@ cdef bint one_sample_arrays(cnp.ndarray params, cnp.ndarray sizes, cnp.ndarray a
     if kind != cnp.NPY_FLOAT64 and kind != cnp.NPY_FLOAT32:
         return False
     for array in (params, sizes, activations) + floats:
-        if cnp.PyArray_NDIM(array) != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(array):
+        if (cnp.PyArray_NDIM(array) != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(array)
+                or not cnp.PyArray_ISNOTSWAPPED(array) or not cnp.PyArray_ISALIGNED(array)):
             return False
     for array in floats:
         if cnp.PyArray_TYPE(array) != kind:

@@ -18,10 +18,11 @@ cdef void batch_step(Py_ssize_t optimizer, floating* params, floating* state, do
                                    machine_epsilon(params))
     else:
         cost[0] = batch_loss_sum(A + n * (units - n_out), Z, Y, weights, n, n_out, loss)
-    network_backward(params, sizes, activations, n_layers, loss, Y, weights, A, D, n)
     if n == 1:
-        network_online_update(optimizer, params, state, sizes, n_layers, X, A, D, settings)
+        network_online_step(optimizer, params, state, sizes, activations, n_layers, loss, X,
+                            Y, weights, A, D, settings)
     else:
+        network_backward(params, sizes, activations, n_layers, loss, Y, weights, A, D, n)
         network_batch_update(optimizer, params, state, sizes, n_layers, X, A, D, n, grads,
                              settings)
 
@@ -157,11 +158,11 @@ cdef int step_one_sample(Py_ssize_t optimizer, floating* params, floating* state
         free(scratch)
         free(saved_settings)
         return 2
-    network_backward(params, sizes, activations, n_layers, loss, y, NULL, A, D, 1)
     memcpy(saved, params, n_params * sizeof(floating))
     memcpy(saved + n_params, state, n_state * n_params * sizeof(floating))
     memcpy(saved_settings, settings, n_settings * sizeof(double))
-    network_online_update(optimizer, params, state, sizes, n_layers, x, A, D, settings)
+    network_online_step(optimizer, params, state, sizes, activations, n_layers, loss, x, y,
+                        NULL, A, D, settings)
     if all_finite(params, n_params):
         free(scratch)
         free(saved_settings)

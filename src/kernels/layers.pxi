@@ -49,23 +49,20 @@ cdef void network_forward(const floating* params, const Py_ssize_t* sizes,
         outputs += n * n_out
 
 
-cdef void network_backward(const floating* params, const Py_ssize_t* sizes,
-                           const Py_ssize_t* activations, Py_ssize_t n_layers, Py_ssize_t loss,
-                           const floating* Y, const floating* weights, const floating* A,
-                           floating* D, Py_ssize_t n) noexcept nogil:
-    # weights: NULL, or each sample's weight, which scales its delta[L] and so (the map being
-    # linear) all of its local gradients: the weighted mean gradient is then the plain mean
-    cdef Py_ssize_t l, s, j, k, i, n_here, n_next
+cdef void output_deltas(const Py_ssize_t* sizes, const Py_ssize_t* activations,
+                        Py_ssize_t n_layers, Py_ssize_t loss, const floating* Y,
+                        const floating* weights, const floating* A, floating* D,
+                        Py_ssize_t n) noexcept nogil:
+    # delta[L] = dC/da[L] * f'(z[L]) = (a - y) f'(z[L]) for mse, fused to a - y for
+    # sigmoid + binary cross-entropy, softmax + cross-entropy and exp + poisson, into D's
+    # last block. weights: NULL, or each sample's weight, which scales its delta[L] and so
+    # (the map being linear) all of its local gradients: the weighted mean gradient is then
+    # the plain mean
+    cdef Py_ssize_t s, j, i
     cdef Py_ssize_t n_out = sizes[n_layers]
     cdef Py_ssize_t block = n * (total_units(sizes, n_layers) - n_out)  # start of layer L
     cdef const floating* a = A + block
     cdef floating* d = D + block
-    cdef const floating* w
-    cdef floating* d_row
-    cdef const floating* d_next_row
-    cdef floating d_j
-    # delta[L] = dC/da[L] * f'(z[L]) = (a - y) f'(z[L]) for mse, fused to a - y for
-    # sigmoid + binary cross-entropy, softmax + cross-entropy and exp + poisson
     for i in range(n * n_out):
         d[i] = a[i] - Y[i]
     if loss == MSE:
@@ -74,13 +71,29 @@ cdef void network_backward(const floating* params, const Py_ssize_t* sizes,
         for s in range(n):
             for j in range(n_out):
                 d[s * n_out + j] = d[s * n_out + j] * weights[s]
+
+
+cdef void network_backward(const floating* params, const Py_ssize_t* sizes,
+                           const Py_ssize_t* activations, Py_ssize_t n_layers, Py_ssize_t loss,
+                           const floating* Y, const floating* weights, const floating* A,
+                           floating* D, Py_ssize_t n) noexcept nogil:
+    # every layer's local gradients delta[l] into D, for n samples (weights: see output_deltas)
+    cdef Py_ssize_t l, s, j, k, n_here, n_next
+    cdef Py_ssize_t block = n * (total_units(sizes, n_layers) - sizes[n_layers])
+    cdef const floating* w
+    cdef floating* d_row
+    cdef const floating* d_next_row
+    cdef floating d_j
+    output_deltas(sizes, activations, n_layers, loss, Y, weights, A, D, n)
     # delta[l] = (W[l+1]^T delta[l+1]) * f'(z[l]), from the output back to the first layer
     for l in range(n_layers - 2, -1, -1):
         n_here = sizes[l + 1]
         n_next = sizes[l + 2]
         block -= n * n_here
         w = params + parameter_count(sizes, l + 1)  # W[l+1] follows the layers before it
-        if use_blas(n, n_here, n_next):
+        # one sample keeps the plain loops: the order of network_online_step's sums, so that
+        # every path of a one-sample step gives the same bits
+        if n > 1 and use_blas(n, n_here, n_next):
             # delta[l]^T (n_here, n) = W[l+1]^T (n_here, n_next) delta[l+1]^T (n_next, n)
             gemm(c'N', c'N', n_here, n, n_next, 1.0, w, n_here, D + block + n * n_here, n_next,
                  0.0, D + block, n_here)

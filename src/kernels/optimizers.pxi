@@ -301,27 +301,50 @@ cdef void network_batch_update(Py_ssize_t optimizer, floating* params, floating*
         block += n * n_out
 
 
-cdef void network_online_update(Py_ssize_t optimizer, floating* params, floating* state,
-                                const Py_ssize_t* sizes, Py_ssize_t n_layers, const floating* x,
-                                const floating* A, const floating* D,
-                                double* settings) noexcept nogil:
-    # One sample's step with its gradient (dC/dW[l] = delta[l] a[l-1]^T, dC/db[l] = delta[l])
-    # fused in: the same numbers as network_gradients (n = 1) then network_update, in one pass
-    # over the parameters and without a gradient buffer.
-    cdef Py_ssize_t l, j, n_in, n_out, block = 0, offset = 0
-    cdef Py_ssize_t stride = parameter_count(sizes, n_layers)
-    cdef const floating* inputs = x
+cdef void network_online_step(Py_ssize_t optimizer, floating* params, floating* state,
+                              const Py_ssize_t* sizes, const Py_ssize_t* activations,
+                              Py_ssize_t n_layers, Py_ssize_t loss, const floating* x,
+                              const floating* y, const floating* weights, const floating* A,
+                              floating* D, double* settings) noexcept nogil:
+    # One sample's step after its forward pass (A), backpropagation fused into the update: one
+    # pass over the parameters, from the output layer back. Each row j of W[l] is read once
+    # for its share W[l][j, :] delta_j of W[l]^T delta[l] (with the weights before the step,
+    # as backpropagation has it) and then, while in cache, updated with its gradient
+    # delta_j a[l-1]^T; then delta[l-1] = (W[l]^T delta[l]) * f'(z[l-1]). The same numbers
+    # as network_backward's plain loops, network_gradients (n = 1) and network_update, with
+    # the weights streamed from memory once instead of three times (backward, gradient,
+    # update) and without a gradient buffer. weights: see output_deltas.
+    cdef Py_ssize_t l, j, k, n_in, n_out
+    cdef Py_ssize_t stride = parameter_count(sizes, n_layers), offset = stride
+    cdef Py_ssize_t block = total_units(sizes, n_layers)
+    cdef const floating* inputs
+    cdef const floating* d
+    cdef floating* d_in
+    cdef floating* w
+    cdef floating d_j
+    output_deltas(sizes, activations, n_layers, loss, y, weights, A, D, 1)
     begin_step(optimizer, settings)
-    for l in range(n_layers):
+    for l in range(n_layers - 1, -1, -1):
         n_in = sizes[l]
         n_out = sizes[l + 1]
-        for j in range(n_out):  # row j of W[l]: gradient delta_j a[l-1]
-            update_outer(optimizer, params + offset, D[block + j], inputs, state + offset,
-                         stride, n_in, settings, True)
-            offset += n_in
+        offset -= n_out * (n_in + 1)  # layer l's parameters: W[l] then b[l]
+        block -= n_out  # layer l's units in A and D
+        d = D + block
+        inputs = x if l == 0 else A + block - n_in
+        d_in = D + block - n_in  # delta[l-1], for l > 0
+        if l > 0:
+            for k in range(n_in):
+                d_in[k] = 0
+        for j in range(n_out):
+            w = params + offset + j * n_in
+            d_j = d[j]
+            if l > 0:  # delta[l-1] += W[l][j, :] delta_j, before row j changes
+                for k in range(n_in):
+                    d_in[k] = d_in[k] + w[k] * d_j
+            update_outer(optimizer, w, d_j, inputs, state + offset + j * n_in, stride, n_in,
+                         settings, True)
         # the biases: gradient 1 * delta, without weight decay
-        update_outer(optimizer, params + offset, <floating>1, D + block, state + offset, stride,
-                     n_out, settings, False)
-        offset += n_out
-        inputs = A + block
-        block += n_out
+        update_outer(optimizer, params + offset + n_out * n_in, <floating>1, d,
+                     state + offset + n_out * n_in, stride, n_out, settings, False)
+        if l > 0:
+            times_derivative(d_in, A + block - n_in, n_in, activations[l - 1])

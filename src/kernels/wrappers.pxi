@@ -44,9 +44,10 @@ cdef enum:
 
 
 cdef inline bint vector_of(cnp.ndarray array, int kind):
-    # a 1-D C-contiguous array of dtype number `kind`
+    # a 1-D C-contiguous, aligned array of dtype number `kind` in this machine's byte order
     return (cnp.PyArray_NDIM(array) == 1 and cnp.PyArray_IS_C_CONTIGUOUS(array)
-            and cnp.PyArray_TYPE(array) == kind)
+            and cnp.PyArray_TYPE(array) == kind and cnp.PyArray_ISNOTSWAPPED(array)
+            and cnp.PyArray_ISALIGNED(array))
 
 
 def forward_one(cnp.ndarray params not None, cnp.ndarray sizes not None,
