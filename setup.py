@@ -50,10 +50,13 @@ def extensions():
 
     # bpcore._blas holds SciPy's BLAS once per process; the kernels cimport it
     # (bpcore/_blas.pxd) along with the codes and limits of bpcore/_spec.pxd.
-    modules = [extension("bpcore._blas", "src/_blas.pyx"),
-               extension("bpcore._kernels", "src/_kernels.pyx")]
-    # The portable module targets the x86-64 baseline (SSE2); on x86-64 with GCC or Clang the
-    # same kernels are also compiled for AVX2+FMA and for AVX-512, and bpcore/_backend.py
+    # bpcore.bench._reference: the plain C loops `bpcore bench` measures its floors with (not
+    # used by the library), built with the kernels' flags, variant for variant
+    shells = {"bpcore._kernels": "src/_kernels", "bpcore.bench._reference": "src/_reference"}
+    modules = [extension("bpcore._blas", "src/_blas.pyx")]
+    modules += [extension(name, f"{shell}.pyx") for name, shell in shells.items()]
+    # The portable modules target the x86-64 baseline (SSE2); on x86-64 with GCC or Clang the
+    # same sources are also compiled for AVX2+FMA and for AVX-512, and bpcore/_backend.py
     # imports the best variant the CPU runs. -ffp-contract=off: no multiply and add is fused
     # into an FMA, so every variant rounds as the baseline does and gives the same bits.
     if (not native and sys.platform != "win32"
@@ -61,9 +64,9 @@ def extensions():
         avx2 = ["-mavx2", "-mfma", "-ffp-contract=off"]
         avx512 = avx2 + ["-mavx512f", "-mavx512bw", "-mavx512cd", "-mavx512dq", "-mavx512vl",
                          "-mprefer-vector-width=512"]
-        modules += [extension("bpcore._kernels_avx2", "src/_kernels_avx2.pyx", "avx2", avx2),
-                    extension("bpcore._kernels_avx512", "src/_kernels_avx512.pyx", "avx512",
-                              avx512)]
+        for name, shell in shells.items():
+            modules += [extension(f"{name}_avx2", f"{shell}_avx2.pyx", "avx2", avx2),
+                        extension(f"{name}_avx512", f"{shell}_avx512.pyx", "avx512", avx512)]
     return cythonize(
         modules,
         include_path=["."],
