@@ -4,7 +4,12 @@ Every case runs each implementation in this one process, from the same starting 
 on the same data, and prints one table of times and ratios (the time of the other
 implementation divided by the compiled one's: above 1 means bpcore's compiled kernels win).
 The NumPy yardstick is `bpcore.bench.numpy_baseline.NumpyNetwork` (vectorised per batch, as
-a competent NumPy user would write it); PyTorch (CPU) joins when it is installed. bpcore's two
+a competent NumPy user would write it); PyTorch (CPU) and JAX (CPU; `bpcore.bench.jax_peer`:
+a whole epoch under one jit) join when they are installed. The "floor" column is what this
+machine needs for work the case cannot skip, measured in the same run (`bpcore.bench.floors`):
+the products alone in the BLAS's fastest layouts (mini-batch rows), the plain C loop or the
+least memory traffic (online rows), a bare compiled call (predict); floor/compiled is the
+efficiency, 1 at the floor. bpcore's two
 columns run the public API on the kernels `bpcore._backend.use_backend` chooses for a while.
 
 Some rows compare against another library, in the "other" column: FANN's incremental
@@ -47,6 +52,7 @@ import numpy as np
 from .._backend import use_backend
 from .._layout import Floats
 from ..network import Network
+from . import floors, jax_peer
 from .estimators import estimator_rows
 from .fann import Fann, connection_count, fann_library
 from .numpy_baseline import NumpyNetwork
@@ -186,6 +192,9 @@ def _trainers(case: Case, X: Floats, Y: Floats,
     torch = _torch()
     if torch is not None:
         trainers["torch"] = _torch_trainer(torch, case, base, X, Y)
+    if jax_peer.available():  # a whole shuffled epoch under one jit; online: a jitted step
+        trainers["jax"] = (jax_peer.step_trainer(case, base, X, Y) if case.batch_size == 1
+                           else jax_peer.epoch_trainer(case, base, X, Y, shuffle=True))
     return trainers
 
 
@@ -259,7 +268,8 @@ def _training_row(case: Case, budget: float, compiled: bool) -> Row:
     X, Y = _data(case)
     values = {name: seconds / case.n_samples
               for name, seconds in _best_times(_trainers(case, X, Y, compiled), budget).items()}
-    return Row(case.key, case.title, "s/sample", values, ratios=_ratios(values))
+    return Row(case.key, case.title, "s/sample", values, ratios=_ratios(values),
+               label=_short_name(case))
 
 
 def _predict_row(budget: float, compiled: bool) -> Row:
@@ -287,8 +297,15 @@ def _predict_row(budget: float, compiled: bool) -> Row:
             with torch.inference_mode():
                 return model(torch.from_numpy(x)).numpy()
         values["torch"] = _seconds(repeat(predict_torch), budget) / calls
-    return Row("predict", "predict latency 4-4-4-1, one sample, public predict", "s/call",
-               values, ratios=_ratios(values))
+    if jax_peer.available():
+        values["jax"] = _seconds(repeat(jax_peer.predict_function(network)), budget) / calls
+    if compiled and floors.reference_module() is not None:
+        values["floor"] = floors.call_floor(budget, _seconds)
+    row = Row("predict", "predict latency 4-4-4-1, one sample, public predict", "s/call",
+              values, ratios=_ratios(values), label="predict latency 4-4-4-1")
+    if "floor" in values:
+        row.note = "floor: a bare call of an empty compiled function"
+    return row
 
 
 def _step_row(budget: float, compiled: bool) -> Row:
@@ -329,7 +346,7 @@ def _step_row(budget: float, compiled: bool) -> Row:
         functions["torch"] = steps(step_torch)
     values = {name: seconds / calls for name, seconds in _best_times(functions, budget).items()}
     return Row("step", "step latency 4-4-4-1, one sample, public step", "s/call", values,
-               ratios=_ratios(values))
+               ratios=_ratios(values), label="step latency 4-4-4-1")
 
 
 THREAD_EPOCHS = 10  # per network and run in the two-threads row
@@ -398,6 +415,27 @@ def _memory_row(case: Case, compiled: bool) -> Row:
                label=f"peak extra memory of fit, {_short_name(case)}")
 
 
+def _add_floor(row: Row, case: Case, budget: float) -> None:
+    """The case's floor (bpcore.bench.floors) into the row's values, its ratio (the
+    efficiency) and what the floor is into the note."""
+    if case.batch_size > 1:
+        floor = floors.minibatch_floor(case, budget, _seconds)
+        ours = floors.minibatch_floor(case, budget / 2, _seconds, layouts="bpcore")
+        what = (f"floor: the products alone in their fastest layouts ({format_value(ours, 's')}"
+                f" in bpcore's)")
+    elif case.sizes == (4, 4, 4, 1) or case.key == "tiny_online":
+        floor = floors.online_floor(case, *_data(case), _network, budget, _seconds)
+        what = "floor: the plain C loop"
+    else:
+        floor = floors.online_bound(case, budget, _seconds)
+        plain = floors.online_floor(case, *_data(case), _network, budget / 2, _seconds)
+        what = (f"floor: one read and one read-write pass over the parameters (the plain C "
+                f"loop {format_value(plain, 's')})")
+    row.values["floor"] = floor
+    row.ratios = _ratios(row.values)
+    row.note = "; ".join(text for text in (row.note, what) if text)
+
+
 # ---- other libraries: FANN (through ctypes) and scikit-learn ----
 
 def fann_cases(scale: str) -> list[Case]:
@@ -464,6 +502,13 @@ def training_flops(sizes: Sequence[int]) -> int:
     return 2 * (2 * sum(products) + sum(products[1:]))
 
 
+# row key: the least efficiency, floor/compiled time (predict: a third, at most 3x a bare call)
+EFFICIENCY_TARGETS = {"mid_batch_f32": 0.8, "mid_batch_f64": 0.8, "large_batch_f32": 0.9,
+                      "mid_online": 0.7, "tiny_online": 1.0, "predict": 1 / 3}
+# row key: the least jax/compiled time ratio
+JAX_TARGETS = {"mid_batch_f32": 1.5, "mid_batch_f64": 1.5, "large_batch_f32": 1.0,
+               "tiny_online": 4.0, "mid_online": 4.0}
+
 TARGETS = {  # row key: (ratio column, minimum)
     "tiny_online": ("numpy", 200.0),
     "mid_batch_f32": ("numpy", 4.0),
@@ -522,11 +567,23 @@ def collect(scale: str = "default", budget: float | None = None,
                                       row.ratios.get(column, float("nan")), minimum))
         if row.key == "large_batch_f32" and "torch" in row.ratios:
             row.targets.append(Target("torch/compiled", row.ratios["torch"], 1.0))
-    for case, row in zip(all_cases, rows):  # the mini-batch rows: arithmetic throughput
+    if compiled and floors.reference_module() is not None:
+        for case, row in zip(all_cases, rows):
+            if progress:
+                progress(f"floor: {case.title}")
+            _add_floor(row, case, budget)
+    for case, row in zip(all_cases, rows):  # the mini-batch rows: arithmetic throughput, last
         if case.batch_size > 1:
             flops = training_flops(case.sizes)
-            row.note = "GFLOP/s " + " ".join(
+            rates = "GFLOP/s " + " ".join(
                 f"{name} {flops / seconds / 1e9:.1f}" for name, seconds in row.values.items())
+            row.note = "; ".join(text for text in (row.note, rates) if text)
+    for row in rows:
+        if row.key in EFFICIENCY_TARGETS and "floor" in row.ratios:
+            row.targets.append(Target("floor/compiled", row.ratios["floor"],
+                                      EFFICIENCY_TARGETS[row.key]))
+        if row.key in JAX_TARGETS and "jax" in row.ratios:
+            row.targets.append(Target("jax/compiled", row.ratios["jax"], JAX_TARGETS[row.key]))
     return rows
 
 
@@ -580,6 +637,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("note: bpcore._kernels is not built; the compiled column is missing")
     if _torch() is None:
         print("note: PyTorch is not installed; its column is empty")
+    if not jax_peer.available():
+        print("note: JAX is not installed; its column is empty")
     for line in notes():
         print(line)
     print(format_table(rows, wide=args.wide, targets=args.targets))
@@ -588,6 +647,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if torch is not None:
             print(f"(PyTorch {torch.__version__} on CPU with {torch.get_num_threads()} threads, "
                   f"its default)")
+        if jax_peer.available():
+            print(f"({jax_peer.versions()} on CPU)")
         print(f"(times are the best of a few runs per case; ratios are other/compiled time; "
               f"{time.perf_counter() - started:.0f} s in all)")
     if args.json is not None:

@@ -358,26 +358,29 @@ def format_comparison(a: Run, b: Run, headers: bool = True) -> str:
         lines.append(f"note: A ran at scale {a.scale} and B at {b.scale}: the same case has "
                      f"other sizes in each, so the times do not compare")
     lines += textwrap.wrap("A, B: each run's compiled time (or MiB); B/A: A's over B's, B's "
-                           "speedup over A (above 1: B is faster, or uses less memory); fallback, "
-                           "numpy, torch, other: A's/B's ratio of their time to the run's own "
-                           "compiled time", TABLE_WIDTH)
+                           "speedup over A (above 1: B is faster, or uses less memory); numpy, "
+                           "torch, jax, floor, other: A's/B's ratio of their time to the run's "
+                           "own compiled time (floor: the efficiency)", TABLE_WIDTH)
     in_b = {row.key: row for row in b.rows}
     pairs = [(row, in_b[row.key]) for row in a.rows if row.key in in_b]
-    table = [["case", "unit", "A", "B", "B/A",
-              *IMPLEMENTATIONS[1:], "other"]]
+    # the peers' and the floor's ratios that both runs measured somewhere (not the fallback's:
+    # the table must fit TABLE_WIDTH, and the fallback is bpcore itself)
+    names = [name for name in IMPLEMENTATIONS[2:]
+             if any(name in row_a.ratios and name in row_b.ratios for row_a, row_b in pairs)]
+    table = [["case", "unit", "A", "B", "B/A", *names, "other"]]
     for row_a, row_b in pairs:
         other = _other(row_a, row_b)
         table.append([row_a.key, row_a.unit, format_value(row_a.values.get("compiled"),
                                                           row_a.unit),
                       format_value(row_b.values.get("compiled"), row_b.unit),
                       _speedup(row_a, row_b),
-                      *(_ratio_pair(row_a, row_b, name) for name in IMPLEMENTATIONS[1:]),
+                      *(_ratio_pair(row_a, row_b, name) for name in names),
                       (f"{other} " + _ratio_pair(row_a, row_b, other)) if other else "-"])
     widths = [max(len(cells[column]) for cells in table) for column in range(len(table[0]))]
     for number, cells in enumerate(table):
-        lines.append("  ".join([cells[0].ljust(widths[0]), cells[1].ljust(widths[1])]
-                               + [cell.rjust(width) for cell, width in zip(cells[2:], widths[2:])]
-                               ).rstrip())
+        lines.append((cells[0].ljust(widths[0]) + " " + cells[1].ljust(widths[1]) + " "
+                      + " ".join(cell.rjust(width) for cell, width in zip(cells[2:], widths[2:]))
+                      ).rstrip())
         if number == 0:
             lines.append("-" * len(lines[-1]))
     keys_a = {row.key for row in a.rows}

@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-IMPLEMENTATIONS = ("compiled", "fallback", "numpy", "torch")
+# bpcore's two backends, the peers, and the row's floor: the time this machine needs for work
+# the case cannot skip (bpcore.bench.floors); its "ratio" floor/compiled is the efficiency
+IMPLEMENTATIONS = ("compiled", "fallback", "numpy", "torch", "jax", "floor")
 OTHER = "other"  # the table's column for another library (FANN, scikit-learn), named per row
 
 
@@ -56,6 +58,8 @@ def _other(row: Row) -> str | None:
 
 TABLE_WIDTH = 120  # the default table's widest line, in characters
 RATIO_COLUMNS = (*IMPLEMENTATIONS[1:], OTHER)
+# the default table's ratio columns: the peers and the floor (the fallback's only with --wide)
+DEFAULT_COLUMNS = (*IMPLEMENTATIONS[2:], OTHER)
 
 
 def _clip(text: str, width: int) -> str:
@@ -66,9 +70,9 @@ def format_ratio(ratio: float) -> str:
     return f"{ratio:.2f}x" if ratio < 1000 else f"{ratio:.0f}x"  # decimals only where they tell
 
 
-def _ratio_cells(row: Row, width: int) -> str:
+def _ratio_cells(row: Row, width: int, columns: Sequence[str]) -> str:
     """The other implementations' time divided by the compiled one's, one cell each."""
-    keys = [*IMPLEMENTATIONS[1:], _other(row)]
+    keys = [_other(row) if name == OTHER else name for name in columns]
     return "".join(format_ratio(row.ratios[name]).rjust(width) if name and name in row.ratios
                    else "-".rjust(width) for name in keys)
 
@@ -85,13 +89,15 @@ def format_table(rows: Sequence[Row], wide: bool = False, targets: bool = False)
                   + "".join(f"{name + '/comp':>14}" for name in RATIO_COLUMNS))
         lines = []
     else:
-        fixed = 1 + 8 + 10 + 10 * len(RATIO_COLUMNS)  # the unit, compiled and ratio columns
+        fixed = 1 + 8 + 10 + 8 * len(DEFAULT_COLUMNS)  # the unit, compiled and ratio columns
         title_width = min(max([len("case"), *(len(row.label or row.title) for row in rows)]),
                           TABLE_WIDTH - fixed)
         header = (f"{'case':<{title_width}} {'unit':<8}{'compiled':>10}"
-                  + "".join(f"{name:>10}" for name in RATIO_COLUMNS))
-        lines = ["compiled: its time; fallback, numpy, torch, other: their time divided by "
-                 "compiled's (above 1: compiled wins)"]
+                  + "".join(f"{name:>8}" for name in DEFAULT_COLUMNS))
+        lines = ["compiled: its time; numpy, torch, jax, other: their time divided by "
+                 "compiled's (above 1: compiled wins);",
+                 "floor: the machine's floor divided by compiled's time (the efficiency, 1 at "
+                 "the floor); fallback: with --wide"]
     extra = [name for name, shown in (("targets", targets), ("notes", wide)) if shown]
     header += f"  {'; '.join(extra)}" if extra else ""
     lines += [header, "-" * len(header)]
@@ -100,11 +106,11 @@ def format_table(rows: Sequence[Row], wide: bool = False, targets: bool = False)
             keys = [*IMPLEMENTATIONS, _other(row)]
             line = f"{row.title:<{title_width}} {row.unit:<9}" + "".join(
                 f"{format_value(row.values.get(name) if name else None, row.unit):>10}"
-                for name in keys) + _ratio_cells(row, 14)
+                for name in keys) + _ratio_cells(row, 14, RATIO_COLUMNS)
         else:
             line = (f"{_clip(row.label or row.title, title_width):<{title_width}} "
                     f"{row.unit:<8}{format_value(row.values.get('compiled'), row.unit):>10}"
-                    + _ratio_cells(row, 10))
+                    + _ratio_cells(row, 8, DEFAULT_COLUMNS))
         texts = ([", ".join(str(target) for target in row.targets)] if targets else []) + (
             [row.note] if wide else [])
         texts = [text for text in texts if text]
