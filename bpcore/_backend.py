@@ -159,6 +159,7 @@ def load(choice: str) -> tuple[Kernels, str]:
     """Return (kernels module, backend name) for `choice` in auto, cython, python."""
     if choice not in ("auto",) + BACKENDS:
         raise ValueError(f"BPCORE_BACKEND must be 'auto', 'cython' or 'python', got {choice!r}")
+    _simd_choice()  # a misspelt BPCORE_SIMD is an error whichever backend runs
     if choice != "python":
         try:
             from . import _kernels  # noqa: F401 (whether any compiled module imports)

@@ -161,13 +161,14 @@ def test_step_products_check_their_arguments():
 def test_reference_module_matches_the_kernels_variant(backend):
     module = floors.reference_module()
     assert module is not None
-    assert module.SIMD == (_backend.simd() if backend == "cython" else "baseline")
+    assert module.SIMD == _backend.compiled().SIMD  # the compiled column's variant
     for variant in VARIANTS:
         assert floors.reference_module(variant).SIMD == variant
     with pytest.raises(ValueError, match="variant must be one of"):
         floors.reference_module("sse9")
 
 
+@pytest.mark.skipif(len(VARIANTS) < 2, reason="this CPU runs one variant only")
 def test_every_variant_gives_the_same_bits(backend):
     # like tests/test_simd.py for the kernels: the variants are built with -ffp-contract=off
     # and without -ffast-math, so vectorised loops round as the scalar ones

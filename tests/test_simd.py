@@ -22,6 +22,8 @@ except ImportError:  # no compiled kernels at all
     VARIANTS = []
 
 compiled_only = pytest.mark.skipif(not VARIANTS, reason="the compiled kernels are not built")
+several_variants = pytest.mark.skipif(
+    len(VARIANTS) < 2, reason=f"this CPU runs one variant of the kernels only: {VARIANTS}")
 
 # (activation, output, loss): every activation and every output with its loss
 HEADS = [("sigmoid", "sigmoid", "mse"), ("tanh", "softmax", "cross_entropy"),
@@ -58,7 +60,7 @@ def _train(variant, head, optimizer, dtype, batch_size, sizes):
             *[g for pair in zip(grads.weights, grads.biases) for g in pair]]
 
 
-@compiled_only
+@several_variants
 @pytest.mark.parametrize("head", HEADS, ids=lambda head: "-".join(head))
 @pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=["sgd", "nesterov", "adam", "rprop"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -134,11 +136,25 @@ def test_bpcore_simd_chooses_the_variant_and_info_reports_it(variant):
     assert f"SIMD variant: {variant} (BPCORE_SIMD={variant}" in info.stdout
 
 
-def test_an_unknown_simd_name_is_refused():
-    result = _run("import bpcore", BPCORE_SIMD="sse9", BPCORE_BACKEND="cython")
+@pytest.mark.parametrize("backend_choice", ["auto", "python"])
+def test_an_unknown_simd_name_is_refused_whichever_backend_runs(backend_choice):
+    result = _run("import bpcore", BPCORE_SIMD="sse9", BPCORE_BACKEND=backend_choice)
     assert result.returncode != 0
     assert "BPCORE_SIMD must be 'auto', 'baseline', 'avx2' or 'avx512', got 'sse9'" in (
         result.stderr)
+
+
+@compiled_only
+@pytest.mark.parametrize("backend_choice", ["auto", "cython"])
+def test_a_forced_variant_the_cpu_cannot_run_is_an_error(monkeypatch, backend_choice):
+    # not a silent fallback: the user asked for these kernels
+    monkeypatch.setattr(_backend.simd_module("baseline"), "cpu_runs", lambda: ["baseline"])
+    monkeypatch.setenv("BPCORE_SIMD", "avx512")
+    with pytest.raises(ImportError, match="BPCORE_SIMD=avx512, but this CPU cannot run "
+                                          "bpcore's avx512 kernels"):
+        _backend.load(backend_choice)
+    monkeypatch.setenv("BPCORE_SIMD", "auto")
+    assert _backend.load(backend_choice)[0].SIMD == "baseline"
 
 
 def test_the_fallback_has_no_simd_variant(backend):
