@@ -321,9 +321,8 @@ def step_one(params: Floats, state: Floats, sizes: Indices, activations: Indices
               settings=settings)
     if not _one_sample_arrays(params, sizes, activations, (state, x, y), (params, state)):
         return None
-    if not (settings.dtype == np.float64
-            and settings.ndim == 1 and settings.flags.c_contiguous
-            and settings.flags.writeable):
+    if not (settings.dtype == np.float64 and settings.ndim == 1 and settings.flags.c_contiguous
+            and settings.flags.aligned and settings.flags.writeable):
         return None
     widths = _check_network(params, sizes, activations)
     _check_loss(loss, activations[-1])

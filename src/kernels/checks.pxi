@@ -60,25 +60,31 @@ cdef check_loss(Py_ssize_t loss, Py_ssize_t output_activation):
         raise ValueError(f"loss code {loss} does not fit output activation {output_activation}")
 
 
+cdef inline bint vector_of(cnp.ndarray array, int kind):
+    # a 1-D C-contiguous, aligned array of dtype number `kind` in this machine's byte order
+    return (cnp.PyArray_NDIM(array) == 1 and cnp.PyArray_IS_C_CONTIGUOUS(array)
+            and cnp.PyArray_TYPE(array) == kind and cnp.PyArray_ISNOTSWAPPED(array)
+            and cnp.PyArray_ISALIGNED(array))
+
+
 cdef bint one_sample_arrays(cnp.ndarray params, cnp.ndarray sizes, cnp.ndarray activations,
                             tuple floats, tuple written):
     """What the one-sample wrappers take: params float32 or float64 and `floats` of its dtype,
-    sizes and activations intp, every array 1-D and C-contiguous, `written` writeable."""
+    sizes and activations intp, every array 1-D, C-contiguous, aligned and in this machine's
+    byte order (`vector_of`), `written` writeable."""
     cdef int kind = cnp.PyArray_TYPE(params)
     if kind != cnp.NPY_FLOAT64 and kind != cnp.NPY_FLOAT32:
         return False
-    for array in (params, sizes, activations) + floats:
-        if (cnp.PyArray_NDIM(array) != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(array)
-                or not cnp.PyArray_ISNOTSWAPPED(array) or not cnp.PyArray_ISALIGNED(array)):
-            return False
+    if not (vector_of(params, kind) and vector_of(sizes, cnp.NPY_INTP)
+            and vector_of(activations, cnp.NPY_INTP)):
+        return False
     for array in floats:
-        if cnp.PyArray_TYPE(array) != kind:
+        if not vector_of(array, kind):
             return False
     for array in written:
         if not cnp.PyArray_ISWRITEABLE(array):
             return False
-    return (cnp.PyArray_TYPE(sizes) == cnp.NPY_INTP
-            and cnp.PyArray_TYPE(activations) == cnp.NPY_INTP)
+    return True
 
 
 cdef Py_ssize_t checked_layers(cnp.ndarray params, cnp.ndarray sizes,

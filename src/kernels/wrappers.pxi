@@ -43,13 +43,6 @@ cdef enum:
     GIL_FREE_PARAMS = 4096
 
 
-cdef inline bint vector_of(cnp.ndarray array, int kind):
-    # a 1-D C-contiguous, aligned array of dtype number `kind` in this machine's byte order
-    return (cnp.PyArray_NDIM(array) == 1 and cnp.PyArray_IS_C_CONTIGUOUS(array)
-            and cnp.PyArray_TYPE(array) == kind and cnp.PyArray_ISNOTSWAPPED(array)
-            and cnp.PyArray_ISALIGNED(array))
-
-
 def forward_one(cnp.ndarray params not None, cnp.ndarray sizes not None,
                 cnp.ndarray activations not None, cnp.ndarray x not None):
     """The output a[L] of one sample x (1-D), as a new 1-D array: the latency of `predict`.
@@ -64,7 +57,9 @@ def forward_one(cnp.ndarray params not None, cnp.ndarray sizes not None,
     cdef cnp.npy_intp n_out
     cdef const Py_ssize_t* widths
     cdef const Py_ssize_t* codes
-    cdef double stack[STACK_UNITS]
+    cdef double stack64[STACK_UNITS]  # one per dtype: no float read through a double
+    cdef float stack32[STACK_UNITS]
+    cdef void* stack = <void*>stack64 if kind == cnp.NPY_FLOAT64 else <void*>stack32
     cdef void* scratch
     cdef cnp.ndarray out
     cdef bint done
@@ -81,7 +76,7 @@ def forward_one(cnp.ndarray params not None, cnp.ndarray sizes not None,
     units = total_units(widths, n_layers) + n_out
     load_blas(widths, n_layers, 1)
     out = cnp.PyArray_EMPTY(1, &n_out, kind, 0)
-    scratch = <void*>stack if units <= STACK_UNITS else malloc(units * sizeof(double))
+    scratch = stack if units <= STACK_UNITS else malloc(units * sizeof(double))
     if scratch == NULL:
         raise MemoryError(f"no memory for the {units} units of one sample")
     if cnp.PyArray_DIM(params, 0) < GIL_FREE_PARAMS:
@@ -89,7 +84,7 @@ def forward_one(cnp.ndarray params not None, cnp.ndarray sizes not None,
     else:
         with nogil:
             done = forward_one_into(params, codes, widths, n_layers, x, out, scratch)
-    if scratch != <void*>stack:
+    if scratch != stack:
         free(scratch)
     return out if done else None
 
@@ -129,8 +124,7 @@ def step_one(cnp.ndarray params not None, cnp.ndarray state not None,
     cdef double cost = 0.0
     if not one_sample_arrays(params, sizes, activations, (state, x, y), (params, state)):
         return None
-    if (cnp.PyArray_TYPE(settings) != cnp.NPY_FLOAT64 or cnp.PyArray_NDIM(settings) != 1
-            or not cnp.PyArray_IS_C_CONTIGUOUS(settings) or not cnp.PyArray_ISWRITEABLE(settings)):
+    if not vector_of(settings, cnp.NPY_FLOAT64) or not cnp.PyArray_ISWRITEABLE(settings):
         return None
     n_layers = checked_layers(params, sizes, activations)
     check_loss(loss, codes[n_layers - 1])
