@@ -97,7 +97,7 @@ def test_training_flops_counts_each_product_once():
 def test_mini_batch_rows_state_their_throughput(rows, backend):
     for row in rows:
         if row.key.startswith(("mid_batch", "large_batch")):
-            rates = dict(re.findall(r"(\w+) (\d+\.\d)", row.note.split("GFLOP/s")[1]))
+            rates = dict(re.findall(r"(\w+) ([0-9.e+-]+)", row.note.split("GFLOP/s")[1]))
             assert set(rates) == set(row.values) and all(float(r) > 0 for r in rates.values())
 
 

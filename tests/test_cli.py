@@ -908,7 +908,7 @@ def test_predict_with_a_plain_model_writes_raw_outputs(backend, tmp_path):
 def test_bench_passes_its_arguments_to_the_benchmark(backend, tmp_path):
     result = run(backend, tmp_path, "bench", "--smoke", "--quiet")
     assert result.returncode == 0, result.stderr
-    assert "tiny online 4-4-4-1" in result.stdout
+    assert "tiny online (f64)" in result.stdout
     assert re.search(r"^case .* compiled .* numpy ", result.stdout, re.MULTILINE), result.stdout
     refused = run(backend, tmp_path, "bench", "--fast")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr

@@ -174,10 +174,11 @@ def _torch_model(torch: ModuleType, network: Network) -> Any:
     return torch.nn.Sequential(*layers)
 
 
-def _trainers(case: Case, X: Floats, Y: Floats,
-              compiled: bool) -> dict[str, Callable[[], object]]:
+def _trainers(case: Case, X: Floats, Y: Floats, compiled: bool,
+              peers: bool = True) -> dict[str, Callable[[], object]]:
     """Per implementation: a function training one epoch over (X, Y) from fresh weights;
-    `compiled` says whether the compiled kernels are built."""
+    `compiled` says whether the compiled kernels are built; peers=False leaves out PyTorch
+    and JAX (for the memory rows: they allocate outside tracemalloc's view)."""
     trainers: dict[str, Callable[[], object]] = {}
     base = _network(case)
     for name, backend in _ours(compiled).items():
@@ -189,10 +190,10 @@ def _trainers(case: Case, X: Floats, Y: Floats,
     rng = np.random.default_rng(2)
     trainers["numpy"] = lambda: baseline.fit(X, Y, epochs=1, lr=case.lr,
                                              batch_size=case.batch_size, rng=rng)
-    torch = _torch()
+    torch = _torch() if peers else None
     if torch is not None:
         trainers["torch"] = _torch_trainer(torch, case, base, X, Y)
-    if jax_peer.available():
+    if peers and jax_peer.available():
         # a whole shuffled epoch under one jit, lax.scan over the batches, online ones too:
         # the fastest JAX (a jitted step called per sample from Python is 2.6x to 55x slower)
         trainers["jax"] = jax_peer.epoch_trainer(case, base, X, Y, shuffle=True)
@@ -408,9 +409,8 @@ def _threads_row(case: Case, budget: float, compiled: bool) -> Row:
 def _memory_row(case: Case, compiled: bool) -> Row:
     X, Y = _data(case)
     values = {}
-    for name, train in _trainers(case, X, Y, compiled).items():
-        if name not in ("torch", "jax"):  # they allocate outside tracemalloc's view
-            values[name] = _peak_memory_mib(train)
+    for name, train in _trainers(case, X, Y, compiled, peers=False).items():
+        values[name] = _peak_memory_mib(train)
     return Row(f"memory_{case.key}", f"peak extra memory of fit, {case.title}", "MiB",
                values, ratios=_ratios(values),
                label=f"peak extra memory of fit, {_short_name(case)}")
@@ -424,7 +424,7 @@ def _add_floor(row: Row, case: Case, budget: float) -> None:
         ours = floors.minibatch_floor(case, budget / 2, _seconds, layouts="bpcore")
         what = (f"floor: the products alone in their fastest layouts ({format_value(ours, 's')}"
                 f" in bpcore's)")
-    elif case.sizes == (4, 4, 4, 1) or case.key == "tiny_online":
+    elif case.key == "tiny_online":
         floor = floors.online_floor(case, *_data(case), _network, budget, _seconds)
         what = "floor: the plain C loop"
     else:
@@ -577,7 +577,7 @@ def collect(scale: str = "default", budget: float | None = None,
         if case.batch_size > 1:
             flops = training_flops(case.sizes)
             rates = "GFLOP/s " + " ".join(
-                f"{name} {flops / seconds / 1e9:.1f}" for name, seconds in row.values.items())
+                f"{name} {flops / seconds / 1e9:.3g}" for name, seconds in row.values.items())
             row.note = "; ".join(text for text in (row.note, rates) if text)
     for row in rows:
         if row.key in EFFICIENCY_TARGETS and "floor" in row.ratios:

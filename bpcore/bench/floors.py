@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from .._backend import SIMD_VARIANTS, simd, simd_variants
+from .._backend import SIMD_VARIANTS, compiled, simd_variants
 from .._layout import Floats
 
 if TYPE_CHECKING:
@@ -88,11 +88,13 @@ class ProductTimes:
 
 def reference_module(variant: str | None = None) -> ModuleType | None:
     """The compiled reference loops built for `variant` (default: the SIMD variant of the
-    kernels in use, the baseline when the fallback runs); None when that module is not built
-    or this CPU cannot run it."""
-    variant = variant or simd()
-    if variant == "none":
-        variant = "baseline"
+    compiled kernels the bench's compiled column runs); None when that module is not built or
+    this CPU cannot run it."""
+    if variant is None:
+        try:
+            variant = str(compiled().SIMD)
+        except ImportError:
+            return None
     if variant not in SIMD_VARIANTS:
         raise ValueError(f"variant must be one of {', '.join(SIMD_VARIANTS)}, got {variant!r}")
     if variant != "baseline" and variant not in simd_variants():

@@ -96,16 +96,12 @@ def machine() -> dict[str, object]:
     cpuinfo = _cpuinfo()
     flags = cpuinfo.get("flags", "").split()
     # the compiled column runs the module compiled() names: report its variant and flags
-    # (_backend.simd() names the variant of the kernels in use, "none" on the fallback)
-    simd = getattr(_backend, "simd", "unknown")
-    simd = simd() if callable(simd) else simd
     try:
         module = _backend.compiled()
-        build_flags = str(module.BUILD_FLAGS)
-        simd = getattr(module, "SIMD", simd)
+        build_flags, simd = str(module.BUILD_FLAGS), str(module.SIMD)
+        variants = _backend.simd_variants()
     except ImportError:
-        build_flags = "compiled module not importable"
-    variants = getattr(_backend, "simd_variants", None)
+        build_flags, simd, variants = "compiled module not importable", "none", []
     try:
         import scipy
         scipy_version = str(scipy.__version__)
@@ -132,7 +128,7 @@ def machine() -> dict[str, object]:
         "bpcore": __version__,
         "backend": _backend.name,
         "simd": str(simd),
-        "simd_variants": [str(name) for name in variants()] if callable(variants) else [],
+        "simd_variants": variants,
         "build_flags": build_flags,
         "blas": _blas(),
         "torch": torch,
