@@ -114,7 +114,7 @@ def test_other_library_rows(rows, backend):
             ("sklearn/compiled", estimators.SOLVER_TARGETS[case.solver])]
         found = re.fullmatch(r"coefs_ max relative difference (\S+); "
                              r"n_iter_ bpcore (\d+), sklearn (\d+)"
-                             r"(; floor \(the matrix products alone, NumPy\) \S+ s: sklearn "
+                             r"(; products alone \(NumPy\) \S+ s: sklearn "
                              r"\S+x it, bpcore \S+x)?", row.note)
         assert (found is not None and found[4] is None) == (case.solver == "lbfgs"), row.note
         assert found, row.note

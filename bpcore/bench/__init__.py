@@ -23,7 +23,8 @@ momentum, Adam and Rprop against NumPy and torch.optim; the quality rows
 (`bpcore.bench.quality`, with scikit-learn) compare the recommended recipe's test score and
 fit time with scikit-learn's MLPs' defaults.
 
-Run `python -m bpcore bench` (about half a minute) or `--full` for longer, steadier timings.
+Run `python -m bpcore bench` (about a minute and a half with PyTorch and JAX installed) or
+`--full` for longer, steadier timings (about 7 minutes).
 The table (`bpcore.bench.table`) fits 120 columns; `--wide` shows every time and measurement,
 and `--targets` whether each speed target (TARGETS, and the two-threads and other-library rows)
 is met. The output opens with the machine it ran on (`bpcore.bench.record`: CPU, SIMD
@@ -591,8 +592,10 @@ def collect(scale: str = "default", budget: float | None = None,
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="bpcore bench", allow_abbrev=False,
-        description="Time bpcore's compiled kernels against its fallback, plain NumPy and "
-                    "PyTorch (when installed); ratios above 1 mean the compiled kernels win.")
+        description="Time bpcore's compiled kernels against its fallback, plain NumPy, and "
+                    "PyTorch and JAX (when installed), and measure each case's floor on this "
+                    "machine; ratios above 1 mean the compiled kernels win, floor/compiled is "
+                    "the efficiency (1 at the floor).")
     parser.add_argument("--full", action="store_true",
                         help="larger data sets and longer timings (a few minutes)")
     parser.add_argument("--smoke", action="store_true",
@@ -609,7 +612,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "for --compare")
     parser.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"),
                         help="run nothing: compare two files written by --json, case by case "
-                             "(B/A: A's compiled time over B's, above 1 when B is faster)")
+                             "(B/A: B's speedup over A, above 1 when B is faster)")
     args = parser.parse_args(argv)
     if args.compare and (args.full or args.smoke or args.json is not None or args.wide
                          or args.targets):

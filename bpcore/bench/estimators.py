@@ -171,7 +171,7 @@ def _fit_row(case: FitCase, reference: str, backend: str, budget: float,
     if case.solver != "lbfgs":
         sizes = [X.shape[1], *case.hidden, len(np.unique(y))]
         floor = min(products_floor(X, sizes, min(200, len(X)), ours.n_iter_) for _ in range(2))
-        row.note += (f"; floor (the matrix products alone, NumPy) {floor:.3g} s: sklearn "
+        row.note += (f"; products alone (NumPy) {floor:.3g} s: sklearn "
                      f"{values['sklearn'] / floor:.1f}x it, bpcore {mine / floor:.1f}x")
     row.targets.append(Target(f"sklearn/{reference}", row.ratios["sklearn"],
                               SOLVER_TARGETS[case.solver]))
