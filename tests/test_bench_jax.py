@@ -49,36 +49,27 @@ def assert_same_parameters(trainer, network, start, rtol):
     assert moved > 10 * rtol
 
 
+# float64: 1e-10. float32 rounds at about 6e-8 relative per operation, and XLA sums products
+# and computes exp/log in other orders and formulas than bpcore (log-softmax and autodiff
+# against bpcore's fused a - y): a few ulps per step, grown over the epoch's steps (about 2e-7
+# of each layer's largest entry on an AVX2 machine). 1e-4 of it leaves a margin of hundreds
+# for other CPUs' summation orders, and is still at least ten times below the epoch's change
+# of the weights (checked). Each dtype must stay itself: no other float type in the program.
+PRECISIONS = [("float64", 0.5, 1e-10, "f32"), ("float32", 0.1, 1e-4, "f64")]
+
+
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind[2])
 @pytest.mark.parametrize("batch_size", [1, 3, N])
-def test_epoch_equals_fit_in_float64(kind, batch_size):
-    case, network, X, Y = setup(kind, "float64", batch_size)
+@pytest.mark.parametrize("dtype, lr, rtol, other", PRECISIONS, ids=["float64", "float32"])
+def test_epoch_equals_fit(kind, batch_size, dtype, lr, rtol, other):
+    case, network, X, Y = setup(kind, dtype, batch_size, lr=lr)
     trainer = jax_peer.epoch_trainer(case, network(), X, Y)
     trainer()
     reference = network()
     start = [weights.copy() for weights in reference.weights]
     reference.fit(X, Y, epochs=1, lr=case.lr, batch_size=batch_size, shuffle=False)
-    assert_same_parameters(trainer, reference, start, rtol=1e-10)
-    assert "f32" not in trainer.hlo_text()  # float64 throughout
-
-
-@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind[2])
-@pytest.mark.parametrize("batch_size", [1, 3, N])
-def test_epoch_equals_fit_in_float32(kind, batch_size):
-    # float32 rounds at about 6e-8 relative per operation, and XLA sums products and
-    # computes exp/log in other orders and formulas than bpcore (log-softmax and autodiff
-    # against bpcore's fused a - y): a few ulps per step, grown over the epoch's steps (about
-    # 2e-7 of each layer's largest entry on an AVX2 machine). 1e-4 of it leaves a margin of
-    # hundreds for other CPUs' summation orders, and is still at least ten times below the
-    # epoch's change of the weights (checked).
-    case, network, X, Y = setup(kind, "float32", batch_size, lr=0.1)
-    trainer = jax_peer.epoch_trainer(case, network(), X, Y)
-    trainer()
-    reference = network()
-    start = [weights.copy() for weights in reference.weights]
-    reference.fit(X, Y, epochs=1, lr=case.lr, batch_size=batch_size, shuffle=False)
-    assert_same_parameters(trainer, reference, start, rtol=1e-4)
-    assert "f64" not in trainer.hlo_text()  # float32 throughout: no promotion to float64
+    assert_same_parameters(trainer, reference, start, rtol=rtol)
+    assert other not in trainer.hlo_text()
 
 
 def test_each_call_continues_training_and_order_picks_the_rows():
