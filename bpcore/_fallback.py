@@ -267,9 +267,9 @@ def forward_one(params: Floats, sizes: Indices, activations: Indices,
     """The output a[L] of one sample x (1-D), as a new 1-D array: the latency of `predict`.
 
     Returns None when x is not what the network takes as it is (NaN or infinity, another
-    length, not C-contiguous) or the arrays are not all 1-D C-contiguous of one floating dtype
-    (sizes and activations intp): the caller then takes the general path, which converts or
-    reports them. Checks every length it relies on.
+    length) or the arrays are not all 1-D, C-contiguous, aligned and in native byte order, of
+    one floating dtype (sizes and activations intp): the caller then takes the general path,
+    which converts or reports them. Checks every length it relies on.
     """
     _ndarrays(params=params, sizes=sizes, activations=activations, x=x)
     if not _one_sample_arrays(params, sizes, activations, (x,), ()):

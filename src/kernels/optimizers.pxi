@@ -331,8 +331,9 @@ cdef void network_online_step(Py_ssize_t optimizer, floating* params, floating* 
         block -= n_out  # layer l's units in A and D
         d = D + block
         inputs = x if l == 0 else A + block - n_in
-        d_in = D + block - n_in  # delta[l-1], for l > 0
+        d_in = NULL
         if l > 0:
+            d_in = D + block - n_in  # delta[l-1]
             for k in range(n_in):
                 d_in[k] = 0
         for j in range(n_out):

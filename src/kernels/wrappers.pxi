@@ -48,9 +48,9 @@ def forward_one(cnp.ndarray params not None, cnp.ndarray sizes not None,
     """The output a[L] of one sample x (1-D), as a new 1-D array: the latency of `predict`.
 
     Returns None when x is not what the network takes as it is (NaN or infinity, another
-    length, not C-contiguous) or the arrays are not all 1-D C-contiguous of one floating dtype
-    (sizes and activations intp): the caller then takes the general path, which converts or
-    reports them. Checks every length it relies on, with no allocation but the output's.
+    length) or the arrays are not all 1-D, C-contiguous, aligned and in native byte order, of
+    one floating dtype (sizes and activations intp): the caller then takes the general path,
+    which converts or reports them. Checks every length it relies on, with no allocation but the output's.
     """
     cdef int kind = cnp.PyArray_TYPE(params)
     cdef Py_ssize_t n_layers, units
