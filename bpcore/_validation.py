@@ -62,7 +62,9 @@ def as_samples(values: npt.ArrayLike, name: str, width: int,
         got = f"{array.shape[1]} {columns}" + ("" if array.shape[1] == 1 else "s")
         raise ValueError(f"{name} has {got}, but the network "
                          f"{'expects' if columns == 'feature' else 'has'} {width}")
-    array = np.ascontiguousarray(array, dtype=dtype)
+    # C-contiguous, aligned, in native byte order: what the kernels read (a view at an odd
+    # address is C-contiguous, and reading it is undefined behaviour in C)
+    array = np.require(array, dtype=dtype, requirements=["C", "A", "E"])
     if not np.isfinite(array).all():
         raise ValueError(f"{name} must be finite, but it holds NaN or infinity "
                          f"(as {array.dtype}, the network's dtype)")

@@ -848,11 +848,11 @@ class Network:
         if len(rows) and (rows.min() < 0 or rows.max() >= n):
             raise ValueError(f"order must hold row numbers in [0, {n}), got values in "
                              f"[{rows.min()}, {rows.max()}]")
-        rows = np.ascontiguousarray(rows, dtype=np.intp)
+        rows = np.require(rows, dtype=np.intp, requirements=["C", "A", "E"])
         weights = self._kernel_weights(None)
         if sample_weight is not None:  # as given: not scaled
-            weights = np.ascontiguousarray(_checked_weights(sample_weight, n, "sample_weight"),
-                                           dtype=self._dtype)
+            weights = np.require(_checked_weights(sample_weight, n, "sample_weight"),
+                                 dtype=self._dtype, requirements=["C", "A", "E"])
         batch_size = min(batch_size, max(len(rows), 1))
         records = np.zeros((-(-len(rows) // batch_size), 3))
         settings = self._settings(optimizer)
