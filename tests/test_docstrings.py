@@ -18,12 +18,21 @@ import bpcore
 # The modules whose public names users see, and, for doctests only, the one defining the
 # public DivergenceError (its other names are internal).
 PUBLIC_MODULES = ["bpcore", "bpcore.network", "bpcore.io", "bpcore.checks", "bpcore.datasets",
-                  "bpcore.sklearn", "bpcore.optim", "bpcore.training", "bpcore.explain"]
-DOCTEST_MODULES = PUBLIC_MODULES + ["bpcore._validation"]
+                  "bpcore.sklearn", "bpcore.optim", "bpcore.training", "bpcore.explain",
+                  "bpcore.convert"]
+# doctest runs the examples of what a module defines: the converters live in its submodules
+DOCTEST_MODULES = PUBLIC_MODULES + ["bpcore._validation", "bpcore.convert._fann",
+                                    "bpcore.convert._onnx", "bpcore.convert._torch"]
+
+
+# the optional packages a module's examples use: they run where those are installed
+EXAMPLES_NEED = {"bpcore.convert._onnx": ("onnx", "onnxruntime"), "bpcore.convert._torch": ("torch",)}
 
 
 @pytest.mark.parametrize("name", DOCTEST_MODULES)
 def test_examples_run(name):
+    for package in EXAMPLES_NEED.get(name, ()):
+        pytest.importorskip(package, reason=f"the examples of {name} need {package}")
     module = importlib.import_module(name)
     with warnings.catch_warnings():
         # an example that overflows or ends with a rising loss teaches the wrong thing

@@ -40,7 +40,7 @@ LAYERS = {
     # 6: the shells users call, and the package itself; exception to "no private names":
     # __init__ may import private helpers of _command_line (PRIVATE_IMPORTS_ALLOWED)
     "sklearn": 6, "cli": 6, "bench": 6, "bench.optimizers": 6, "bench.quality": 6,
-    "bench.estimators": 6,
+    "bench.estimators": 6, "convert": 6,
     "__main__": 6, "__init__": 6,
 }
 KERNEL_LAYER = 1
