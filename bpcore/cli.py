@@ -1,4 +1,5 @@
-"""The command line: `bpcore demo | train | predict | bench | info` (also `python -m bpcore`).
+"""The command line: `bpcore demo | train | predict | export | import | bench | info` (also
+`python -m bpcore`).
 
 Bad input of any kind (missing or malformed files, unknown columns, a file that is not a
 bpcore model, data whose width does not match the model, settings the network refuses)
@@ -12,6 +13,11 @@ Models written by `train` are ordinary bpcore model files (bpcore.io) with these
   meta_sample_weight  the --sample-weight column's name, if one was given (predict skips it)
   meta_classes      the class names, output unit i is class i (classifiers only)
   meta_target_mean/std  how the target was standardised (regressors only; 0 and 1 if it was not)
+
+`export` writes a model as an ONNX, PyTorch or FANN file (bpcore.convert) with these scalings
+folded into its first and last layers, so that the file maps raw inputs to what `predict`
+gives; `import` reads an ONNX or FANN network into a model file without meta_ entries, which
+`predict` reads column by column in the data's order, writing the raw outputs.
 """
 from __future__ import annotations
 
@@ -52,6 +58,13 @@ BAD_INPUT = 2
 SGD_LR = 0.01  # --lr's default for sgd (the optimizer's own default, 0.1, is for fit)
 CLOSED_PIPE = 141  # 128 + SIGPIPE: what a C tool killed by a closed pipe reports
 PLOT_HINT = 'matplotlib is needed for --plot; install it with: pip install "bpcore[plot]"'
+EXPORT_FORMATS = ("onnx", "torch", "fann")
+IMPORT_FORMATS = ("fann", "onnx")
+FANN_VERSIONS = ("2.2", "2.3")  # the first is the default
+FANN_LINEAR_BOUND = 150.0  # FANN clamps s * z to [-150 / s, 150 / s]; save_fann's s is 1
+# how to install what a format's converter imports (FANN needs nothing)
+OPTIONAL_HINTS = {"onnx": 'the onnx package: pip install "bpcore[onnx]"',
+                  "torch": "PyTorch: pip install torch"}
 
 
 class CLIError(Exception):
@@ -388,11 +401,55 @@ def build_parser() -> _Parser:
         "predict", help="apply a trained model to a CSV file",
         description="Write the model's predictions for each row of DATA.csv as CSV: class "
                     "names for a classifier, one column per output otherwise. Columns named "
-                    "like the model's target, or its sample-weight column, are ignored.")
+                    "like the model's target, or its sample-weight column, are ignored. A "
+                    "model that `train` did not write (Network.save, `bpcore import`) has no "
+                    "column names or scaling: it reads every column of DATA.csv, in the "
+                    "file's order, and its raw outputs are written as output_0, output_1, ...")
     predict.add_argument("model", metavar="MODEL.npz")
     predict.add_argument("data", metavar="DATA.csv")
     predict.add_argument("--out", metavar="FILE", help="write here instead of to stdout")
     predict.set_defaults(run=run_predict)
+
+    export = commands.add_parser(
+        "export", help="write a model as an ONNX, PyTorch or FANN file",
+        description="Write the network of MODEL.npz to OUT as an ONNX model (needs "
+                    f"{OPTIONAL_HINTS['onnx']}), a torch.nn.Sequential saved by torch.save "
+                    "(needs torch; read it with torch.load(OUT, weights_only=False)) or a "
+                    "FANN network file (FANN_FLO_2.1, which FANN 2.2 and later load). The "
+                    "exported network takes the raw feature columns and gives what predict "
+                    "gives: train's input standardisation is folded into the first layer and "
+                    "a regressor's target scaling into the last. A classifier exports one "
+                    "output per class (predict names the largest); the line printed names "
+                    "the input columns and the classes in the order of the outputs, which the "
+                    "other formats cannot carry. FANN clamps a linear output to [-150, 150]: a "
+                    "warning says when a regressor's targets reach beyond. MODEL.npz is not "
+                    "changed.")
+    export.add_argument("model", metavar="MODEL.npz")
+    export.add_argument("--to", required=True, choices=EXPORT_FORMATS, help="the format of OUT")
+    export.add_argument("out", metavar="OUT")
+    export.add_argument("--fann-version", choices=FANN_VERSIONS,
+                        help="fann: the FANN version whose file format to write (default: "
+                             f"{FANN_VERSIONS[0]})")
+    export.set_defaults(run=run_export, check=_check_export)
+
+    import_ = commands.add_parser(
+        "import", help="read an ONNX or FANN network into a bpcore model file",
+        description="Read FILE, a FANN network file (FANN_FLO_2.1: layered, fully connected) "
+                    "or an ONNX model of a fully connected network (needs "
+                    f"{OPTIONAL_HINTS['onnx']}), and save it as the bpcore model OUT.npz. "
+                    "Such a model holds no column names or scaling: `bpcore predict` reads "
+                    "every column of its data, in the file's order, and writes the raw "
+                    "outputs as output_0, output_1, ...")
+    import_.add_argument("file", metavar="FILE")
+    import_.add_argument("--from", dest="source", required=True, choices=IMPORT_FORMATS,
+                         help="the format of FILE")
+    import_.add_argument("out", metavar="OUT.npz")
+    import_.add_argument("--approximate", action="store_true",
+                         help="fann: load FANN's stepwise sigmoids (piecewise-linear "
+                              "approximations, FANN's default activation) as the exact sigmoid "
+                              "and tanh, instead of refusing them; the outputs then differ "
+                              "from FANN's (by up to a few hundredths per neuron)")
+    import_.set_defaults(run=run_import, check=_check_import)
 
     bench = commands.add_parser(
         "bench", add_help=False, prefix_chars="+",  # every argument goes to bpcore.bench
@@ -1050,6 +1107,136 @@ def run_predict(args: argparse.Namespace) -> int:
 def _write_atomically(path: str, text: str) -> None:
     from .io import write_atomically
     write_atomically(path, lambda file: file.write(text.encode("utf-8")))
+
+
+# ---- export and import ----
+
+def _check_export(args: argparse.Namespace, parser: _Parser) -> None:
+    if args.fann_version is not None and args.to != "fann":
+        parser.error(f"--fann-version applies to --to fann, not --to {args.to}")
+
+
+def _check_import(args: argparse.Namespace, parser: _Parser) -> None:
+    if args.approximate and args.source != "fann":
+        parser.error(f"--approximate applies to --from fann, not --from {args.source}")
+
+
+def _input_file(path: str, what: str) -> None:
+    """Refuse, before any work, an input that is missing or a directory."""
+    if os.path.isdir(path):
+        raise CLIError(f"{path} is a directory, not a {what}")
+    if not os.path.exists(path):
+        raise CLIError(f"{path}: no such {what}")
+
+
+def _needs_package(error: ImportError, option: str, form: str) -> CLIError:
+    """The error for a converter whose optional package is missing, with the import's own
+    message (the converters' ImportError says what to install too; its cause says what
+    failed)."""
+    return CLIError(f"{option} {form} needs {OPTIONAL_HINTS[form]} "
+                    f"({error.__cause__ or error})")
+
+
+def _fold_scaling(network: Network, meta: dict[str, Any], path: str) -> list[str]:
+    """Fold the scaling that predict applies around `network` into its first and last layers,
+    so that it maps raw inputs to predict's outputs; return what was folded, in words.
+    `network` must be a copy (it is changed); the sums are formed in float64."""
+    folded = []
+    weights, biases = network.weights, network.biases
+    if "mean" in meta or "std" in meta:
+        mean = meta.get("mean", np.zeros(network.sizes[0]))
+        std = meta.get("std", np.ones(network.sizes[0]))
+        # W ((x - mean) / std) + b = (W / std) x + (b - (W / std) mean)
+        scaled = weights[0].astype(np.float64) / std
+        biases[0][...] = biases[0].astype(np.float64) - scaled @ mean
+        weights[0][...] = scaled
+        folded.append("input standardisation folded into the first layer")
+    target_mean = meta.get("target_mean", np.zeros(network.sizes[-1]))
+    target_std = meta.get("target_std", np.ones(network.sizes[-1]))
+    if (target_mean != 0).any() or (target_std != 1).any():
+        if network.output != "identity":
+            raise CLIError(f"{path}: the target was standardised (meta_target_mean/std), which "
+                           f"can be folded only into an identity output, but the output is "
+                           f"{network.output}")
+        # std_y (W a + b) + mean_y = (std_y W) a + (std_y b + mean_y)
+        weights[-1][...] = weights[-1].astype(np.float64) * target_std[:, None]
+        biases[-1][...] = biases[-1].astype(np.float64) * target_std + target_mean
+        folded.append("target scaling folded into the last layer")
+    if not all(np.isfinite(array).all() for array in weights + biases):
+        raise CLIError(f"{path}: folding its scaling into the network gives parameters that "
+                       f"overflow {network.dtype.name}")
+    return folded
+
+
+def _network_words(network: Network) -> str:
+    """'2-8-3 (tanh, softmax), float64'."""
+    activations = ([network.activation] if len(network.sizes) > 2 else []) + [network.output]
+    return (f"{'-'.join(map(str, network.sizes))} ({', '.join(activations)}), "
+            f"{network.dtype.name}")
+
+
+def run_export(args: argparse.Namespace) -> int:
+    _not_an_input(args.out, "OUT", [args.model])
+    _input_file(args.model, "model file")
+    network, extra = load(args.model, with_extra=True)  # a copy: the file is never changed
+    meta = _model_metadata(network, extra, args.model)
+    _writable_target(args.out, "output file")
+    notes = _fold_scaling(network, meta, args.model)
+    from .convert import save_fann, to_onnx, to_torch
+    from .io import write_atomically
+    try:
+        if args.to == "onnx":
+            to_onnx(network, args.out)
+        elif args.to == "torch":
+            module = to_torch(network)
+            import torch
+            write_atomically(args.out, lambda file: torch.save(module, file))
+        else:
+            save_fann(network, args.out, fann_version=args.fann_version or FANN_VERSIONS[0])
+    except ImportError as error:
+        raise _needs_package(error, "--to", args.to) from None
+    except ValueError as error:  # a network the format cannot express
+        raise CLIError(f"{args.model}: cannot export to {args.to}: {error}") from None
+    if args.to == "fann" and network.output == "identity" and "target_mean" in meta:
+        # the folded output is the target itself, and FANN clamps a linear neuron's output
+        reach = np.abs(meta["target_mean"]) + 3 * meta["target_std"]
+        if (reach > FANN_LINEAR_BOUND).any():
+            warnings.warn(f"FANN clamps a linear output to [-{FANN_LINEAR_BOUND:g}, "
+                          f"{FANN_LINEAR_BOUND:g}], and this regressor's training targets "
+                          f"(mean {meta['target_mean'][0]:.4g}, std "
+                          f"{meta['target_std'][0]:.4g}) reach beyond it: FANN will give "
+                          f"{FANN_LINEAR_BOUND:g} where the network gives more")
+    if "features" in meta:
+        notes.append(f"inputs: {', '.join(meta['features'])}")
+    if "classes" in meta:
+        notes.append(f"outputs: the classes {', '.join(meta['classes'])}, in this order")
+    form = {"onnx": "ONNX model", "torch": "PyTorch module", "fann": "FANN network"}[args.to]
+    print(f"wrote the {form} {args.out}: network {_network_words(network)}"
+          + "".join(f"; {note}" for note in notes))
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    _not_an_input(args.out, "OUT.npz", [args.file])
+    _input_file(args.file, "file")
+    _writable_target(args.out, "model file")
+    from .convert import from_onnx, load_fann
+    try:
+        if args.source == "fann":
+            network = load_fann(args.file, approximate=args.approximate)
+        else:
+            network = from_onnx(args.file)
+    except ImportError as error:
+        raise _needs_package(error, "--from", args.source) from None
+    except ValueError as error:
+        message = str(error)
+        # from_onnx's reasons do not name the file; load_fann's do
+        raise CLIError(message if args.file in message else f"{args.file}: {message}") from None
+    network.save(args.out)
+    print(f"wrote the bpcore model {args.out} from the {args.source} file {args.file}: "
+          f"network {_network_words(network)}; predict reads its inputs in the data's column "
+          f"order and writes its raw outputs")
+    return 0
 
 
 # ---- bench and info ----
