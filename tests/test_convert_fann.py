@@ -8,6 +8,9 @@ refusals need no library.
 import ctypes
 import ctypes.util
 import os
+import subprocess
+import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -442,6 +445,47 @@ def test_a_damaged_file_is_refused_with_the_reason(tmp_path, old, new, reason):
     assert reason in refused(tmp_path / "bad.net")
 
 
+def test_a_steepness_that_overflows_the_weights_is_refused(tmp_path):
+    # the output layer is a sigmoid one, whose steepness is doubled: 2 * 1.5e308 is no
+    # double. Refused by load_fann's own ValueError, not numpy's overflow warning (an
+    # error where warnings are errors) nor "weights that are not finite" the file has not
+    text = good_file(tmp_path)
+    steep = text.replace(", 3, 5.00000000000000000000e-01)", ", 3, 1.5e308)")
+    assert steep != text
+    (tmp_path / "steep.net").write_text(steep)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reason = refused(tmp_path / "steep.net")
+    assert "layer 2's weights times its neurons' steepness overflow a double" in reason
+
+
+def test_a_long_run_of_digits_is_refused_at_once(tmp_path):
+    # a number's pattern once matched a run of digits in as many ways as it has digits:
+    # refusing a million digits and a wrong character took hours. The files are read in
+    # another process, so that such a hang fails this test instead of stopping the suite
+    # (the timeout is no speed target: the refusals take a small fraction of a second)
+    text = good_file(tmp_path)
+    digits = "1" * 1_000_000 + "x"
+    (tmp_path / "header.net").write_text(text.replace("learning_rate=0.700000",
+                                                      "learning_rate=" + digits))
+    start = text.index("(", text.index("connections (") + len("connections ("))
+    (tmp_path / "weight.net").write_text(text[:start] + "(0, " + digits + ") " + text[start:])
+    script = ("import sys\n"
+              "from bpcore.convert import load_fann\n"
+              "for path in sys.argv[1:]:\n"
+              "    try:\n"
+              "        load_fann(path)\n"
+              "    except ValueError as error:\n"
+              "        print(error)\n")
+    done = subprocess.run([sys.executable, "-c", script, "header.net", "weight.net"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    header, weight = done.stdout.splitlines()
+    assert header.startswith("not a FANN network file: header.net: learning_rate is '111")
+    assert weight.startswith("not a FANN network file: weight.net: connection 0 of 26 is "
+                             "'(0, 111")
+
+
 def test_a_sparse_file_may_connect_anywhere_in_the_layer_before_only(tmp_path):
     net = random_network((3, 4, 2), "tanh", "sigmoid", "float64", seed=0)
     net.weights[1][0, 0] = 5.125
@@ -469,6 +513,14 @@ def test_a_sparse_file_may_connect_anywhere_in_the_layer_before_only(tmp_path):
 def test_a_missing_file_is_the_usual_os_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_fann(tmp_path / "missing.net")
+
+
+def test_approximate_must_be_a_bool(tmp_path):
+    good_file(tmp_path)
+    # the string "no" is true: it once loaded stepwise sigmoids approximately
+    with pytest.raises(TypeError, match="approximate must be True or False, got 'no'"):
+        load_fann(tmp_path / "good.net", approximate="no")
+    assert load_fann(tmp_path / "good.net", approximate=np.bool_(False)).sizes == (3, 4, 2)
 
 
 @pytest.mark.parametrize("make, version, reason", [

@@ -100,6 +100,14 @@ def test_no_activation_after_a_hidden_linear_is_identity():
                            nn.Linear(3, 1)), "one hidden activation"),
     (lambda: nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1, dtype=torch.float64)), "dtypes"),
     (lambda: nn.Sequential(nn.Linear(2, 3, dtype=torch.float16)), "float16"),
+    # NumPy has no bfloat16, and meta or lazy parameters hold no numbers: torch's own
+    # TypeError, NotImplementedError or ValueError once came out of .numpy()
+    (lambda: nn.Sequential(nn.Linear(2, 3, dtype=torch.bfloat16)), "module 0 has parameters "
+                                                                  "of type bfloat16"),
+    (lambda: nn.Sequential(nn.Linear(2, 3, device="meta")), "module 0 has parameters that "
+                                                            "cannot be read"),
+    (lambda: nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.LazyLinear(1)),
+     "module 2 has parameters that cannot be read"),
     (lambda: nn.Sequential(), "no Linear layer"),
     (lambda: nn.Sequential(nn.Linear(2, 3), nn.Softmax(dim=-1), nn.Linear(3, 1)), "hidden layer 0"),
 ])

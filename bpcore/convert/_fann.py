@@ -97,9 +97,11 @@ _NEURONS = "neurons (num_inputs, activation_function, activation_steepness)"
 _CONNECTIONS = "connections (connected_to_neuron, weight)"
 
 # what fscanf's %u and %le accept, less what no network needs (nan, inf, hexadecimal); an
-# unsigned int of FANN has at most 10 digits
+# unsigned int of FANN has at most 10 digits. Each digit of a number matches one way only
+# ("\d+\.?\d*" would split a run of digits between its two parts in every way, and a long run
+# followed by a wrong character would take a time quadratic in its length to refuse)
 _UINT = r"\d{1,10}"
-_FLOAT = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_FLOAT = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 _PATTERNS = {"u": re.compile(_UINT), "f": re.compile(_FLOAT)}
 # one entry as fscanf's "(%u, %u, %le) " and "(%u, %le) " read it: a blank in the format
 # matches any whitespace, none included
@@ -216,9 +218,11 @@ def load_fann(path: str | os.PathLike[str], approximate: bool = False) -> Networ
     what FANN computes. A sparse network (connection rate below 1) is loaded dense, with
     zero weights for the connections it lacks.
 
-    FANN clamps s * z to [-150 / s, 150 / s] before the activation; that changes nothing
-    for the sigmoid and tanh (already saturated there), but a linear or ReLU neuron of FANN
-    never goes beyond that bound, and the loaded network has no such bound.
+    FANN clamps s * z to [-150 / s, 150 / s] before the activation, and the loaded network
+    has no such bound: a linear or ReLU neuron of FANN never goes beyond 150 / s in absolute
+    value; a sigmoid or tanh neuron is within rounding of its limits at the bound while s is
+    at most 8, but with a steeper one FANN's outputs stop short of them (at tanh(150 / s)
+    and 1 / (1 + exp(-300 / s)): 0.905 for s = 100) where bpcore's reach them.
 
     Parameters
     ----------
@@ -243,6 +247,8 @@ def load_fann(path: str | os.PathLike[str], approximate: bool = False) -> Networ
     ------
     OSError
         If the file cannot be read.
+    TypeError
+        If `approximate` is not True or False.
     ValueError
         "not a FANN network file: <path>: <reason>" if it is not a ``FANN_FLO_2.1``
         network file (another format, fixed point, damaged, truncated, counts that do not
@@ -271,6 +277,8 @@ def load_fann(path: str | os.PathLike[str], approximate: bool = False) -> Networ
     >>> bool(np.array_equal(again.predict(X), net.predict(X)))
     True
     """
+    if not isinstance(approximate, (bool, np.bool_)):  # "no" would load approximately
+        raise TypeError(f"approximate must be True or False, got {approximate!r}")
     path = os.fspath(path)
     reader = _Reader(path, _read_text(path))
     reader.index = 1  # past the version line
@@ -425,11 +433,17 @@ def _network(widths: list[int], inputs: npt.NDArray[np.int64], codes: npt.NDArra
                        f"{starts[layer - 1]} to {starts[layer] - 1})")
         rows = np.repeat(np.arange(n_out), counts)
         full = np.zeros((n_out, n_in + 1))
-        np.add.at(full, (rows, columns), weights[begin:end])  # as FANN adds them all
-        # f(s z) with z = W x + b is f(z') with z' = (s W) x + s b; FANN's sigmoid takes 2 s
-        scale = factor * slopes
-        layer_weights.append(full[:, :n_in] * scale[:, None])
-        layer_biases.append(full[:, n_in] * scale)
+        # an overflow is refused below, by its own ValueError, not by numpy's warning
+        with np.errstate(over="ignore", invalid="ignore"):
+            np.add.at(full, (rows, columns), weights[begin:end])  # as FANN adds them all
+            # f(s z) with z = W x + b is f(z') with z' = (s W) x + s b; FANN's sigmoid
+            # takes 2 s
+            full *= (factor * slopes)[:, None]
+        if not np.isfinite(full).all():
+            raise fail(f"layer {layer}'s weights times its neurons' steepness overflow a "
+                       f"double")
+        layer_weights.append(full[:, :n_in])
+        layer_biases.append(full[:, n_in])
         names.append(name)
     return network_of(layer_weights, layer_biases, names, np.float64, source)
 

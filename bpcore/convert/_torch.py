@@ -178,16 +178,28 @@ def from_torch(module: Any) -> Network:
                 items.append((f"module {prefix}{name}", child))
         return items
 
+    def array(tensor: Any, where: str) -> Any:
+        # a tensor NumPy cannot hold (bfloat16), or one without data (the meta device, a
+        # LazyLinear never run), would raise torch's own error from .numpy()
+        dtype = str(tensor.dtype).removeprefix("torch.")
+        if tensor.dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"{_SOURCE}: {where} has parameters of type {dtype}, expected "
+                             f"float32 or float64")
+        try:
+            return tensor.detach().cpu().numpy().copy()
+        except (RuntimeError, NotImplementedError, ValueError) as error:
+            raise ValueError(f"{_SOURCE}: {where} has parameters that cannot be read "
+                             f"({type(error).__name__}: {error})") from error
+
     for where, child in flat(module, ""):
         if isinstance(child, nn.Linear):
             if weights:
                 activations.append(pending or "identity")
             pending = None
-            weight = child.weight.detach().cpu()
-            dtypes.add(str(weight.dtype).removeprefix("torch."))
-            weights.append(weight.numpy().copy())
-            biases.append(np.zeros(weight.shape[0], dtype=weights[-1].dtype) if child.bias is None
-                          else child.bias.detach().cpu().numpy().copy())
+            weights.append(array(child.weight, where))
+            dtypes.add(weights[-1].dtype.name)
+            biases.append(np.zeros(weights[-1].shape[0], dtype=weights[-1].dtype)
+                          if child.bias is None else array(child.bias, where))
             continue
         name = _activation_name(child, nn, where)
         if name is None:
