@@ -139,7 +139,7 @@ def write_atomically(path: str | os.PathLike[str],
     1,2
     ['out.csv']
     """
-    path = os.fspath(path)
+    path = os.fsdecode(path)  # a bytes path too, as open() takes one (mkstemp needs one kind)
     target = os.path.realpath(path)  # as open() does, write through a symbolic link
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):  # else mkstemp's error would name its temporary file

@@ -81,6 +81,16 @@ def test_round_trip_gives_identical_predictions(dtype, kwargs, tmp_path):
     assert np.array_equal(bpcore.load(str(path)).predict(X), net.predict(X))
 
 
+def test_a_bytes_path_is_written_and_read_like_a_str_one(tmp_path):
+    # open() takes bytes paths; the temporary file beside the target once could not
+    net = bpcore.Network([3, 2], seed=0)
+    path = os.fsencode(tmp_path / "model.npz")
+    net.save(path)
+    assert os.listdir(tmp_path) == ["model.npz"]
+    np.testing.assert_array_equal(bpcore.load(path).get_state()["parameters"],
+                                  net.get_state()["parameters"])
+
+
 def test_saved_file_is_a_plain_npz_without_pickles(tmp_path):
     net, _ = trained()
     net.save(tmp_path / "model.npz")
