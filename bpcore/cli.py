@@ -1175,6 +1175,18 @@ def _network_words(network: Network) -> str:
             f"{network.dtype.name}")
 
 
+# the converters' advice in Python arguments, as the command line's options
+_FLAGS = {"pass approximate=True": "pass --approximate",
+          "pass fann_version='2.3'": "pass --fann-version 2.3", "net has": "the model has"}
+
+
+def _in_flags(error: Exception) -> str:
+    message = str(error)
+    for python, option in _FLAGS.items():
+        message = message.replace(python, option)
+    return message
+
+
 def run_export(args: argparse.Namespace) -> int:
     _not_an_input(args.out, "OUT", [args.model])
     _input_file(args.model, "model file")
@@ -1196,7 +1208,12 @@ def run_export(args: argparse.Namespace) -> int:
     except ImportError as error:
         raise _needs_package(error, "--to", args.to) from None
     except ValueError as error:  # a network the format cannot express
-        raise CLIError(f"{args.model}: cannot export to {args.to}: {error}") from None
+        hint = ""
+        if args.to == "fann" and network.output == "softmax":
+            hint = ("; a classifier FANN can run has a sigmoid output: train it with "
+                    "--output-activation sigmoid, or export this one --to onnx")
+        raise CLIError(f"{args.model}: cannot export to {args.to}: {_in_flags(error)}{hint}"
+                       ) from None
     if args.to == "fann" and network.output == "identity" and "target_mean" in meta:
         # the folded output is the target itself, and FANN clamps a linear neuron's output
         reach = np.abs(meta["target_mean"]) + 3 * meta["target_std"]
@@ -1229,7 +1246,7 @@ def run_import(args: argparse.Namespace) -> int:
     except ImportError as error:
         raise _needs_package(error, "--from", args.source) from None
     except ValueError as error:
-        message = str(error)
+        message = _in_flags(error)
         # from_onnx's reasons do not name the file; load_fann's do
         raise CLIError(message if args.file in message else f"{args.file}: {message}") from None
     network.save(args.out)

@@ -310,6 +310,8 @@ def test_import_approximate_reads_stepwise_sigmoids(backend, tmp_path, capsys):
     result = main_in_process(capsys, "import", tmp_path / "stepwise.net", "--from", "fann",
                              tmp_path / "out.npz")
     assert_bad_input(result, "stepwise.net")
+    # the advice names the command line's option, not load_fann's argument
+    assert_bad_input(result, "pass --approximate")
     assert not (tmp_path / "out.npz").exists()
     ok(main_in_process(capsys, "import", tmp_path / "stepwise.net", "--from", "fann",
                        "--approximate", tmp_path / "out.npz"))
@@ -376,6 +378,17 @@ def test_softmax_to_fann_says_why(backend, files, capsys, monkeypatch):
     monkeypatch.chdir(files)
     result = main_in_process(capsys, "export", "classifier.npz", "--to", "fann", "out.net")
     assert_bad_input(result, "softmax")
+    assert_bad_input(result, "--output-activation sigmoid")  # what to do instead
+    assert not (files / "out.net").exists()
+
+
+def test_relu_to_fann_22_names_the_option_that_writes_fann_23(backend, tmp_path, capsys):
+    bpcore.Network([2, 3, 1], activation="relu", output="identity").save(tmp_path / "m.npz")
+    result = main_in_process(capsys, "export", tmp_path / "m.npz", "--to", "fann",
+                             tmp_path / "m.net")
+    assert_bad_input(result, "the model has the hidden activation 'relu'")
+    assert_bad_input(result, "pass --fann-version 2.3")
+    assert not (tmp_path / "m.net").exists()
 
 
 def test_import_of_a_file_that_is_not_onnx(backend, files, capsys, monkeypatch):
