@@ -1073,7 +1073,10 @@ def test_ctrl_c_during_training_exits_130_and_writes_nothing(backend, tmp_path):
         [sys.executable, "-m", "bpcore", "train", str(data), "--target", "species",
          "--epochs", "1000000", "--out", str(tmp_path / "model.npz")],
         cwd=tmp_path, env=dict(os.environ, BPCORE_BACKEND=backend), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
+        stderr=subprocess.PIPE, text=True,
+        # as a terminal's Ctrl-C finds it: a runner started in the background by a shell
+        # without job control hands its children SIGINT ignored, and Python then keeps it so
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         # progress off a terminal always shows the first epoch: training has begun
         for line in process.stderr:

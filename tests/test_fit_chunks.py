@@ -82,12 +82,21 @@ def test_a_large_network_gets_several_calls_per_epoch_and_a_small_one_one(monkey
     assert counter.calls == 4
 
 
+@pytest.fixture
+def sigint_raises():
+    """Python's own SIGINT handler, as in a terminal: a runner started in the background by a
+    shell without job control inherits SIGINT ignored, and the signal would be dropped."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.parametrize("interrupt_after, message", [
     (15, "interrupted in epoch 2; the network keeps the parameters from the end of epoch 1"),
     (2, "interrupted in epoch 1; the network keeps the parameters it had before fit"),
 ])
 def test_an_interrupt_inside_an_epoch_keeps_the_last_whole_epoch(interrupt_after, message,
-                                                                 monkeypatch):
+                                                                 monkeypatch, sigint_raises):
     network, X, Y = problem()
     before = [w.copy() for w in network.weights + network.biases]
     after_epoch = {}
