@@ -72,7 +72,7 @@ def check_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
                     eps: float = 1e-6) -> float:
     """Largest error of backpropagation's gradients against central differences.
 
-    Each parameter's error is |analytic - numeric| / max(1, |analytic|, |numeric|): relative
+    Each parameter's error is ``|analytic - numeric| / max(1, |analytic|, |numeric|)``: relative
     for gradients larger than 1, absolute below (where a relative error would only measure
     the finite differences' own rounding). A float32 network is checked on a float64 copy,
     since float32 rounding would drown a step of 1e-6. Expect about 1e-8 or less.

@@ -43,13 +43,13 @@ def save(network: Network, path: str | os.PathLike[str],
     extra : mapping of str to array_like, optional
         Arrays stored beside the network, for callers such as the command line that keep
         input scaling or class names with the model; ``load(path, with_extra=True)`` returns
-        them. Names must start with "meta_"; values must hold numbers or strings, never
+        them. Names must start with ``"meta_"``; values must hold numbers or strings, never
         objects.
 
     Raises
     ------
     ValueError
-        If a name in `extra` does not start with "meta_".
+        If a name in `extra` does not start with ``"meta_"``.
     TypeError
         If a value in `extra` holds something other than numbers or strings.
     OSError
@@ -57,7 +57,7 @@ def save(network: Network, path: str | os.PathLike[str],
 
     See Also
     --------
-    Network.save : The same, without `extra`.
+    bpcore.Network.save : The same, without `extra`.
 
     Examples
     --------
@@ -134,7 +134,7 @@ def load(path: str | os.PathLike[str],
     path : str or os.PathLike
         A file that `save`, `Network.save` or ``bpcore train`` wrote.
     with_extra : bool, default False
-        Also return the "meta_" arrays that `save` stored beside the network.
+        Also return the ``"meta_"`` arrays that `save` stored beside the network.
 
     Returns
     -------

@@ -545,7 +545,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     Takes exactly the parameters of ``sklearn.neural_network.MLPClassifier``, with its defaults
     and meanings (see its documentation), and reproduces its numbers: the same random_state
     gives the same initial weights, shuffles, validation split and updates, so that with
-    float64 the fitted coefs_ agree with scikit-learn's to rounding. Two-class, multiclass
+    float64 the fitted ``coefs_`` agree with scikit-learn's to rounding. Two-class, multiclass
     (softmax) and multilabel (a 2-D 0/1 y) classification, as scikit-learn does them.
 
     Parameters
@@ -563,7 +563,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     coefs_, intercepts_, loss_, best_loss_, loss_curve_, validation_scores_
     best_validation_score_, n_iter_, t_, n_layers_, n_outputs_, out_activation_, classes_
     n_features_in_, feature_names_in_
-        As in scikit-learn. coefs_ and intercepts_ are views of network_'s parameters.
+        As in scikit-learn. ``coefs_`` and ``intercepts_`` are views of ``network_``'s parameters.
     network_ : bpcore.Network
         The fitted network (sigmoid or softmax output).
 
@@ -829,7 +829,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     Takes exactly the parameters of ``sklearn.neural_network.MLPRegressor``, with its defaults
     and meanings (see its documentation), and reproduces its numbers: the same random_state
     gives the same initial weights, shuffles, validation split and updates, so that with
-    float64 the fitted coefs_ agree with scikit-learn's to rounding. One or more outputs.
+    float64 the fitted ``coefs_`` agree with scikit-learn's to rounding. One or more outputs.
     ``loss='poisson'`` has an exponential output, as scikit-learn's.
 
     Parameters
@@ -847,7 +847,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     coefs_, intercepts_, loss_, best_loss_, loss_curve_, validation_scores_
     best_validation_score_, n_iter_, t_, n_layers_, n_outputs_, out_activation_
     n_features_in_, feature_names_in_
-        As in scikit-learn. coefs_ and intercepts_ are views of network_'s parameters.
+        As in scikit-learn. ``coefs_`` and ``intercepts_`` are views of ``network_``'s parameters.
     network_ : bpcore.Network
         The fitted network (identity output and mse loss, or exp and poisson).
 
