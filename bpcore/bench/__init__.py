@@ -31,7 +31,7 @@ is met. The output opens with the machine it ran on (`bpcore.bench.record`: CPU,
 variant, BLAS and its kernel, threads, compiler flags); `--json PATH` saves the table with
 that header, and `--compare A.json B.json` compares two saved runs (two machines or commits).
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, when set, slow NumPy's BLAS: unset both in the command
-that runs the benchmark to compare against a well-configured NumPy (see the README).
+that runs the benchmark to compare against a well-configured NumPy.
 """
 from __future__ import annotations
 

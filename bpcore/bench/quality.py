@@ -1,6 +1,6 @@
 """The recommended recipe for small tabular data, and the `bpcore bench` rows measuring it.
 
-`recipe` is the one place the recipe is written, for the README, `bpcore demo` and the bench:
+`recipe` is the one place the recipe is written, for the docs (docs/training.md, docs/performance.md), `bpcore demo` and the bench:
 standardise the inputs with the training rows' mean and standard deviation (for regression the
 targets too, undone at prediction), then one hidden layer of 32 relu units trained by iRprop-
 on the full batch for 100 epochs with an L2 weight decay of 0.005 (0.03 for regression).
