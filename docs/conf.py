@@ -117,9 +117,10 @@ np.set_printoptions(precision=4, suppress=True)
 """
 # only the {doctest} blocks of the pages; see the comment at the top for the docstrings'
 doctest_test_doctest_blocks = ""
-# Sphinx's defaults, and whitespace as tests/test_docstrings.py treats it
+# Sphinx's defaults, and whitespace as tests/test_docstrings.py treats it; not Sphinx's
+# IGNORE_EXCEPTION_DETAIL: the pages show bpcore's error messages, which must be the real ones
 doctest_default_flags = (doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
-                         | doctest.IGNORE_EXCEPTION_DETAIL | doctest.DONT_ACCEPT_TRUE_FOR_1)
+                         | doctest.DONT_ACCEPT_TRUE_FOR_1)
 
 # -- the gallery: every example runs when the html is built, and one that fails fails it ----
 sphinx_gallery_conf = {
