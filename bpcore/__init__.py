@@ -4,7 +4,7 @@ The hot loops are compiled Cython (`bpcore._kernels`); `bpcore._fallback` is a p
 `bpcore.backend` names the active one ("cython" or "python"); BPCORE_BACKEND chooses it.
 
 Start with `Network` (``help(bpcore.Network)`` lists the activations and losses) and its
-`fit`, which trains by SGD or the optimizers `SGD`, `Adam`, `Rprop` and `LBFGS`, with the
+`Network.fit`, which trains by SGD or the optimizers `SGD`, `Adam`, `Rprop` and `LBFGS`, with the
 learning-rate schedules of `bpcore.schedules`; `load` reads a saved network, `check_gradients` tests backpropagation against finite
 differences. `bpcore.datasets` holds two small bundled data sets, `bpcore.sklearn`
 drop-in replacements for scikit-learn's MLPClassifier and MLPRegressor.

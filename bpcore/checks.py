@@ -18,11 +18,11 @@ def numerical_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
     Parameters
     ----------
     network : Network
-        The network whose cost C (`Network.loss`) is differentiated.
+        The network whose cost C (`bpcore.Network.loss`) is differentiated.
     X : array_like of shape (n_samples, n_in)
         Inputs, one sample per row.
     Y : array_like of shape (n_samples, n_out), or (n_samples,) when n_out is 1
-        Targets, as for `Network.loss`.
+        Targets, as for `bpcore.Network.loss`.
     eps : float, default 1e-6
         The step of the differences.
 
@@ -35,7 +35,7 @@ def numerical_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
     Raises
     ------
     TypeError, ValueError
-        If X or Y do not fit the network, as for `Network.loss`.
+        If X or Y do not fit the network, as for `bpcore.Network.loss`.
 
     Examples
     --------
@@ -84,7 +84,7 @@ def check_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
     X : array_like of shape (n_samples, n_in)
         Inputs, one sample per row; a few samples are enough.
     Y : array_like of shape (n_samples, n_out), or (n_samples,) when n_out is 1
-        Targets, as for `Network.loss`.
+        Targets, as for `bpcore.Network.loss`.
     eps : float, default 1e-6
         The step of the central differences, > 0.
 

@@ -44,7 +44,7 @@ class Table:
     """A CSV file's header and rows of stripped text cells, checked to be rectangular.
 
     `lines[i]` is the line number of `rows[i]` in the file, for error messages. Made by
-    `read_table` and `parse_table`, which do the checking; ``len(table)`` is the number of
+    `read_table` and ``parse_table``, which do the checking; ``len(table)`` is the number of
     rows.
 
     Parameters
@@ -263,7 +263,7 @@ def parse_table(text_file: Iterable[str], source: str) -> Table:
 def read_table(path: str | os.PathLike[str]) -> Table:
     """The CSV file at `path` (gzip-compressed if it ends in .gz) as a checked Table.
 
-    The file is read as UTF-8 (a byte-order mark is dropped); see `parse_table` for the
+    The file is read as UTF-8 (a byte-order mark is dropped); see ``parse_table`` for the
     checks.
 
     Parameters
@@ -280,7 +280,7 @@ def read_table(path: str | os.PathLike[str]) -> Table:
     ------
     DataError
         If the file is missing, a directory, not UTF-8 text, not readable as CSV, or fails
-        `parse_table`'s checks. A subclass of ValueError.
+        ``parse_table``'s checks. A subclass of ValueError.
 
     Examples
     --------

@@ -16,7 +16,7 @@ from ._spec import ACTIVATIONS
 
 @dataclass
 class Factor:
-    """One factor of the chain rule in an `Explanation`.
+    """One factor of the chain rule in an `bpcore.Explanation`.
 
     Attributes
     ----------

@@ -121,7 +121,8 @@ def load(path: str | os.PathLike[str],
 
 def load(path: str | os.PathLike[str],
          with_extra: bool = False) -> Network | tuple[Network, dict[str, npt.NDArray[Any]]]:
-    """Read a network written by `save`, checking every entry; ValueError if anything is off.
+    """Read a network written by `bpcore.io.save`, checking every entry; ValueError if
+    anything is off.
 
     Nothing is unpickled, and the sizes a file claims are checked against its length before
     the network is allocated, so a small file cannot make it allocate a huge one. Files of
@@ -132,9 +133,9 @@ def load(path: str | os.PathLike[str],
     Parameters
     ----------
     path : str or os.PathLike
-        A file that `save`, `Network.save` or ``bpcore train`` wrote.
+        A file that `bpcore.io.save`, `bpcore.Network.save` or ``bpcore train`` wrote.
     with_extra : bool, default False
-        Also return the ``"meta_"`` arrays that `save` stored beside the network.
+        Also return the ``"meta_"`` arrays that `bpcore.io.save` stored beside the network.
 
     Returns
     -------

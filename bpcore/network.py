@@ -54,7 +54,7 @@ class Gradients:
         The batch's mean cost C (without any weight-decay penalty).
     outputs : ndarray or None
         The network's outputs a[L] for the batch, one row per sample: shape
-        (n_samples, n_out), as `predict` gives them for a 2-D X.
+        (n_samples, n_out), as `Network.predict` gives them for a 2-D X.
 
     Examples
     --------
@@ -114,7 +114,7 @@ class Network:
     dtype : {"float32", "float64"} or the numpy dtype, default "float64"
         The type of the parameters and of all arithmetic; inputs are converted to it.
     seed : int, sequence of int, SeedSequence, BitGenerator, Generator or None, default None
-        Seed of the network's generator (`numpy.random.default_rng`). The same seed gives
+        Seed of the network's generator (``numpy.random.default_rng``). The same seed gives
         the same initial weights and the same shuffling; None takes fresh entropy.
 
     Attributes
@@ -947,10 +947,9 @@ class Network:
             `reduce_lr_on_plateau` and `restore_best` watch it.
         validation_fraction : float in (0, 1) or None, default None
             Hold this share of the samples (and of their weights) out of training as
-            validation data, drawn with the network's generator
-            (`bpcore.training.split_rows`), the same share of every class for the
-            cross-entropy losses (for "binary_cross_entropy", of every pattern of outputs on
-            either side of 0.5); not with `validation_data`.
+            validation data, drawn with the network's generator, the same share of every
+            class for the cross-entropy losses (for "binary_cross_entropy", of every pattern
+            of outputs on either side of 0.5); not with `validation_data`.
         restore_best : bool, default True
             With validation data, end with the parameters (and optimizer state) the network
             had at the end of the epoch with the lowest validation loss;
@@ -1182,7 +1181,7 @@ class Network:
                 k: int) -> Explanation:
         """The chain-rule factors of dC/dW[layer][j, k] for one sample (x, y), and their product.
 
-        In the article's numbering, where a[0] = x and `weights[layer]` is W[l] with
+        In the article's numbering, where a[0] = x and ``weights[layer]`` is W[l] with
         l = layer + 1: dC/dW[l]_jk = dC/da[l]_j * da[l]_j/dz[l]_j * dz[l]_j/dW[l]_jk, where
         dC/da[l]_j = sum_i W[l+1]_ij delta[l+1]_i for a hidden layer and a[l]_j - y_j for the
         output under mse; for the fused losses the first two factors are one, a - y.
@@ -1236,8 +1235,9 @@ class Network:
         n_out, n_in = self._sizes[layer + 1], self._sizes[layer]
         j, k = as_int(j, "j", 0), as_int(k, "k", 0)
         if j >= n_out or k >= n_in:
-            raise ValueError(f"(j, k) must index W[{layer}] of shape ({n_out}, {n_in}), "
-                             f"got ({j}, {k})")
+            # W[layer + 1]: the article's numbering, which the printout's factor names use
+            raise ValueError(f"(j, k) must index W[{layer + 1}] (weights[{layer}]) of shape "
+                             f"({n_out}, {n_in}), got ({j}, {k})")
         A, D, grads, _ = self._backward(x, y)
         functions = [self.activation] * (n_layers - 1) + [self.output]
         return chain_rule([x] + layer_blocks(A, self._sizes, 1), layer_blocks(D, self._sizes, 1),

@@ -39,7 +39,7 @@ class Optimizer:
     The name is a key of bpcore/_spec.py's OPTIMIZERS, which also names the optimizer's
     kernel settings and state arrays; each hyperparameter is checked against the ranges of
     bpcore/_validation.py on construction. Subclasses register themselves by name in
-    `Optimizer.classes`.
+    ``Optimizer.classes``.
 
     Examples
     --------
@@ -110,7 +110,8 @@ class Optimizer:
         Parameters
         ----------
         scalars : ndarray of float64
-            The optimizer's scalar state, as an `OptimizerState` keeps it (empty for SGD).
+            The optimizer's scalar state, as a `bpcore.optim.OptimizerState` keeps it
+            (empty for SGD).
 
         Returns
         -------
@@ -349,7 +350,7 @@ class LBFGS(Optimizer):
     set. Minimises the mean loss plus weight_decay / 2 * sum W^2 (the weights, not the
     biases). `Network.fit` counts each L-BFGS iteration as an epoch: ``History.losses``
     has the loss after each, and its stopping rules (tol, patience, validation,
-    restore_best, callback) apply to them. Nothing is kept between `fit` calls. Not for
+    restore_best, callback) apply to them. Nothing is kept between `Network.fit` calls. Not for
     `Network.step`.
 
     Attributes
@@ -416,7 +417,7 @@ class OptimizerState:
 
     Its arrays (each as long as the parameters) are held one after the other in one flat
     vector, `arrays`, as the kernels take them; its scalar state (float64, none for SGD) in
-    `scalars`. `Network.get_state` reports both by name.
+    `scalars`. `bpcore.Network.get_state` reports both by name.
 
     Parameters
     ----------
@@ -575,7 +576,7 @@ class OptimizerState:
             settings[len(settings) - len(self.scalars):] = self.scalars
 
     def to_dict(self) -> dict[str, Any]:
-        """The state as `Network.get_state` reports it: ``name``, a copy of each state array
+        """The state as `bpcore.Network.get_state` reports it: ``name``, a copy of each state array
         by its name and each scalar by its name.
 
         Returns

@@ -1,7 +1,11 @@
-"""Per-epoch progress for training: a fit callback that reports the running loss.
+"""Per-epoch progress for training: a reporter of the running loss.
 
-`make_progress(total_epochs)` returns a callable `progress(epoch, loss, **metrics)` for
-`Network.fit(callback=...)` (it returns None, so it never stops training) with a `close()`:
+Internal: what ``Network.fit(progress=True)`` and the command line show; users ask for it
+with that flag, not by calling this module (it is not in the API reference).
+
+`make_progress(total_epochs)` returns a callable `progress(epoch, loss, **metrics)` that the
+training loop calls after every epoch (it returns None, so it never stops training), with a
+`close()`:
   - a tqdm bar with the loss as its postfix when the stream is a terminal,
   - plain lines otherwise (`epoch 3/50  loss 0.1234`), which logs and pipes keep: the first
     epoch, then at most one a second (LINE_INTERVAL), and the last epoch reported, printed by
@@ -16,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, TextIO
 
-__all__ = ["make_progress"]
+__all__: list[str] = []  # internal (see above): bpcore.network and bpcore.cli import it
 
 LINE_INTERVAL = 1.0  # seconds between two plain lines, at least (a log, not a flood)
 

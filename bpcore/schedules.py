@@ -62,6 +62,13 @@ class Constant:
     lr : float
         The rate, > 0.
 
+    Raises
+    ------
+    TypeError
+        If `lr` is not a real number.
+    ValueError
+        If `lr` is not finite, or <= 0.
+
     Examples
     --------
     >>> from bpcore.schedules import Constant
@@ -102,6 +109,13 @@ class InverseScaling:
         The exponent, >= 0 (scikit-learn's ``power_t``, whose default is 0.5).
     samples_per_epoch : int
         The samples one epoch counts, >= 1.
+
+    Raises
+    ------
+    TypeError
+        If `lr` or `power` is not a real number, or `samples_per_epoch` not an int.
+    ValueError
+        If a number is not finite, `lr` <= 0, `power` < 0 or `samples_per_epoch` < 1.
 
     Examples
     --------
@@ -144,6 +158,13 @@ class StepDecay:
     every : int
         Epochs between two decays, >= 1.
 
+    Raises
+    ------
+    TypeError
+        If `lr` or `factor` is not a real number, or `every` not an int.
+    ValueError
+        If `lr` is not finite or <= 0, `factor` is outside (0, 1] or `every` < 1.
+
     Examples
     --------
     >>> from bpcore.schedules import StepDecay
@@ -176,6 +197,13 @@ class Exponential:
         The rate of epoch 1, > 0.
     gamma : float
         The multiplier, in (0, 1].
+
+    Raises
+    ------
+    TypeError
+        If `lr` or `gamma` is not a real number.
+    ValueError
+        If `lr` is not finite or <= 0, or `gamma` is outside (0, 1].
 
     Examples
     --------
@@ -227,6 +255,16 @@ class Cosine:
     period_factor : int
         How many times longer each period is than the one before, >= 1; other than 1 only
         with ``restarts=True``.
+
+    Raises
+    ------
+    TypeError
+        If `lr` or `min_lr` is not a real number, `period` or `period_factor` not an int, or
+        `restarts` not a bool.
+    ValueError
+        If `lr` is not finite or <= 0, `period` < 1, `min_lr` is outside [0, lr],
+        `period_factor` < 1, or `period_factor` is not 1 without restarts; and from a
+        call, for an epoch after the period when ``min_lr=0`` and there are no restarts.
 
     Examples
     --------
@@ -309,6 +347,14 @@ class ReduceOnPlateau:
         The least fall below the best loss that counts as an improvement, >= 0.
     min_lr : float
         The rate a reduction never goes below, >= 0.
+
+    Raises
+    ------
+    TypeError
+        If `factor`, `tol` or `min_lr` is not a real number, or `patience` not an int.
+    ValueError
+        If `factor` is outside (0, 1), `patience` < 0, or `tol` or `min_lr` is not finite
+        or < 0.
 
     Examples
     --------

@@ -567,6 +567,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     network_ : bpcore.Network
         The fitted network (sigmoid or softmax output).
 
+    Raises
+    ------
+    ValueError, TypeError
+        From fit and partial_fit: for a parameter outside scikit-learn's allowed values
+        (its InvalidParameterError is both), hidden_layer_sizes that are not whole numbers
+        > 0, or ``momentum >= 1`` with sgd; for the data, see `MLPClassifier.fit`.
+    sklearn.exceptions.NotFittedError
+        From predict, predict_proba, predict_log_proba and score before a fit.
+
     See Also
     --------
     MLPRegressor : The regressor.
@@ -681,6 +690,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         MLPClassifier
             self, fitted.
 
+        Raises
+        ------
+        ValueError
+            If X is not 2-D or holds NaN or infinity, y has another number of samples, a
+            sample weight is negative, early stopping leaves fewer than 2 validation
+            samples, training made the weights non-finite, or (with warm_start) y has
+            other classes than the last fit.
+
         Examples
         --------
         >>> from sklearn.datasets import load_iris
@@ -714,6 +731,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         -------
         MLPClassifier
             self, trained one epoch more.
+
+        Raises
+        ------
+        ValueError
+            As fit; also if `classes` is missing on the first call, y has a class not in
+            it, or early_stopping is True.
+        AttributeError
+            With solver="lbfgs": partial_fit exists for sgd and adam only.
 
         Examples
         --------
@@ -753,6 +778,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The classes.
 
+        Raises
+        ------
+        NotFittedError
+            Before fit.
+        ValueError
+            If X has another number of features than in fit, or holds NaN or infinity.
+
         Examples
         --------
         >>> from sklearn.datasets import load_iris
@@ -776,6 +808,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         -------
         ndarray of shape (n_samples, n_classes)
             The probabilities (for multilabel y, each label's).
+
+        Raises
+        ------
+        NotFittedError, ValueError
+            As `predict`.
 
         Examples
         --------
@@ -804,6 +841,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         -------
         ndarray of shape (n_samples, n_classes)
             The log-probabilities.
+
+        Raises
+        ------
+        NotFittedError, ValueError
+            As `predict`.
 
         Examples
         --------
@@ -850,6 +892,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         As in scikit-learn. ``coefs_`` and ``intercepts_`` are views of ``network_``'s parameters.
     network_ : bpcore.Network
         The fitted network (identity output and mse loss, or exp and poisson).
+
+    Raises
+    ------
+    ValueError, TypeError
+        From fit and partial_fit, for a bad parameter, as `MLPClassifier`'s; for the data,
+        see `MLPRegressor.fit`.
+    sklearn.exceptions.NotFittedError
+        From predict and score before a fit.
 
     See Also
     --------
@@ -931,6 +981,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         MLPRegressor
             self, fitted.
 
+        Raises
+        ------
+        ValueError
+            As `MLPClassifier.fit` (but for the classes), or if y < 0 with
+            ``loss='poisson'``.
+        TypeError
+            If y does not hold numbers.
+
         Examples
         --------
         >>> import numpy as np
@@ -963,6 +1021,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         MLPRegressor
             self, trained one epoch more.
 
+        Raises
+        ------
+        ValueError, TypeError
+            As fit; also ValueError if early_stopping is True.
+
         Examples
         --------
         >>> import numpy as np
@@ -987,6 +1050,13 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         -------
         ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predictions (1-D for one output).
+
+        Raises
+        ------
+        NotFittedError
+            Before fit.
+        ValueError
+            If X has another number of features than in fit, or is not finite.
 
         Examples
         --------

@@ -89,3 +89,87 @@ def test_the_check_finds_a_missing_name():
     assert undocumented(without) == ["bpcore.Rprop", "bpcore.optim.Rprop"]
     without = re.sub(r"(?m)^\.\. data:: SCHEDULES\n", "", text)
     assert undocumented(without) == ["bpcore.schedules.SCHEDULES"]
+
+
+def raised_names(doc):
+    """The exception names (the last part of a dotted one) a numpydoc docstring's Raises
+    section lists: its unindented lines, which may name several ("ValueError, TypeError")."""
+    lines = doc.splitlines() + [""]
+    starts = [i + 2 for i, line in enumerate(lines[:-1])
+              if line == "Raises" and lines[i + 1] == "------"]
+    if not starts:
+        return set()
+    start, names = starts[0], set()
+    for line, below in zip(lines[start:], lines[start + 1:]):
+        if below and set(below) == {"-"}:  # the next section's title
+            break
+        if line and not line[0].isspace():
+            names |= {name.strip().split(".")[-1] for name in line.split(",")}
+    return names
+
+
+def _data():
+    import numpy as np
+    return np.random.default_rng(0).normal(size=(10, 2)), [0, 1] * 5
+
+
+def _misuses():
+    """(documented name, a call that misuses it): each call raises an exception that the
+    docstring's Raises section must name (or name a base class of)."""
+    from bpcore.schedules import (Constant, Cosine, Exponential, InverseScaling,
+                                  ReduceOnPlateau, StepDecay)
+    from bpcore.sklearn import MLPClassifier, MLPRegressor
+    X, y = _data()
+    negative = [-1.0] * len(y)
+    return [
+        ("bpcore.schedules.Constant", lambda: Constant("0.1")),
+        ("bpcore.schedules.Constant", lambda: Constant(0.0)),
+        ("bpcore.schedules.InverseScaling", lambda: InverseScaling(0.1, samples_per_epoch=1.5)),
+        ("bpcore.schedules.InverseScaling", lambda: InverseScaling(0.1, power=-1.0)),
+        ("bpcore.schedules.StepDecay", lambda: StepDecay(0.1, every=2.0)),
+        ("bpcore.schedules.StepDecay", lambda: StepDecay(0.1, factor=1.5)),
+        ("bpcore.schedules.Exponential", lambda: Exponential(0.1, gamma="0.5")),
+        ("bpcore.schedules.Exponential", lambda: Exponential(0.1, gamma=0.0)),
+        ("bpcore.schedules.Cosine", lambda: Cosine(0.1, period=4, restarts=1)),
+        ("bpcore.schedules.Cosine", lambda: Cosine(0.1, period=4, period_factor=2)),
+        ("bpcore.schedules.ReduceOnPlateau", lambda: ReduceOnPlateau(patience=1.5)),
+        ("bpcore.schedules.ReduceOnPlateau", lambda: ReduceOnPlateau(factor=1.0)),
+        ("bpcore.sklearn.MLPClassifier", lambda: MLPClassifier(alpha=-1.0).fit(X, y)),
+        ("bpcore.sklearn.MLPClassifier", lambda: MLPClassifier().score(X, y)),
+        ("bpcore.sklearn.MLPClassifier.fit", lambda: MLPClassifier().fit(X, y[:-1])),
+        ("bpcore.sklearn.MLPClassifier.partial_fit", lambda: MLPClassifier().partial_fit(X, y)),
+        ("bpcore.sklearn.MLPClassifier.partial_fit",
+         lambda: MLPClassifier(solver="lbfgs").partial_fit(X, y, classes=[0, 1])),
+        ("bpcore.sklearn.MLPClassifier.predict", lambda: MLPClassifier().predict(X)),
+        ("bpcore.sklearn.MLPClassifier.predict_proba", lambda: MLPClassifier().predict_proba(X)),
+        ("bpcore.sklearn.MLPClassifier.predict_log_proba",
+         lambda: MLPClassifier().predict_log_proba(X)),
+        ("bpcore.sklearn.MLPRegressor", lambda: MLPRegressor(max_iter=0).fit(X, y)),
+        ("bpcore.sklearn.MLPRegressor", lambda: MLPRegressor().score(X, y)),
+        ("bpcore.sklearn.MLPRegressor.fit", lambda: MLPRegressor().fit(X, ["a"] * len(y))),
+        ("bpcore.sklearn.MLPRegressor.fit",
+         lambda: MLPRegressor(loss="poisson").fit(X, negative)),
+        ("bpcore.sklearn.MLPRegressor.partial_fit",
+         lambda: MLPRegressor(early_stopping=True).partial_fit(X, y)),
+        ("bpcore.sklearn.MLPRegressor.predict", lambda: MLPRegressor().predict(X)),
+    ]
+
+
+def test_raises_sections_name_what_a_misuse_raises():
+    # a fresh reader found these constructors and methods refusing arguments without a
+    # Raises section saying so
+    for name, misuse in _misuses():
+        documented = raised_names(inspect.getdoc(resolve(name)))
+        try:
+            misuse()
+        except Exception as error:
+            kinds = {kind.__name__ for kind in type(error).__mro__}
+            assert kinds & documented, (name, type(error).__name__, documented)
+        else:
+            raise AssertionError(f"{name}: the misuse raised nothing")
+
+
+def test_raised_names_reads_a_raises_section():
+    doc = "Text.\n\nRaises\n------\nValueError, TypeError\n    If so.\nsklearn.exceptions.X\n" \
+          "    If not.\n\nExamples\n--------\n>>> 1\n1"
+    assert raised_names(doc) == {"ValueError", "TypeError", "X"}

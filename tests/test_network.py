@@ -104,10 +104,24 @@ def test_explain_factors_multiply_to_the_gradient(activation, output, loss):
 
 def test_explain_rejects_indices_outside_the_layer():
     network = bpcore.Network([3, 4, 2], seed=0)
-    with pytest.raises(ValueError, match=r"\(j, k\) must index W\[1\] of shape \(2, 4\)"):
+    with pytest.raises(ValueError,
+                       match=r"\(j, k\) must index W\[2\] \(weights\[1\]\) of shape \(2, 4\)"):
         network.explain(np.zeros(3), np.zeros(2), 1, 2, 0)
     with pytest.raises(ValueError, match=r"layer must be in \[0, 1\], got 2"):
         network.explain(np.zeros(3), np.zeros(2), 2, 0, 0)
+
+
+@pytest.mark.parametrize("layer", [0, 1])
+def test_explain_numbers_the_matrix_in_its_error_as_its_printout_does(layer):
+    # the printout names the weight dW[l]_jk with the article's l = layer + 1; an error that
+    # called the same matrix W[layer] would point the reader at the wrong one
+    network = bpcore.Network([3, 4, 2], seed=0)
+    x, y = np.zeros(3), np.zeros(2)
+    printed = network.explain(x, y, layer, 0, 0).factors[-1].name  # "dz[l]_0/dW[l]_00"
+    matrix = printed.split("/d")[-1].rsplit("_", 1)[0]  # "W[l]"
+    with pytest.raises(ValueError) as error:
+        network.explain(x, y, layer, 0, network.sizes[layer])  # k one past the last column
+    assert str(error.value).startswith(f"(j, k) must index {matrix} ")
 
 
 def make_data(n=40, seed=0):
