@@ -30,11 +30,12 @@ def layers_of(net: object, name: str = "net") -> Layers:
     """The layers of `net`, read through its public state; TypeError if it is not a Network."""
     if not isinstance(net, Network):
         raise TypeError(f"{name} must be a bpcore.Network, got {type(net).__name__}")
-    state = net.get_state()
-    count = len(state["sizes"]) - 1
-    activations = [state["activation"]] * (count - 1) + [state["output"]]
+    # its description from the public attributes: get_state() would copy every parameter
+    # and the optimizer's arrays too, only for the weights to be copied again below
+    count = len(net.sizes) - 1
+    activations = [net.activation] * (count - 1) + [net.output]
     return Layers([w.copy() for w in net.weights], [b.copy() for b in net.biases],
-                  activations, np.dtype(state["dtype"]))
+                  activations, net.dtype)
 
 
 def network_of(weights: Sequence[npt.ArrayLike], biases: Sequence[npt.ArrayLike],
