@@ -7,7 +7,6 @@ The command line runs in this process (cli.main), on the backend the autouse fix
 """
 import csv
 import ctypes
-import ctypes.util
 import io
 import re
 import subprocess
@@ -18,6 +17,7 @@ import pytest
 
 import bpcore
 from bpcore import cli
+from bpcore.bench.fann import doublefann
 
 
 def main_in_process(capsys, *args):
@@ -182,18 +182,12 @@ def test_export_torch_gives_what_predict_gives(backend, tmp_path, capsys, kind):
     trained.check_outputs(outputs, rtol=1e-9)
 
 
-def doublefann():
-    """FANN's double-precision library through ctypes, or None where it is not installed."""
-    name = ctypes.util.find_library("doublefann")
-    if name is None:
-        return None
-    library = ctypes.CDLL(name)
-    library.fann_create_from_file.argtypes = [ctypes.c_char_p]
-    library.fann_create_from_file.restype = ctypes.c_void_p
-    library.fann_run.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double)]
-    library.fann_run.restype = ctypes.POINTER(ctypes.c_double)
-    library.fann_destroy.argtypes = [ctypes.c_void_p]
-    return library
+def fann_runner():
+    """FANN's double-precision library with what run_with_fann calls, or None where it is
+    not installed."""
+    ann, values = ctypes.c_void_p, ctypes.POINTER(ctypes.c_double)
+    return doublefann({"fann_create_from_file": (ann, [ctypes.c_char_p]),
+                       "fann_run": (values, [ann, values]), "fann_destroy": (None, [ann])})
 
 
 def run_with_fann(library, path, X, n_outputs):
@@ -231,7 +225,7 @@ def test_export_fann_gives_what_predict_gives(backend, tmp_path, capsys, kind, v
 
 @pytest.mark.parametrize("kind", ["sigmoid classifier", "regressor"])
 def test_exported_fann_file_runs_in_fann(backend, tmp_path, capsys, kind):
-    library = doublefann()
+    library = fann_runner()
     if library is None:
         pytest.skip("FANN's libdoublefann is not installed (Debian: libfann-dev)")
     trained = Trained(tmp_path, capsys, kind)
@@ -251,7 +245,7 @@ def test_export_to_fann_warns_when_the_targets_reach_fann_clamp(backend, tmp_pat
     assert len(lines) == 1 and lines[0].startswith(
         "bpcore: warning: FANN clamps a linear output to [-150, 150]"), result.stderr
     assert (tmp_path / "big.net").exists() and "wrote the FANN network" in result.stdout
-    library = doublefann()
+    library = fann_runner()
     if library is not None:  # the warning tells the truth
         X = np.array([[20.0, -4.0]])
         assert run_with_fann(library, tmp_path / "big.net", X, 1)[0, 0] == 150.0

@@ -6,7 +6,6 @@ ctypes binding below, and are skipped when it is not installed; the round trips 
 refusals need no library.
 """
 import ctypes
-import ctypes.util
 import os
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import numpy as np
 import pytest
 
 from bpcore import Network
+from bpcore.bench.fann import doublefann
 from bpcore.convert import load_fann, save_fann
 
 # enum fann_activationfunc_enum
@@ -28,13 +28,6 @@ SIZES = [(3, 2), (4, 6, 3), (3, 5, 4, 6, 2)]  # one layer, one hidden, three hid
 
 def fann_binding():
     """libdoublefann with the prototypes used here, or None when it is not installed."""
-    name = ctypes.util.find_library("doublefann")
-    if name is None:
-        return None
-    try:
-        lib = ctypes.CDLL(name)
-    except OSError:
-        return None
     ann, uint, double, text = ctypes.c_void_p, ctypes.c_uint, ctypes.c_double, ctypes.c_char_p
     widths = ctypes.POINTER(uint)
     prototypes = {
@@ -56,13 +49,7 @@ def fann_binding():
         "fann_set_activation_steepness_output": (None, [ann, double]),
         "fann_set_activation_steepness": (None, [ann, double, ctypes.c_int, ctypes.c_int]),
     }
-    try:
-        for function, (restype, argtypes) in prototypes.items():
-            pointer = getattr(lib, function)
-            pointer.restype, pointer.argtypes = restype, argtypes
-    except AttributeError:
-        return None
-    return lib
+    return doublefann(prototypes)
 
 
 FANN = fann_binding()

@@ -1,7 +1,8 @@
 """A ctypes binding of the FANN C library (libdoublefann, Debian package libfann-dev), for the
 benchmark's comparison with FANN's incremental training; nothing else in bpcore uses it.
 
-`fann_library()` loads it with the prototypes used here, or returns None when it is absent;
+`fann_library()` loads it with the prototypes used here, or returns None when it is absent
+(`doublefann(prototypes)` with any others: the tests check bpcore.convert's files with it);
 `Fann` builds the FANN twin of a sigmoid/MSE Network: same widths, starting weights and data.
 """
 from __future__ import annotations
@@ -38,17 +39,27 @@ class _FannTrainData(ctypes.Structure):
                 ("output", ctypes.POINTER(ctypes.POINTER(ctypes.c_double)))]
 
 
-@functools.lru_cache(maxsize=1)
-def fann_library() -> ctypes.CDLL | None:
-    """libdoublefann (FANN with double weights, to match float64) with its prototypes, or None
-    when it is not installed."""
+def doublefann(prototypes: dict[str, tuple[Any, list[Any]]]) -> ctypes.CDLL | None:
+    """libdoublefann (FANN with double weights, to match float64), its functions named in
+    `prototypes` given their (restype, argtypes), or None when it is not installed or lacks
+    one of them. Each call loads a handle of its own, so callers' prototypes never clash."""
     name = ctypes.util.find_library("doublefann")
     if name is None:
         return None
     try:
         lib = ctypes.CDLL(name)
-    except OSError:
+        for function, (restype, argtypes) in prototypes.items():
+            pointer = getattr(lib, function)
+            pointer.restype, pointer.argtypes = restype, argtypes
+    except (OSError, AttributeError):  # unloadable, or an unexpected FANN version
         return None
+    return lib
+
+
+@functools.lru_cache(maxsize=1)
+def fann_library() -> ctypes.CDLL | None:
+    """libdoublefann with the prototypes the benchmark uses, or None when it is not
+    installed."""
     ann, uint, double = ctypes.c_void_p, ctypes.c_uint, ctypes.c_double
     data = ctypes.POINTER(_FannTrainData)
     connections = ctypes.POINTER(_FannConnection)
@@ -71,13 +82,7 @@ def fann_library() -> ctypes.CDLL | None:
         "fann_destroy_train": (None, [data]),
         "fann_train_epoch": (ctypes.c_float, [ann, data]),
     }
-    try:
-        for function, (restype, argtypes) in prototypes.items():
-            pointer = getattr(lib, function)
-            pointer.restype, pointer.argtypes = restype, argtypes
-    except AttributeError:  # an unexpected FANN version
-        return None
-    return lib
+    return doublefann(prototypes)
 
 
 def connection_count(sizes: Sequence[int]) -> int:
