@@ -1049,15 +1049,21 @@ def _model_metadata(network: Network, extra: dict[str, npt.NDArray[Any]],
     return meta
 
 
+def _load_model(path: str) -> tuple[Network, dict[str, npt.NDArray[Any]]]:
+    """The network of a model file and its meta_ entries; a missing file or a directory is
+    bad input."""
+    try:
+        return load(path, with_extra=True)
+    except FileNotFoundError:
+        raise CLIError(f"{path}: no such model file") from None
+    except IsADirectoryError:
+        raise CLIError(f"{path} is a directory, not a model file") from None
+
+
 def run_predict(args: argparse.Namespace) -> int:
     if args.out is not None:
         _not_an_input(args.out, "--out", [args.model, args.data])
-    try:
-        network, extra = load(args.model, with_extra=True)
-    except FileNotFoundError:
-        raise CLIError(f"{args.model}: no such model file") from None
-    except IsADirectoryError:
-        raise CLIError(f"{args.model} is a directory, not a model file") from None
+    network, extra = _load_model(args.model)
     meta = _model_metadata(network, extra, args.model)
     if args.out is not None:
         _writable_target(args.out, "output file")
@@ -1189,8 +1195,7 @@ def _in_flags(error: Exception) -> str:
 
 def run_export(args: argparse.Namespace) -> int:
     _not_an_input(args.out, "OUT", [args.model])
-    _input_file(args.model, "model file")
-    network, extra = load(args.model, with_extra=True)  # a copy: the file is never changed
+    network, extra = _load_model(args.model)  # a copy: the file is never changed
     meta = _model_metadata(network, extra, args.model)
     _writable_target(args.out, "output file")
     notes = _fold_scaling(network, meta, args.model)
