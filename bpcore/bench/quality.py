@@ -20,7 +20,9 @@ StandardScaler of the inputs, which scikit-learn's documentation asks for, and f
 of the targets too (TransformedTargetRegressor; on the raw diabetes targets its MLPRegressor
 does not converge and scores an R^2 below -1), on those five data sets: the mean test score (accuracy,
 or R^2 for diabetes) and the mean fit time over a fixed set of splits, each fit timed once
-with bpcore's and scikit-learn's alternating. scikit-learn is imported only when the rows run.
+with bpcore's and scikit-learn's alternating, each after SETTLE seconds of rest (so that
+neither is timed while the other's idle BLAS threads still spin). scikit-learn is imported
+only when the rows run.
 """
 from __future__ import annotations
 
@@ -53,6 +55,11 @@ DATA_SETS: dict[str, Literal["classification", "regression"]] = {
     "iris": "classification", "wine": "classification", "breast_cancer": "classification",
     "digits": "classification", "diabetes": "regression"}
 TEST_SHARE = 0.25
+# seconds of rest before each timed fit: OpenBLAS's idle threads keep spinning about 0.1 s
+# after its last product, and NumPy's copy (scikit-learn's) and SciPy's (bpcore's) are two
+# libraries, each with its own threads, on the same cores; a fit timed right after the
+# other library's ran measured up to 2.5x slower on a 2-core machine
+SETTLE = 0.25
 
 
 def _standardise(values: Floats) -> tuple[Floats, Floats]:
@@ -274,6 +281,8 @@ def quality_rows(scale: str, reference: str, backend: str,
                 fit_ours(), fit_theirs()  # first calls load SciPy's BLAS and warm caches
                 warmed = True
             for column, fit in ((reference, fit_ours), ("sklearn", fit_theirs)):
+                if scale != "smoke":
+                    time.sleep(SETTLE)
                 model, seconds = _timed(fit)
                 times[column].append(seconds)
                 scores[column].append(_score(task, y_test, model.predict(X_test)))
