@@ -740,15 +740,22 @@ class Network:
             if loss is not None:
                 return loss
         X, Y = self._data(X, Y)
-        weights = self._weights(sample_weight, X.shape[0])
+        n = X.shape[0]
+        weights = self._weights(sample_weight, n)
         chosen, settings = self._step_settings(optimizer, lr, momentum, weight_decay)
-        _, _, grads, loss = self._backward(X, Y, weights)
-        if not np.isfinite(loss):
-            raise DivergenceError(_NOT_FINITE_BEFORE.format(loss=loss, lr=chosen.lr))
         saved = self._snapshot(chosen)
+        # the batch as one batch of an epoch, so that fit's steps are this step to the last
+        # bit (the kernels may fold the update into the gradient's product)
+        records = np.zeros((1, 3))
         with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are undone below
-            _backend.kernels.update(self._params, grads, self._state.arrays, self._sizes_array,
-                                    chosen.code, settings)
+            _backend.kernels.train_epoch(
+                self._params, self._state.arrays, self._sizes_array, self._activation_codes,
+                self._loss_code, X, Y, weights, np.arange(n, dtype=np.intp), n, chosen.code,
+                settings, False, records, False)
+        loss = float(records[0, 0] / n)
+        if not np.isfinite(loss):
+            self._restore(saved)
+            raise DivergenceError(_NOT_FINITE_BEFORE.format(loss=loss, lr=chosen.lr))
         self._state.keep(settings)
         if not np.isfinite(self._params).all():
             self._restore(saved)
