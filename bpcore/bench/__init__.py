@@ -268,11 +268,23 @@ def _ratios(values: Mapping[str, float | None], reference: str = "compiled") -> 
 
 
 def _training_row(case: Case, budget: float, compiled: bool) -> Row:
+    """A case's row: each implementation's seconds per sample of one epoch, and with the
+    compiled kernels and the reference loops built, the case's floor, timed in the same
+    alternating rounds (`_floor_functions`)."""
     X, Y = _data(case)
+    functions = _trainers(case, X, Y, compiled)
+    note = ""
+    if compiled and floors.reference_module() is not None:
+        floor_functions, note = _floor_functions(case, X, Y, budget)
+        functions.update(floor_functions)
     values = {name: seconds / case.n_samples
-              for name, seconds in _best_times(_trainers(case, X, Y, compiled), budget).items()}
-    return Row(case.key, case.title, "s/sample", values, ratios=_ratios(values),
-               label=_short_name(case))
+              for name, seconds in _best_times(functions, budget).items()}
+    if "plain C loop" in values:  # the mid online row's floor is the bound; the loop a note
+        note = note.format(plain=format_value(values.pop("plain C loop"), "s"))
+    row = Row(case.key, case.title, "s/sample", values, ratios=_ratios(values),
+              label=_short_name(case))
+    row.note = note
+    return row
 
 
 def _predict_row(budget: float, compiled: bool) -> Row:
@@ -417,25 +429,22 @@ def _memory_row(case: Case, compiled: bool) -> Row:
                label=f"peak extra memory of fit, {_short_name(case)}")
 
 
-def _add_floor(row: Row, case: Case, budget: float) -> None:
-    """The case's floor (bpcore.bench.floors) into the row's values, its ratio (the
-    efficiency) and what the floor is into the note."""
+def _floor_functions(case: Case, X: Floats, Y: Floats,
+                     budget: float) -> tuple[dict[str, Callable[[], object]], str]:
+    """The case's floor (bpcore.bench.floors) as a call of one epoch's worth ("floor"; for
+    the mid online row also the plain C loop, "plain C loop"), to time beside the row's
+    implementations, and what the floor is, for the note (with a {plain} field for the
+    loop's time where there is one)."""
     if case.batch_size > 1:
-        floor = floors.minibatch_floor(case, budget, _seconds)
-        ours = floors.minibatch_floor(case, budget / 2, _seconds, layouts="bpcore")
-        what = (f"floor: the products alone in their fastest layouts ({format_value(ours, 's')}"
-                f" in bpcore's)")
-    elif case.key == "tiny_online":
-        floor = floors.online_floor(case, *_data(case), _network, budget, _seconds)
-        what = "floor: the plain C loop"
-    else:
-        floor = floors.online_bound(case, budget, _seconds)
-        plain = floors.online_floor(case, *_data(case), _network, budget / 2, _seconds)
-        what = (f"floor: one read and one read-write pass over the parameters (the plain C "
-                f"loop {format_value(plain, 's')})")
-    row.values["floor"] = floor
-    row.ratios = _ratios(row.values)
-    row.note = "; ".join(text for text in (row.note, what) if text)
+        epoch, ours = floors.minibatch_epoch(case, budget / 2, _seconds)
+        return {"floor": epoch}, (f"floor: the products alone in their fastest layouts "
+                                  f"({format_value(ours, 's')} in bpcore's)")
+    if case.key == "tiny_online":
+        return {"floor": floors.online_epoch(case, X, Y, _network)}, "floor: the plain C loop"
+    return ({"floor": floors.bound_passes(case),
+             "plain C loop": floors.online_epoch(case, X, Y, _network)},
+            "floor: one read and one read-write pass over the parameters (the plain C loop "
+            "{plain})")
 
 
 # ---- other libraries: FANN (through ctypes) and scikit-learn ----
@@ -569,11 +578,6 @@ def collect(scale: str = "default", budget: float | None = None,
                                       row.ratios.get(column, float("nan")), minimum))
         if row.key == "large_batch_f32" and "torch" in row.ratios:
             row.targets.append(Target("torch/compiled", row.ratios["torch"], 1.0))
-    if compiled and floors.reference_module() is not None:
-        for case, row in zip(all_cases, rows):
-            if progress:
-                progress(f"floor: {case.title}")
-            _add_floor(row, case, budget)
     for case, row in zip(all_cases, rows):  # the mini-batch rows: arithmetic throughput, last
         if case.batch_size > 1:
             flops = training_flops(case.sizes)

@@ -13,8 +13,10 @@ of that case can skip, measured in the same run with the same library and flags.
 
 The loops are the compiled module bpcore.bench._reference (src/reference/module.pxi), built
 in the same SIMD variants as the kernels; `reference_module` picks the one matching the
-kernels in use. Every floor is timed by the `seconds(function, budget)` the bench passes in
-(its best-of-rounds timer), so that floors and rows are timed alike.
+kernels in use. `minibatch_epoch`, `online_epoch` and `bound_passes` give each floor as a call,
+which the bench times in the same alternating rounds as the row's implementations, so that a
+slow spell of the machine hits the floor and bpcore alike; the `*_floor` and `online_bound`
+functions time one on their own with the `seconds(function, budget)` given.
 """
 from __future__ import annotations
 
@@ -34,9 +36,9 @@ if TYPE_CHECKING:
     from ..network import Network
     from . import Case
 
-__all__ = ["BPCORE_LAYOUTS", "LAYOUTS", "Product", "ProductTimes", "Seconds", "call_floor",
-           "fastest_layouts", "minibatch_floor", "online_bound", "online_floor",
-           "reference_module", "step_products"]
+__all__ = ["BPCORE_LAYOUTS", "LAYOUTS", "Product", "ProductTimes", "Seconds", "bound_passes",
+           "call_floor", "fastest_layouts", "minibatch_epoch", "minibatch_floor", "online_bound",
+           "online_epoch", "online_floor", "reference_module", "step_products"]
 
 Seconds = Callable[[Callable[[], object], float], float]
 
@@ -164,12 +166,13 @@ def fastest_layouts(products: Sequence[Product], dtype: npt.DTypeLike, budget: f
     return [ProductTimes(p, dict(times[p.m, p.n, p.k])) for p in products]
 
 
-def minibatch_floor(case: Case, budget: float, seconds: Seconds,
-                    layouts: str = "fastest") -> float:
-    """Seconds per sample of the case's epoch of matrix products alone: the products of
+def minibatch_epoch(case: Case, budget: float, seconds: Seconds,
+                    layouts: str = "fastest") -> tuple[Callable[[], object], float]:
+    """The case's epoch of matrix products alone, as a call to time: the products of
     n_samples // batch_size full batches and of the last, partial batch if any, issued back
-    to back, each in its fastest layout (half the budget goes to finding those), or with
-    layouts="bpcore" in bpcore's own."""
+    to back, each in its fastest layout (`budget` goes to finding those), or with
+    layouts="bpcore" in bpcore's own (nothing timed). Also returns the epoch's seconds per
+    sample in bpcore's layouts, summed from the products' own times (nan with "bpcore")."""
     if layouts not in ("fastest", "bpcore"):
         raise ValueError(f"layouts must be 'fastest' or 'bpcore', got {layouts!r}")
     module = _required()
@@ -177,24 +180,35 @@ def minibatch_floor(case: Case, budget: float, seconds: Seconds,
     steps = [(step_products(case.sizes, size), count)
              for size, count in ((case.batch_size, full), (rest, 1)) if size and count]
     chosen = {p: p.bpcore_layout for products, _ in steps for p in products}
+    in_bpcore_layouts = float("nan")
     if layouts == "fastest":
-        budget /= 2
-        timed = fastest_layouts(list(chosen), case.dtype, budget, seconds)
-        chosen = {t.product: t.fastest for t in timed}
+        timed = {t.product: t for t in fastest_layouts(list(chosen), case.dtype, budget,
+                                                       seconds)}
+        chosen = {product: t.fastest for product, t in timed.items()}
+        in_bpcore_layouts = sum(timed[p].times[p.bpcore_layout] * count
+                                for products, count in steps for p in products) / case.n_samples
     runs = [_sequence(module, [(p, chosen[p]) for p in products], case.dtype, count)
             for products, count in steps]
 
     def epoch() -> None:
         for run in runs:
             run()
-    return seconds(epoch, budget) / case.n_samples
+    return epoch, in_bpcore_layouts
 
 
-def online_floor(case: Case, X: Floats, Y: Floats, network: Callable[[Case], Network],
-                 budget: float, seconds: Seconds) -> float:
-    """Seconds per sample of the plain C loop of online SGD (bpcore.bench._reference's
-    online_epoch: the same arithmetic as bpcore's, float64) over the case's data X, Y, from
-    the parameters of `network(case)` (the bench's starting network)."""
+def minibatch_floor(case: Case, budget: float, seconds: Seconds,
+                    layouts: str = "fastest") -> float:
+    """Seconds per sample of `minibatch_epoch` (half the budget goes to finding the
+    layouts, half to timing the epoch)."""
+    epoch, _ = minibatch_epoch(case, budget / 2, seconds, layouts)
+    return seconds(epoch, budget / 2 if layouts == "fastest" else budget) / case.n_samples
+
+
+def online_epoch(case: Case, X: Floats, Y: Floats,
+                 network: Callable[[Case], Network]) -> Callable[[], object]:
+    """A call of the plain C loop of online SGD (bpcore.bench._reference's online_epoch: the
+    same arithmetic as bpcore's, float64) over the case's data X, Y, from the parameters of
+    `network(case)` (the bench's starting network): one epoch, n_samples steps."""
     module = _required()
     if case.batch_size != 1 or case.dtype != "float64":
         raise ValueError(f"case must be an online float64 case (batch_size 1), got "
@@ -207,14 +221,19 @@ def online_floor(case: Case, X: Floats, Y: Floats, network: Callable[[Case], Net
     inputs = np.ascontiguousarray(X, dtype=np.float64)
     targets = np.ascontiguousarray(Y, dtype=np.float64)
     sizes = list(case.sizes)
-    return seconds(lambda: module.online_epoch(params, sizes, inputs, targets, case.lr,
-                                               case.activation, case.output),
-                   budget) / len(inputs)
+    return lambda: module.online_epoch(params, sizes, inputs, targets, case.lr,
+                                       case.activation, case.output)
 
 
-def online_bound(case: Case, budget: float, seconds: Seconds) -> float:
-    """Seconds per sample of the least memory traffic of an online step: with P the
-    parameter count, sum over layers of s_l (s_{l-1} + 1), one read pass over the P
+def online_floor(case: Case, X: Floats, Y: Floats, network: Callable[[Case], Network],
+                 budget: float, seconds: Seconds) -> float:
+    """Seconds per sample of `online_epoch`."""
+    return seconds(online_epoch(case, X, Y, network), budget) / len(X)
+
+
+def bound_passes(case: Case) -> Callable[[], object]:
+    """A call making, n_samples times, the least memory traffic of an online step: with P
+    the parameter count, sum over layers of s_l (s_{l-1} + 1), one read pass over the P
     parameters (a forward pass reads every weight once) and one read-write pass (a fused
     backward and update reads and writes each once), in the case's dtype, as this machine
     runs them (bpcore.bench._reference's parameter_passes, built with the kernels' flags).
@@ -227,8 +246,12 @@ def online_bound(case: Case, budget: float, seconds: Seconds) -> float:
     # the activations a row of weights meets, at most the widest layer's input
     vector = rng.standard_normal(max(case.sizes[:-1])).astype(case.dtype)
     repeats = case.n_samples  # one pass pair per sample, as an epoch makes
-    return seconds(lambda: module.parameter_passes(params, vector, repeats, 0.0),
-                   budget) / repeats
+    return lambda: module.parameter_passes(params, vector, repeats, 0.0)
+
+
+def online_bound(case: Case, budget: float, seconds: Seconds) -> float:
+    """Seconds per sample of `bound_passes`."""
+    return seconds(bound_passes(case), budget) / case.n_samples
 
 
 def call_floor(budget: float, seconds: Seconds) -> float:
