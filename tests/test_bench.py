@@ -101,6 +101,23 @@ def test_mini_batch_rows_state_their_throughput(rows, backend):
             assert set(rates) == set(row.values) and all(float(r) > 0 for r in rates.values())
 
 
+def test_training_rows_carry_their_floor_and_say_what_it_is(rows, backend):
+    # each case's floor is timed beside the row's implementations (bench._floor_functions):
+    # a "floor" column with its efficiency, and a note naming the floor; the mid online row's
+    # plain C loop is a figure in that note, not a column
+    if not bench._have_compiled() or bench.floors.reference_module() is None:
+        pytest.skip("the floors need the compiled kernels and bpcore.bench._reference")
+    time = r"[0-9.]+(e[+-]?[0-9]+)? [mun]?s"
+    by_key = {row.key: row for row in rows}
+    for key in CASE_KEYS[:5]:
+        row = by_key[key]
+        assert "floor" in row.ratios and "plain C loop" not in row.values, key
+        assert row.note.startswith("floor: ") and "{" not in row.note, row.note
+    assert re.search(rf"\(the plain C loop {time}\)", by_key["mid_online"].note)
+    for key in CASE_KEYS[2:5]:
+        assert re.search(rf"\({time} in bpcore's\)", by_key[key].note), by_key[key].note
+
+
 def test_other_library_rows(rows, backend):
     by_key = {row.key: row for row in rows}
     for key in FANN_KEYS if HAVE_FANN else []:

@@ -169,9 +169,9 @@ def test_fit_stops_when_the_callback_says_so():
                          ids=["loops", "blas", "blocks"])
 def test_mini_batch_fit_takes_the_steps_that_step_takes(backend, dtype, momentum, weight_decay,
                                                         sizes):
-    # an epoch's batches are Network.step's steps, to the last bit: the same gradients (on the
-    # compiled side in the same blocks of rows, which "blocks" spans several of) and the same
-    # update rule, also for momentum and weight decay
+    # an epoch's batches are Network.step's steps, to the last bit (step runs its batch
+    # through the epoch kernel, whose plain SGD folds the update into the gradient's product
+    # where "blas" and "blocks" reach BLAS), also for momentum and weight decay
     rng = np.random.default_rng(7)
     X, y = rng.normal(size=(10, sizes[0])), rng.uniform(size=10)
     a = bpcore.Network(sizes, dtype=dtype, seed=8)

@@ -268,6 +268,33 @@ def test_sgd_and_rprop_follow_torch(backend, optimizer, reference):
         assert net.get_state()["optimizer"]["step"] == 20
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_plain_sgd_is_p_minus_lr_times_g_plus_0_p_to_the_bit(backend, dtype):
+    # plain SGD without weight decay skips adding 0 p to the gradient (the compiled update's
+    # own loop, the fallback's shortcut): for finite p the two gradients differ at most in a
+    # zero's sign, which p - lr g does not show. Every pair of special values (signed zeros,
+    # subnormals, the largest), weights and biases alike, in every SIMD variant
+    finfo = np.finfo(dtype)
+    values = np.array([0.0, -0.0, finfo.smallest_subnormal, -finfo.smallest_subnormal,
+                       finfo.tiny, -finfo.tiny, 1.0, -3.5, finfo.max, -finfo.max], dtype=dtype)
+    p, g = np.tile(values, 10), np.repeat(values, 10)
+    sizes = np.array([1, 50], dtype=np.intp)  # 50 weights, then 50 biases
+    if backend == "python":
+        variants = [_backend.kernels]
+    else:
+        variants = [_backend.simd_module(variant) for variant in _backend.simd_variants()]
+    for kernels in variants:
+        for lr in (0.1, 3.0):
+            for shift in (0, 50):  # each pair once among the weights, once among the biases
+                params, grads = np.roll(p, shift), np.roll(g, shift)
+                with np.errstate(over="ignore"):
+                    expected = params - dtype(lr) * (grads + dtype(0) * params)
+                    kernels.update(params, grads, np.zeros_like(params), sizes,
+                                   bpcore.SGD(lr=lr).code, np.array([lr, 0.0, 0.0, 0.0]))
+                np.testing.assert_array_equal(params.view(f"u{params.itemsize}"),
+                                              expected.view(f"u{params.itemsize}"))
+
+
 FIT_OPTIMIZERS = [
     pytest.param(bpcore.SGD(lr=0.05), id="sgd"),
     pytest.param(bpcore.SGD(lr=0.05, momentum=0.9, weight_decay=0.01), id="momentum"),
@@ -300,8 +327,30 @@ def test_a_mini_batch_epoch_takes_the_steps_that_step_takes(backend, optimizer):
     np.testing.assert_allclose(history.losses, losses, rtol=1e-12)
 
 
+def unfused_steps(net, X, Y, optimizer):
+    """One step per row of X, Y on net as Network.gradients and the kernels' update make it
+    (backward pass, gradient vector, then the optimizer's rule over it): the unfused path.
+    Returns the losses, the final parameters and the optimizer's state."""
+    kernels = _backend.kernels
+    state = bpcore.optim.OptimizerState(optimizer.name, len(parameters(net)), net.dtype)
+    sizes = np.array(net.sizes, dtype=np.intp)
+    losses = []
+    for i in range(len(X)):
+        g = net.gradients(X[i:i + 1], Y[i:i + 1])
+        grads = np.concatenate([a.ravel() for pair in zip(g.weights, g.biases) for a in pair])
+        held = net.get_state()
+        settings = state.settings_for(optimizer)
+        kernels.update(held["parameters"], grads, state.arrays, sizes, optimizer.code, settings)
+        state.keep(settings)
+        net.set_state(held)
+        losses.append(g.loss)
+    return losses, parameters(net), state
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("optimizer", [
+    pytest.param(bpcore.SGD(lr=0.01), id="sgd"),
+    pytest.param(bpcore.SGD(lr=0.01, weight_decay=0.01), id="sgd-decay"),
     pytest.param(bpcore.Adam(lr=0.01, weight_decay=0.01), id="adam"),
     pytest.param(bpcore.Adam(lr=0.01, weight_decay=0.1, decoupled=True), id="adamw"),
     pytest.param(bpcore.Rprop(lr=0.01, weight_decay=0.01), id="rprop"),
@@ -309,24 +358,26 @@ def test_a_mini_batch_epoch_takes_the_steps_that_step_takes(backend, optimizer):
     pytest.param(bpcore.SGD(lr=0.01, momentum=0.9, nesterov=True, weight_decay=0.01),
                  id="nesterov"),
 ])
-# [3, 60, 50, 2] has layers past the BLAS crossover: the general path's backward must then
-# sum in the fused online step's order too (one sample keeps the plain loops)
+# [3, 60, 50, 2] has layers past the BLAS crossover: the unfused backward must then sum in
+# the fused online step's order too (one sample keeps the plain loops)
 @pytest.mark.parametrize("hidden", [(5, 4), (60, 50)])
 def test_the_one_sample_step_is_the_general_step(backend, dtype, optimizer, hidden,
                                                  monkeypatch):
+    # Network.step on one sample, 1-D (the one-kernel path) or 2-D (the epoch kernel), is the
+    # unfused gradient and update to the bit: the compiled side fuses them into one pass
+    # over the weights (network_online_step, with its own loops for plain SGD)
     X, Y = (array.astype(dtype) for array in learnable(n=10))
     def make():
         return bpcore.Network([3, *hidden, 2], activation="tanh", output="identity",
                               loss="mse", dtype=dtype, seed=3)
     fast, general = make(), make()
-    calls = []
+    calls, losses = [], []
     step_one = _backend.kernels.step_one
     monkeypatch.setattr(_backend.kernels, "step_one",
                         lambda *arguments: calls.append(1) or step_one(*arguments))
     for i in range(10):
-        loss_fast = fast.step(X[i], Y[i], optimizer=optimizer)
-        loss_general = general.step(X[i:i + 1], Y[i:i + 1], optimizer=optimizer)
-        assert loss_fast == loss_general
+        losses.append(fast.step(X[i], Y[i], optimizer=optimizer))
+        assert general.step(X[i:i + 1], Y[i:i + 1], optimizer=optimizer) == losses[-1]
     assert len(calls) == 10  # the 1-D steps took the one-kernel path, the 2-D ones did not
     a, b = fast.get_state(), general.get_state()
     np.testing.assert_array_equal(a["parameters"], b["parameters"])
@@ -334,6 +385,11 @@ def test_the_one_sample_step_is_the_general_step(backend, dtype, optimizer, hidd
         np.testing.assert_array_equal(a["optimizer"][key], b["optimizer"][key])
     if "step" in a["optimizer"]:
         assert a["optimizer"]["step"] == 10
+    unfused_losses, unfused, state = unfused_steps(make(), X, Y, optimizer)
+    assert unfused_losses == losses
+    np.testing.assert_array_equal(a["parameters"], unfused)
+    for key, array in state.named().items():
+        np.testing.assert_array_equal(a["optimizer"][key], array)
 
 
 # ---- L-BFGS against scikit-learn's ----

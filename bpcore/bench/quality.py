@@ -21,7 +21,8 @@ of the targets too (TransformedTargetRegressor; on the raw diabetes targets its 
 does not converge and scores an R^2 below -1), on those five data sets: the mean test score (accuracy,
 or R^2 for diabetes) and the mean fit time over a fixed set of splits, each split's fit time
 the best of ROUNDS fits with bpcore's and scikit-learn's alternating, each after SETTLE
-seconds of rest (so that neither is timed while the other's idle BLAS threads still spin).
+seconds of rest (so that neither is timed while the other's idle BLAS threads still spin;
+not at the "smoke" scale, which checks that the rows run).
 scikit-learn is imported only when the rows run.
 """
 from __future__ import annotations

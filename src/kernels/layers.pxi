@@ -92,7 +92,7 @@ cdef void network_backward(const floating* params, const Py_ssize_t* sizes,
         block -= n * n_here
         w = params + parameter_count(sizes, l + 1)  # W[l+1] follows the layers before it
         # one sample keeps the plain loops: the order of network_online_step's sums, so that
-        # every path of a one-sample step gives the same bits
+        # a one-sample step is this gradient and network_update to the bit
         if n > 1 and use_blas(n, n_here, n_next):
             # delta[l]^T (n_here, n) = W[l+1]^T (n_here, n_next) delta[l+1]^T (n_next, n)
             gemm(c'N', c'N', n_here, n, n_next, 1.0, w, n_here, D + block + n * n_here, n_next,
@@ -113,7 +113,8 @@ cdef void network_backward(const floating* params, const Py_ssize_t* sizes,
 # Weight gradients are computed in blocks of rows of about GRADIENT_BLOCK entries, so that a
 # mini-batch step can apply each block's update while it is still in cache, with scratch of one
 # block instead of a gradient buffer the size of the network; network_gradients uses the same
-# blocks, so that Network.step and an epoch's steps compute the same numbers.
+# blocks, so that Network.gradients gives the numbers a mini-batch step applies (except where
+# plain SGD folds its update into the product: network_batch_update).
 cdef Py_ssize_t GRADIENT_BLOCK = 1 << 16
 
 

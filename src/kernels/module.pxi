@@ -36,12 +36,13 @@ cdef extern from *:
     #endif
         return level == 0;
     }
-    /* Ask the cache for `bytes` bytes from p on, a line (64 bytes) at a time, without waiting
-       for them: for data the next step will read (a no-op without GCC or Clang). */
+    /* Ask the cache for the `bytes` (at least 1) bytes from p on, every 64-byte line they
+       touch, without waiting for them: for data the next step will read (a no-op without GCC
+       or Clang). */
     static inline void bpcore_prefetch(const void* p, Py_ssize_t bytes) {
     #if defined(__GNUC__)
-        Py_ssize_t i;
-        for (i = 0; i < bytes; i += 64) __builtin_prefetch((const char*)p + i);
+        uintptr_t line = (uintptr_t)p & ~(uintptr_t)63, last = (uintptr_t)p + (uintptr_t)(bytes - 1);
+        for (; line <= last; line += 64) __builtin_prefetch((const void*)line);
     #endif
     }
     """

@@ -19,9 +19,9 @@ cdef inline void sgd_point(floating* p, floating g, floating* v, floating lr, fl
                            floating weight_decay, int kind) noexcept nogil:
     # kind: 0 plain, 1 momentum, 2 Nesterov momentum, 3 plain without weight decay (a
     # constant in each loop below). Kind 3 skips g + 0 p, which for every finite p gives
-    # the same p - lr g bits as kind 0 (the two g differ at most in the sign of a zero,
-    # and p - lr (+-0) is the same number) with half the arithmetic of the online step's
-    # update loop
+    # the same p - lr g bits as kind 0 (g + 0 p differs from g only for g = -0 and p +0 or
+    # positive, where p - lr (-0) and p - lr (+0) are both p; for p = -0 they are not, but
+    # there g + 0 p is g) with half the arithmetic of the online step's update loop
     if kind == 3:
         p[0] = p[0] - lr * g
         return
@@ -289,7 +289,9 @@ cdef void network_batch_update(Py_ssize_t optimizer, floating* params, floating*
                                const floating* A, const floating* D, Py_ssize_t n,
                                floating* g, double* settings) noexcept nogil:
     # One step with the batch's mean gradient, computed block by block (network_gradients'
-    # blocks, the same numbers) into the scratch g and applied while it is in cache.
+    # blocks, the same numbers) into the scratch g and applied while it is in cache; plain
+    # SGD without weight decay instead adds a BLAS layer's update to W in its gradient's
+    # product (the same sum, rounded in another order: not network_gradients' numbers).
     cdef Py_ssize_t l, first, rows, n_in, n_out, block = 0, offset = 0
     cdef Py_ssize_t stride = parameter_count(sizes, n_layers)
     cdef const floating* inputs = X
