@@ -2,7 +2,10 @@
 
     python benchmarks/sklearn_limits.py
 
-Needs scikit-learn. Two measurements (a few minutes on two cores):
+Needs scikit-learn. Two measurements (a few minutes on two cores). Run it on an otherwise
+idle machine: with OpenBLAS's threads contending for a busy core, NumPy's products and
+scikit-learn's fits run several times slower (a digits fit measured 11.7 s instead of 0.8 s
+while another job ran) and the speed figures say nothing about the bound.
 
 1. Speed. For sgd and adam on the bench's two fit cases (bpcore.bench.estimators), the
    matrix products any implementation computes (forward, weight gradients, back-propagated
@@ -58,7 +61,7 @@ def speed():
         X, y = load_data(case.data, case.n_samples)
         ours, theirs = estimator_pair(case)
         theirs_seconds = best_seconds(lambda: theirs.fit(X, y), 2)
-        sizes = [X.shape[1], *case.hidden, len(np.unique(y))]
+        sizes = [X.shape[1], *case.hidden, theirs.n_outputs_]  # two classes: one output
         gflop = product_flops(sizes, len(X), theirs.n_iter_) / 1e9
         floor = min(products_floor(X, sizes, min(200, len(X)), theirs.n_iter_)
                     for _ in range(2))

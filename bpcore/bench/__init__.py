@@ -597,11 +597,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="bpcore bench", allow_abbrev=False,
         description="Time bpcore's compiled kernels against its fallback, plain NumPy, and "
-                    "PyTorch and JAX (when installed), and measure each case's floor on this "
-                    "machine; ratios above 1 mean the compiled kernels win, floor/compiled is "
-                    "the efficiency (1 at the floor).")
+                    "PyTorch, JAX, FANN and scikit-learn (those installed), and measure each "
+                    "case's floor on this machine; ratios above 1 mean the compiled kernels "
+                    "win, floor/compiled is the efficiency (1 at the floor).")
     parser.add_argument("--full", action="store_true",
-                        help="larger data sets and longer timings (a few minutes)")
+                        help="larger data sets and longer timings (about 7 minutes)")
     parser.add_argument("--smoke", action="store_true",
                         help="tiny sizes and single runs: checks the benchmark runs, not speed")
     parser.add_argument("--wide", action="store_true",

@@ -169,7 +169,7 @@ def _fit_row(case: FitCase, reference: str, backend: str, budget: float,
     row.note = (f"coefs_ max relative difference {coefs_difference(ours.coefs_, theirs.coefs_):.1e}"
                 f"; n_iter_ bpcore {ours.n_iter_}, sklearn {theirs.n_iter_}")
     if case.solver != "lbfgs":
-        sizes = [X.shape[1], *case.hidden, len(np.unique(y))]
+        sizes = [X.shape[1], *case.hidden, ours.n_outputs_]  # two classes: one output
         floor = min(products_floor(X, sizes, min(200, len(X)), ours.n_iter_) for _ in range(2))
         row.note += (f"; products alone (NumPy) {floor:.3g} s: sklearn "
                      f"{values['sklearn'] / floor:.1f}x it, bpcore {mine / floor:.1f}x")
