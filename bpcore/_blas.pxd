@@ -8,6 +8,13 @@ cdef int load(const Py_ssize_t* sizes, Py_ssize_t n_layers, Py_ssize_t n) except
 # Whether SciPy's BLAS has been loaded.
 cdef bint is_loaded() noexcept nogil
 
+# A layer's matrix product goes to BLAS when it has at least this many multiply-adds
+# (n samples * n_in * n_out); below it the plain loops win (no call and packing overhead).
+# Measured crossover on a 2-core x86-64: see benchmarks/ and bpcore/bench/. A compile-time
+# constant, so that the kernels test it inline before calling use_blas.
+cdef enum:
+    BLAS_MIN_WORK = 1024
+
 # Whether a layer's product of n samples goes to BLAS (loaded, and past the crossover).
 cdef bint use_blas(Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil
 

@@ -9,11 +9,6 @@ product stays on the plain loops. `bpcore/_blas.pxd` declares what kernel module
 from libc.limits cimport INT_MAX
 from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 
-# A layer's matrix product goes to BLAS when it has at least this many multiply-adds
-# (n samples * n_in * n_out); below it the plain loops win (no call and packing overhead).
-# Measured crossover on a 2-core x86-64: see benchmarks/ and bpcore/bench/.
-cdef Py_ssize_t BLAS_MIN_WORK = 1024
-
 # BLAS routines, taken from SciPy's cython_blas capsules by load(); NULL until then
 ctypedef void (*dgemm_t)(char*, char*, int*, int*, int*, double*, double*, int*, double*,
                          int*, double*, double*, int*) noexcept nogil

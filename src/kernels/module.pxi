@@ -9,7 +9,8 @@ cimport numpy as cnp
 import numpy as np
 
 from bpcore._spec cimport *
-from bpcore._blas cimport gemm, is_loaded as blas_is_loaded, load as load_blas, use_blas
+from bpcore._blas cimport BLAS_MIN_WORK, gemm, is_loaded as blas_is_loaded, load as load_blas
+from bpcore._blas cimport use_blas as blas_takes
 
 cnp.import_array()
 
@@ -55,6 +56,12 @@ cdef extern from *:
 BUILD_FLAGS = BPCORE_BUILD_FLAGS.decode()
 # the instruction set this module was compiled for: "baseline", "avx2" or "avx512"
 SIMD = BPCORE_SIMD.decode()
+
+
+cdef inline bint use_blas(Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
+    # bpcore._blas's test, with its size test made here first, inline: the layers of a small
+    # network (4-4-4-1) then skip a call into another module per layer and sample
+    return n * n_in * n_out >= BLAS_MIN_WORK and blas_takes(n, n_in, n_out)
 
 
 def cpu_runs():
