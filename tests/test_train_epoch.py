@@ -260,3 +260,33 @@ def test_clipped_loss_is_scikit_learns_value_where_outputs_saturate(output, loss
     assert abs(exact - expected) > 1.0  # the exact value is another number here
     with pytest.raises(TypeError, match="clipped_loss"):
         net.train_epoch(X, Y, bpcore.SGD(lr=0.1), clipped_loss="yes")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_steps_loss_is_the_loss_before_it_to_the_bit(dtype, weighted):
+    # A step takes its cross-entropy's logsumexp from the softmax's own exps; the loss it
+    # reports must still be the one the forward pass and the loss kernel give on their own
+    rng = np.random.default_rng(3)
+    X = rng.normal(scale=4.0, size=(6, 3))  # logits spread wide: exps far from 1
+    Y = np.eye(3)[rng.integers(0, 3, 6)]
+    weights = rng.uniform(0.5, 2.0, 6) if weighted else None
+    net = network("cross_entropy", dtype)
+    kernels = bpcore._backend.kernels
+
+    def loss_sum(rows):
+        Xc, Yc = net._data(X[rows], Y[rows])
+        A, Z = net._forward(Xc)
+        w = np.zeros(0) if weights is None else weights[rows]  # as given: train_epoch's
+        return kernels.batch_loss(net._loss_code, net._output(A, len(rows)), Z, Yc,
+                                  np.asarray(w, dtype=net.dtype))
+
+    for rows in ([0, 1, 2, 3, 4, 5], [2], [4]):  # a mini-batch, then the online path
+        expected = loss_sum(rows)
+        records = net.train_epoch(X, Y, bpcore.SGD(lr=0.1), order=rows, batch_size=6,
+                                  sample_weight=weights)
+        assert records[0, 0] == expected
+    weights = None
+    x, y = net._data(X[5], Y[5])
+    expected = loss_sum([5])
+    assert net.step(x[0], y[0], lr=0.1) == expected  # the one-sample kernel call

@@ -5,19 +5,20 @@ cdef void batch_step(Py_ssize_t optimizer, floating* params, floating* state, do
                      const Py_ssize_t* sizes, const Py_ssize_t* activations,
                      Py_ssize_t n_layers, Py_ssize_t loss, const floating* X,
                      const floating* Y, const floating* weights, Py_ssize_t n, floating* A,
-                     floating* Z, floating* D, floating* grads, double* cost,
+                     floating* Z, floating* D, floating* grads, double* lse, double* cost,
                      bint clipped_loss) noexcept nogil:
     # one optimizer step on the batch X, Y of n samples with their mean gradient, fused into
     # the update (block by block with the scratch `grads`); cost gets the batch's summed loss
     # before the step (clipped_loss: the cross-entropies as scikit-learn computes them);
-    # weights (NULL: none) scale each sample's loss and gradient
+    # weights (NULL: none) scale each sample's loss and gradient; lse: scratch of n entries
     cdef Py_ssize_t units = total_units(sizes, n_layers), n_out = sizes[n_layers]
-    network_forward(params, sizes, activations, n_layers, X, A, Z, n)
+    network_forward(params, sizes, activations, n_layers, X, A, Z, n, lse)
     if clipped_loss and (loss == BINARY_CROSS_ENTROPY or loss == CROSS_ENTROPY):
         cost[0] = clipped_loss_sum(A + n * (units - n_out), Y, weights, n, n_out, loss,
                                    machine_epsilon(params))
     else:
-        cost[0] = batch_loss_sum(A + n * (units - n_out), Z, Y, weights, n, n_out, loss)
+        cost[0] = batch_loss_sum(A + n * (units - n_out), Z, Y, weights, n, n_out, loss,
+                                 lse if activations[n_layers - 1] == SOFTMAX else NULL)
     if n == 1:
         network_online_step(optimizer, params, state, sizes, activations, n_layers, loss, X,
                             Y, weights, A, D, settings)
@@ -60,7 +61,7 @@ cdef double epoch(Py_ssize_t optimizer, floating* params, floating* state, doubl
                   const floating* weights, const Py_ssize_t* order, Py_ssize_t n_order,
                   Py_ssize_t batch_size, floating* X_batch, floating* Y_batch,
                   floating* W_batch, floating* A, floating* Z, floating* D,
-                  floating* grads, bint summed_penalty, double* records,
+                  floating* grads, double* lse, bint summed_penalty, double* records,
                   bint clipped_loss) noexcept nogil:
     # One pass over the samples in `order`, one step per batch; returns the summed loss of
     # every sample (times its weight, unless weights is NULL), each measured just before the
@@ -118,7 +119,7 @@ cdef double epoch(Py_ssize_t optimizer, floating* params, floating* state, doubl
                     W_batch[s] = <floating>(W_batch[s] * (b / weight_sum))
         if not (summed_penalty and weight_sum == 0):
             batch_step(optimizer, params, state, settings, sizes, activations, n_layers, loss,
-                       x, y, w, b, A, Z, D, grads, &cost, clipped_loss)
+                       x, y, w, b, A, Z, D, grads, lse, &cost, clipped_loss)
         if records != NULL:
             records[3 * batch] = cost
         total += cost
@@ -157,8 +158,10 @@ cdef int step_one_sample(Py_ssize_t optimizer, floating* params, floating* state
         return 0
     A, D, Z = scratch, scratch + units, scratch + 2 * units
     saved = Z + n_out
-    network_forward(params, sizes, activations, n_layers, x, A, Z, 1)
-    cost[0] = sample_loss(A + units - n_out, Z, y, n_out, loss)
+    cdef double lse
+    network_forward(params, sizes, activations, n_layers, x, A, Z, 1, &lse)
+    cost[0] = sample_loss(A + units - n_out, Z, y, n_out, loss,
+                          &lse if activations[n_layers - 1] == SOFTMAX else NULL)
     if not (cost[0] - cost[0] == 0):
         free(scratch)
         free(saved_settings)
@@ -190,7 +193,8 @@ cdef bint forward_one_sample(const floating* params, const Py_ssize_t* sizes,
     cdef Py_ssize_t units = total_units(sizes, n_layers), n_out = sizes[n_layers]
     if not all_finite(x, sizes[0]):
         return False
-    network_forward(params, sizes, activations, n_layers, x, scratch, scratch + units, 1)
+    network_forward(params, sizes, activations, n_layers, x, scratch, scratch + units, 1,
+                    NULL)
     memcpy(out, scratch + units - n_out, n_out * sizeof(floating))
     return True
 
@@ -204,8 +208,8 @@ cdef double loss_gradients_all(const floating* params, const Py_ssize_t* sizes,
     # full-batch methods such as L-BFGS evaluate, once per iteration
     cdef Py_ssize_t units = total_units(sizes, n_layers), n_out = sizes[n_layers]
     cdef double total
-    network_forward(params, sizes, activations, n_layers, X, A, Z, n)
-    total = batch_loss_sum(A + n * (units - n_out), Z, Y, weights, n, n_out, loss)
+    network_forward(params, sizes, activations, n_layers, X, A, Z, n, NULL)
+    total = batch_loss_sum(A + n * (units - n_out), Z, Y, weights, n, n_out, loss, NULL)
     network_backward(params, sizes, activations, n_layers, loss, Y, weights, A, D, n)
     network_gradients(sizes, n_layers, X, A, D, grads, n)
     return total

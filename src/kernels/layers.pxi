@@ -3,8 +3,9 @@
 cdef void layer_forward(const floating* weights, const floating* biases,
                         const floating* inputs, floating* outputs, floating* z_out,
                         Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out,
-                        Py_ssize_t activation) noexcept nogil:
-    # z = W a_in + b and a = f(z) for n samples (rows); z_out keeps z when not NULL
+                        Py_ssize_t activation, double* lse) noexcept nogil:
+    # z = W a_in + b and a = f(z) for n samples (rows); z_out keeps z when not NULL; lse: see
+    # activate_rows
     cdef Py_ssize_t s, j, k
     cdef const floating* x
     cdef const floating* w
@@ -27,14 +28,16 @@ cdef void layer_forward(const floating* weights, const floating* biases,
                 y[j] = acc
     if z_out != NULL:
         memcpy(z_out, outputs, n * n_out * sizeof(floating))
-    activate_rows(outputs, n, n_out, activation)
+    activate_rows(outputs, n, n_out, activation, lse)
 
 
 cdef void network_forward(const floating* params, const Py_ssize_t* sizes,
                           const Py_ssize_t* activations, Py_ssize_t n_layers,
                           const floating* X, floating* A, floating* Z,
-                          Py_ssize_t n) noexcept nogil:
-    # a[0] = x; z[l] = W[l] a[l-1] + b[l]; a[l] = f(z[l]), layer after layer
+                          Py_ssize_t n, double* lse) noexcept nogil:
+    # a[0] = x; z[l] = W[l] a[l-1] + b[l]; a[l] = f(z[l]), layer after layer; Z gets the
+    # output layer's z, and lse (NULL: not wanted) each sample's logsumexp(z[L]) for a softmax
+    # output (activate_rows)
     cdef Py_ssize_t l, n_in, n_out
     cdef const floating* p = params
     cdef const floating* inputs = X
@@ -43,7 +46,8 @@ cdef void network_forward(const floating* params, const Py_ssize_t* sizes,
         n_in = sizes[l]
         n_out = sizes[l + 1]
         layer_forward(p, p + n_out * n_in, inputs, outputs,
-                      Z if l == n_layers - 1 else NULL, n, n_in, n_out, activations[l])
+                      Z if l == n_layers - 1 else NULL, n, n_in, n_out, activations[l],
+                      lse if l == n_layers - 1 else NULL)
         p += n_out * (n_in + 1)
         inputs = outputs
         outputs += n * n_out

@@ -40,16 +40,18 @@ cdef bint all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
     return True
 
 
-cdef void activate_rows(floating* z, Py_ssize_t rows, Py_ssize_t n,
-                       Py_ssize_t activation) noexcept nogil:
+cdef void activate_rows(floating* z, Py_ssize_t rows, Py_ssize_t n, Py_ssize_t activation,
+                       double* lse) noexcept nogil:
     # a = f(z) in place, for `rows` samples of one layer of width n. The element-wise
     # activations run one loop over the whole block and select rather than branch: the sign
     # of z is close to random, and a mispredicted branch per element took about as long as
     # the matrix products on a 64-128-64-10 relu mini-batch (perf, float32).
+    # lse (NULL: not wanted) gets each row's logsumexp(z) for softmax, as sample_loss
+    # computes it, from the same exps: the cross-entropy then needs none of its own.
     cdef Py_ssize_t i, j
     cdef floating v
     cdef floating* row
-    cdef double top, total
+    cdef double top, total, exact, e
     if activation == SOFTMAX:
         # e^(z_j - max z) / sum_i e^(z_i - max z), row by row
         for i in range(rows):
@@ -59,11 +61,16 @@ cdef void activate_rows(floating* z, Py_ssize_t rows, Py_ssize_t n,
                 if row[j] > top:
                     top = row[j]
             total = 0.0
+            exact = 0.0  # of the exps before rounding to the dtype, as sample_loss sums them
             for j in range(n):
-                row[j] = exp(row[j] - top)
+                e = exp(row[j] - top)
+                row[j] = <floating>e
                 total += row[j]
+                exact += e
             for j in range(n):
                 row[j] = row[j] / total
+            if lse != NULL:
+                lse[i] = top + log(exact)
     elif activation == SIGMOID:
         for i in range(rows * n):
             z[i] = sigmoid(z[i])
@@ -106,10 +113,11 @@ cdef void times_derivative(floating* d, const floating* a, Py_ssize_t n,
 
 
 cdef double sample_loss(const floating* a, const floating* z, const floating* y,
-                        Py_ssize_t n_out, Py_ssize_t loss) noexcept nogil:
-    # the cost C of one sample, from the output a[L] and its pre-activation z[L]
+                        Py_ssize_t n_out, Py_ssize_t loss, const double* lse) noexcept nogil:
+    # the cost C of one sample, from the output a[L] and its pre-activation z[L]; for
+    # cross-entropy, lse (NULL: computed here) is the logsumexp(z) activate_rows recorded
     cdef Py_ssize_t j
-    cdef double total = 0.0, diff, top, lse, y_j, z_j
+    cdef double total = 0.0, diff, top, logsumexp, y_j, z_j
     if loss == MSE:
         # 0.5 * sum_j (a_j - y_j)^2
         for j in range(n_out):
@@ -130,32 +138,33 @@ cdef double sample_loss(const floating* a, const floating* z, const floating* y,
             total += (y_j * log(y_j) if y_j > 0 else 0.0) - y_j * z_j - y_j + exp(z_j)
         return total
     # cross-entropy of softmax: sum_j y_j (logsumexp(z) - z_j)
-    top = z[0]
-    for j in range(1, n_out):
-        if z[j] > top:
-            top = z[j]
+    if lse != NULL:
+        logsumexp = lse[0]
+    else:
+        top = z[0]
+        for j in range(1, n_out):
+            if z[j] > top:
+                top = z[j]
+        for j in range(n_out):
+            total += exp(z[j] - top)
+        logsumexp = top + log(total)
+        total = 0.0
     for j in range(n_out):
-        total += exp(z[j] - top)
-    lse = top + log(total)
-    total = 0.0
-    for j in range(n_out):
-        total += y[j] * (lse - z[j])
+        total += y[j] * (logsumexp - z[j])
     return total
 
 
 cdef double batch_loss_sum(const floating* A_out, const floating* Z, const floating* Y,
                            const floating* weights, Py_ssize_t n, Py_ssize_t n_out,
-                           Py_ssize_t loss) noexcept nogil:
-    # the sum of the samples' costs, each times its weight unless weights is NULL
+                           Py_ssize_t loss, const double* lse) noexcept nogil:
+    # the sum of the samples' costs, each times its weight unless weights is NULL; lse: NULL,
+    # or each sample's logsumexp(z) from activate_rows (see sample_loss)
     cdef Py_ssize_t s
-    cdef double total = 0.0
-    if weights == NULL:
-        for s in range(n):
-            total += sample_loss(A_out + s * n_out, Z + s * n_out, Y + s * n_out, n_out, loss)
-    else:
-        for s in range(n):
-            total += <double>weights[s] * sample_loss(A_out + s * n_out, Z + s * n_out,
-                                                      Y + s * n_out, n_out, loss)
+    cdef double total = 0.0, cost
+    for s in range(n):
+        cost = sample_loss(A_out + s * n_out, Z + s * n_out, Y + s * n_out, n_out, loss,
+                           NULL if lse == NULL else lse + s)
+        total += cost if weights == NULL else <double>weights[s] * cost
     return total
 
 

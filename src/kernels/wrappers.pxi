@@ -166,7 +166,7 @@ def forward(const floating[::1] params not None, const Py_ssize_t[::1] sizes not
     load_blas(&sizes[0], n_layers, n)
     with nogil:
         network_forward(&params[0], &sizes[0], &activations[0], n_layers, &X[0, 0], &A[0],
-                        &Z[0, 0], n)
+                        &Z[0, 0], n, NULL)
 
 
 def backward(const floating[::1] params not None, const Py_ssize_t[::1] sizes not None,
@@ -223,7 +223,7 @@ def batch_loss(Py_ssize_t loss, const floating[:, ::1] A_out not None,
     cdef double total
     with nogil:
         total = batch_loss_sum(&A_out[0, 0], &Z[0, 0], &Y[0, 0], w, A_out.shape[0],
-                               A_out.shape[1], loss)
+                               A_out.shape[1], loss, NULL)
     return total
 
 
@@ -322,6 +322,7 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
     cdef floating[::1] D = np.empty(A.shape[0], dtype=dtype)
     cdef floating[:, ::1] Z = np.empty((batch_size, sizes[n_layers]), dtype=dtype)
     cdef floating[::1] W_batch = np.empty(batch_size, dtype=dtype)
+    cdef double[::1] lse = np.empty(batch_size)  # each sample's logsumexp, for softmax
     # a block of gradients for mini-batches; an online step fuses its gradient into the update
     cdef floating[::1] grads = np.empty(
         gradient_scratch(&sizes[0], n_layers) if batch_size > 1 else 1, dtype=dtype)
@@ -332,5 +333,6 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
         total = epoch(optimizer, &params[0], state_data, &settings[0], &sizes[0],
                       &activations[0], n_layers, loss, &X[0, 0], &Y[0, 0], w, &order[0],
                       n_order, batch_size, &X_batch[0, 0], &Y_batch[0, 0], &W_batch[0], &A[0],
-                      &Z[0, 0], &D[0], &grads[0], summed_penalty, records_data, clipped_loss)
+                      &Z[0, 0], &D[0], &grads[0], &lse[0], summed_penalty, records_data,
+                      clipped_loss)
     return total
