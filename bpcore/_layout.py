@@ -17,6 +17,30 @@ Floats: TypeAlias = npt.NDArray[np.floating[Any]]
 Indices: TypeAlias = npt.NDArray[np.intp]
 
 
+# The byte boundary the long-lived buffers (parameters, optimizer state) start on: a cache
+# line, which is also the widest vector (AVX-512). NumPy's own allocations are only sure to
+# be 16-byte aligned, and a 64-128-64-10 online epoch took 20% longer when the parameters
+# started 16 bytes past a 32-byte boundary (every other vector load splits a cache line).
+ALIGNMENT = 64
+
+
+def aligned_zeros(n: int, dtype: npt.DTypeLike) -> Floats:
+    """A zeroed 1-D array of n entries of `dtype` whose data start on an ALIGNMENT-byte
+    boundary (a view into a slightly longer buffer, which it keeps alive)."""
+    dtype = np.dtype(dtype)
+    raw = np.zeros(n * dtype.itemsize + ALIGNMENT, dtype=np.uint8)
+    start = -raw.ctypes.data % ALIGNMENT
+    array: Floats = raw[start:start + n * dtype.itemsize].view(dtype)
+    return array
+
+
+def aligned_copy(values: Floats) -> Floats:
+    """A 1-D copy of `values` made by aligned_zeros."""
+    array = aligned_zeros(values.size, values.dtype)
+    array[...] = values.ravel()
+    return array
+
+
 def parameter_count(sizes: Sequence[int]) -> int:
     return sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
 

@@ -16,8 +16,8 @@ import numpy.typing as npt
 
 from . import _backend
 from ._files import write_model
-from ._layout import (Floats, Indices, as_sizes, layer_blocks, layer_parameters,
-                      parameter_count, unit_count)
+from ._layout import (Floats, Indices, aligned_copy, aligned_zeros, as_sizes, layer_blocks,
+                      layer_parameters, parameter_count, unit_count)
 from ._spec import (ACTIVATIONS, DTYPES, HIDDEN_ACTIVATIONS, LOSSES, MAX_LAYERS, MAX_WIDTH,
                     OUTPUT_ACTIVATIONS, check_pairing)
 from ._validation import (DivergenceError, as_int, as_samples, as_targets, check, choice,
@@ -189,7 +189,7 @@ class Network:
             name = np.dtype(dtype).name if isinstance(dtype, (type, np.dtype)) else dtype
         self._dtype = np.dtype(choice(name, "dtype", DTYPES))
         self._rng = np.random.default_rng(seed)
-        self._params = np.zeros(parameter_count(self._sizes), dtype=self._dtype)
+        self._params = aligned_zeros(parameter_count(self._sizes), self._dtype)
         # the optimizer's state (SGD's velocity), kept between calls
         self._state = OptimizerState("sgd", len(self._params), self._dtype)
         self._sizes_array = as_sizes(self._sizes)
@@ -246,6 +246,12 @@ class Network:
     def __repr__(self) -> str:
         return (f"Network({list(self._sizes)}, activation={self.activation!r}, "
                 f"output={self.output!r}, loss={self.loss_name!r}, dtype={self._dtype.name!r})")
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # unpickled arrays are NumPy's own allocations: the parameters aligned again, as
+        # __init__ makes them (bpcore/_layout.py's ALIGNMENT says why)
+        self.__dict__.update(state)
+        self._params = aligned_copy(self._params)
 
     # ---- the kernels' view of the network ----
 

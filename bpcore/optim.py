@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ._layout import Floats
+from ._layout import Floats, aligned_copy, aligned_zeros
 from ._spec import OPTIMIZERS
 from ._validation import check, real_array
 from .schedules import rate_at
@@ -441,7 +441,7 @@ class OptimizerState:
         self.name = name
         # an optimizer without an update kernel (L-BFGS) keeps nothing between calls
         spec = OPTIMIZERS.get(name)
-        self.arrays = np.zeros(len(spec.state) * n_parameters if spec else 0, dtype=dtype)
+        self.arrays = aligned_zeros(len(spec.state) * n_parameters if spec else 0, dtype)
         n_hyperparameters = len(fields(Optimizer.classes[name]))  # type: ignore[arg-type]
         self.scalars = np.zeros(len(spec.settings) - n_hyperparameters if spec else 0,
                                 dtype=np.float64)
@@ -507,10 +507,15 @@ class OptimizerState:
         """
         self.name = other.name
         if self.arrays.shape != other.arrays.shape:
-            self.arrays = other.arrays.copy()
+            self.arrays = aligned_copy(other.arrays)
         else:
             self.arrays[...] = other.arrays
         self.scalars = other.scalars.copy()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # unpickled arrays are NumPy's own allocations: aligned again as __init__ makes them
+        self.__dict__.update(state)
+        self.arrays = aligned_copy(self.arrays)
 
     def settings_for(self, optimizer: Optimizer) -> Floats:
         """The kernels' settings vector for a step of `optimizer`: its hyperparameters, then

@@ -145,3 +145,29 @@ def test_network_parameter_views_may_be_replaced_by_odd_layouts():
     twin.weights[0][...] = np.ascontiguousarray(w, dtype=np.float64)
     X, _ = data()
     assert np.array_equal(net.predict(X), twin.predict(X))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_parameters_and_optimizer_state_start_on_a_cache_line(dtype):
+    # bpcore/_layout.py's ALIGNMENT: kept through training, a change of optimizer and pickling
+    import pickle
+
+    from bpcore._layout import ALIGNMENT
+
+    def aligned(array):
+        return array.ctypes.data % ALIGNMENT == 0
+
+    net = bpcore.Network([5, 7, 3], dtype=dtype, seed=0)
+    assert aligned(net._params) and aligned(net._state.arrays)
+    X, Y = data()[0][:, :2].repeat(3, axis=1)[:, :5], np.eye(3)[[0, 1, 2, 0, 1, 2, 0]]
+    net.fit(X, Y, epochs=1, optimizer=bpcore.Adam(lr=0.01))
+    assert aligned(net._params) and aligned(net._state.arrays) and net._state.name == "adam"
+    twin = pickle.loads(pickle.dumps(net))
+    assert aligned(twin._params) and aligned(twin._state.arrays)
+    np.testing.assert_array_equal(twin._params, net._params)
+    np.testing.assert_array_equal(twin._state.arrays, net._state.arrays)
+    saved = net._state.copy()
+    net.fit(X, Y, epochs=1, lr=0.1, momentum=0.9)
+    net._state.assign(saved)  # back to Adam's state, of another length
+    assert aligned(net._state.arrays)
+    np.testing.assert_array_equal(net._state.arrays, saved.arrays)

@@ -2,6 +2,7 @@
 # the same source compiled with other flags (setup.py), chosen at import by bpcore/_backend.py.
 from libc.math cimport exp, log, log1p, tanh, fabs, pow, sqrt
 from libc.stdlib cimport free, malloc
+from cpython.mem cimport PyMem_RawFree, PyMem_RawMalloc
 from libc.string cimport memcpy
 from cython cimport floating
 

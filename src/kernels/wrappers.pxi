@@ -271,6 +271,15 @@ def update(floating[::1] params not None, const floating[::1] grads not None,
                        &settings[0])
 
 
+cdef enum:
+    LINE = 64  # a cache line, in bytes
+
+
+cdef inline Py_ssize_t lines(Py_ssize_t size) noexcept nogil:
+    # `size` bytes rounded up to whole cache lines (at least one)
+    return max(1, (size + LINE - 1) // LINE) * LINE
+
+
 def train_epoch(floating[::1] params not None, floating[::1] state not None,
                 const Py_ssize_t[::1] sizes not None, const Py_ssize_t[::1] activations not None,
                 Py_ssize_t loss, const floating[:, ::1] X not None,
@@ -315,24 +324,42 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
                      (n_order + batch_size - 1) // batch_size)
         check_length("records' second dimension", records.shape[1], 3)
         records_data = &records[0, 0]
-    dtype = np.float32 if floating is float else np.float64
-    cdef floating[:, ::1] X_batch = np.empty((batch_size, sizes[0]), dtype=dtype)
-    cdef floating[:, ::1] Y_batch = np.empty((batch_size, sizes[n_layers]), dtype=dtype)
-    cdef floating[::1] A = np.empty(batch_size * total_units(&sizes[0], n_layers), dtype=dtype)
-    cdef floating[::1] D = np.empty(A.shape[0], dtype=dtype)
-    cdef floating[:, ::1] Z = np.empty((batch_size, sizes[n_layers]), dtype=dtype)
-    cdef floating[::1] W_batch = np.empty(batch_size, dtype=dtype)
-    cdef double[::1] lse = np.empty(batch_size)  # each sample's logsumexp, for softmax
+    # the epoch's scratch: one allocation, each block on a cache line of its own (aligned
+    # loads; see bpcore/_layout.py's ALIGNMENT), none per sample or batch
+    cdef Py_ssize_t units = total_units(&sizes[0], n_layers), n_out = sizes[n_layers]
+    cdef Py_ssize_t item = sizeof(floating)
+    cdef Py_ssize_t x_bytes = lines(batch_size * sizes[0] * item)
+    cdef Py_ssize_t y_bytes = lines(batch_size * n_out * item)
+    cdef Py_ssize_t a_bytes = lines(batch_size * units * item)  # A, and D alike
+    cdef Py_ssize_t w_bytes = lines(batch_size * item)
+    cdef Py_ssize_t lse_bytes = lines(batch_size * sizeof(double))  # logsumexps, for softmax
     # a block of gradients for mini-batches; an online step fuses its gradient into the update
-    cdef floating[::1] grads = np.empty(
-        gradient_scratch(&sizes[0], n_layers) if batch_size > 1 else 1, dtype=dtype)
+    cdef Py_ssize_t g_bytes = lines(
+        (gradient_scratch(&sizes[0], n_layers) if batch_size > 1 else 1) * item)
+    # PyMem_RawMalloc: tracemalloc sees it (the bench's memory rows), and no GIL is needed
+    cdef char* raw = <char*>PyMem_RawMalloc(x_bytes + 2 * y_bytes + 2 * a_bytes + w_bytes
+                                            + lse_bytes + g_bytes + LINE)
+    if raw == NULL:
+        raise MemoryError()
+    cdef char* X_batch = raw + (LINE - <size_t>raw % LINE) % LINE
+    cdef char* Y_batch = X_batch + x_bytes
+    cdef char* Z = Y_batch + y_bytes
+    cdef char* A = Z + y_bytes
+    cdef char* D = A + a_bytes
+    cdef char* W_batch = D + a_bytes
+    cdef char* lse = W_batch + w_bytes
+    cdef char* grads = lse + lse_bytes
     cdef double total
     cdef floating* state_data = &state[0] if state.shape[0] > 0 else NULL
-    load_blas(&sizes[0], n_layers, batch_size)
-    with nogil:
-        total = epoch(optimizer, &params[0], state_data, &settings[0], &sizes[0],
-                      &activations[0], n_layers, loss, &X[0, 0], &Y[0, 0], w, &order[0],
-                      n_order, batch_size, &X_batch[0, 0], &Y_batch[0, 0], &W_batch[0], &A[0],
-                      &Z[0, 0], &D[0], &grads[0], &lse[0], summed_penalty, records_data,
-                      clipped_loss)
+    try:
+        load_blas(&sizes[0], n_layers, batch_size)
+        with nogil:
+            total = epoch(optimizer, &params[0], state_data, &settings[0], &sizes[0],
+                          &activations[0], n_layers, loss, &X[0, 0], &Y[0, 0], w, &order[0],
+                          n_order, batch_size, <floating*>X_batch, <floating*>Y_batch,
+                          <floating*>W_batch, <floating*>A, <floating*>Z, <floating*>D,
+                          <floating*>grads, <double*>lse, summed_penalty, records_data,
+                          clipped_loss)
+    finally:
+        PyMem_RawFree(raw)
     return total
