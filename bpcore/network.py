@@ -750,15 +750,15 @@ class Network:
         weights = self._weights(sample_weight, n)
         chosen, settings = self._step_settings(optimizer, lr, momentum, weight_decay)
         saved = self._snapshot(chosen)
-        # the batch as one batch of an epoch, so that fit's steps are this step to the last
-        # bit (the kernels may fold the update into the gradient's product)
-        records = np.zeros((1, 3))
+        # the batch as one batch of an epoch, without records as fit's, so that fit's steps
+        # are this step to the last bit (the kernels may fold the update into the gradient's
+        # product, and keep W[0] transposed for it)
         with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are undone below
-            _backend.kernels.train_epoch(
+            total = _backend.kernels.train_epoch(
                 self._params, self._state.arrays, self._sizes_array, self._activation_codes,
                 self._loss_code, X, Y, weights, np.arange(n, dtype=np.intp), n, chosen.code,
-                settings, False, records, False)
-        loss = float(records[0, 0] / n)
+                settings)
+        loss = float(total / n)
         if not np.isfinite(loss):
             self._restore(saved)
             raise DivergenceError(_NOT_FINITE_BEFORE.format(loss=loss, lr=chosen.lr))

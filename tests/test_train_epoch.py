@@ -290,3 +290,52 @@ def test_a_steps_loss_is_the_loss_before_it_to_the_bit(dtype, weighted):
     x, y = net._data(X[5], Y[5])
     expected = loss_sum([5])
     assert net.step(x[0], y[0], lr=0.1) == expected  # the one-sample kernel call
+
+
+def first_layer_case(dtype, n=27, activation="relu"):
+    # a first layer in BLAS's small-matrix regime (batch 8: 8 * 37 * 53 multiply-adds), of odd
+    # sizes, so that an epoch of plain SGD keeps W[0] transposed (src/kernels/epochs.pxi)
+    rng = np.random.default_rng(5)
+    net = bpcore.Network([37, 53, 5], activation=activation, output="softmax",
+                         loss="cross_entropy", dtype=dtype, seed=2)
+    return net, rng.normal(size=(n, 37)), np.eye(5)[rng.integers(0, 5, n)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_an_epoch_gives_the_first_layer_back_entry_for_entry(dtype):
+    # with inputs of 0 the first layer's weights get a zero gradient: transposed for the
+    # epoch and back, they must be the same bits (their biases and the next layer do change:
+    # sigmoid(0) and its slope are not 0)
+    net, X, Y = first_layer_case(dtype, activation="sigmoid")
+    before = [w.copy() for w in net.weights] + [b.copy() for b in net.biases]
+    net.fit(np.zeros_like(X), Y, epochs=1, lr=0.1, batch_size=8, shuffle=False)
+    assert net.weights[0].tobytes() == before[0].tobytes()
+    assert not np.array_equal(net.biases[0], before[2])
+    assert not np.array_equal(net.weights[1], before[1])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n", [24, 27, 25])  # whole batches; a shorter last one; one of 1
+def test_fit_with_the_first_layer_transposed_is_the_plain_epoch(dtype, n):
+    # fit keeps W[0] transposed through its plain SGD batches (handing it back before a batch
+    # of one sample); Network.train_epoch, which records each batch, never does: the same
+    # steps, each product rounded in its own order
+    net, X, Y = first_layer_case(dtype, n)
+    plain = twin(net)
+    net.fit(X, Y, epochs=1, lr=0.1, batch_size=8, shuffle=False)
+    plain.train_epoch(X, Y, bpcore.SGD(lr=0.1), batch_size=8)
+    rtol = 1e-4 if dtype == "float32" else 1e-10
+    for ours, theirs in zip(layers(net), layers(plain)):
+        np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=rtol * 1e-2)
+    assert not np.allclose(net.weights[0], first_layer_case(dtype)[0].weights[0])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_steps_are_fits_batches_to_the_bit_with_the_first_layer_transposed(dtype):
+    net, X, Y = first_layer_case(dtype, 24)
+    stepped = twin(net)
+    net.fit(X, Y, epochs=1, lr=0.1, batch_size=8, shuffle=False)
+    for start in range(0, 24, 8):
+        stepped.step(X[start:start + 8], Y[start:start + 8], lr=0.1)
+    assert all(ours.tobytes() == theirs.tobytes()
+               for ours, theirs in zip(layers(net), layers(stepped)))

@@ -3,9 +3,10 @@
 cdef void layer_forward(const floating* weights, const floating* biases,
                         const floating* inputs, floating* outputs, floating* z_out,
                         Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out,
-                        Py_ssize_t activation, double* lse) noexcept nogil:
+                        Py_ssize_t activation, double* lse,
+                        const floating* transposed) noexcept nogil:
     # z = W a_in + b and a = f(z) for n samples (rows); z_out keeps z when not NULL; lse: see
-    # activate_rows
+    # activate_rows; transposed: NULL, or W^T (n_in, n_out), the same weights, for BLAS
     cdef Py_ssize_t s, j, k
     cdef const floating* x
     cdef const floating* w
@@ -15,7 +16,12 @@ cdef void layer_forward(const floating* weights, const floating* biases,
         # Z^T (n_out, n) = W (n_out, n_in) X^T (n_in, n) + b, with Z^T first set to b
         for s in range(n):
             memcpy(outputs + s * n_out, biases, n_out * sizeof(floating))
-        gemm(c'T', c'N', n_out, n, n_in, 1.0, weights, n_in, inputs, n_in, 1.0, outputs, n_out)
+        if transposed != NULL:  # the same product, with no operand transposed to BLAS
+            gemm(c'N', c'N', n_out, n, n_in, 1.0, transposed, n_out, inputs, n_in, 1.0,
+                 outputs, n_out)
+        else:
+            gemm(c'T', c'N', n_out, n, n_in, 1.0, weights, n_in, inputs, n_in, 1.0, outputs,
+                 n_out)
     else:
         for s in range(n):
             x = inputs + s * n_in
@@ -34,10 +40,10 @@ cdef void layer_forward(const floating* weights, const floating* biases,
 cdef void network_forward(const floating* params, const Py_ssize_t* sizes,
                           const Py_ssize_t* activations, Py_ssize_t n_layers,
                           const floating* X, floating* A, floating* Z,
-                          Py_ssize_t n, double* lse) noexcept nogil:
+                          Py_ssize_t n, double* lse, const floating* first_t) noexcept nogil:
     # a[0] = x; z[l] = W[l] a[l-1] + b[l]; a[l] = f(z[l]), layer after layer; Z gets the
     # output layer's z, and lse (NULL: not wanted) each sample's logsumexp(z[L]) for a softmax
-    # output (activate_rows)
+    # output (activate_rows); first_t: NULL, or W[0]^T (see first_transposed)
     cdef Py_ssize_t l, n_in, n_out
     cdef const floating* p = params
     cdef const floating* inputs = X
@@ -47,7 +53,7 @@ cdef void network_forward(const floating* params, const Py_ssize_t* sizes,
         n_out = sizes[l + 1]
         layer_forward(p, p + n_out * n_in, inputs, outputs,
                       Z if l == n_layers - 1 else NULL, n, n_in, n_out, activations[l],
-                      lse if l == n_layers - 1 else NULL)
+                      lse if l == n_layers - 1 else NULL, first_t if l == 0 else NULL)
         p += n_out * (n_in + 1)
         inputs = outputs
         outputs += n * n_out

@@ -287,11 +287,12 @@ cdef void network_update(Py_ssize_t optimizer, floating* params, const floating*
 cdef void network_batch_update(Py_ssize_t optimizer, floating* params, floating* state,
                                const Py_ssize_t* sizes, Py_ssize_t n_layers, const floating* X,
                                const floating* A, const floating* D, Py_ssize_t n,
-                               floating* g, double* settings) noexcept nogil:
+                               floating* g, double* settings, floating* first_t) noexcept nogil:
     # One step with the batch's mean gradient, computed block by block (network_gradients'
     # blocks, the same numbers) into the scratch g and applied while it is in cache; plain
     # SGD without weight decay instead adds a BLAS layer's update to W in its gradient's
-    # product (the same sum, rounded in another order: not network_gradients' numbers).
+    # product (the same sum, rounded in another order: not network_gradients' numbers), and
+    # to first_t instead of W[0] when first_t is not NULL (see first_transposed).
     cdef Py_ssize_t l, first, rows, n_in, n_out, block = 0, offset = 0
     cdef Py_ssize_t stride = parameter_count(sizes, n_layers)
     cdef const floating* inputs = X
@@ -306,8 +307,12 @@ cdef void network_batch_update(Py_ssize_t optimizer, floating* params, floating*
             # plain SGD without weight decay: W += (-lr / n) delta^T a[l-1] in the product
             # itself, the gradient never written to scratch and read back (one rounding
             # order of the same sum; large mini-batch case 11% faster)
-            gemm(c'N', c'T', n_in, n_out, n, -settings[0] / n, inputs, n_in, D + block, n_out,
-                 1.0, params + offset, n_in)
+            if l == 0 and first_t != NULL:  # W[0]^T += (-lr / n) a[0]^T delta
+                gemm(c'N', c'T', n_out, n_in, n, -settings[0] / n, D + block, n_out, inputs,
+                     n_in, 1.0, first_t, n_out)
+            else:
+                gemm(c'N', c'T', n_in, n_out, n, -settings[0] / n, inputs, n_in, D + block,
+                     n_out, 1.0, params + offset, n_in)
             first = n_out
         while first < n_out:
             weight_gradients(inputs, D + block, n, n_in, n_out, first,

@@ -166,7 +166,7 @@ def forward(const floating[::1] params not None, const Py_ssize_t[::1] sizes not
     load_blas(&sizes[0], n_layers, n)
     with nogil:
         network_forward(&params[0], &sizes[0], &activations[0], n_layers, &X[0, 0], &A[0],
-                        &Z[0, 0], n, NULL)
+                        &Z[0, 0], n, NULL, NULL)
 
 
 def backward(const floating[::1] params not None, const Py_ssize_t[::1] sizes not None,
@@ -336,9 +336,14 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
     # a block of gradients for mini-batches; an online step fuses its gradient into the update
     cdef Py_ssize_t g_bytes = lines(
         (gradient_scratch(&sizes[0], n_layers) if batch_size > 1 else 1) * item)
+    # W[0]^T, where the epoch's batches, or its last shorter one, take it (first_transposed)
+    cdef bint transposable = records_data == NULL and (
+        first_transposed(optimizer, &settings[0], &sizes[0], batch_size)
+        or first_transposed(optimizer, &settings[0], &sizes[0], n_order % batch_size))
+    cdef Py_ssize_t t_bytes = lines(sizes[0] * sizes[1] * item) if transposable else 0
     # PyMem_RawMalloc: tracemalloc sees it (the bench's memory rows), and no GIL is needed
     cdef char* raw = <char*>PyMem_RawMalloc(x_bytes + 2 * y_bytes + 2 * a_bytes + w_bytes
-                                            + lse_bytes + g_bytes + LINE)
+                                            + lse_bytes + g_bytes + t_bytes + LINE)
     if raw == NULL:
         raise MemoryError()
     cdef char* X_batch = raw + (LINE - <size_t>raw % LINE) % LINE
@@ -349,6 +354,7 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
     cdef char* W_batch = D + a_bytes
     cdef char* lse = W_batch + w_bytes
     cdef char* grads = lse + lse_bytes
+    cdef char* first_t = grads + g_bytes if transposable else NULL
     cdef double total
     cdef floating* state_data = &state[0] if state.shape[0] > 0 else NULL
     try:
@@ -359,7 +365,7 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
                           n_order, batch_size, <floating*>X_batch, <floating*>Y_batch,
                           <floating*>W_batch, <floating*>A, <floating*>Z, <floating*>D,
                           <floating*>grads, <double*>lse, summed_penalty, records_data,
-                          clipped_loss)
+                          clipped_loss, <floating*>first_t)
     finally:
         PyMem_RawFree(raw)
     return total

@@ -1,0 +1,67 @@
+"""Where an online case's time goes besides the compiled epoch: `bpcore bench`'s row against
+the compiled epoch alone.
+
+    python benchmarks/epoch_parts.py                 # tiny_online and mid_online, full scale
+    python benchmarks/epoch_parts.py mid_online --scale default
+
+The bench times `Network.fit(X, Y, epochs=1)`: Python's checks and set-up of the call, NumPy's
+shuffle of the rows and the compiled epoch. This times, in alternating rounds (best of each),
+the case's floor (`bpcore.bench.floors`: the plain C loop for tiny_online, the memory bound for
+mid_online), the compiled epoch alone over the rows in order and in one fixed shuffled order
+(the kernel call `fit` makes, through bpcore.network._FitRun), and `fit` itself, in ns per
+sample. Needs bpcore built from source (the reference module of the floors).
+"""
+import argparse
+import time
+
+import numpy as np
+
+from bpcore import bench
+from bpcore.bench import floors
+from bpcore.network import _FitRun
+from bpcore.optim import SGD
+
+ROUNDS = 15
+
+
+def parts(case):
+    """name -> a call training (or timing) one epoch of the case."""
+    X, Y = bench._data(case)
+    network = bench._network(case)
+    run = _FitRun(network, X, Y, None, 1, SGD(lr=case.lr))
+    in_order = np.arange(len(X), dtype=np.intp)
+    shuffled = np.random.default_rng(0).permutation(len(X)).astype(np.intp)
+    floor = (floors.online_epoch(case, X, Y, bench._network) if case.key == "tiny_online"
+             else floors.bound_passes(case))
+    return len(X), {
+        "floor": floor,
+        "compiled epoch, rows in order": lambda: run.train_rows(in_order),
+        "compiled epoch, rows shuffled": lambda: run.train_rows(shuffled),
+        "fit(epochs=1), as the bench": lambda: network.fit(X, Y, epochs=1, lr=case.lr,
+                                                            batch_size=1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("cases", nargs="*", default=["tiny_online", "mid_online"],
+                        choices=["tiny_online", "mid_online"])
+    parser.add_argument("--scale", choices=["default", "full"], default="full")
+    args = parser.parse_args()
+    for key in args.cases:
+        case = next(case for case in bench.cases(args.scale) if case.key == key)
+        n, calls = parts(case)
+        best = dict.fromkeys(calls, float("inf"))
+        for _ in range(ROUNDS):
+            for name, call in calls.items():
+                start = time.perf_counter()
+                call()
+                best[name] = min(best[name], time.perf_counter() - start)
+        print(f"{case.title}, {n} samples:")
+        for name, seconds in best.items():
+            print(f"  {name:32s} {seconds / n * 1e9:9.1f} ns per sample"
+                  f"  (floor / this {best['floor'] / seconds:.2f})")
+
+
+if __name__ == "__main__":
+    main()
