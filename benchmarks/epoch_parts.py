@@ -44,11 +44,13 @@ def parts(case):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("cases", nargs="*", default=["tiny_online", "mid_online"],
-                        choices=["tiny_online", "mid_online"])
+    parser.add_argument("cases", nargs="*", help="tiny_online, mid_online (default: both)")
     parser.add_argument("--scale", choices=["default", "full"], default="full")
     args = parser.parse_args()
     for key in args.cases:
+        if key not in ("tiny_online", "mid_online"):
+            parser.error(f"a case must be tiny_online or mid_online, got {key!r}")
+    for key in args.cases or ["tiny_online", "mid_online"]:
         case = next(case for case in bench.cases(args.scale) if case.key == key)
         n, calls = parts(case)
         best = dict.fromkeys(calls, float("inf"))
