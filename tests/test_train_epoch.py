@@ -1,5 +1,9 @@
 """Network.train_epoch (summed_penalty, records) and Adam's eps_hat, against NumPy references
 built from Network.gradients and the optimizers' documented formulas."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -339,3 +343,26 @@ def test_steps_are_fits_batches_to_the_bit_with_the_first_layer_transposed(dtype
         stepped.step(X[start:start + 8], Y[start:start + 8], lr=0.1)
     assert all(ours.tobytes() == theirs.tobytes()
                for ours, theirs in zip(layers(net), layers(stepped)))
+
+
+def test_the_first_fit_of_a_process_is_the_same_fit_run_again(backend):
+    # SciPy's BLAS is loaded by the first kernel call that needs it: that call must choose the
+    # layouts as every later one does (first_transposed asks whether BLAS is loaded), or the
+    # first fit of a process (a fresh process: BLAS not loaded yet) rounds apart from a rerun
+    if backend != "cython":
+        pytest.skip("about the compiled kernels' loading of BLAS")
+    code = """if True:
+        import numpy as np, bpcore
+        def fitted():
+            rng = np.random.default_rng(5)
+            net = bpcore.Network([37, 53, 5], activation="relu", output="softmax",
+                                 loss="cross_entropy", dtype="float32", seed=2)
+            net.fit(rng.normal(size=(27, 37)), np.eye(5)[rng.integers(0, 5, 27)], epochs=2,
+                    lr=0.1, batch_size=8, shuffle=False)
+            return net.get_state()["parameters"].tobytes()
+        print(fitted() == fitted())
+    """
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "BPCORE_BACKEND": "cython"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True"]

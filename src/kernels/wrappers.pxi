@@ -336,6 +336,9 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
     # a block of gradients for mini-batches; an online step fuses its gradient into the update
     cdef Py_ssize_t g_bytes = lines(
         (gradient_scratch(&sizes[0], n_layers) if batch_size > 1 else 1) * item)
+    # before first_transposed, which asks whether BLAS is loaded: a process's first epoch
+    # then takes the layouts every later one does (the same bits)
+    load_blas(&sizes[0], n_layers, batch_size)
     # W[0]^T, where the epoch's batches, or its last shorter one, take it (first_transposed)
     cdef bint transposable = records_data == NULL and (
         first_transposed(optimizer, &settings[0], &sizes[0], batch_size)
@@ -358,7 +361,6 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
     cdef double total
     cdef floating* state_data = &state[0] if state.shape[0] > 0 else NULL
     try:
-        load_blas(&sizes[0], n_layers, batch_size)
         with nogil:
             total = epoch(optimizer, &params[0], state_data, &settings[0], &sizes[0],
                           &activations[0], n_layers, loss, &X[0, 0], &Y[0, 0], w, &order[0],
