@@ -1,5 +1,4 @@
-"""Where an online case's time goes besides the compiled epoch: `bpcore bench`'s row against
-the compiled epoch alone.
+"""Where an online case's time goes: `bpcore bench`'s row against its compiled epoch alone.
 
     python benchmarks/epoch_parts.py                 # tiny_online and mid_online, full scale
     python benchmarks/epoch_parts.py mid_online --scale default
@@ -9,14 +8,16 @@ shuffle of the rows and the compiled epoch. This times, in alternating rounds (b
 the case's floor (`bpcore.bench.floors`: the plain C loop for tiny_online, the memory bound for
 mid_online), the compiled epoch alone over the rows in order and in one fixed shuffled order
 (the kernel call `fit` makes, through bpcore.network._FitRun), and `fit` itself, in ns per
-sample. Needs bpcore built from source (the reference module of the floors).
+sample, each with floor / its time (the efficiency the bench would give it). The rows keep
+training one network in place from round to round, as the bench's do. Needs bpcore built from
+source with the compiled kernels in use (the reference module of the floors).
 """
 import argparse
 import time
 
 import numpy as np
 
-from bpcore import bench
+from bpcore import _backend, bench
 from bpcore.bench import floors
 from bpcore.network import _FitRun
 from bpcore.optim import SGD
@@ -47,6 +48,8 @@ def main() -> None:
     parser.add_argument("cases", nargs="*", help="tiny_online, mid_online (default: both)")
     parser.add_argument("--scale", choices=["default", "full"], default="full")
     args = parser.parse_args()
+    if _backend.kernels is not _backend.compiled():
+        parser.error("the compiled kernels are not in use (BPCORE_BACKEND=python?)")
     for key in args.cases:
         if key not in ("tiny_online", "mid_online"):
             parser.error(f"a case must be tiny_online or mid_online, got {key!r}")

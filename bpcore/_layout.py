@@ -41,6 +41,14 @@ def aligned_copy(values: Floats) -> Floats:
     return array
 
 
+def realigned(values: Floats) -> Floats:
+    """`values` itself when it is 1-D and starts on an ALIGNMENT-byte boundary (so that a
+    shallow copy.copy still shares it), else an aligned_copy (an unpickled array)."""
+    if values.ndim == 1 and values.ctypes.data % ALIGNMENT == 0:
+        return values
+    return aligned_copy(values)
+
+
 def parameter_count(sizes: Sequence[int]) -> int:
     return sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
 

@@ -16,8 +16,8 @@ import numpy.typing as npt
 
 from . import _backend
 from ._files import write_model
-from ._layout import (Floats, Indices, aligned_copy, aligned_zeros, as_sizes, layer_blocks,
-                      layer_parameters, parameter_count, unit_count)
+from ._layout import (Floats, Indices, aligned_zeros, as_sizes, layer_blocks, layer_parameters,
+                      parameter_count, realigned, unit_count)
 from ._spec import (ACTIVATIONS, DTYPES, HIDDEN_ACTIVATIONS, LOSSES, MAX_LAYERS, MAX_WIDTH,
                     OUTPUT_ACTIVATIONS, check_pairing)
 from ._validation import (DivergenceError, as_int, as_samples, as_targets, check, choice,
@@ -251,7 +251,7 @@ class Network:
         # unpickled arrays are NumPy's own allocations: the parameters aligned again, as
         # __init__ makes them (bpcore/_layout.py's ALIGNMENT says why)
         self.__dict__.update(state)
-        self._params = aligned_copy(self._params)
+        self._params = realigned(self._params)
 
     # ---- the kernels' view of the network ----
 

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ._layout import Floats, aligned_copy, aligned_zeros
+from ._layout import Floats, aligned_copy, aligned_zeros, realigned
 from ._spec import OPTIMIZERS
 from ._validation import check, real_array
 from .schedules import rate_at
@@ -515,7 +515,7 @@ class OptimizerState:
     def __setstate__(self, state: dict[str, Any]) -> None:
         # unpickled arrays are NumPy's own allocations: aligned again as __init__ makes them
         self.__dict__.update(state)
-        self.arrays = aligned_copy(self.arrays)
+        self.arrays = realigned(self.arrays)
 
     def settings_for(self, optimizer: Optimizer) -> Floats:
         """The kernels' settings vector for a step of `optimizer`: its hyperparameters, then

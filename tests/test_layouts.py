@@ -150,6 +150,7 @@ def test_network_parameter_views_may_be_replaced_by_odd_layouts():
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_parameters_and_optimizer_state_start_on_a_cache_line(dtype):
     # bpcore/_layout.py's ALIGNMENT: kept through training, a change of optimizer and pickling
+    import copy
     import pickle
 
     from bpcore._layout import ALIGNMENT
@@ -166,6 +167,8 @@ def test_parameters_and_optimizer_state_start_on_a_cache_line(dtype):
     assert aligned(twin._params) and aligned(twin._state.arrays)
     np.testing.assert_array_equal(twin._params, net._params)
     np.testing.assert_array_equal(twin._state.arrays, net._state.arrays)
+    shallow = copy.copy(net)  # a shallow copy shares the arrays, aligned as they are
+    assert shallow._params is net._params and shallow._state.arrays is net._state.arrays
     saved = net._state.copy()
     net.fit(X, Y, epochs=1, lr=0.1, momentum=0.9)
     net._state.assign(saved)  # back to Adam's state, of another length
