@@ -35,7 +35,10 @@ cdef void batch_step(Py_ssize_t optimizer, floating* params, floating* state, do
 # 64 -> 128 (float32, benchmarks/forward_split.py). Unlike every later layer, the first has no
 # backward product that needs W[0] as it is, so an epoch of plain SGD mini-batches (whose
 # update is the gradient's product itself) keeps W[0]^T instead, transposed once at the start
-# and back at the end: every product then runs untransposed or as the gradient's (A^T B).
+# and back at the end: the first layer's forward product then runs untransposed, and its
+# update (W[0]^T += -lr/n a[0]^T delta) is an A^T B product as every gradient's is. (Other
+# optimizers update W[0] element by element with their state, as stored; transposing it
+# afresh before each of their steps gained nothing: the transpose cost what it saved.)
 # Only in the small-matrix regime (at most SMALL_PRODUCT multiply-adds): beyond it BLAS packs
 # both operands whatever their layout, and a transpose of a large W[0] is not free.
 cdef Py_ssize_t SMALL_PRODUCT = 1 << 20
