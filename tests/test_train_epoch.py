@@ -345,7 +345,7 @@ def test_steps_are_fits_batches_to_the_bit_with_the_first_layer_transposed(dtype
                for ours, theirs in zip(layers(net), layers(stepped)))
 
 
-def test_the_first_fit_of_a_process_is_the_same_fit_run_again(backend):
+def test_the_first_fit_of_a_process_is_the_same_fit_run_again(backend, tmp_path):
     # SciPy's BLAS is loaded by the first kernel call that needs it: that call must choose the
     # layouts as every later one does (first_transposed asks whether BLAS is loaded), or the
     # first fit of a process (a fresh process: BLAS not loaded yet) rounds apart from a rerun
@@ -362,7 +362,9 @@ def test_the_first_fit_of_a_process_is_the_same_fit_run_again(backend):
             return net.get_state()["parameters"].tobytes()
         print(fitted() == fitted())
     """
+    # from another folder: in the checkout, Python would import the source tree's bpcore
+    # (no compiled module) instead of the installed one the tests run
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env={**os.environ, "BPCORE_BACKEND": "cython"})
+                            env={**os.environ, "BPCORE_BACKEND": "cython"}, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True"]
