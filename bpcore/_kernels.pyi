@@ -18,6 +18,7 @@ LOSSES: dict[str, int]
 OPTIMIZERS: dict[str, int]
 LIMITS: dict[str, float]
 OPTIMIZER_SHAPES: dict[int, tuple[int, int]]
+FIRST_LAYER_TRANSPOSED_UP_TO: int
 
 def blas_loaded() -> bool: ...
 def cpu_runs() -> list[str]: ...

@@ -49,9 +49,8 @@ LAYOUTS = ("NN", "NT", "TN", "TT")
 # backward D[l-1] = D[l] W[l] with W as is; gradient G = D^T A with D stored (n, n_out)
 BPCORE_LAYOUTS = {"forward": "NT", "backward": "NN", "gradient": "TN"}
 # except that a plain SGD epoch keeps W[0]^T for the first layer's products when they have
-# at most this many multiply-adds (src/kernels/epochs.pxi's SMALL_PRODUCT): its forward is
+# at most the compiled kernels' FIRST_LAYER_TRANSPOSED_UP_TO multiply-adds: its forward is
 # then untransposed ("NN"), and its gradient, computed as G^T = A^T D, stays an A^T B product
-SMALL_PRODUCT = 1 << 20
 # a timed call of one product repeats it to about this many floating-point operations, so
 # that the Python call around it is lost in the noise
 WORK_PER_CALL = 2e7
@@ -74,7 +73,7 @@ class Product(NamedTuple):
     def bpcore_layout(self) -> str:
         """The layout bpcore's kernels store this product's operands in (in a plain SGD
         epoch, as the bench's mini-batch rows train)."""
-        small = self.m * self.n * self.k <= SMALL_PRODUCT
+        small = self.m * self.n * self.k <= compiled().FIRST_LAYER_TRANSPOSED_UP_TO
         if self.kind == "forward" and self.layer == 0 and small:
             return "NN"
         return BPCORE_LAYOUTS[self.kind]

@@ -10,6 +10,9 @@ LIMITS = {"MAX_WIDTH": MAX_WIDTH, "MAX_LAYERS": MAX_LAYERS, "LEAKY_SLOPE": LEAKY
           "ROW_SUM_TOLERANCE": ROW_SUM_TOLERANCE}
 OPTIMIZER_SHAPES = {code: (SETTINGS_LENGTH[code], STATE_ARRAYS[code])
                     for code in range(N_OPTIMIZERS)}
+# the most multiply-adds of the first layer's product (per batch) with which a plain SGD epoch
+# keeps W[0] transposed (epochs.pxi's SMALL_PRODUCT), for the bench's account of the layouts
+FIRST_LAYER_TRANSPOSED_UP_TO = SMALL_PRODUCT
 
 
 cdef bint bounds_checked():
