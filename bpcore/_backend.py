@@ -64,6 +64,8 @@ class Kernels(Protocol):
     LOSSES: dict[str, int]
     OPTIMIZERS: dict[str, int]
 
+    def permutation(self, n: int, seed: int) -> Indices: ...
+
     def forward(self, params: Floats, sizes: Indices, activations: Indices, X: Floats,
                 A: Floats, Z: Floats) -> None: ...
 

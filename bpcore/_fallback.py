@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ._layout import Floats, Indices, layer_blocks, layer_parameters, parameter_count, unit_count
 from ._numpy_math import EXP, SOFTMAX, activate, derivative, softplus, xlogx
@@ -263,6 +264,46 @@ def forward(params: Floats, sizes: Indices, activations: Indices, X: Floats, A: 
             block[...] = activate(z, code)
             inputs = block
     Z[...] = z
+
+
+_LOW = np.uint64(0xFFFFFFFF)
+_32 = np.uint64(32)
+
+
+def _high_product(a: npt.NDArray[np.uint64], b: npt.NDArray[np.uint64]
+                  ) -> npt.NDArray[np.uint64]:
+    """The high 64 bits of each 128-bit product a * b, from 32-bit halves (as the C helper)."""
+    al, ah, bl, bh = a & _LOW, a >> _32, b & _LOW, b >> _32
+    low, cross1, cross2 = al * bl, al * bh, ah * bl
+    middle = (low >> _32) + (cross1 & _LOW) + (cross2 & _LOW)
+    high: npt.NDArray[np.uint64] = ah * bh + (cross1 >> _32) + (cross2 >> _32) + (middle >> _32)
+    return high
+
+
+def permutation(n: int, seed: int) -> Indices:
+    """A new intp array holding 0 .. n-1 in an order drawn from `seed` (in [0, 2^63)): the
+    compiled permutation's Fisher-Yates, its SplitMix64 draws taken at once in NumPy."""
+    n, seed = _index(n), _index(seed)
+    if n < 0:
+        raise ValueError(f"n must be at least 0, got {n}")
+    if seed < 0:
+        raise ValueError(f"seed must be at least 0, got {seed}")
+    order = np.empty(n, dtype=np.intp)  # first, as in C: the same error for a huge n
+    order[:] = np.arange(n)
+    if n < 2:
+        return order
+    positions = np.arange(n - 1, 0, -1, dtype=np.uint64)  # i = n - k for the k-th swap
+    with np.errstate(over="ignore"):  # uint64 arithmetic wraps, as C's does
+        z = np.uint64(seed) + np.arange(1, n, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+        rows = _high_product(z, positions + np.uint64(1)).tolist()
+    held = order.tolist()
+    for i, j in zip(positions.tolist(), rows):
+        held[i], held[j] = held[j], held[i]
+    order[:] = held
+    return order
 
 
 def forward_one(params: Floats, sizes: Indices, activations: Indices,

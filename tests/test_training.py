@@ -1,9 +1,12 @@
 """The training loop's validation, early stopping and best-state restore; optimizer objects;
 and the network's public state (get_state/set_state)."""
+from collections import Counter
+
 import numpy as np
 import pytest
 
 import bpcore
+from bpcore import _backend, _fallback
 from bpcore.optim import SGD, OptimizerState
 
 
@@ -326,3 +329,41 @@ def test_a_validation_fraction_that_leaves_nothing_to_train_on_is_refused():
     X, Y = classification(n=2)
     with pytest.raises(ValueError, match="holds out all 2 samples"):
         network().fit(X, Y, epochs=1, validation_fraction=0.9)
+
+
+# ---- the epochs' orders: the kernels' permutation ----
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5, 1000, 70_000])  # 70,000: the compiled call frees the GIL
+def test_both_modules_draw_the_same_permutation(n):
+    compiled = pytest.importorskip("bpcore._kernels")
+    for seed in (0, 1, 12345, 2**62 + 7, 2**63 - 1):  # high seeds use every bit of the product
+        order = compiled.permutation(n, seed)
+        assert order.dtype == np.intp and order.shape == (n,)
+        assert np.array_equal(np.sort(order), np.arange(n))
+        assert np.array_equal(_fallback.permutation(n, seed), order)
+
+
+def test_permutations_are_uniform():
+    # every order of 4 rows from 24,000 seeds: each of the 24 expected 1,000 times (sd 31); a
+    # generator that favours some orders (a biased swap, a lost draw) is off by hundreds
+    counts = Counter(tuple(_backend.kernels.permutation(4, seed)) for seed in range(24_000))
+    assert len(counts) == 24
+    assert all(800 < count < 1200 for count in counts.values()), counts
+    # and where each row lands in 2,000 orders of 50 rows: 40 expected per place (sd 6.2)
+    places = np.zeros((50, 50), dtype=int)
+    for seed in range(2_000):
+        places[np.arange(50), _backend.kernels.permutation(50, seed)] += 1
+    assert places.min() > 10 and places.max() < 70
+
+
+def test_fit_shuffles_with_the_kernels_permutation():
+    X = np.random.default_rng(0).normal(size=(9, 2))
+    Y = X.sum(axis=1, keepdims=True)
+    shuffled, in_order = bpcore.Network([2, 1], seed=3), bpcore.Network([2, 1], seed=3)
+    shuffled.fit(X, Y, epochs=1, lr=0.01)
+    rng = np.random.default_rng(3)
+    bpcore.Network([2, 1], seed=rng)  # the initial weights' draws
+    order = _backend.kernels.permutation(9, rng.bit_generator.random_raw() >> 1)
+    assert not np.array_equal(order, np.arange(9))
+    in_order.fit(X[order], Y[order], epochs=1, lr=0.01, shuffle=False)
+    assert np.array_equal(parameters(shuffled), parameters(in_order))

@@ -154,6 +154,7 @@ def valid_arguments(dtype=np.float64, optimizer="sgd"):
         "summed_penalty": True, "records": np.zeros((-(-N // 3), 3)), "clipped_loss": True,
         "weights": uniform(N) + dtype(0.5),
         "x": normal(SIZES[0]), "y": uniform(SIZES[-1]), "out": np.zeros(SIZES[-1], dtype),
+        "n": N, "seed": 2**62 + 12345,
     }
 
 

@@ -3,6 +3,7 @@
 from libc.math cimport exp, log, log1p, tanh, fabs, pow, sqrt
 from libc.stdlib cimport free, malloc
 from cpython.mem cimport PyMem_RawFree, PyMem_RawMalloc
+from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 from cython cimport floating
 
@@ -102,6 +103,38 @@ cdef extern from *:
             for (j = 0; j < cols; j++)
                 target[j * rows + i] = source[i * cols + j];
     }
+    /* The high 64 bits of the 128-bit product a * b: one instruction where the compiler has
+       128-bit integers (GCC, Clang), else from 32-bit halves, as bpcore/_fallback.py's
+       permutation does in NumPy. */
+    static inline uint64_t bpcore_high_product(uint64_t a, uint64_t b) {
+    #if defined(__SIZEOF_INT128__)
+        return (uint64_t)(((unsigned __int128)a * b) >> 64);
+    #else
+        uint64_t al = a & 0xFFFFFFFFu, ah = a >> 32, bl = b & 0xFFFFFFFFu, bh = b >> 32;
+        uint64_t low = al * bl, cross1 = al * bh, cross2 = ah * bl;
+        uint64_t middle = (low >> 32) + (cross1 & 0xFFFFFFFFu) + (cross2 & 0xFFFFFFFFu);
+        return ah * bh + (cross1 >> 32) + (cross2 >> 32) + (middle >> 32);
+    #endif
+    }
+    /* order = a permutation of 0 .. n-1: Fisher-Yates from the top, the k-th swap (k = 1, 2,
+       ...) taking for position i = n - k the row floor(r_k * (i + 1) / 2^64), where r_k is
+       SplitMix64's k-th output from `seed` (Steele, Lea and Flood 2014). */
+    static void bpcore_permutation(Py_ssize_t* order, Py_ssize_t n, uint64_t seed) {
+        Py_ssize_t i, j, kept;
+        uint64_t z;
+        for (i = 0; i < n; i++) order[i] = i;
+        for (i = n - 1; i > 0; i--) {
+            seed += 0x9E3779B97F4A7C15u;
+            z = seed;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+            z ^= z >> 31;
+            j = (Py_ssize_t)bpcore_high_product(z, (uint64_t)i + 1);
+            kept = order[i];
+            order[i] = order[j];
+            order[j] = kept;
+        }
+    }
     """
     const char* BPCORE_BUILD_FLAGS
     const char* BPCORE_SIMD
@@ -111,6 +144,7 @@ cdef extern from *:
                             Py_ssize_t cols) noexcept nogil
     void bpcore_transpose_d(const double* source, double* target, Py_ssize_t rows,
                             Py_ssize_t cols) noexcept nogil
+    void bpcore_permutation(Py_ssize_t* order, Py_ssize_t n, uint64_t seed) noexcept nogil
 
 # the compiler flags setup.py used for this module, for `bpcore info`
 BUILD_FLAGS = BPCORE_BUILD_FLAGS.decode()

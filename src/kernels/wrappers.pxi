@@ -44,6 +44,26 @@ cdef enum:
     # and with fewer parameters than this the call keeps the GIL: releasing and taking it
     # back costs more than the arithmetic of such a network
     GIL_FREE_PARAMS = 4096
+    # and `permutation` of fewer rows than this (tens of microseconds)
+    GIL_FREE_ROWS = 65536
+
+
+def permutation(Py_ssize_t n, Py_ssize_t seed):
+    """A new intp array holding 0 .. n-1 in an order drawn from `seed` (in [0, 2^63)): the
+    rows of an epoch, shuffled at about a quarter of NumPy's permutation's time. The same n
+    and seed give the same order on every machine and in both kernel modules."""
+    if n < 0:
+        raise ValueError(f"n must be at least 0, got {n}")
+    if seed < 0:
+        raise ValueError(f"seed must be at least 0, got {seed}")
+    cdef cnp.ndarray order = np.empty(n, dtype=np.intp)
+    cdef Py_ssize_t* data = <Py_ssize_t*>cnp.PyArray_DATA(order)
+    if n < GIL_FREE_ROWS:
+        bpcore_permutation(data, n, <uint64_t>seed)
+    else:
+        with nogil:
+            bpcore_permutation(data, n, <uint64_t>seed)
+    return order
 
 
 def forward_one(cnp.ndarray params not None, cnp.ndarray sizes not None,
