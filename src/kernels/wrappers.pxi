@@ -362,10 +362,9 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
     # before first_transposed, which asks whether BLAS is loaded: a process's first epoch
     # then takes the layouts every later one does (the same bits)
     load_blas(&sizes[0], n_layers, batch_size)
-    # W[0]^T, where the epoch's batches, or its last shorter one, take it (first_transposed)
-    cdef bint transposable = records_data == NULL and (
-        first_transposed(optimizer, &settings[0], &sizes[0], batch_size)
-        or first_transposed(optimizer, &settings[0], &sizes[0], n_order % batch_size))
+    # W[0]^T, where the epoch's batches, or its last shorter one, take it (first_untransposed)
+    cdef bint transposable = (first_untransposed(&sizes[0], batch_size)
+                              or first_untransposed(&sizes[0], n_order % batch_size))
     cdef Py_ssize_t t_bytes = lines(sizes[0] * sizes[1] * item) if transposable else 0
     # PyMem_RawMalloc: tracemalloc sees it (the bench's memory rows), and no GIL is needed
     cdef char* raw = <char*>PyMem_RawMalloc(x_bytes + 2 * y_bytes + 2 * a_bytes + w_bytes
