@@ -6,19 +6,15 @@ cdef void batch_step(Py_ssize_t optimizer, floating* params, floating* state, do
                      Py_ssize_t n_layers, Py_ssize_t loss, const floating* X,
                      const floating* Y, const floating* weights, Py_ssize_t n, floating* A,
                      floating* Z, floating* D, floating* grads, double* lse, double* cost,
-                     bint clipped_loss, floating* first_t, floating* fresh_t) noexcept nogil:
+                     bint clipped_loss, floating* first_t, floating* copy_t) noexcept nogil:
     # one optimizer step on the batch X, Y of n samples with their mean gradient, fused into
     # the update (block by block with the scratch `grads`); cost gets the batch's summed loss
     # before the step (clipped_loss: the cross-entropies as scikit-learn computes them);
     # weights (NULL: none) scale each sample's loss and gradient; lse: scratch of n entries;
-    # first_t: NULL, or W[0]^T standing in for W[0] (first_transposed); fresh_t: NULL, or
-    # scratch into which W[0]^T is copied for this step's first forward product alone
+    # first_t: NULL, or W[0]^T standing in for W[0] (first_transposed); copy_t: NULL, or
+    # scratch for network_forward's copies of W^T
     cdef Py_ssize_t units = total_units(sizes, n_layers), n_out = sizes[n_layers]
-    cdef floating* forward_t = first_t
-    if fresh_t != NULL:
-        transpose(params, fresh_t, sizes[1], sizes[0])
-        forward_t = fresh_t
-    network_forward(params, sizes, activations, n_layers, X, A, Z, n, lse, forward_t)
+    network_forward(params, sizes, activations, n_layers, X, A, Z, n, lse, first_t, copy_t)
     if clipped_loss and (loss == BINARY_CROSS_ENTROPY or loss == CROSS_ENTROPY):
         cost[0] = clipped_loss_sum(A + n * (units - n_out), Y, weights, n, n_out, loss,
                                    machine_epsilon(params))
@@ -41,36 +37,19 @@ cdef void batch_step(Py_ssize_t optimizer, floating* params, floating* state, do
 # backward product that needs W[0] as it is, so an epoch of plain SGD mini-batches (whose
 # update is the gradient's product itself) keeps W[0]^T instead, transposed once at the start
 # and back at the end: the first layer's forward product then runs untransposed, and its
-# update (W[0]^T += -lr/n a[0]^T delta) is an A^T B product as every gradient's is. Other
-# optimizers update W[0] element by element with their state, as stored, so their steps
-# copy W[0]^T afresh for the forward product alone: the blocked copy (module.pxi) takes less
-# than it saves (128 x 64: 0.8 us float and 1.4 us double, against 3.2 and 4.4 us saved in
-# the product). So do the batches that make records, which read W[0] before every step.
+# update (W[0]^T += -lr/n a[0]^T delta) is an A^T B product as every gradient's is. (Other
+# optimizers update W[0] element by element with their state, as stored: their steps, and
+# every layer's forward product, copy W^T afresh where that pays, see copy_pays.)
 # Only in the small-matrix regime (at most SMALL_PRODUCT multiply-adds): beyond it BLAS packs
 # both operands whatever their layout, and a transpose of a large W[0] is not free.
 cdef Py_ssize_t SMALL_PRODUCT = 1 << 20
 
 
-cdef inline bint first_untransposed(const Py_ssize_t* sizes, Py_ssize_t n) noexcept nogil:
-    # whether a step on n samples runs its first forward product with W[0]^T (kept through
-    # the epoch, first_transposed, or copied afresh)
-    return n > 1 and n * sizes[0] * sizes[1] <= SMALL_PRODUCT and use_blas(n, sizes[0], sizes[1])
-
-
 cdef inline bint first_transposed(Py_ssize_t optimizer, double* settings,
                                   const Py_ssize_t* sizes, Py_ssize_t n) noexcept nogil:
-    # whether a step on n samples keeps W[0]^T in place of W[0] (plain SGD: the batches of
-    # epoch's scratch first_t)
-    return optimizer == SGD and sgd_kind(settings, True) == 3 and first_untransposed(sizes, n)
-
-
-cdef void transpose(const floating* source, floating* target, Py_ssize_t rows,
-                    Py_ssize_t cols) noexcept nogil:
-    # target (cols, rows) = source (rows, cols)^T, a copy of every entry
-    if floating is double:
-        bpcore_transpose_d(source, target, rows, cols)
-    else:
-        bpcore_transpose_f(source, target, rows, cols)
+    # whether a step on n samples runs with W[0]^T (the batches of epoch's scratch first_t)
+    return (optimizer == SGD and sgd_kind(settings, True) == 3 and n > 1
+            and n * sizes[0] * sizes[1] <= SMALL_PRODUCT and use_blas(n, sizes[0], sizes[1]))
 
 
 cdef inline double machine_epsilon(const floating* params) noexcept nogil:
@@ -107,7 +86,7 @@ cdef double epoch(Py_ssize_t optimizer, floating* params, floating* state, doubl
                   Py_ssize_t batch_size, floating* X_batch, floating* Y_batch,
                   floating* W_batch, floating* A, floating* Z, floating* D,
                   floating* grads, double* lse, bint summed_penalty, double* records,
-                  bint clipped_loss, floating* first_t) noexcept nogil:
+                  bint clipped_loss, floating* first_t, floating* copy_t) noexcept nogil:
     # One pass over the samples in `order`, one step per batch; returns the summed loss of
     # every sample (times its weight, unless weights is NULL), each measured just before the
     # step that uses it. With summed_penalty, weight decay is an L2 penalty on each batch's
@@ -117,12 +96,11 @@ cdef double epoch(Py_ssize_t optimizer, floating* params, floating* state, doubl
     # (NULL: none) gets one row per batch: its summed loss as stepped, S, and sum W^2 just
     # before its step. clipped_loss: the cross-entropies' values as scikit-learn computes
     # them (from the probabilities clipped to [eps, 1 - eps]). first_t: NULL, or scratch for
-    # W[0]^T (sizes[0] x sizes[1]) for the batches first_untransposed takes: kept there
-    # through the batches first_transposed takes (W[0] is up to date on return and whenever
-    # a batch is not one of them or records are made), else copied there for each step.
+    # W[0]^T (sizes[0] x sizes[1]) for the batches first_transposed takes; W[0] is up to date
+    # on return and whenever a batch is not one of them or records are made. copy_t: NULL,
+    # or scratch of COPY_ENTRIES for the forward products' copies of W^T (copy_pays).
     cdef Py_ssize_t start = 0, s, b, row, batch = 0
     cdef bint live = False  # whether first_t holds the current W[0], not params
-    cdef bint keep, fresh
     cdef Py_ssize_t n_in = sizes[0], n_out = sizes[n_layers]
     cdef Py_ssize_t slot = decay_slot(optimizer)
     cdef double total = 0.0, cost, weight_sum, decay = settings[slot]
@@ -167,19 +145,18 @@ cdef double epoch(Py_ssize_t optimizer, floating* params, floating* state, doubl
             elif weights != NULL:
                 for s in range(b):  # to mean 1 in the batch: sum w g / sum w
                     W_batch[s] = <floating>(W_batch[s] * (b / weight_sum))
-        keep = first_t != NULL and records == NULL and first_transposed(optimizer, settings,
-                                                                        sizes, b)
-        if keep and not live:
-            transpose(params, first_t, sizes[1], sizes[0])
-            live = True
-        elif live and not keep:
+        if first_t != NULL and records == NULL and first_transposed(optimizer, settings,
+                                                                    sizes, b):
+            if not live:
+                transpose(params, first_t, sizes[1], sizes[0])
+                live = True
+        elif live:
             transpose(first_t, params, sizes[0], sizes[1])
             live = False
-        fresh = not keep and first_t != NULL and first_untransposed(sizes, b)
         if not (summed_penalty and weight_sum == 0):
             batch_step(optimizer, params, state, settings, sizes, activations, n_layers, loss,
                        x, y, w, b, A, Z, D, grads, lse, &cost, clipped_loss,
-                       first_t if live else NULL, first_t if fresh else NULL)
+                       first_t if live else NULL, copy_t)
         if records != NULL:
             records[3 * batch] = cost
         total += cost
@@ -221,7 +198,7 @@ cdef int step_one_sample(Py_ssize_t optimizer, floating* params, floating* state
     A, D, Z = scratch, scratch + units, scratch + 2 * units
     saved = Z + n_out
     cdef double lse
-    network_forward(params, sizes, activations, n_layers, x, A, Z, 1, &lse, NULL)
+    network_forward(params, sizes, activations, n_layers, x, A, Z, 1, &lse, NULL, NULL)
     cost[0] = sample_loss(A + units - n_out, Z, y, n_out, loss,
                           &lse if activations[n_layers - 1] == SOFTMAX else NULL)
     if not (cost[0] - cost[0] == 0):
@@ -256,7 +233,7 @@ cdef bint forward_one_sample(const floating* params, const Py_ssize_t* sizes,
     if not all_finite(x, sizes[0]):
         return False
     network_forward(params, sizes, activations, n_layers, x, scratch, scratch + units, 1,
-                    NULL, NULL)
+                    NULL, NULL, NULL)
     memcpy(out, scratch + units - n_out, n_out * sizeof(floating))
     return True
 
@@ -270,7 +247,7 @@ cdef double loss_gradients_all(const floating* params, const Py_ssize_t* sizes,
     # full-batch methods such as L-BFGS evaluate, once per iteration
     cdef Py_ssize_t units = total_units(sizes, n_layers), n_out = sizes[n_layers]
     cdef double total
-    network_forward(params, sizes, activations, n_layers, X, A, Z, n, NULL, NULL)
+    network_forward(params, sizes, activations, n_layers, X, A, Z, n, NULL, NULL, NULL)
     total = batch_loss_sum(A + n * (units - n_out), Z, Y, weights, n, n_out, loss, NULL)
     network_backward(params, sizes, activations, n_layers, loss, Y, weights, A, D, n)
     network_gradients(sizes, n_layers, X, A, D, grads, n)

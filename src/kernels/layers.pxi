@@ -37,23 +37,71 @@ cdef void layer_forward(const floating* weights, const floating* biases,
     activate_rows(outputs, n, n_out, activation, lse)
 
 
+cdef void transpose(const floating* source, floating* target, Py_ssize_t rows,
+                    Py_ssize_t cols) noexcept nogil:
+    # target (cols, rows) = source (rows, cols)^T, a copy of every entry
+    if floating is double:
+        bpcore_transpose_d(source, target, rows, cols)
+    else:
+        bpcore_transpose_f(source, target, rows, cols)
+
+
+# OpenBLAS's AVX-512 (SkylakeX) kernels, which it runs on every CPU with AVX-512, run the
+# forward product Z = A W^T (W stored (n_out, n_in), a transposed operand to BLAS) on a slow
+# small-matrix path for batches of a few dozen rows: 64 -> 128 and 128 -> 64 in batches of 32
+# take 7.8 us, and 4.6 untransposed (float32; 13.6 against 9.2 in float64;
+# benchmarks/forward_split.py). Where the untransposed product was 1.09 to 2.7 times as fast
+# over a grid of shapes timed on an EPYC Zen 4 (batches of 32 to 256, n_out >= 32,
+# n_in <= 128, at most 2^18 multiply-adds), a forward pass copies W^T first (the blocked
+# transpose of module.pxi, at most COPY_ENTRIES entries) and runs the product untransposed.
+# Fewer rows, or more inputs, and the copy costs more than it saves; on CPUs without AVX-512
+# OpenBLAS's AVX2 kernels take both layouts at one speed, and it would only cost.
+cdef enum:
+    COPY_ENTRIES = 8192  # 2^18 multiply-adds / 32 rows
+
+
+cdef bint TRANSPOSED_SLOW = bpcore_cpu_runs(2)
+
+
+cdef inline bint copy_pays(Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
+    # whether a forward product of n rows through n_in -> n_out runs on a fresh copy of W^T
+    return (TRANSPOSED_SLOW and n >= 32 and n_out >= 32 and n_in <= 128
+            and n * n_in * n_out <= 32 * COPY_ENTRIES and use_blas(n, n_in, n_out))
+
+
+cdef bint copies_pay(const Py_ssize_t* sizes, Py_ssize_t n_layers, Py_ssize_t n) noexcept nogil:
+    # whether a forward pass of n rows copies any layer's W^T (so needs copy_t)
+    cdef Py_ssize_t l
+    for l in range(n_layers):
+        if copy_pays(n, sizes[l], sizes[l + 1]):
+            return True
+    return False
+
+
 cdef void network_forward(const floating* params, const Py_ssize_t* sizes,
                           const Py_ssize_t* activations, Py_ssize_t n_layers,
                           const floating* X, floating* A, floating* Z,
-                          Py_ssize_t n, double* lse, const floating* first_t) noexcept nogil:
+                          Py_ssize_t n, double* lse, const floating* first_t,
+                          floating* copy_t) noexcept nogil:
     # a[0] = x; z[l] = W[l] a[l-1] + b[l]; a[l] = f(z[l]), layer after layer; Z gets the
     # output layer's z, and lse (NULL: not wanted) each sample's logsumexp(z[L]) for a softmax
-    # output (activate_rows); first_t: NULL, or W[0]^T (see first_transposed)
+    # output (activate_rows); first_t: NULL, or W[0]^T (see first_transposed); copy_t: NULL,
+    # or scratch of COPY_ENTRIES for a copy of W[l]^T where copy_pays
     cdef Py_ssize_t l, n_in, n_out
     cdef const floating* p = params
     cdef const floating* inputs = X
     cdef floating* outputs = A
+    cdef const floating* transposed
     for l in range(n_layers):
         n_in = sizes[l]
         n_out = sizes[l + 1]
+        transposed = first_t if l == 0 else NULL
+        if transposed == NULL and copy_t != NULL and copy_pays(n, n_in, n_out):
+            transpose(p, copy_t, n_out, n_in)
+            transposed = copy_t
         layer_forward(p, p + n_out * n_in, inputs, outputs,
                       Z if l == n_layers - 1 else NULL, n, n_in, n_out, activations[l],
-                      lse if l == n_layers - 1 else NULL, first_t if l == 0 else NULL)
+                      lse if l == n_layers - 1 else NULL, transposed)
         p += n_out * (n_in + 1)
         inputs = outputs
         outputs += n * n_out

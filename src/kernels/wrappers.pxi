@@ -187,9 +187,18 @@ def forward(const floating[::1] params not None, const Py_ssize_t[::1] sizes not
     if n == 0:
         return
     load_blas(&sizes[0], n_layers, n)
-    with nogil:
-        network_forward(&params[0], &sizes[0], &activations[0], n_layers, &X[0, 0], &A[0],
-                        &Z[0, 0], n, NULL, NULL)
+    # as a training step's forward pass: the same products, so the same bits
+    cdef void* copy_t = NULL
+    if copies_pay(&sizes[0], n_layers, n):
+        copy_t = PyMem_RawMalloc(COPY_ENTRIES * sizeof(floating))
+        if copy_t == NULL:
+            raise MemoryError()
+    try:
+        with nogil:
+            network_forward(&params[0], &sizes[0], &activations[0], n_layers, &X[0, 0],
+                            &A[0], &Z[0, 0], n, NULL, NULL, <floating*>copy_t)
+    finally:
+        PyMem_RawFree(copy_t)
 
 
 def backward(const floating[::1] params not None, const Py_ssize_t[::1] sizes not None,
@@ -362,13 +371,18 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
     # before first_transposed, which asks whether BLAS is loaded: a process's first epoch
     # then takes the layouts every later one does (the same bits)
     load_blas(&sizes[0], n_layers, batch_size)
-    # W[0]^T, where the epoch's batches, or its last shorter one, take it (first_untransposed)
-    cdef bint transposable = (first_untransposed(&sizes[0], batch_size)
-                              or first_untransposed(&sizes[0], n_order % batch_size))
+    # W[0]^T, where the epoch's batches, or its last shorter one, take it (first_transposed)
+    cdef bint transposable = records_data == NULL and (
+        first_transposed(optimizer, &settings[0], &sizes[0], batch_size)
+        or first_transposed(optimizer, &settings[0], &sizes[0], n_order % batch_size))
     cdef Py_ssize_t t_bytes = lines(sizes[0] * sizes[1] * item) if transposable else 0
+    # the forward products' copies of W^T, where the batches take them (copy_pays)
+    cdef Py_ssize_t c_bytes = lines(COPY_ENTRIES * item) if (
+        copies_pay(&sizes[0], n_layers, batch_size)
+        or copies_pay(&sizes[0], n_layers, n_order % batch_size)) else 0
     # PyMem_RawMalloc: tracemalloc sees it (the bench's memory rows), and no GIL is needed
     cdef char* raw = <char*>PyMem_RawMalloc(x_bytes + 2 * y_bytes + 2 * a_bytes + w_bytes
-                                            + lse_bytes + g_bytes + t_bytes + LINE)
+                                            + lse_bytes + g_bytes + t_bytes + c_bytes + LINE)
     if raw == NULL:
         raise MemoryError()
     cdef char* X_batch = raw + (LINE - <size_t>raw % LINE) % LINE
@@ -380,6 +394,7 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
     cdef char* lse = W_batch + w_bytes
     cdef char* grads = lse + lse_bytes
     cdef char* first_t = grads + g_bytes if transposable else NULL
+    cdef char* copy_t = grads + g_bytes + t_bytes if c_bytes > 0 else NULL
     cdef double total
     cdef floating* state_data = &state[0] if state.shape[0] > 0 else NULL
     try:
@@ -389,7 +404,7 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
                           n_order, batch_size, <floating*>X_batch, <floating*>Y_batch,
                           <floating*>W_batch, <floating*>A, <floating*>Z, <floating*>D,
                           <floating*>grads, <double*>lse, summed_penalty, records_data,
-                          clipped_loss, <floating*>first_t)
+                          clipped_loss, <floating*>first_t, <floating*>copy_t)
     finally:
         PyMem_RawFree(raw)
     return total
