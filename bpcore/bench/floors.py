@@ -50,7 +50,9 @@ LAYOUTS = ("NN", "NT", "TN", "TT")
 BPCORE_LAYOUTS = {"forward": "NT", "backward": "NN", "gradient": "TN"}
 # except that a plain SGD epoch keeps W[0]^T for the first layer's products when they have
 # at most the compiled kernels' FIRST_LAYER_TRANSPOSED_UP_TO multiply-adds: its forward is
-# then untransposed ("NN"), and its gradient, computed as G^T = A^T D, stays an A^T B product
+# then untransposed ("NN"), and its gradient, computed as G^T = A^T D, stays an A^T B product;
+# and that a forward product the compiled kernels' forward_copies takes runs on a copy of W^T
+# ("NN")
 # a timed call of one product repeats it to about this many floating-point operations, so
 # that the Python call around it is lost in the noise
 WORK_PER_CALL = 2e7
@@ -73,8 +75,10 @@ class Product(NamedTuple):
     def bpcore_layout(self) -> str:
         """The layout bpcore's kernels store this product's operands in (in a plain SGD
         epoch, as the bench's mini-batch rows train)."""
-        small = self.m * self.n * self.k <= compiled().FIRST_LAYER_TRANSPOSED_UP_TO
-        if self.kind == "forward" and self.layer == 0 and small:
+        kernels = compiled()
+        small = self.m * self.n * self.k <= kernels.FIRST_LAYER_TRANSPOSED_UP_TO
+        if self.kind == "forward" and ((self.layer == 0 and small)
+                                       or kernels.forward_copies(self.m, self.k, self.n)):
             return "NN"
         return BPCORE_LAYOUTS[self.kind]
 

@@ -37,6 +37,18 @@ def blas_loaded():
     return blas_is_loaded()
 
 
+def forward_copies(Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out):
+    """Whether a training step's forward product of n rows through n_in -> n_out inputs and
+    outputs runs untransposed on a copy of W^T (on this CPU; BLAS is loaded first, as the
+    step would), for the bench's account of the layouts."""
+    cdef Py_ssize_t sizes[2]
+    if n < 1 or n_in < 1 or n_out < 1:
+        raise ValueError(f"n, n_in and n_out must be at least 1, got {n}, {n_in}, {n_out}")
+    sizes[0], sizes[1] = n_in, n_out
+    load_blas(sizes, 1, n)
+    return copy_pays(n, n_in, n_out)
+
+
 cdef enum:
     # Networks with at most this many units (all layers, plus the output's z) run
     # `forward_one` on scratch on the stack: no malloc and free per call;
