@@ -22,7 +22,7 @@ from ._spec import (ACTIVATIONS, LEAKY_SLOPE, LOSSES, MAX_LAYERS, MAX_WIDTH, OPT
 
 __all__ = ["ACTIVATIONS", "LOSSES", "OPTIMIZERS", "LIMITS", "OPTIMIZER_SHAPES", "forward",
            "forward_one", "backward", "parameter_gradients", "batch_loss", "loss_gradients",
-           "update", "step_one", "train_epoch"]
+           "update", "step_one", "train_epoch", "permutation"]
 
 MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY, POISSON = (LOSSES[name] for name in (
     "mse", "binary_cross_entropy", "cross_entropy", "poisson"))
