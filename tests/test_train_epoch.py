@@ -405,6 +405,22 @@ def test_a_steps_loss_is_the_forward_passs_where_the_weights_are_copied(dtype):
     assert records[0, 0] == expected
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_lbfgss_objective_is_the_forward_passs_where_the_weights_are_copied(dtype):
+    # loss_gradients (L-BFGS's objective and gradient) runs the products as forward does
+    net, X, Y = copy_case(dtype, 40)
+    Xc, Yc = net._data(X, Y)
+    none = np.zeros(0, dtype=net.dtype)
+    A, Z = net._forward(Xc)
+    expected = _backend.kernels.batch_loss(net._loss_code, net._output(A, 40), Z, Yc, none)
+    grads = np.empty_like(net._params)
+    total = _backend.kernels.loss_gradients(net._params, net._sizes_array,
+                                            net._activation_codes, net._loss_code, Xc, Yc,
+                                            none, grads)
+    assert total == expected
+    assert grads.tobytes() == parameters(net.gradients(X, Y)).tobytes()
+
+
 def test_the_first_fit_of_a_process_is_the_same_fit_run_again(backend, tmp_path):
     # SciPy's BLAS is loaded by the first kernel call that needs it: that call must choose the
     # layouts as every later one does (first_transposed asks whether BLAS is loaded), or the

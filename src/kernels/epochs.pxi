@@ -32,7 +32,7 @@ cdef void batch_step(Py_ssize_t optimizer, floating* params, floating* state, do
 
 # The first layer's forward product Z = A W[0]^T, with W[0] stored (n_out, n_in), is one with
 # a transposed operand to BLAS, which OpenBLAS's AVX-512 (SkylakeX) kernels run on a slow
-# path in the small-matrix regime: 9.8 us against 4.8 untransposed for a batch of 32 through
+# path in the small-matrix regime: 7.9 us against 4.6 untransposed for a batch of 32 through
 # 64 -> 128 (float32, benchmarks/forward_split.py). Unlike every later layer, the first has no
 # backward product that needs W[0] as it is, so an epoch of plain SGD mini-batches (whose
 # update is the gradient's product itself) keeps W[0]^T instead, transposed once at the start
@@ -242,12 +242,12 @@ cdef double loss_gradients_all(const floating* params, const Py_ssize_t* sizes,
                                const Py_ssize_t* activations, Py_ssize_t n_layers,
                                Py_ssize_t loss, const floating* X, const floating* Y,
                                const floating* weights, Py_ssize_t n, floating* A, floating* Z,
-                               floating* D, floating* grads) noexcept nogil:
+                               floating* D, floating* grads, floating* copy_t) noexcept nogil:
     # the summed (weighted) loss of the n samples and their mean gradient into grads: what
-    # full-batch methods such as L-BFGS evaluate, once per iteration
+    # full-batch methods such as L-BFGS evaluate, once per iteration; copy_t: as forward's
     cdef Py_ssize_t units = total_units(sizes, n_layers), n_out = sizes[n_layers]
     cdef double total
-    network_forward(params, sizes, activations, n_layers, X, A, Z, n, NULL, NULL, NULL)
+    network_forward(params, sizes, activations, n_layers, X, A, Z, n, NULL, NULL, copy_t)
     total = batch_loss_sum(A + n * (units - n_out), Z, Y, weights, n, n_out, loss, NULL)
     network_backward(params, sizes, activations, n_layers, loss, Y, weights, A, D, n)
     network_gradients(sizes, n_layers, X, A, D, grads, n)

@@ -293,10 +293,14 @@ def loss_gradients(const floating[::1] params not None, const Py_ssize_t[::1] si
     cdef floating[:, ::1] Z = np.empty((n, sizes[n_layers]), dtype=dtype)
     cdef double total
     load_blas(&sizes[0], n_layers, n)
+    # forward's copies of W^T, so that the objective is `forward`'s loss to the bit
+    cdef floating[::1] C = np.empty(COPY_ENTRIES if copies_pay(&sizes[0], n_layers, n) else 0,
+                                    dtype=dtype)
+    cdef floating* copy_t = &C[0] if C.shape[0] > 0 else NULL
     with nogil:
         total = loss_gradients_all(&params[0], &sizes[0], &activations[0], n_layers, loss,
                                    &X[0, 0], &Y[0, 0], w, n, &A[0], &Z[0, 0], &D[0],
-                                   &grads[0])
+                                   &grads[0], copy_t)
     return total
 
 
