@@ -1005,11 +1005,13 @@ class Network:
             > 0 in any of the epochs (all are checked before the first trains).
         DivergenceError
             If the loss or a parameter becomes NaN or infinite in an epoch: the network
-            keeps the parameters from before that epoch. A subclass of ValueError.
+            keeps the parameters (and optimizer state and generator) from before that
+            epoch. A subclass of ValueError.
         KeyboardInterrupt
-            On Ctrl-C the network gets back the parameters it had at the start of the
-            interrupted epoch, and the exception is raised again with a message that says
-            which epoch they are from.
+            On Ctrl-C the network gets back the parameters, optimizer state and generator
+            it had at the start of the interrupted epoch, so that training on is training
+            as if that epoch had not begun, and the exception is raised again with a message
+            that says which epoch they are from.
 
         Warns
         -----

@@ -331,7 +331,8 @@ def _smaller(rate: float) -> str:
 
 def _shuffled(rng: np.random.Generator, n: int) -> Indices:
     """0 .. n-1 in a random order, for an epoch: the kernels' permutation (a quarter of
-    NumPy's time) from one draw of 63 bits from rng, so that rng's seed makes it repeatable."""
+    NumPy's time) seeded by one raw draw of rng's bit generator (its top 63 bits with NumPy's
+    default PCG64), so that rng's seed makes it repeatable."""
     order: Indices = _backend.kernels.permutation(n, rng.bit_generator.random_raw() >> 1)
     return order
 
@@ -345,14 +346,18 @@ def _epochs(trainer: _Trainer, X: Floats, epochs: int, lr: float | Callable[[int
     for epoch in range(1, epochs + 1):
         rate = rules.rate(rate_at(lr, epoch))
         trainer.set_rate(rate)
-        order = _shuffled(rng, n) if shuffle else np.arange(n, dtype=np.intp)
-        saved = None
+        saved = drawn_from = None
         try:
+            # an undone epoch gives back its draw too: training on is then as if it never ran
+            drawn_from = rng.bit_generator.state if shuffle else None
+            order = _shuffled(rng, n) if shuffle else np.arange(n, dtype=np.intp)
             saved = trainer.snapshot()
             total, finite = trainer.train_rows(order)
             loss = total / n
             if not (np.isfinite(loss) and finite):
                 trainer.restore(saved)
+                if drawn_from is not None:
+                    rng.bit_generator.state = drawn_from
                 raise DivergenceError(
                     f"training diverged in epoch {epoch} (loss {loss}); the network keeps "
                     f"the parameters from before that epoch; try {advice or _smaller(rate)}")
@@ -363,6 +368,8 @@ def _epochs(trainer: _Trainer, X: Floats, epochs: int, lr: float | Callable[[int
                 raise
             if saved is not None:  # back to the last whole epoch
                 trainer.restore(saved)
+            if drawn_from is not None:
+                rng.bit_generator.state = drawn_from
             raise KeyboardInterrupt(f"training interrupted in epoch {epoch}; the network "
                                     f"keeps the parameters {_kept(epoch - 1)}") from None
         if stop:
