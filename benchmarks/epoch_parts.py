@@ -3,8 +3,8 @@
     python benchmarks/epoch_parts.py                 # tiny_online and mid_online, full scale
     python benchmarks/epoch_parts.py mid_batch_f32 --scale default
 
-The bench times `Network.fit(X, Y, epochs=1)`: Python's checks and set-up of the call, NumPy's
-shuffle of the rows and the compiled epoch. This times, in alternating rounds (best of each),
+The bench times `Network.fit(X, Y, epochs=1)`: Python's checks and set-up of the call, the
+shuffle of the rows (the kernels' permutation) and the compiled epoch. This times, in alternating rounds (best of each),
 the case's floor (`bpcore.bench.floors`: the plain C loop for tiny_online, the memory bound for
 mid_online, the products alone in their fastest layouts for the mini-batch cases), the compiled
 epoch alone over the rows in order and in one fixed shuffled order (the kernel call `fit`
