@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -332,9 +332,18 @@ def _smaller(rate: float) -> str:
 def _shuffled(rng: np.random.Generator, n: int) -> Indices:
     """0 .. n-1 in a random order, for an epoch: the kernels' permutation (a quarter of
     NumPy's time) seeded by one raw draw of rng's bit generator (its top 63 bits with NumPy's
-    default PCG64), so that rng's seed makes it repeatable."""
+    default PCG64), so that rng's seed makes it repeatable. One draw, always: _rewind counts
+    on it."""
     order: Indices = _backend.kernels.permutation(n, rng.bit_generator.random_raw() >> 1)
     return order
+
+
+def _rewind(rng: np.random.Generator, start: Mapping[str, Any] | None, epochs: int) -> None:
+    """Put rng back where it stood after `epochs` shuffled epochs from the state `start`
+    (None: fit does not shuffle, and rng was not drawn from)."""
+    if start is not None:
+        rng.bit_generator.state = start
+        rng.bit_generator.random_raw(epochs)
 
 
 def _epochs(trainer: _Trainer, X: Floats, epochs: int, lr: float | Callable[[int], float],
@@ -343,21 +352,21 @@ def _epochs(trainer: _Trainer, X: Floats, epochs: int, lr: float | Callable[[int
     """The epochs of `train`, recorded through `rules` once each is whole and finite."""
     n = X.shape[0]
     history = rules.history
+    # an undone epoch gives its draw back too (training on is then as if it never ran): rng
+    # is rewound from its state here, kept once rather than before every epoch's draw
+    start = rng.bit_generator.state if shuffle else None
     for epoch in range(1, epochs + 1):
         rate = rules.rate(rate_at(lr, epoch))
         trainer.set_rate(rate)
-        saved = drawn_from = None
+        saved = None
         try:
-            # an undone epoch gives back its draw too: training on is then as if it never ran
-            drawn_from = rng.bit_generator.state if shuffle else None
             order = _shuffled(rng, n) if shuffle else np.arange(n, dtype=np.intp)
             saved = trainer.snapshot()
             total, finite = trainer.train_rows(order)
             loss = total / n
             if not (np.isfinite(loss) and finite):
                 trainer.restore(saved)
-                if drawn_from is not None:
-                    rng.bit_generator.state = drawn_from
+                _rewind(rng, start, epoch - 1)
                 raise DivergenceError(
                     f"training diverged in epoch {epoch} (loss {loss}); the network keeps "
                     f"the parameters from before that epoch; try {advice or _smaller(rate)}")
@@ -368,8 +377,7 @@ def _epochs(trainer: _Trainer, X: Floats, epochs: int, lr: float | Callable[[int
                 raise
             if saved is not None:  # back to the last whole epoch
                 trainer.restore(saved)
-            if drawn_from is not None:
-                rng.bit_generator.state = drawn_from
+            _rewind(rng, start, epoch - 1)
             raise KeyboardInterrupt(f"training interrupted in epoch {epoch}; the network "
                                     f"keeps the parameters {_kept(epoch - 1)}") from None
         if stop:
