@@ -199,18 +199,13 @@ def forward(const floating[::1] params not None, const Py_ssize_t[::1] sizes not
     if n == 0:
         return
     load_blas(&sizes[0], n_layers, n)
-    # as a training step's forward pass: the same products, so the same bits
-    cdef void* copy_t = NULL
-    if copies_pay(&sizes[0], n_layers, n):
-        copy_t = PyMem_RawMalloc(COPY_ENTRIES * sizeof(floating))
-        if copy_t == NULL:
-            raise MemoryError()
-    try:
-        with nogil:
-            network_forward(&params[0], &sizes[0], &activations[0], n_layers, &X[0, 0],
-                            &A[0], &Z[0, 0], n, NULL, NULL, <floating*>copy_t)
-    finally:
-        PyMem_RawFree(copy_t)
+    # the copies of W^T a training step's forward pass makes: the same products, the same bits
+    cdef floating[::1] C = np.empty(COPY_ENTRIES if copies_pay(&sizes[0], n_layers, n) else 0,
+                                    dtype=np.float32 if floating is float else np.float64)
+    cdef floating* copy_t = &C[0] if C.shape[0] > 0 else NULL
+    with nogil:
+        network_forward(&params[0], &sizes[0], &activations[0], n_layers, &X[0, 0], &A[0],
+                        &Z[0, 0], n, NULL, NULL, copy_t)
 
 
 def backward(const floating[::1] params not None, const Py_ssize_t[::1] sizes not None,
