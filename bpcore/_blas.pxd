@@ -8,6 +8,10 @@ cdef int load(const Py_ssize_t* sizes, Py_ssize_t n_layers, Py_ssize_t n) except
 # Whether SciPy's BLAS has been loaded.
 cdef bint is_loaded() noexcept nogil
 
+# Whether the loaded BLAS runs small products A B^T (row-major) on a slow path, so that a
+# forward product pays for a copy of W^T (OpenBLAS's AVX-512 kernels; see transposed_slow).
+cdef bint takes_transposed_slow() noexcept nogil
+
 # A layer's matrix product goes to BLAS when it has at least this many multiply-adds
 # (n samples * n_in * n_out); below it the plain loops win (no call and packing overhead).
 # Measured crossover on a 2-core x86-64: see benchmarks/ and bpcore/bench/. A compile-time

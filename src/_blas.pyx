@@ -23,6 +23,16 @@ cdef sgemm_t sgemm = NULL
 cdef dgemv_t dgemv = NULL
 cdef sgemv_t sgemv = NULL
 cdef bint tried = False
+# whether the loaded BLAS runs a small product with a transposed second operand on a slow path
+# (SLOW_CORES): 1 or 0, decided by load or told by transposed_slow; -1 until either
+cdef int slow = -1
+
+# OpenBLAS's AVX-512 kernels: SkylakeX (measured on an EPYC Zen 4: a small product A B^T,
+# row-major, 1.09 to 2.7 times as slow as the same product with B^T stored; see
+# src/kernels/layers.pxi), and Cooperlake and SapphireRapids, which OpenBLAS builds on them.
+# Its Haswell kernels, which it runs on AVX2 CPUs (and wherever OPENBLAS_CORETYPE=Haswell),
+# take both layouts at one speed (an EPYC Zen 5, benchmarks/forward_split.py).
+SLOW_CORES = ("skylakex", "cooperlake", "sapphirerapids")
 
 
 cdef inline bint worth(Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
@@ -41,7 +51,7 @@ cdef void *routine(dict capsules, str name) except NULL:
 
 
 cdef int load(const Py_ssize_t* sizes, Py_ssize_t n_layers, Py_ssize_t n) except -1:
-    global dgemm, sgemm, dgemv, sgemv, tried
+    global dgemm, sgemm, dgemv, sgemv, tried, slow
     cdef Py_ssize_t l
     if tried:
         return 0
@@ -56,6 +66,8 @@ cdef int load(const Py_ssize_t* sizes, Py_ssize_t n_layers, Py_ssize_t n) except
     except ImportError:  # no SciPy: the plain loops do every product
         return 0
     capsules = cython_blas.__pyx_capi__
+    if slow < 0:
+        slow = core_name(cython_blas.__file__).lower() in SLOW_CORES
     sgemm = <sgemm_t>routine(capsules, "sgemm")
     dgemv = <dgemv_t>routine(capsules, "dgemv")
     sgemv = <sgemv_t>routine(capsules, "sgemv")
@@ -65,6 +77,42 @@ cdef int load(const Py_ssize_t* sizes, Py_ssize_t n_layers, Py_ssize_t n) except
 
 cdef bint is_loaded() noexcept nogil:
     return dgemm != NULL
+
+
+def core_name(path):
+    """OpenBLAS's name for the kernels it runs ("Haswell", "SkylakeX", ...), asked of the
+    library at `path` or one it links (SciPy's cython_blas links its OpenBLAS); "" for
+    another BLAS (MKL, BLIS, reference) or a library that cannot be opened."""
+    import ctypes
+    try:
+        library = ctypes.CDLL(path)
+    except OSError:
+        return ""
+    for name in ("scipy_openblas_get_corename", "openblas_get_corename"):
+        function = getattr(library, name, None)
+        if function is not None:
+            function.restype = ctypes.c_char_p
+            return (function() or b"").decode("ascii", "replace")
+    return ""
+
+
+def transposed_slow(flag=None):
+    """Whether the kernels take the loaded BLAS's products A B^T (row-major) for slow, so
+    that a forward product runs on a copy of W^T where that pays (src/kernels/layers.pxi):
+    decided at load from the BLAS's kernels (SLOW_CORES). flag True or False overrides it
+    for the rest of the process (the tests take both paths on any machine); returns the
+    value before the call (False while the BLAS is not loaded and nothing overrode it)."""
+    global slow
+    before = slow == 1
+    if flag is not None:
+        if not isinstance(flag, bool):
+            raise TypeError(f"flag must be True, False or None, got {flag!r}")
+        slow = flag
+    return before
+
+
+cdef bint takes_transposed_slow() noexcept nogil:
+    return slow == 1
 
 
 cdef void gemm(char transa, char transb, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,

@@ -351,10 +351,28 @@ OPTIMIZERS = {"sgd": bpcore.SGD(lr=0.05),
               "adam": bpcore.Adam(lr=0.01), "rprop": bpcore.Rprop(lr=0.01)}
 
 
+@pytest.fixture(params=[True, False], ids=["copies", "no-copies"])
+def copies(request):
+    # forward products copy W^T only where BLAS runs A B^T slowly (bpcore._blas decides from
+    # its kernels): both paths, on any machine, by telling bpcore._blas which it is
+    try:
+        from bpcore import _blas
+    except ImportError:  # no compiled kernels: the fallback has no copies to take
+        yield request.param
+        return
+    _backend.compiled().forward_copies(32, 64, 64)  # loads BLAS: its own decision first
+    before = _blas.transposed_slow(request.param)
+    try:
+        yield request.param
+    finally:
+        _blas.transposed_slow(before)
+
+
 def copy_case(dtype, n=100):
-    # batches of 40 through layers that copy W^T for their forward products on AVX-512 CPUs
-    # (copy_pays in src/kernels/layers.pxi: 45 -> 70 and 70 -> 37; not 37 -> 5), of odd sizes,
-    # so that the blocked copy's edges are crossed; the last batch (20 rows) copies nothing
+    # batches of 40 through layers that copy W^T for their forward products where BLAS runs
+    # A B^T slowly (copy_pays in src/kernels/layers.pxi: 45 -> 70 and 70 -> 37; not 37 -> 5),
+    # of odd sizes, so that the blocked copy's edges are crossed; the last batch (20 rows)
+    # copies nothing
     rng = np.random.default_rng(8)
     net = bpcore.Network([45, 70, 37, 5], activation="tanh", output="softmax",
                          loss="cross_entropy", dtype=dtype, seed=4)
@@ -363,7 +381,8 @@ def copy_case(dtype, n=100):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-def test_forward_products_on_copies_of_the_weights_are_the_fallbacks(backend, dtype, name):
+def test_forward_products_on_copies_of_the_weights_are_the_fallbacks(backend, dtype, name,
+                                                                    copies):
     if backend != "cython":
         pytest.skip("the compiled kernels against the fallback")
     # a copy of the wrong shape, or a stale one, would leave the fallback's plain products
@@ -383,7 +402,7 @@ def test_forward_products_on_copies_of_the_weights_are_the_fallbacks(backend, dt
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-def test_steps_are_fits_batches_to_the_bit_where_the_weights_are_copied(name):
+def test_steps_are_fits_batches_to_the_bit_where_the_weights_are_copied(name, copies):
     net, X, Y = copy_case("float32")
     stepped = twin(net)
     net.fit(X, Y, epochs=1, optimizer=OPTIMIZERS[name], batch_size=40, shuffle=False)
@@ -394,7 +413,7 @@ def test_steps_are_fits_batches_to_the_bit_where_the_weights_are_copied(name):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_a_steps_loss_is_the_forward_passs_where_the_weights_are_copied(dtype):
+def test_a_steps_loss_is_the_forward_passs_where_the_weights_are_copied(dtype, copies):
     # the forward kernel (predict, loss) runs the products as a training step does
     net, X, Y = copy_case(dtype, 40)
     Xc, Yc = net._data(X, Y)
@@ -406,7 +425,7 @@ def test_a_steps_loss_is_the_forward_passs_where_the_weights_are_copied(dtype):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_lbfgss_objective_is_the_forward_passs_where_the_weights_are_copied(dtype):
+def test_lbfgss_objective_is_the_forward_passs_where_the_weights_are_copied(dtype, copies):
     # loss_gradients (L-BFGS's objective and gradient) runs the products as forward does
     net, X, Y = copy_case(dtype, 40)
     Xc, Yc = net._data(X, Y)
@@ -419,6 +438,56 @@ def test_lbfgss_objective_is_the_forward_passs_where_the_weights_are_copied(dtyp
                                             none, grads)
     assert total == expected
     assert grads.tobytes() == parameters(net.gradients(X, Y)).tobytes()
+
+
+def blas_module():
+    from bpcore import _blas
+    from scipy.linalg import cython_blas
+    _backend.compiled().forward_copies(32, 64, 64)  # loads BLAS
+    return _blas, cython_blas.__file__
+
+
+def test_the_blas_kernels_are_named_as_threadpoolctl_names_them(backend):
+    if backend != "cython":
+        pytest.skip("about the compiled kernels' BLAS")
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    _blas, path = blas_module()
+    name = _blas.core_name(path)
+    with threadpoolctl.threadpool_limits(limits=None):
+        infos = threadpoolctl.threadpool_info()
+    openblas = {info["architecture"] for info in infos if info["internal_api"] == "openblas"}
+    if not openblas:
+        assert name == ""
+    else:
+        assert name in openblas
+    assert _blas.transposed_slow() == (name.lower() in _blas.SLOW_CORES)
+    assert _blas.core_name(os.path.join(os.path.dirname(path), "no such library.so")) == ""
+    with pytest.raises(TypeError, match="flag must be True, False or None, got 1"):
+        _blas.transposed_slow(1)
+
+
+@pytest.mark.parametrize("core, slow", [("Haswell", False), ("SkylakeX", True)])
+def test_a_process_copies_the_weights_only_with_blas_kernels_slow_at_a_b_transposed(
+        backend, core, slow):
+    # OPENBLAS_CORETYPE picks OpenBLAS's kernels for the process: the copies follow them,
+    # not the CPU's instruction sets (Haswell's kernels on an AVX-512 CPU take no copies)
+    if backend != "cython":
+        pytest.skip("about the compiled kernels' BLAS")
+    _blas, path = blas_module()
+    if not _blas.core_name(path):
+        pytest.skip("SciPy's BLAS is not OpenBLAS: OPENBLAS_CORETYPE does not apply")
+    if ("avx512" if slow else "avx2") not in _backend.compiled().cpu_runs():
+        pytest.skip(f"this CPU does not run OpenBLAS's {core} kernels")
+    code = """if True:
+        from scipy.linalg import cython_blas
+        from bpcore import _backend, _blas
+        copies = _backend.compiled().forward_copies(32, 64, 128)
+        print(_blas.core_name(cython_blas.__file__), copies, _blas.transposed_slow())
+    """
+    environment = dict(os.environ, OPENBLAS_CORETYPE=core, BPCORE_BACKEND="cython")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=environment, check=True)
+    assert result.stdout.split() == [core, str(slow), str(slow)]
 
 
 def test_the_first_fit_of_a_process_is_the_same_fit_run_again(backend, tmp_path):

@@ -46,26 +46,26 @@ cdef void transpose(const floating* source, floating* target, Py_ssize_t rows,
         bpcore_transpose_f(source, target, rows, cols)
 
 
-# OpenBLAS's AVX-512 (SkylakeX) kernels, which it runs on every CPU with AVX-512, run the
-# forward product Z = A W^T (W stored (n_out, n_in), a transposed operand to BLAS) on a slow
-# small-matrix path for batches of a few dozen rows: 64 -> 128 and 128 -> 64 in batches of 32
-# take 7.8 us, and 4.6 untransposed (float32; 13.6 against 9.2 in float64;
-# benchmarks/forward_split.py). Where the untransposed product was 1.09 to 2.7 times as fast
-# over a grid of shapes timed on an EPYC Zen 4 (batches of 32 to 256, n_out >= 32,
-# n_in <= 128, at most 2^18 multiply-adds), a forward pass copies W^T first (the blocked
-# transpose of module.pxi, at most COPY_ENTRIES entries) and runs the product untransposed.
-# Fewer rows, or more inputs, and the copy costs more than it saves; on CPUs without AVX-512
-# OpenBLAS's AVX2 kernels take both layouts at one speed, and it would only cost.
+# OpenBLAS's AVX-512 (SkylakeX) kernels run the forward product Z = A W^T (W stored
+# (n_out, n_in), a transposed operand to BLAS) on a slow small-matrix path for batches of a
+# few dozen rows: 64 -> 128 and 128 -> 64 in batches of 32 take 7.8 us, and 4.6 untransposed
+# (float32; 13.6 against 9.2 in float64; benchmarks/forward_split.py). Where the untransposed
+# product was 1.09 to 2.7 times as fast over a grid of shapes timed on an EPYC Zen 4 (batches
+# of 32 to 256, n_out >= 32, n_in <= 128, at most 2^18 multiply-adds), a forward pass copies
+# W^T first (the blocked transpose of module.pxi, at most COPY_ENTRIES entries) and runs the
+# product untransposed. Fewer rows, or more inputs, and the copy costs more than it saves.
+# Only with those kernels (bpcore._blas asks OpenBLAS which it runs: takes_transposed_slow):
+# its Haswell kernels, which AVX2 CPUs get, take both layouts at one speed, on an EPYC Zen 5
+# with AVX-512 too (OPENBLAS_CORETYPE=Haswell), and there the copies only cost (2% to 3% of
+# a 64-128-64-10 epoch in batches of 32, where with the SkylakeX kernels on the same CPU
+# they save 7% to 13%).
 cdef enum:
     COPY_ENTRIES = 8192  # 2^18 multiply-adds / 32 rows
 
 
-cdef bint TRANSPOSED_SLOW = bpcore_cpu_runs(2)
-
-
 cdef inline bint copy_pays(Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
     # whether a forward product of n rows through n_in -> n_out runs on a fresh copy of W^T
-    return (TRANSPOSED_SLOW and n >= 32 and n_out >= 32 and n_in <= 128
+    return (takes_transposed_slow() and n >= 32 and n_out >= 32 and n_in <= 128
             and n * n_in * n_out <= 32 * COPY_ENTRIES and use_blas(n, n_in, n_out))
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from bpcore._spec cimport *
 from bpcore._blas cimport BLAS_MIN_WORK, gemm, is_loaded as blas_is_loaded, load as load_blas
-from bpcore._blas cimport use_blas as blas_takes
+from bpcore._blas cimport takes_transposed_slow, use_blas as blas_takes
 
 cnp.import_array()
 
