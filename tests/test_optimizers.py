@@ -361,16 +361,21 @@ def unfused_steps(net, X, Y, optimizer):
 # [3, 60, 50, 2] has layers past the BLAS crossover: the unfused backward must then sum in
 # the fused online step's order too (one sample keeps the plain loops)
 @pytest.mark.parametrize("hidden", [(5, 4), (60, 50)])
+# relu: plain SGD's fused step skips the rows of the units that did not fire
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
 def test_the_one_sample_step_is_the_general_step(backend, dtype, optimizer, hidden,
-                                                 monkeypatch):
+                                                 activation, monkeypatch):
     # Network.step on one sample, 1-D (the one-kernel path) or 2-D (the epoch kernel), is the
     # unfused gradient and update to the bit: the compiled side fuses them into one pass
     # over the weights (network_online_step, with its own loops for plain SGD)
     X, Y = (array.astype(dtype) for array in learnable(n=10))
     def make():
-        return bpcore.Network([3, *hidden, 2], activation="tanh", output="identity",
+        return bpcore.Network([3, *hidden, 2], activation=activation, output="identity",
                               loss="mse", dtype=dtype, seed=3)
     fast, general = make(), make()
+    if activation == "relu":  # of the first layer's units, some fire and some do not
+        fired = X @ fast.weights[0].T + fast.biases[0] > 0
+        assert 0.2 < fired.mean() < 0.8
     calls, losses = [], []
     step_one = _backend.kernels.step_one
     monkeypatch.setattr(_backend.kernels, "step_one",

@@ -351,7 +351,7 @@ cdef void network_online_step(Py_ssize_t optimizer, floating* params, floating* 
     cdef floating* d_in
     cdef floating* w
     cdef floating d_j
-    cdef bint plain = optimizer == SGD and sgd_kind(settings, True) == 3
+    cdef bint plain = optimizer == SGD and sgd_kind(settings, True) == 3, sparse
     cdef floating lr = <floating>settings[0]
     output_deltas(sizes, activations, n_layers, loss, y, weights, A, D, 1)
     begin_step(optimizer, settings)
@@ -369,10 +369,22 @@ cdef void network_online_step(Py_ssize_t optimizer, floating* params, floating* 
                 d_in[k] = 0
         if plain:
             # plain SGD without weight decay (sgd_point's kind 3, the same operations),
-            # with no dispatch per row: what small layers (4-4-4-1) spend their time on
+            # with no dispatch per row: what small layers (4-4-4-1) spend their time on.
+            # A hidden ReLU unit that did not fire has delta_j = +-0, and its row would only
+            # add +-0 W[l][j, k] to delta[l-1] (a sum that starts at +0 is never -0, so that
+            # changes no bit) and subtract lr (0 + +-0 a_k) = +0 from each weight (no change
+            # either): such rows are skipped, about half of a ReLU layer's, while a[l-1] is
+            # finite (an infinite a_k would make 0 a_k NaN). An infinite weight would make
+            # +-0 W[l][j, k] NaN too: after a step that overflowed (a diverged epoch, which
+            # fit undoes) the skipped rows can leave NaN out of delta[l-1] that a full pass
+            # would spread.
+            sparse = (l < n_layers - 1 and activations[l] == RELU
+                      and all_finite(inputs, n_in))
             for j in range(n_out):
-                w = params + offset + j * n_in
                 d_j = d[j]
+                if sparse and d_j == 0:
+                    continue
+                w = params + offset + j * n_in
                 if l > 0:
                     for k in range(n_in):
                         d_in[k] = d_in[k] + w[k] * d_j
