@@ -48,78 +48,105 @@ cdef extern from *:
         for (; line <= last; line += 64) __builtin_prefetch((const void*)line);
     #endif
     }
-    /* target (cols x rows) = source (rows x cols)^T, both row-major, in blocks of 16 x 16
-       (each block's source and target lines stay in cache while it is copied: 128 x 64
-       double 1.4 us against 4.0 unblocked, float 0.83 against 1.35, EPYC Zen 4): SSE2
-       (every x86-64 CPU) moves 4 x 4 float and 2 x 2 double tiles, plain loops the edges
-       and any other CPU; a copy of every entry either way. */
-    #if defined(__SSE2__)
+    /* target (cols x rows) = source (rows x cols)^T, both row-major, in blocks of 32 x 32
+       (each block's source and target lines stay in cache while it is copied), each block
+       in tiles: 8 x 8 float and 4 x 4 double with AVX (the avx2 and avx512 variants), else
+       4 x 4 float and 2 x 2 double with SSE2 (every x86-64 CPU); plain loops the edges and
+       any other CPU; a copy of every entry either way. 128 x 64 on an EPYC Zen 5: float
+       0.60 us and double 1.07 with AVX, 0.78 and 1.75 with SSE2; the 16 x 16 blocks of SSE2
+       tiles this replaced took 0.99 and 2.13 (unblocked, on a Zen 4: 1.35 and 4.0). */
+    #if defined(__AVX__)
+    #include <immintrin.h>
+    #define BPCORE_TILE_F 8
+    #define BPCORE_TILE_D 4
+    #elif defined(__SSE2__)
     #include <emmintrin.h>
+    #define BPCORE_TILE_F 4
+    #define BPCORE_TILE_D 2
     #endif
-    #define BPCORE_TRANSPOSE_BLOCK 16
-    static void bpcore_transpose_f(const float* source, float* target, Py_ssize_t rows,
-                                   Py_ssize_t cols) {
-        Py_ssize_t top, left, bottom, right, i, j;
-        for (top = 0; top < rows; top += BPCORE_TRANSPOSE_BLOCK) {
-            bottom = rows - top < BPCORE_TRANSPOSE_BLOCK ? rows : top + BPCORE_TRANSPOSE_BLOCK;
-            for (left = 0; left < cols; left += BPCORE_TRANSPOSE_BLOCK) {
-                right = cols - left < BPCORE_TRANSPOSE_BLOCK ? cols : left + BPCORE_TRANSPOSE_BLOCK;
-                i = top;
-    #if defined(__SSE2__)
-                for (; i + 4 <= bottom; i += 4) {
-                    for (j = left; j + 4 <= right; j += 4) {
-                        __m128 r0 = _mm_loadu_ps(source + i * cols + j);
-                        __m128 r1 = _mm_loadu_ps(source + (i + 1) * cols + j);
-                        __m128 r2 = _mm_loadu_ps(source + (i + 2) * cols + j);
-                        __m128 r3 = _mm_loadu_ps(source + (i + 3) * cols + j);
-                        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-                        _mm_storeu_ps(target + j * rows + i, r0);
-                        _mm_storeu_ps(target + (j + 1) * rows + i, r1);
-                        _mm_storeu_ps(target + (j + 2) * rows + i, r2);
-                        _mm_storeu_ps(target + (j + 3) * rows + i, r3);
-                    }
-                    for (; j < right; j++) {
-                        target[j * rows + i] = source[i * cols + j];
-                        target[j * rows + i + 1] = source[(i + 1) * cols + j];
-                        target[j * rows + i + 2] = source[(i + 2) * cols + j];
-                        target[j * rows + i + 3] = source[(i + 3) * cols + j];
-                    }
-                }
-    #endif
-                for (; i < bottom; i++)
-                    for (j = left; j < right; j++)
-                        target[j * rows + i] = source[i * cols + j];
-            }
-        }
+    #define BPCORE_TRANSPOSE_BLOCK 32
+    #if defined(__AVX__)
+    static inline void bpcore_tile_f(const float* s, float* t, Py_ssize_t rows, Py_ssize_t cols) {
+        /* t[k * rows + m] = s[m * cols + k] for m, k < 8: rows interleaved in pairs, then
+           pairs of pairs, then the 128-bit halves swapped between the two groups of four */
+        __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + cols);
+        __m256 r2 = _mm256_loadu_ps(s + 2 * cols), r3 = _mm256_loadu_ps(s + 3 * cols);
+        __m256 r4 = _mm256_loadu_ps(s + 4 * cols), r5 = _mm256_loadu_ps(s + 5 * cols);
+        __m256 r6 = _mm256_loadu_ps(s + 6 * cols), r7 = _mm256_loadu_ps(s + 7 * cols);
+        __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+        __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+        __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+        __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+        __m256 q0 = _mm256_shuffle_ps(t0, t2, 0x44), q1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+        __m256 q2 = _mm256_shuffle_ps(t1, t3, 0x44), q3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+        __m256 q4 = _mm256_shuffle_ps(t4, t6, 0x44), q5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+        __m256 q6 = _mm256_shuffle_ps(t5, t7, 0x44), q7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+        _mm256_storeu_ps(t, _mm256_permute2f128_ps(q0, q4, 0x20));
+        _mm256_storeu_ps(t + rows, _mm256_permute2f128_ps(q1, q5, 0x20));
+        _mm256_storeu_ps(t + 2 * rows, _mm256_permute2f128_ps(q2, q6, 0x20));
+        _mm256_storeu_ps(t + 3 * rows, _mm256_permute2f128_ps(q3, q7, 0x20));
+        _mm256_storeu_ps(t + 4 * rows, _mm256_permute2f128_ps(q0, q4, 0x31));
+        _mm256_storeu_ps(t + 5 * rows, _mm256_permute2f128_ps(q1, q5, 0x31));
+        _mm256_storeu_ps(t + 6 * rows, _mm256_permute2f128_ps(q2, q6, 0x31));
+        _mm256_storeu_ps(t + 7 * rows, _mm256_permute2f128_ps(q3, q7, 0x31));
     }
-    static void bpcore_transpose_d(const double* source, double* target, Py_ssize_t rows,
-                                   Py_ssize_t cols) {
-        Py_ssize_t top, left, bottom, right, i, j;
-        for (top = 0; top < rows; top += BPCORE_TRANSPOSE_BLOCK) {
-            bottom = rows - top < BPCORE_TRANSPOSE_BLOCK ? rows : top + BPCORE_TRANSPOSE_BLOCK;
-            for (left = 0; left < cols; left += BPCORE_TRANSPOSE_BLOCK) {
-                right = cols - left < BPCORE_TRANSPOSE_BLOCK ? cols : left + BPCORE_TRANSPOSE_BLOCK;
-                i = top;
-    #if defined(__SSE2__)
-                for (; i + 2 <= bottom; i += 2) {
-                    for (j = left; j + 2 <= right; j += 2) {
-                        __m128d r0 = _mm_loadu_pd(source + i * cols + j);
-                        __m128d r1 = _mm_loadu_pd(source + (i + 1) * cols + j);
-                        _mm_storeu_pd(target + j * rows + i, _mm_unpacklo_pd(r0, r1));
-                        _mm_storeu_pd(target + (j + 1) * rows + i, _mm_unpackhi_pd(r0, r1));
-                    }
-                    for (; j < right; j++) {
-                        target[j * rows + i] = source[i * cols + j];
-                        target[j * rows + i + 1] = source[(i + 1) * cols + j];
-                    }
-                }
-    #endif
-                for (; i < bottom; i++)
-                    for (j = left; j < right; j++)
-                        target[j * rows + i] = source[i * cols + j];
-            }
-        }
+    static inline void bpcore_tile_d(const double* s, double* t, Py_ssize_t rows, Py_ssize_t cols) {
+        __m256d r0 = _mm256_loadu_pd(s), r1 = _mm256_loadu_pd(s + cols);
+        __m256d r2 = _mm256_loadu_pd(s + 2 * cols), r3 = _mm256_loadu_pd(s + 3 * cols);
+        __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
+        __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+        _mm256_storeu_pd(t, _mm256_permute2f128_pd(t0, t2, 0x20));
+        _mm256_storeu_pd(t + rows, _mm256_permute2f128_pd(t1, t3, 0x20));
+        _mm256_storeu_pd(t + 2 * rows, _mm256_permute2f128_pd(t0, t2, 0x31));
+        _mm256_storeu_pd(t + 3 * rows, _mm256_permute2f128_pd(t1, t3, 0x31));
     }
+    #elif defined(__SSE2__)
+    static inline void bpcore_tile_f(const float* s, float* t, Py_ssize_t rows, Py_ssize_t cols) {
+        __m128 r0 = _mm_loadu_ps(s), r1 = _mm_loadu_ps(s + cols);
+        __m128 r2 = _mm_loadu_ps(s + 2 * cols), r3 = _mm_loadu_ps(s + 3 * cols);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        _mm_storeu_ps(t, r0);
+        _mm_storeu_ps(t + rows, r1);
+        _mm_storeu_ps(t + 2 * rows, r2);
+        _mm_storeu_ps(t + 3 * rows, r3);
+    }
+    static inline void bpcore_tile_d(const double* s, double* t, Py_ssize_t rows, Py_ssize_t cols) {
+        __m128d r0 = _mm_loadu_pd(s), r1 = _mm_loadu_pd(s + cols);
+        _mm_storeu_pd(t, _mm_unpacklo_pd(r0, r1));
+        _mm_storeu_pd(t + rows, _mm_unpackhi_pd(r0, r1));
+    }
+    #endif
+    /* one function per type: the same loops around each type's tile */
+    #if defined(BPCORE_TILE_F)
+    #define BPCORE_TILES(TILE, SIZE)                                                         \
+                for (; i + SIZE <= bottom; i += SIZE) {                                      \
+                    for (j = left; j + SIZE <= right; j += SIZE)                             \
+                        TILE(source + i * cols + j, target + j * rows + i, rows, cols);      \
+                    for (; j < right; j++)                                                   \
+                        for (k = 0; k < SIZE; k++)                                           \
+                            target[j * rows + i + k] = source[(i + k) * cols + j];           \
+                }
+    #else
+    #define BPCORE_TILES(TILE, SIZE)
+    #endif
+    #define BPCORE_TRANSPOSE(NAME, TYPE, TILE, SIZE)                                         \
+    static void NAME(const TYPE* source, TYPE* target, Py_ssize_t rows, Py_ssize_t cols) {   \
+        Py_ssize_t top, left, bottom, right, i, j, k;                                        \
+        for (top = 0; top < rows; top += BPCORE_TRANSPOSE_BLOCK) {                           \
+            bottom = rows - top < BPCORE_TRANSPOSE_BLOCK ? rows : top + BPCORE_TRANSPOSE_BLOCK; \
+            for (left = 0; left < cols; left += BPCORE_TRANSPOSE_BLOCK) {                    \
+                right = cols - left < BPCORE_TRANSPOSE_BLOCK ? cols : left + BPCORE_TRANSPOSE_BLOCK; \
+                i = top;                                                                     \
+                BPCORE_TILES(TILE, SIZE)                                                     \
+                for (; i < bottom; i++)                                                      \
+                    for (j = left; j < right; j++)                                           \
+                        target[j * rows + i] = source[i * cols + j];                         \
+            }                                                                                \
+        }                                                                                    \
+        (void)k;                                                                             \
+    }
+    BPCORE_TRANSPOSE(bpcore_transpose_f, float, bpcore_tile_f, BPCORE_TILE_F)
+    BPCORE_TRANSPOSE(bpcore_transpose_d, double, bpcore_tile_d, BPCORE_TILE_D)
     /* The high 64 bits of the 128-bit product a * b: one instruction where the compiler has
        128-bit integers (GCC, Clang), else from 32-bit halves, as bpcore/_fallback.py's
        permutation does in NumPy. */
