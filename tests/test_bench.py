@@ -157,7 +157,16 @@ def test_main_prints_one_table(capsys, backend):
     assert ("note: scikit-learn" in out) == (not HAVE_SKLEARN)
 
 
+def test_a_chosen_openblas_kernel_gets_a_note(monkeypatch):
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    assert any(line.startswith("note: OPENBLAS_CORETYPE=Haswell chooses the kernels")
+               for line in bench.notes())
+    monkeypatch.delenv("OPENBLAS_CORETYPE")
+    assert not any("OPENBLAS_CORETYPE" in line for line in bench.notes())
+
+
 def test_missing_libraries_give_notes_not_rows(capsys, monkeypatch, backend):
+    monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)
     monkeypatch.setattr(bench, "fann_library", lambda: None)
     monkeypatch.setattr(bench, "_sklearn", lambda: None)
     assert bench.notes() == [

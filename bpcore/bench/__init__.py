@@ -30,8 +30,9 @@ and `--targets` whether each speed target (TARGETS, and the two-threads and othe
 is met. The output opens with the machine it ran on (`bpcore.bench.record`: CPU, SIMD
 variant, BLAS and its kernel, threads, compiler flags); `--json PATH` saves the table with
 that header, and `--compare A.json B.json` compares two saved runs (two machines or commits).
-OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, when set, slow NumPy's BLAS: unset both in the command
-that runs the benchmark to compare against a well-configured NumPy.
+OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, when set, override OpenBLAS's own choices for NumPy's
+BLAS and SciPy's (bpcore's): unset both in the command that runs the benchmark to time the
+libraries as OpenBLAS configures itself on the machine (a note says when it is set).
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ import argparse
 import contextlib
 import ctypes
 import math
+import os
 import sys
 import threading
 import time
@@ -495,8 +497,17 @@ def _sklearn() -> ModuleType | None:
 
 
 def notes() -> list[str]:
-    """One line per comparison skipped because its library is missing."""
+    """One line per comparison skipped because its library is missing, and one when
+    OPENBLAS_CORETYPE chooses OpenBLAS's kernels."""
     lines = []
+    coretype = os.environ.get("OPENBLAS_CORETYPE")
+    if coretype:
+        # e.g. Haswell's on an AVX-512 CPU: the mid mini-batch rows took 2.5 times as long
+        # as with OpenBLAS's own choice on an EPYC Zen 5, and JAX (its own GEMM) led them
+        lines.append(f"note: OPENBLAS_CORETYPE={coretype} chooses the kernels of NumPy's and "
+                     f"SciPy's OpenBLAS (bpcore's BLAS);")
+        lines.append("  the rows bound by matrix products time those, not OpenBLAS's own choice "
+                     "for this CPU")
     if fann_library() is None:
         lines.append("note: FANN (libdoublefann, Debian package libfann-dev) is not installed; "
                      "the FANN comparison rows are skipped")
