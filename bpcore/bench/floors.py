@@ -7,8 +7,9 @@ of that case can skip, measured in the same run with the same library and flags.
   nothing else: the time bpcore would take if everything but the products were free;
 - online rows (`online_floor`): the plainest C loop of the same arithmetic (forward, backward,
   update, one sample at a time), built with the kernels' flags; and `online_bound`, the least
-  memory traffic of an online step: one read pass and one read-write pass over the
-  parameters;
+  memory traffic of an online step that changes every weight: one read pass and one
+  read-write pass over the parameters (plain SGD's step leaves the rows of ReLU units that
+  did not fire alone, and can take less);
 - predict (`call_floor`): a bare call of an empty compiled function.
 
 The loops are the compiled module bpcore.bench._reference (src/reference/module.pxi), built
@@ -244,7 +245,8 @@ def online_floor(case: Case, X: Floats, Y: Floats, network: Callable[[Case], Net
 
 
 def bound_passes(case: Case) -> Callable[[], object]:
-    """A call making, n_samples times, the least memory traffic of an online step: with P
+    """A call making, n_samples times, the least memory traffic of an online step that
+    changes every weight (plain SGD's skips the rows of ReLU units that did not fire): with P
     the parameter count, sum over layers of s_l (s_{l-1} + 1), one read pass over the P
     parameters (a forward pass reads every weight once) and one read-write pass (a fused
     backward and update reads and writes each once), in the case's dtype, as this machine

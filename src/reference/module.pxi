@@ -6,7 +6,8 @@
 # thin `def` wrappers that check lengths and release the GIL. bpcore.bench.floors times them:
 # 1. online_epoch      the plainest C loop of bpcore's online SGD epoch (the online rows' floor);
 # 2. parameter_passes  one read pass and one read-write pass over the parameters, the least
-#                      memory traffic of any online step (the online bound);
+#                      memory traffic of an online step that changes every weight (the
+#                      online bound);
 # 3. gemm_sequence     matrix products back to back through bpcore._blas, nothing between
 #                      them (the mini-batch rows' floor);
 # 4. empty             a bare compiled call (the predict row's floor).
@@ -234,7 +235,7 @@ def online_epoch(double[::1] params, sizes, const double[:, ::1] X, const double
     return total
 
 
-# ---- 2. the least memory traffic of an online step --------------------------------------------
+# ---- 2. the least memory traffic of an online step that changes every weight ------------------
 
 cdef enum:
     LANES = 16  # independent partial sums of the read pass, so that it vectorises
