@@ -9,9 +9,25 @@ Environment switches, read at build time:
 """
 import os
 import platform
+import shlex
+import subprocess
 import sys
+import sysconfig
 
 from setuptools import Extension, setup
+
+
+def compiler_accepts(flag):
+    """Whether the C compiler the build will run (CC, else Python's) compiles with `flag`:
+    Clang refuses some of GCC's flags outright."""
+    compiler = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
+    try:
+        result = subprocess.run([*compiler, flag, "-x", "c", "-c", "-", "-o", os.devnull],
+                                input="int bpcore_flag_check;\n", capture_output=True,
+                                text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return result.returncode == 0
 
 
 def extensions():
@@ -29,13 +45,16 @@ def extensions():
     # -ffast-math, which is never used. -falign-loops=64: every loop starts on a 64-byte line,
     # so that where a hot loop lands does not move with unrelated code: a change elsewhere in
     # the module once made the 64-128-64-10 online step 15% slower (the same instructions,
-    # 32 bytes further on; EPYC Zen 4). -fno-tree-loop-distribute-patterns: a loop that
-    # zeroes or copies a row stays a loop instead of becoming a call of memset or memcpy,
-    # which for the rows of a few entries of small layers costs more than the copy (the tiny
-    # online epoch 146 -> 132 ns per sample, EPYC Zen 5; the other cases unchanged)
+    # 32 bytes further on; EPYC Zen 4). -fno-tree-loop-distribute-patterns (GCC's; Clang 14
+    # refuses it): a loop that zeroes or copies a row stays a loop instead of becoming a call
+    # of memset or memcpy, which for the rows of a few entries of small layers costs more
+    # than the copy (the tiny online epoch 146 -> 132 ns per sample, EPYC Zen 5; the other
+    # cases unchanged)
     compile_args = (["-O0", "-g"] if debug
-                    else ["-O3", "-fno-math-errno", "-fno-trapping-math", "-falign-loops=64",
-                          "-fno-tree-loop-distribute-patterns"])
+                    else ["-O3", "-fno-math-errno", "-fno-trapping-math", "-falign-loops=64"])
+    if not debug and sys.platform != "win32" and compiler_accepts(
+            "-fno-tree-loop-distribute-patterns"):
+        compile_args.append("-fno-tree-loop-distribute-patterns")
     native = os.environ.get("BPCORE_NATIVE") == "1"
     if native:
         compile_args.append("-march=native")

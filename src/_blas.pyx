@@ -27,9 +27,10 @@ cdef bint tried = False
 # (SLOW_CORES): 1 or 0, decided by load or told by transposed_slow; -1 until either
 cdef int slow = -1
 
-# OpenBLAS's AVX-512 kernels: SkylakeX (measured on an EPYC Zen 4: a small product A B^T,
-# row-major, 1.09 to 2.7 times as slow as the same product with B^T stored; see
-# src/kernels/layers.pxi), and Cooperlake and SapphireRapids, which OpenBLAS builds on them.
+# OpenBLAS's AVX-512 kernels: SkylakeX (measured on an EPYC Zen 4 and a Zen 5: a small
+# product A B^T, row-major, up to 2.7 times as slow as the same product with B^T stored; see
+# src/kernels/layers.pxi), and Cooperlake and SapphireRapids, which OpenBLAS builds on
+# SkylakeX's kernels (not measured: no such CPU here).
 # Its Haswell kernels, which it runs on AVX2 CPUs (and wherever OPENBLAS_CORETYPE=Haswell),
 # take both layouts at one speed (an EPYC Zen 5, benchmarks/forward_split.py).
 SLOW_CORES = ("skylakex", "cooperlake", "sapphirerapids")
@@ -67,7 +68,10 @@ cdef int load(const Py_ssize_t* sizes, Py_ssize_t n_layers, Py_ssize_t n) except
         return 0
     capsules = cython_blas.__pyx_capi__
     if slow < 0:
-        slow = core_name(cython_blas.__file__).lower() in SLOW_CORES
+        try:
+            slow = core_name(cython_blas.__file__).lower() in SLOW_CORES
+        except Exception:  # whatever the library does, the kernels still get their BLAS
+            slow = 0
     sgemm = <sgemm_t>routine(capsules, "sgemm")
     dgemv = <dgemv_t>routine(capsules, "dgemv")
     sgemv = <sgemv_t>routine(capsules, "sgemv")
@@ -88,7 +92,10 @@ def core_name(path):
         library = ctypes.CDLL(path)
     except OSError:
         return ""
-    for name in ("scipy_openblas_get_corename", "openblas_get_corename"):
+    # SciPy's wheels' OpenBLAS prefixes its names with scipy_; a 64-bit-integer build may
+    # suffix them with 64_ (as threadpoolctl also tries)
+    for name in ("scipy_openblas_get_corename", "openblas_get_corename",
+                 "scipy_openblas_get_corename64_", "openblas_get_corename64_"):
         function = getattr(library, name, None)
         if function is not None:
             function.restype = ctypes.c_char_p
@@ -101,7 +108,9 @@ def transposed_slow(flag=None):
     that a forward product runs on a copy of W^T where that pays (src/kernels/layers.pxi):
     decided at load from the BLAS's kernels (SLOW_CORES). flag True or False overrides it
     for the rest of the process (the tests take both paths on any machine); returns the
-    value before the call (False while the BLAS is not loaded and nothing overrode it)."""
+    value before the call (False while the BLAS is not loaded and nothing overrode it: an
+    override then stands in for load's own decision, so restore one only after BLAS has
+    loaded)."""
     global slow
     before = slow == 1
     if flag is not None:

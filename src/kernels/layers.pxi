@@ -65,8 +65,8 @@ cdef enum:
 
 cdef inline bint copy_pays(Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
     # whether a forward product of n rows through n_in -> n_out runs on a fresh copy of W^T
-    return (takes_transposed_slow() and n >= 32 and n_out >= 32 and n_in <= 128
-            and n * n_in * n_out <= 32 * COPY_ENTRIES and use_blas(n, n_in, n_out))
+    return (n >= 32 and n_out >= 32 and n_in <= 128 and n * n_in * n_out <= 32 * COPY_ENTRIES
+            and takes_transposed_slow() and use_blas(n, n_in, n_out))
 
 
 cdef bint copies_pay(const Py_ssize_t* sizes, Py_ssize_t n_layers, Py_ssize_t n) noexcept nogil:
