@@ -478,7 +478,7 @@ def test_a_library_that_is_not_openblas_has_no_kernel_name(backend):
 
 @pytest.mark.parametrize("core, slow", [("Haswell", False), ("SkylakeX", True)])
 def test_a_process_copies_the_weights_only_with_blas_kernels_slow_at_a_b_transposed(
-        backend, core, slow):
+        backend, core, slow, tmp_path):
     # OPENBLAS_CORETYPE picks OpenBLAS's kernels for the process: the copies follow them,
     # not the CPU's instruction sets (Haswell's kernels on an AVX-512 CPU take no copies)
     if backend != "cython":
@@ -495,8 +495,9 @@ def test_a_process_copies_the_weights_only_with_blas_kernels_slow_at_a_b_transpo
         print(_blas.core_name(cython_blas.__file__), copies, _blas.transposed_slow())
     """
     environment = dict(os.environ, OPENBLAS_CORETYPE=core, BPCORE_BACKEND="cython")
+    # run outside the checkout, whose unbuilt bpcore/ would shadow the installed package
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=environment, check=True)
+                            env=environment, check=True, cwd=tmp_path)
     named = result.stdout.split()[0]
     if named != core:  # an OpenBLAS built for one CPU (no DYNAMIC_ARCH) ignores the variable
         pytest.skip(f"this OpenBLAS runs {named} whatever OPENBLAS_CORETYPE says")
