@@ -1269,6 +1269,22 @@ def run_bench(args: argparse.Namespace) -> int:
     return status
 
 
+def _blas_line(compiled: Any) -> str:
+    """What `info` says of the compiled kernels' BLAS (SciPy's): its kernels where it is
+    OpenBLAS, whether forward products run on copies of W^T, and OPENBLAS_CORETYPE."""
+    copies = compiled.forward_copies(32, 64, 64)  # loads SciPy's BLAS, as a fit would
+    if not compiled.blas_loaded():
+        return "BLAS: none (SciPy is not installed: every product runs on the plain loops)"
+    from scipy.linalg import cython_blas
+    blas: Any = importlib.import_module("bpcore._blas")  # compiled beside the kernels
+    name = blas.core_name(cython_blas.__file__)
+    chosen = os.environ.get("OPENBLAS_CORETYPE")
+    return (f"BLAS: SciPy's, " + (f"OpenBLAS with its {name} kernels" if name else
+                                   "not OpenBLAS or its kernels unknown")
+            + (f" (chosen by OPENBLAS_CORETYPE={chosen})" if chosen and name else "")
+            + f"; forward products on copies of W^T: {'yes' if copies else 'no'}")
+
+
 def run_info(args: argparse.Namespace) -> int:
     print(f"bpcore {__version__}")
     print(f"python {platform.python_version()} ({sys.executable}), numpy {np.__version__}")
@@ -1285,6 +1301,7 @@ def run_info(args: argparse.Namespace) -> int:
         print(f"SIMD variant: {compiled.SIMD} (BPCORE_SIMD="
               f"{os.environ.get('BPCORE_SIMD', 'auto') or 'auto'}; built and runnable here: "
               f"{', '.join(_backend.simd_variants())})")
+        print(_blas_line(compiled))
     print(f"supported dtypes: {', '.join(DTYPES)}")
     for name in ("tqdm", "matplotlib"):
         try:

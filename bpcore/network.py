@@ -188,7 +188,12 @@ class Network:
         else:
             name = np.dtype(dtype).name if isinstance(dtype, (type, np.dtype)) else dtype
         self._dtype = np.dtype(choice(name, "dtype", DTYPES))
-        self._rng = np.random.default_rng(seed)
+        try:
+            self._rng = np.random.default_rng(seed)
+        except (TypeError, ValueError) as error:  # NumPy's message does not name the argument
+            raise type(error)(f"seed must be a non-negative int, a sequence of them, a "
+                              f"SeedSequence, BitGenerator, Generator or None, got {seed!r} "
+                              f"({error})") from None
         self._params = aligned_zeros(parameter_count(self._sizes), self._dtype)
         # the optimizer's state (SGD's velocity), kept between calls
         self._state = OptimizerState("sgd", len(self._params), self._dtype)
@@ -1403,7 +1408,12 @@ def _checked_weights(sample_weight: object, n: int, name: str) -> npt.NDArray[np
         raise ValueError(f"{name} must have one weight per sample, shape ({n},), got "
                          f"shape {weights.shape}")
     checked = weights.astype(np.float64)
-    if not np.isfinite(checked).all() or (checked < 0).any():
+    if not np.isfinite(checked).all():
+        bad = np.flatnonzero(~np.isfinite(checked))
+        raise ValueError(f"{name} must hold finite numbers >= 0, got {checked[bad[0]]:g} at "
+                         f"sample {bad[0]}" + (f" and {len(bad) - 1} more" if len(bad) > 1
+                                               else ""))
+    if (checked < 0).any():
         raise ValueError(f"{name} must hold finite numbers >= 0, got values in "
                          f"[{checked.min():g}, {checked.max():g}]")
     return checked

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import bpcore
-from bpcore import cli
+from bpcore import _backend, cli
 from bpcore.progress import make_progress
 from bpcore.schedules import Cosine, InverseScaling, StepDecay
 from bpcore.training import split_rows
@@ -926,6 +926,14 @@ def test_info(backend, tmp_path):
     if compiled:  # the flags setup.py compiled with: optimised, portable
         flags = next(line for line in result.stdout.splitlines() if line.startswith("build flags:"))
         assert "-O" in flags and "-ffast-math" not in flags
+        # SciPy's BLAS, as the kernels' own check names it (the child has this environment)
+        from scipy.linalg import cython_blas
+        from bpcore import _blas
+        _backend.compiled().forward_copies(32, 64, 64)
+        name = _blas.core_name(cython_blas.__file__)
+        blas = next(line for line in result.stdout.splitlines() if line.startswith("BLAS:"))
+        assert (f"OpenBLAS with its {name} kernels" if name else "its kernels unknown") in blas
+        assert blas.endswith("copies of W^T: " + ("yes" if _blas.transposed_slow() else "no"))
 
 
 def test_no_command_is_a_usage_error(backend, tmp_path):

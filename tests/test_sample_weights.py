@@ -265,9 +265,10 @@ BAD_WEIGHTS = [
     pytest.param(np.r_[-1.0, np.ones(N - 1)], ValueError,
                  "sample_weight must hold finite numbers >= 0", id="negative"),
     pytest.param(np.r_[np.nan, np.ones(N - 1)], ValueError,
-                 "sample_weight must hold finite numbers >= 0", id="nan"),
-    pytest.param(np.r_[np.inf, np.ones(N - 1)], ValueError,
-                 "sample_weight must hold finite numbers >= 0", id="inf"),
+                 "sample_weight must hold finite numbers >= 0, got nan at sample 0$", id="nan"),
+    pytest.param(np.r_[np.ones(N - 2), np.inf, -np.inf], ValueError,
+                 rf"sample_weight must hold finite numbers >= 0, got inf at sample {N - 2} and "
+                 r"1 more$", id="inf"),
     pytest.param(np.zeros(N), ValueError, "sample_weight must not be all zero", id="zeros"),
     pytest.param(["1"] * N, TypeError, "sample_weight must hold real numbers", id="strings"),
     pytest.param([1.0] * (N - 1) + [None], TypeError, "sample_weight must hold real numbers",

@@ -137,6 +137,9 @@ CASES = [
     ("bce without sigmoid", lambda: bpcore.Network([2, 1], output="tanh", loss="binary_cross_entropy"), ValueError, r"needs output='sigmoid'"),
     ("dtype float16", lambda: bpcore.Network([2, 1], dtype="float16"), ValueError, r"dtype must be one of"),
     ("dtype int", lambda: bpcore.Network([2, 1], dtype=np.int64), ValueError, r"dtype must be one of"),
+    ("seed string", lambda: bpcore.Network([2, 1], seed="abc"), TypeError, r"seed must be a non-negative int.*got 'abc'"),
+    ("seed negative", lambda: bpcore.Network([2, 1], seed=-1), ValueError, r"seed must be a non-negative int.*got -1"),
+    ("seed float", lambda: bpcore.Network([2, 1], seed=1.5), TypeError, r"seed must be a non-negative int.*got 1.5"),
 ]
 
 
