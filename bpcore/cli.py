@@ -1271,16 +1271,15 @@ def run_bench(args: argparse.Namespace) -> int:
 
 def _blas_line(compiled: Any) -> str:
     """What `info` says of the compiled kernels' BLAS (SciPy's): its kernels where it is
-    OpenBLAS, whether forward products run on copies of W^T, and OPENBLAS_CORETYPE."""
-    copies = compiled.forward_copies(32, 64, 64)  # loads SciPy's BLAS, as a fit would
+    OpenBLAS, whether OPENBLAS_CORETYPE chose them, and whether forward products run on
+    copies of W^T."""
+    name = compiled.blas_kernels()  # loads SciPy's BLAS, as a fit would
     if not compiled.blas_loaded():
         return "BLAS: none (SciPy is not installed: every product runs on the plain loops)"
-    from scipy.linalg import cython_blas
-    blas: Any = importlib.import_module("bpcore._blas")  # compiled beside the kernels
-    name = blas.core_name(cython_blas.__file__)
+    copies = compiled.forward_copies(32, 64, 64)
     chosen = os.environ.get("OPENBLAS_CORETYPE")
-    return (f"BLAS: SciPy's, " + (f"OpenBLAS with its {name} kernels" if name else
-                                   "not OpenBLAS or its kernels unknown")
+    return ("BLAS: SciPy's, " + (f"OpenBLAS with its {name} kernels" if name else
+                                  "not OpenBLAS or its kernels unknown")
             + (f" (chosen by OPENBLAS_CORETYPE={chosen})" if chosen and name else "")
             + f"; forward products on copies of W^T: {'yes' if copies else 'no'}")
 

@@ -37,6 +37,20 @@ def blas_loaded():
     return blas_is_loaded()
 
 
+def blas_kernels():
+    """The name OpenBLAS gives the kernels it runs ("Haswell", "SkylakeX", ...) for SciPy's
+    BLAS, loaded first as a fit would load it; they decide whether forward products run on
+    copies of W^T (forward_copies). "" where that BLAS is not OpenBLAS or SciPy is missing."""
+    cdef Py_ssize_t sizes[2]
+    sizes[0], sizes[1] = 64, 64
+    load_blas(sizes, 1, 32)
+    if not blas_is_loaded():
+        return ""
+    from scipy.linalg import cython_blas
+    from bpcore._blas import core_name
+    return core_name(cython_blas.__file__)
+
+
 def forward_copies(Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out):
     """Whether a training step's forward product of n rows through n_in -> n_out inputs and
     outputs runs untransposed on a copy of W^T (with this BLAS and its kernels, loaded first as the
