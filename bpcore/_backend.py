@@ -211,4 +211,3 @@ def simd() -> str:
     """The SIMD variant of the kernels in use ("baseline", "avx2" or "avx512"), or "none" on
     the fallback."""
     return str(getattr(kernels, "SIMD", "none"))
-

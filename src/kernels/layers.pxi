@@ -49,11 +49,11 @@ cdef void transpose(const floating* source, floating* target, Py_ssize_t rows,
 # OpenBLAS's AVX-512 (SkylakeX) kernels run the forward product Z = A W^T (W stored
 # (n_out, n_in), a transposed operand to BLAS) on a slow small-matrix path for batches of a
 # few dozen rows: 64 -> 128 and 128 -> 64 in batches of 32 take 7.8 us, and 4.6 untransposed
-# (float32; 13.6 against 9.2 in float64; benchmarks/forward_split.py). Where the untransposed
-# product was 1.09 to 2.7 times as fast over a grid of shapes timed on an EPYC Zen 4 (batches
-# of 32 to 256, n_out >= 32, n_in <= 128, at most 2^18 multiply-adds), a forward pass copies
-# W^T first (the blocked transpose of module.pxi, at most COPY_ENTRIES entries) and runs the
-# product untransposed. Fewer rows, or more inputs, and the copy costs more than it saves.
+# (EPYC Zen 4, float32; 13.6 against 9.2 in float64; benchmarks/forward_split.py). Where the
+# untransposed product was 1.09 to 2.7 times as fast over a grid of shapes timed on that Zen 4
+# (batches of 32 to 256, n_out >= 32, n_in <= 128, at most 2^18 multiply-adds), a forward pass
+# copies W^T first (the blocked transpose of module.pxi, at most COPY_ENTRIES entries) and runs
+# the product untransposed. Fewer rows, or more inputs, and the copy costs more than it saves.
 # Only with those kernels (bpcore._blas asks OpenBLAS which it runs: takes_transposed_slow):
 # its Haswell kernels, which AVX2 CPUs get, take both layouts at one speed, on an EPYC Zen 5
 # with AVX-512 too (OPENBLAS_CORETYPE=Haswell), and there the copies only cost (2% to 3% of

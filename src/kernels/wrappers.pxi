@@ -53,8 +53,8 @@ def blas_kernels():
 
 def forward_copies(Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out):
     """Whether a training step's forward product of n rows through n_in -> n_out inputs and
-    outputs runs untransposed on a copy of W^T (with this BLAS and its kernels, loaded first as the
-    step would), for the bench's account of the layouts."""
+    outputs runs untransposed on a copy of W^T (with this BLAS and its kernels, loaded first
+    as the step would load them), for the bench's account of the layouts."""
     cdef Py_ssize_t sizes[2]
     if n < 1 or n_in < 1 or n_out < 1:
         raise ValueError(f"n, n_in and n_out must be at least 1, got {n}, {n_in}, {n_out}")
