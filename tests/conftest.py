@@ -89,3 +89,21 @@ def central_differences(network, X, Y, sample_weight=None, eps=1e-6):
 def central_differences_fixture():
     """`central_differences`, for the gradient checks of several test files."""
     return central_differences
+
+
+@pytest.fixture(params=[True, False], ids=["copies", "no-copies"])
+def copies(request):
+    """Whether forward products take copies of W^T this run (where copy_pays in
+    src/kernels/layers.pxi says so): they do only where BLAS runs A B^T slowly, which
+    bpcore._blas decides from its kernels; both paths, on any machine, by telling it which."""
+    try:
+        from bpcore import _blas
+    except ImportError:  # no compiled kernels: the fallback has no copies to take
+        yield request.param
+        return
+    _backend.compiled().forward_copies(32, 64, 64)  # loads BLAS: its own decision first
+    before = _blas.transposed_slow(request.param)
+    try:
+        yield request.param
+    finally:
+        _blas.transposed_slow(before)

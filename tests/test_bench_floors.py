@@ -144,28 +144,20 @@ def test_step_products_of_the_mid_case():
     assert sum(p.flops for p in products) == training_flops((64, 128, 64, 10)) * 32
 
 
-@pytest.mark.parametrize("slow", [True, False])
-def test_bpcore_layouts_follow_the_kernels_rules(slow):
+def test_bpcore_layouts_follow_the_kernels_rules(copies):
     # the compiled kernels keep W[0] transposed up to FIRST_LAYER_TRANSPOSED_UP_TO
     # multiply-adds: the mid case's first forward product is then untransposed, the large
     # case's (past the bound) is not; a later layer's is where forward_copies says so (with
-    # BLAS kernels that run A B^T slowly, bpcore._blas.transposed_slow: the mid case's second
-    # layer, 32 rows, 128 -> 64), never the large case's or the 10 outputs'
-    from bpcore import _blas
-    kernels = _backend.compiled()
-    bound = kernels.FIRST_LAYER_TRANSPOSED_UP_TO
-    kernels.forward_copies(32, 64, 64)  # loads BLAS, which decides first
-    before = _blas.transposed_slow(slow)
-    try:
-        mid = floors.step_products((64, 128, 64, 10), 32)
-        large = floors.step_products((784, 1024, 1024, 10), 256)
-        assert 32 * 64 * 128 <= bound < 256 * 784 * 1024
-        second = "NN" if slow else "NT"
-        assert [p.bpcore_layout for p in mid if p.kind == "forward"] == ["NN", second, "NT"]
-        assert [p.bpcore_layout for p in large if p.kind == "forward"] == ["NT", "NT", "NT"]
-        assert {p.bpcore_layout for p in mid if p.kind != "forward"} == {"NN", "TN"}
-    finally:
-        _blas.transposed_slow(before)
+    # BLAS kernels that run A B^T slowly, the `copies` runs: the mid case's second layer, 32
+    # rows, 128 -> 64), never the large case's or the 10 outputs'
+    bound = _backend.compiled().FIRST_LAYER_TRANSPOSED_UP_TO
+    mid = floors.step_products((64, 128, 64, 10), 32)
+    large = floors.step_products((784, 1024, 1024, 10), 256)
+    assert 32 * 64 * 128 <= bound < 256 * 784 * 1024
+    second = "NN" if copies else "NT"
+    assert [p.bpcore_layout for p in mid if p.kind == "forward"] == ["NN", second, "NT"]
+    assert [p.bpcore_layout for p in large if p.kind == "forward"] == ["NT", "NT", "NT"]
+    assert {p.bpcore_layout for p in mid if p.kind != "forward"} == {"NN", "TN"}
 
 
 @pytest.mark.parametrize("sizes, n", [((4, 4, 4, 1), 1), ((2, 3), 5), ((784, 1024, 1024, 10), 256)])

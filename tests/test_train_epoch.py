@@ -351,23 +351,6 @@ OPTIMIZERS = {"sgd": bpcore.SGD(lr=0.05),
               "adam": bpcore.Adam(lr=0.01), "rprop": bpcore.Rprop(lr=0.01)}
 
 
-@pytest.fixture(params=[True, False], ids=["copies", "no-copies"])
-def copies(request):
-    # forward products copy W^T only where BLAS runs A B^T slowly (bpcore._blas decides from
-    # its kernels): both paths, on any machine, by telling bpcore._blas which it is
-    try:
-        from bpcore import _blas
-    except ImportError:  # no compiled kernels: the fallback has no copies to take
-        yield request.param
-        return
-    _backend.compiled().forward_copies(32, 64, 64)  # loads BLAS: its own decision first
-    before = _blas.transposed_slow(request.param)
-    try:
-        yield request.param
-    finally:
-        _blas.transposed_slow(before)
-
-
 def copy_case(dtype, n=100):
     # batches of 40 through layers that copy W^T for their forward products where BLAS runs
     # A B^T slowly (copy_pays in src/kernels/layers.pxi: 45 -> 70 and 70 -> 37; not 37 -> 5),
@@ -440,20 +423,13 @@ def test_lbfgss_objective_is_the_forward_passs_where_the_weights_are_copied(dtyp
     assert grads.tobytes() == parameters(net.gradients(X, Y)).tobytes()
 
 
-def blas_module():
-    from bpcore import _blas
-    from scipy.linalg import cython_blas
-    _backend.compiled().forward_copies(32, 64, 64)  # loads BLAS
-    return _blas, cython_blas.__file__
-
-
 def test_the_blas_kernels_are_named_as_threadpoolctl_names_them(backend):
     if backend != "cython":
         pytest.skip("about the compiled kernels' BLAS")
     threadpoolctl = pytest.importorskip("threadpoolctl")
+    from bpcore import _blas
     from bpcore.bench import record
-    _blas, path = blas_module()
-    name = _blas.core_name(path)
+    name = _backend.compiled().blas_kernels()  # loads SciPy's BLAS first
     scipys = [info for info in threadpoolctl.threadpool_info()
               if record._package_of(info["filepath"]) == "scipy"]
     if not scipys:
@@ -467,8 +443,9 @@ def test_a_library_that_is_not_openblas_has_no_kernel_name(backend):
     if backend != "cython":
         pytest.skip("about the compiled kernels' BLAS")
     import ctypes.util
-    _blas, path = blas_module()
-    assert _blas.core_name(os.path.join(os.path.dirname(path), "no such library.so")) == ""
+    from bpcore import _blas
+    assert _blas.core_name(os.path.join(os.path.dirname(_blas.__file__),
+                                        "no such library.so")) == ""
     libc = ctypes.util.find_library("c")
     if libc:  # opens, has no get_corename
         assert _blas.core_name(libc) == ""
@@ -483,16 +460,15 @@ def test_a_process_copies_the_weights_only_with_blas_kernels_slow_at_a_b_transpo
     # not the CPU's instruction sets (Haswell's kernels on an AVX-512 CPU take no copies)
     if backend != "cython":
         pytest.skip("about the compiled kernels' BLAS")
-    _blas, path = blas_module()
-    if not _blas.core_name(path):
+    if not _backend.compiled().blas_kernels():
         pytest.skip("SciPy's BLAS is not OpenBLAS: OPENBLAS_CORETYPE does not apply")
     if ("avx512" if slow else "avx2") not in _backend.compiled().cpu_runs():
         pytest.skip(f"this CPU does not run OpenBLAS's {core} kernels")
     code = """if True:
-        from scipy.linalg import cython_blas
         from bpcore import _backend, _blas
-        copies = _backend.compiled().forward_copies(32, 64, 128)
-        print(_blas.core_name(cython_blas.__file__), copies, _blas.transposed_slow())
+        kernels = _backend.compiled()
+        copies = kernels.forward_copies(32, 64, 128)
+        print(kernels.blas_kernels(), copies, _blas.transposed_slow())
     """
     environment = dict(os.environ, OPENBLAS_CORETYPE=core, BPCORE_BACKEND="cython")
     # run outside the checkout, whose unbuilt bpcore/ would shadow the installed package
