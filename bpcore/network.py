@@ -545,6 +545,19 @@ class Network:
         optimizer's state unless the step leaves it alone."""
         return self._params.copy(), self._state.copy() if optimizer.changes_state() else None
 
+    def _unusable(self) -> ValueError | None:
+        """The error to raise instead of a DivergenceError when the parameters a step or
+        epoch started from were not finite (set so from outside: training never keeps
+        them), as no learning rate cures that; None when they are finite."""
+        for i, (weights, biases) in enumerate(layer_parameters(self._params, self._sizes)):
+            for name, values in (("weights", weights), ("biases", biases)):
+                if not np.isfinite(values).all():
+                    return ValueError(
+                        f"the network's {name}[{i}] hold NaN or infinity, and training cannot "
+                        f"start from them: set finite values (through weights, biases or "
+                        f"set_state) or make a new Network")
+        return None
+
     def _restore(self, saved: tuple[Floats, OptimizerState | None]) -> None:
         self._params[...] = saved[0]
         if saved[1] is not None:
@@ -671,9 +684,10 @@ class Network:
         self._state.keep(settings)
         loss, outcome = result
         if outcome == 2:
-            raise DivergenceError(_NOT_FINITE_BEFORE.format(loss=loss, lr=optimizer.lr))
+            raise self._unusable() or DivergenceError(
+                _NOT_FINITE_BEFORE.format(loss=loss, lr=optimizer.lr))
         if outcome == 3:
-            raise DivergenceError(_UNDONE.format(lr=optimizer.lr))
+            raise self._unusable() or DivergenceError(_UNDONE.format(lr=optimizer.lr))
         return float(loss)
 
     def step(self, X: npt.ArrayLike, Y: npt.ArrayLike, lr: float | None = None,
@@ -725,7 +739,8 @@ class Network:
             number, neither lr nor optimizer is given, or optimizer is of another type.
         ValueError
             If X or Y do not fit the network (as for `loss`), lr, momentum or weight_decay
-            is out of range or given beside an optimizer, or the optimizer's name is unknown.
+            is out of range or given beside an optimizer, or the optimizer's name is unknown,
+            or the network's parameters hold NaN or infinity where the step would start.
         DivergenceError
             If the loss is not finite before the step, or the step makes a parameter
             non-finite; in the second case the step is undone. A subclass of ValueError.
@@ -766,11 +781,12 @@ class Network:
         loss = float(total / n)
         if not np.isfinite(loss):
             self._restore(saved)
-            raise DivergenceError(_NOT_FINITE_BEFORE.format(loss=loss, lr=chosen.lr))
+            raise self._unusable() or DivergenceError(
+                _NOT_FINITE_BEFORE.format(loss=loss, lr=chosen.lr))
         self._state.keep(settings)
         if not np.isfinite(self._params).all():
             self._restore(saved)
-            raise DivergenceError(_UNDONE.format(lr=chosen.lr))
+            raise self._unusable() or DivergenceError(_UNDONE.format(lr=chosen.lr))
         return loss
 
     def train_epoch(self, X: npt.ArrayLike, Y: npt.ArrayLike, optimizer: Optimizer,
@@ -1007,7 +1023,9 @@ class Network:
             numbers of samples, NaN or infinity, targets out of range for the loss),
             validation data do not fit it, or sample_weight is not one finite weight >= 0
             per sample, or all zero, or a schedule returns a rate that is not finite and
-            > 0 in any of the epochs (all are checked before the first trains).
+            > 0 in any of the epochs (all are checked before the first trains), or the
+            network's parameters hold NaN or infinity (set so from outside) where the first
+            epoch would start.
         DivergenceError
             If the loss or a parameter becomes NaN or infinite in an epoch: the network
             keeps the parameters (and optimizer state and generator) from before that
@@ -1114,6 +1132,13 @@ class Network:
                          rng=self._rng, tol=tol, patience=patience, callback=callback,
                          reporter=reporter, validation=validation, watch=watch,
                          restore_best=restore_best, plateau=plateau, advice=advice)
+        except DivergenceError:
+            # the parameters are back where the diverged epoch started; every whole epoch
+            # ends finite, so non-finite ones are where the call started
+            unusable = self._unusable()
+            if unusable is None:
+                raise
+            raise unusable from None
         finally:
             if reporter is not None:
                 reporter.close()

@@ -137,3 +137,26 @@ def test_float32_divergence_is_caught_too():
         net.fit(X, Y, epochs=10_000, lr=1e3)
     assert "smaller" in str(info.value)
     assert np.isfinite(net.get_state()["parameters"]).all()
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+@pytest.mark.parametrize("where", ["weights", "biases"])
+@pytest.mark.parametrize("call", [
+    lambda net, X, Y: net.fit(X, Y, epochs=3, lr=0.01),
+    lambda net, X, Y: net.fit(X, Y, epochs=3, optimizer="adam", batch_size=4),
+    lambda net, X, Y: net.fit(X, Y, epochs=3, optimizer="lbfgs"),
+    lambda net, X, Y: net.step(X[0], Y[0], lr=0.01),
+    lambda net, X, Y: net.step(X, Y, lr=0.01),
+], ids=["fit", "fit-adam", "fit-lbfgs", "step-one", "step-batch"])
+def test_parameters_set_to_nan_by_hand_are_named_not_blamed_on_the_learning_rate(
+        call, where, value):
+    # no learning rate cures them: a plain ValueError (not the DivergenceError a caller may
+    # retry with a smaller rate) names the array, and nothing changes
+    X, Y = data()
+    net = network()
+    getattr(net, where)[1][0] = value
+    before = net.get_state()["parameters"]
+    with pytest.raises(ValueError, match=rf"{where}\[1\] hold NaN or infinity") as info:
+        call(net, X, Y)
+    assert type(info.value) is ValueError
+    np.testing.assert_array_equal(net.get_state()["parameters"], before)
