@@ -4,14 +4,15 @@
     python benchmarks/epoch_parts.py mid_batch_f32 --scale default
 
 The bench times `Network.fit(X, Y, epochs=1)`: Python's checks and set-up of the call, the
-shuffle of the rows (the kernels' permutation) and the compiled epoch. This times, in alternating rounds (best of each),
-the case's floor (`bpcore.bench.floors`: the plain C loop for tiny_online, the memory bound for
-mid_online, the products alone in their fastest layouts for the mini-batch cases), the compiled
-epoch alone over the rows in order and in one fixed shuffled order (the kernel call `fit`
-makes, through bpcore.network._FitRun), and `fit` itself, in ns per sample, each with
-floor / its time (the efficiency the bench would give it). The rows keep training one network
-in place from round to round, as the bench's do. Needs bpcore built from source with the
-compiled kernels in use (the reference module of the floors).
+shuffle of the rows (the kernels' permutation) and the compiled epoch. This times, in
+alternating rounds (best of each), the case's floor (`bpcore.bench.floors`: the plain C loop for
+tiny_online, the memory bound for mid_online, the products alone in their fastest layouts for
+the mini-batch cases), the compiled epoch alone over the rows in order and in one fixed shuffled
+order (the kernel call `fit` makes, through bpcore.network._FitRun), and `fit` itself, in ns per
+sample, each with floor / its time (the efficiency the bench would give it). Every call starts
+from the network's starting weights, as the bench's do (how fast the online step runs depends on
+how many ReLU units fire). Needs bpcore built from source with the compiled kernels in use (the
+reference module of the floors).
 """
 import argparse
 import time
@@ -40,12 +41,19 @@ def parts(case):
         floor = floors.bound_passes(case)
     else:
         floor, _ = floors.minibatch_epoch(case, 2.0, bench._seconds)
+    start = network.get_state()["parameters"]
+
+    def from_start(call):
+        def timed():
+            network._params[...] = start
+            call()
+        return timed
     return len(X), {
         "floor": floor,
-        "compiled epoch, rows in order": lambda: run.train_rows(in_order),
-        "compiled epoch, rows shuffled": lambda: run.train_rows(shuffled),
-        "fit(epochs=1), as the bench": lambda: network.fit(X, Y, epochs=1, lr=case.lr,
-                                                            batch_size=case.batch_size),
+        "compiled epoch, rows in order": from_start(lambda: run.train_rows(in_order)),
+        "compiled epoch, rows shuffled": from_start(lambda: run.train_rows(shuffled)),
+        "fit(epochs=1), as the bench": from_start(
+            lambda: network.fit(X, Y, epochs=1, lr=case.lr, batch_size=case.batch_size)),
     }
 
 

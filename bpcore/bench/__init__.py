@@ -179,13 +179,19 @@ def _torch_model(torch: ModuleType, network: Network) -> Any:
 
 def _trainers(case: Case, X: Floats, Y: Floats, compiled: bool,
               peers: bool = True) -> dict[str, Callable[[], object]]:
-    """Per implementation: a function training one epoch over (X, Y) from fresh weights;
-    `compiled` says whether the compiled kernels are built; peers=False leaves out PyTorch
-    and JAX (for the memory rows: they allocate outside tracemalloc's view)."""
+    """Per implementation: a function training one epoch over (X, Y) per call; `compiled`
+    says whether the compiled kernels are built; peers=False leaves out PyTorch and JAX (for
+    the memory rows: they allocate outside tracemalloc's view). bpcore's networks start
+    every call from the case's starting weights: how fast plain SGD's online step runs
+    depends on how many ReLU units fire (it skips the rows of those that do not), and that
+    changes as a network trains. The peers' arithmetic is dense, the same whatever the
+    weights, so they keep training one model from call to call."""
     trainers: dict[str, Callable[[], object]] = {}
     base = _network(case)
+    start = base.get_state()["parameters"]
     for name, backend in _ours(compiled).items():
         def train(network: Network = _network(case), backend: str = backend) -> None:
+            network._params[...] = start
             with use_backend(backend):
                 network.fit(X, Y, epochs=1, lr=case.lr, batch_size=case.batch_size)
         trainers[name] = train
