@@ -555,6 +555,32 @@ DEMOS: dict[str, _Demo] = {
 }
 
 
+# per output activation, the output layer's biases that make it give `mean` for every row
+_INVERSE_LINKS: dict[str, Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]]] = {
+    "identity": lambda mean: mean,
+    "softmax": lambda mean: np.log(np.maximum(mean, 1e-12)),
+    "exp": lambda mean: np.log(np.maximum(mean, 1e-12)),
+    "sigmoid": lambda mean: np.log(np.clip(mean, 1e-12, 1 - 1e-12))
+                            - np.log(np.clip(1 - mean, 1e-12, 1 - 1e-12)),
+}
+
+
+def _constant_loss(network: Network, X: npt.NDArray[np.float64], Y: npt.NDArray[np.float64],
+                   weights: npt.NDArray[np.float64] | None) -> float | None:
+    """The network's loss on X, Y if it predicted the targets' (weighted) mean for every row,
+    the best constant prediction for each of bpcore's losses; None for an output activation
+    that cannot give every mean (tanh, relu, leaky_relu)."""
+    inverse = _INVERSE_LINKS.get(network.output)
+    if inverse is None:
+        return None
+    constant = Network(network.sizes, activation=network.activation, output=network.output,
+                       loss=network.loss_name, dtype=network.dtype)
+    for w, b in zip(constant.weights, constant.biases):
+        w[...], b[...] = 0, 0
+    constant.biases[-1][...] = inverse(np.average(Y, axis=0, weights=weights))
+    return constant.loss(X, Y, weights)
+
+
 def _recipe(optimizer: Optimizer, batch_size: int) -> str:
     """The demo's optimizer in words: its name, lr and the settings that are not defaults,
     and the batch size."""
@@ -860,7 +886,7 @@ def _describe(args: argparse.Namespace, optimizer: Optimizer, batch_size: int | 
         parts.append("full batch" if batch_size >= training_rows else f"batch size {batch_size}")
     if args.sample_weight is not None:
         parts.append(f"rows weighted by {args.sample_weight!r}")
-    return f"{optimizer.name} ({', '.join(parts)})"
+    return f"{optimizer.name} ({', '.join(parts)})" if parts else optimizer.name
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -998,13 +1024,24 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"{ending}; {kept}, which had the lowest {watched} loss "
               f"({history.best_loss:.4g})")
     # the losses fit watched: weighted as it trained
-    summary = f"training loss {network.loss(X_train, Y_train, weights_train):.4g}"
+    training_loss = network.loss(X_train, Y_train, weights_train)
+    summary = f"training loss {training_loss:.4g}"
     if len(held):
         summary += f", validation loss {network.loss(X_held, Y_held, weights_held):.4g}"
         if kind == "classes":
             accuracy = (network.predict(X_held).argmax(axis=1) == y[held]).mean()
             summary += f", validation accuracy {100 * accuracy:.2f}%"
     print(f"{summary}; trained by {_describe(args, optimizer, batch_size, len(train))}")
+    # fit warns of a loss that ended above its first epoch's (one warning is enough); one
+    # that fell but stayed high (a learning rate so large that the outputs saturate at once)
+    # is caught here
+    rose = history.epochs > 1 and history.losses[-1] > history.losses[0]
+    constant = _constant_loss(network, X_train, Y_train, weights_train)
+    if constant is not None and not training_loss <= constant and not rose:
+        hint = "" if optimizer.name == "lbfgs" else "a smaller --lr or "
+        warnings.warn(f"the training loss ({training_loss:.4g}) is above that of predicting "
+                      f"the training targets' mean for every row ({constant:.4g}): the model "
+                      f"is worse than none; try {hint}more --epochs", RuntimeWarning)
     save(network, args.out, extra=extra)
     print(f"model saved to {args.out}")
     return 0

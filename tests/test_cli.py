@@ -392,6 +392,7 @@ def same_parameters(first, second):
     (["--optimizer", "lbfgs", "--max-iter", "4", "--weight-decay", "0.001"],
      dict(optimizer=bpcore.LBFGS(max_iter=4, weight_decay=0.001)),
      "lbfgs (weight decay 0.001, max iter 4)"),
+    (["--optimizer", "lbfgs"], dict(optimizer=bpcore.LBFGS()), "lbfgs"),
     (["--lr", "0.05", "--lr-schedule", "step:factor=0.5,every=2"],
      dict(optimizer=bpcore.SGD(lr=StepDecay(0.05, factor=0.5, every=2))),
      "sgd (lr 0.05 on schedule step:factor=0.5,every=2, batch size 1)"),
@@ -1143,3 +1144,52 @@ def test_train_counts_with_poisson_picks_the_matching_head(backend, tmp_path, fl
     assert result.returncode == 0, result.stderr
     network = bpcore.io.load(tmp_path / "model.npz")
     assert (network.output, network.loss_name) == ("exp", "poisson")
+
+
+def test_train_warns_when_the_model_is_worse_than_predicting_the_mean(backend, tmp_path):
+    write_csv(tmp_path / "train.csv", ["x", "colour", "y"], blobs())
+    frequencies = np.unique([row[1] for row in blobs()], return_counts=True)[1] / 90
+    # one epoch: fit's own warning of a loss that rose needs two, and one is enough
+    result = run(backend, tmp_path, "train", "train.csv", "--target", "colour", "--lr", "1e6",
+                 "--epochs", "1", "--quiet", "--validation-fraction", "0")
+    assert result.returncode == 0, result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    match = re.search(r"^bpcore: warning: the training loss \(([\d.e+]+)\) is above that of predicting "
+                      r"the training targets' mean for every row \(([\d.]+)\): the model is "
+                      r"worse than none; try a smaller --lr or more --epochs", result.stderr)
+    assert match, result.stderr
+    assert float(match.group(1)) > 1000
+    # every class a third of the rows: the mean's cross-entropy is log 3
+    assert float(match.group(2)) == pytest.approx(-(frequencies * np.log(frequencies)).sum(),
+                                                  rel=1e-3)
+    result = run(backend, tmp_path, "train", "train.csv", "--target", "colour", "--lr", "0.05",
+                 "--epochs", "30", "--quiet")
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("output, loss, targets", [
+    ("identity", "mse", lambda rng: rng.normal(3.0, 2.0, (50, 2))),
+    ("softmax", "cross_entropy", lambda rng: np.eye(4)[rng.integers(0, 3, 50)]),
+    ("sigmoid", "binary_cross_entropy", lambda rng: (rng.random((50, 2)) < [0.2, 0.7]) * 1.0),
+    ("exp", "poisson", lambda rng: rng.poisson(3.0, (50, 1)) * 1.0),
+    ("tanh", "mse", lambda rng: rng.uniform(-1, 1, (50, 1))),
+])
+def test_constant_loss_is_the_loss_of_the_targets_mean(output, loss, targets):
+    rng = np.random.default_rng(0)
+    Y = targets(rng)
+    X = rng.normal(size=(50, 3))
+    weights = rng.uniform(0.5, 2.0, 50)
+    network = bpcore.Network([3, 5, Y.shape[1]], output=output, loss=loss, seed=0)
+    got = cli._constant_loss(network, X, Y, weights)
+    if output == "tanh":  # cannot give every mean: no figure
+        assert got is None
+        return
+    mean = np.average(Y, axis=0, weights=weights)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_row = {
+            "mse": 0.5 * ((Y - mean) ** 2).sum(axis=1),
+            "cross_entropy": -(Y * np.log(np.maximum(mean, 1e-12))).sum(axis=1),
+            "binary_cross_entropy": -(Y * np.log(mean) + (1 - Y) * np.log(1 - mean)).sum(axis=1),
+            "poisson": (np.where(Y > 0, Y * np.log(Y / mean), 0) - Y + mean).sum(axis=1),
+        }[loss]
+    assert got == pytest.approx(np.average(per_row, weights=weights), rel=1e-9)
