@@ -50,8 +50,11 @@ def write_model(state: Mapping[str, Any], path: str | os.PathLike[str],
     }
     for layer, (weights, biases) in enumerate(layer_parameters(state["parameters"],
                                                                state["sizes"])):
-        arrays[f"weights_{layer}"] = weights
-        arrays[f"biases_{layer}"] = biases
+        for name, values in (("weights", weights), ("biases", biases)):
+            if not np.isfinite(values).all():  # load refuses them: a file that never loads
+                raise ValueError(f"cannot save a network whose {name}[{layer}] hold NaN or "
+                                 f"infinity: a model file must load back")
+            arrays[f"{name}_{layer}"] = values
     optimizer = state["optimizer"]
     arrays["optimizer"] = np.array(optimizer["name"])
     for name, value in optimizer.items():
@@ -144,6 +147,8 @@ def write_atomically(path: str | os.PathLike[str],
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):  # else mkstemp's error would name its temporary file
         raise FileNotFoundError(errno.ENOENT, f"no folder {folder!r} to write into", path)
+    if os.path.isdir(target):  # else the rename's error would name the temporary file
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file to write", path)
     temporary = None
     try:
         handle, temporary = tempfile.mkstemp(prefix=".bpcore-", suffix=".tmp", dir=folder)

@@ -49,11 +49,13 @@ def save(network: Network, path: str | os.PathLike[str],
     Raises
     ------
     ValueError
-        If a name in `extra` does not start with ``"meta_"``.
+        If a name in `extra` does not start with ``"meta_"``, or the network's weights or
+        biases hold NaN or infinity (`load` would refuse the file); nothing is written.
     TypeError
         If a value in `extra` holds something other than numbers or strings.
     OSError
-        If the file cannot be written; no temporary file is left behind.
+        If the file cannot be written (e.g. `path` is a folder); no temporary file is left
+        behind.
 
     See Also
     --------

@@ -1308,8 +1308,12 @@ class Network:
 
         Raises
         ------
+        ValueError
+            If the weights or biases hold NaN or infinity (`bpcore.load` would refuse the
+            file); nothing is written.
         OSError
-            If the file cannot be written; no temporary file is left behind.
+            If the file cannot be written (e.g. `path` is a folder); no temporary file is left
+            behind.
 
         See Also
         --------

@@ -238,6 +238,34 @@ def test_save_into_a_missing_folder_fails_cleanly(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_save_onto_a_folder_names_the_folder_and_leaves_nothing(tmp_path):
+    net, _ = trained()
+    (tmp_path / "model.npz").mkdir()
+    with pytest.raises(IsADirectoryError) as info:
+        net.save(tmp_path / "model.npz")
+    assert info.value.filename == str(tmp_path / "model.npz")
+    assert ".tmp" not in str(info.value)
+    assert [path.name for path in tmp_path.iterdir()] == ["model.npz"]
+
+
+@pytest.mark.parametrize("where, value", [("weights", np.nan), ("biases", np.inf),
+                                          ("weights", -np.inf)])
+def test_save_refuses_a_network_that_load_would_refuse(where, value, tmp_path):
+    # NaN or infinity in the parameters: load refuses such a file, so save writes none, and
+    # a file already there stays as it was
+    net, _ = trained()
+    net.save(tmp_path / "model.npz")
+    before = (tmp_path / "model.npz").read_bytes()
+    getattr(net, where)[-1][0] = value
+    layer = len(net.sizes) - 2
+    with pytest.raises(ValueError, match=rf"{where}\[{layer}\] hold NaN or infinity"):
+        net.save(tmp_path / "model.npz")
+    with pytest.raises(ValueError, match="hold NaN or infinity"):
+        bpcore.io.save(net, tmp_path / "other.npz", extra={"meta_note": "x"})
+    assert (tmp_path / "model.npz").read_bytes() == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.npz"]
+
+
 # ---- files load must refuse -----------------------------------------------------------------
 
 def spoil(arrays, **changes):
