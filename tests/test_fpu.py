@@ -1,5 +1,6 @@
 """The compiled module changes no floating-point mode (no -ffast-math: subnormals survive and
 NaN checks still fire), in this process and in a fresh one."""
+import math
 import os
 import subprocess
 import sys
@@ -9,6 +10,8 @@ import numpy as np
 import pytest
 
 import bpcore
+from bpcore import _backend
+from bpcore._spec import ACTIVATIONS
 
 TINY = np.finfo(np.float64).tiny  # smallest normal double, 2.2e-308
 
@@ -115,3 +118,34 @@ def test_nan_compares_as_in_ieee(backend):
     net.weights[0][...] = 1.0
     net.biases[0][...] = np.nan
     assert np.isnan(net.predict([1.0])[0])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n", [3, 64, 65, 185])
+def test_compiled_sigmoid_is_its_formula_over_libm_exp_to_the_bit(dtype, n):
+    # The kernels' sigmoid runs in blocks (the exps, then the selects and divisions): each
+    # value must still be e = exp(-|z|), (1 if z >= 0 else e) / (1 + e) in double, rounded
+    # to the dtype once, with the exp of the C library CPython's math.exp also calls; NaN,
+    # infinities, overflowing exps and subnormals included, across block boundaries of 64.
+    try:
+        kernels = _backend.compiled()
+    except ImportError:
+        pytest.skip("the compiled kernels are not built")
+    rng = np.random.default_rng(n)
+    special = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-310, -1e-310, 3.0e38, -3.0e38, 745.2,
+               -745.2, 710.0, -710.0, 36.7, -36.7, 1e-8, -1e-8]
+    values = np.concatenate([special, 30 * rng.standard_normal(n)])[:n]
+    X = values.astype(dtype).reshape(-1, 1)  # n samples of one input, through one unit
+    sizes = np.array([1, 1], dtype=np.intp)
+    params = np.array([1.0, 0.0], dtype=dtype)  # z = 1 x + 0 = x (and +0 for x = -0)
+    A = np.empty(n, dtype=dtype)
+    Z = np.empty((n, 1), dtype=dtype)
+    kernels.forward(params, sizes, np.array([ACTIVATIONS["sigmoid"]], dtype=np.intp), X, A, Z)
+    for x, got in zip(X[:, 0], A):
+        z = float(x) + 0.0
+        e = math.exp(-abs(z))
+        expected = np.array((1.0 if z >= 0 else e) / (1.0 + e)).astype(dtype)
+        if np.isnan(expected):
+            assert np.isnan(got), x
+        else:
+            assert got.tobytes() == expected.tobytes(), (x, got, expected)
