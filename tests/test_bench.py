@@ -72,6 +72,30 @@ def test_collect_runs_each_column_on_its_backend_and_restores_the_choice(monkeyp
     assert set(counts) == expected
 
 
+@pytest.mark.parametrize("key", ["tiny_online", "mid_online", "mid_batch_f32"])
+def test_bpcores_rows_start_every_call_from_the_starting_weights(key, monkeypatch, backend):
+    # how fast the online ReLU step runs depends on the weights (it skips units that do not
+    # fire): every timed call of bpcore's trainers starts where the first did
+    case = next(case for case in bench.cases("smoke") if case.key == key)
+    X, Y = bench._data(case)
+    start = bench._network(case).get_state()["parameters"]
+    seen = []
+    fit = bpcore.Network.fit
+
+    def recording(network, *args, **kwargs):
+        seen.append(network.get_state()["parameters"])
+        return fit(network, *args, **kwargs)
+    monkeypatch.setattr(bpcore.Network, "fit", recording)
+    trainers = bench._trainers(case, X, Y, bench._have_compiled(), peers=False)
+    for name in ("compiled", "fallback"):
+        if name in trainers:
+            for _ in range(3):
+                trainers[name]()
+    assert len(seen) >= 3
+    for parameters in seen:
+        np.testing.assert_array_equal(parameters, start)
+
+
 def test_every_case_has_a_row(rows, backend):
     expected = (CASE_KEYS + (FANN_KEYS if HAVE_FANN else [])
                 + (SKLEARN_KEYS if HAVE_SKLEARN else []))

@@ -188,10 +188,11 @@ def _trainers(case: Case, X: Floats, Y: Floats, compiled: bool,
     weights, so they keep training one model from call to call."""
     trainers: dict[str, Callable[[], object]] = {}
     base = _network(case)
-    start = base.get_state()["parameters"]
+    start = [array.copy() for array in base.weights + base.biases]
     for name, backend in _ours(compiled).items():
         def train(network: Network = _network(case), backend: str = backend) -> None:
-            network._params[...] = start
+            for array, value in zip(network.weights + network.biases, start):
+                array[...] = value
             with use_backend(backend):
                 network.fit(X, Y, epochs=1, lr=case.lr, batch_size=case.batch_size)
         trainers[name] = train
