@@ -135,6 +135,8 @@ class Network:
     ValueError
         If `sizes` has fewer than 2 widths or a width below 1, a name is not one listed
         above, or `output` and `loss` do not pair as described.
+    MemoryError
+        If the parameters do not fit in memory; the message gives their count and size.
 
     See Also
     --------
@@ -194,7 +196,14 @@ class Network:
             raise type(error)(f"seed must be a non-negative int, a sequence of them, a "
                               f"SeedSequence, BitGenerator, Generator or None, got {seed!r} "
                               f"({error})") from None
-        self._params = aligned_zeros(parameter_count(self._sizes), self._dtype)
+        count = parameter_count(self._sizes)
+        try:
+            self._params = aligned_zeros(count, self._dtype)
+        except MemoryError:  # NumPy's message names a uint8 array of some shape
+            raise MemoryError(f"sizes {list(self._sizes)} make {count:,} parameters "
+                              f"({count * self._dtype.itemsize / 2**30:.3g} GiB as "
+                              f"{self._dtype.name}), more memory than could be allocated"
+                              ) from None
         # the optimizer's state (SGD's velocity), kept between calls
         self._state = OptimizerState("sgd", len(self._params), self._dtype)
         self._sizes_array = as_sizes(self._sizes)

@@ -404,6 +404,14 @@ def test_sizes_beyond_the_kernels_limits_are_refused_up_front():
         bpcore.Network([1] * (MAX_LAYERS + 2))
 
 
+def test_a_network_too_large_to_allocate_names_its_sizes():
+    # 2^48 parameters (2 PiB) within the per-width limits: beyond any x86-64 address space
+    from bpcore._spec import MAX_WIDTH
+    with pytest.raises(MemoryError, match=rf"sizes \[{MAX_WIDTH}, {MAX_WIDTH}\] make "
+                                          r"281,474,993,487,872 parameters"):
+        bpcore.Network([MAX_WIDTH, MAX_WIDTH])
+
+
 def traced_peak(function):
     """Peak bytes allocated through Python and NumPy while `function` runs."""
     tracemalloc.start()

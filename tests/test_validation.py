@@ -7,6 +7,7 @@ import textwrap
 
 import numpy as np
 import pytest
+import scipy.sparse
 
 import bpcore
 from bpcore import _backend
@@ -52,6 +53,12 @@ CASES = [
     ("Y nan at step", lambda: network().step(X, with_value(Y, (0, 1), np.nan), lr=0.1), ValueError, r"Y must be finite"),
     ("Y nan at gradients", lambda: network().gradients(X, with_value(Y, (3, 0), np.nan)), ValueError, r"Y must be finite"),
     ("X overflows float32", lambda: quietly(network(dtype="float32").predict, with_value(X, (0, 0), 1e300)), ValueError, r"X must be finite"),
+    # containers np.asarray would misread
+    ("X sparse at fit", lambda: network().fit(scipy.sparse.csr_matrix(X), Y, epochs=1), TypeError, r"X must be a dense array, got a sparse csr_matrix: pass X.toarray\(\)"),
+    ("X sparse array at predict", lambda: network().predict(scipy.sparse.csr_array(X)), TypeError, r"X must be a dense array"),
+    ("Y sparse at loss", lambda: network().loss(X, scipy.sparse.coo_matrix(Y)), TypeError, r"Y must be a dense array"),
+    ("X masked at fit", lambda: network().fit(np.ma.masked_greater(X, 1.0), Y, epochs=1), TypeError, r"X is a masked array with masked entries"),
+    ("Y masked at step", lambda: network().step(X, np.ma.masked_less(Y, 0.5), lr=0.1), TypeError, r"Y is a masked array with masked entries"),
     # shapes
     ("X too narrow at predict", lambda: network().predict(X[:, :2]), ValueError, r"X has 2 features, but the network expects 3"),
     ("X of one feature", lambda: network().predict(X[:, :1]), ValueError, r"X has 1 feature, but the network expects 3"),
@@ -150,6 +157,11 @@ def test_bad_input_names_the_argument(call, error, pattern):
         call()
     # exactly the documented type, not some subclass such as DivergenceError
     assert type(info.value) is error
+
+
+def test_a_masked_array_with_nothing_masked_is_its_data():
+    net = network()
+    assert np.array_equal(net.predict(np.ma.masked_array(X)), net.predict(X))
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int64, np.uint16, np.uint64, np.float16])
