@@ -453,8 +453,9 @@ def build_parser() -> _Parser:
 
     bench = commands.add_parser(
         "bench", add_help=False, prefix_chars="+",  # every argument goes to bpcore.bench
-        help="time the compiled kernels against the fallback, NumPy and PyTorch "
-             "(--full, --wide, --targets, --help)")
+        help="time the compiled kernels against the fallback, NumPy, PyTorch, JAX, FANN and "
+             "scikit-learn (those installed) and the machine's floor (--full, --smoke, --wide, "
+             "--targets, --help)")
     bench.add_argument("bench_arguments", nargs="*")
     bench.set_defaults(run=run_bench)
 
@@ -678,7 +679,7 @@ def run_demo(args: argparse.Namespace) -> int:
     # them; the loss of the final weights is another figure, so say which is which.
     final_loss = network.loss(X[train], _one_hot(y[train], len(classes)))
     print(f"test accuracy: {100 * correct / len(test):.2f}% ({correct}/{len(test)})")
-    print(f"training time: {seconds:.2f} s for {history.epochs} epochs")
+    print(f"training time: {seconds:.3g} s for {history.epochs} epochs")
     print(f"training loss with the final weights (all training rows): {final_loss:.4g}; the "
           f"last epoch's mean over its steps: {history.losses[-1]:.4g}")
     print(f"backend: {_backend.name}")

@@ -675,7 +675,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"its default)")
         if jax_peer.available():
             print(f"({jax_peer.versions()} on CPU)")
-        print(f"(times are the best of a few runs per case; ratios are other/compiled time; "
+        runs = "one run per case (--smoke)" if scale == "smoke" else (
+            "the best of a few runs per case")
+        print(f"(times are {runs}; ratios are other/compiled time; "
               f"{time.perf_counter() - started:.0f} s in all)")
     if args.json is not None:
         try:
