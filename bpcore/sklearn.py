@@ -586,7 +586,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     >>> from sklearn.datasets import load_iris
     >>> from bpcore.sklearn import MLPClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0).fit(X, y)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=500,
+    ...                     random_state=0).fit(X, y)
     >>> clf.coefs_[0].shape, clf.classes_.tolist()
     ((4, 8), [0, 1, 2])
     >>> clf.score(X, y) > 0.9
@@ -703,7 +704,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         >>> from sklearn.datasets import load_iris
         >>> from bpcore.sklearn import MLPClassifier
         >>> X, y = load_iris(return_X_y=True)
-        >>> clf = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0)
+        >>> clf = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=500,
+        ...                     random_state=0)
         >>> clf.fit(X, y).n_iter_ > 0
         True
         """
@@ -790,7 +792,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         >>> from sklearn.datasets import load_iris
         >>> from bpcore.sklearn import MLPClassifier
         >>> X, y = load_iris(return_X_y=True)
-        >>> clf = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0)
+        >>> clf = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=500,
+        ...                     random_state=0)
         >>> clf.fit(X, y).predict(X[:2]).tolist()
         [0, 0]
         """
@@ -819,7 +822,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         >>> from sklearn.datasets import load_iris
         >>> from bpcore.sklearn import MLPClassifier
         >>> X, y = load_iris(return_X_y=True)
-        >>> clf = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0)
+        >>> clf = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=500,
+        ...                     random_state=0)
         >>> clf.fit(X, y).predict_proba(X[:2]).shape
         (2, 3)
         """
@@ -852,7 +856,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         >>> from sklearn.datasets import load_iris
         >>> from bpcore.sklearn import MLPClassifier
         >>> X, y = load_iris(return_X_y=True)
-        >>> clf = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0)
+        >>> clf = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=500,
+        ...                     random_state=0)
         >>> clf.fit(X, y).predict_log_proba(X[:2]).shape
         (2, 3)
         """
@@ -1106,7 +1111,7 @@ def from_sklearn(estimator: Any, dtype: str = "float64") -> MLPClassifier | MLPR
     >>> from sklearn.neural_network import MLPClassifier as SklearnMLP
     >>> from bpcore.sklearn import from_sklearn
     >>> X, y = load_iris(return_X_y=True)
-    >>> theirs = SklearnMLP((8,), solver="lbfgs", random_state=0).fit(X, y)
+    >>> theirs = SklearnMLP((8,), solver="lbfgs", max_iter=500, random_state=0).fit(X, y)
     >>> ours = from_sklearn(theirs)
     >>> bool(np.allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-12))
     True
@@ -1165,7 +1170,7 @@ def to_sklearn(estimator: MLPClassifier | MLPRegressor) -> Any:
     >>> from sklearn.datasets import load_iris
     >>> from bpcore.sklearn import MLPClassifier, to_sklearn
     >>> X, y = load_iris(return_X_y=True)
-    >>> ours = MLPClassifier((8,), solver="lbfgs", random_state=0).fit(X, y)
+    >>> ours = MLPClassifier((8,), solver="lbfgs", max_iter=500, random_state=0).fit(X, y)
     >>> theirs = to_sklearn(ours)
     >>> bool(np.allclose(theirs.predict_proba(X), ours.predict_proba(X), rtol=1e-12))
     True
