@@ -190,9 +190,12 @@ def _trainers(case: Case, X: Floats, Y: Floats, compiled: bool,
     base = _network(case)
     start = [array.copy() for array in base.weights + base.biases]
     for name, backend in _ours(compiled).items():
-        def train(network: Network = _network(case), backend: str = backend) -> None:
-            for array, value in zip(network.weights + network.biases, start):
-                array[...] = value
+        network = _network(case)
+
+        def train(views: list[Floats] = network.weights + network.biases,
+                  network: Network = network, backend: str = backend) -> None:
+            for view, value in zip(views, start):  # views of the parameters, made once
+                view[...] = value
             with use_backend(backend):
                 network.fit(X, Y, epochs=1, lr=case.lr, batch_size=case.batch_size)
         trainers[name] = train
