@@ -42,6 +42,8 @@ def _dense(values: npt.ArrayLike, name: str) -> npt.NDArray[Any]:
     """np.asarray(values), refusing what it would misread: SciPy's sparse matrices and arrays
     (an array of one Python object) and masked arrays with masked entries (their mask
     dropped, the values beneath it read)."""
+    if type(values) is np.ndarray:  # neither (fit's checks run on every call)
+        return values
     if hasattr(values, "toarray") and hasattr(values, "nnz"):
         raise TypeError(f"{name} must be a dense array, got a sparse {type(values).__name__}: "
                         f"pass {name}.toarray()")
@@ -76,8 +78,10 @@ def as_samples(values: npt.ArrayLike, name: str, width: int,
         raise ValueError(f"{name} has {got}, but the network "
                          f"{'expects' if columns == 'feature' else 'has'} {width}")
     # C-contiguous, aligned, in native byte order: what the kernels read (a view at an odd
-    # address is C-contiguous, and reading it is undefined behaviour in C)
-    array = np.require(array, dtype=dtype, requirements=["C", "A", "E"])
+    # address is C-contiguous, and reading it is undefined behaviour in C); np.require takes
+    # microseconds even when there is nothing to do, so it is asked only when there is
+    if not (array.dtype == dtype and array.flags.c_contiguous and array.flags.aligned):
+        array = np.require(array, dtype=dtype, requirements=["C", "A", "E"])
     if not np.isfinite(array).all():
         raise ValueError(f"{name} must be finite, but it holds NaN or infinity "
                          f"(as {array.dtype}, the network's dtype)")
