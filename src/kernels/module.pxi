@@ -147,21 +147,6 @@ cdef extern from *:
     }
     BPCORE_TRANSPOSE(bpcore_transpose_f, float, bpcore_tile_f, BPCORE_TILE_F)
     BPCORE_TRANSPOSE(bpcore_transpose_d, double, bpcore_tile_d, BPCORE_TILE_D)
-    /* One weight row w (n entries) of plain SGD's fused online step (optimizers.pxi's
-       network_online_step): d_in += w d (unless d_in is NULL), then w -= lr (0 + d x). The
-       three rows never overlap (parameters, deltas, activations or inputs), which restrict
-       tells the compiler: without it every row's loops test for overlap first, which for
-       the rows of a few entries of small layers costs about as much as the row itself. */
-    #define BPCORE_ROW_STEP(name, T) \
-    static inline void name(T* restrict w, T* restrict d_in, const T* restrict x, T d, T lr, \
-                            Py_ssize_t n) { \
-        Py_ssize_t k; \
-        if (d_in) \
-            for (k = 0; k < n; k++) d_in[k] = d_in[k] + w[k] * d; \
-        for (k = 0; k < n; k++) w[k] = w[k] - lr * ((T)0 + d * x[k]); \
-    }
-    BPCORE_ROW_STEP(bpcore_row_step_f, float)
-    BPCORE_ROW_STEP(bpcore_row_step_d, double)
     /* The high 64 bits of the 128-bit product a * b: one instruction where the compiler has
        128-bit integers (GCC, Clang), else from 32-bit halves, as bpcore/_fallback.py's
        permutation does in NumPy. */
@@ -204,10 +189,6 @@ cdef extern from *:
     void bpcore_transpose_d(const double* source, double* target, Py_ssize_t rows,
                             Py_ssize_t cols) noexcept nogil
     void bpcore_permutation(Py_ssize_t* order, Py_ssize_t n, uint64_t seed) noexcept nogil
-    void bpcore_row_step_f(float* w, float* d_in, const float* x, float d, float lr,
-                           Py_ssize_t n) noexcept nogil
-    void bpcore_row_step_d(double* w, double* d_in, const double* x, double d, double lr,
-                           Py_ssize_t n) noexcept nogil
 
 # the compiler flags setup.py used for this module, for `bpcore info`
 BUILD_FLAGS = BPCORE_BUILD_FLAGS.decode()

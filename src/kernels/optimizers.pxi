@@ -384,10 +384,12 @@ cdef void network_online_step(Py_ssize_t optimizer, floating* params, floating* 
                 d_j = d[j]
                 if sparse and d_j == 0:
                     continue
-                if floating is double:
-                    bpcore_row_step_d(params + offset + j * n_in, d_in, inputs, d_j, lr, n_in)
-                else:
-                    bpcore_row_step_f(params + offset + j * n_in, d_in, inputs, d_j, lr, n_in)
+                w = params + offset + j * n_in
+                if l > 0:
+                    for k in range(n_in):
+                        d_in[k] = d_in[k] + w[k] * d_j
+                for k in range(n_in):
+                    w[k] = w[k] - lr * (<floating>0 + d_j * inputs[k])
             w = params + offset + n_out * n_in
             for j in range(n_out):
                 w[j] = w[j] - lr * (<floating>0 + <floating>1 * d[j])
