@@ -59,6 +59,10 @@ def write_model(state: Mapping[str, Any], path: str | os.PathLike[str],
     arrays["optimizer"] = np.array(optimizer["name"])
     for name, value in optimizer.items():
         if name != "name":  # a state array (the network's dtype) or a float64 scalar
+            if not np.isfinite(value).all():  # load refuses these too
+                raise ValueError(f"cannot save a network whose {optimizer['name']} state "
+                                 f"{name!r} holds NaN or infinity: a model file must load "
+                                 f"back; reset_optimizer() drops the state")
             arrays[OPTIMIZER_PREFIX + name] = (np.asarray(value) if np.ndim(value)
                                                else np.array(value, dtype=np.float64))
     generator = state.get("generator")  # absent for a generator of another kind than PCG64

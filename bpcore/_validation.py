@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -38,16 +39,17 @@ class DivergenceError(ValueError):
     """
 
 
-def _dense(values: npt.ArrayLike, name: str) -> npt.NDArray[Any]:
+def dense(values: object, name: str) -> npt.NDArray[Any]:
     """np.asarray(values), refusing what it would misread: SciPy's sparse matrices and arrays
     (an array of one Python object) and masked arrays with masked entries (their mask
     dropped, the values beneath it read)."""
     if type(values) is np.ndarray:  # neither (fit's checks run on every call)
         return values
-    if hasattr(values, "toarray") and hasattr(values, "nnz"):
+    sparse = sys.modules.get("scipy.sparse")  # a sparse input has imported it
+    if sparse is not None and sparse.issparse(values):
         raise TypeError(f"{name} must be a dense array, got a sparse {type(values).__name__}: "
                         f"pass {name}.toarray()")
-    if np.ma.is_masked(values):
+    if isinstance(values, np.ma.MaskedArray) and np.ma.is_masked(values):
         raise TypeError(f"{name} is a masked array with masked entries, which bpcore would "
                         f"read as the values beneath: fill them or drop their rows first")
     return np.asarray(values)
@@ -58,7 +60,7 @@ def as_samples(values: npt.ArrayLike, name: str, width: int,
                columns: str = "feature") -> tuple[Floats, bool]:
     """`values` as a C-contiguous (n, width) array of `dtype`, and whether it came as one 1-D
     row; `columns` names what its columns are in messages ("feature", "output")."""
-    array = _dense(values, name)
+    array = dense(values, name)
     kind = array.dtype.kind
     if kind not in "iuf":
         what = {"b": "booleans", "c": "complex numbers", "O": "Python objects",
@@ -93,7 +95,7 @@ def as_targets(values: npt.ArrayLike, n_samples: int, n_outputs: int, single_sam
                x_name: str = "X") -> Floats:
     """Targets Y as an (n_samples, n_outputs) array; 1-D is accepted for one output or one
     sample, and a number for one sample of one output."""
-    array = _dense(values, name)
+    array = dense(values, name)
     if array.ndim == 0 and single_sample and n_outputs == 1:
         array = array.reshape(1, 1)
     elif array.ndim == 1 and single_sample and array.shape[0] == n_outputs:

@@ -1036,11 +1036,12 @@ def run_train(args: argparse.Namespace) -> int:
     # fit (not L-BFGS) warns of a loss that ended above its first epoch's (one warning is
     # enough); one that fell but stayed high (a learning rate so large that the outputs
     # saturate at once) is caught here. Clearly above: a model that learnt nothing (strong
-    # weight decay, labels of noise) ties with the mean, up to roundings and early stopping
+    # weight decay, labels of noise) ties with the mean, up to roundings and early stopping;
+    # and by more than 1e-3: targets all alike make the mean's loss about 0, a good fit's not
     rose = (optimizer.name != "lbfgs" and history.epochs > 1
             and history.losses[-1] > history.losses[0])
     constant = _constant_loss(network, X_train, Y_train, weights_train)
-    if not training_loss <= 1.1 * constant and not rose:
+    if not training_loss <= 1.1 * constant + 1e-3 and not rose:
         hint = "" if optimizer.name == "lbfgs" else "a smaller --lr or "
         warnings.warn(f"the training loss ({training_loss:.4g}) is more than 10% above that "
                       f"of predicting the training targets' mean for every row "

@@ -21,7 +21,7 @@ from ._layout import (Floats, Indices, aligned_zeros, as_sizes, layer_blocks, la
 from ._spec import (ACTIVATIONS, DTYPES, HIDDEN_ACTIVATIONS, LOSSES, MAX_LAYERS, MAX_WIDTH,
                     OUTPUT_ACTIVATIONS, check_pairing)
 from ._validation import (DivergenceError, as_int, as_samples, as_targets, check, choice,
-                          real_array)
+                          dense, real_array)
 from .explain import Explanation, Factor, chain_rule
 from .optim import LBFGS, SGD, Optimizer, OptimizerState, Rprop
 from .schedules import ReduceOnPlateau
@@ -199,8 +199,11 @@ class Network:
         count = parameter_count(self._sizes)
         try:
             self._params = aligned_zeros(count, self._dtype)
-        except MemoryError:  # NumPy's message names a uint8 array of some shape
-            raise MemoryError(f"sizes {list(self._sizes)} make {count:,} parameters "
+        except (MemoryError, ValueError):  # NumPy names a uint8 array, or its dimension limit
+            shown = (str(list(self._sizes)) if len(self._sizes) <= 8 else
+                     f"[{', '.join(map(str, self._sizes[:3]))}, ..., {self._sizes[-1]}] "
+                     f"({len(self._sizes)} widths)")
+            raise MemoryError(f"sizes {shown} make {count:,} parameters "
                               f"({count * self._dtype.itemsize / 2**30:.3g} GiB as "
                               f"{self._dtype.name}), more memory than could be allocated"
                               ) from None
@@ -1439,7 +1442,7 @@ class _LBFGSRun(_Run):
 
 def _checked_weights(sample_weight: object, n: int, name: str) -> npt.NDArray[np.float64]:
     """`sample_weight` as float64, checked: one finite weight >= 0 per sample."""
-    weights = np.asarray(sample_weight)
+    weights = dense(sample_weight, name)
     if weights.dtype.kind not in "iuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {weights.dtype}")
     if weights.shape != (n,):

@@ -1174,6 +1174,11 @@ def test_train_warns_when_the_model_is_worse_than_predicting_the_mean(backend, t
         result = run(backend, tmp_path, "train", "noise.csv", "--target", "label", "--quiet",
                      "--epochs", "30", *optimizer)
         assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+    # targets all alike: the mean's loss is 0, and a good fit's a little above it
+    write_csv(tmp_path / "flat.csv", ["a", "b", "y"], [[row[0], row[1], "3.0"] for row in noise()])
+    result = run(backend, tmp_path, "train", "flat.csv", "--target", "y", "--quiet",
+                 "--epochs", "30", "--regression")
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("output, loss, targets", [

@@ -266,6 +266,20 @@ def test_save_refuses_a_network_that_load_would_refuse(where, value, tmp_path):
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model.npz"]
 
 
+def test_save_refuses_optimizer_state_that_load_would_refuse(tmp_path):
+    # float32 Adam on an input of 1e11: v = g^2 overflows while the weight stays finite
+    net = bpcore.Network([1, 1], output="identity", dtype="float32", seed=0)
+    net.fit([[1e11]], [[0.0]], epochs=1, optimizer="adam")
+    assert not np.isfinite(net.get_state()["optimizer"]["v"]).all()
+    with pytest.raises(ValueError, match=r"adam state 'v' holds NaN or infinity.*"
+                                         r"reset_optimizer\(\)"):
+        net.save(tmp_path / "model.npz")
+    assert list(tmp_path.iterdir()) == []
+    net.reset_optimizer()
+    net.save(tmp_path / "model.npz")
+    assert bpcore.load(tmp_path / "model.npz").sizes == (1, 1)
+
+
 # ---- files load must refuse -----------------------------------------------------------------
 
 def spoil(arrays, **changes):

@@ -405,11 +405,15 @@ def test_sizes_beyond_the_kernels_limits_are_refused_up_front():
 
 
 def test_a_network_too_large_to_allocate_names_its_sizes():
-    # 2^48 parameters (2 PiB) within the per-width limits: beyond any x86-64 address space
-    from bpcore._spec import MAX_WIDTH
+    # 2^48 parameters (2 PiB) within the per-width limits: more than any machine has; and
+    # the largest network the limits allow, past NumPy's own limit on an array's bytes
+    from bpcore._spec import MAX_LAYERS, MAX_WIDTH
     with pytest.raises(MemoryError, match=rf"sizes \[{MAX_WIDTH}, {MAX_WIDTH}\] make "
                                           r"281,474,993,487,872 parameters"):
         bpcore.Network([MAX_WIDTH, MAX_WIDTH])
+    with pytest.raises(MemoryError, match=rf"sizes \[{MAX_WIDTH}, {MAX_WIDTH}, {MAX_WIDTH}, "
+                                          rf"\.\.\., {MAX_WIDTH}\] \({MAX_LAYERS + 1} widths\)"):
+        bpcore.Network([MAX_WIDTH] * (MAX_LAYERS + 1))
 
 
 def traced_peak(function):

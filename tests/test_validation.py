@@ -162,6 +162,22 @@ def test_bad_input_names_the_argument(call, error, pattern):
 def test_a_masked_array_with_nothing_masked_is_its_data():
     net = network()
     assert np.array_equal(net.predict(np.ma.masked_array(X)), net.predict(X))
+    with pytest.raises(TypeError, match="sample_weight is a masked array"):
+        net.fit(X, Y, epochs=1, sample_weight=np.ma.masked_less(np.arange(4.0), 1))
+
+
+class LooksSparseOrMasked:
+    """Array-like data with attributes named as sparse and masked arrays' are (a DataFrame
+    with such columns): only real sparse and masked arrays are refused."""
+    _mask = toarray = nnz = 1
+
+    def __array__(self, dtype=None, copy=None):
+        return X
+
+
+def test_only_real_sparse_and_masked_arrays_are_refused():
+    net = network()
+    assert np.array_equal(net.predict(LooksSparseOrMasked()), net.predict(X))
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int64, np.uint16, np.uint64, np.float16])
