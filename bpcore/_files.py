@@ -17,7 +17,7 @@ from typing import IO, Any
 import numpy as np
 import numpy.typing as npt
 
-from ._layout import layer_parameters
+from ._layout import first_not_finite, layer_parameters
 
 # Version 1: format_version, sizes, activation, output, loss, dtype, weights_<i>, biases_<i>.
 # Version 2 adds the optimizer's state: "optimizer" (its name) and "optimizer_<name>" for each
@@ -48,13 +48,14 @@ def write_model(state: Mapping[str, Any], path: str | os.PathLike[str],
         "loss": np.array(state["loss"]),
         "dtype": np.array(np.dtype(state["dtype"]).name),
     }
+    bad = first_not_finite(state["parameters"], state["sizes"])
+    if bad is not None:  # load refuses them: a file that never loads
+        raise ValueError(f"cannot save a network whose {bad} hold NaN or infinity: a model "
+                         f"file must load back")
     for layer, (weights, biases) in enumerate(layer_parameters(state["parameters"],
                                                                state["sizes"])):
-        for name, values in (("weights", weights), ("biases", biases)):
-            if not np.isfinite(values).all():  # load refuses them: a file that never loads
-                raise ValueError(f"cannot save a network whose {name}[{layer}] hold NaN or "
-                                 f"infinity: a model file must load back")
-            arrays[f"{name}_{layer}"] = values
+        arrays[f"weights_{layer}"] = weights
+        arrays[f"biases_{layer}"] = biases
     optimizer = state["optimizer"]
     arrays["optimizer"] = np.array(optimizer["name"])
     for name, value in optimizer.items():

@@ -68,6 +68,16 @@ def layer_parameters(params: Floats, sizes: Sequence[int]) -> list[tuple[Floats,
     return views
 
 
+def first_not_finite(params: Floats, sizes: Sequence[int]) -> str | None:
+    """"weights[l]" or "biases[l]" for the first layer array of `params` holding NaN or
+    infinity, or None when every entry is finite."""
+    for layer, (weights, biases) in enumerate(layer_parameters(params, sizes)):
+        for name, values in (("weights", weights), ("biases", biases)):
+            if not np.isfinite(values).all():
+                return f"{name}[{layer}]"
+    return None
+
+
 def layer_blocks(buffer: Floats, sizes: Sequence[int], n: int) -> list[Floats]:
     """The (n, sizes[l+1]) views of every layer into a flat activations or deltas buffer."""
     blocks, offset = [], 0

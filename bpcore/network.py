@@ -16,8 +16,8 @@ import numpy.typing as npt
 
 from . import _backend
 from ._files import write_model
-from ._layout import (Floats, Indices, aligned_zeros, as_sizes, layer_blocks, layer_parameters,
-                      parameter_count, realigned, unit_count)
+from ._layout import (Floats, Indices, aligned_zeros, as_sizes, first_not_finite, layer_blocks,
+                      layer_parameters, parameter_count, realigned, unit_count)
 from ._spec import (ACTIVATIONS, DTYPES, HIDDEN_ACTIVATIONS, LOSSES, MAX_LAYERS, MAX_WIDTH,
                     OUTPUT_ACTIVATIONS, check_pairing)
 from ._validation import (DivergenceError, as_int, as_samples, as_targets, check, choice,
@@ -561,14 +561,12 @@ class Network:
         """The error to raise instead of a DivergenceError when the parameters a step or
         epoch started from were not finite (set so from outside: training never keeps
         them), as no learning rate cures that; None when they are finite."""
-        for i, (weights, biases) in enumerate(layer_parameters(self._params, self._sizes)):
-            for name, values in (("weights", weights), ("biases", biases)):
-                if not np.isfinite(values).all():
-                    return ValueError(
-                        f"the network's {name}[{i}] hold NaN or infinity, and training cannot "
-                        f"start from them: set finite values (through weights, biases or "
-                        f"set_state) or make a new Network")
-        return None
+        bad = first_not_finite(self._params, self._sizes)
+        if bad is None:
+            return None
+        return ValueError(f"the network's {bad} hold NaN or infinity, and training cannot "
+                          f"start from them: set finite values (through weights, biases or "
+                          f"set_state) or make a new Network")
 
     def _restore(self, saved: tuple[Floats, OptimizerState | None]) -> None:
         self._params[...] = saved[0]
