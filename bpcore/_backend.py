@@ -72,6 +72,9 @@ class Kernels(Protocol):
     def forward_one(self, params: Floats, sizes: Indices, activations: Indices,
                     x: Floats) -> Floats | None: ...
 
+    def forward_rows(self, params: Floats, sizes: Indices, activations: Indices,
+                     X: Floats) -> Floats | None: ...
+
     def backward(self, params: Floats, sizes: Indices, activations: Indices, loss: int,
                  Y: Floats, A: Floats, D: Floats, weights: Floats) -> None: ...
 
@@ -90,6 +93,10 @@ class Kernels(Protocol):
     def step_one(self, params: Floats, state: Floats, sizes: Indices, activations: Indices,
                  loss: int, x: Floats, y: Floats, optimizer: int,
                  settings: Floats) -> tuple[float, int] | None: ...
+
+    def step_rows(self, params: Floats, state: Floats, sizes: Indices, activations: Indices,
+                  loss: int, X: Floats, Y: Floats, optimizer: int,
+                  settings: Floats) -> tuple[float, int] | None: ...
 
     def train_epoch(self, params: Floats, state: Floats, sizes: Indices,
                     activations: Indices, loss: int, X: Floats, Y: Floats, weights: Floats,

@@ -21,8 +21,8 @@ from ._spec import (ACTIVATIONS, LEAKY_SLOPE, LOSSES, MAX_LAYERS, MAX_WIDTH, OPT
                     ROW_SUM_TOLERANCE, pairing_error)
 
 __all__ = ["ACTIVATIONS", "LOSSES", "OPTIMIZERS", "LIMITS", "OPTIMIZER_SHAPES", "forward",
-           "forward_one", "backward", "parameter_gradients", "batch_loss", "loss_gradients",
-           "update", "step_one", "train_epoch", "permutation"]
+           "forward_one", "forward_rows", "backward", "parameter_gradients", "batch_loss", "loss_gradients",
+           "update", "step_one", "step_rows", "train_epoch", "permutation"]
 
 MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY, POISSON = (LOSSES[name] for name in (
     "mse", "binary_cross_entropy", "cross_entropy", "poisson"))
@@ -327,6 +327,30 @@ def forward_one(params: Floats, sizes: Indices, activations: Indices,
     return A[len(A) - widths[-1]:].copy()
 
 
+def forward_rows(params: Floats, sizes: Indices, activations: Indices,
+                 X: Floats) -> Floats | None:
+    """The outputs a[L] of the rows of X (2-D), as a new (n, n_out) array: the latency of
+    `predict` on a batch.
+
+    Returns None when X is not what the network takes as it is (NaN or infinity, another
+    width, no rows) or the arrays are not as `forward_one` takes them, X 2-D: the caller then
+    takes the general path, which converts or reports them. The same products as `forward`
+    (the same bits). Checks every length it relies on.
+    """
+    _ndarrays(params=params, sizes=sizes, activations=activations, X=X)
+    if not (_one_sample_arrays(params, sizes, activations, (), ()) and X.ndim == 2
+            and X.dtype == params.dtype and X.flags.c_contiguous and X.flags.aligned):
+        return None
+    widths = _check_network(params, sizes, activations)
+    n = X.shape[0]
+    if X.shape[1] != widths[0] or n == 0 or not np.isfinite(X).all():
+        return None
+    A = np.empty(n * unit_count(widths), dtype=params.dtype)
+    Z = np.empty((n, widths[-1]), dtype=params.dtype)
+    forward(params, sizes, activations, X, A, Z)
+    return A[len(A) - n * widths[-1]:].reshape(n, widths[-1]).copy()
+
+
 def _ndarrays(**arrays: Any) -> None:
     """The one-sample kernels' arguments are NumPy arrays (`cnp.ndarray`), or a TypeError."""
     for name, value in arrays.items():
@@ -373,13 +397,7 @@ def step_one(params: Floats, state: Floats, sizes: Indices, activations: Indices
     _check_optimizer(optimizer, settings, state, len(params))
     _check_length("x", len(x), widths[0])
     _check_length("y", len(y), widths[-1])
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        return None
-    if loss == POISSON and y.min() < 0:
-        return None
-    if loss in (BINARY_CROSS_ENTROPY, CROSS_ENTROPY) and (y.min() < 0 or y.max() > 1 or (
-            loss == CROSS_ENTROPY
-            and abs(y.sum(dtype=np.float64) - 1) > ROW_SUM_TOLERANCE)):
+    if not _samples_fit(x, y, loss):
         return None
     units, n_out = unit_count(widths), widths[-1]
     X, Y = x.reshape(1, -1), y.reshape(1, -1)
@@ -399,6 +417,67 @@ def step_one(params: Floats, state: Floats, sizes: Indices, activations: Indices
         return cost, 1
     params[...], state[...], settings[...] = saved
     return cost, 3
+
+
+def _samples_fit(X: Floats, Y: Floats, loss: int) -> bool:
+    """Whether the general path takes the inputs X and targets Y (one sample, 1-D, or one per
+    row) as they are: finite, and targets the loss accepts (the compiled `targets_fit`)."""
+    if not (np.isfinite(X).all() and np.isfinite(Y).all()):
+        return False
+    if loss == POISSON:
+        return bool(Y.min() >= 0)
+    if loss in (BINARY_CROSS_ENTROPY, CROSS_ENTROPY):
+        if Y.min() < 0 or Y.max() > 1:
+            return False
+        sums = Y.sum(axis=-1, dtype=np.float64)
+        return loss != CROSS_ENTROPY or bool(np.abs(sums - 1).max() <= ROW_SUM_TOLERANCE)
+    return True
+
+
+def step_rows(params: Floats, state: Floats, sizes: Indices, activations: Indices, loss: int,
+              X: Floats, Y: Floats, optimizer: int,
+              settings: Floats) -> tuple[float, int] | None:
+    """One optimizer step on the batch X, Y (2-D, one sample per row) with its mean
+    gradient, as `train_epoch` takes a batch of all the rows in order: the latency of
+    `Network.step` on a mini-batch.
+
+    Returns None, with nothing changed, when X or Y hold values the general path refuses
+    (NaN, infinity, targets the loss does not accept), have no rows, or the arrays are not
+    as `step_one` takes them (X and Y 2-D, C-contiguous and aligned): the caller then takes
+    the general path, which converts or reports them. Otherwise returns (cost, outcome): the
+    batch's summed cost before the step and 1 (stepped), 2 (the cost was not finite) or 3
+    (a parameter became non-finite); after 2 and 3 the step is undone (parameters, state
+    and settings as they were). Checks every length it relies on.
+    """
+    loss, optimizer = _index(loss), _index(optimizer)
+    _ndarrays(params=params, state=state, sizes=sizes, activations=activations, X=X, Y=Y,
+              settings=settings)
+    if not _one_sample_arrays(params, sizes, activations, (state,), (params, state)):
+        return None
+    if not all(a.ndim == 2 and a.dtype == params.dtype and a.flags.c_contiguous
+               and a.flags.aligned for a in (X, Y)):
+        return None
+    if not (settings.dtype == np.float64 and settings.ndim == 1 and settings.flags.c_contiguous
+            and settings.flags.aligned and settings.flags.writeable):
+        return None
+    widths = _check_network(params, sizes, activations)
+    _check_loss(loss, activations[-1])
+    _check_optimizer(optimizer, settings, state, len(params))
+    n = X.shape[0]
+    _check_length("X's second dimension", X.shape[1], widths[0])
+    _check_length("Y's second dimension", Y.shape[1], widths[-1])
+    _check_length("Y", Y.shape[0], n)
+    if n == 0 or not _samples_fit(X, Y, loss):
+        return None
+    saved = params.copy(), state.copy(), settings.copy()
+    with np.errstate(over="ignore", invalid="ignore"):  # as silent as the compiled loops
+        cost = train_epoch(params, state, sizes, activations, loss, X, Y,
+                           np.empty(0, dtype=params.dtype), np.arange(n, dtype=np.intp), n,
+                           optimizer, settings)
+    if np.isfinite(cost) and np.isfinite(params).all():
+        return cost, 1
+    params[...], state[...], settings[...] = saved
+    return cost, 2 if not np.isfinite(cost) else 3
 
 
 def backward(params: Floats, sizes: Indices, activations: Indices, loss: int, Y: Floats,

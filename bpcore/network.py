@@ -366,8 +366,9 @@ class Network:
         Returns
         -------
         ndarray of shape (n_samples, n_out), or (n_out,) for a 1-D X
-            A new array of the network's dtype. A 1-D ndarray of that dtype takes the
-            low-latency path (one kernel call, no conversions).
+            A new array of the network's dtype. A C-contiguous ndarray of that dtype, one
+            sample (1-D) or a batch (2-D), takes the low-latency path (one kernel call, no
+            conversions).
 
         Raises
         ------
@@ -389,11 +390,12 @@ class Network:
             ...
         ValueError: X has 3 features, but the network expects 2
         """
-        if type(X) is np.ndarray:
-            # one sample as the network stores it: the low-latency path (online control
+        if type(X) is np.ndarray and X.ndim <= 2:
+            # samples as the network stores them: the low-latency path (online control
             # loops), one kernel call that returns None for anything else
-            out = _backend.kernels.forward_one(self._params, self._sizes_array,
-                                               self._activation_codes, X)
+            direct = (_backend.kernels.forward_one if X.ndim == 1
+                      else _backend.kernels.forward_rows)
+            out = direct(self._params, self._sizes_array, self._activation_codes, X)
             if out is not None:
                 return out
         X, single = self._inputs(X)
@@ -680,25 +682,41 @@ class Network:
             # in place, so that a `fit` holding the generator (a rollback) draws on from it
             self._rng.bit_generator.state = generator
 
-    def _step_one(self, x: Floats, y: Floats, optimizer: Optimizer,
-                  settings: Floats) -> float | None:
-        """`step` on one sample in one kernel call; None when the kernel leaves x, y to the
-        general path (which converts them or reports what is wrong with them)."""
-        if x.shape[0] != self._sizes[0] or y.shape[0] != self._sizes[-1]:
+    def _step_direct(self, X: Floats, Y: Floats, optimizer: Optimizer,
+                     settings: Floats) -> float | None:
+        """`step` on one sample (X and Y 1-D) or on the rows of X (Y 2-D, or 1-D for one
+        output) in one kernel call; None when the kernel leaves them to the general path
+        (which converts them or reports what is wrong with them)."""
+        n_in, n_out = self._sizes[0], self._sizes[-1]
+        if X.ndim == 1 and Y.ndim == 1:
+            if X.shape[0] != n_in or Y.shape[0] != n_out:
+                return None
+            result = _backend.kernels.step_one(
+                self._params, self._state.arrays, self._sizes_array, self._activation_codes,
+                self._loss_code, X, Y, optimizer.code, settings)
+            n = 1
+        elif X.ndim == 2:
+            n = X.shape[0]
+            if Y.ndim == 1 and n_out == 1:
+                Y = Y.reshape(-1, 1)
+            if Y.ndim != 2 or X.shape[1] != n_in or Y.shape != (n, n_out):
+                return None
+            result = _backend.kernels.step_rows(
+                self._params, self._state.arrays, self._sizes_array, self._activation_codes,
+                self._loss_code, X, Y, optimizer.code, settings)
+        else:
             return None
-        result = _backend.kernels.step_one(self._params, self._state.arrays, self._sizes_array,
-                                           self._activation_codes, self._loss_code, x, y,
-                                           optimizer.code, settings)
         if result is None:
             return None
         self._state.keep(settings)
-        loss, outcome = result
+        total, outcome = result
+        loss = float(total / n)
         if outcome == 2:
             raise self._unusable() or DivergenceError(
                 _NOT_FINITE_BEFORE.format(loss=loss, lr=optimizer.lr))
         if outcome == 3:
             raise self._unusable() or DivergenceError(_UNDONE.format(lr=optimizer.lr))
-        return float(loss)
+        return loss
 
     def step(self, X: npt.ArrayLike, Y: npt.ArrayLike, lr: float | None = None,
              momentum: float | None = None, weight_decay: float | None = None,
@@ -709,8 +727,10 @@ class Network:
         Parameters
         ----------
         X : array_like of shape (n_samples, n_in), or (n_in,) for one sample
-            Inputs, one sample per row. A 1-D X and Y that are ndarrays of the network's
-            dtype take one kernel call (a few microseconds: online learning).
+            Inputs, one sample per row. X and Y that are C-contiguous ndarrays of the
+            network's dtype, 1-D for one sample or 2-D for a batch (Y may be 1-D for one
+            output), take one kernel call (about a microsecond for one sample, a few for a
+            small batch: online learning); anything else is converted first.
         Y : array_like of shape (n_samples, n_out), or (n_samples,) when n_out is 1
             Targets, as for `loss`.
         lr : float or None, default None
@@ -768,11 +788,12 @@ class Network:
         >>> net.step([[1.0]], [[1.0]], optimizer=SGD(lr=0.5))
         0.0
         """
-        if (type(X) is np.ndarray and type(Y) is np.ndarray and X.ndim == 1 and Y.ndim == 1
-                and X.dtype == self._dtype and Y.dtype == self._dtype and sample_weight is None):
-            # one sample as the network stores it: the low-latency path (online learning)
+        if (type(X) is np.ndarray and type(Y) is np.ndarray and X.dtype == self._dtype
+                and Y.dtype == self._dtype and sample_weight is None):
+            # samples as the network stores them: the low-latency path (online learning,
+            # small batches), one kernel call that leaves anything else to the general path
             chosen, settings = self._step_settings(optimizer, lr, momentum, weight_decay)
-            loss = self._step_one(X, Y, chosen, settings)
+            loss = self._step_direct(X, Y, chosen, settings)
             if loss is not None:
                 return loss
         X, Y = self._data(X, Y)

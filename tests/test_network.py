@@ -313,6 +313,36 @@ def test_single_sample_predict_matches_the_batch_path_and_still_checks(dtype, si
             network.predict(bad)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+# small layers (the plain loops), 300-wide ones (BLAS) and a batch of 40 through 64 -> 128
+# (where the forward products may run on copies of W^T: bpcore.info's forward copies)
+@pytest.mark.parametrize("sizes, n", [([5, 7, 3], 6), ([5, 300, 300, 3], 4), ([64, 128, 10], 40)])
+def test_batch_predict_takes_one_call_with_the_general_paths_bits(backend, dtype, sizes, n,
+                                                                  monkeypatch):
+    network = bpcore.Network(sizes, activation="tanh", output="softmax",
+                             loss="cross_entropy", dtype=dtype, seed=2)
+    X = np.random.default_rng(1).normal(size=(n, sizes[0])).astype(dtype)
+    calls = []
+    forward_rows = _backend.kernels.forward_rows
+    monkeypatch.setattr(_backend.kernels, "forward_rows",
+                        lambda *arguments: calls.append(1) or forward_rows(*arguments))
+    fast = network.predict(X)
+    assert calls == [1] and fast.dtype == np.dtype(dtype) and fast.shape == (n, sizes[-1])
+    np.testing.assert_array_equal(fast, network.predict(X.tolist()))  # the general path
+    assert calls == [1]
+    fast[0, 0] = 7.0  # a new array, not a view of scratch or of the network
+    np.testing.assert_array_equal(network.predict(X)[1:], fast[1:])
+    # strided, Fortran-ordered and converted rows take the general path (same values)
+    for other in (np.repeat(X, 2, axis=1)[:, ::2], np.asfortranarray(X)):
+        np.testing.assert_array_equal(network.predict(other), network.predict(X))
+    for bad, message in [(np.where(np.eye(n, sizes[0]) > 0, np.nan, X), "finite"),
+                         (np.where(np.eye(n, sizes[0]) > 0, np.inf, X), "finite"),
+                         (np.zeros((n, sizes[0] + 1), dtype=dtype), "has"),
+                         (np.zeros((0, sizes[0]), dtype=dtype), "at least one sample")]:
+        with pytest.raises(ValueError, match=message):
+            network.predict(bad.astype(dtype))
+
+
 STEP_SETUPS = [  # sizes, activation, output, loss: every loss, the plain loops and BLAS gemv
     ([4, 4, 4, 1], "sigmoid", "sigmoid", "mse"),
     ([3, 5, 2], "relu", "sigmoid", "binary_cross_entropy"),
@@ -340,12 +370,117 @@ def test_single_sample_step_matches_the_batch_path(backend, dtype, momentum, wei
         x = rng.normal(size=sizes[0]).astype(dtype)
         y = step_targets(loss, rng, sizes[-1], dtype)
         # a 1-D C-contiguous sample of the network's dtype takes the one-call path; the
-        # (1, n) batch the general one: the same arithmetic, so the same bits
+        # (1, n) batch as lists the general one: the same arithmetic, so the same bits
         a = fast.step(x, y, lr=0.1, momentum=momentum, weight_decay=weight_decay)
-        b = general.step(x[None], y[None], lr=0.1, momentum=momentum, weight_decay=weight_decay)
+        b = general.step(x[None].tolist(), y[None].tolist(), lr=0.1, momentum=momentum,
+                         weight_decay=weight_decay)
         assert a == b and type(a) is float
     np.testing.assert_array_equal(fast.get_state()["parameters"], general.get_state()["parameters"])
     np.testing.assert_array_equal(fast.get_state()["optimizer"]["velocity"], general.get_state()["optimizer"]["velocity"])
+
+
+def batch_targets(loss, rng, n, n_out, dtype):
+    return np.stack([step_targets(loss, rng, n_out, dtype) for _ in range(n)])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("optimizer", [
+    pytest.param(lambda: bpcore.SGD(lr=0.1), id="sgd"),
+    pytest.param(lambda: bpcore.SGD(lr=0.1, momentum=0.9, weight_decay=0.01), id="momentum"),
+    pytest.param(lambda: bpcore.Adam(lr=0.01), id="adam"),
+    pytest.param(lambda: bpcore.Rprop(lr=0.01), id="rprop")])
+@pytest.mark.parametrize("sizes, activation, output, loss", STEP_SETUPS)
+def test_a_batch_of_rows_steps_in_one_call_as_the_general_path_does(
+        backend, dtype, optimizer, sizes, activation, output, loss, monkeypatch,
+        assert_same_state):
+    # 2-D C-contiguous rows of the network's dtype take the one-call path (step_rows); the
+    # same rows as lists the general one: the same epoch of one batch, so the same bits, for
+    # batches of 1 (the fused online step), a few (the plain loops) and 40 (BLAS, and plain
+    # SGD's transposed first layer), in parameters, optimizer state and the step count
+    def make():
+        return bpcore.Network(sizes, activation=activation, output=output, loss=loss,
+                              dtype=dtype, seed=4)
+    fast, general = make(), make()
+    calls = []
+    step_rows = _backend.kernels.step_rows
+    monkeypatch.setattr(_backend.kernels, "step_rows",
+                        lambda *arguments: calls.append(1) or step_rows(*arguments))
+    rng = np.random.default_rng(5)
+    for n in (1, 5, 40, 3):
+        X = rng.normal(size=(n, sizes[0])).astype(dtype)
+        Y = batch_targets(loss, rng, n, sizes[-1], dtype)
+        a = fast.step(X, Y, optimizer=optimizer())
+        b = general.step(X.tolist(), Y.tolist(), optimizer=optimizer())
+        assert a == b and type(a) is float
+    assert len(calls) == 4
+    assert_same_state(fast.get_state(), general.get_state())
+    # one output: a 1-D Y of one target per row takes the one-call path too
+    if sizes[-1] == 1:
+        y = rng.uniform(size=6).astype(dtype)
+        X = rng.normal(size=(6, sizes[0])).astype(dtype)
+        assert fast.step(X, y, lr=0.1) == general.step(X.tolist(), y.tolist(), lr=0.1)
+        assert len(calls) == 5
+        assert_same_state(fast.get_state(), general.get_state())
+
+
+def test_a_batch_step_leaves_other_inputs_to_the_general_path(backend, assert_same_state):
+    network = bpcore.Network([3, 5, 2], output="softmax", loss="cross_entropy", seed=1)
+    before = network.get_state()
+    X, Y = np.array([[1.0, 2.0, 0.0], [0.5, -1.0, 2.0]]), np.array([[0.0, 1.0], [1.0, 0.0]])
+    for bad_X, bad_Y, message in [
+            (np.array([[1.0, 2.0, 0.0], [1.0, np.nan, 0.0]]), Y, "X must be finite"),
+            (X, np.array([[0.0, 1.0], [0.0, np.inf]]), "Y must be finite"),
+            (X, np.array([[0.0, 1.0], [-0.5, 1.5]]), r"\[0, 1\]"),
+            (X, np.array([[0.0, 1.0], [0.5, 0.6]]), "sum to 1"),
+            (np.zeros((2, 4)), Y, "has 4 features"),
+            (X, np.zeros((2, 3)), "has 3 outputs"),
+            (X, Y[:1], "Y has 1 samples, but X has 2"),
+            (np.zeros((0, 3)), np.zeros((0, 2)), "at least one sample"),
+            (X, np.array([0.0, 1.0]), "Y must be 2-D")]:
+        with pytest.raises(ValueError, match=message):
+            network.step(bad_X, bad_Y, lr=0.1)
+        assert_same_state(network.get_state(), before)
+    # converted (float32 for a float64 network), Fortran-ordered and strided rows take the
+    # general path, with the same result as the C-contiguous float64 rows
+    twin = bpcore.Network([3, 5, 2], output="softmax", loss="cross_entropy", seed=1)
+    for twin_X, other_X, other_Y in [(X, X.astype(np.float32), Y),
+                                     (X, np.asfortranarray(X), Y),
+                                     (X, np.repeat(X, 2, axis=1)[:, ::2],
+                                      np.repeat(Y, 2, axis=0)[::2])]:
+        assert network.step(other_X, other_Y, lr=0.1) == twin.step(twin_X, Y, lr=0.1)
+        assert_same_state(network.get_state(), twin.get_state())
+
+
+@pytest.mark.parametrize("optimizer", [
+    pytest.param(lambda lr: bpcore.SGD(lr=lr, momentum=0.9), id="momentum"),
+    pytest.param(lambda lr: bpcore.Adam(lr=lr), id="adam")])
+def test_a_batch_step_that_diverges_is_undone(backend, optimizer, assert_same_state,
+                                              monkeypatch):
+    # on the one-call path: the parameters, the optimizer's state and its step count are as
+    # before the step, whether the step made a parameter non-finite or the loss was not
+    # finite before it
+    outcomes = []
+    step_rows = _backend.kernels.step_rows
+
+    def recorded(*arguments):
+        result = step_rows(*arguments)
+        outcomes.append(result[1])
+        return result
+    monkeypatch.setattr(_backend.kernels, "step_rows", recorded)
+    network = bpcore.Network([3, 4, 1], activation="identity", output="identity", seed=0)
+    X, Y = np.array([[1.0, -2.0, 3.0], [0.5, 1.0, -1.0]]), np.array([[1000.0], [-1000.0]])
+    network.step(X, Y, optimizer=optimizer(1e-3))  # some state to restore as well
+    before = network.get_state()
+    with pytest.raises(bpcore.DivergenceError, match="non-finite and was undone"):
+        # Adam's steps are about lr whatever the gradient: 1e308 overflows in the output
+        network.step(X, Y, optimizer=optimizer(1e306 if "momentum" in str(optimizer) else 1e308))
+    assert_same_state(network.get_state(), before)
+    network.weights[0][0, 0] = 1e300  # outputs overflow before any step
+    before = network.get_state()
+    with pytest.raises(bpcore.DivergenceError, match="not finite .* before the step"):
+        network.step(X, Y, optimizer=optimizer(1e-3))
+    assert_same_state(network.get_state(), before)
+    assert outcomes == [1, 3, 2]  # stepped; undone after the step; refused before it
 
 
 def test_single_sample_step_leaves_other_inputs_to_the_general_path(backend):

@@ -265,11 +265,16 @@ def call(kernels, name, args):
     if name == "step_one":
         return kernels.step_one(a["params"], a["state"], a["sizes"], a["activations"],
                                 a["loss"], a["x"], a["y"], a["optimizer"], a["settings"])
+    if name == "forward_rows":
+        return kernels.forward_rows(a["params"], a["sizes"], a["activations"], a["X"])
+    if name == "step_rows":
+        return kernels.step_rows(a["params"], a["state"], a["sizes"], a["activations"],
+                                 a["loss"], a["X"], a["Y"], a["optimizer"], a["settings"])
     raise AssertionError(name)
 
 
 FUNCTIONS = ["forward", "backward", "parameter_gradients", "batch_loss", "update",
-             "train_epoch", "step_one"]
+             "train_epoch", "step_one", "step_rows", "forward_rows"]
 
 
 def test_consistent_arguments_work(backend):
@@ -338,6 +343,21 @@ WRAPPER_CASES = [
     ("train_epoch", "optimizer", 7),
     ("step_one", "optimizer", 7),
     ("step_one", "settings", np.zeros(2)),
+    ("forward_rows", "params", np.zeros(N_PARAMS - 1)),
+    ("forward_rows", "sizes", np.array([3, -4, 2], dtype=np.intp)),
+    ("forward_rows", "activations", codes("softmax", "sigmoid")),
+    ("forward_rows", "X", [[0.0, 0.0, 0.0]] * N),
+    ("step_rows", "optimizer", 7),
+    ("step_rows", "settings", np.zeros(2)),
+    ("step_rows", "params", np.zeros(N_PARAMS - 1)),
+    ("step_rows", "state", np.zeros(N_PARAMS + 1)),
+    ("step_rows", "X", np.zeros((N, 4))),
+    ("step_rows", "Y", np.zeros((N, 3))),
+    ("step_rows", "Y", np.zeros((N - 1, 2))),
+    ("step_rows", "sizes", np.array([3, -4, 2], dtype=np.intp)),
+    ("step_rows", "loss", 9),
+    ("step_rows", "activations", codes("sigmoid", "softmax")),  # softmax with mse
+    ("step_rows", "X", [[0.0, 0.0, 0.0]] * N),
     ("train_epoch", "order", np.array([0, 1, N], dtype=np.intp)),
     ("train_epoch", "order", np.array([0, -1], dtype=np.intp)),
     ("train_epoch", "order", np.array([2**62], dtype=np.intp)),
@@ -379,6 +399,58 @@ def test_step_one_leaves_what_it_cannot_take_to_the_general_path(backend, argume
     assert call(kernels, "step_one", args) is None
     for key, value in kept.items():
         assert np.array_equal(args[key], value, equal_nan=True), key
+
+
+@pytest.mark.parametrize("argument, spoiled", [
+    ("X", np.zeros((N, 3), dtype=np.float32)), ("state", np.zeros(N_PARAMS, dtype=np.float32)),
+    ("settings", np.zeros(4, dtype=np.float32)), ("X", np.zeros(3)), ("Y", np.zeros((1, N, 2))),
+    ("X", np.zeros((N, 6))[:, ::2]), ("Y", np.asfortranarray(np.zeros((N, 2)))),
+    ("X", np.zeros((0, 3))), ("Y", np.array([[0.0, 0.0]] * (N - 1) + [[np.nan, 0.0]])),
+    ("X", np.array([[0.0, 0.0, 0.0]] * (N - 1) + [[0.0, np.inf, 0.0]])),
+    ("params", np.zeros(N_PARAMS, dtype=np.float16))])
+def test_step_rows_leaves_what_it_cannot_take_to_the_general_path(backend, argument, spoiled):
+    kernels = _backend.kernels
+    args = arguments(kernels)
+    args[argument] = spoiled
+    if argument == "X" and spoiled.ndim == 2 and len(spoiled) == 0:
+        args["Y"] = np.zeros((0, 2))
+    kept = {key: value.copy() for key, value in args.items() if isinstance(value, np.ndarray)}
+    assert call(kernels, "step_rows", args) is None
+    for key, value in kept.items():
+        assert np.array_equal(args[key], value, equal_nan=True), key
+
+
+@pytest.mark.parametrize("argument, spoiled", [
+    ("X", np.zeros((N, 3), dtype=np.float32)), ("X", np.zeros(3)), ("X", np.zeros((1, N, 3))),
+    ("X", np.zeros((N, 6))[:, ::2]), ("X", np.asfortranarray(np.zeros((N, 3)))),
+    ("X", np.zeros((0, 3))), ("X", np.zeros((N, 4))),
+    ("X", np.array([[0.0, 0.0, 0.0]] * (N - 1) + [[0.0, np.nan, 0.0]])),
+    ("params", np.zeros(N_PARAMS, dtype=np.float16)), ("sizes", np.array(SIZES)[::1] * 1.0)])
+def test_forward_rows_leaves_what_it_cannot_take_to_the_general_path(backend, argument,
+                                                                      spoiled):
+    kernels = _backend.kernels
+    args = arguments(kernels)
+    args[argument] = spoiled
+    assert call(kernels, "forward_rows", args) is None
+
+
+@pytest.mark.parametrize("loss, output, targets", [
+    ("binary_cross_entropy", "sigmoid", [[0.0, 1.0]] * (N - 1) + [[0.0, 1.5]]),
+    ("cross_entropy", "softmax", [[0.0, 1.0]] * (N - 1) + [[0.5, 0.6]]),
+    ("poisson", "exp", [[0.0, 1.0]] * (N - 1) + [[0.0, -1.0]])])
+def test_step_rows_leaves_targets_its_loss_refuses_to_the_general_path(backend, loss, output,
+                                                                       targets):
+    # only the last row is out of range: every row is checked
+    kernels = _backend.kernels
+    args = arguments(kernels)
+    args["loss"] = kernels.LOSSES[loss]
+    args["activations"] = codes("sigmoid", output)(kernels)
+    args["Y"] = np.array(targets)
+    kept = args["params"].copy()
+    assert call(kernels, "step_rows", args) is None
+    np.testing.assert_array_equal(args["params"], kept)
+    args["Y"][-1] = args["Y"][0]
+    assert call(kernels, "step_rows", args)[1] == 1  # the same rows in range: a step
 
 
 @pytest.mark.parametrize("function, argument, spoiled", WRAPPER_CASES,

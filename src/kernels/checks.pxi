@@ -67,6 +67,13 @@ cdef inline bint vector_of(cnp.ndarray array, int kind):
             and cnp.PyArray_ISALIGNED(array))
 
 
+cdef inline bint rows_of(cnp.ndarray array, int kind):
+    # a 2-D C-contiguous, aligned array of dtype number `kind` in this machine's byte order
+    return (cnp.PyArray_NDIM(array) == 2 and cnp.PyArray_IS_C_CONTIGUOUS(array)
+            and cnp.PyArray_TYPE(array) == kind and cnp.PyArray_ISNOTSWAPPED(array)
+            and cnp.PyArray_ISALIGNED(array))
+
+
 cdef bint one_sample_arrays(cnp.ndarray params, cnp.ndarray sizes, cnp.ndarray activations,
                             tuple floats, tuple written):
     """What the one-sample wrappers take: params float32 or float64 and `floats` of its dtype,

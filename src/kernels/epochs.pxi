@@ -168,6 +168,73 @@ cdef double epoch(Py_ssize_t optimizer, floating* params, floating* state, doubl
     return total
 
 
+cdef enum:
+    LINE = 64  # a cache line, in bytes
+
+
+cdef inline Py_ssize_t lines(Py_ssize_t size) noexcept nogil:
+    # `size` bytes rounded up to whole cache lines (at least one)
+    return max(1, (size + LINE - 1) // LINE) * LINE
+
+
+cdef double epoch_in_scratch(Py_ssize_t optimizer, floating* params, floating* state,
+                             double* settings, const Py_ssize_t* sizes,
+                             const Py_ssize_t* activations, Py_ssize_t n_layers, Py_ssize_t loss,
+                             const floating* X, const floating* Y, const floating* weights,
+                             const Py_ssize_t* order, Py_ssize_t n_order, Py_ssize_t batch_size,
+                             bint summed_penalty, double* records, bint clipped_loss,
+                             bint* out_of_memory) noexcept nogil:
+    # `epoch` with its scratch, for train_epoch and step_rows alike (so that a step is an
+    # epoch's batch to the bit, in the same layouts): 1 <= batch_size <= n_order, and BLAS
+    # loaded (load_blas) for batch_size. Sets out_of_memory, with nothing changed, when the
+    # scratch cannot be had.
+    # The scratch: one allocation, each block on a cache line of its own (aligned loads; see
+    # bpcore/_layout.py's ALIGNMENT), none per sample or batch
+    cdef Py_ssize_t units = total_units(sizes, n_layers), n_out = sizes[n_layers]
+    cdef Py_ssize_t item = sizeof(floating)
+    cdef Py_ssize_t x_bytes = lines(batch_size * sizes[0] * item)
+    cdef Py_ssize_t y_bytes = lines(batch_size * n_out * item)
+    cdef Py_ssize_t a_bytes = lines(batch_size * units * item)  # A, and D alike
+    cdef Py_ssize_t w_bytes = lines(batch_size * item)
+    cdef Py_ssize_t lse_bytes = lines(batch_size * sizeof(double))  # logsumexps, for softmax
+    # a block of gradients for mini-batches; an online step fuses its gradient into the update
+    cdef Py_ssize_t g_bytes = lines(
+        (gradient_scratch(sizes, n_layers) if batch_size > 1 else 1) * item)
+    # W[0]^T, where the epoch's batches, or its last shorter one, take it (first_transposed)
+    cdef bint transposable = records == NULL and (
+        first_transposed(optimizer, settings, sizes, batch_size)
+        or first_transposed(optimizer, settings, sizes, n_order % batch_size))
+    cdef Py_ssize_t t_bytes = lines(sizes[0] * sizes[1] * item) if transposable else 0
+    # the forward products' copies of W^T, where the batches take them (copy_pays)
+    cdef Py_ssize_t c_bytes = lines(COPY_ENTRIES * item) if (
+        copies_pay(sizes, n_layers, batch_size)
+        or copies_pay(sizes, n_layers, n_order % batch_size)) else 0
+    # PyMem_RawMalloc: tracemalloc sees it (the bench's memory rows), and no GIL is needed
+    cdef char* raw = <char*>PyMem_RawMalloc(x_bytes + 2 * y_bytes + 2 * a_bytes + w_bytes
+                                            + lse_bytes + g_bytes + t_bytes + c_bytes + LINE)
+    if raw == NULL:
+        out_of_memory[0] = True
+        return 0.0
+    cdef char* X_batch = raw + (LINE - <size_t>raw % LINE) % LINE
+    cdef char* Y_batch = X_batch + x_bytes
+    cdef char* Z = Y_batch + y_bytes
+    cdef char* A = Z + y_bytes
+    cdef char* D = A + a_bytes
+    cdef char* W_batch = D + a_bytes
+    cdef char* lse = W_batch + w_bytes
+    cdef char* grads = lse + lse_bytes
+    cdef char* first_t = grads + g_bytes if transposable else NULL
+    cdef char* copy_t = grads + g_bytes + t_bytes if c_bytes > 0 else NULL
+    cdef double total = epoch(optimizer, params, state, settings, sizes, activations, n_layers,
+                              loss, X, Y, weights, order, n_order, batch_size,
+                              <floating*>X_batch, <floating*>Y_batch, <floating*>W_batch,
+                              <floating*>A, <floating*>Z, <floating*>D, <floating*>grads,
+                              <double*>lse, summed_penalty, records, clipped_loss,
+                              <floating*>first_t, <floating*>copy_t)
+    PyMem_RawFree(raw)
+    return total
+
+
 cdef int step_one_sample(Py_ssize_t optimizer, floating* params, floating* state,
                          double* settings, Py_ssize_t n_settings, Py_ssize_t n_state,
                          const Py_ssize_t* sizes, const Py_ssize_t* activations,
@@ -222,6 +289,62 @@ cdef int step_one_sample(Py_ssize_t optimizer, floating* params, floating* state
     return 3
 
 
+cdef int step_rows_batch(Py_ssize_t optimizer, floating* params, floating* state,
+                         double* settings, Py_ssize_t n_settings, Py_ssize_t n_state,
+                         const Py_ssize_t* sizes, const Py_ssize_t* activations,
+                         Py_ssize_t n_layers, Py_ssize_t loss, const floating* X,
+                         const floating* Y, Py_ssize_t n, double* cost) noexcept nogil:
+    # One step on the batch of the n >= 1 rows of X, Y, as an epoch of that one batch takes
+    # it (epoch_in_scratch, the rows in order, BLAS loaded for n); cost gets the batch's
+    # summed cost before the step. Returns 0 when a row of X or Y does not pass the checks of
+    # the general path (nothing changed; the caller takes that path, which reports it), -1
+    # when memory ran out (nothing changed), 1 after the step, 2 when the cost was not
+    # finite and 3 when the step made a parameter non-finite: in both the step is undone
+    # (parameters, state and settings restored).
+    cdef Py_ssize_t s, n_out = sizes[n_layers]
+    cdef Py_ssize_t n_params = parameter_count(sizes, n_layers)
+    cdef floating* saved
+    cdef double* saved_settings
+    cdef Py_ssize_t* order
+    cdef bint out_of_memory = False
+    if not (all_finite(X, n * sizes[0]) and all_finite(Y, n * n_out)):
+        return 0
+    for s in range(n):
+        if not targets_fit(Y + s * n_out, n_out, loss):
+            return 0
+    saved = <floating*>malloc(n_params * (1 + n_state) * sizeof(floating))
+    saved_settings = <double*>malloc(n_settings * sizeof(double))
+    order = <Py_ssize_t*>malloc(n * sizeof(Py_ssize_t))
+    if saved == NULL or saved_settings == NULL or order == NULL:
+        free(saved)
+        free(saved_settings)
+        free(order)
+        return -1
+    for s in range(n):
+        order[s] = s
+    memcpy(saved, params, n_params * sizeof(floating))
+    memcpy(saved + n_params, state, n_state * n_params * sizeof(floating))
+    memcpy(saved_settings, settings, n_settings * sizeof(double))
+    cost[0] = epoch_in_scratch(optimizer, params, state if n_state > 0 else NULL, settings,
+                               sizes, activations, n_layers, loss, X, Y, NULL, order, n, n,
+                               False, NULL, False, &out_of_memory)
+    free(order)
+    if out_of_memory:
+        free(saved)
+        free(saved_settings)
+        return -1
+    if cost[0] - cost[0] == 0 and all_finite(params, n_params):
+        free(saved)
+        free(saved_settings)
+        return 1
+    memcpy(params, saved, n_params * sizeof(floating))
+    memcpy(state, saved + n_params, n_state * n_params * sizeof(floating))
+    memcpy(settings, saved_settings, n_settings * sizeof(double))
+    free(saved)
+    free(saved_settings)
+    return 2 if not (cost[0] - cost[0] == 0) else 3
+
+
 cdef bint forward_one_sample(const floating* params, const Py_ssize_t* sizes,
                              const Py_ssize_t* activations, Py_ssize_t n_layers,
                              const floating* x, floating* out,
@@ -235,6 +358,23 @@ cdef bint forward_one_sample(const floating* params, const Py_ssize_t* sizes,
     network_forward(params, sizes, activations, n_layers, x, scratch, scratch + units, 1,
                     NULL, NULL, NULL)
     memcpy(out, scratch + units - n_out, n_out * sizeof(floating))
+    return True
+
+
+cdef bint forward_rows_sample(const floating* params, const Py_ssize_t* sizes,
+                              const Py_ssize_t* activations, Py_ssize_t n_layers,
+                              const floating* X, Py_ssize_t n, floating* out, floating* scratch,
+                              floating* copy_t) noexcept nogil:
+    # network_forward for the n rows of X into out (n, sizes[-1]), with scratch of
+    # n * (total_units + sizes[-1]) entries and copy_t as the forward wrapper's (the same
+    # products, the same bits); False if X is not finite (the caller then takes the general
+    # path, which reports it)
+    cdef Py_ssize_t units = total_units(sizes, n_layers), n_out = sizes[n_layers]
+    if not all_finite(X, n * sizes[0]):
+        return False
+    network_forward(params, sizes, activations, n_layers, X, scratch, scratch + n * units, n,
+                    NULL, NULL, copy_t)
+    memcpy(out, scratch + n * (units - n_out), n * n_out * sizeof(floating))
     return True
 
 

@@ -151,6 +151,60 @@ cdef inline bint forward_one_into(cnp.ndarray params, const Py_ssize_t* codes,
                               <float*>scratch)
 
 
+def forward_rows(cnp.ndarray params not None, cnp.ndarray sizes not None,
+                 cnp.ndarray activations not None, cnp.ndarray X not None):
+    """The outputs a[L] of the rows of X (2-D), as a new (n, n_out) array: the latency of
+    `predict` on a batch.
+
+    Returns None when X is not what the network takes as it is (NaN or infinity, another
+    width, no rows) or the arrays are not as `forward_one` takes them, X 2-D: the caller then
+    takes the general path, which converts or reports them. The same products as `forward`
+    (the same bits). Checks every length it relies on.
+    """
+    cdef int kind = cnp.PyArray_TYPE(params)
+    cdef Py_ssize_t n_layers, units, entries, copies
+    cdef cnp.npy_intp shape[2]
+    cdef const Py_ssize_t* widths
+    cdef const Py_ssize_t* codes
+    cdef char* scratch
+    cdef cnp.ndarray out
+    cdef bint done
+    if ((kind != cnp.NPY_FLOAT64 and kind != cnp.NPY_FLOAT32) or not vector_of(params, kind)
+            or not rows_of(X, kind) or not vector_of(sizes, cnp.NPY_INTP)
+            or not vector_of(activations, cnp.NPY_INTP)):
+        return None
+    n_layers = checked_layers(params, sizes, activations)
+    widths = <const Py_ssize_t*>cnp.PyArray_DATA(sizes)
+    codes = <const Py_ssize_t*>cnp.PyArray_DATA(activations)
+    shape[0], shape[1] = cnp.PyArray_DIM(X, 0), widths[n_layers]
+    if cnp.PyArray_DIM(X, 1) != widths[0] or shape[0] == 0:
+        return None
+    units = total_units(widths, n_layers)
+    load_blas(widths, n_layers, shape[0])
+    # the copies of W^T the forward wrapper makes (after load_blas, as there)
+    copies = COPY_ENTRIES if copies_pay(widths, n_layers, shape[0]) else 0
+    entries = shape[0] * (units + shape[1]) + copies
+    out = cnp.PyArray_EMPTY(2, shape, kind, 0)
+    scratch = <char*>PyMem_RawMalloc(
+        entries * (sizeof(double) if kind == cnp.NPY_FLOAT64 else sizeof(float)))
+    if scratch == NULL:
+        raise MemoryError(f"no memory for the units of {shape[0]} samples")
+    with nogil:
+        if kind == cnp.NPY_FLOAT64:
+            done = forward_rows_sample(
+                <const double*>cnp.PyArray_DATA(params), widths, codes, n_layers,
+                <const double*>cnp.PyArray_DATA(X), shape[0], <double*>cnp.PyArray_DATA(out),
+                <double*>scratch,
+                <double*>scratch + (entries - copies) if copies > 0 else NULL)
+        else:
+            done = forward_rows_sample(
+                <const float*>cnp.PyArray_DATA(params), widths, codes, n_layers,
+                <const float*>cnp.PyArray_DATA(X), shape[0], <float*>cnp.PyArray_DATA(out),
+                <float*>scratch, <float*>scratch + (entries - copies) if copies > 0 else NULL)
+    PyMem_RawFree(scratch)
+    return out if done else None
+
+
 def step_one(cnp.ndarray params not None, cnp.ndarray state not None,
              cnp.ndarray sizes not None, cnp.ndarray activations not None, Py_ssize_t loss,
              cnp.ndarray x not None, cnp.ndarray y not None, Py_ssize_t optimizer,
@@ -197,6 +251,67 @@ def step_one(cnp.ndarray params not None, cnp.ndarray state not None,
                 optimizer, <float*>cnp.PyArray_DATA(params), <float*>cnp.PyArray_DATA(state),
                 values, n_settings, n_state, widths, codes, n_layers, loss,
                 <const float*>cnp.PyArray_DATA(x), <const float*>cnp.PyArray_DATA(y), &cost)
+    return None if outcome == 0 else (cost, outcome)
+
+
+def step_rows(cnp.ndarray params not None, cnp.ndarray state not None,
+              cnp.ndarray sizes not None, cnp.ndarray activations not None, Py_ssize_t loss,
+              cnp.ndarray X not None, cnp.ndarray Y not None, Py_ssize_t optimizer,
+              cnp.ndarray settings not None):
+    """One optimizer step on the batch X, Y (2-D, one sample per row) with its mean
+    gradient, as `train_epoch` takes a batch of all the rows in order: the latency of
+    `Network.step` on a mini-batch.
+
+    Returns None, with nothing changed, when X or Y hold values the general path refuses
+    (NaN, infinity, targets the loss does not accept), have no rows, or the arrays are not
+    as `step_one` takes them (X and Y 2-D, C-contiguous and aligned): the caller then takes
+    the general path, which converts or reports them. Otherwise returns (cost, outcome): the
+    batch's summed cost before the step and 1 (stepped), 2 (the cost was not finite) or 3
+    (a parameter became non-finite); after 2 and 3 the step is undone (parameters, state
+    and settings as they were). Checks every length it relies on.
+    """
+    cdef int kind = cnp.PyArray_TYPE(params)
+    cdef Py_ssize_t n_layers, n_settings, n_state, n
+    cdef const Py_ssize_t* widths = <const Py_ssize_t*>cnp.PyArray_DATA(sizes)
+    cdef const Py_ssize_t* codes = <const Py_ssize_t*>cnp.PyArray_DATA(activations)
+    cdef double* values
+    cdef int outcome
+    cdef double cost = 0.0
+    if not one_sample_arrays(params, sizes, activations, (state,), (params, state)):
+        return None
+    if not (rows_of(X, kind) and rows_of(Y, kind)):
+        return None
+    if not vector_of(settings, cnp.NPY_FLOAT64) or not cnp.PyArray_ISWRITEABLE(settings):
+        return None
+    n_layers = checked_layers(params, sizes, activations)
+    check_loss(loss, codes[n_layers - 1])
+    check_optimizer(optimizer, cnp.PyArray_DIM(settings, 0), cnp.PyArray_DIM(state, 0),
+                    cnp.PyArray_DIM(params, 0))
+    n = cnp.PyArray_DIM(X, 0)
+    check_length("X's second dimension", cnp.PyArray_DIM(X, 1), widths[0])
+    check_length("Y's second dimension", cnp.PyArray_DIM(Y, 1), widths[n_layers])
+    check_length("Y", cnp.PyArray_DIM(Y, 0), n)
+    if n == 0:
+        return None
+    n_settings = cnp.PyArray_DIM(settings, 0)
+    n_state = STATE_ARRAYS[optimizer]
+    values = <double*>cnp.PyArray_DATA(settings)
+    load_blas(widths, n_layers, n)
+    if kind == cnp.NPY_FLOAT64:
+        with nogil:
+            outcome = step_rows_batch(
+                optimizer, <double*>cnp.PyArray_DATA(params), <double*>cnp.PyArray_DATA(state),
+                values, n_settings, n_state, widths, codes, n_layers, loss,
+                <const double*>cnp.PyArray_DATA(X), <const double*>cnp.PyArray_DATA(Y), n,
+                &cost)
+    else:
+        with nogil:
+            outcome = step_rows_batch(
+                optimizer, <float*>cnp.PyArray_DATA(params), <float*>cnp.PyArray_DATA(state),
+                values, n_settings, n_state, widths, codes, n_layers, loss,
+                <const float*>cnp.PyArray_DATA(X), <const float*>cnp.PyArray_DATA(Y), n, &cost)
+    if outcome == -1:
+        raise MemoryError(f"no memory for a step on {n} samples")
     return None if outcome == 0 else (cost, outcome)
 
 
@@ -328,15 +443,6 @@ def update(floating[::1] params not None, const floating[::1] grads not None,
                        &settings[0])
 
 
-cdef enum:
-    LINE = 64  # a cache line, in bytes
-
-
-cdef inline Py_ssize_t lines(Py_ssize_t size) noexcept nogil:
-    # `size` bytes rounded up to whole cache lines (at least one)
-    return max(1, (size + LINE - 1) // LINE) * LINE
-
-
 def train_epoch(floating[::1] params not None, floating[::1] state not None,
                 const Py_ssize_t[::1] sizes not None, const Py_ssize_t[::1] activations not None,
                 Py_ssize_t loss, const floating[:, ::1] X not None,
@@ -381,55 +487,17 @@ def train_epoch(floating[::1] params not None, floating[::1] state not None,
                      (n_order + batch_size - 1) // batch_size)
         check_length("records' second dimension", records.shape[1], 3)
         records_data = &records[0, 0]
-    # the epoch's scratch: one allocation, each block on a cache line of its own (aligned
-    # loads; see bpcore/_layout.py's ALIGNMENT), none per sample or batch
-    cdef Py_ssize_t units = total_units(&sizes[0], n_layers), n_out = sizes[n_layers]
-    cdef Py_ssize_t item = sizeof(floating)
-    cdef Py_ssize_t x_bytes = lines(batch_size * sizes[0] * item)
-    cdef Py_ssize_t y_bytes = lines(batch_size * n_out * item)
-    cdef Py_ssize_t a_bytes = lines(batch_size * units * item)  # A, and D alike
-    cdef Py_ssize_t w_bytes = lines(batch_size * item)
-    cdef Py_ssize_t lse_bytes = lines(batch_size * sizeof(double))  # logsumexps, for softmax
-    # a block of gradients for mini-batches; an online step fuses its gradient into the update
-    cdef Py_ssize_t g_bytes = lines(
-        (gradient_scratch(&sizes[0], n_layers) if batch_size > 1 else 1) * item)
+    cdef floating* state_data = &state[0] if state.shape[0] > 0 else NULL
+    cdef bint out_of_memory = False
+    cdef double total
     # before first_transposed, which asks whether BLAS is loaded: a process's first epoch
     # then takes the layouts every later one does (the same bits)
     load_blas(&sizes[0], n_layers, batch_size)
-    # W[0]^T, where the epoch's batches, or its last shorter one, take it (first_transposed)
-    cdef bint transposable = records_data == NULL and (
-        first_transposed(optimizer, &settings[0], &sizes[0], batch_size)
-        or first_transposed(optimizer, &settings[0], &sizes[0], n_order % batch_size))
-    cdef Py_ssize_t t_bytes = lines(sizes[0] * sizes[1] * item) if transposable else 0
-    # the forward products' copies of W^T, where the batches take them (copy_pays)
-    cdef Py_ssize_t c_bytes = lines(COPY_ENTRIES * item) if (
-        copies_pay(&sizes[0], n_layers, batch_size)
-        or copies_pay(&sizes[0], n_layers, n_order % batch_size)) else 0
-    # PyMem_RawMalloc: tracemalloc sees it (the bench's memory rows), and no GIL is needed
-    cdef char* raw = <char*>PyMem_RawMalloc(x_bytes + 2 * y_bytes + 2 * a_bytes + w_bytes
-                                            + lse_bytes + g_bytes + t_bytes + c_bytes + LINE)
-    if raw == NULL:
+    with nogil:
+        total = epoch_in_scratch(optimizer, &params[0], state_data, &settings[0], &sizes[0],
+                                 &activations[0], n_layers, loss, &X[0, 0], &Y[0, 0], w,
+                                 &order[0], n_order, batch_size, summed_penalty, records_data,
+                                 clipped_loss, &out_of_memory)
+    if out_of_memory:
         raise MemoryError()
-    cdef char* X_batch = raw + (LINE - <size_t>raw % LINE) % LINE
-    cdef char* Y_batch = X_batch + x_bytes
-    cdef char* Z = Y_batch + y_bytes
-    cdef char* A = Z + y_bytes
-    cdef char* D = A + a_bytes
-    cdef char* W_batch = D + a_bytes
-    cdef char* lse = W_batch + w_bytes
-    cdef char* grads = lse + lse_bytes
-    cdef char* first_t = grads + g_bytes if transposable else NULL
-    cdef char* copy_t = grads + g_bytes + t_bytes if c_bytes > 0 else NULL
-    cdef double total
-    cdef floating* state_data = &state[0] if state.shape[0] > 0 else NULL
-    try:
-        with nogil:
-            total = epoch(optimizer, &params[0], state_data, &settings[0], &sizes[0],
-                          &activations[0], n_layers, loss, &X[0, 0], &Y[0, 0], w, &order[0],
-                          n_order, batch_size, <floating*>X_batch, <floating*>Y_batch,
-                          <floating*>W_batch, <floating*>A, <floating*>Z, <floating*>D,
-                          <floating*>grads, <double*>lse, summed_penalty, records_data,
-                          clipped_loss, <floating*>first_t, <floating*>copy_t)
-    finally:
-        PyMem_RawFree(raw)
     return total
