@@ -79,11 +79,12 @@ def test_bpcores_rows_start_every_call_from_the_starting_weights(key, monkeypatc
     case = next(case for case in bench.cases("smoke") if case.key == key)
     X, Y = bench._data(case)
     start = bench._network(case).get_state()["parameters"]
-    seen = []
+    seen, ran_on = [], []
     fit = bpcore.Network.fit
 
     def recording(network, *args, **kwargs):
         seen.append(network.get_state()["parameters"])
+        ran_on.append(_backend.kernels)
         return fit(network, *args, **kwargs)
     monkeypatch.setattr(bpcore.Network, "fit", recording)
     trainers = bench._trainers(case, X, Y, bench._have_compiled(), peers=False)
@@ -91,6 +92,9 @@ def test_bpcores_rows_start_every_call_from_the_starting_weights(key, monkeypatc
         if name in trainers:
             for _ in range(3):
                 trainers[name]()
+            # on its own kernels, whichever the process runs on (the switch is skipped when
+            # they are the process's already)
+            assert ran_on[-3:] == [_backend.load(bench.BACKENDS[name])[0]] * 3, name
     assert len(seen) >= 3
     for parameters in seen:
         np.testing.assert_array_equal(parameters, start)
