@@ -21,8 +21,8 @@ from ._spec import (ACTIVATIONS, LEAKY_SLOPE, LOSSES, MAX_LAYERS, MAX_WIDTH, OPT
                     ROW_SUM_TOLERANCE, pairing_error)
 
 __all__ = ["ACTIVATIONS", "LOSSES", "OPTIMIZERS", "LIMITS", "OPTIMIZER_SHAPES", "forward",
-           "forward_one", "forward_rows", "backward", "parameter_gradients", "batch_loss", "loss_gradients",
-           "update", "step_one", "step_rows", "train_epoch", "permutation"]
+           "forward_one", "forward_rows", "backward", "parameter_gradients", "batch_loss",
+           "loss_gradients", "update", "step_one", "step_rows", "train_epoch", "permutation"]
 
 MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY, POISSON = (LOSSES[name] for name in (
     "mse", "binary_cross_entropy", "cross_entropy", "poisson"))
@@ -381,20 +381,16 @@ def step_one(params: Floats, state: Floats, sizes: Indices, activations: Indices
     (NaN, infinity, targets the loss does not accept) or the arrays are not all C-contiguous
     of one floating dtype (settings float64): the caller then takes the general path, which
     converts or reports them. Otherwise returns (cost, outcome): the sample's cost before the
-    step and 1 (stepped), 2 (the cost was not finite: nothing changed) or 3 (a parameter
-    became non-finite: the step was undone). Checks every length it relies on.
+    step and 1 (stepped), 2 (the cost was not finite: nothing changed), 3 (a parameter
+    became non-finite) or 4 (the optimizer's state did); after 3 and 4 the step is undone.
+    Checks every length it relies on.
     """
     loss, optimizer = _index(loss), _index(optimizer)
-    _ndarrays(params=params, state=state, sizes=sizes, activations=activations, x=x, y=y,
-              settings=settings)
-    if not _one_sample_arrays(params, sizes, activations, (state, x, y), (params, state)):
+    _ndarrays(x=x, y=y)
+    widths = _step_arguments(params, state, sizes, activations, loss, optimizer, settings,
+                             (x, y), 1)
+    if widths is None:
         return None
-    if not (settings.dtype == np.float64 and settings.ndim == 1 and settings.flags.c_contiguous
-            and settings.flags.aligned and settings.flags.writeable):
-        return None
-    widths = _check_network(params, sizes, activations)
-    _check_loss(loss, activations[-1])
-    _check_optimizer(optimizer, settings, state, len(params))
     _check_length("x", len(x), widths[0])
     _check_length("y", len(y), widths[-1])
     if not _samples_fit(x, y, loss):
@@ -413,15 +409,47 @@ def step_one(params: Floats, state: Floats, sizes: Indices, activations: Indices
         parameter_gradients(sizes, X, A, D, grads)
         saved = params.copy(), state.copy(), settings.copy()
         _network_update(params, grads, state, widths, optimizer, settings)
-    if np.isfinite(params).all():
-        return cost, 1
-    params[...], state[...], settings[...] = saved
-    return cost, 3
+    outcome = _stepped(params, state)
+    if outcome != 1:
+        params[...], state[...], settings[...] = saved
+    return cost, outcome
+
+
+def _stepped(params: Floats, state: Floats) -> int:
+    """After a step: 1 when the parameters and the optimizer's state are finite, 3 when a
+    parameter is not, 4 when only the state is not (the compiled `stepped`)."""
+    if not np.isfinite(params).all():
+        return 3
+    return 1 if np.isfinite(state).all() else 4
+
+
+def _step_arguments(params: Floats, state: Floats, sizes: Indices, activations: Indices,
+                    loss: int, optimizer: int, settings: Floats, samples: tuple[Floats, ...],
+                    ndim: int) -> list[int] | None:
+    """The checks step_one and step_rows share: the network's widths, or None when the arrays
+    are not what they take (`samples` of params' dtype with `ndim` dimensions, C-contiguous
+    and aligned; settings a writeable float64 vector); errors for inconsistent ones."""
+    _ndarrays(params=params, state=state, sizes=sizes, activations=activations,
+              settings=settings)
+    if not _one_sample_arrays(params, sizes, activations, (state,), (params, state)):
+        return None
+    if not all(a.ndim == ndim and a.dtype == params.dtype and a.flags.c_contiguous
+               and a.flags.aligned for a in samples):
+        return None
+    if not (settings.dtype == np.float64 and settings.ndim == 1 and settings.flags.c_contiguous
+            and settings.flags.aligned and settings.flags.writeable):
+        return None
+    widths = _check_network(params, sizes, activations)
+    _check_loss(loss, activations[-1])
+    _check_optimizer(optimizer, settings, state, len(params))
+    return widths
 
 
 def _samples_fit(X: Floats, Y: Floats, loss: int) -> bool:
-    """Whether the general path takes the inputs X and targets Y (one sample, 1-D, or one per
-    row) as they are: finite, and targets the loss accepts (the compiled `targets_fit`)."""
+    """Whether the one-call steps take the inputs X and targets Y (one sample, 1-D, or one per
+    row) as they are: finite, and targets the loss accepts, row sums within half the
+    tolerance (the compiled `targets_fit`: a row near the edge is left to the general path,
+    which sums in another order)."""
     if not (np.isfinite(X).all() and np.isfinite(Y).all()):
         return False
     if loss == POISSON:
@@ -430,7 +458,7 @@ def _samples_fit(X: Floats, Y: Floats, loss: int) -> bool:
         if Y.min() < 0 or Y.max() > 1:
             return False
         sums = Y.sum(axis=-1, dtype=np.float64)
-        return loss != CROSS_ENTROPY or bool(np.abs(sums - 1).max() <= ROW_SUM_TOLERANCE)
+        return loss != CROSS_ENTROPY or bool(np.abs(sums - 1).max() <= ROW_SUM_TOLERANCE / 2)
     return True
 
 
@@ -445,24 +473,17 @@ def step_rows(params: Floats, state: Floats, sizes: Indices, activations: Indice
     (NaN, infinity, targets the loss does not accept), have no rows, or the arrays are not
     as `step_one` takes them (X and Y 2-D, C-contiguous and aligned): the caller then takes
     the general path, which converts or reports them. Otherwise returns (cost, outcome): the
-    batch's summed cost before the step and 1 (stepped), 2 (the cost was not finite) or 3
-    (a parameter became non-finite); after 2 and 3 the step is undone (parameters, state
-    and settings as they were). Checks every length it relies on.
+    batch's summed cost before the step and 1 (stepped), 2 (the cost was not finite), 3 (a
+    parameter became non-finite) or 4 (the optimizer's state did); after 2, 3 and 4 the
+    step is undone (parameters, state and settings as they were). Checks every length it
+    relies on.
     """
     loss, optimizer = _index(loss), _index(optimizer)
-    _ndarrays(params=params, state=state, sizes=sizes, activations=activations, X=X, Y=Y,
-              settings=settings)
-    if not _one_sample_arrays(params, sizes, activations, (state,), (params, state)):
+    _ndarrays(X=X, Y=Y)
+    widths = _step_arguments(params, state, sizes, activations, loss, optimizer, settings,
+                             (X, Y), 2)
+    if widths is None:
         return None
-    if not all(a.ndim == 2 and a.dtype == params.dtype and a.flags.c_contiguous
-               and a.flags.aligned for a in (X, Y)):
-        return None
-    if not (settings.dtype == np.float64 and settings.ndim == 1 and settings.flags.c_contiguous
-            and settings.flags.aligned and settings.flags.writeable):
-        return None
-    widths = _check_network(params, sizes, activations)
-    _check_loss(loss, activations[-1])
-    _check_optimizer(optimizer, settings, state, len(params))
     n = X.shape[0]
     _check_length("X's second dimension", X.shape[1], widths[0])
     _check_length("Y's second dimension", Y.shape[1], widths[-1])
@@ -474,10 +495,10 @@ def step_rows(params: Floats, state: Floats, sizes: Indices, activations: Indice
         cost = train_epoch(params, state, sizes, activations, loss, X, Y,
                            np.empty(0, dtype=params.dtype), np.arange(n, dtype=np.intp), n,
                            optimizer, settings)
-    if np.isfinite(cost) and np.isfinite(params).all():
-        return cost, 1
-    params[...], state[...], settings[...] = saved
-    return cost, 2 if not np.isfinite(cost) else 3
+    outcome = _stepped(params, state) if np.isfinite(cost) else 2
+    if outcome != 1:
+        params[...], state[...], settings[...] = saved
+    return cost, outcome
 
 
 def backward(params: Floats, sizes: Indices, activations: Indices, loss: int, Y: Floats,

@@ -570,6 +570,16 @@ class Network:
                           f"start from them: set finite values (through weights, biases or "
                           f"set_state) or make a new Network")
 
+    def _state_overflowed(self, optimizer: Optimizer) -> str:
+        """What to say when training left the parameters finite but not the optimizer's state:
+        Adam's v, the squared gradients, overflows float32 from gradients of about 2e19 on,
+        while its steps (about lr) keep the parameters finite and then stall. No learning
+        rate cures that."""
+        wider = ", or use dtype='float64'" if self._dtype == np.float32 else ""
+        return (f"the {optimizer.name} optimizer's state overflowed {self._dtype} (the "
+                f"gradients are too large for it); scale X and Y, for example to unit "
+                f"variance{wider}")
+
     def _restore(self, saved: tuple[Floats, OptimizerState | None]) -> None:
         self._params[...] = saved[0]
         if saved[1] is not None:
@@ -716,6 +726,8 @@ class Network:
                 _NOT_FINITE_BEFORE.format(loss=loss, lr=optimizer.lr))
         if outcome == 3:
             raise self._unusable() or DivergenceError(_UNDONE.format(lr=optimizer.lr))
+        if outcome == 4:
+            raise DivergenceError(f"the step was undone: {self._state_overflowed(optimizer)}")
         return loss
 
     def step(self, X: npt.ArrayLike, Y: npt.ArrayLike, lr: float | None = None,
@@ -727,10 +739,11 @@ class Network:
         Parameters
         ----------
         X : array_like of shape (n_samples, n_in), or (n_in,) for one sample
-            Inputs, one sample per row. X and Y that are C-contiguous ndarrays of the
-            network's dtype, 1-D for one sample or 2-D for a batch (Y may be 1-D for one
-            output), take one kernel call (about a microsecond for one sample, a few for a
-            small batch: online learning); anything else is converted first.
+            Inputs, one sample per row. Without sample_weight, X and Y that are
+            C-contiguous, aligned ndarrays of the network's dtype, 1-D for one sample or 2-D
+            for a batch (Y may be 1-D for one output), take one kernel call (about a
+            microsecond for one sample, a few for a small batch: online learning); anything
+            else is converted and checked first, with the same result.
         Y : array_like of shape (n_samples, n_out), or (n_samples,) when n_out is 1
             Targets, as for `loss`.
         lr : float or None, default None
@@ -772,8 +785,9 @@ class Network:
             is out of range or given beside an optimizer, or the optimizer's name is unknown,
             or the network's parameters hold NaN or infinity where the step would start.
         DivergenceError
-            If the loss is not finite before the step, or the step makes a parameter
-            non-finite; in the second case the step is undone. A subclass of ValueError.
+            If the loss is not finite before the step, or the step makes a parameter or the
+            optimizer's state non-finite (Adam's squared gradients can overflow float32 while
+            the parameters stay finite); then the step is undone. A subclass of ValueError.
 
         Examples
         --------
@@ -818,6 +832,9 @@ class Network:
         if not np.isfinite(self._params).all():
             self._restore(saved)
             raise self._unusable() or DivergenceError(_UNDONE.format(lr=chosen.lr))
+        if not np.isfinite(self._state.arrays).all():
+            self._restore(saved)
+            raise DivergenceError(f"the step was undone: {self._state_overflowed(chosen)}")
         return loss
 
     def train_epoch(self, X: npt.ArrayLike, Y: npt.ArrayLike, optimizer: Optimizer,
@@ -1058,9 +1075,10 @@ class Network:
             network's parameters hold NaN or infinity (set so from outside) where the first
             epoch would start.
         DivergenceError
-            If the loss or a parameter becomes NaN or infinite in an epoch: the network
-            keeps the parameters (and optimizer state and generator) from before that
-            epoch. A subclass of ValueError.
+            If the loss, a parameter or the optimizer's state (Adam's squared gradients can
+            overflow float32 while the parameters stay finite) becomes NaN or infinite in an
+            epoch: the network keeps the parameters (and optimizer state and generator) from
+            before that epoch. A subclass of ValueError.
         KeyboardInterrupt
             On Ctrl-C the network gets back the parameters, optimizer state and generator
             it had at the start of the interrupted epoch, so that training on is training
@@ -1137,6 +1155,7 @@ class Network:
         # loss is a running mean over its steps, which would often pick worse parameters than
         # the last (and the exact loss would cost a forward pass over X per epoch)
         restore_best = bool(restore_best) and validation is not None
+        run = None
         try:
             if isinstance(chosen, LBFGS):
                 kept, self._state = self._state, OptimizerState("lbfgs", len(self._params),
@@ -1167,9 +1186,14 @@ class Network:
             # the parameters are back where the diverged epoch started; every whole epoch
             # ends finite, so non-finite ones are where the call started
             unusable = self._unusable()
-            if unusable is None:
-                raise
-            raise unusable from None
+            if unusable is not None:
+                raise unusable from None
+            if run is not None and run.overflowed_in:  # no learning rate cures that either
+                raise DivergenceError(
+                    f"training diverged in epoch {run.overflowed_in}: "
+                    f"{self._state_overflowed(chosen)}; the network keeps the parameters "
+                    f"from before that epoch") from None
+            raise
         finally:
             if reporter is not None:
                 reporter.close()
@@ -1408,6 +1432,8 @@ class _FitRun(_Run):
         n_params = len(network._params)
         self.chunk = max(1, CHUNK_WORK // (n_params * self.batch_size)) * self.batch_size
         self.settings = network._settings(optimizer)
+        self.epochs = 0  # the calls of train_rows: the epoch each one trains
+        self.overflowed_in = 0  # the epoch whose steps overflowed the optimizer's state
 
     def train_rows(self, order: Indices) -> tuple[float, bool]:
         network, state, settings = self.network, self.network._state, self.settings
@@ -1419,7 +1445,13 @@ class _FitRun(_Run):
                 network._activation_codes, network._loss_code, self.X, self.Y, self.weights,
                 order[start:start + self.chunk], self.batch_size, self.optimizer.code, settings)
             state.keep(settings)
-        return total, bool(np.isfinite(network._params).all())
+        self.epochs += 1
+        if not np.isfinite(network._params).all():
+            return total, False
+        if not np.isfinite(state.arrays).all():  # the parameters, finite, would then stall
+            self.overflowed_in = self.epochs
+            return total, False
+        return total, True
 
     def set_rate(self, rate: float) -> None:
         self.settings[0] = rate  # every kernel optimizer's first setting is its rate

@@ -160,3 +160,36 @@ def test_parameters_set_to_nan_by_hand_are_named_not_blamed_on_the_learning_rate
         call(net, X, Y)
     assert type(info.value) is ValueError
     np.testing.assert_array_equal(net.get_state()["parameters"], before)
+
+
+@pytest.mark.parametrize("call, epoch", [
+    (lambda net, X, Y: net.fit(X, Y, epochs=3, optimizer="adam"), True),
+    (lambda net, X, Y: net.fit(X, Y, epochs=3, optimizer="adam", batch_size=2), True),
+    (lambda net, X, Y: net.step(X[0], Y[0], optimizer="adam"), False),  # one sample
+    (lambda net, X, Y: net.step(X, Y, optimizer="adam"), False),  # rows: one kernel call
+    (lambda net, X, Y: net.step(X.tolist(), Y.tolist(), optimizer="adam"), False),  # general
+], ids=["fit-online", "fit-batch", "step-one", "step-rows", "step-general"])
+def test_adams_state_overflowing_float32_is_a_divergence_that_is_undone(
+        backend, call, epoch, assert_same_state, tmp_path):
+    # Adam's v holds the squared gradients: gradients of 3e22 (unscaled data) overflow it in
+    # float32, while its step, about lr, keeps the parameters finite. They would then stall
+    # without a word (m / sqrt(inf) = 0) and `save` would refuse the state: the step or epoch
+    # is undone instead, with what to do, as for any divergence
+    net = bpcore.Network([1, 1], activation="identity", output="identity", dtype="float32",
+                         seed=0)
+    net.step(np.array([0.5], dtype=np.float32), np.array([1.0], dtype=np.float32),
+             optimizer="adam")  # an Adam state of its own to keep
+    before = net.get_state()
+    X = np.array([[1e11], [2e11]], dtype=np.float32)
+    Y = 3 * X
+    with pytest.raises(bpcore.DivergenceError,
+                       match=r"adam optimizer's state overflowed float32 .*scale X and Y.*"
+                             r"dtype='float64'") as info:
+        call(net, X, Y)
+    assert ("diverged in epoch 1" in str(info.value)) == epoch
+    assert_same_state(net.get_state(), before)
+    net.save(tmp_path / "kept.npz")  # a state a model file holds
+    # in float64 the squares fit: the same data train on
+    wide = bpcore.Network([1, 1], activation="identity", output="identity", seed=0)
+    call(wide, X.astype(np.float64), Y.astype(np.float64))
+    assert np.isfinite(wide.get_state()["optimizer"]["v"]).all()

@@ -314,22 +314,29 @@ def test_single_sample_predict_matches_the_batch_path_and_still_checks(dtype, si
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-# small layers (the plain loops), 300-wide ones (BLAS) and a batch of 40 through 64 -> 128
-# (where the forward products may run on copies of W^T: bpcore.info's forward copies)
-@pytest.mark.parametrize("sizes, n", [([5, 7, 3], 6), ([5, 300, 300, 3], 4), ([64, 128, 10], 40)])
+# small layers (the plain loops), 300-wide ones (BLAS) and a batch of 32 through 64 -> 128
+# (with copies, the forward products on copies of W^T: bpcore.info's forward copies)
+@pytest.mark.parametrize("sizes, n", [([5, 7, 3], 6), ([5, 300, 300, 3], 4), ([64, 128, 10], 32)])
 def test_batch_predict_takes_one_call_with_the_general_paths_bits(backend, dtype, sizes, n,
-                                                                  monkeypatch):
+                                                                  monkeypatch, copies):
     network = bpcore.Network(sizes, activation="tanh", output="softmax",
                              loss="cross_entropy", dtype=dtype, seed=2)
     X = np.random.default_rng(1).normal(size=(n, sizes[0])).astype(dtype)
     calls = []
     forward_rows = _backend.kernels.forward_rows
-    monkeypatch.setattr(_backend.kernels, "forward_rows",
-                        lambda *arguments: calls.append(1) or forward_rows(*arguments))
+
+    def recorded(*arguments):
+        result = forward_rows(*arguments)
+        calls.append(result is not None)
+        return result
+    monkeypatch.setattr(_backend.kernels, "forward_rows", recorded)
     fast = network.predict(X)
-    assert calls == [1] and fast.dtype == np.dtype(dtype) and fast.shape == (n, sizes[-1])
+    assert calls == [True]  # the one call answered
+    if backend == "cython" and sizes == [64, 128, 10]:  # the copies were taken, or not
+        assert _backend.kernels.forward_copies(n, 64, 128) == copies
+    assert fast.dtype == np.dtype(dtype) and fast.shape == (n, sizes[-1])
     np.testing.assert_array_equal(fast, network.predict(X.tolist()))  # the general path
-    assert calls == [1]
+    assert calls == [True]
     fast[0, 0] = 7.0  # a new array, not a view of scratch or of the network
     np.testing.assert_array_equal(network.predict(X)[1:], fast[1:])
     # strided, Fortran-ordered and converted rows take the general path (same values)
@@ -392,34 +399,41 @@ def batch_targets(loss, rng, n, n_out, dtype):
 @pytest.mark.parametrize("sizes, activation, output, loss", STEP_SETUPS)
 def test_a_batch_of_rows_steps_in_one_call_as_the_general_path_does(
         backend, dtype, optimizer, sizes, activation, output, loss, monkeypatch,
-        assert_same_state):
+        assert_same_state, copies):
     # 2-D C-contiguous rows of the network's dtype take the one-call path (step_rows); the
     # same rows as lists the general one: the same epoch of one batch, so the same bits, for
-    # batches of 1 (the fused online step), a few (the plain loops) and 40 (BLAS, and plain
-    # SGD's transposed first layer), in parameters, optimizer state and the step count
+    # batches of 1 (the fused online step), a few (the plain loops), 40 (BLAS, and plain
+    # SGD's transposed first layer) and 32 (with copies, the forward products on copies of
+    # W^T for [20, 64, 32, 3]), in parameters, optimizer state and the step count
     def make():
         return bpcore.Network(sizes, activation=activation, output=output, loss=loss,
                               dtype=dtype, seed=4)
     fast, general = make(), make()
-    calls = []
+    outcomes = []
     step_rows = _backend.kernels.step_rows
-    monkeypatch.setattr(_backend.kernels, "step_rows",
-                        lambda *arguments: calls.append(1) or step_rows(*arguments))
+
+    def recorded(*arguments):
+        result = step_rows(*arguments)
+        outcomes.append(None if result is None else result[1])
+        return result
+    monkeypatch.setattr(_backend.kernels, "step_rows", recorded)
     rng = np.random.default_rng(5)
-    for n in (1, 5, 40, 3):
+    for n in (1, 5, 40, 32, 3):
         X = rng.normal(size=(n, sizes[0])).astype(dtype)
         Y = batch_targets(loss, rng, n, sizes[-1], dtype)
         a = fast.step(X, Y, optimizer=optimizer())
         b = general.step(X.tolist(), Y.tolist(), optimizer=optimizer())
         assert a == b and type(a) is float
-    assert len(calls) == 4
+    assert outcomes == [1] * 5  # the one call stepped, each time
+    if backend == "cython" and sizes == [20, 64, 32, 3]:  # the copies were taken, or not
+        assert _backend.kernels.forward_copies(32, 20, 64) == copies
     assert_same_state(fast.get_state(), general.get_state())
     # one output: a 1-D Y of one target per row takes the one-call path too
     if sizes[-1] == 1:
         y = rng.uniform(size=6).astype(dtype)
         X = rng.normal(size=(6, sizes[0])).astype(dtype)
         assert fast.step(X, y, lr=0.1) == general.step(X.tolist(), y.tolist(), lr=0.1)
-        assert len(calls) == 5
+        assert outcomes == [1] * 6
         assert_same_state(fast.get_state(), general.get_state())
 
 
@@ -440,9 +454,19 @@ def test_a_batch_step_leaves_other_inputs_to_the_general_path(backend, assert_sa
         with pytest.raises(ValueError, match=message):
             network.step(bad_X, bad_Y, lr=0.1)
         assert_same_state(network.get_state(), before)
+    # a row summing to 1 + 0.75e-5, within as_targets' tolerance (1e-5) but not half of it:
+    # left to the general path (which sums in another order), which takes it
+    edge = np.array([[0.0, 1.0], [0.5, 0.5 + 0.75e-5]])
+    assert _backend.kernels.step_rows(
+        network._params, network._state.arrays, network._sizes_array,
+        network._activation_codes, network._loss_code, X, edge,
+        _backend.kernels.OPTIMIZERS["sgd"],
+        network._state.settings_for(bpcore.SGD(lr=0.1))) is None
+    twin = bpcore.Network([3, 5, 2], output="softmax", loss="cross_entropy", seed=1)
+    assert network.step(X, edge, lr=0.1) == twin.step(X.tolist(), edge.tolist(), lr=0.1)
+    assert_same_state(network.get_state(), twin.get_state())
     # converted (float32 for a float64 network), Fortran-ordered and strided rows take the
     # general path, with the same result as the C-contiguous float64 rows
-    twin = bpcore.Network([3, 5, 2], output="softmax", loss="cross_entropy", seed=1)
     for twin_X, other_X, other_Y in [(X, X.astype(np.float32), Y),
                                      (X, np.asfortranarray(X), Y),
                                      (X, np.repeat(X, 2, axis=1)[:, ::2],
@@ -472,7 +496,8 @@ def test_a_batch_step_that_diverges_is_undone(backend, optimizer, assert_same_st
     network.step(X, Y, optimizer=optimizer(1e-3))  # some state to restore as well
     before = network.get_state()
     with pytest.raises(bpcore.DivergenceError, match="non-finite and was undone"):
-        # Adam's steps are about lr whatever the gradient: 1e308 overflows in the output
+        # Adam's steps are about lr whatever the gradient: lr=1e308 makes the parameters
+        # overflow
         network.step(X, Y, optimizer=optimizer(1e306 if "momentum" in str(optimizer) else 1e308))
     assert_same_state(network.get_state(), before)
     network.weights[0][0, 0] = 1e300  # outputs overflow before any step

@@ -107,6 +107,28 @@ cdef Py_ssize_t checked_layers(cnp.ndarray params, cnp.ndarray sizes,
 
 
 
+cdef Py_ssize_t step_arguments(cnp.ndarray params, cnp.ndarray state, cnp.ndarray sizes,
+                               cnp.ndarray activations, Py_ssize_t loss, Py_ssize_t optimizer,
+                               cnp.ndarray settings, tuple samples, int ndim) except -2:
+    """The checks step_one and step_rows share: the number of weight layers, or -1 when the
+    arrays are not what they take (one_sample_arrays, `samples` of params' dtype with `ndim`
+    dimensions as vector_of or rows_of, settings a writeable float64 vector); errors for
+    inconsistent ones."""
+    cdef int kind = cnp.PyArray_TYPE(params)
+    if not one_sample_arrays(params, sizes, activations, (state,), (params, state)):
+        return -1
+    for array in samples:
+        if not (vector_of(array, kind) if ndim == 1 else rows_of(array, kind)):
+            return -1
+    if not vector_of(settings, cnp.NPY_FLOAT64) or not cnp.PyArray_ISWRITEABLE(settings):
+        return -1
+    cdef Py_ssize_t n_layers = checked_layers(params, sizes, activations)
+    check_loss(loss, (<const Py_ssize_t*>cnp.PyArray_DATA(activations))[n_layers - 1])
+    check_optimizer(optimizer, cnp.PyArray_DIM(settings, 0), cnp.PyArray_DIM(state, 0),
+                    cnp.PyArray_DIM(params, 0))
+    return n_layers
+
+
 # settings entries and state arrays of each optimizer, by code (bpcore/_spec.py OPTIMIZERS)
 cdef Py_ssize_t[N_OPTIMIZERS] SETTINGS_LENGTH = [SGD_SETTINGS, ADAM_SETTINGS, RPROP_SETTINGS]
 cdef Py_ssize_t[N_OPTIMIZERS] STATE_ARRAYS = [SGD_STATE, ADAM_STATE, RPROP_STATE]

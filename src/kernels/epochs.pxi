@@ -235,6 +235,54 @@ cdef double epoch_in_scratch(Py_ssize_t optimizer, floating* params, floating* s
     return total
 
 
+cdef struct StepCopy:
+    # what a step changes, kept to undo it: the parameters then the state (the dtype's
+    # entries) and the settings
+    void* values
+    double* settings
+
+
+cdef bint keep_step(StepCopy* copy, const floating* params, Py_ssize_t n_params,
+                    const floating* state, Py_ssize_t n_state, const double* settings,
+                    Py_ssize_t n_settings) noexcept nogil:
+    # copies of the parameters, the n_state state entries and the settings into `copy`;
+    # False, with nothing kept, when memory ran out
+    cdef floating* values = <floating*>malloc((n_params + n_state) * sizeof(floating))
+    copy.settings = <double*>malloc(n_settings * sizeof(double))
+    copy.values = values
+    if values == NULL or copy.settings == NULL:
+        free(values)
+        free(copy.settings)
+        return False
+    memcpy(values, params, n_params * sizeof(floating))
+    memcpy(values + n_params, state, n_state * sizeof(floating))
+    memcpy(copy.settings, settings, n_settings * sizeof(double))
+    return True
+
+
+cdef void end_step(StepCopy* copy, bint undo, floating* params, Py_ssize_t n_params,
+                   floating* state, Py_ssize_t n_state, double* settings,
+                   Py_ssize_t n_settings) noexcept nogil:
+    # the step's parameters, state and settings back from `copy` when undo; frees the copy
+    cdef const floating* values = <const floating*>copy.values
+    if undo:
+        memcpy(params, values, n_params * sizeof(floating))
+        memcpy(state, values + n_params, n_state * sizeof(floating))
+        memcpy(settings, copy.settings, n_settings * sizeof(double))
+    free(copy.values)
+    free(copy.settings)
+
+
+cdef inline int stepped(const floating* params, Py_ssize_t n_params, const floating* state,
+                        Py_ssize_t n_state) noexcept nogil:
+    # after a step: 1 when the parameters and the optimizer's state are finite, 3 when a
+    # parameter is not, 4 when only the state is not (Adam's v, squared gradients, overflows
+    # float32 while the step, about lr, keeps the parameters finite)
+    if not all_finite(params, n_params):
+        return 3
+    return 1 if all_finite(state, n_state) else 4
+
+
 cdef int step_one_sample(Py_ssize_t optimizer, floating* params, floating* state,
                          double* settings, Py_ssize_t n_settings, Py_ssize_t n_state,
                          const Py_ssize_t* sizes, const Py_ssize_t* activations,
@@ -243,50 +291,36 @@ cdef int step_one_sample(Py_ssize_t optimizer, floating* params, floating* state
     # One step on one sample, as an epoch of one sample takes it. Returns 0 when x or y do not
     # pass the checks of the general path or memory ran out (nothing changed; the caller
     # takes the general path, which reports the input), 1 after the step, 2 when the cost
-    # was not finite (nothing changed), 3 when the step made a parameter non-finite and was
-    # undone (parameters, state and settings restored).
+    # was not finite (nothing changed), 3 when the step made a parameter non-finite and 4
+    # when it made the optimizer's state non-finite (see stepped): both undone (parameters,
+    # state and settings restored).
     cdef Py_ssize_t units = total_units(sizes, n_layers), n_out = sizes[n_layers]
-    cdef Py_ssize_t n_params = parameter_count(sizes, n_layers)
-    cdef floating* scratch
+    cdef Py_ssize_t n_params = parameter_count(sizes, n_layers), n_entries = n_state * n_params
     cdef floating* A
-    cdef floating* D
-    cdef floating* Z
-    cdef floating* saved
-    cdef double* saved_settings
+    cdef StepCopy copy
+    cdef double lse
+    cdef int outcome
     if not (all_finite(x, sizes[0]) and all_finite(y, n_out) and targets_fit(y, n_out, loss)):
         return 0
-    scratch = <floating*>malloc((2 * units + n_out + n_params * (1 + n_state))
-                                * sizeof(floating))
-    saved_settings = <double*>malloc(n_settings * sizeof(double))
-    if scratch == NULL or saved_settings == NULL:
-        free(scratch)
-        free(saved_settings)
+    A = <floating*>malloc((2 * units + n_out) * sizeof(floating))  # A, then D, then Z
+    if A == NULL:
         return 0
-    A, D, Z = scratch, scratch + units, scratch + 2 * units
-    saved = Z + n_out
-    cdef double lse
-    network_forward(params, sizes, activations, n_layers, x, A, Z, 1, &lse, NULL, NULL)
-    cost[0] = sample_loss(A + units - n_out, Z, y, n_out, loss,
+    network_forward(params, sizes, activations, n_layers, x, A, A + 2 * units, 1, &lse, NULL,
+                    NULL)
+    cost[0] = sample_loss(A + units - n_out, A + 2 * units, y, n_out, loss,
                           &lse if activations[n_layers - 1] == SOFTMAX else NULL)
     if not (cost[0] - cost[0] == 0):
-        free(scratch)
-        free(saved_settings)
+        free(A)
         return 2
-    memcpy(saved, params, n_params * sizeof(floating))
-    memcpy(saved + n_params, state, n_state * n_params * sizeof(floating))
-    memcpy(saved_settings, settings, n_settings * sizeof(double))
+    if not keep_step(&copy, params, n_params, state, n_entries, settings, n_settings):
+        free(A)
+        return 0
     network_online_step(optimizer, params, state, sizes, activations, n_layers, loss, x, y,
-                        NULL, A, D, settings)
-    if all_finite(params, n_params):
-        free(scratch)
-        free(saved_settings)
-        return 1
-    memcpy(params, saved, n_params * sizeof(floating))
-    memcpy(state, saved + n_params, n_state * n_params * sizeof(floating))
-    memcpy(settings, saved_settings, n_settings * sizeof(double))
-    free(scratch)
-    free(saved_settings)
-    return 3
+                        NULL, A, A + units, settings)
+    outcome = stepped(params, n_params, state, n_entries)
+    end_step(&copy, outcome != 1, params, n_params, state, n_entries, settings, n_settings)
+    free(A)
+    return outcome
 
 
 cdef int step_rows_batch(Py_ssize_t optimizer, floating* params, floating* state,
@@ -299,50 +333,38 @@ cdef int step_rows_batch(Py_ssize_t optimizer, floating* params, floating* state
     # summed cost before the step. Returns 0 when a row of X or Y does not pass the checks of
     # the general path (nothing changed; the caller takes that path, which reports it), -1
     # when memory ran out (nothing changed), 1 after the step, 2 when the cost was not
-    # finite and 3 when the step made a parameter non-finite: in both the step is undone
-    # (parameters, state and settings restored).
+    # finite, 3 when the step made a parameter non-finite and 4 the optimizer's state (see
+    # stepped): in all three the step is undone (parameters, state and settings restored).
     cdef Py_ssize_t s, n_out = sizes[n_layers]
-    cdef Py_ssize_t n_params = parameter_count(sizes, n_layers)
-    cdef floating* saved
-    cdef double* saved_settings
+    cdef Py_ssize_t n_params = parameter_count(sizes, n_layers), n_entries = n_state * n_params
     cdef Py_ssize_t* order
+    cdef StepCopy copy
     cdef bint out_of_memory = False
+    cdef int outcome = 2
     if not (all_finite(X, n * sizes[0]) and all_finite(Y, n * n_out)):
         return 0
     for s in range(n):
         if not targets_fit(Y + s * n_out, n_out, loss):
             return 0
-    saved = <floating*>malloc(n_params * (1 + n_state) * sizeof(floating))
-    saved_settings = <double*>malloc(n_settings * sizeof(double))
     order = <Py_ssize_t*>malloc(n * sizeof(Py_ssize_t))
-    if saved == NULL or saved_settings == NULL or order == NULL:
-        free(saved)
-        free(saved_settings)
+    if order == NULL:
+        return -1
+    if not keep_step(&copy, params, n_params, state, n_entries, settings, n_settings):
         free(order)
         return -1
     for s in range(n):
         order[s] = s
-    memcpy(saved, params, n_params * sizeof(floating))
-    memcpy(saved + n_params, state, n_state * n_params * sizeof(floating))
-    memcpy(saved_settings, settings, n_settings * sizeof(double))
     cost[0] = epoch_in_scratch(optimizer, params, state if n_state > 0 else NULL, settings,
                                sizes, activations, n_layers, loss, X, Y, NULL, order, n, n,
                                False, NULL, False, &out_of_memory)
     free(order)
-    if out_of_memory:
-        free(saved)
-        free(saved_settings)
+    if out_of_memory:  # nothing changed
+        end_step(&copy, False, params, n_params, state, n_entries, settings, n_settings)
         return -1
-    if cost[0] - cost[0] == 0 and all_finite(params, n_params):
-        free(saved)
-        free(saved_settings)
-        return 1
-    memcpy(params, saved, n_params * sizeof(floating))
-    memcpy(state, saved + n_params, n_state * n_params * sizeof(floating))
-    memcpy(settings, saved_settings, n_settings * sizeof(double))
-    free(saved)
-    free(saved_settings)
-    return 2 if not (cost[0] - cost[0] == 0) else 3
+    if cost[0] - cost[0] == 0:
+        outcome = stepped(params, n_params, state, n_entries)
+    end_step(&copy, outcome != 1, params, n_params, state, n_entries, settings, n_settings)
+    return outcome
 
 
 cdef bint forward_one_sample(const floating* params, const Py_ssize_t* sizes,

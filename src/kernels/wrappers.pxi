@@ -215,8 +215,9 @@ def step_one(cnp.ndarray params not None, cnp.ndarray state not None,
     (NaN, infinity, targets the loss does not accept) or the arrays are not all C-contiguous
     of one floating dtype (settings float64): the caller then takes the general path, which
     converts or reports them. Otherwise returns (cost, outcome): the sample's cost before the
-    step and 1 (stepped), 2 (the cost was not finite: nothing changed) or 3 (a parameter
-    became non-finite: the step was undone). Checks every length it relies on.
+    step and 1 (stepped), 2 (the cost was not finite: nothing changed), 3 (a parameter
+    became non-finite) or 4 (the optimizer's state did); after 3 and 4 the step is undone.
+    Checks every length it relies on.
     """
     cdef int kind = cnp.PyArray_TYPE(params)
     cdef Py_ssize_t n_layers, n_settings, n_state
@@ -225,14 +226,10 @@ def step_one(cnp.ndarray params not None, cnp.ndarray state not None,
     cdef double* values
     cdef int outcome
     cdef double cost = 0.0
-    if not one_sample_arrays(params, sizes, activations, (state, x, y), (params, state)):
+    n_layers = step_arguments(params, state, sizes, activations, loss, optimizer, settings,
+                              (x, y), 1)
+    if n_layers < 0:
         return None
-    if not vector_of(settings, cnp.NPY_FLOAT64) or not cnp.PyArray_ISWRITEABLE(settings):
-        return None
-    n_layers = checked_layers(params, sizes, activations)
-    check_loss(loss, codes[n_layers - 1])
-    check_optimizer(optimizer, cnp.PyArray_DIM(settings, 0), cnp.PyArray_DIM(state, 0),
-                    cnp.PyArray_DIM(params, 0))
     check_length("x", cnp.PyArray_DIM(x, 0), widths[0])
     check_length("y", cnp.PyArray_DIM(y, 0), widths[n_layers])
     n_settings = cnp.PyArray_DIM(settings, 0)
@@ -266,9 +263,10 @@ def step_rows(cnp.ndarray params not None, cnp.ndarray state not None,
     (NaN, infinity, targets the loss does not accept), have no rows, or the arrays are not
     as `step_one` takes them (X and Y 2-D, C-contiguous and aligned): the caller then takes
     the general path, which converts or reports them. Otherwise returns (cost, outcome): the
-    batch's summed cost before the step and 1 (stepped), 2 (the cost was not finite) or 3
-    (a parameter became non-finite); after 2 and 3 the step is undone (parameters, state
-    and settings as they were). Checks every length it relies on.
+    batch's summed cost before the step and 1 (stepped), 2 (the cost was not finite), 3 (a
+    parameter became non-finite) or 4 (the optimizer's state did); after 2, 3 and 4 the
+    step is undone (parameters, state and settings as they were). Checks every length it
+    relies on.
     """
     cdef int kind = cnp.PyArray_TYPE(params)
     cdef Py_ssize_t n_layers, n_settings, n_state, n
@@ -277,16 +275,10 @@ def step_rows(cnp.ndarray params not None, cnp.ndarray state not None,
     cdef double* values
     cdef int outcome
     cdef double cost = 0.0
-    if not one_sample_arrays(params, sizes, activations, (state,), (params, state)):
+    n_layers = step_arguments(params, state, sizes, activations, loss, optimizer, settings,
+                              (X, Y), 2)
+    if n_layers < 0:
         return None
-    if not (rows_of(X, kind) and rows_of(Y, kind)):
-        return None
-    if not vector_of(settings, cnp.NPY_FLOAT64) or not cnp.PyArray_ISWRITEABLE(settings):
-        return None
-    n_layers = checked_layers(params, sizes, activations)
-    check_loss(loss, codes[n_layers - 1])
-    check_optimizer(optimizer, cnp.PyArray_DIM(settings, 0), cnp.PyArray_DIM(state, 0),
-                    cnp.PyArray_DIM(params, 0))
     n = cnp.PyArray_DIM(X, 0)
     check_length("X's second dimension", cnp.PyArray_DIM(X, 1), widths[0])
     check_length("Y's second dimension", cnp.PyArray_DIM(Y, 1), widths[n_layers])
