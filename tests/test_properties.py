@@ -173,6 +173,40 @@ def test_compiled_and_fallback_kernels_agree(backend):
     check_backends_agree(compiled())
 
 
+# ---- the one-call paths are the general path --------------------------------------------------
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problem=problems())
+def check_one_call_paths_are_the_general_path(kernels, problem):
+    # predict and step on C-contiguous arrays of the network's dtype take one kernel call
+    # (forward_rows, step_rows; forward_one, step_one for a single 1-D sample); as lists they
+    # take the general path: the same bits, on each backend
+    def make():
+        return bpcore.Network(problem["sizes"], activation=problem["activation"],
+                              output=problem["output"], loss=problem["loss"],
+                              dtype=problem["dtype"], seed=problem["seed"])
+
+    def run():
+        fast, general = make(), make()
+        X, Y = (np.ascontiguousarray(a, dtype=problem["dtype"]) for a in (problem["X"],
+                                                                          problem["Y"]))
+        np.testing.assert_array_equal(fast.predict(X), general.predict(X.tolist()))
+        np.testing.assert_array_equal(fast.predict(X[0]), general.predict(X[0].tolist()))
+        for _ in range(2):
+            assert (fast.step(X, Y, **problem["optimizer"])
+                    == general.step(X.tolist(), Y.tolist(), **problem["optimizer"]))
+            assert (fast.step(X[-1], Y[-1], **problem["optimizer"])
+                    == general.step(X[-1:].tolist(), Y[-1:].tolist(), **problem["optimizer"]))
+        a, b = fast.get_state(), general.get_state()
+        np.testing.assert_array_equal(a["parameters"], b["parameters"])
+        np.testing.assert_array_equal(a["optimizer"]["velocity"], b["optimizer"]["velocity"])
+    on(kernels, run)
+
+
+def test_one_call_paths_are_the_general_path(backend):
+    check_one_call_paths_are_the_general_path(_fallback if backend == "python" else compiled())
+
+
 # ---- finite outputs at any magnitude --------------------------------------------------------
 
 def large(net, scale):
