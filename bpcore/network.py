@@ -1448,7 +1448,8 @@ class _FitRun(_Run):
         self.epochs += 1
         if not np.isfinite(network._params).all():
             return total, False
-        if not np.isfinite(state.arrays).all():  # the parameters, finite, would then stall
+        if self.optimizer.changes_state() and not np.isfinite(state.arrays).all():
+            # an overflowed state (Adam's v in float32): the parameters, finite, would stall
             self.overflowed_in = self.epochs
             return total, False
         return total, True
