@@ -52,7 +52,10 @@ def dense(values: object, name: str) -> npt.NDArray[Any]:
     if isinstance(values, np.ma.MaskedArray) and np.ma.is_masked(values):
         raise TypeError(f"{name} is a masked array with masked entries, which bpcore would "
                         f"read as the values beneath: fill them or drop their rows first")
-    return np.asarray(values)
+    try:
+        return np.asarray(values)
+    except ValueError as error:  # rows of different lengths, for one
+        raise ValueError(f"{name} must be a rectangular array of numbers: {error}") from None
 
 
 def as_samples(values: npt.ArrayLike, name: str, width: int,
@@ -83,7 +86,8 @@ def as_samples(values: npt.ArrayLike, name: str, width: int,
     # address is C-contiguous, and reading it is undefined behaviour in C); np.require takes
     # microseconds even when there is nothing to do, so it is asked only when there is
     if not (array.dtype == dtype and array.flags.c_contiguous and array.flags.aligned):
-        array = np.require(array, dtype=dtype, requirements=["C", "A", "E"])
+        with np.errstate(over="ignore"):  # a value beyond the dtype's range: reported below
+            array = np.require(array, dtype=dtype, requirements=["C", "A", "E"])
     if not np.isfinite(array).all():
         raise ValueError(f"{name} must be finite, but it holds NaN or infinity "
                          f"(as {array.dtype}, the network's dtype)")

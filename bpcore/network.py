@@ -79,7 +79,8 @@ CHUNK_WORK = 50_000_000
 
 _NOT_FINITE_BEFORE = ("the loss is not finite ({loss}) before the step; the network's outputs "
                       "have overflowed, most likely after earlier steps; try a learning rate "
-                      "smaller than lr={lr:g}")
+                      "smaller than lr={lr:g} (or, if X or Y are in the billions or more, "
+                      "scale them)")
 _UNDONE = ("the step made a parameter non-finite and was undone; try a learning rate smaller "
            "than lr={lr:g}")
 
@@ -570,6 +571,29 @@ class Network:
                           f"start from them: set finite values (through weights, biases or "
                           f"set_state) or make a new Network")
 
+    def _gradient_overflow(self, X: Floats, Y: Floats,
+                           weights: Floats | None = None) -> str | None:
+        """What to say when the gradient of the loss on X, Y overflows the network's dtype at
+        its parameters (data too large for the dtype: no learning rate helps), else None. On
+        the way out of a divergence only: a forward and backward pass over X."""
+        with np.errstate(all="ignore"):
+            *_, grads, loss = self._backward(X, Y, weights)
+        if np.isfinite(grads).all():
+            return None
+        wider = ", or use dtype='float64'" if self._dtype == np.float32 else ""
+        return (f"the gradient overflows {self._dtype} at the parameters the network keeps "
+                f"(its loss there is {loss:.3g}), so no learning rate helps: scale X and Y, "
+                f"for example to unit variance{wider}")
+
+    def _undone(self, optimizer: Optimizer, X: Floats, Y: Floats,
+                weights: Floats | None = None) -> DivergenceError:
+        """The error of a step on X, Y that made a parameter non-finite and was undone."""
+        overflow = self._gradient_overflow(X, Y, weights)
+        if overflow is not None:
+            return DivergenceError(f"the step made a parameter non-finite and was undone: "
+                                   f"{overflow}")
+        return DivergenceError(_UNDONE.format(lr=optimizer.lr))
+
     def _state_overflowed(self, optimizer: Optimizer) -> str:
         """What to say when training left the parameters finite but not the optimizer's state:
         Adam's v, the squared gradients, overflows float32 from gradients of about 2e19 on,
@@ -725,7 +749,8 @@ class Network:
             raise self._unusable() or DivergenceError(
                 _NOT_FINITE_BEFORE.format(loss=loss, lr=optimizer.lr))
         if outcome == 3:
-            raise self._unusable() or DivergenceError(_UNDONE.format(lr=optimizer.lr))
+            raise self._unusable() or self._undone(optimizer, X.reshape(n, -1),
+                                                   Y.reshape(n, -1))
         if outcome == 4:
             raise DivergenceError(f"the step was undone: {self._state_overflowed(optimizer)}")
         return loss
@@ -831,7 +856,7 @@ class Network:
         self._state.keep(settings)
         if not np.isfinite(self._params).all():
             self._restore(saved)
-            raise self._unusable() or DivergenceError(_UNDONE.format(lr=chosen.lr))
+            raise self._unusable() or self._undone(chosen, X, Y, weights)
         if not np.isfinite(self._state.arrays).all():
             self._restore(saved)
             raise DivergenceError(f"the step was undone: {self._state_overflowed(chosen)}")
@@ -1188,12 +1213,16 @@ class Network:
             unusable = self._unusable()
             if unusable is not None:
                 raise unusable from None
-            if run is not None and run.overflowed_in:  # no learning rate cures that either
-                raise DivergenceError(
-                    f"training diverged in epoch {run.overflowed_in}: "
-                    f"{self._state_overflowed(chosen)}; the network keeps the parameters "
-                    f"from before that epoch") from None
-            raise
+            if run is None:  # L-BFGS, at its start: its message says what to do
+                raise
+            # two causes no learning rate cures: an overflowed optimizer state, and a
+            # gradient that overflows the dtype where the epoch started
+            cause = (self._state_overflowed(chosen) if run.overflowed_state
+                     else self._gradient_overflow(X, Y, weights))
+            if cause is None:
+                raise
+            raise DivergenceError(f"training diverged in epoch {run.epochs}: {cause}; the "
+                                  f"network keeps the parameters from before that epoch") from None
         finally:
             if reporter is not None:
                 reporter.close()
@@ -1433,7 +1462,7 @@ class _FitRun(_Run):
         self.chunk = max(1, CHUNK_WORK // (n_params * self.batch_size)) * self.batch_size
         self.settings = network._settings(optimizer)
         self.epochs = 0  # the calls of train_rows: the epoch each one trains
-        self.overflowed_in = 0  # the epoch whose steps overflowed the optimizer's state
+        self.overflowed_state = False  # whether the last epoch overflowed the optimizer's state
 
     def train_rows(self, order: Indices) -> tuple[float, bool]:
         network, state, settings = self.network, self.network._state, self.settings
@@ -1450,7 +1479,7 @@ class _FitRun(_Run):
             return total, False
         if self.optimizer.changes_state() and not np.isfinite(state.arrays).all():
             # an overflowed state (Adam's v in float32): the parameters, finite, would stall
-            self.overflowed_in = self.epochs
+            self.overflowed_state = True
             return total, False
         return total, True
 

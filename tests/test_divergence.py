@@ -193,3 +193,32 @@ def test_adams_state_overflowing_float32_is_a_divergence_that_is_undone(
     wide = bpcore.Network([1, 1], activation="identity", output="identity", seed=0)
     call(wide, X.astype(np.float64), Y.astype(np.float64))
     assert np.isfinite(wide.get_state()["optimizer"]["v"]).all()
+
+
+@pytest.mark.parametrize("call, epoch, optimizer", [
+    (lambda net, X, Y: net.fit(X, Y, epochs=3, lr=1e-30), True, {"lr": 1e-30}),
+    (lambda net, X, Y: net.fit(X, Y, epochs=3, optimizer="adam", batch_size=2), True,
+     {"optimizer": "adam"}),
+    (lambda net, X, Y: net.step(X[0], Y[0], lr=1e-30), False, {"lr": 1e-30}),  # one sample
+    (lambda net, X, Y: net.step(X, Y, lr=1e-30), False, {"lr": 1e-30}),  # rows: one call
+    (lambda net, X, Y: net.step(X.tolist(), Y.tolist(), optimizer="adam"), False,
+     {"optimizer": "adam"}),  # the general path
+], ids=["fit-sgd", "fit-adam", "step-one", "step-rows", "step-general"])
+def test_a_gradient_that_overflows_the_dtype_is_no_learning_rate_problem(
+        backend, call, epoch, optimizer, assert_same_state):
+    # inputs of 1e20 in float32: the gradient (error times input, about 1e40) overflows
+    # before any step, so a smaller learning rate cannot help: the message says so, and what
+    # does; everything is as before the call
+    net = bpcore.Network([2, 3, 1], activation="identity", output="identity", dtype="float32",
+                         seed=0)
+    net.step(np.ones(2, dtype=np.float32), np.ones(1, dtype=np.float32),
+             **optimizer)  # a state of the optimizer's kind to keep
+    before = net.get_state()
+    X = np.array([[1e20, -2e20], [3e20, 1e20]], dtype=np.float32)
+    Y = np.array([[1.0], [2.0]], dtype=np.float32)
+    with pytest.raises(bpcore.DivergenceError,
+                       match=r"gradient overflows float32 .*no learning rate helps: scale X "
+                             r"and Y.*dtype='float64'") as info:
+        call(net, X, Y)
+    assert ("diverged in epoch 1" in str(info.value)) == epoch
+    assert_same_state(net.get_state(), before)
