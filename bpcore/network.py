@@ -582,8 +582,9 @@ class Network:
             return None
         wider = ", or use dtype='float64'" if self._dtype == np.float32 else ""
         return (f"the gradient overflows {self._dtype} at the parameters the network keeps "
-                f"(its loss there is {loss:.3g}), so no learning rate helps: scale X and Y, "
-                f"for example to unit variance{wider}")
+                f"(its loss there is {loss:.3g}), so no learning rate helps from there: scale "
+                f"X and Y, for example to unit variance{wider}; if earlier training made the "
+                f"parameters this large, start over with a smaller learning rate")
 
     def _undone(self, optimizer: Optimizer, X: Floats, Y: Floats,
                 weights: Floats | None = None) -> DivergenceError:
@@ -857,7 +858,7 @@ class Network:
         if not np.isfinite(self._params).all():
             self._restore(saved)
             raise self._unusable() or self._undone(chosen, X, Y, weights)
-        if not np.isfinite(self._state.arrays).all():
+        if chosen.changes_state() and not np.isfinite(self._state.arrays).all():
             self._restore(saved)
             raise DivergenceError(f"the step was undone: {self._state_overflowed(chosen)}")
         return loss

@@ -217,8 +217,8 @@ def test_a_gradient_that_overflows_the_dtype_is_no_learning_rate_problem(
     X = np.array([[1e20, -2e20], [3e20, 1e20]], dtype=np.float32)
     Y = np.array([[1.0], [2.0]], dtype=np.float32)
     with pytest.raises(bpcore.DivergenceError,
-                       match=r"gradient overflows float32 .*no learning rate helps: scale X "
-                             r"and Y.*dtype='float64'") as info:
+                       match=r"gradient overflows float32 .*no learning rate helps from "
+                             r"there: scale X and Y.*dtype='float64'") as info:
         call(net, X, Y)
     assert ("diverged in epoch 1" in str(info.value)) == epoch
     assert_same_state(net.get_state(), before)
