@@ -162,6 +162,16 @@ def test_parameters_set_to_nan_by_hand_are_named_not_blamed_on_the_learning_rate
     np.testing.assert_array_equal(net.get_state()["parameters"], before)
 
 
+def undone_with(net, call, pattern, epoch, assert_same_state):
+    """call() raises a DivergenceError whose message matches `pattern` (and names the epoch
+    when `epoch`: fit's), and leaves net as it was."""
+    before = net.get_state()
+    with pytest.raises(bpcore.DivergenceError, match=pattern) as info:
+        call()
+    assert ("diverged in epoch 1" in str(info.value)) == epoch
+    assert_same_state(net.get_state(), before)
+
+
 @pytest.mark.parametrize("call, epoch", [
     (lambda net, X, Y: net.fit(X, Y, epochs=3, optimizer="adam"), True),
     (lambda net, X, Y: net.fit(X, Y, epochs=3, optimizer="adam", batch_size=2), True),
@@ -179,15 +189,10 @@ def test_adams_state_overflowing_float32_is_a_divergence_that_is_undone(
                          seed=0)
     net.step(np.array([0.5], dtype=np.float32), np.array([1.0], dtype=np.float32),
              optimizer="adam")  # an Adam state of its own to keep
-    before = net.get_state()
     X = np.array([[1e11], [2e11]], dtype=np.float32)
     Y = 3 * X
-    with pytest.raises(bpcore.DivergenceError,
-                       match=r"adam optimizer's state overflowed float32 .*scale X and Y.*"
-                             r"dtype='float64'") as info:
-        call(net, X, Y)
-    assert ("diverged in epoch 1" in str(info.value)) == epoch
-    assert_same_state(net.get_state(), before)
+    undone_with(net, lambda: call(net, X, Y), r"adam optimizer's state overflowed float32 "
+                r".*scale X and Y.*dtype='float64'", epoch, assert_same_state)
     net.save(tmp_path / "kept.npz")  # a state a model file holds
     # in float64 the squares fit: the same data train on
     wide = bpcore.Network([1, 1], activation="identity", output="identity", seed=0)
@@ -213,12 +218,7 @@ def test_a_gradient_that_overflows_the_dtype_is_no_learning_rate_problem(
                          seed=0)
     net.step(np.ones(2, dtype=np.float32), np.ones(1, dtype=np.float32),
              **optimizer)  # a state of the optimizer's kind to keep
-    before = net.get_state()
     X = np.array([[1e20, -2e20], [3e20, 1e20]], dtype=np.float32)
     Y = np.array([[1.0], [2.0]], dtype=np.float32)
-    with pytest.raises(bpcore.DivergenceError,
-                       match=r"gradient overflows float32 .*no learning rate helps from "
-                             r"there: scale X and Y.*dtype='float64'") as info:
-        call(net, X, Y)
-    assert ("diverged in epoch 1" in str(info.value)) == epoch
-    assert_same_state(net.get_state(), before)
+    undone_with(net, lambda: call(net, X, Y), r"gradient overflows float32 .*no learning rate "
+                r"helps from there: scale X and Y.*dtype='float64'", epoch, assert_same_state)
