@@ -409,17 +409,20 @@ def step_one(params: Floats, state: Floats, sizes: Indices, activations: Indices
         parameter_gradients(sizes, X, A, D, grads)
         saved = params.copy(), state.copy(), settings.copy()
         _network_update(params, grads, state, widths, optimizer, settings)
-    outcome = _stepped(params, state)
+    outcome = _stepped(optimizer, settings, params, state)
     if outcome != 1:
         params[...], state[...], settings[...] = saved
     return cost, outcome
 
 
-def _stepped(params: Floats, state: Floats) -> int:
+def _stepped(optimizer: int, settings: Floats, params: Floats, state: Floats) -> int:
     """After a step: 1 when the parameters and the optimizer's state are finite, 3 when a
-    parameter is not, 4 when only the state is not (the compiled `stepped`)."""
+    parameter is not, 4 when only the state is not; the state is read only where the step
+    changes it, not plain SGD's velocity (the compiled `stepped`)."""
     if not np.isfinite(params).all():
         return 3
+    if optimizer == SGD and settings[1] == 0:
+        return 1
     return 1 if np.isfinite(state).all() else 4
 
 
@@ -454,11 +457,11 @@ def _samples_fit(X: Floats, Y: Floats, loss: int) -> bool:
         return False
     if loss == POISSON:
         return bool(Y.min() >= 0)
-    if loss in (BINARY_CROSS_ENTROPY, CROSS_ENTROPY):
-        if Y.min() < 0 or Y.max() > 1:
-            return False
+    if loss in (BINARY_CROSS_ENTROPY, CROSS_ENTROPY) and (Y.min() < 0 or Y.max() > 1):
+        return False
+    if loss == CROSS_ENTROPY:
         sums = Y.sum(axis=-1, dtype=np.float64)
-        return loss != CROSS_ENTROPY or bool(np.abs(sums - 1).max() <= ROW_SUM_TOLERANCE / 2)
+        return bool(np.abs(sums - 1).max() <= ROW_SUM_TOLERANCE / 2)
     return True
 
 
@@ -495,7 +498,7 @@ def step_rows(params: Floats, state: Floats, sizes: Indices, activations: Indice
         cost = train_epoch(params, state, sizes, activations, loss, X, Y,
                            np.empty(0, dtype=params.dtype), np.arange(n, dtype=np.intp), n,
                            optimizer, settings)
-    outcome = _stepped(params, state) if np.isfinite(cost) else 2
+    outcome = _stepped(optimizer, settings, params, state) if np.isfinite(cost) else 2
     if outcome != 1:
         params[...], state[...], settings[...] = saved
     return cost, outcome

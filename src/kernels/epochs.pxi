@@ -236,10 +236,10 @@ cdef double epoch_in_scratch(Py_ssize_t optimizer, floating* params, floating* s
 
 
 cdef struct StepCopy:
-    # what a step changes, kept to undo it: the parameters then the state (the dtype's
-    # entries) and the settings
-    void* values
+    # what a step changes, kept to undo it, in one allocation: the settings, then the
+    # parameters and the state (the dtype's entries; after whole doubles, so aligned)
     double* settings
+    void* values
 
 
 cdef bint keep_step(StepCopy* copy, const floating* params, Py_ssize_t n_params,
@@ -247,16 +247,15 @@ cdef bint keep_step(StepCopy* copy, const floating* params, Py_ssize_t n_params,
                     Py_ssize_t n_settings) noexcept nogil:
     # copies of the parameters, the n_state state entries and the settings into `copy`;
     # False, with nothing kept, when memory ran out
-    cdef floating* values = <floating*>malloc((n_params + n_state) * sizeof(floating))
-    copy.settings = <double*>malloc(n_settings * sizeof(double))
-    copy.values = values
-    if values == NULL or copy.settings == NULL:
-        free(values)
-        free(copy.settings)
+    copy.settings = <double*>malloc(n_settings * sizeof(double)
+                                    + (n_params + n_state) * sizeof(floating))
+    if copy.settings == NULL:
         return False
+    copy.values = copy.settings + n_settings
+    cdef floating* values = <floating*>copy.values
+    memcpy(copy.settings, settings, n_settings * sizeof(double))
     memcpy(values, params, n_params * sizeof(floating))
     memcpy(values + n_params, state, n_state * sizeof(floating))
-    memcpy(copy.settings, settings, n_settings * sizeof(double))
     return True
 
 
@@ -269,17 +268,21 @@ cdef void end_step(StepCopy* copy, bint undo, floating* params, Py_ssize_t n_par
         memcpy(params, values, n_params * sizeof(floating))
         memcpy(state, values + n_params, n_state * sizeof(floating))
         memcpy(settings, copy.settings, n_settings * sizeof(double))
-    free(copy.values)
     free(copy.settings)
 
 
-cdef inline int stepped(const floating* params, Py_ssize_t n_params, const floating* state,
+cdef inline int stepped(Py_ssize_t optimizer, const double* settings,
+                        const floating* params, Py_ssize_t n_params, const floating* state,
                         Py_ssize_t n_state) noexcept nogil:
     # after a step: 1 when the parameters and the optimizer's state are finite, 3 when a
     # parameter is not, 4 when only the state is not (Adam's v, squared gradients, overflows
-    # float32 while the step, about lr, keeps the parameters finite)
+    # float32 while the step, about lr, keeps the parameters finite). The state is read only
+    # where the step changes it: not plain SGD's velocity (momentum 0), as Optimizer's
+    # changes_state says
     if not all_finite(params, n_params):
         return 3
+    if optimizer == SGD and settings[1] == 0:
+        return 1
     return 1 if all_finite(state, n_state) else 4
 
 
@@ -317,7 +320,7 @@ cdef int step_one_sample(Py_ssize_t optimizer, floating* params, floating* state
         return 0
     network_online_step(optimizer, params, state, sizes, activations, n_layers, loss, x, y,
                         NULL, A, A + units, settings)
-    outcome = stepped(params, n_params, state, n_entries)
+    outcome = stepped(optimizer, settings, params, n_params, state, n_entries)
     end_step(&copy, outcome != 1, params, n_params, state, n_entries, settings, n_settings)
     free(A)
     return outcome
@@ -362,7 +365,7 @@ cdef int step_rows_batch(Py_ssize_t optimizer, floating* params, floating* state
         end_step(&copy, False, params, n_params, state, n_entries, settings, n_settings)
         return -1
     if cost[0] - cost[0] == 0:
-        outcome = stepped(params, n_params, state, n_entries)
+        outcome = stepped(optimizer, settings, params, n_params, state, n_entries)
     end_step(&copy, outcome != 1, params, n_params, state, n_entries, settings, n_settings)
     return outcome
 
