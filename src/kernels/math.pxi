@@ -6,16 +6,9 @@ cdef double LEAKY_SLOPE = 0.01
 cdef double ROW_SUM_TOLERANCE = 1e-5
 
 
-cdef inline double sigmoid(double z) noexcept nogil:
-    # 1 / (1 + e^-z) for z >= 0 and e^z / (1 + e^z) below, so exp never overflows; the sign
-    # picks the numerator (a select, not a branch: the sign of z is close to random)
-    cdef double e = exp(-fabs(z))
-    return (1.0 if z >= 0 else e) / (1.0 + e)
-
-
 cdef inline double softplus(double z) noexcept nogil:
     # log(1 + e^z) = max(z, 0) + log(1 + e^-|z|), finite for every finite z
-    return (z if z > 0 else 0.0) + log1p(exp(-fabs(z)))
+    return (z if z > 0 else 0.0) + log1p(bpcore_exp_nonpositive(-fabs(z)))
 
 
 cdef inline Py_ssize_t total_units(const Py_ssize_t* sizes, Py_ssize_t n_layers) noexcept nogil:
@@ -41,7 +34,7 @@ cdef bint all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
 
 
 cdef enum:
-    SIGMOID_BLOCK = 64  # entries of activate_rows's sigmoid passes (on the stack)
+    SOFTMAX_BLOCK = 64  # exps of activate_rows's softmax passes (on the stack)
 
 
 cdef void activate_rows(floating* z, Py_ssize_t rows, Py_ssize_t n, Py_ssize_t activation,
@@ -51,15 +44,17 @@ cdef void activate_rows(floating* z, Py_ssize_t rows, Py_ssize_t n, Py_ssize_t a
     # of z is close to random, and a mispredicted branch per element took about as long as
     # the matrix products on a 64-128-64-10 relu mini-batch (perf, float32).
     # lse (NULL: not wanted) gets each row's logsumexp(z) for softmax, as sample_loss
-    # computes it, from the same exps: the cross-entropy then needs none of its own.
+    # computes it, from the same exps: the cross-entropy then needs none of its own. The
+    # exps are bpcore_exp_nonpositive's (module.pxi), in loops the compiler vectorises.
     cdef Py_ssize_t i, j
     cdef floating v
     cdef floating* row
     cdef double top, total, exact, e
-    cdef double exps[SIGMOID_BLOCK]
+    cdef double exps[SOFTMAX_BLOCK]
     cdef Py_ssize_t start, m
     if activation == SOFTMAX:
-        # e^(z_j - max z) / sum_i e^(z_i - max z), row by row
+        # e^(z_j - max z) / sum_i e^(z_i - max z), row by row: the exps of a block of the
+        # row in one pass, then their sums in order (a sum does not vectorise unreordered)
         for i in range(rows):
             row = z + i * n
             top = row[0]
@@ -68,28 +63,26 @@ cdef void activate_rows(floating* z, Py_ssize_t rows, Py_ssize_t n, Py_ssize_t a
                     top = row[j]
             total = 0.0
             exact = 0.0  # of the exps before rounding to the dtype, as sample_loss sums them
-            for j in range(n):
-                e = exp(row[j] - top)
-                row[j] = <floating>e
-                total += row[j]
-                exact += e
+            start = 0
+            while start < n:
+                m = min(<Py_ssize_t>SOFTMAX_BLOCK, n - start)
+                for j in range(m):
+                    exps[j] = bpcore_exp_nonpositive(row[start + j] - top)
+                for j in range(m):
+                    row[start + j] = <floating>exps[j]
+                    total += row[start + j]
+                    exact += exps[j]
+                start += m
             for j in range(n):
                 row[j] = row[j] / total
             if lse != NULL:
                 lse[i] = top + log(exact)
     elif activation == SIGMOID:
-        # sigmoid's arithmetic in two passes over blocks of SIGMOID_BLOCK: the exps (calls
-        # of libm, which do not vectorise), then the selects and divisions, which do: four
-        # or eight divisions in one instruction, and no division waiting on each exp
-        start = 0
-        while start < rows * n:
-            m = min(<Py_ssize_t>SIGMOID_BLOCK, rows * n - start)
-            for i in range(m):
-                exps[i] = exp(-fabs(<double>z[start + i]))
-            for i in range(m):
-                z[start + i] = <floating>((1.0 if z[start + i] >= 0 else exps[i])
-                                          / (1.0 + exps[i]))
-            start += m
+        # 1 / (1 + e^-z) for z >= 0 and e^z / (1 + e^z) below, so exp never overflows; the
+        # sign picks the numerator (a select, not a branch): one loop, vectorised
+        for i in range(rows * n):
+            e = bpcore_exp_nonpositive(-fabs(<double>z[i]))
+            z[i] = <floating>((1.0 if z[i] >= 0 else e) / (1.0 + e))
     elif activation == TANH:
         for i in range(rows * n):
             z[i] = tanh(z[i])
@@ -162,7 +155,7 @@ cdef double sample_loss(const floating* a, const floating* z, const floating* y,
             if z[j] > top:
                 top = z[j]
         for j in range(n_out):
-            total += exp(z[j] - top)
+            total += bpcore_exp_nonpositive(z[j] - top)
         logsumexp = top + log(total)
         total = 0.0
     for j in range(n_out):

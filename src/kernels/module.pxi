@@ -147,6 +147,44 @@ cdef extern from *:
     }
     BPCORE_TRANSPOSE(bpcore_transpose_f, float, bpcore_tile_f, BPCORE_TILE_F)
     BPCORE_TRANSPOSE(bpcore_transpose_d, double, bpcore_tile_d, BPCORE_TILE_D)
+    /* e^x for x <= 0 (and NaN), within 1 ulp of glibc's exp (2e7 arguments checked), as
+       plain arithmetic that the compiler vectorises: a loop of libm exp calls runs one
+       element at a time (320 exps: 0.35 us with AVX2 against libm's 0.95, EPYC Zen 5).
+       x = n ln2 + r with |r| <= ln2 / 2 (n rounded by the 1.5 * 2^52 trick, ln2 in two
+       parts so that n ln2_hi is exact); e^r = 1 + (r + r^2 Q(r)), Q the Taylor terms 1/2!
+       to 1/13! (truncation below 1e-17) in Estrin's order; 2^n in two normal halves so
+       that subnormal results round once. Below -746, 0. Only IEEE additions and
+       multiplications (the kernels build without contraction to FMA): the same bits on
+       every SIMD variant. */
+    static inline double bpcore_exp_nonpositive(double x) {
+        const double shift = 6755399441055744.0, inv_ln2 = 1.4426950408889634;
+        const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+        double t, n, half, r, r2, r4, q0, q1, q2, q3, q4, q5, q, low, high;
+        uint64_t bits;
+        x = x < -746.0 ? -746.0 : x;  /* NaN passes */
+        t = x * inv_ln2 + shift;
+        n = t - shift;
+        r = (x - n * ln2_hi) - n * ln2_lo;
+        r2 = r * r;
+        r4 = r2 * r2;
+        q0 = 1.0 / 2 + r * (1.0 / 6);
+        q1 = 1.0 / 24 + r * (1.0 / 120);
+        q2 = 1.0 / 720 + r * (1.0 / 5040);
+        q3 = 1.0 / 40320 + r * (1.0 / 362880);
+        q4 = 1.0 / 3628800 + r * (1.0 / 39916800);
+        q5 = 1.0 / 479001600 + r * (1.0 / 6227020800.0);
+        q = (q0 + q1 * r2) + (q2 + q3 * r2) * r4 + (q4 + q5 * r2) * (r4 * r4);
+        half = (n * 0.5 + shift) - shift;  /* n = half + (n - half), each >= -538 */
+        t = half + shift;
+        memcpy(&bits, &t, sizeof bits);
+        bits = (bits << 52) + ((uint64_t)1023 << 52);
+        memcpy(&low, &bits, sizeof low);
+        t = (n - half) + shift;
+        memcpy(&bits, &t, sizeof bits);
+        bits = (bits << 52) + ((uint64_t)1023 << 52);
+        memcpy(&high, &bits, sizeof high);
+        return ((1.0 + (r + r2 * q)) * low) * high;
+    }
     /* The high 64 bits of the 128-bit product a * b: one instruction where the compiler has
        128-bit integers (GCC, Clang), else from 32-bit halves, as bpcore/_fallback.py's
        permutation does in NumPy. */
@@ -189,6 +227,7 @@ cdef extern from *:
     void bpcore_transpose_d(const double* source, double* target, Py_ssize_t rows,
                             Py_ssize_t cols) noexcept nogil
     void bpcore_permutation(Py_ssize_t* order, Py_ssize_t n, uint64_t seed) noexcept nogil
+    double bpcore_exp_nonpositive(double x) noexcept nogil
 
 # the compiler flags setup.py used for this module, for `bpcore info`
 BUILD_FLAGS = BPCORE_BUILD_FLAGS.decode()
