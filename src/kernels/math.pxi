@@ -45,7 +45,7 @@ cdef void activate_rows(floating* z, Py_ssize_t rows, Py_ssize_t n, Py_ssize_t a
     # the matrix products on a 64-128-64-10 relu mini-batch (perf, float32).
     # lse (NULL: not wanted) gets each row's logsumexp(z) for softmax, as sample_loss
     # computes it, from the same exps: the cross-entropy then needs none of its own. The
-    # exps are bpcore_exp_nonpositive's (module.pxi), in loops the compiler vectorises.
+    # exps and tanh are module.pxi's own, in loops the compiler vectorises.
     cdef Py_ssize_t i, j
     cdef floating v
     cdef floating* row
@@ -85,7 +85,7 @@ cdef void activate_rows(floating* z, Py_ssize_t rows, Py_ssize_t n, Py_ssize_t a
             z[i] = <floating>((1.0 if z[i] >= 0 else e) / (1.0 + e))
     elif activation == TANH:
         for i in range(rows * n):
-            z[i] = tanh(z[i])
+            z[i] = <floating>bpcore_tanh(z[i])
     elif activation == RELU:
         for i in range(rows * n):
             v = z[i]
