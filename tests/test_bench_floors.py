@@ -41,12 +41,13 @@ def _online_data(sizes, loss, n=60, seed=0):
                          ids=lambda value: "-".join(map(str, value))
                          if isinstance(value, tuple) else None)
 def test_online_epoch_is_bpcores_online_sgd(sizes, hidden, output, loss, lr):
-    # The same arithmetic in the same order: on the compiled kernels' plain loops the bits
-    # agree; where bpcore's products go to BLAS's gemv (64-128-64-10) or to NumPy (the
-    # fallback), each sum rounds in another order, a few ulps (1e-16 relative) per step, so
-    # 60 steps drift by about 1e-14: 1e-12 leaves a margin of 100 and still fails on any
-    # difference in the arithmetic (an update before the backward pass moves the weights by
-    # about lr * delta * a, far above it).
+    # The same arithmetic in the same order, but for the exps (the reference calls libm's,
+    # the compiled kernels compute their own, within about an ulp of it) and where bpcore's
+    # products go to BLAS's gemv (64-128-64-10) or to NumPy (the fallback), whose sums round
+    # in another order: a few ulps (1e-16 relative) per step, so 60 steps drift by about
+    # 1e-14: 1e-12 leaves a margin of 100 and still fails on any difference in the
+    # arithmetic (an update before the backward pass moves the weights by about
+    # lr * delta * a, far above it).
     X, Y = _online_data(sizes, loss)
     network = Network(sizes, activation=hidden, output=output, loss=loss, dtype="float64",
                       seed=1)

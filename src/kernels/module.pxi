@@ -18,6 +18,7 @@ cnp.import_array()
 
 cdef extern from *:
     """
+    #include <float.h>
     #ifndef BPCORE_BUILD_FLAGS
     #define BPCORE_BUILD_FLAGS "not recorded"
     #endif
@@ -150,8 +151,11 @@ cdef extern from *:
     /* The elementwise exps of sigmoid, tanh and softmax, as plain arithmetic that the
        compiler vectorises: a loop of libm calls runs one element at a time (per element,
        in a long loop with AVX2 on an EPYC Zen 5: exp 1.1 ns against libm's 2.9, tanh 1.2
-       against 8.0). Only IEEE additions and multiplications, which the kernels build
-       without contraction to FMA, so the same bits on every SIMD variant and every libm.
+       against 8.0). Only IEEE additions, multiplications and (tanh's) one division, each
+       rounded once (the SIMD variants build without contraction to FMA), so the same bits
+       on every variant and whatever the C library. Where arithmetic keeps extended
+       precision between operations (x87, FLT_EVAL_METHOD != 0: 32-bit x86 built without
+       SSE2 math) n below would not come out whole, so libm's exp and tanh serve there.
        bpcore_exp_reduced: x = n ln2 + r with |r| <= ln2 / 2 (n rounded by the 1.5 * 2^52
        trick, ln2 in two parts so that n ln2_hi is exact; r = x when n = 0); returns
        e^r - 1 = r + r^2 Q(r), Q the Taylor terms 1/2! to 1/13! (truncation below 1e-17)
@@ -183,20 +187,28 @@ cdef extern from *:
         memcpy(&p, &bits, sizeof p);
         return p;
     }
-    /* e^x for x <= 0 (and NaN), within 1.01 ulp of e^x (glibc's: 0.51; 2e7 arguments
-       against expl): 2^n in two normal halves, so that subnormal results round once; below
-       -746, 0. */
+    #if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD != 0
+    #define BPCORE_LIBM_EXP 1
+    #endif
+    /* e^x for x <= 0 (and NaN), within 1.1 ulp of e^x (glibc's: 0.51; the worst found 1.05,
+       where 1 + u is near sqrt(2), over 2e7 random arguments and a search near the
+       reduction's boundaries against 200-bit references): 2^n in two normal halves, so
+       that subnormal results round once; below -746, 0. */
     static inline double bpcore_exp_nonpositive(double x) {
+    #ifdef BPCORE_LIBM_EXP
+        return exp(x);
+    #else
         const double shift = 6755399441055744.0;
         double n, half, u;
         x = x < -746.0 ? -746.0 : x;  /* NaN passes */
         u = bpcore_exp_reduced(x, &n);
         half = (n * 0.5 + shift) - shift;  /* n = half + (n - half), each >= -538 */
         return ((1.0 + u) * bpcore_power2(half)) * bpcore_power2(n - half);
+    #endif
     }
-    /* e^x - 1 for x <= 0 (and NaN), within 1.3 ulp: 2^n (1 + u) - 1 as (2^n - 1) + 2^n u,
-       exact where n = 0 (small |x|) but for u's own rounding; below -40, -1 (as e^x - 1
-       rounds there). */
+    /* e^x - 1 for x <= 0 (and NaN), within 1.3 ulp (the worst found 1.25): 2^n (1 + u) - 1
+       as (2^n - 1) + 2^n u, exact where n = 0 (small |x|) but for u's own rounding; below
+       -40, -1 (as e^x - 1 rounds there). */
     static inline double bpcore_expm1_nonpositive(double x) {
         double n, u, p;
         x = x < -40.0 ? -40.0 : x;
@@ -205,11 +217,15 @@ cdef extern from *:
         return (p - 1.0) + p * u;
     }
     /* tanh(z) = sign(z) (1 - e^-2|z|) / (1 + e^-2|z|), from e^-2|z| - 1 so that small |z|
-       lose nothing to cancellation: within 2.6 ulp (glibc's: 2.2; 2e7 arguments against
-       tanhl); +-0, NaN and the infinities as tanh has them. */
+       lose nothing to cancellation: within 2.7 ulp (glibc 2.36's: 2.2; the worst found
+       2.65, searched as the exp); +-0, NaN and the infinities as tanh has them. */
     static inline double bpcore_tanh(double z) {
+    #ifdef BPCORE_LIBM_EXP
+        return tanh(z);
+    #else
         double m = bpcore_expm1_nonpositive(-2.0 * fabs(z));
         return copysign(-m / (2.0 + m), z);
+    #endif
     }
     /* The high 64 bits of the 128-bit product a * b: one instruction where the compiler has
        128-bit integers (GCC, Clang), else from 32-bit halves, as bpcore/_fallback.py's

@@ -42,8 +42,10 @@ OUTPUTS = {"sigmoid": "mse", "softmax": "cross_entropy"}  # its outputs, each wi
 # ---- 1. online SGD, one sample at a time ------------------------------------------------------
 
 cdef inline double sigmoid(double z) noexcept nogil:
-    # bpcore's stable form (src/kernels/math.pxi), so that the results agree bit for bit:
-    # 1 / (1 + e^-z) for z >= 0, e^z / (1 + e^z) below
+    # bpcore's stable form (src/kernels/math.pxi): 1 / (1 + e^-z) for z >= 0, e^z / (1 + e^z)
+    # below, with libm's exp, as the plainest C has it (bpcore's kernels compute their exps
+    # with their own arithmetic, within about an ulp of libm's: the results agree to
+    # rounding, not bit for bit)
     cdef double e = exp(-fabs(z))
     return (1.0 if z >= 0 else e) / (1.0 + e)
 
