@@ -589,7 +589,9 @@ def batch_loss(loss: int, A_out: Floats, Z: Floats, Y: Floats, weights: Floats) 
             costs = xlogx(y) - y * z - y + np.exp(z)
     else:
         top = z.max(axis=1, keepdims=True)
-        costs = y * (top + np.log(np.exp(z - top).sum(axis=1, keepdims=True)) - z)
+        with _silent():  # z - top overflows to -inf for logits near the largest double
+            terms = y * (top + np.log(np.exp(z - top).sum(axis=1, keepdims=True)) - z)
+        costs = np.where(y != 0, terms, 0.0)  # a zero target's term is 0, not 0 * inf
     if w is None:
         return float(costs.sum())
     return float((costs * w.astype(np.float64)[:, None]).sum())

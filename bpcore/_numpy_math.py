@@ -27,7 +27,8 @@ def softplus(z: Floats) -> Floats:
 def activate(z: Floats, activation: int) -> Floats:
     """a = f(z) for a (n, width) block; `activation` is a code of bpcore/_spec.py."""
     if activation == SOFTMAX:
-        e = np.exp(z - z.max(axis=1, keepdims=True))
+        with np.errstate(over="ignore"):  # z - max z is -inf for logits near the largest double
+            e = np.exp(z - z.max(axis=1, keepdims=True))
         probabilities: Floats = e / e.sum(axis=1, keepdims=True)
         return probabilities
     if activation == SIGMOID:

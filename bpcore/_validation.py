@@ -85,10 +85,15 @@ def as_samples(values: npt.ArrayLike, name: str, width: int,
     # C-contiguous, aligned, in native byte order: what the kernels read (a view at an odd
     # address is C-contiguous, and reading it is undefined behaviour in C); np.require takes
     # microseconds even when there is nothing to do, so it is asked only when there is
+    given = array
     if not (array.dtype == dtype and array.flags.c_contiguous and array.flags.aligned):
         with np.errstate(over="ignore"):  # a value beyond the dtype's range: reported below
             array = np.require(array, dtype=dtype, requirements=["C", "A", "E"])
     if not np.isfinite(array).all():
+        if given.dtype != array.dtype and np.isfinite(given).all():
+            raise ValueError(f"{name} holds values beyond the range of {array.dtype}, the "
+                             f"network's dtype (largest magnitude {np.abs(given).max():g}): "
+                             f"scale {name} or use a float64 network")
         raise ValueError(f"{name} must be finite, but it holds NaN or infinity "
                          f"(as {array.dtype}, the network's dtype)")
     return array, single

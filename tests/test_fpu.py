@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -110,6 +111,21 @@ def test_fit_and_step_refuse_to_train_a_network_holding_nan(where, backend):
         with pytest.raises(ValueError, match=rf"{where}\[0\] hold NaN") as info:
             train()
         assert type(info.value) is ValueError
+
+
+def test_cross_entropy_of_logits_near_the_largest_double_is_finite(backend):
+    # z = [1.7e308, -1.7e308]: logsumexp(z) - z_2 is infinite, but its target is 0, so its
+    # term is 0 (not 0 * inf = NaN); the loss is that of a certain right answer, 0, and fit
+    # has nothing to learn (no DivergenceError), without a NumPy warning on either backend
+    net = bpcore.Network([2, 2], output="softmax", loss="cross_entropy", seed=0)
+    net.weights[0][...] = np.eye(2)
+    net.biases[0][...] = 0.0
+    X, Y = np.array([[1.7e308, -1.7e308]]), np.array([[1.0, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert net.predict(X).tolist() == [[1.0, 0.0]]
+        assert net.loss(X, Y) == 0.0
+        assert net.fit(X, Y, epochs=2, lr=0.1).losses == [0.0, 0.0]
 
 
 def test_nan_compares_as_in_ieee(backend):

@@ -55,8 +55,9 @@ CASES = [
     ("Y inf at fit", lambda: network().fit(X, with_value(Y, (0, 0), np.inf), epochs=1), ValueError, r"Y must be finite"),
     ("Y nan at step", lambda: network().step(X, with_value(Y, (0, 1), np.nan), lr=0.1), ValueError, r"Y must be finite"),
     ("Y nan at gradients", lambda: network().gradients(X, with_value(Y, (3, 0), np.nan)), ValueError, r"Y must be finite"),
-    ("X overflows float32", lambda: without_warnings(network(dtype="float32").predict, with_value(X, (0, 0), 1e300)), ValueError, r"X must be finite.*as float32"),
-    ("X overflows float32 at step", lambda: without_warnings(network(dtype="float32").step, with_value(X, (0, 0), 1e39), Y, 0.1), ValueError, r"X must be finite.*as float32"),
+    ("X overflows float32", lambda: without_warnings(network(dtype="float32").predict, with_value(X, (0, 0), 1e300)), ValueError, r"X holds values beyond the range of float32, the network's dtype \(largest magnitude 1e\+300\): scale X or use a float64 network"),
+    ("X overflows float32 at step", lambda: without_warnings(network(dtype="float32").step, with_value(X, (0, 0), 1e39), Y, 0.1), ValueError, r"X holds values beyond the range of float32.*1e\+39"),
+    ("X nan for float32", lambda: without_warnings(network(dtype="float32").fit, with_value(X, (0, 0), np.nan), Y), ValueError, r"X must be finite.*as float32"),
     ("X ragged", lambda: network().predict([[1.0, 2.0, 3.0], [1.0, 2.0]]), ValueError, r"X must be a rectangular array of numbers"),
     ("Y ragged at fit", lambda: network().fit(X, [[0.0, 1.0], [1.0], [0.0, 1.0], [1.0, 0.0]], epochs=1), ValueError, r"Y must be a rectangular array of numbers"),
     # containers np.asarray would misread

@@ -159,7 +159,10 @@ cdef double sample_loss(const floating* a, const floating* z, const floating* y,
         logsumexp = top + log(total)
         total = 0.0
     for j in range(n_out):
-        total += y[j] * (logsumexp - z[j])
+        # a zero target's term is 0, also where logsumexp - z_j is infinite (logits of
+        # opposite signs near the largest double), not 0 * inf = NaN
+        y_j = y[j]
+        total += y_j * (logsumexp - z[j]) if y_j != 0 else 0.0
     return total
 
 
