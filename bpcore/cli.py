@@ -1119,8 +1119,14 @@ def run_predict(args: argparse.Namespace) -> int:
         skipped = [f"{what} {name!r}" for what, name in not_features.items()
                    if name in table.columns]
         ignored = f" (besides {' and '.join(skipped)})" if skipped else ""
+        named = ""
+        if "features" in meta:  # which columns, when the model knows its features' names
+            missing = [name for name in meta["features"] if name not in columns]
+            unknown = [name for name in columns if name not in meta["features"]]
+            named = "".join(f"; {what}: {names}" for what, names in (
+                ("missing", missing), ("not the model's", unknown)) if names)
         raise CLIError(f"{args.data} has {len(columns)} feature columns{ignored}, but the model "
-                       f"expects {n_inputs}")
+                       f"expects {n_inputs}{named}")
     if "features" in meta:
         missing = [name for name in meta["features"] if name not in columns]
         if missing:

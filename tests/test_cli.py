@@ -509,7 +509,7 @@ def test_predict_ignores_the_sample_weight_column(backend, tmp_path, capsys):
     write_csv(tmp_path / "wide.csv", ["x", "colour", "w", "y", "z"], [[*fresh[0], "1"]])
     assert_bad_input(run(backend, tmp_path, "predict", "model.npz", "wide.csv"),
                      "wide.csv has 3 feature columns (besides the target 'colour' and the "
-                     "sample weights 'w'), but the model expects 2")
+                     "sample weights 'w'), but the model expects 2; not the model's: ['z']")
 
 
 @pytest.mark.parametrize("weights, args, fragment", [
@@ -837,9 +837,10 @@ def trained(tmp_path, capsys):
     ("good.csv", "good.csv", "good.csv is not a bpcore model file"),
     ("model.npz", "missing.csv", "missing.csv: no such file"),
     ("model.npz", "empty.csv", "empty.csv is empty"),
-    ("model.npz", "narrow.csv", "narrow.csv has 1 feature columns, but the model expects 2"),
+    ("model.npz", "narrow.csv", "narrow.csv has 1 feature columns, but the model expects 2; "
+                                "missing: ['y']"),
     ("model.npz", "wide.csv", "wide.csv has 3 feature columns (besides the target 'colour'), "
-                              "but the model expects 2"),
+                              "but the model expects 2; not the model's: ['z']"),
     ("model.npz", "renamed.csv", "lacks column(s) ['y']"),
     ("model.npz", "text.csv", "text.csv, line 3: column 'y' must hold numbers, got 'high'"),
     ("model.npz", "ragged.csv", "ragged.csv, line 2: 1 values"),
