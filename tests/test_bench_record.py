@@ -8,6 +8,7 @@ import io
 import json
 import math
 import os
+import re
 import sys
 
 import pytest
@@ -17,7 +18,7 @@ from bpcore import _backend, bench, cli
 from bpcore.bench import record
 from bpcore.bench.table import TABLE_WIDTH
 
-MACHINE_KEYS = {"cpu", "cpu_features", "arch", "logical_cpus", "usable_cpus", "os", "python",
+MACHINE_KEYS = {"cpu", "cpu_model", "cpu_features", "arch", "logical_cpus", "usable_cpus", "os", "python",
                 "numpy", "scipy", "bpcore", "backend", "simd", "simd_variants", "build_flags",
                 "blas", "torch", "environment", "date"}
 LIBRARY_KEYS = {"user_api", "internal_api", "version", "architecture", "num_threads", "filepath",
@@ -63,6 +64,12 @@ def test_machine_says_where_the_bench_runs(backend):
     machine = record.machine()
     assert set(machine) == MACHINE_KEYS
     assert isinstance(machine["cpu"], str) and machine["cpu"]
+    if record._cpuinfo().get("cpu family"):  # Linux on x86: the family and model too
+        assert re.fullmatch(r"family \d+ model \d+", machine["cpu_model"])
+        assert record.header_lines(machine)[0].startswith(
+            f"cpu: {machine['cpu']}, {machine['cpu_model']} (")
+    else:
+        assert machine["cpu_model"] is None
     assert machine["logical_cpus"] == os.cpu_count()
     assert machine["bpcore"] == bpcore.__version__
     assert machine["backend"] == backend == bpcore.backend

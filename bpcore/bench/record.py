@@ -117,6 +117,10 @@ def machine() -> dict[str, object]:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     return {
         "cpu": cpuinfo.get("model name") or platform.processor() or "unknown",
+        # x86's family and model name the microarchitecture where the model name does not
+        # (a virtual machine's "AMD EPYC": family 25 is Zen 3 and 4, family 26 Zen 5)
+        "cpu_model": (f"family {cpuinfo['cpu family']} model {cpuinfo['model']}"
+                      if "cpu family" in cpuinfo and "model" in cpuinfo else None),
         "cpu_features": [name for name in CPU_FEATURES if name in flags],
         "arch": platform.machine(),
         "logical_cpus": os.cpu_count(),
@@ -171,7 +175,9 @@ def header_lines(machine: Mapping[str, object], width: int = TABLE_WIDTH) -> lis
     cpus = f"{get('logical_cpus')} logical CPUs"
     if machine.get("usable_cpus") not in (None, machine.get("logical_cpus")):
         cpus += f" ({machine['usable_cpus']} usable)"
-    lines = [f"cpu: {get('cpu')} ({get('arch')}), {cpus}"
+    model = machine.get("cpu_model")
+    lines = [f"cpu: {get('cpu')}" + (f", {model}" if isinstance(model, str) else "")
+             + f" ({get('arch')}), {cpus}"
              + (f", features {' '.join(map(str, features))}"
                 if isinstance(features, list) and features else ""),
              f"kernels: bpcore {get('bpcore')}, backend {get('backend')}, "
