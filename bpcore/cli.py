@@ -1115,24 +1115,23 @@ def run_predict(args: argparse.Namespace) -> int:
     not_features = {"the target": target, "the sample weights": meta.get("sample_weight")}
     columns = [name for name in table.columns if name not in not_features.values()]
     n_inputs = network.sizes[0]
+    # the model's feature names, when it was trained from a CSV: which columns it lacks
+    features = meta.get("features")
+    missing = [name for name in features if name not in columns] if features else []
     if len(columns) != n_inputs:
         skipped = [f"{what} {name!r}" for what, name in not_features.items()
                    if name in table.columns]
         ignored = f" (besides {' and '.join(skipped)})" if skipped else ""
-        named = ""
-        if "features" in meta:  # which columns, when the model knows its features' names
-            missing = [name for name in meta["features"] if name not in columns]
-            unknown = [name for name in columns if name not in meta["features"]]
-            named = "".join(f"; {what}: {names}" for what, names in (
-                ("missing", missing), ("not the model's", unknown)) if names)
+        unknown = [name for name in columns if name not in features] if features else []
+        named = "".join(f"; {what}: {names}" for what, names in (
+            ("missing", missing), ("not the model's", unknown)) if names)
         raise CLIError(f"{args.data} has {len(columns)} feature columns{ignored}, but the model "
                        f"expects {n_inputs}{named}")
-    if "features" in meta:
-        missing = [name for name in meta["features"] if name not in columns]
+    if features:
         if missing:
             raise CLIError(f"{args.data} lacks column(s) {missing} that the model was trained "
                            f"on (it has {columns})")
-        columns = meta["features"]  # the network's order, whatever the file's
+        columns = features  # the network's order, whatever the file's
     X = table.numeric(columns)
     X = (X - meta.get("mean", 0.0)) / meta.get("std", 1.0)
     outputs = network.predict(X)
