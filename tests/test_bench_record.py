@@ -18,9 +18,9 @@ from bpcore import _backend, bench, cli
 from bpcore.bench import record
 from bpcore.bench.table import TABLE_WIDTH
 
-MACHINE_KEYS = {"cpu", "cpu_model", "cpu_features", "arch", "logical_cpus", "usable_cpus", "os", "python",
-                "numpy", "scipy", "bpcore", "backend", "simd", "simd_variants", "build_flags",
-                "blas", "torch", "environment", "date"}
+MACHINE_KEYS = {"cpu", "cpu_model", "cpu_features", "arch", "logical_cpus", "usable_cpus",
+                "os", "python", "numpy", "scipy", "bpcore", "backend", "simd", "simd_variants",
+                "build_flags", "blas", "torch", "environment", "date"}
 LIBRARY_KEYS = {"user_api", "internal_api", "version", "architecture", "num_threads", "filepath",
                 "package"}
 

@@ -160,11 +160,12 @@ cdef extern from *:
        trick, ln2 in two parts so that n ln2_hi is exact; r = x when n = 0); returns
        e^r - 1 = r + r^2 Q(r), Q the Taylor terms 1/2! to 1/13! (truncation below 1e-17)
        in Estrin's order, and sets *n. */
+    #define BPCORE_SHIFT 6755399441055744.0  /* 1.5 * 2^52: (x + it) - it is x rounded whole */
     static inline double bpcore_exp_reduced(double x, double* n) {
-        const double shift = 6755399441055744.0, inv_ln2 = 1.4426950408889634;
+        const double inv_ln2 = 1.4426950408889634;
         const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
         double r, r2, r4, q0, q1, q2, q3, q4, q5, q;
-        *n = (x * inv_ln2 + shift) - shift;
+        *n = (x * inv_ln2 + BPCORE_SHIFT) - BPCORE_SHIFT;
         r = (x - *n * ln2_hi) - *n * ln2_lo;
         r2 = r * r;
         r4 = r2 * r2;
@@ -179,8 +180,7 @@ cdef extern from *:
     }
     /* 2^n for a whole n in -1022 .. 1023, from its bits */
     static inline double bpcore_power2(double n) {
-        const double shift = 6755399441055744.0;
-        double t = n + shift, p;
+        double t = n + BPCORE_SHIFT, p;
         uint64_t bits;
         memcpy(&bits, &t, sizeof bits);
         bits = (bits << 52) + ((uint64_t)1023 << 52);
@@ -198,11 +198,10 @@ cdef extern from *:
     #ifdef BPCORE_LIBM_EXP
         return exp(x);
     #else
-        const double shift = 6755399441055744.0;
         double n, half, u;
         x = x < -746.0 ? -746.0 : x;  /* NaN passes */
         u = bpcore_exp_reduced(x, &n);
-        half = (n * 0.5 + shift) - shift;  /* n = half + (n - half), each >= -538 */
+        half = (n * 0.5 + BPCORE_SHIFT) - BPCORE_SHIFT;  /* n = half + (n - half), >= -538 */
         return ((1.0 + u) * bpcore_power2(half)) * bpcore_power2(n - half);
     #endif
     }
