@@ -224,3 +224,34 @@ def test_compiled_tanh_is_within_its_error_bound(dtype):
     ulp = np.spacing(np.abs(exact).astype(dtype)).astype(np.longdouble)
     assert (np.abs(A.astype(np.longdouble) - exact) / ulp).max() <= (
         3 if dtype == "float64" else 1)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n_out", [3, 10, 64, 65])
+def test_compiled_softmax_of_a_batch_is_each_rows_to_the_bit(dtype, n_out):
+    # activate_rows takes the softmax of short rows eight at a time, interleaved (and of the
+    # rest, and of rows wider than its block, one by one): every row is the value of the
+    # one-row pass. One input, weights powers of two and biases -0, so z = x * 2^k is exact;
+    # rows of every range, NaN and the infinities among them, 8 + 8 + 5 rows.
+    try:
+        kernels = _backend.compiled()
+    except ImportError:
+        pytest.skip("the compiled kernels are not built")
+    rng = np.random.default_rng(0)
+    x = np.concatenate([[np.nan, np.inf, -np.inf, 0.0, 3e38, -1e-30],
+                        rng.standard_normal(8) * 30, rng.uniform(-1e4, 1e4, 7)])
+    X = x.astype(dtype).reshape(-1, 1)
+    sizes = np.array([1, n_out], dtype=np.intp)
+    scales = 2.0 ** np.arange(-(n_out // 2), n_out - n_out // 2)
+    params = np.concatenate([rng.permutation(scales), np.full(n_out, -0.0)]).astype(dtype)
+    codes = np.array([ACTIVATIONS["softmax"]], dtype=np.intp)
+
+    def softmax(rows):
+        A = np.empty(len(rows) * n_out, dtype=dtype)
+        kernels.forward(params, sizes, codes, rows, A, np.empty((len(rows), n_out), dtype))
+        return A.reshape(len(rows), n_out)
+
+    batch = softmax(X)
+    assert np.isfinite(batch[6:]).all() and np.isnan(batch[0]).all()
+    for i in range(len(X)):
+        assert batch[i].tobytes() == softmax(X[i:i + 1])[0].tobytes(), (i, X[i])

@@ -35,6 +35,48 @@ cdef bint all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
 
 cdef enum:
     SOFTMAX_BLOCK = 64  # exps of activate_rows's softmax passes (on the stack)
+    SOFTMAX_ROWS = 8    # rows of one softmax_rows pass
+
+
+cdef void softmax_rows(floating* z, Py_ssize_t n, double* lse) noexcept nogil:
+    # activate_rows's softmax of SOFTMAX_ROWS rows of width n <= SOFTMAX_BLOCK at once, with
+    # the same arithmetic in the same order for each row: the rows go column by column into
+    # t (t[j, r] = z[r, j], in double), so each step of the max, the exps and the sums runs
+    # across the rows, in vectors. Row by row, the max and the two sums of a short row are
+    # chains of dependent scalar operations: on a 64-128-64-10 mini-batch they took 6% of
+    # the step (perf, float32).
+    cdef Py_ssize_t r, j
+    cdef double t[SOFTMAX_BLOCK * SOFTMAX_ROWS]
+    cdef double tops[SOFTMAX_ROWS]
+    cdef double totals[SOFTMAX_ROWS]
+    cdef double exacts[SOFTMAX_ROWS]
+    cdef double e
+    cdef floating v
+    for r in range(SOFTMAX_ROWS):
+        for j in range(n):
+            t[j * SOFTMAX_ROWS + r] = z[r * n + j]
+    for r in range(SOFTMAX_ROWS):
+        tops[r] = t[r]
+        totals[r] = 0.0
+        exacts[r] = 0.0
+    for j in range(1, n):
+        for r in range(SOFTMAX_ROWS):
+            tops[r] = t[j * SOFTMAX_ROWS + r] if t[j * SOFTMAX_ROWS + r] > tops[r] else tops[r]
+    for j in range(n):
+        for r in range(SOFTMAX_ROWS):
+            e = bpcore_exp_nonpositive(t[j * SOFTMAX_ROWS + r] - tops[r])
+            v = <floating>e
+            totals[r] += v
+            exacts[r] += e
+            t[j * SOFTMAX_ROWS + r] = v
+    for j in range(n):
+        for r in range(SOFTMAX_ROWS):
+            t[j * SOFTMAX_ROWS + r] = t[j * SOFTMAX_ROWS + r] / totals[r]
+    for r in range(SOFTMAX_ROWS):
+        for j in range(n):
+            z[r * n + j] = <floating>t[j * SOFTMAX_ROWS + r]
+        if lse != NULL:
+            lse[r] = tops[r] + log(exacts[r])
 
 
 cdef void activate_rows(floating* z, Py_ssize_t rows, Py_ssize_t n, Py_ssize_t activation,
@@ -53,9 +95,15 @@ cdef void activate_rows(floating* z, Py_ssize_t rows, Py_ssize_t n, Py_ssize_t a
     cdef double exps[SOFTMAX_BLOCK]
     cdef Py_ssize_t start, m
     if activation == SOFTMAX:
-        # e^(z_j - max z) / sum_i e^(z_i - max z), row by row: the exps of a block of the
-        # row in one pass, then their sums in order (a sum does not vectorise unreordered)
-        for i in range(rows):
+        # e^(z_j - max z) / sum_i e^(z_i - max z): short rows SOFTMAX_ROWS at a time, the
+        # others row by row: the exps of a block of the row in one pass, then their sums in
+        # order (a sum does not vectorise unreordered)
+        i = 0
+        if n <= SOFTMAX_BLOCK:
+            while i + SOFTMAX_ROWS <= rows:
+                softmax_rows(z + i * n, n, NULL if lse == NULL else lse + i)
+                i += SOFTMAX_ROWS
+        while i < rows:
             row = z + i * n
             top = row[0]
             for j in range(1, n):
@@ -77,6 +125,7 @@ cdef void activate_rows(floating* z, Py_ssize_t rows, Py_ssize_t n, Py_ssize_t a
                 row[j] = row[j] / total
             if lse != NULL:
                 lse[i] = top + log(exact)
+            i += 1
     elif activation == SIGMOID:
         # 1 / (1 + e^-z) for z >= 0 and e^z / (1 + e^z) below, so exp never overflows; the
         # sign picks the numerator (a select, not a branch): one loop, vectorised
