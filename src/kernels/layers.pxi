@@ -215,17 +215,34 @@ cdef void weight_gradients(const floating* inputs, const floating* deltas, Py_ss
         g[k] = g[k] * scale
 
 
+cdef enum:
+    BIAS_LANES = 32  # columns of one pass of bias_gradients' sums
+
+
 cdef void bias_gradients(const floating* deltas, Py_ssize_t n, Py_ssize_t n_out,
                          floating* g) noexcept nogil:
-    # dC/db = mean over the n samples of delta[l], into g (n_out)
-    cdef Py_ssize_t s, j
+    # dC/db = mean over the n samples of delta[l], into g (n_out): each column summed in
+    # sample order, BIAS_LANES columns at a time in a local block the compiler keeps in
+    # registers. Summed in g itself, each sample's add waited on the store of the last (3%
+    # of a 64-128-64-10 mini-batch step, perf, float32).
+    cdef Py_ssize_t s, j, first = 0
     cdef floating scale = <floating>(1.0 / n)
-    for j in range(n_out):
+    cdef floating sums[BIAS_LANES]
+    while first + BIAS_LANES <= n_out:
+        for j in range(BIAS_LANES):
+            sums[j] = 0
+        for s in range(n):
+            for j in range(BIAS_LANES):
+                sums[j] = sums[j] + deltas[s * n_out + first + j]
+        for j in range(BIAS_LANES):
+            g[first + j] = sums[j] * scale
+        first += BIAS_LANES
+    for j in range(first, n_out):
         g[j] = 0
     for s in range(n):
-        for j in range(n_out):
+        for j in range(first, n_out):
             g[j] = g[j] + deltas[s * n_out + j]
-    for j in range(n_out):
+    for j in range(first, n_out):
         g[j] = g[j] * scale
 
 
