@@ -12,16 +12,22 @@ cdef void layer_forward(const floating* weights, const floating* biases,
     cdef const floating* w
     cdef floating* y
     cdef floating acc
+    cdef const floating* unadded = NULL  # biases activate_rows is to add
     if use_blas(n, n_in, n_out):
-        # Z^T (n_out, n) = W (n_out, n_in) X^T (n_in, n) + b, with Z^T first set to b
-        for s in range(n):
-            memcpy(outputs + s * n_out, biases, n_out * sizeof(floating))
+        # Z^T (n_out, n) = W (n_out, n_in) X^T (n_in, n), then b added to every row: by
+        # activate_rows, in its pass over Z, unless z_out keeps z. (OpenBLAS's small-matrix
+        # kernels gave the same bits as a product added to b, in the runs checked; where a
+        # BLAS splits the sum, b joins it in another order.)
         if transposed != NULL:  # the same product, with no operand transposed to BLAS
-            gemm(c'N', c'N', n_out, n, n_in, 1.0, transposed, n_out, inputs, n_in, 1.0,
+            gemm(c'N', c'N', n_out, n, n_in, 1.0, transposed, n_out, inputs, n_in, 0.0,
                  outputs, n_out)
         else:
-            gemm(c'T', c'N', n_out, n, n_in, 1.0, weights, n_in, inputs, n_in, 1.0, outputs,
+            gemm(c'T', c'N', n_out, n, n_in, 1.0, weights, n_in, inputs, n_in, 0.0, outputs,
                  n_out)
+        unadded = biases
+        if z_out != NULL:
+            add_rows(outputs, biases, n, n_out)
+            unadded = NULL
     else:
         for s in range(n):
             x = inputs + s * n_in
@@ -34,7 +40,7 @@ cdef void layer_forward(const floating* weights, const floating* biases,
                 y[j] = acc
     if z_out != NULL:
         memcpy(z_out, outputs, n * n_out * sizeof(floating))
-    activate_rows(outputs, n, n_out, activation, lse)
+    activate_rows(outputs, n, n_out, activation, lse, unadded)
 
 
 cdef void transpose(const floating* source, floating* target, Py_ssize_t rows,
