@@ -255,3 +255,32 @@ def test_compiled_softmax_of_a_batch_is_each_rows_to_the_bit(dtype, n_out):
     assert np.isfinite(batch[6:]).all() and np.isnan(batch[0]).all()
     for i in range(len(X)):
         assert batch[i].tobytes() == softmax(X[i:i + 1])[0].tobytes(), (i, X[i])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_compiled_loss_of_a_softmax_batch_as_stepped_is_its_samples_losses(dtype, weighted):
+    # A training step takes each sample's logsumexp from its softmax's exps (softmax_rows'
+    # for eight rows at a time, the row-by-row pass's for the rest), where batch_loss
+    # computes its own: the same arithmetic, so the batch's loss as stepped is batch_loss's
+    # to the bit. 3 -> 10 on 21 rows (8 + 8 + 5) stays on the plain loops, so both forward
+    # passes give the same z; targets are probabilities, so every term counts.
+    try:
+        kernels = _backend.compiled()
+    except ImportError:
+        pytest.skip("the compiled kernels are not built")
+    rng = np.random.default_rng(1)
+    X = (rng.standard_normal((21, 3)) * 5).astype(dtype)
+    Y = rng.dirichlet(np.ones(10), 21).astype(dtype)
+    Y /= Y.sum(axis=1, keepdims=True)  # row sums of 1 to within the dtype's rounding
+    weights = rng.uniform(0.5, 2.0, 21) if weighted else None
+    net = bpcore.Network([3, 10], output="softmax", loss="cross_entropy", dtype=dtype, seed=0)
+    with _backend.use_backend("cython"):
+        A, Z = net._forward(X)
+        expected = kernels.batch_loss(net._loss_code, net._output(A, 21), Z, Y,
+                                      net._kernel_weights(None if weights is None else
+                                                          weights.astype(dtype)))
+        records = net.train_epoch(X, Y, bpcore.SGD(lr=0.1), batch_size=21,
+                                  sample_weight=weights)
+    assert records.shape == (1, 3)
+    assert records[0, 0] == expected

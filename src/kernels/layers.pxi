@@ -12,22 +12,28 @@ cdef void layer_forward(const floating* weights, const floating* biases,
     cdef const floating* w
     cdef floating* y
     cdef floating acc
-    cdef const floating* unadded = NULL  # biases activate_rows is to add
+    cdef const floating* pending = NULL  # biases for activate_rows to add
+    cdef double beta = 0.0
     if use_blas(n, n_in, n_out):
         # Z^T (n_out, n) = W (n_out, n_in) X^T (n_in, n), then b added to every row: by
-        # activate_rows, in its pass over Z, unless z_out keeps z. (OpenBLAS's small-matrix
-        # kernels gave the same bits as a product added to b, in the runs checked; where a
-        # BLAS splits the sum, b joins it in another order.)
+        # activate_rows, in its pass over Z, unless z_out keeps z. One sample's product (a
+        # gemv in BLAS) still starts from b: one row costs nothing to copy. (Where BLAS sums
+        # a product in one piece, as OpenBLAS's small-matrix kernels do, the order makes no
+        # difference; where it splits the sum, b joins it in another order than when Z
+        # started from b: past a few hundred inputs with OpenBLAS.)
+        if n == 1:
+            memcpy(outputs, biases, n_out * sizeof(floating))
+            beta = 1.0
         if transposed != NULL:  # the same product, with no operand transposed to BLAS
-            gemm(c'N', c'N', n_out, n, n_in, 1.0, transposed, n_out, inputs, n_in, 0.0,
+            gemm(c'N', c'N', n_out, n, n_in, 1.0, transposed, n_out, inputs, n_in, beta,
                  outputs, n_out)
         else:
-            gemm(c'T', c'N', n_out, n, n_in, 1.0, weights, n_in, inputs, n_in, 0.0, outputs,
+            gemm(c'T', c'N', n_out, n, n_in, 1.0, weights, n_in, inputs, n_in, beta, outputs,
                  n_out)
-        unadded = biases
-        if z_out != NULL:
+        if n > 1 and z_out != NULL:
             add_rows(outputs, biases, n, n_out)
-            unadded = NULL
+        elif n > 1:
+            pending = biases
     else:
         for s in range(n):
             x = inputs + s * n_in
@@ -40,7 +46,7 @@ cdef void layer_forward(const floating* weights, const floating* biases,
                 y[j] = acc
     if z_out != NULL:
         memcpy(z_out, outputs, n * n_out * sizeof(floating))
-    activate_rows(outputs, n, n_out, activation, lse, unadded)
+    activate_rows(outputs, n, n_out, activation, lse, pending)
 
 
 cdef void transpose(const floating* source, floating* target, Py_ssize_t rows,
@@ -228,9 +234,10 @@ cdef enum:
 cdef void bias_gradients(const floating* deltas, Py_ssize_t n, Py_ssize_t n_out,
                          floating* g) noexcept nogil:
     # dC/db = mean over the n samples of delta[l], into g (n_out): each column summed in
-    # sample order, BIAS_LANES columns at a time in a local block the compiler keeps in
-    # registers. Summed in g itself, each sample's add waited on the store of the last (3%
-    # of a 64-128-64-10 mini-batch step, perf, float32).
+    # sample order, BIAS_LANES columns at a time in a local block, which the compiler keeps
+    # in vector registers where it has enough (AVX: 32 floats or doubles in 4 or 8 of its
+    # 16). Summed in g itself, each sample's add waited on the store of the last (3% of a
+    # 64-128-64-10 mini-batch step, perf, float32).
     cdef Py_ssize_t s, j, first = 0
     cdef floating scale = <floating>(1.0 / n)
     cdef floating sums[BIAS_LANES]
