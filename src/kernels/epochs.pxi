@@ -124,6 +124,11 @@ cdef double epoch(Py_ssize_t optimizer, floating* params, floating* state, doubl
                 row = order[start + s]
                 memcpy(X_batch + s * n_in, X + row * n_in, n_in * sizeof(floating))
                 memcpy(Y_batch + s * n_out, Y + row * n_out, n_out * sizeof(floating))
+            # the next batch's rows, at random in X and Y: fetched while this step runs
+            # (64-128-64-10 in batches of 32, float64: the gathers took 5% of an epoch)
+            for s in range(start + b, min(start + 2 * b, n_order)):
+                bpcore_prefetch(X + order[s] * n_in, n_in * sizeof(floating))
+                bpcore_prefetch(Y + order[s] * n_out, n_out * sizeof(floating))
             x, y = X_batch, Y_batch
             if weights != NULL:
                 for s in range(b):
