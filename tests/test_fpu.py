@@ -136,13 +136,18 @@ def test_nan_compares_as_in_ieee(backend):
     assert np.isnan(net.predict([1.0])[0])
 
 
+def _compiled_kernels():
+    """The compiled kernels module (a skip where it is not built)."""
+    try:
+        return _backend.compiled()
+    except ImportError:
+        pytest.skip("the compiled kernels are not built")
+
+
 def _compiled_activation(name, values, dtype):
     """The compiled kernels' activation `name` of each value, through a 1-1 network
     (z = 1 x + -0 = x, -0 included)."""
-    try:
-        kernels = _backend.compiled()
-    except ImportError:
-        pytest.skip("the compiled kernels are not built")
+    kernels = _compiled_kernels()
     X = np.asarray(values, dtype=dtype).reshape(-1, 1)  # samples of one input, one unit
     sizes = np.array([1, 1], dtype=np.intp)
     params = np.array([1.0, -0.0], dtype=dtype)
@@ -233,10 +238,7 @@ def test_compiled_softmax_of_a_batch_is_each_rows_to_the_bit(dtype, n_out):
     # rest, and of rows wider than its block, one by one): every row is the value of the
     # one-row pass. One input, weights powers of two and biases -0, so z = x * 2^k is exact;
     # rows of every range, NaN and the infinities among them, 8 + 8 + 5 rows.
-    try:
-        kernels = _backend.compiled()
-    except ImportError:
-        pytest.skip("the compiled kernels are not built")
+    kernels = _compiled_kernels()
     rng = np.random.default_rng(0)
     x = np.concatenate([[np.nan, np.inf, -np.inf, 0.0, 3e38, -1e-30],
                         rng.standard_normal(8) * 30, rng.uniform(-1e4, 1e4, 7)])
@@ -265,10 +267,7 @@ def test_compiled_loss_of_a_softmax_batch_as_stepped_is_its_samples_losses(dtype
     # computes its own: the same arithmetic, so the batch's loss as stepped is batch_loss's
     # to the bit. 3 -> 10 on 21 rows (8 + 8 + 5) stays on the plain loops, so both forward
     # passes give the same z; targets are probabilities, so every term counts.
-    try:
-        kernels = _backend.compiled()
-    except ImportError:
-        pytest.skip("the compiled kernels are not built")
+    kernels = _compiled_kernels()
     rng = np.random.default_rng(1)
     X = (rng.standard_normal((21, 3)) * 5).astype(dtype)
     Y = rng.dirichlet(np.ones(10), 21).astype(dtype)
