@@ -89,14 +89,20 @@ def as_samples(values: npt.ArrayLike, name: str, width: int,
     if not (array.dtype == dtype and array.flags.c_contiguous and array.flags.aligned):
         with np.errstate(over="ignore"):  # a value beyond the dtype's range: reported below
             array = np.require(array, dtype=dtype, requirements=["C", "A", "E"])
-    if not np.isfinite(array).all():
-        if given.dtype != array.dtype and np.isfinite(given).all():
-            raise ValueError(f"{name} holds values beyond the range of {array.dtype}, the "
-                             f"network's dtype (largest magnitude {np.abs(given).max():g}): "
-                             f"scale {name} or use a float64 network")
-        raise ValueError(f"{name} must be finite, but it holds NaN or infinity "
-                         f"(as {array.dtype}, the network's dtype)")
+    check_finite(given, array, name, f"scale {name} or use a float64 network")
     return array, single
+
+
+def check_finite(given: npt.NDArray[Any], converted: Floats, name: str, remedy: str) -> None:
+    """A ValueError unless `converted` (`given` in the network's dtype) is finite, saying
+    whether `given` held NaN or infinity or values beyond the dtype's range (then `remedy`)."""
+    if not np.isfinite(converted).all():
+        if given.dtype != converted.dtype and np.isfinite(given).all():
+            raise ValueError(f"{name} holds values beyond the range of {converted.dtype}, the "
+                             f"network's dtype (largest magnitude {np.abs(given).max():g}): "
+                             f"{remedy}")
+        raise ValueError(f"{name} must be finite, but it holds NaN or infinity "
+                         f"(as {converted.dtype}, the network's dtype)")
 
 
 def as_targets(values: npt.ArrayLike, n_samples: int, n_outputs: int, single_sample: bool,
@@ -147,9 +153,9 @@ def real_array(value: object, name: str, shape: tuple[int, ...],
         raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
     if array.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got {array.shape}")
-    converted: Floats = array.astype(dtype)
-    if not np.isfinite(converted).all():
-        raise ValueError(f"{name} must be finite, but it holds NaN or infinity (as {dtype})")
+    with np.errstate(over="ignore"):  # a value beyond the dtype's range: reported below
+        converted: Floats = array.astype(dtype)
+    check_finite(array, converted, name, "use a float64 network")
     return converted
 
 
