@@ -93,16 +93,17 @@ def as_samples(values: npt.ArrayLike, name: str, width: int,
     return array, single
 
 
-def check_finite(given: npt.NDArray[Any], converted: Floats, name: str, remedy: str) -> None:
-    """A ValueError unless `converted` (`given` in the network's dtype) is finite, saying
-    whether `given` held NaN or infinity or values beyond the dtype's range (then `remedy`)."""
+def check_finite(given: npt.NDArray[Any], converted: Floats, name: str, remedy: str,
+                 role: str = ", the network's dtype") -> None:
+    """A ValueError unless `converted` (`given` in the dtype it needs, which `role` describes)
+    is finite, saying whether `given` held NaN or infinity or values beyond the dtype's range
+    (then `remedy`)."""
     if not np.isfinite(converted).all():
         if given.dtype != converted.dtype and np.isfinite(given).all():
-            raise ValueError(f"{name} holds values beyond the range of {converted.dtype}, the "
-                             f"network's dtype (largest magnitude {np.abs(given).max():g}): "
-                             f"{remedy}")
+            raise ValueError(f"{name} holds values beyond the range of {converted.dtype}{role} "
+                             f"(largest magnitude {np.abs(given).max():g}): {remedy}")
         raise ValueError(f"{name} must be finite, but it holds NaN or infinity "
-                         f"(as {converted.dtype}, the network's dtype)")
+                         f"(as {converted.dtype}{role})")
 
 
 def as_targets(values: npt.ArrayLike, n_samples: int, n_outputs: int, single_sample: bool,
@@ -143,9 +144,10 @@ def as_targets(values: npt.ArrayLike, n_samples: int, n_outputs: int, single_sam
     return targets
 
 
-def real_array(value: object, name: str, shape: tuple[int, ...],
-               dtype: np.dtype[Any]) -> Floats:
-    """`value` as a finite array of `shape`, converted to `dtype` (state set from outside)."""
+def real_array(value: object, name: str, shape: tuple[int, ...], dtype: np.dtype[Any],
+               role: str = ", the network's dtype") -> Floats:
+    """`value` as a finite array of `shape`, converted to `dtype` (state set from outside;
+    `role` says what dtype that is, in messages)."""
     if value is None:
         raise TypeError(f"{name} must be an array of real numbers, got None")
     array = np.asarray(value)
@@ -155,7 +157,7 @@ def real_array(value: object, name: str, shape: tuple[int, ...],
         raise ValueError(f"{name} must have shape {shape}, got {array.shape}")
     with np.errstate(over="ignore"):  # a value beyond the dtype's range: reported below
         converted: Floats = array.astype(dtype)
-    check_finite(array, converted, name, "use a float64 network")
+    check_finite(array, converted, name, "use a float64 network", role)
     return converted
 
 

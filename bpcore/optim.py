@@ -659,7 +659,7 @@ class OptimizerState:
             if name not in given:
                 raise ValueError(f"{where} has no {name!r} value")
             state.scalars[i] = real_array(given[name], f"{where}[{name!r}]", (),
-                                          np.dtype(np.float64))
+                                          np.dtype(np.float64), "")
             if name == "step" and not (state.scalars[i] >= 0 and state.scalars[i].is_integer()):
                 raise ValueError(f"{where}['step'] must be a whole number >= 0 (steps taken), "
                                  f"got {float(state.scalars[i])!r}")

@@ -35,6 +35,15 @@ def without_warnings(function, *args):
         return function(*args)
 
 
+def with_adam_step(value):
+    """The state of a float32 network after one Adam epoch, with the step count `value`."""
+    net = network(dtype="float32")
+    net.fit(X, Y, epochs=1, optimizer="adam")
+    state = net.get_state()
+    state["optimizer"]["step"] = value
+    return state
+
+
 def fit(**kwargs):
     options = {"epochs": 1, **kwargs}
     return lambda: network().fit(X, Y, **options)
@@ -59,6 +68,7 @@ CASES = [
     ("X overflows float32 at step", lambda: without_warnings(network(dtype="float32").step, with_value(X, (0, 0), 1e39), Y, 0.1), ValueError, r"X holds values beyond the range of float32.*1e\+39"),
     ("X nan for float32", lambda: without_warnings(network(dtype="float32").fit, with_value(X, (0, 0), np.nan), Y), ValueError, r"X must be finite.*as float32"),
     ("parameters overflow float32 at set_state", lambda: without_warnings(network(dtype="float32").set_state, {"parameters": with_value(network().get_state()["parameters"], 0, 1e300)}), ValueError, r"state\['parameters'\] holds values beyond the range of float32, the network's dtype \(largest magnitude 1e\+300\): use a float64 network"),
+    ("Adam's step nan at set_state", lambda: network(dtype="float32").set_state(with_adam_step(np.nan)), ValueError, r"state\['optimizer'\]\['step'\] must be finite, but it holds NaN or infinity \(as float64\)$"),
     ("parameters nan at set_state", lambda: network().set_state({"parameters": with_value(network().get_state()["parameters"], 3, np.nan)}), ValueError, r"state\['parameters'\] must be finite, but it holds NaN or infinity \(as float64"),
     ("X ragged", lambda: network().predict([[1.0, 2.0, 3.0], [1.0, 2.0]]), ValueError, r"X must be a rectangular array of numbers"),
     ("Y ragged at fit", lambda: network().fit(X, [[0.0, 1.0], [1.0], [0.0, 1.0], [1.0, 0.0]], epochs=1), ValueError, r"Y must be a rectangular array of numbers"),
