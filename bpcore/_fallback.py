@@ -22,7 +22,8 @@ from ._spec import (ACTIVATIONS, LEAKY_SLOPE, LOSSES, MAX_LAYERS, MAX_WIDTH, OPT
 
 __all__ = ["ACTIVATIONS", "LOSSES", "OPTIMIZERS", "LIMITS", "OPTIMIZER_SHAPES", "forward",
            "forward_one", "forward_rows", "backward", "parameter_gradients", "batch_loss",
-           "loss_gradients", "update", "step_one", "step_rows", "train_epoch", "permutation"]
+           "loss_gradients", "update", "step_one", "step_rows", "train_epoch", "permutation",
+           "samples_fit"]
 
 MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY, POISSON = (LOSSES[name] for name in (
     "mse", "binary_cross_entropy", "cross_entropy", "poisson"))
@@ -463,6 +464,23 @@ def _samples_fit(X: Floats, Y: Floats, loss: int) -> bool:
         sums = Y.sum(axis=-1, dtype=np.float64)
         return bool(np.abs(sums - 1).max() <= ROW_SUM_TOLERANCE / 2)
     return True
+
+
+def samples_fit(X: Floats, Y: Floats, loss: int) -> bool:
+    """Whether the samples X and targets Y pass the general path's checks as they are: both
+    2-D, C-contiguous, aligned and of one dtype, float32 or float64 (in this machine's byte
+    order), with the same number of rows and at least one row and column; finite; targets
+    `loss` accepts, row sums within half the tolerance (`_samples_fit`). False sends the
+    caller to the general path, which converts, decides and reports."""
+    loss = _index(loss)
+    _ndarrays(X=X, Y=Y)
+    if loss not in _LOSS_NAMES:
+        raise ValueError(f"loss code {loss} is not valid")
+    if not (X.dtype in (np.float32, np.float64) and Y.dtype == X.dtype
+            and X.ndim == 2 and Y.ndim == 2 and 0 < len(X) == len(Y) and X.size and Y.size
+            and all(a.flags.c_contiguous and a.flags.aligned for a in (X, Y))):
+        return False
+    return _samples_fit(X, Y, loss)
 
 
 def step_rows(params: Floats, state: Floats, sizes: Indices, activations: Indices, loss: int,

@@ -82,15 +82,22 @@ def as_samples(values: npt.ArrayLike, name: str, width: int,
         got = f"{array.shape[1]} {columns}" + ("" if array.shape[1] == 1 else "s")
         raise ValueError(f"{name} has {got}, but the network "
                          f"{'expects' if columns == 'feature' else 'has'} {width}")
-    # C-contiguous, aligned, in native byte order: what the kernels read (a view at an odd
-    # address is C-contiguous, and reading it is undefined behaviour in C); np.require takes
-    # microseconds even when there is nothing to do, so it is asked only when there is
-    given = array
-    if not (array.dtype == dtype and array.flags.c_contiguous and array.flags.aligned):
-        with np.errstate(over="ignore"):  # a value beyond the dtype's range: reported below
-            array = np.require(array, dtype=dtype, requirements=["C", "A", "E"])
-    check_finite(given, array, name, f"scale {name} or use a float64 network")
-    return array, single
+    converted = as_read(array, dtype)
+    check_finite(array, converted, name, f"scale {name} or use a float64 network")
+    return converted, single
+
+
+def as_read(array: npt.NDArray[Any], dtype: np.dtype[np.floating[Any]]) -> Floats:
+    """`array` as the kernels read it: C-contiguous, aligned (a view at an odd address is
+    C-contiguous, and reading it is undefined behaviour in C), of `dtype`, in native byte
+    order; `array` itself when it is so already (np.require takes microseconds even when
+    there is nothing to do). A value beyond the dtype's range becomes infinite, silently:
+    the caller reports it (check_finite)."""
+    if array.dtype == dtype and array.flags.c_contiguous and array.flags.aligned:
+        return array
+    with np.errstate(over="ignore"):
+        converted: Floats = np.require(array, dtype=dtype, requirements=["C", "A", "E"])
+    return converted
 
 
 def check_finite(given: npt.NDArray[Any], converted: Floats, name: str, remedy: str,

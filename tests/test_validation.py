@@ -525,3 +525,112 @@ def test_wrappers_refuse_negative_sizes(function, backend):
                             capture_output=True, text=True, timeout=120, cwd="/",
                             env={**os.environ, "BPCORE_BACKEND": backend})
     assert result.returncode == 0 and "refused" in result.stdout, result.stdout + result.stderr
+
+
+# ---- samples_fit: the data checks of fit in one compiled pass ---------------------------------
+
+# X of n rows of `width` and Y of n rows of 3: each falls short of (X 63, Y 63), fills
+# exactly (X 64 and 128, Y 192) and passes (X 65 and 90, Y 66 and 195) the 64-entry lanes
+SHAPES = [(1, 3), (7, 3), (9, 10), (21, 3), (16, 4), (22, 3), (64, 2), (65, 1)]
+
+
+def one_hot_targets(n, width=3):
+    """n rows of one-hot targets, `width` classes in turn."""
+    return np.eye(width)[np.arange(n) % width]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n, width", SHAPES)
+def test_samples_fit_finds_every_non_finite_entry(backend, dtype, n, width):
+    kernels = _backend.kernels
+    X = np.random.default_rng(n).normal(size=(n, width)).astype(dtype)
+    Y = one_hot_targets(n).astype(dtype)
+    assert kernels.samples_fit(X, Y, kernels.LOSSES["cross_entropy"])
+    missed = []
+    for name, values in (("X", X), ("Y", Y)):
+        for position in range(values.size):
+            for bad in (np.nan, np.inf, -np.inf):
+                spoiled = values.copy()
+                spoiled.flat[position] = bad
+                data = (spoiled, Y) if name == "X" else (X, spoiled)
+                if kernels.samples_fit(*data, kernels.LOSSES["mse"]):
+                    missed.append((name, position, bad))
+    assert missed == []
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n, width", SHAPES)
+def test_samples_fit_finds_every_target_its_loss_refuses(backend, dtype, n, width):
+    # each row and entry in turn: a target out of range, a row summing to other than 1
+    kernels = _backend.kernels
+    X = np.zeros((n, width), dtype=dtype)
+    Y = one_hot_targets(n).astype(dtype)
+    codes = kernels.LOSSES
+    missed = []
+    for position in range(Y.size):
+        for value, refusing in ((-0.5, ("binary_cross_entropy", "cross_entropy", "poisson")),
+                                (1.5, ("binary_cross_entropy", "cross_entropy"))):
+            spoiled = Y.copy()
+            spoiled.flat[position] = value
+            for loss in codes:
+                if kernels.samples_fit(X, spoiled, codes[loss]) == (loss in refusing):
+                    missed.append((position, value, loss))
+    for row in range(n):
+        for off, fits in ((0.4 * 1e-5, True), (0.6 * 1e-5, False), (-0.6 * 1e-5, False)):
+            spoiled = Y.astype(np.float64)
+            spoiled[row] = [0.25, 0.75 + off, 0.0]
+            spoiled = spoiled.astype(dtype)
+            off = float(spoiled[row].sum(dtype=np.float64)) - 1  # as dtype rounds it
+            fits = abs(off) <= 0.5e-5
+            if kernels.samples_fit(X, spoiled, codes["cross_entropy"]) != fits:
+                missed.append((row, off))
+            assert kernels.samples_fit(X, spoiled, codes["binary_cross_entropy"])
+    assert missed == []
+
+
+def test_samples_fit_takes_only_arrays_as_the_kernels_read_them(backend):
+    kernels = _backend.kernels
+    X, Y = np.zeros((4, 3)), one_hot_targets(4)
+    mse = kernels.LOSSES["mse"]
+    assert kernels.samples_fit(X, Y, mse)
+    for X_, Y_ in ((X.astype(np.float32), Y), (X, Y.astype(np.float32)), (X[:3], Y),
+                   (X[:0], Y[:0]), (np.asfortranarray(np.zeros((4, 2))), Y[:, :2]),
+                   (np.zeros((4, 6))[:, ::2], Y), (X.ravel(), Y), (X.astype(">f8"), Y),
+                   (X, Y.astype(">f8")), (X.astype(np.float16), Y.astype(np.float16)),
+                   (X[:, :0], Y), (X, Y[:, :0]),
+                   (np.frombuffer(bytes(97), np.float64, 12, 1).reshape(4, 3), Y)):
+        assert not kernels.samples_fit(X_, Y_, mse)
+    read_only = X.copy()
+    read_only.flags.writeable = False
+    assert kernels.samples_fit(read_only, Y, mse)  # read, never written
+    with pytest.raises(ValueError, match="loss code 9"):
+        kernels.samples_fit(X, Y, 9)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fit_checks_arrays_of_numbers_in_the_compiled_pass_alone(backend, dtype, monkeypatch):
+    # clean arrays of numbers never reach the NumPy checks, in whatever dtype and layout, and
+    # are converted as those would convert them; anything else does, and gets their message
+    net = bpcore.Network([3, 4, 2], output="softmax", loss="cross_entropy", dtype=dtype, seed=0)
+    X, Y = np.random.default_rng(0).normal(size=(9, 3)), one_hot_targets(9, 2)
+    forms = [(X.astype(dtype), Y.astype(dtype)), (X, Y), (X.astype(np.float32), Y.astype(int)),
+             (np.asfortranarray(X), Y.astype(">f8")), (np.repeat(X, 2, axis=1)[:, ::2], Y)]
+    general = [(net._inputs(x)[0], net._targets(y, len(x), False)) for x, y in forms]
+    for name in ("as_samples", "as_targets"):  # a call would raise TypeError
+        monkeypatch.setattr(f"bpcore.network.{name}", None)
+    for (x, y), expected in zip(forms, general):
+        for got, want in zip(net._data(x, y), expected):
+            assert got.dtype == want.dtype and got.flags.c_contiguous and got.flags.aligned
+            np.testing.assert_array_equal(got, want)
+        net.fit(x, y, epochs=1)
+    single = bpcore.Network([3, 4, 1], dtype=dtype, seed=0)
+    single.fit(X, Y[:, 0], epochs=1)  # 1-D targets of one output
+    monkeypatch.undo()
+    for spoiled, message in ((with_value(X, (8, 2), np.nan), "X must be finite"),
+                             (with_value(Y, (4, 0), 0.5), "each row of Y must sum to 1")):
+        data = (spoiled, Y) if message[0] == "X" else (X, spoiled)
+        for form in (np.float64, np.float32):
+            with pytest.raises(ValueError, match=message):
+                net.fit(*(part.astype(form) for part in data), epochs=1)
+    with pytest.raises(ValueError, match="beyond the range of float32"):
+        bpcore.Network([3, 2], dtype="float32").fit(with_value(X, (3, 1), 1e300), Y, epochs=1)

@@ -30,10 +30,11 @@ cdef void layer_forward(const floating* weights, const floating* biases,
         else:
             gemm(c'T', c'N', n_out, n, n_in, 1.0, weights, n_in, inputs, n_in, beta, outputs,
                  n_out)
-        if n > 1 and z_out != NULL:
-            add_rows(outputs, biases, n, n_out)
-        elif n > 1:
-            pending = biases
+        if n > 1:
+            if z_out != NULL:
+                add_rows(outputs, biases, n, n_out)
+            else:
+                pending = biases
     else:
         for s in range(n):
             x = inputs + s * n_in

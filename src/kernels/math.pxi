@@ -25,12 +25,31 @@ cdef inline Py_ssize_t parameter_count(const Py_ssize_t* sizes, Py_ssize_t n_lay
     return total
 
 
+cdef enum:
+    FINITE_LANES = 64  # running sums of all_finite, each over every 64th entry
+
+
 cdef bint all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(n):
-        if not (x[i] - x[i] == 0):  # false for NaN and for +-infinity
-            return False
-    return True
+    # x - x is 0 for a finite x and NaN for NaN and +-infinity, and a sum holding a NaN stays
+    # NaN: FINITE_LANES sums of it, each its own chain of adds, run in vectors (a test with an
+    # exit at the first non-finite entry does not); the lanes and the last entries are then
+    # tested without a chain of dependent adds, for the short rows the online steps test
+    cdef floating lanes[FINITE_LANES]
+    cdef Py_ssize_t i, j, whole = n - n % FINITE_LANES
+    cdef bint bad = False
+    if whole > 0:
+        for j in range(FINITE_LANES):
+            lanes[j] = x[j] - x[j]
+        i = FINITE_LANES
+        while i < whole:
+            for j in range(FINITE_LANES):
+                lanes[j] += x[i + j] - x[i + j]
+            i += FINITE_LANES
+        for j in range(FINITE_LANES):
+            bad |= not (lanes[j] == 0)
+    for i in range(whole, n):
+        bad |= not (x[i] - x[i] == 0)
+    return not bad
 
 
 cdef enum:
@@ -272,21 +291,50 @@ cdef double clipped_loss_sum(const floating* A_out, const floating* Y,
     return total
 
 
-cdef bint targets_fit(const floating* y, Py_ssize_t n_out, Py_ssize_t loss) noexcept nogil:
-    # the checks of bpcore._validation.as_targets on one finite sample's targets, for the
-    # one-call steps: a row sum within half the tolerance of 1 (as_targets sums in another
+cdef bint targets_fit(const floating* Y, Py_ssize_t n, Py_ssize_t n_out,
+                      Py_ssize_t loss) noexcept nogil:
+    # the checks of bpcore._validation.as_targets on the n rows of finite targets Y, for the
+    # one-call steps and samples_fit: the least and the greatest target over the whole block
+    # first, then each row's sum, within half the tolerance of 1 (as_targets sums in another
     # order, so a row near the edge is left to it: it decides, and then trains the same)
-    cdef Py_ssize_t j
-    cdef double total = 0.0
+    cdef floating lowest[FINITE_LANES]
+    cdef floating highest[FINITE_LANES]
+    cdef floating low, high
+    cdef Py_ssize_t i, s, j, entries = n * n_out, whole = entries - entries % FINITE_LANES
+    cdef bint bad = False
+    cdef double total
     if loss == MSE:
         return True
+    low, high = Y[0], Y[0]
+    if whole > 0:  # the least and the greatest target, in vectors as all_finite's sums
+        for j in range(FINITE_LANES):
+            lowest[j], highest[j] = Y[j], Y[j]
+        i = FINITE_LANES
+        while i < whole:
+            for j in range(FINITE_LANES):
+                lowest[j] = Y[i + j] if Y[i + j] < lowest[j] else lowest[j]
+                highest[j] = Y[i + j] if Y[i + j] > highest[j] else highest[j]
+            i += FINITE_LANES
+        for j in range(FINITE_LANES):
+            low, high = min(low, lowest[j]), max(high, highest[j])
+    for i in range(whole, entries):
+        low, high = min(low, Y[i]), max(high, Y[i])
     if loss == POISSON:
-        for j in range(n_out):
-            if not y[j] >= 0:
-                return False
+        return low >= 0
+    if not (low >= 0 and high <= 1):
+        return False
+    if loss == BINARY_CROSS_ENTROPY:
         return True
-    for j in range(n_out):
-        if not 0 <= y[j] <= 1:
-            return False
-        total += y[j]
-    return loss == BINARY_CROSS_ENTROPY or fabs(total - 1.0) <= 0.5 * ROW_SUM_TOLERANCE
+    for s in range(n):
+        total = 0.0
+        for j in range(n_out):
+            total += Y[s * n_out + j]
+        bad |= not (fabs(total - 1.0) <= 0.5 * ROW_SUM_TOLERANCE)
+    return not bad
+
+
+cdef bint rows_fit(const floating* X, Py_ssize_t n_in, const floating* Y, Py_ssize_t n_out,
+                   Py_ssize_t n, Py_ssize_t loss) noexcept nogil:
+    # the n rows of X and Y finite, and Y's targets the loss accepts (samples_fit)
+    return (all_finite(X, n * n_in) and all_finite(Y, n * n_out)
+            and targets_fit(Y, n, n_out, loss))

@@ -92,6 +92,34 @@ def permutation(Py_ssize_t n, Py_ssize_t seed):
     return order
 
 
+def samples_fit(cnp.ndarray X not None, cnp.ndarray Y not None, Py_ssize_t loss):
+    """Whether the samples X and targets Y pass the general path's checks as they are: both
+    2-D, C-contiguous, aligned, in this machine's byte order and of one dtype, float32 or
+    float64, with the same number of rows and at least one row and column; finite; and
+    targets `loss` accepts, each row's sum within half the tolerance of 1 for the
+    cross-entropy (targets_fit: the general path sums in another order, so a row near the
+    edge is left to it). `Network`'s checks of training data in one pass, without NumPy's
+    temporary arrays; False sends the caller to the general path, which converts, decides
+    and reports. Widths are the caller's to check."""
+    cdef int kind = cnp.PyArray_TYPE(X)
+    cdef Py_ssize_t n = cnp.PyArray_DIM(X, 0) if cnp.PyArray_NDIM(X) == 2 else 0
+    cdef bint fit
+    if loss not in (MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY, POISSON):
+        raise ValueError(f"loss code {loss} is not valid")
+    if ((kind != cnp.NPY_FLOAT64 and kind != cnp.NPY_FLOAT32) or not rows_of(X, kind)
+            or not rows_of(Y, kind) or n == 0 or cnp.PyArray_DIM(Y, 0) != n
+            or cnp.PyArray_DIM(X, 1) == 0 or cnp.PyArray_DIM(Y, 1) == 0):
+        return False
+    with nogil:
+        if kind == cnp.NPY_FLOAT64:
+            fit = rows_fit(<const double*>cnp.PyArray_DATA(X), cnp.PyArray_DIM(X, 1),
+                           <const double*>cnp.PyArray_DATA(Y), cnp.PyArray_DIM(Y, 1), n, loss)
+        else:
+            fit = rows_fit(<const float*>cnp.PyArray_DATA(X), cnp.PyArray_DIM(X, 1),
+                           <const float*>cnp.PyArray_DATA(Y), cnp.PyArray_DIM(Y, 1), n, loss)
+    return fit
+
+
 def forward_one(cnp.ndarray params not None, cnp.ndarray sizes not None,
                 cnp.ndarray activations not None, cnp.ndarray x not None):
     """The output a[L] of one sample x (1-D), as a new 1-D array: the latency of `predict`.
