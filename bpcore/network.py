@@ -165,6 +165,9 @@ class Network:
     loss_name: str
     _sizes: tuple[int, ...]
     _dtype: np.dtype[np.floating[Any]]
+    # _optimizer's last optimizer and what it was made from (a class default: networks
+    # pickled before it existed unpickle without it)
+    _optimizer_cache: tuple[tuple[object, ...], Optimizer] | None = None
 
     def __init__(self, sizes: Sequence[int] | npt.NDArray[np.integer[Any]],
                  activation: str = "sigmoid", output: str = "sigmoid", loss: str = "mse",
@@ -510,7 +513,22 @@ class Network:
                    weight_decay: object, default_lr: float | None) -> Optimizer:
         """The optimizer that `fit` or `step` was asked for: SGD from lr, momentum and
         weight_decay (None: `default_lr`, 0 and 0) when `optimizer` is None, else the named
-        or given one, beside which none of the three may be given."""
+        or given one, beside which none of the three may be given. The last one made from
+        numbers or a name is kept (a few microseconds of checks in every call of a loop of
+        `fit(..., epochs=1)`); one with a schedule is not, so the network stays picklable."""
+        key = (type(optimizer), optimizer, type(lr), lr, type(momentum), momentum,
+               type(weight_decay), weight_decay, default_lr)
+        kept = self._optimizer_cache
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        chosen = self._new_optimizer(optimizer, lr, momentum, weight_decay, default_lr)
+        if (optimizer is None or isinstance(optimizer, str)) and not callable(
+                getattr(chosen, "lr", None)):
+            self._optimizer_cache = (key, chosen)
+        return chosen
+
+    def _new_optimizer(self, optimizer: object, lr: object, momentum: object,
+                       weight_decay: object, default_lr: float | None) -> Optimizer:
         if optimizer is None:
             if lr is None and default_lr is None:
                 raise TypeError("lr, a learning rate, is needed unless an optimizer is given; "

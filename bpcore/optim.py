@@ -128,7 +128,7 @@ class Optimizer:
         values = [getattr(self, item.name) for item in fields(self)]  # type: ignore[arg-type]
         if callable(self.lr):  # a schedule: its first epoch's rate until the loop sets another
             values[0] = self.rate(1)
-        return np.concatenate([np.array(values, dtype=np.float64), scalars])
+        return np.array(values + scalars.tolist(), dtype=np.float64)
 
     def changes_state(self) -> bool:
         """Whether a step of this optimizer changes its state arrays (so that undoing a step

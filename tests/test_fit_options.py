@@ -3,6 +3,7 @@ optimizer, validation accuracies, learning-rate schedules and the plateau rule i
 History.lrs (and in the steps taken), History.times, the optimizer state across calls, and
 arguments refused before anything changes."""
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -419,3 +420,22 @@ def test_history_repr_is_short_for_a_long_run(backend):
     history = regressor().fit(X, Y, epochs=300, lr=0.01)
     text = repr(history)
     assert len(text) < 200 and "(300)" in text and "epochs=300" in text
+
+
+def test_fit_keeps_its_last_optimizer_only_for_the_same_arguments_of_the_same_types():
+    X, Y = regression()
+    net = bpcore.Network([3, 4, 2], output="identity", seed=0)
+    assert net.fit(X, Y, epochs=1, lr=0.05, momentum=0).lrs == [0.05]
+    assert net.fit(X, Y, epochs=1, lr=0.02, momentum=0).lrs == [0.02]
+    # equal to the last call's 0, but not a number the optimizer takes
+    with pytest.raises(TypeError, match="momentum must be a real number"):
+        net.fit(X, Y, epochs=1, lr=0.02, momentum=False)
+    # fit's default rate is not step's: step has none
+    net.fit(X, Y, epochs=1)
+    with pytest.raises(TypeError, match="lr, a learning rate, is needed"):
+        net.step(X, Y)
+    net.fit(X, Y, epochs=1, optimizer="adam")
+    assert net.get_state()["optimizer"]["name"] == "adam"
+    # a schedule is not kept, so the network still pickles
+    net.fit(X, Y, epochs=1, lr=lambda epoch: 0.01)
+    assert pickle.loads(pickle.dumps(net)).fit(X, Y, epochs=1, lr=0.02).lrs == [0.02]
