@@ -597,22 +597,24 @@ def batch_loss(loss: int, A_out: Floats, Z: Floats, Y: Floats, weights: Floats) 
     if A_out.size == 0:
         return 0.0
     a, z, y = (np.asarray(v, dtype=np.float64) for v in (A_out, Z, Y))
-    if loss == MSE:
-        costs = 0.5 * (a - y) ** 2
-    elif loss == BINARY_CROSS_ENTROPY:
-        costs = softplus(z) - y * z
-    elif loss == POISSON:
-        # half Poisson deviance y log(y / a) - y + a with a = e^z, as y log y - y z - y + e^z
-        with _silent():
+    # silent, as the compiled loops: an overflowed output's cost is infinite or NaN (an
+    # infinite z in the binary cross-entropy), which the callers check for
+    with _silent():
+        if loss == MSE:
+            costs = 0.5 * (a - y) ** 2
+        elif loss == BINARY_CROSS_ENTROPY:
+            costs = softplus(z) - y * z
+        elif loss == POISSON:
+            # half Poisson deviance y log(y / a) - y + a with a = e^z, as y log y - y z - y + e^z
             costs = xlogx(y) - y * z - y + np.exp(z)
-    else:
-        top = z.max(axis=1, keepdims=True)
-        with _silent():  # z - top overflows to -inf for logits near the largest double
+        else:
+            # z - top overflows to -inf for logits near the largest double
+            top = z.max(axis=1, keepdims=True)
             terms = y * (top + np.log(np.exp(z - top).sum(axis=1, keepdims=True)) - z)
-        costs = np.where(y != 0, terms, 0.0)  # a zero target's term is 0, not 0 * inf
-    if w is None:
-        return float(costs.sum())
-    return float((costs * w.astype(np.float64)[:, None]).sum())
+            costs = np.where(y != 0, terms, 0.0)  # a zero target's term is 0, not 0 * inf
+        if w is None:
+            return float(costs.sum())
+        return float((costs * w.astype(np.float64)[:, None]).sum())
 
 
 def loss_gradients(params: Floats, sizes: Indices, activations: Indices, loss: int,

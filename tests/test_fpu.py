@@ -128,6 +128,36 @@ def test_cross_entropy_of_logits_near_the_largest_double_is_finite(backend):
         assert net.fit(X, Y, epochs=2, lr=0.1).losses == [0.0, 0.0]
 
 
+@pytest.mark.parametrize("output, loss", [("identity", "mse"),
+                                          ("sigmoid", "binary_cross_entropy"),
+                                          ("softmax", "cross_entropy"), ("exp", "poisson")])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_overflowed_units_give_no_numpy_warning_and_the_compiled_results(output, loss, dtype,
+                                                                         backend):
+    # pre-activations beyond the dtype's range: infinities and NaN in the outputs, the loss or
+    # the gradients, the same on both backends, and no NumPy warning (the compiled loops are
+    # silent; the callers check for them)
+    net = bpcore.Network([2, 3, 2], activation="relu", output=output, loss=loss, dtype=dtype,
+                         seed=0)
+    big = 1e150 if dtype == "float64" else 1e18
+    for w in net.weights:
+        w[...] = big
+    X, Y = np.array([[big, big], [1.0, 1.0]]), np.array([[1.0, 0.0], [0.0, 1.0]])
+
+    def results():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            gradients = net.gradients(X, Y)
+            return ([net.predict(X), net.loss(X, Y), gradients.loss] + gradients.weights
+                    + gradients.deltas)
+    ours = results()
+    assert not all(np.isfinite(part).all() for part in ours)  # the case overflows
+    if backend == "cython":
+        with _backend.use_backend("python"):
+            for compiled, fallback in zip(ours, results()):
+                np.testing.assert_allclose(compiled, fallback, rtol=1e-6)  # NaN, inf alike
+
+
 def test_nan_compares_as_in_ieee(backend):
     # relu must pass NaN through (z < 0 is false for NaN), not turn it into 0
     net = bpcore.Network([1, 1], activation="relu", output="relu", seed=0)
