@@ -145,9 +145,9 @@ def as_targets(values: npt.ArrayLike, n_samples: int, n_outputs: int, single_sam
         sums = np.einsum("ij->i", targets, dtype=np.float64)
         worst = np.abs(sums - 1).max()
         if worst > ROW_SUM_TOLERANCE:
-            raise ValueError(f"each row of {name} must sum to 1 for loss='cross_entropy' "
-                             f"(one-hot or probabilities), got a row summing to "
-                             f"{sums[np.argmax(np.abs(sums - 1))]:g}")
+            raise ValueError(f"each row of {name} must sum to 1 (within {ROW_SUM_TOLERANCE:g}) "
+                             f"for loss='cross_entropy' (one-hot or probabilities), got a row "
+                             f"summing to {float(sums[np.argmax(np.abs(sums - 1))])!r}")
     return targets
 
 
