@@ -1024,9 +1024,10 @@ def run_train(args: argparse.Namespace) -> int:
             kept = "kept the weights of the last epoch"
         print(f"{ending}; {kept}, which had the lowest {watched} loss "
               f"({history.best_loss:.4g})")
-    # the losses fit watched: weighted as it trained
+    # the losses fit watched: weighted as it trained; of the final weights, which the
+    # progress lines' per-epoch means over the steps are not
     training_loss = network.loss(X_train, Y_train, weights_train)
-    summary = f"training loss {training_loss:.4g}"
+    summary = f"training loss with the final weights {training_loss:.4g}"
     if len(held):
         summary += f", validation loss {network.loss(X_held, Y_held, weights_held):.4g}"
         if kind == "classes":

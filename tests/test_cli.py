@@ -314,8 +314,8 @@ def test_patience_without_validation_restores_the_lowest_training_loss(backend, 
     stopped, restored, best = match.groups()
     assert int(restored) == int(stopped) - 2
     # the model has the restored weights: its training loss is the lowest one, not the last
-    assert re.search(rf"^training loss {re.escape(best)}; trained by sgd \(lr 0.3, batch size "
-                     rf"1\)$", result.stdout, re.MULTILINE), result.stdout
+    assert re.search(rf"^training loss with the final weights {re.escape(best)}; trained by "
+                     rf"sgd \(lr 0.3, batch size 1\)$", result.stdout, re.MULTILINE), result.stdout
     assert (tmp_path / "model.npz").exists()
 
 
@@ -475,8 +475,9 @@ def test_sample_weight_column_weights_fit_and_is_no_feature(backend, tmp_path, c
     assert not same_parameters(network, fit_as_train_does(X, Y, lr=0.01, batch_size=4))
     # the summary's loss is the weighted one fit minimised
     loss = expected.loss(X, Y, sample_weight=weights)
-    assert result.stdout.startswith(f"training loss {loss:.4g}; trained by sgd (lr 0.01, batch "
-                                    f"size 4, rows weighted by 'w')\n"), result.stdout
+    assert result.stdout.startswith(f"training loss with the final weights {loss:.4g}; trained "
+                                    f"by sgd (lr 0.01, batch size 4, rows weighted by 'w')\n"
+                                    ), result.stdout
 
 
 def test_sample_weights_weigh_the_validation_rows_too(backend, tmp_path, capsys):
