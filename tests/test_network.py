@@ -592,9 +592,9 @@ def traced_peak(function):
 def test_compiled_fit_allocates_nothing_per_sample(backend, momentum, batch_size):
     if backend != "cython":
         pytest.skip("about the compiled epoch's allocations")
-    # parameters (200*1000 + 1000*10 weights) far larger than a batch's activations, so a
+    # parameters (800*1000 + 1000*10 weights) far larger than a batch's activations, so a
     # needless parameter-sized buffer would show
-    network = bpcore.Network([200, 1000, 10], activation="relu", output="softmax",
+    network = bpcore.Network([800, 1000, 10], activation="relu", output="softmax",
                              loss="cross_entropy", seed=0)
     kernels = _backend.kernels
     state = network.get_state()
@@ -605,8 +605,8 @@ def test_compiled_fit_allocates_nothing_per_sample(backend, momentum, batch_size
     rng = np.random.default_rng(0)
     params = state["parameters"].nbytes
     epoch_peaks = []
-    for n in (64, 64, 6400):  # the first call may load SciPy's BLAS; then 100 times the data
-        X, Y = rng.normal(size=(n, 200)), np.eye(10)[rng.integers(0, 10, n)]
+    for n in (64, 64, 3200):  # the first call may load SciPy's BLAS; then 50 times the data
+        X, Y = rng.normal(size=(n, 800)), np.eye(10)[rng.integers(0, 10, n)]
         order = np.arange(n, dtype=np.intp)
         epoch_peaks.append(traced_peak(lambda: kernels.train_epoch(
             state["parameters"], velocity, np.array(network.sizes, np.intp), codes, loss, X, Y,
@@ -614,7 +614,7 @@ def test_compiled_fit_allocates_nothing_per_sample(backend, momentum, batch_size
     # batch scratch only: less than a byte per added sample (a copy of X or of the order
     # would be hundreds), and far less than a parameter-sized buffer: a mini-batch step holds
     # one block of gradients (about a third of these parameters), an online step none
-    assert epoch_peaks[2] - epoch_peaks[1] < 6400 - 64
+    assert epoch_peaks[2] - epoch_peaks[1] < 3200 - 64
     gradients = params / 2 if batch_size > 1 else 0
     assert epoch_peaks[2] < gradients + params / 8
     # fit adds the rollback copy of the parameters, and of the velocity when momentum uses it
