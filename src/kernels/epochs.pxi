@@ -308,7 +308,7 @@ cdef int step_one_sample(Py_ssize_t optimizer, floating* params, floating* state
     cdef StepCopy copy
     cdef double lse
     cdef int outcome
-    if not (all_finite(x, sizes[0]) and all_finite(y, n_out) and targets_fit(y, 1, n_out, loss)):
+    if not rows_fit(x, sizes[0], y, n_out, 1, loss):
         return 0
     A = <floating*>malloc((2 * units + n_out) * sizeof(floating))  # A, then D, then Z
     if A == NULL:
@@ -349,8 +349,7 @@ cdef int step_rows_batch(Py_ssize_t optimizer, floating* params, floating* state
     cdef StepCopy copy
     cdef bint out_of_memory = False
     cdef int outcome = 2
-    if not (all_finite(X, n * sizes[0]) and all_finite(Y, n * n_out)
-            and targets_fit(Y, n, n_out, loss)):
+    if not rows_fit(X, sizes[0], Y, n_out, n, loss):
         return 0
     order = <Py_ssize_t*>malloc(n * sizeof(Py_ssize_t))
     if order == NULL:

@@ -335,6 +335,7 @@ cdef bint targets_fit(const floating* Y, Py_ssize_t n, Py_ssize_t n_out,
 
 cdef bint rows_fit(const floating* X, Py_ssize_t n_in, const floating* Y, Py_ssize_t n_out,
                    Py_ssize_t n, Py_ssize_t loss) noexcept nogil:
-    # the n rows of X and Y finite, and Y's targets the loss accepts (samples_fit)
+    # the n rows of X and Y finite, and Y's targets the loss accepts (samples_fit and the
+    # one-call steps)
     return (all_finite(X, n * n_in) and all_finite(Y, n * n_out)
             and targets_fit(Y, n, n_out, loss))
