@@ -83,6 +83,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
 def _setting(name: str) -> Callable[[str], float]:
     """An argparse type: a number in the range that bpcore/_validation.py's RANGES, the one
     table the library checks too, gives the setting `name` (an int for an integer setting)."""
@@ -166,9 +176,12 @@ def _unrecognized(extras: Sequence[str], option_names: Sequence[str]) -> str:
     if not options:
         return f"unrecognized arguments: {' '.join(extras)}"
     name = options[0].split("=", 1)[0]
-    # options this one starts (what an abbreviation meant), then the near misses
-    guesses = [option for option in option_names if len(name) > 2 and option.startswith(name)]
-    guesses += difflib.get_close_matches(name, option_names, n=2)
+    # options this one starts (what an abbreviation meant) or that start it (--output for
+    # --out); only where there are none, the near misses (difflib offered --beta2 for --targ)
+    guesses = [option for option in option_names if len(name) > 2 and len(option) > 2
+               and (option.startswith(name) or name.startswith(option))]
+    if not guesses:
+        guesses = difflib.get_close_matches(name, option_names, n=2)
     guesses = list(dict.fromkeys(guesses))[:2]
     hint = f"; did you mean {' or '.join(guesses)}?" if guesses else ""
     return f"unrecognized option {name}{hint}"
@@ -306,7 +319,7 @@ def build_parser() -> _Parser:
     demo.add_argument("--epochs", type=_positive_int,
                       help=f"training epochs (default: digits {DEMOS['digits']['epochs']}, "
                            f"iris {DEMOS['iris']['epochs']})")
-    demo.add_argument("--seed", type=int, default=0, help="seed of the split and the weights (0)")
+    demo.add_argument("--seed", type=_seed, default=0, help="seed of the split and the weights (0)")
     demo.add_argument("--plot", metavar="FILE.png", help="save the loss curve (needs matplotlib)")
     demo.add_argument("--quiet", "-q", action="store_true", help="no per-epoch progress")
     demo.set_defaults(run=run_demo)
@@ -384,7 +397,7 @@ def build_parser() -> _Parser:
     train.add_argument("--sample-weight", metavar="COLUMN",
                        help="a numeric column (>= 0) weighting each row's loss; not a feature, "
                             "and predict ignores it")
-    train.add_argument("--seed", type=int, default=0, help="(default: 0)")
+    train.add_argument("--seed", type=_seed, default=0, help="(default: 0)")
     train.add_argument("--validation-fraction", type=_setting("validation_fraction"),
                        default=0.2, metavar="F",
                        help="share of rows held out to report validation loss (default: 0.2; "

@@ -677,6 +677,7 @@ def test_train_rejects_bad_data(backend, tmp_path, name, fragment):
     (["--target", "colour", "--lr", "-1"], "--lr: expected a number in (0, inf), got -1"),
     (["--target", "colour", "--momentum", "1"], "--momentum: expected a number in [0, 1)"),
     (["--target", "colour", "--epochs", "0"], "--epochs: expected a positive integer, got 0"),
+    (["--target", "colour", "--seed", "-1"], "--seed: expected an integer >= 0, got -1"),
     (["--target", "colour", "--hidden", "8,x"], "--hidden: expected layer widths such as 32,16"),
     (["--target", "colour", "--out", "no/such/folder/m.npz"], "folder"),
 ])
@@ -776,7 +777,10 @@ def test_train_refuses_data_too_small_to_train_on(backend, tmp_path, capsys, tex
     (["train", "train.csv", "--traget", "colour"],
      "unrecognized option --traget; did you mean --target? (see bpcore train --help)"),
     (["train", "train.csv", "--target=colour", "--lr=0.1", "--epoch=3"],
-     "unrecognized option --epoch; did you mean --epochs or --eps? (see bpcore train --help)"),
+     "unrecognized option --epoch; did you mean --epochs? (see bpcore train --help)"),
+    # an abbreviation is told what it starts, not other near misses as well
+    (["train", "train.csv", "--targ", "colour"],
+     "unrecognized option --targ; did you mean --target? (see bpcore train --help)"),
     # no abbreviations: --val is not --validation-fraction
     (["train", "train.csv", "--target", "colour", "--val", "0"],
      "unrecognized option --val; did you mean --validation-fraction"),
