@@ -156,7 +156,11 @@ def write_atomically(path: str | os.PathLike[str],
         raise IsADirectoryError(errno.EISDIR, "is a folder, not a file to write", path)
     temporary = None
     try:
-        handle, temporary = tempfile.mkstemp(prefix=".bpcore-", suffix=".tmp", dir=folder)
+        try:
+            handle, temporary = tempfile.mkstemp(prefix=".bpcore-", suffix=".tmp", dir=folder)
+        except OSError as error:  # its message would name the temporary file, not path
+            raise type(error)(error.errno, f"cannot create a file in folder {folder!r}: "
+                              f"{error.strerror}", path) from None
         with os.fdopen(handle, "wb") as file:
             write(file)
             file.flush()

@@ -31,6 +31,7 @@ import io
 import os
 import platform
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -488,6 +489,11 @@ def _writable_target(path: str, what: str) -> None:
         raise CLIError(f"{what} {path} is a directory")
     if not os.path.isdir(folder):
         raise CLIError(f"cannot write {what} {path}: folder {folder} does not exist")
+    try:  # a folder without write permission, or on a read-only file system
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise CLIError(f"cannot write {what} {path}: folder {folder}: {error.strerror}") from None
 
 
 def _same_file(path: str, other: str) -> bool:

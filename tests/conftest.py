@@ -5,8 +5,10 @@ When the compiled module is missing the "cython" runs are skipped, unless BPCORE
 (as in CI), where importing bpcore itself already fails: the compiled path cannot be skipped
 silently there.
 """
+import errno
 import importlib
 import os
+import tempfile
 
 import numpy as np
 import pytest
@@ -107,3 +109,14 @@ def copies(request):
         yield request.param
     finally:
         _blas.transposed_slow(before)
+
+
+@pytest.fixture
+def refuse_new_files(monkeypatch):
+    """Every new temporary file fails as in a folder without write permission (which root,
+    as CI runs, does not meet), with the error naming the file it tried."""
+    def refuse(*args, dir=None, prefix="tmp", suffix="", **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied",
+                              os.path.join(dir or "", f"{prefix}a1b2c3{suffix}"))
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse)

@@ -669,6 +669,17 @@ def test_train_rejects_bad_data(backend, tmp_path, name, fragment):
     assert not (tmp_path / "model.npz").exists()
 
 
+def test_train_refuses_an_unwritable_folder_before_training(backend, tmp_path, capsys,
+                                                           refuse_new_files):
+    write_csv(tmp_path / "train.csv", ["x", "colour", "y"], blobs())
+    result = main_in_process(capsys, "train", tmp_path / "train.csv", "--target", "colour",
+                             "--out", tmp_path / "model.npz")
+    assert_bad_input(result, f"cannot write model file {tmp_path / 'model.npz'}: folder "
+                             f"{tmp_path}: Permission denied")
+    assert result.stdout == ""  # nothing trained: the summary is not printed
+    assert not (tmp_path / "model.npz").exists()
+
+
 @pytest.mark.parametrize("args, fragment", [
     (["--target", "nope"], "no column named 'nope'; the columns are 'x', 'colour', 'y'"),
     (["--target", "colour", "--regression"], "--regression needs a numeric target"),

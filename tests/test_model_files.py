@@ -238,6 +238,17 @@ def test_save_into_a_missing_folder_fails_cleanly(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_save_into_a_folder_that_refuses_files_names_the_users_path(tmp_path,
+                                                                   refuse_new_files):
+    net, _ = trained()
+    with pytest.raises(PermissionError) as info:
+        net.save(tmp_path / "model.npz")
+    assert info.value.filename == str(tmp_path / "model.npz")
+    assert ".tmp" not in str(info.value) and "a1b2c3" not in str(info.value)
+    assert "cannot create a file in folder" in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_save_onto_a_folder_names_the_folder_and_leaves_nothing(tmp_path):
     net, _ = trained()
     (tmp_path / "model.npz").mkdir()
