@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, overload
+from typing import Any, BinaryIO, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -173,7 +173,13 @@ def load(path: str | os.PathLike[str],
     """
     path = os.fspath(path)
     with open(path, "rb") as file:  # FileNotFoundError, IsADirectoryError ... as they are
-        magic = file.read(4)
+        # open here, not by np.load, which leaves its file open when the archive is damaged
+        return _load_from(file, path, with_extra)
+
+
+def _load_from(file: BinaryIO, path: str,
+               with_extra: bool) -> Network | tuple[Network, dict[str, npt.NDArray[Any]]]:
+    magic = file.read(4)
     # Look before numpy does: it takes any file that is neither .npz nor .npy for a pickle and
     # says so, which would invite the user to unpickle a text file.
     if magic == b"\x93NUM":
@@ -182,11 +188,13 @@ def load(path: str | os.PathLike[str],
     if magic != b"PK\x03\x04":
         raise ValueError(f"{path} is not a bpcore model file (not an .npz archive; a model is "
                          f"the .npz file that Network.save or `bpcore train` writes)")
+    file.seek(0)
     try:
-        archive = np.load(path, allow_pickle=False)
-    except Exception as error:  # a damaged zip archive
-        raise ValueError(f"{path} is not a bpcore model file ({type(error).__name__}: "
-                         f"{error})") from None
+        archive = np.load(file, allow_pickle=False)
+    except Exception as error:  # it starts as a zip archive does: one cut short or damaged
+        raise ValueError(f"{path} is not a bpcore model file, or is one damaged or cut "
+                         f"short: it starts as a zip archive does but does not read as one "
+                         f"({type(error).__name__}: {error})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(f"{path} is not a bpcore model file (not an .npz archive)")
     try:

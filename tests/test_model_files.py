@@ -1,12 +1,14 @@
 """Model files: exact round trips, atomic saves, and loads that refuse every damaged or
 hostile file with a ValueError (never another exception, a crash, a hang or a huge allocation)."""
 import dataclasses
+import gc
 import io
 import os
 import pickle
 import signal
 import struct
 import tracemalloc
+import warnings
 import zipfile
 
 import numpy as np
@@ -517,6 +519,20 @@ class Hang(Exception):
 
 def _alarm(signum, frame):
     raise Hang("load took more than 10 s")
+
+
+def test_a_file_cut_short_is_said_to_be_damaged_and_is_closed(tmp_path):
+    net, _ = trained()
+    net.save(tmp_path / "model.npz")
+    data = (tmp_path / "model.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[:len(data) // 2])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match="or is one damaged or cut short: it starts as "
+                                             "a zip archive does"):
+            bpcore.load(tmp_path / "cut.npz")
+        gc.collect()  # an open file left behind warns as it is collected
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
 
 
 def mutations(data, seed=20240611):
