@@ -103,7 +103,7 @@ class Network:
         The activation f of every hidden layer; leaky_relu has slope 0.01 below zero.
     output : {"sigmoid", "tanh", "relu", "leaky_relu", "identity", "softmax", "exp"}
         The activation of the output layer, default "sigmoid"; "softmax" and "exp" only with
-        their losses (below).
+        their losses (below), and "softmax" over at least 2 outputs.
     loss : {"mse", "binary_cross_entropy", "cross_entropy", "poisson"}, default "mse"
         The cost C of one sample. "mse" is 0.5 * sum_j (a_j - y_j)^2, with any output but
         softmax and exp. "binary_cross_entropy" needs ``output="sigmoid"`` and targets in
@@ -135,7 +135,8 @@ class Network:
         If `sizes` is not a sequence, or a width is not an int.
     ValueError
         If `sizes` has fewer than 2 widths or a width below 1, a name is not one listed
-        above, or `output` and `loss` do not pair as described.
+        above, `output` and `loss` do not pair as described, or a softmax output has one
+        unit.
     MemoryError
         If the parameters do not fit in memory; the message gives their count and size.
 
@@ -189,6 +190,11 @@ class Network:
         self.output = choice(output, "output", OUTPUT_ACTIVATIONS)
         self.loss_name = choice(loss, "loss", tuple(LOSSES))
         check_pairing(self.output, self.loss_name)
+        if self.output == "softmax" and self._sizes[-1] < 2:
+            raise ValueError(f"a softmax output needs at least 2 units (over one it is always "
+                             f"1, and nothing trains), got sizes[-1] = {self._sizes[-1]}; for "
+                             f"two classes give 2 outputs, or output='sigmoid' with "
+                             f"loss='binary_cross_entropy'")
         if isinstance(dtype, str) or dtype is None:
             name: npt.DTypeLike = dtype
         else:

@@ -159,6 +159,7 @@ CASES = [
     ("loss wrong case", lambda: bpcore.Network([2, 1], loss="MSE"), ValueError, r"loss must be one of"),
     ("softmax with mse", lambda: bpcore.Network([2, 3], output="softmax", loss="mse"), ValueError, r"softmax output needs loss='cross_entropy'"),
     ("softmax with bce", lambda: bpcore.Network([2, 3], output="softmax", loss="binary_cross_entropy"), ValueError, r"loss"),
+    ("softmax over one output", lambda: bpcore.Network([2, 3, 1], output="softmax", loss="cross_entropy"), ValueError, r"softmax output needs at least 2 units .* got sizes\[-1\] = 1"),
     ("cross_entropy without softmax", lambda: bpcore.Network([2, 3], loss="cross_entropy"), ValueError, r"loss='cross_entropy' needs output='softmax'"),
     ("bce without sigmoid", lambda: bpcore.Network([2, 1], output="tanh", loss="binary_cross_entropy"), ValueError, r"needs output='sigmoid'"),
     ("dtype float16", lambda: bpcore.Network([2, 1], dtype="float16"), ValueError, r"dtype must be one of"),
