@@ -34,8 +34,11 @@ def numerical_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
 
     Raises
     ------
-    TypeError, ValueError
-        If X or Y do not fit the network, as for `bpcore.Network.loss`.
+    TypeError
+        If `network` is not a `bpcore.Network`, or X or Y do not hold real numbers.
+    ValueError
+        If `eps` is not a positive finite number, or X or Y do not fit the network, as for
+        `bpcore.Network.loss`.
 
     Examples
     --------
@@ -51,6 +54,7 @@ def numerical_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
     >>> bool(np.allclose(numeric[:6], g.weights[0].ravel(), atol=1e-8))
     True
     """
+    _check_arguments(network, eps)
     # the weights and biases are writable views of the network's parameters, in their order
     blocks = [block.reshape(-1) for pair in zip(network.weights, network.biases) for block in pair]
     numeric = np.empty(sum(len(block) for block in blocks), dtype=np.float64)
@@ -98,7 +102,7 @@ def check_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
     ValueError
         If `eps` is not a positive finite number, or X or Y do not fit the network.
     TypeError
-        If X or Y do not hold real numbers.
+        If `network` is not a `bpcore.Network`, or X or Y do not hold real numbers.
 
     Examples
     --------
@@ -111,8 +115,7 @@ def check_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
     >>> bpcore.check_gradients(net, X, Y) < 1e-6
     True
     """
-    if not (isinstance(eps, (int, float)) and np.isfinite(eps) and eps > 0):
-        raise ValueError(f"eps must be a positive finite number, got {eps!r}")
+    _check_arguments(network, eps)
     if network.dtype != np.float64:
         state = network.get_state()
         network = Network(state["sizes"], activation=state["activation"],
@@ -123,3 +126,10 @@ def check_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
     numeric = numerical_gradients(network, X, Y, eps)
     scale = np.maximum(1.0, np.maximum(np.abs(analytic), np.abs(numeric)))
     return float(np.max(np.abs(analytic - numeric) / scale))
+
+
+def _check_arguments(network: object, eps: object) -> None:
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be a bpcore.Network, got {type(network).__name__}")
+    if not (isinstance(eps, (int, float)) and np.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps must be a positive finite number, got {eps!r}")

@@ -1,11 +1,13 @@
 """Backpropagation's gradients against central finite differences, for every pairing of a
 hidden activation with an output activation and loss."""
 import itertools
+import re
 
 import numpy as np
 import pytest
 
 import bpcore
+from bpcore.checks import numerical_gradients
 
 HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"]
 OUTPUT_LOSS = [("sigmoid", "mse"), ("tanh", "mse"), ("relu", "mse"), ("leaky_relu", "mse"),
@@ -86,3 +88,18 @@ def test_gradients_report_the_outputs_predict_gives(output, loss):
     X, Y = data(loss)
     g = network.gradients(X, Y, sample_weight=np.arange(1.0, 7.0))
     np.testing.assert_array_equal(g.outputs, network.predict(X))
+
+
+@pytest.mark.parametrize("check", [bpcore.check_gradients, numerical_gradients])
+@pytest.mark.parametrize("network, eps, error, message", [
+    (None, 1e-6, TypeError, "network must be a bpcore.Network, got NoneType"),
+    ("net", 1e-6, TypeError, "network must be a bpcore.Network, got str"),
+    ("network", 0.0, ValueError, "eps must be a positive finite number, got 0.0"),
+    ("network", float("nan"), ValueError, "eps must be a positive finite number, got nan"),
+])
+def test_the_gradient_checks_name_a_bad_argument(check, network, eps, error, message):
+    X, Y = np.array([[0.0, 1.0]]), np.array([1.0])
+    if network == "network":
+        network = bpcore.Network([2, 1], seed=0)
+    with pytest.raises(error, match=re.escape(message)):
+        check(network, X, Y, eps=eps)
