@@ -45,7 +45,7 @@ import numpy.typing as npt
 from . import _backend
 from ._command_line import report
 from ._spec import DTYPES, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, LOSSES, OUTPUT_ACTIVATIONS
-from ._validation import RANGES, check
+from ._validation import RANGES, DivergenceError, check
 from ._version import __version__
 from .datasets import Table, load_digits, load_iris, read_table
 from .io import load, save
@@ -1029,6 +1029,11 @@ def run_train(args: argparse.Namespace) -> int:
                               progress=not args.quiet and bool(len(held)), callback=progress,
                               sample_weight=weights_train,
                               reduce_lr_on_plateau=args.reduce_lr_on_plateau)
+    except DivergenceError as error:
+        # the API's "the network keeps the parameters ..." would suggest a model was kept
+        told = str(error).replace("; the network keeps the parameters from before that epoch",
+                                  "")
+        raise CLIError(f"{told}; no model file was written") from None
     finally:
         progress.close()
     if history.best_epoch is not None:

@@ -1224,3 +1224,17 @@ def test_constant_loss_is_the_loss_of_the_targets_mean(output, loss, targets):
             "poisson": (np.where(Y > 0, Y * np.log(Y / mean), 0) - Y + mean).sum(axis=1),
         }[loss]
     assert got == pytest.approx(np.average(per_row, weights=weights), rel=1e-9)
+
+
+def test_a_diverged_training_says_no_model_was_written(backend, tmp_path, capsys):
+    write_csv(tmp_path / "prices.csv", ["a", "b", "price"], linear(n=30))
+    result = main_in_process(capsys, "train", tmp_path / "prices.csv", "--target", "price",
+                             "--activation", "relu", "--lr", "1e6", "--epochs", "20",
+                             "--out", tmp_path / "model.npz")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]  # after the line that says what trains
+    assert last.startswith("bpcore: error: training diverged in epoch 1 (loss "), last
+    assert "); try a learning rate smaller than lr=1e+06" in last, last
+    assert last.endswith("; no model file was written"), last
+    assert "the network keeps the parameters" not in result.stderr  # the API's wording
+    assert not (tmp_path / "model.npz").exists()
