@@ -52,6 +52,8 @@ def dense(values: object, name: str) -> npt.NDArray[Any]:
     if isinstance(values, np.ma.MaskedArray) and np.ma.is_masked(values):
         raise TypeError(f"{name} is a masked array with masked entries, which bpcore would "
                         f"read as the values beneath: fill them or drop their rows first")
+    if values is None:  # else "got Python objects (dtype object)"
+        raise TypeError(f"{name} must hold real numbers (int or float), got None")
     try:
         return np.asarray(values)
     except ValueError as error:  # rows of different lengths, for one

@@ -56,6 +56,9 @@ def step(**kwargs):
 
 # (id, call, exception type, pattern the message must match: it names the argument)
 CASES = [
+    # None for an array
+    ("X None at predict", lambda: network().predict(None), TypeError, r"^X must hold real numbers \(int or float\), got None$"),
+    ("Y None at loss", lambda: network().loss(X, None), TypeError, r"^Y must hold real numbers \(int or float\), got None$"),
     # non-finite values
     ("X nan at predict", lambda: network().predict(with_value(X, (1, 2), np.nan)), ValueError, r"X must be finite"),
     ("X inf at fit", lambda: network().fit(with_value(X, (0, 0), np.inf), Y, epochs=1), ValueError, r"X must be finite"),
