@@ -1091,6 +1091,9 @@ def test_progress_as_a_fit_callback():
     assert lines[0].startswith("epoch 1/3  loss ") and lines[-1].startswith("epoch 3/3  loss ")
 
 
+# preexec_fn makes subprocess fork, and JAX (imported by an earlier test where it is
+# installed) warns at every fork of its process; this child only resets SIGINT and execs
+@pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning")
 def test_ctrl_c_during_training_exits_130_and_writes_nothing(backend, tmp_path):
     data = write_csv(tmp_path / "data.csv", ["x", "species", "y"], blobs(300))
     process = subprocess.Popen(
