@@ -73,6 +73,9 @@ def as_samples(values: npt.ArrayLike, name: str, width: int,
         raise TypeError(f"{name} must hold real numbers (int or float), got {what} "
                         f"(dtype {array.dtype})")
     single = array.ndim == 1
+    if single and array.shape[0] == 0:  # not one sample of 0 features: nothing at all
+        raise ValueError(f"{name} must hold at least one sample of {width} {columns}"
+                         f"{'' if width == 1 else 's'}, got an empty array")
     if single:
         array = array.reshape(1, -1)
     elif array.ndim != 2:
