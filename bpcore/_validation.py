@@ -39,6 +39,11 @@ class DivergenceError(ValueError):
     """
 
 
+# what a DivergenceError of fit says of the parameters (the command line, which writes no
+# model then, leaves it out)
+KEPT = "the network keeps the parameters from before that epoch"
+
+
 def dense(values: object, name: str) -> npt.NDArray[Any]:
     """np.asarray(values), refusing what it would misread: SciPy's sparse matrices and arrays
     (an array of one Python object) and masked arrays with masked entries (their mask

@@ -45,7 +45,7 @@ import numpy.typing as npt
 from . import _backend
 from ._command_line import report
 from ._spec import DTYPES, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, LOSSES, OUTPUT_ACTIVATIONS
-from ._validation import RANGES, DivergenceError, check
+from ._validation import KEPT, RANGES, DivergenceError, check
 from ._version import __version__
 from .datasets import Table, load_digits, load_iris, read_table
 from .io import load, save
@@ -1028,8 +1028,7 @@ def run_train(args: argparse.Namespace) -> int:
                               reduce_lr_on_plateau=args.reduce_lr_on_plateau)
     except DivergenceError as error:
         # the API's "the network keeps the parameters ..." would suggest a model was kept
-        told = str(error).replace("; the network keeps the parameters from before that epoch",
-                                  "")
+        told = str(error).replace(f"; {KEPT}", "")
         raise CLIError(f"{told}; no model file was written") from None
     finally:
         progress.close()

@@ -20,8 +20,8 @@ from ._layout import (Floats, Indices, aligned_zeros, as_sizes, first_not_finite
                       layer_parameters, parameter_count, realigned, unit_count)
 from ._spec import (ACTIVATIONS, DTYPES, HIDDEN_ACTIVATIONS, LOSSES, MAX_LAYERS, MAX_WIDTH,
                     OUTPUT_ACTIVATIONS, check_pairing)
-from ._validation import (DivergenceError, as_int, as_read, as_samples, as_targets, check,
-                          choice, dense, real_array)
+from ._validation import (KEPT, DivergenceError, as_int, as_read, as_samples, as_targets,
+                          check, choice, dense, real_array)
 from .explain import Explanation, Factor, chain_rule
 from .optim import LBFGS, SGD, Optimizer, OptimizerState, Rprop
 from .schedules import ReduceOnPlateau
@@ -1259,8 +1259,8 @@ class Network:
                      else self._gradient_overflow(X, Y, weights))
             if cause is None:
                 raise
-            raise DivergenceError(f"training diverged in epoch {run.epochs}: {cause}; the "
-                                  f"network keeps the parameters from before that epoch") from None
+            raise DivergenceError(f"training diverged in epoch {run.epochs}: {cause}; "
+                                  f"{KEPT}") from None
         finally:
             if reporter is not None:
                 reporter.close()

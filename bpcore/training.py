@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from . import _backend
 from ._layout import Floats, Indices
-from ._validation import DivergenceError
+from ._validation import KEPT, DivergenceError
 from .schedules import ReduceOnPlateau, rate_at
 
 
@@ -368,8 +368,8 @@ def _epochs(trainer: _Trainer, X: Floats, epochs: int, lr: float | Callable[[int
                 trainer.restore(saved)
                 _rewind(rng, start, epoch - 1)
                 raise DivergenceError(
-                    f"training diverged in epoch {epoch} (loss {loss}); the network keeps "
-                    f"the parameters from before that epoch; try {advice or _smaller(rate)}")
+                    f"training diverged in epoch {epoch} (loss {loss}); {KEPT}; try "
+                    f"{advice or _smaller(rate)}")
             history.lrs.append(rate)
             stop = rules.end_epoch(epoch, loss)
         except KeyboardInterrupt:
