@@ -743,6 +743,17 @@ def _default_head(kind: str, output: str | None, loss: str | None) -> tuple[str,
     return output, loss
 
 
+def _whole_numbers(values: npt.NDArray[np.float64]) -> str:
+    """A hint for a regression on a float target of a few whole numbers (0.0 and 1.0, as a
+    table written with floats gives class labels): written as integers they are classes."""
+    found = np.unique(values)
+    if len(found) > 10 or (found != np.round(found)).any():
+        return ""
+    listed = ", ".join(f"{value:g}" for value in found)
+    return (f"; the target holds only the whole numbers {listed}, written with decimals: "
+            f"written as integers they would be classes")
+
+
 # What a bounded output activation can produce: a regression target beyond it cannot be learnt
 # (such an output sees the raw target; only identity learns a standardised one).
 BOUNDED_OUTPUTS = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, np.inf),
@@ -992,7 +1003,7 @@ def run_train(args: argparse.Namespace) -> int:
             task = "classes: " + ", ".join(extra["meta_classes"])
         else:
             task = "regression" + (" (losses are on the standardised target)"
-                                   if output == "identity" else "")
+                                   if output == "identity" else "") + _whole_numbers(values)
         print(f"training {'-'.join(map(str, sizes))} ({args.activation}, {output} + {loss}) on "
               f"{len(train)} rows, validating on {len(held)}; {task}", file=sys.stderr,
               flush=True)

@@ -277,6 +277,20 @@ def test_integer_target_is_classes_unless_regression(backend, tmp_path):
     assert network.sizes[-1] == 1 and "meta_classes" not in extra
 
 
+def test_float_target_of_whole_numbers_gets_a_hint(backend, tmp_path):
+    # 0.0 and 1.0, as a table written with floats gives class labels: a regression, said so
+    rows = [[f"{v:.3f}", f"{float(v > 0):.1f}"] for v in np.linspace(-2, 2, 40)]
+    write_csv(tmp_path / "floats.csv", ["v", "label"], rows)
+    result = run(backend, tmp_path, "train", "floats.csv", "--target", "label", "--epochs", "2")
+    assert result.returncode == 0, result.stderr
+    assert ("regression (losses are on the standardised target); the target holds only the "
+            "whole numbers 0, 1, written with decimals: written as integers they would be "
+            "classes") in result.stderr
+    assert cli._whole_numbers(np.array([3.0, -1.0, 3.0])) != ""
+    assert cli._whole_numbers(np.array([0.0, 0.5, 1.0])) == ""  # not whole numbers
+    assert cli._whole_numbers(np.arange(11.0)) == ""  # too many values to be class labels
+
+
 def test_patience_stops_and_keeps_the_best_weights(backend, tmp_path):
     # labels that are pure noise: the validation loss soon rises as the network memorises
     write_csv(tmp_path / "noise.csv", ["a", "b", "label"], noise())
