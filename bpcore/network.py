@@ -1141,7 +1141,8 @@ class Network:
             If the loss, a parameter or the optimizer's state (Adam's squared gradients can
             overflow float32 while the parameters stay finite) becomes NaN or infinite in an
             epoch: the network keeps the parameters (and optimizer state and generator) from
-            before that epoch. A subclass of ValueError.
+            before that epoch; for L-BFGS, if the gradient at the start is too large to step
+            along. A subclass of ValueError.
         KeyboardInterrupt
             On Ctrl-C the network gets back the parameters, optimizer state and generator
             it had at the start of the interrupted epoch, so that training on is training

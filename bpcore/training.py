@@ -406,8 +406,8 @@ def minimize(trainer: _FullBatch, X: Floats, Y: Floats, *, max_iter: int, tol: f
     ``Network.fit(optimizer="lbfgs")``.
 
     The model's parameters change only at the end of each iteration, to that iterate; a
-    non-finite objective at the start raises DivergenceError, and later SciPy's line search
-    backs off from one.
+    non-finite objective at the start, or a gradient too large to step along, raises
+    DivergenceError, and later SciPy's line search backs off from either.
 
     Parameters
     ----------
@@ -439,7 +439,7 @@ def minimize(trainer: _FullBatch, X: Floats, Y: Floats, *, max_iter: int, tol: f
     Raises
     ------
     DivergenceError
-        If the objective is not finite at the start.
+        If the objective is not finite at the start, or its gradient too large to step along.
     KeyboardInterrupt
         On Ctrl-C, with the last whole iteration kept.
 
@@ -459,21 +459,29 @@ def minimize(trainer: _FullBatch, X: Floats, Y: Floats, *, max_iter: int, tol: f
     rules = _Rules(trainer, stop_tol, patience, callback, reporter, validation, watch,
                    restore_best, None, history)
     theta = trainer.parameters()
-    first = trainer.objective(theta)[0]  # evaluating leaves the model as it is
+    first, _, gradient = trainer.objective(theta)  # evaluating leaves the model as it is
     if not math.isfinite(first):
         raise DivergenceError(f"the loss is not finite ({first}) at the starting parameters")
+    if not _usable(gradient):
+        raise DivergenceError(f"the gradient at the starting parameters is too large for "
+                              f"L-BFGS (the loss there is {first:.3g}): {_SCALE}")
     losses: dict[bytes, float] = {}  # the data loss at the points evaluated, by theta
 
     def objective(point: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
         value, loss, gradient = trainer.objective(point)
         losses.clear()  # the iterate SciPy reports is the last point it evaluated
         losses[point.tobytes()] = loss
-        if not math.isfinite(value):  # SciPy's line search backs off from an infinity
-            return math.inf, np.zeros_like(point)
+        if not (math.isfinite(value) and _usable(gradient)):
+            return math.inf, np.zeros_like(point)  # SciPy's line search backs off from it
         return value, gradient
 
     def each(intermediate_result: Any) -> None:
         point = intermediate_result.x
+        if not np.isfinite(point).all():  # not expected: the objective refuses such points
+            done = history.epochs
+            raise DivergenceError(f"L-BFGS reached non-finite parameters in iteration "
+                                  f"{done + 1}; the network keeps the parameters "
+                                  f"{_kept(done)}: {_SCALE}")
         trainer.set_parameters(point)
         loss = losses.get(point.tobytes())
         if loss is None:
@@ -497,6 +505,16 @@ def minimize(trainer: _FullBatch, X: Floats, Y: Floats, *, max_iter: int, tol: f
     # the model holds the last iterate reported (and recorded), or its start if none was
     rules.finish()
     return history
+
+
+_SCALE = "scale X and Y, for example to unit variance, or start from smaller parameters"
+
+
+def _usable(gradient: npt.NDArray[np.float64]) -> bool:
+    """Whether L-BFGS can step along `gradient`: finite, and so is the sum of its squares
+    (SciPy scales its first step by the norm, which overflows from about 1e154 on)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return math.isfinite(float(np.dot(gradient, gradient)))
 
 
 def _kept(epoch: int) -> str:

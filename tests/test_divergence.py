@@ -222,3 +222,22 @@ def test_a_gradient_that_overflows_the_dtype_is_no_learning_rate_problem(
     Y = np.array([[1.0], [2.0]], dtype=np.float32)
     undone_with(net, lambda: call(net, X, Y), r"gradient overflows float32 .*no learning rate "
                 r"helps from there: scale X and Y.*dtype='float64'", epoch, assert_same_state)
+
+
+def test_lbfgs_refuses_a_gradient_too_large_to_step_along(backend, monkeypatch):
+    # inputs of 1e100: the loss (about 1e200) is finite, but the gradient's squares overflow,
+    # and SciPy's first step, scaled by its norm, was NaN everywhere, kept without an error
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(40, 3)) * 1e100, rng.normal(size=(40, 1))
+    net = bpcore.Network([3, 4, 1], activation="relu", output="identity", seed=0)
+    before = net.get_state()["parameters"]
+    with pytest.raises(bpcore.DivergenceError, match="gradient at the starting parameters is "
+                       "too large for L-BFGS .*: scale X and Y"):
+        net.fit(X, Y, epochs=3, optimizer="lbfgs")
+    assert np.array_equal(net.get_state()["parameters"], before)
+    # past that check, a non-finite iterate is refused as well, and the start is kept
+    monkeypatch.setattr(bpcore.training, "_usable", lambda gradient: True)
+    with pytest.raises(bpcore.DivergenceError, match="L-BFGS reached non-finite parameters "
+                       "in iteration 1; the network keeps the parameters it had before fit"):
+        net.fit(X, Y, epochs=3, optimizer="lbfgs")
+    assert np.array_equal(net.get_state()["parameters"], before)
