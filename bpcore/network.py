@@ -247,12 +247,13 @@ class Network:
         return self._dtype
 
     @property
-    def weights(self) -> list[Floats]:
-        """list of ndarray: W for each layer, ``weights[i]`` of shape (sizes[i + 1], sizes[i])
+    def weights(self) -> tuple[Floats, ...]:
+        """tuple of ndarray: W for each layer, ``weights[i]`` of shape (sizes[i + 1], sizes[i])
         mapping layer i to layer i + 1 (layer 0 is the inputs).
 
-        The arrays are writable views of the network's parameters: writing to them changes
-        the network.
+        The arrays are writable views of the network's parameters: writing into them
+        (``net.weights[0][...] = W``) changes the network. A tuple, so that
+        ``net.weights[0] = W``, which would replace nothing, is a TypeError.
 
         Examples
         --------
@@ -262,13 +263,13 @@ class Network:
         >>> net.predict([3.0, 3.0])
         array([0.5])
         """
-        return [weights for weights, _ in layer_parameters(self._params, self._sizes)]
+        return tuple(weights for weights, _ in layer_parameters(self._params, self._sizes))
 
     @property
-    def biases(self) -> list[Floats]:
-        """list of ndarray: b for each layer, ``biases[i]`` of shape (sizes[i + 1],); writable
+    def biases(self) -> tuple[Floats, ...]:
+        """tuple of ndarray: b for each layer, ``biases[i]`` of shape (sizes[i + 1],); writable
         views of the network's parameters, like `weights`."""
-        return [biases for _, biases in layer_parameters(self._params, self._sizes)]
+        return tuple(biases for _, biases in layer_parameters(self._params, self._sizes))
 
     def __repr__(self) -> str:
         return (f"Network({list(self._sizes)}, activation={self.activation!r}, "

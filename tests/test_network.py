@@ -626,3 +626,16 @@ def test_compiled_fit_allocates_nothing_per_sample(backend, momentum, batch_size
                                            momentum=momentum, restore_best=False))
     copies = 2 if momentum else 1
     assert copies * params < peak < (copies + 0.25) * params + gradients
+
+
+def test_assigning_a_layer_instead_of_writing_into_it_is_refused():
+    # weights and biases are made afresh on each access: assigning an item would replace
+    # nothing, so it is a TypeError; writing into the views changes the network
+    net = bpcore.Network([2, 3, 1], seed=0)
+    with pytest.raises(TypeError):
+        net.weights[0] = np.zeros((3, 2))
+    with pytest.raises(TypeError):
+        net.biases[1] = np.zeros(1)
+    net.weights[0][...] = 0.0
+    net.biases[0][...] = 0.0
+    assert not net.weights[0].any() and not net.biases[0].any()
