@@ -11,6 +11,7 @@ import errno
 import os
 import stat
 import tempfile
+import warnings
 from collections.abc import Callable, Mapping
 from typing import IO, Any
 
@@ -67,7 +68,12 @@ def write_model(state: Mapping[str, Any], path: str | os.PathLike[str],
             arrays[OPTIMIZER_PREFIX + name] = (np.asarray(value) if np.ndim(value)
                                                else np.array(value, dtype=np.float64))
     generator = state.get("generator")  # absent for a generator of another kind than PCG64
-    if generator is not None:
+    if generator is None:
+        warnings.warn("the network's generator is not numpy's PCG64, whose state is all a "
+                      "model file holds: the loaded network shuffles in fit with the generator "
+                      "of seed=0, so training it on differs from training this one on",
+                      UserWarning, stacklevel=3)  # the caller of Network.save or io.save
+    else:
         arrays.update(zip(GENERATOR_ENTRIES, (
             np.array(generator["bit_generator"]),
             _halves(generator["state"]["state"]), _halves(generator["state"]["inc"]),

@@ -30,7 +30,9 @@ def save(network: Network, path: str | os.PathLike[str],
     The file holds the network's sizes, activations, loss, dtype and parameters, its
     optimizer's state (SGD's velocity, Adam's moments and step count, ...) and its
     generator's state, so that save, load and training on gives bit for bit the weights
-    that training on without saving gives; nothing is pickled. It gets the permissions a
+    that training on without saving gives (when the generator is numpy's PCG64, the default;
+    for another kind it warns, and the loaded network shuffles with the generator of
+    ``seed=0``); nothing is pickled. It gets the permissions a
     plain ``open(path, "w")`` would give: a new file 0o666 less the umask, an existing one
     keeps its mode.
 
@@ -56,6 +58,11 @@ def save(network: Network, path: str | os.PathLike[str],
     OSError
         If the file cannot be written (e.g. `path` is a folder); no temporary file is left
         behind.
+
+    Warns
+    -----
+    UserWarning
+        If the network's generator is not a PCG64 one, whose state the file cannot hold.
 
     See Also
     --------

@@ -1421,7 +1421,8 @@ class Network:
         The file holds the sizes, activations, loss, dtype and parameters, the optimizer's
         state (SGD's velocity, Adam's moments and step count, ...) and the state of the
         generator that shuffles in `fit`, so that the loaded network trains on exactly as
-        this one would. It is written to a temporary file that is then renamed over `path`,
+        this one would (when that generator is numpy's PCG64, the default; for another kind
+        `save` warns, and the loaded network shuffles with the generator of ``seed=0``). It is written to a temporary file that is then renamed over `path`,
         so readers see the old file or the whole new one, and gets the permissions
         ``open(path, "w")`` would give (the umask applies; an existing file keeps its mode).
 
@@ -1438,6 +1439,11 @@ class Network:
         OSError
             If the file cannot be written (e.g. `path` is a folder); no temporary file is left
             behind.
+
+        Warns
+        -----
+        UserWarning
+            If the network's generator is not a PCG64 one, whose state the file cannot hold.
 
         See Also
         --------

@@ -1,5 +1,6 @@
 """Properties over random small networks: the compiled and pure-Python kernels agree on the
-forward pass, the gradients, one SGD step and one epoch; outputs stay finite at any magnitude.
+forward pass, the gradients, one SGD step and one epoch; outputs stay finite however saturated
+the units.
 
 Which examples run is set by the hypothesis profile tests/conftest.py loads: by default the same
 ones on every run and machine; HYPOTHESIS_PROFILE=explore with --hypothesis-seed=N draws others."""
