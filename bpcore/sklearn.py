@@ -71,6 +71,12 @@ _FITTED = ("n_features_in_", "feature_names_in_", "n_outputs_", "n_layers_", "ou
            "_no_improvement_count")
 
 
+# What scikit-learn's stochastic optimizer is made with at the start of fit (and of the first
+# partial_fit): later partial_fit calls keep these, but read alpha afresh.
+_OPTIMIZER_SETTINGS = ("solver", "learning_rate", "learning_rate_init", "power_t", "momentum",
+                       "nesterovs_momentum", "beta_1", "beta_2", "epsilon")
+
+
 class _Layers(list):  # type: ignore[type-arg]
     """coefs_ or intercepts_: a list of views of the network's arrays, where assigning an item
     writes into the network (as assigning into scikit-learn's lists changes its model)."""
@@ -284,6 +290,9 @@ class _BaseMLP(BaseEstimator):
         if not incremental or not hasattr(self, "_learning_rate"):
             network.reset_optimizer()  # velocities, moments and step count start afresh
             self._learning_rate = float(self.learning_rate_init)
+            # the settings scikit-learn's optimizer object is made with here, and keeps
+            # through later partial_fit calls whatever set_params changes in between
+            self._settings = {name: getattr(self, name) for name in _OPTIMIZER_SETTINGS}
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         rows = np.arange(X.shape[0])
@@ -333,9 +342,10 @@ class _BaseMLP(BaseEstimator):
                     self._count_validation(score)
                 else:
                     self._count_loss()
-                if self.solver == "sgd" and self.learning_rate == "invscaling":
-                    self._change_rate(self.learning_rate_init
-                                      / (self.t_ + 1) ** self.power_t)
+                settings = self._settings
+                if settings["solver"] == "sgd" and settings["learning_rate"] == "invscaling":
+                    self._change_rate(settings["learning_rate_init"]
+                                      / (self.t_ + 1) ** settings["power_t"])
                 if self._no_improvement_count > self.n_iter_no_change:
                     if self._stops(early_stopping):
                         break
@@ -359,19 +369,23 @@ class _BaseMLP(BaseEstimator):
             self._best = None
 
     def _optimizer(self) -> SGD | Adam:
-        if self.solver == "adam":
-            return Adam(lr=float(self.learning_rate_init), beta1=float(self.beta_1),
-                        beta2=float(self.beta_2), eps=float(self.epsilon),
-                        weight_decay=float(self.alpha), eps_hat=True)
-        momentum = float(self.momentum)
+        """The step's optimizer: `_settings` (kept across partial_fit calls) and alpha (read
+        afresh, as scikit-learn's loss and gradient do)."""
+        settings = self._settings
+        if settings["solver"] == "adam":
+            return Adam(lr=float(settings["learning_rate_init"]),
+                        beta1=float(settings["beta_1"]), beta2=float(settings["beta_2"]),
+                        eps=float(settings["epsilon"]), weight_decay=float(self.alpha),
+                        eps_hat=True)
+        momentum = float(settings["momentum"])
         return SGD(lr=self._learning_rate, momentum=momentum,
-                   nesterov=bool(self.nesterovs_momentum) and momentum > 0,
+                   nesterov=bool(settings["nesterovs_momentum"]) and momentum > 0,
                    weight_decay=float(self.alpha))
 
     def _change_rate(self, rate: float) -> None:
         """A new SGD learning rate. scikit-learn's velocity is a step (it holds the rate it
         was made with), bpcore's a gradient: rescaled so that the next step is the same."""
-        if rate != self._learning_rate and self.momentum > 0:
+        if rate != self._learning_rate and self._settings["momentum"] > 0:
             state = self._network().get_state()["optimizer"]
             if state["name"] == "sgd":
                 state["velocity"] *= self._learning_rate / rate
@@ -432,7 +446,7 @@ class _BaseMLP(BaseEstimator):
         what = "Validation score" if early_stopping else "Training loss"
         message = (f"{what} did not improve more than tol={self.tol:f} for "
                    f"{self.n_iter_no_change} consecutive epochs.")
-        if self.solver == "sgd" and self.learning_rate == "adaptive":
+        if self._settings["solver"] == "sgd" and self._settings["learning_rate"] == "adaptive":
             if self._learning_rate > 1e-6:
                 self._change_rate(self._learning_rate / 5.0)
                 if self.verbose:

@@ -434,6 +434,28 @@ def test_partial_fit_calls_match_scikit_learn(kind, params):
     assert_same_predictions(ours, theirs, X, y)
 
 
+@pytest.mark.parametrize("solver, change", [
+    ("adam", dict(learning_rate_init=0.1, beta_1=0.5, beta_2=0.9, epsilon=1e-3)),
+    ("sgd", dict(learning_rate_init=0.2, momentum=0.5, nesterovs_momentum=False)),
+    ("sgd", dict(learning_rate="invscaling", power_t=0.9)),
+    ("sgd", dict(solver="adam")),
+    ("sgd", dict(alpha=0.1, batch_size=7)),  # read afresh by each call, on both sides
+], ids=["adam", "sgd", "sgd-schedule", "sgd-to-adam", "alpha-batch"])
+def test_partial_fit_keeps_its_optimizer_through_set_params_as_scikit_learn(solver, change):
+    """scikit-learn makes its optimizer on the first partial_fit and keeps it: settings changed
+    by set_params afterwards do not reach it (but alpha and batch_size do)."""
+    X, y = data("binary")
+    ours, theirs = estimators("binary", **{**BASE, "solver": solver, "activation": "tanh",
+                                           "learning_rate_init": 0.01})
+    for estimator in (ours, theirs):
+        estimator.partial_fit(X, y, classes=np.unique(y))
+        estimator.set_params(**change)
+        for _ in range(3):
+            estimator.partial_fit(X, y)
+    assert_same_fit(ours, theirs)
+    assert_same_predictions(ours, theirs, X, y)
+
+
 @needs_sample_weight
 def test_partial_fit_after_fit_with_sample_weights_matches_scikit_learn():
     X, y = data("binary_strings")
