@@ -247,13 +247,13 @@ class Network:
         return self._dtype
 
     @property
-    def weights(self) -> tuple[Floats, ...]:
-        """tuple of ndarray: W for each layer, ``weights[i]`` of shape (sizes[i + 1], sizes[i])
+    def weights(self) -> list[Floats]:
+        """list of ndarray: W for each layer, ``weights[i]`` of shape (sizes[i + 1], sizes[i])
         mapping layer i to layer i + 1 (layer 0 is the inputs).
 
         The arrays are writable views of the network's parameters: writing into them
-        (``net.weights[0][...] = W``) changes the network. A tuple, so that
-        ``net.weights[0] = W``, which would replace nothing, is a TypeError.
+        (``net.weights[0][...] = W``) changes the network, and so does assigning a layer
+        (``net.weights[0] = W``, W of that layer's shape exactly).
 
         Examples
         --------
@@ -263,13 +263,13 @@ class Network:
         >>> net.predict([3.0, 3.0])
         array([0.5])
         """
-        return tuple(weights for weights, _ in layer_parameters(self._params, self._sizes))
+        return _Views("weights", [w for w, _ in layer_parameters(self._params, self._sizes)])
 
     @property
-    def biases(self) -> tuple[Floats, ...]:
-        """tuple of ndarray: b for each layer, ``biases[i]`` of shape (sizes[i + 1],); writable
+    def biases(self) -> list[Floats]:
+        """list of ndarray: b for each layer, ``biases[i]`` of shape (sizes[i + 1],); writable
         views of the network's parameters, like `weights`."""
-        return tuple(biases for _, biases in layer_parameters(self._params, self._sizes))
+        return _Views("biases", [b for _, b in layer_parameters(self._params, self._sizes)])
 
     def __repr__(self) -> str:
         return (f"Network({list(self._sizes)}, activation={self.activation!r}, "
@@ -1464,6 +1464,25 @@ class Network:
         True
         """
         write_model(self.get_state(), path)
+
+
+class _Views(list):  # type: ignore[type-arg]
+    """`Network.weights` or `biases`: views of the parameters, made afresh on each access, so
+    assigning an item writes into the network instead of into this throwaway list."""
+
+    def __init__(self, name: str, views: list[Floats]) -> None:
+        super().__init__(views)
+        self._name = name
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if not isinstance(index, (int, np.integer)):
+            raise TypeError(f"assign one layer at a time: {self._name}[i] = array")
+        view = self[index]
+        array = np.asarray(value)
+        if array.shape != view.shape:
+            raise ValueError(f"{self._name}[{index}] must have shape {view.shape}, got an "
+                             f"array of shape {array.shape}")
+        view[...] = array
 
 
 # what get_state gives and set_state takes

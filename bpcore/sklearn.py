@@ -81,7 +81,7 @@ class _Layers(list):  # type: ignore[type-arg]
     """coefs_ or intercepts_: a list of views of the network's arrays, where assigning an item
     writes into the network (as assigning into scikit-learn's lists changes its model)."""
 
-    def __init__(self, arrays: tuple[npt.NDArray[Any], ...], transpose: bool) -> None:
+    def __init__(self, arrays: list[npt.NDArray[Any]], transpose: bool) -> None:
         super().__init__(array.T if transpose else array for array in arrays)
         self._targets, self._transpose = arrays, transpose
 

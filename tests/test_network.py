@@ -628,14 +628,17 @@ def test_compiled_fit_allocates_nothing_per_sample(backend, momentum, batch_size
     assert copies * params < peak < (copies + 0.25) * params + gradients
 
 
-def test_assigning_a_layer_instead_of_writing_into_it_is_refused():
-    # weights and biases are made afresh on each access: assigning an item would replace
-    # nothing, so it is a TypeError; writing into the views changes the network
+def test_assigning_a_layer_writes_it_into_the_network():
+    # weights and biases are lists made afresh on each access: assigning an item writes into
+    # the network (it used to go into the throwaway list and change nothing)
     net = bpcore.Network([2, 3, 1], seed=0)
-    with pytest.raises(TypeError):
-        net.weights[0] = np.zeros((3, 2))
-    with pytest.raises(TypeError):
-        net.biases[1] = np.zeros(1)
-    net.weights[0][...] = 0.0
-    net.biases[0][...] = 0.0
-    assert not net.weights[0].any() and not net.biases[0].any()
+    net.weights[0] = np.arange(6.0).reshape(3, 2)
+    net.biases[-1] = [5.0]
+    assert np.array_equal(net.weights[0], np.arange(6.0).reshape(3, 2))
+    assert np.array_equal(net.biases[1], [5.0])
+    with pytest.raises(ValueError, match=r"weights\[0\] must have shape \(3, 2\), got an "
+                       r"array of shape \(2, 3\)"):
+        net.weights[0] = np.zeros((2, 3))
+    with pytest.raises(TypeError, match=r"assign one layer at a time: biases\[i\] = array"):
+        net.biases[0:1] = [np.zeros(3)]
+    assert net.weights + [np.zeros(1)] and [np.zeros(1)] + net.biases  # lists, as before

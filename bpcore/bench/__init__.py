@@ -193,7 +193,7 @@ def _trainers(case: Case, X: Floats, Y: Floats, compiled: bool,
     for name, backend in _ours(compiled).items():
         network = _network(case)
 
-        def train(views: tuple[Floats, ...] = network.weights + network.biases,
+        def train(views: list[Floats] = network.weights + network.biases,
                   network: Network = network, backend: str = backend,
                   chosen: object = _backend.load(backend)[0]) -> None:
             for view, value in zip(views, start):  # views of the parameters, made once
