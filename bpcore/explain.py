@@ -5,7 +5,6 @@ and no kernels.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,7 +75,7 @@ class Explanation:
         return "\n".join(lines)
 
 
-def chain_rule(activations: list[Floats], deltas: list[Floats], weights: Sequence[Floats],
+def chain_rule(activations: list[Floats], deltas: list[Floats], weights: list[Floats],
                gradient: float, y: Floats, functions: list[str], loss: str, layer: int, j: int,
                k: int) -> Explanation:
     """The chain-rule factors of dC/dW[layer][j, k] for one sample: `Network.explain`.
@@ -89,7 +88,7 @@ def chain_rule(activations: list[Floats], deltas: list[Floats], weights: Sequenc
         a[0] = x, then every layer's output a[l], each of shape (1, width).
     deltas : list of ndarray
         Every layer's local gradients delta[l], each (1, width).
-    weights : sequence of ndarray
+    weights : list of ndarray
         W of every layer, (n_out, n_in).
     gradient : float
         Backpropagation's value of the derivative, to report beside the product.

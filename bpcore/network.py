@@ -1422,8 +1422,9 @@ class Network:
         state (SGD's velocity, Adam's moments and step count, ...) and the state of the
         generator that shuffles in `fit`, so that the loaded network trains on exactly as
         this one would (when that generator is numpy's PCG64, the default; for another kind
-        `save` warns, and the loaded network shuffles with the generator of ``seed=0``). It is written to a temporary file that is then renamed over `path`,
-        so readers see the old file or the whole new one, and gets the permissions
+        `save` warns, and the loaded network shuffles with the generator of ``seed=0``). It
+        is written to a temporary file that is then renamed over `path`, so readers see the
+        old file or the whole new one, and gets the permissions
         ``open(path, "w")`` would give (the umask applies; an existing file keeps its mode).
 
         Parameters
