@@ -1468,11 +1468,12 @@ class Network:
 
 
 class _Views(list):  # type: ignore[type-arg]
-    """`Network.weights` or `biases`: views of the parameters, made afresh on each access, so
-    assigning an item writes into the network instead of into this throwaway list."""
+    """Views of a network's parameter arrays, made afresh on each access (`Network.weights`
+    and `biases`; transposed, the scikit-learn estimators' `coefs_`): assigning an item writes
+    into the network instead of into this throwaway list."""
 
-    def __init__(self, name: str, views: list[Floats]) -> None:
-        super().__init__(views)
+    def __init__(self, name: str, arrays: list[Floats], transpose: bool = False) -> None:
+        super().__init__(array.T if transpose else array for array in arrays)
         self._name = name
 
     def __setitem__(self, index: Any, value: Any) -> None:
@@ -1484,6 +1485,15 @@ class _Views(list):  # type: ignore[type-arg]
             raise ValueError(f"{self._name}[{index}] must have shape {view.shape}, got an "
                              f"array of shape {array.shape}")
         view[...] = array
+
+    def assign(self, values: Any) -> None:
+        """Write every layer: values holds one array per layer, each of its layer's shape."""
+        values = list(values)
+        if len(values) != len(self):
+            raise ValueError(f"{self._name} must have {len(self)} arrays, one per layer, got "
+                             f"{len(values)}")
+        for index, value in enumerate(values):
+            self[index] = value
 
 
 # what get_state gives and set_state takes

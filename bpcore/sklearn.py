@@ -54,7 +54,7 @@ except ImportError as error:  # pragma: no cover - the test extra installs sciki
                       f"'bpcore[sklearn]'): {error}") from error
 
 from ._layout import parameter_count
-from .network import Network
+from .network import Network, _Views
 from .optim import SGD, Adam
 
 __all__ = ["MLPClassifier", "MLPRegressor", "from_sklearn", "to_sklearn"]
@@ -75,22 +75,6 @@ _FITTED = ("n_features_in_", "feature_names_in_", "n_outputs_", "n_layers_", "ou
 # partial_fit): later partial_fit calls keep these, but read alpha afresh.
 _OPTIMIZER_SETTINGS = ("solver", "learning_rate", "learning_rate_init", "power_t", "momentum",
                        "nesterovs_momentum", "beta_1", "beta_2", "epsilon")
-
-
-class _Layers(list):  # type: ignore[type-arg]
-    """coefs_ or intercepts_: a list of views of the network's arrays, where assigning an item
-    writes into the network (as assigning into scikit-learn's lists changes its model)."""
-
-    def __init__(self, arrays: list[npt.NDArray[Any]], transpose: bool) -> None:
-        super().__init__(array.T if transpose else array for array in arrays)
-        self._targets, self._transpose = arrays, transpose
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        if not isinstance(index, (int, np.integer)):
-            raise TypeError("assign one layer at a time: coefs_[i] = W")
-        target = self._targets[index]
-        target[...] = np.asarray(value).T if self._transpose else value
-        super().__setitem__(index, target.T if self._transpose else target)
 
 
 class _OneBlasThread:
@@ -133,26 +117,26 @@ class _BaseMLP(BaseEstimator):
     # ---- fitted weights: views of the network's parameters in scikit-learn's orientation
 
     @property
-    def coefs_(self) -> list[npt.NDArray[Any]]:
+    def coefs_(self) -> _Views:
         """Each layer's weights, shape (n_in, n_out): views of `network_`'s (transposed);
-        ``coefs_[i] = W`` writes W into the network."""
-        return _Layers(self._network().weights, transpose=True)
+        ``coefs_[i] = W`` (W of that layer's shape exactly) writes W into the network, and
+        so does ``coefs_ = [W0, W1, ...]``."""
+        return _Views("coefs_", self._network().weights, transpose=True)
 
     @coefs_.setter
     def coefs_(self, coefs: list[npt.ArrayLike]) -> None:
-        for weights, coef in zip(self._network().weights, coefs, strict=True):
-            weights[...] = np.asarray(coef).T
+        self.coefs_.assign(coefs)
 
     @property
-    def intercepts_(self) -> list[npt.NDArray[Any]]:
+    def intercepts_(self) -> _Views:
         """Each layer's biases, shape (n_out,): views of `network_`'s;
-        ``intercepts_[i] = b`` writes b into the network."""
-        return _Layers(self._network().biases, transpose=False)
+        ``intercepts_[i] = b`` and ``intercepts_ = [b0, b1, ...]`` write into it, as
+        `coefs_`."""
+        return _Views("intercepts_", self._network().biases)
 
     @intercepts_.setter
     def intercepts_(self, intercepts: list[npt.ArrayLike]) -> None:
-        for biases, intercept in zip(self._network().biases, intercepts, strict=True):
-            biases[...] = intercept
+        self.intercepts_.assign(intercepts)
 
     def _network(self) -> Network:
         if "network_" not in vars(self):

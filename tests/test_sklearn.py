@@ -605,6 +605,26 @@ def test_assigning_a_layer_of_coefs_changes_the_model_as_in_scikit_learn():
     assert np.all(ours.coefs_[0] == 0) and ours.coefs_[0].shape == theirs.coefs_[0].shape
 
 
+def test_assigning_coefs_checks_each_layer_and_writes_the_model():
+    X, y = regression()
+    model = MLPRegressor(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    shapes = [c.shape for c in model.coefs_]
+    with pytest.raises(ValueError, match=r"coefs_\[0\] must have shape"):
+        model.coefs_[0] = np.zeros(shapes[0][::-1])
+    with pytest.raises(ValueError, match="intercepts_ must have 2 arrays"):
+        model.intercepts_ = [np.zeros(3)]
+    with pytest.raises(TypeError, match="one layer at a time"):
+        model.coefs_[0:1] = [np.zeros(shapes[0])]
+    model.coefs_ = [np.full(shape, 0.5) for shape in shapes]
+    model.intercepts_ = [np.zeros(3), np.array([2.0])]
+    # every hidden unit's ReLU sees 0.5 * sum(x): the output is 2 + 3 * 0.5 * relu(...)
+    expected = 2.0 + 1.5 * np.maximum(0.5 * X[:4].sum(axis=1), 0.0)
+    np.testing.assert_allclose(model.predict(X[:4]), expected, rtol=1e-12)
+
+
 def test_warm_start_after_a_new_activation_follows_scikit_learn():
     X, y = regression()
     results = []
