@@ -1,6 +1,6 @@
 """The latency of `Network.step` and `Network.predict` on one sample and on small batches:
-the one-call paths (`step_one`, `step_rows`, `forward_one`, `forward_rows`) against the
-general path, which converts and checks the arrays in NumPy first.
+the one-call paths (`step_direct`, which steps as `step_one` or `step_rows`, and
+`forward_one`, `forward_rows`) against the general path, which converts and checks the arrays in NumPy first.
 
     python benchmarks/call_latency.py
     python benchmarks/call_latency.py --sizes 64 128 64 10 --rows 1 32
@@ -26,7 +26,7 @@ class Declining:
         # the module's attributes copied in (no lookup through a method on every call)
         self.__dict__.update((name, getattr(kernels, name)) for name in dir(kernels)
                              if not name.startswith("__"))
-        for name in ("step_one", "step_rows", "forward_one", "forward_rows"):
+        for name in ("step_direct", "forward_one", "forward_rows"):
             setattr(self, name, lambda *arguments: None)
 
 

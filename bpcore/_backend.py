@@ -100,6 +100,10 @@ class Kernels(Protocol):
                   loss: int, X: Floats, Y: Floats, optimizer: int,
                   settings: Floats) -> tuple[float, int] | None: ...
 
+    def step_direct(self, params: Floats, state: Floats, scalars: Floats, sizes: Indices,
+                    activations: Indices, loss: int, X: Floats, Y: Floats, optimizer: int,
+                    settings: Floats) -> tuple[float, int] | None: ...
+
     def train_epoch(self, params: Floats, state: Floats, sizes: Indices,
                     activations: Indices, loss: int, X: Floats, Y: Floats, weights: Floats,
                     order: Indices, batch_size: int, optimizer: int, settings: Floats,

@@ -22,8 +22,8 @@ from ._spec import (ACTIVATIONS, LEAKY_SLOPE, LOSSES, MAX_LAYERS, MAX_WIDTH, OPT
 
 __all__ = ["ACTIVATIONS", "LOSSES", "OPTIMIZERS", "LIMITS", "OPTIMIZER_SHAPES", "forward",
            "forward_one", "forward_rows", "backward", "parameter_gradients", "batch_loss",
-           "loss_gradients", "update", "step_one", "step_rows", "train_epoch", "permutation",
-           "samples_fit"]
+           "loss_gradients", "update", "step_one", "step_rows", "step_direct", "train_epoch",
+           "permutation", "samples_fit"]
 
 MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY, POISSON = (LOSSES[name] for name in (
     "mse", "binary_cross_entropy", "cross_entropy", "poisson"))
@@ -520,6 +520,54 @@ def step_rows(params: Floats, state: Floats, sizes: Indices, activations: Indice
     if outcome != 1:
         params[...], state[...], settings[...] = saved
     return cost, outcome
+
+
+def step_direct(params: Floats, state: Floats, scalars: Floats, sizes: Indices,
+                activations: Indices, loss: int, X: Floats, Y: Floats, optimizer: int,
+                settings: Floats) -> tuple[float, int] | None:
+    """`Network.step`'s low-latency path in one call: `step_one` where X and Y are 1-D,
+    `step_rows` where X is 2-D (Y 2-D, or 1-D for a network of one output), with the
+    optimizer's scalar state `scalars` (float64, OptimizerState.scalars) written into the end
+    of settings first and taken back after, as OptimizerState.refresh and keep do.
+
+    Returns None, with nothing changed but settings' end, where those return None, where the
+    samples' lengths do not fit the network or their dimensions are none of these, or where
+    scalars is not a writeable float64 vector no longer than settings: the caller then takes
+    the general path, which converts or reports them. Otherwise returns (the mean cost of the
+    samples before the step, outcome), outcome as theirs.
+    """
+    _ndarrays(params=params, state=state, scalars=scalars, sizes=sizes,
+              activations=activations, X=X, Y=Y, settings=settings)
+
+    def vector(array: npt.NDArray[Any], dtype: type) -> bool:
+        return bool(array.ndim == 1 and array.dtype == dtype and array.flags.c_contiguous
+                    and array.flags.aligned)
+
+    if not (vector(scalars, np.float64) and scalars.flags.writeable
+            and vector(settings, np.float64) and settings.flags.writeable
+            and len(scalars) <= len(settings) and vector(sizes, np.intp) and len(sizes) >= 2):
+        return None
+    n_in, n_out, n = int(sizes[0]), int(sizes[-1]), 1
+    if X.ndim == 1 and Y.ndim == 1:
+        if X.shape[0] != n_in or Y.shape[0] != n_out:
+            return None
+    elif X.ndim == 2:
+        n = X.shape[0]
+        if Y.ndim == 1 and n_out == 1:
+            Y = Y.reshape(-1, 1)
+        if Y.ndim != 2 or X.shape[1] != n_in or Y.shape != (n, n_out):
+            return None
+    else:
+        return None
+    tail = settings[len(settings) - len(scalars):]
+    tail[...] = scalars
+    result = (step_one if X.ndim == 1 else step_rows)(params, state, sizes, activations, loss,
+                                                        X, Y, optimizer, settings)
+    if result is None:
+        return None
+    scalars[...] = tail
+    cost, outcome = result
+    return float(cost) / n, outcome
 
 
 def backward(params: Floats, sizes: Indices, activations: Indices, loss: int, Y: Floats,

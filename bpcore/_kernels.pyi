@@ -47,6 +47,9 @@ def step_one(params: _Floats, state: _Floats, sizes: _Indices, activations: _Ind
 def step_rows(params: _Floats, state: _Floats, sizes: _Indices, activations: _Indices,
               loss: int, X: _Floats, Y: _Floats, optimizer: int,
               settings: _Floats) -> tuple[float, int] | None: ...
+def step_direct(params: _Floats, state: _Floats, scalars: _Floats, sizes: _Indices,
+                activations: _Indices, loss: int, X: _Floats, Y: _Floats, optimizer: int,
+                settings: _Floats) -> tuple[float, int] | None: ...
 def train_epoch(params: _Floats, state: _Floats, sizes: _Indices, activations: _Indices,
                 loss: int, X: _Floats, Y: _Floats, weights: _Floats, order: _Indices,
                 batch_size: int, optimizer: int, settings: _Floats,

@@ -224,7 +224,7 @@ class Network:
         # the kernels' codes of every layer's activation, and of the loss
         self._activation_codes = np.array([ACTIVATIONS[n] for n in names], dtype=np.intp)
         self._loss_code = LOSSES[self.loss_name]
-        self._settings_cache: tuple[tuple[object, ...], Optimizer, Floats] | None = None
+        self._settings_cache: tuple[Any, ...] | None = None  # see _step_settings
         self._initialise()
 
     def _initialise(self) -> None:
@@ -568,12 +568,18 @@ class Network:
 
     def _step_settings(self, optimizer: object, lr: object, momentum: object,
                        weight_decay: object) -> tuple[Optimizer, Floats]:
-        """`step`'s optimizer and kernel settings. The last ones are kept, so that online
-        steps with the same arguments skip the checks."""
+        """`step`'s optimizer and kernel settings (their scalar state as it was when they were
+        made: refresh them). The last ones are kept, so that online steps with the same
+        arguments skip the checks: the very same objects pass at once, equal ones of the same
+        types after a comparison."""
+        cached = self._settings_cache
+        if (cached is not None and cached[1] is optimizer and cached[3] is lr
+                and cached[5] is momentum and cached[7] is weight_decay
+                and self._state.name == cached[-2].name):
+            return cached[-2], cached[-1]
         key = (type(optimizer), optimizer, type(lr), lr, type(momentum), momentum,
                type(weight_decay), weight_decay)
-        cached = self._settings_cache
-        if cached is None or cached[0] != key or self._state.name != cached[1].name:
+        if cached is None or cached[:8] != key or self._state.name != cached[-2].name:
             chosen = self._optimizer(optimizer, lr, momentum, weight_decay, None)
             if isinstance(chosen, LBFGS):
                 raise ValueError("optimizer 'lbfgs' trains on the whole data set in fit; step "
@@ -581,10 +587,21 @@ class Network:
             if callable(chosen.lr):
                 raise TypeError(f"step takes lr as a number; a schedule lr(epoch) is for fit, "
                                 f"got {chosen.lr!r}")
-            cached = self._settings_cache = (key, chosen, self._settings(chosen))
-        else:
-            self._state.refresh(cached[2])
-        return cached[1], cached[2]
+            cached = self._settings_cache = (*key, chosen, self._settings(chosen))
+        return cached[-2], cached[-1]
+
+    def _step_failed(self, optimizer: Optimizer, X: Floats, Y: Floats, loss: float,
+                     outcome: int) -> None:
+        """Raise what the outcome (2, 3 or 4) of `step_direct`'s undone step on X, Y calls for
+        (the samples as they passed it)."""
+        if outcome == 2:
+            raise self._unusable() or DivergenceError(
+                _NOT_FINITE_BEFORE.format(loss=loss, lr=optimizer.lr))
+        if outcome == 3:
+            n = X.shape[0] if X.ndim == 2 else 1
+            raise self._unusable() or self._undone(optimizer, X.reshape(n, -1),
+                                                   Y.reshape(n, -1))
+        raise DivergenceError(f"the step was undone: {self._state_overflowed(optimizer)}")
 
     def _settings(self, optimizer: Optimizer) -> Floats:
         """The kernels' settings vector for `optimizer`, with the network's scalar state of
@@ -755,45 +772,6 @@ class Network:
             # in place, so that a `fit` holding the generator (a rollback) draws on from it
             self._rng.bit_generator.state = generator
 
-    def _step_direct(self, X: Floats, Y: Floats, optimizer: Optimizer,
-                     settings: Floats) -> float | None:
-        """`step` on one sample (X and Y 1-D) or on the rows of X (Y 2-D, or 1-D for one
-        output) in one kernel call; None when the kernel leaves them to the general path
-        (which converts them or reports what is wrong with them)."""
-        n_in, n_out = self._sizes[0], self._sizes[-1]
-        if X.ndim == 1 and Y.ndim == 1:
-            if X.shape[0] != n_in or Y.shape[0] != n_out:
-                return None
-            result = _backend.kernels.step_one(
-                self._params, self._state.arrays, self._sizes_array, self._activation_codes,
-                self._loss_code, X, Y, optimizer.code, settings)
-            n = 1
-        elif X.ndim == 2:
-            n = X.shape[0]
-            if Y.ndim == 1 and n_out == 1:
-                Y = Y.reshape(-1, 1)
-            if Y.ndim != 2 or X.shape[1] != n_in or Y.shape != (n, n_out):
-                return None
-            result = _backend.kernels.step_rows(
-                self._params, self._state.arrays, self._sizes_array, self._activation_codes,
-                self._loss_code, X, Y, optimizer.code, settings)
-        else:
-            return None
-        if result is None:
-            return None
-        self._state.keep(settings)
-        total, outcome = result
-        loss = float(total / n)
-        if outcome == 2:
-            raise self._unusable() or DivergenceError(
-                _NOT_FINITE_BEFORE.format(loss=loss, lr=optimizer.lr))
-        if outcome == 3:
-            raise self._unusable() or self._undone(optimizer, X.reshape(n, -1),
-                                                   Y.reshape(n, -1))
-        if outcome == 4:
-            raise DivergenceError(f"the step was undone: {self._state_overflowed(optimizer)}")
-        return loss
-
     def step(self, X: npt.ArrayLike, Y: npt.ArrayLike, lr: float | None = None,
              momentum: float | None = None, weight_decay: float | None = None,
              optimizer: Optimizer | str | None = None,
@@ -866,18 +844,23 @@ class Network:
         >>> net.step([[1.0]], [[1.0]], optimizer=SGD(lr=0.5))
         0.0
         """
-        if (type(X) is np.ndarray and type(Y) is np.ndarray and X.dtype == self._dtype
-                and Y.dtype == self._dtype and sample_weight is None):
-            # samples as the network stores them: the low-latency path (online learning,
-            # small batches), one kernel call that leaves anything else to the general path
+        if type(X) is np.ndarray and type(Y) is np.ndarray and sample_weight is None:
+            # the low-latency path (online learning, small batches): one kernel call takes
+            # samples as the network stores them and leaves anything else to the general path
             chosen, settings = self._step_settings(optimizer, lr, momentum, weight_decay)
-            loss = self._step_direct(X, Y, chosen, settings)
-            if loss is not None:
-                return loss
+            state = self._state
+            result = _backend.kernels.step_direct(
+                self._params, state.arrays, state.scalars, self._sizes_array,
+                self._activation_codes, self._loss_code, X, Y, chosen.code, settings)
+            if result is not None:
+                if result[1] != 1:
+                    self._step_failed(chosen, X, Y, *result)
+                return result[0]
         X, Y = self._data(X, Y)
         n = X.shape[0]
         weights = self._weights(sample_weight, n)
         chosen, settings = self._step_settings(optimizer, lr, momentum, weight_decay)
+        self._state.refresh(settings)  # as a rollback or fit may have changed them
         saved = self._snapshot(chosen)
         # the batch as one batch of an epoch, without records as fit's, so that fit's steps
         # are this step to the last bit (the kernels may fold the update into the gradient's

@@ -400,7 +400,7 @@ def batch_targets(loss, rng, n, n_out, dtype):
 def test_a_batch_of_rows_steps_in_one_call_as_the_general_path_does(
         backend, dtype, optimizer, sizes, activation, output, loss, monkeypatch,
         assert_same_state, copies):
-    # 2-D C-contiguous rows of the network's dtype take the one-call path (step_rows); the
+    # 2-D C-contiguous rows of the network's dtype take the one-call path (step_direct); the
     # same rows as lists the general one: the same epoch of one batch, so the same bits, for
     # batches of 1 (the fused online step), a few (the plain loops), 40 (BLAS, and plain
     # SGD's transposed first layer) and 32 (with copies, the forward products on copies of
@@ -410,13 +410,13 @@ def test_a_batch_of_rows_steps_in_one_call_as_the_general_path_does(
                               dtype=dtype, seed=4)
     fast, general = make(), make()
     outcomes = []
-    step_rows = _backend.kernels.step_rows
+    step_direct = _backend.kernels.step_direct
 
     def recorded(*arguments):
-        result = step_rows(*arguments)
+        result = step_direct(*arguments)
         outcomes.append(None if result is None else result[1])
         return result
-    monkeypatch.setattr(_backend.kernels, "step_rows", recorded)
+    monkeypatch.setattr(_backend.kernels, "step_direct", recorded)
     rng = np.random.default_rng(5)
     for n in (1, 5, 40, 32, 3):
         X = rng.normal(size=(n, sizes[0])).astype(dtype)
@@ -484,13 +484,13 @@ def test_a_batch_step_that_diverges_is_undone(backend, optimizer, assert_same_st
     # before the step, whether the step made a parameter non-finite or the loss was not
     # finite before it
     outcomes = []
-    step_rows = _backend.kernels.step_rows
+    step_direct = _backend.kernels.step_direct
 
     def recorded(*arguments):
-        result = step_rows(*arguments)
+        result = step_direct(*arguments)
         outcomes.append(result[1])
         return result
-    monkeypatch.setattr(_backend.kernels, "step_rows", recorded)
+    monkeypatch.setattr(_backend.kernels, "step_direct", recorded)
     network = bpcore.Network([3, 4, 1], activation="identity", output="identity", seed=0)
     X, Y = np.array([[1.0, -2.0, 3.0], [0.5, 1.0, -1.0]]), np.array([[1000.0], [-1000.0]])
     network.step(X, Y, optimizer=optimizer(1e-3))  # some state to restore as well

@@ -377,13 +377,18 @@ def test_the_one_sample_step_is_the_general_step(backend, dtype, optimizer, hidd
         fired = X @ fast.weights[0].T + fast.biases[0] > 0
         assert 0.2 < fired.mean() < 0.8
     calls, losses = [], []
-    step_one = _backend.kernels.step_one
-    monkeypatch.setattr(_backend.kernels, "step_one",
-                        lambda *arguments: calls.append(1) or step_one(*arguments))
+    step_direct = _backend.kernels.step_direct
+
+    def recorded(*arguments):
+        result = step_direct(*arguments)
+        calls.append((arguments[6].ndim, result is not None))  # X's dimensions; stepped
+        return result
+    monkeypatch.setattr(_backend.kernels, "step_direct", recorded)
     for i in range(10):
         losses.append(fast.step(X[i], Y[i], optimizer=optimizer))
         assert general.step(X[i:i + 1], Y[i:i + 1], optimizer=optimizer) == losses[-1]
-    assert len(calls) == 10  # the 1-D steps took the one-kernel path, the 2-D ones did not
+    # the 1-D steps took the fused one-sample step, the 2-D ones a batch of one row
+    assert calls == [(1, True), (2, True)] * 10
     a, b = fast.get_state(), general.get_state()
     np.testing.assert_array_equal(a["parameters"], b["parameters"])
     for key in a["optimizer"]:

@@ -20,6 +20,7 @@ import pytest
 
 from bpcore import _backend, _fallback, _spec
 from bpcore._layout import Floats, Indices, parameter_count, unit_count
+from bpcore.optim import OptimizerState
 
 STUB = Path(_backend.__file__).with_name("_kernels.pyi")
 # what the compiled module has beyond the table: BLAS is loaded by the compiled kernels alone,
@@ -155,6 +156,8 @@ def valid_arguments(dtype=np.float64, optimizer="sgd"):
         "activations": np.full(len(SIZES) - 1, _spec.ACTIVATIONS["sigmoid"], dtype=np.intp),
         "loss": _spec.LOSSES["mse"], "optimizer": spec.code,
         "settings": np.array(SETTINGS[optimizer], dtype=np.float64),
+        # the optimizer's scalar state: SGD has none, Adam and Rprop their step count
+        "scalars": OptimizerState(optimizer, N_PARAMS, np.dtype(dtype)).scalars + 3.0,
         "X": normal(N, SIZES[0]), "Y": uniform(N, SIZES[-1]), "A": uniform(N * N_UNITS),
         "D": normal(N * N_UNITS), "Z": normal(N, SIZES[-1]), "A_out": uniform(N, SIZES[-1]),
         "order": np.arange(N, dtype=np.intp)[::-1].copy(), "batch_size": 3,
@@ -179,8 +182,9 @@ def with_entry(index, value):
     return spoil
 
 
-def float_spoils(ndim):
-    """(label, function of the valid array) for a floating buffer of `ndim` dimensions."""
+def float_spoils(ndim, empty=False):
+    """(label, function of the valid array) for a floating buffer of `ndim` dimensions (with
+    no entries to set to NaN or infinity when `empty`)."""
     spoils = [
         ("float32", lambda a: a.astype(np.float32)),
         ("float16", lambda a: a.astype(np.float16)),
@@ -190,9 +194,10 @@ def float_spoils(ndim):
         ("a float", lambda a: 1.0),
         ("a 0-d array", lambda a: np.array(1.0)),
         ("read-only", read_only),
+    ] + ([] if empty else [
         ("NaN first", with_entry((0,) * ndim, np.nan)),
         ("infinity last", with_entry((-1,) * ndim, np.inf)),
-    ]
+    ])
     if ndim == 1:
         spoils += [
             ("2-D, one row", lambda a: a.reshape(1, -1)),
@@ -248,7 +253,7 @@ def spoils_of(function, parameter, value):
     """The spoils of one argument, from its kind in the table."""
     kind = typing.get_type_hints(getattr(_backend.Kernels, function))[parameter]
     if kind == Floats or kind == Floats | None:
-        return float_spoils(value.ndim)
+        return float_spoils(value.ndim, empty=value.size == 0)
     if kind is bool:  # read as a truth value by both modules
         return BOOL_SPOILS
     if kind == Indices:

@@ -477,6 +477,62 @@ def test_step_rows_leaves_targets_its_loss_refuses_to_the_general_path(backend, 
     assert call(kernels, "step_rows", args)[1] == 1  # the same rows in range: a step
 
 
+@pytest.mark.parametrize("samples", ["one", "rows", "rows, 1-D targets"])
+def test_step_direct_steps_as_step_one_and_step_rows_with_the_scalar_state(backend, samples):
+    # Network.step's one call: the optimizer's scalar state (Adam's step count) goes into the
+    # end of settings first, whatever stood there, and comes back out after the step
+    kernels = _backend.kernels
+    args = arguments(kernels)
+    sizes = args["sizes"] if samples != "rows, 1-D targets" else np.array([3, 4, 1], np.intp)
+    n_params = 4 * 4 + 1 * 5 if samples == "rows, 1-D targets" else N_PARAMS
+    params = args["params"][:n_params].copy()
+    X, Y = (args["x"], args["y"]) if samples == "one" else (args["X"], args["Y"])
+    if samples == "rows, 1-D targets":
+        Y = Y[:, 0].copy()
+    adam = kernels.OPTIMIZERS["adam"]
+    settings = np.array([0.01, 0.9, 0.999, 1e-8, 0.0, 0.0, 0.0, 99.0])  # a stale step count
+    twin = [params.copy(), np.zeros(2 * n_params), settings.copy()]
+    twin[2][-1] = 3.0
+    mine = [params, np.zeros(2 * n_params), np.array([3.0]), settings]
+    cost, outcome = kernels.step_direct(mine[0], mine[1], mine[2], sizes, args["activations"],
+                                        args["loss"], X, Y, adam, mine[3])
+    step = kernels.step_one if samples == "one" else kernels.step_rows
+    total, twin_outcome = step(twin[0], twin[1], sizes, args["activations"], args["loss"], X,
+                               Y.reshape(len(Y), -1) if samples != "one" else Y, adam, twin[2])
+    n = 1 if samples == "one" else len(X)
+    assert (cost, outcome) == (total / n, twin_outcome) and outcome == 1
+    assert mine[2][0] == settings[-1] == twin[2][-1] == 4.0
+    for a, b in zip(mine[:2] + mine[3:], twin):  # parameters, state and settings
+        np.testing.assert_array_equal(a, b)
+
+
+def read_only_array(array):
+    array.flags.writeable = False
+    return array
+
+
+@pytest.mark.parametrize("argument, spoiled", [
+    ("scalars", np.zeros(1, dtype=np.float32)), ("scalars", np.zeros(5)),
+    ("scalars", read_only_array(np.zeros(0))), ("X", np.zeros((N, 4))),
+    ("Y", np.zeros((N, 3))), ("Y", np.zeros(N)), ("X", np.zeros((1, N, 3))),
+    ("X", np.zeros(4)), ("X", np.zeros((N, 3), dtype=np.float32))])
+def test_step_direct_leaves_what_it_cannot_take_to_the_general_path(backend, argument,
+                                                                    spoiled):
+    # the general path converts them or names what is wrong with them; a length that does
+    # not fit is None here, where step_one and step_rows raise
+    kernels = _backend.kernels
+    args = dict(arguments(kernels), scalars=np.zeros(0))
+    if argument == "X" and spoiled.ndim == 1:
+        args["Y"] = args["y"]
+    args[argument] = spoiled
+    kept = {key: value.copy() for key, value in args.items() if isinstance(value, np.ndarray)}
+    assert kernels.step_direct(args["params"], args["state"], args["scalars"], args["sizes"],
+                               args["activations"], args["loss"], args["X"], args["Y"],
+                               args["optimizer"], args["settings"]) is None
+    for key, value in kept.items():
+        assert np.array_equal(args[key], value), key
+
+
 @pytest.mark.parametrize("function, argument, spoiled", WRAPPER_CASES,
                          ids=[f"{f}-{a}-{i}" for i, (f, a, _) in enumerate(WRAPPER_CASES)])
 def test_wrappers_refuse_inconsistent_arguments(function, argument, spoiled):

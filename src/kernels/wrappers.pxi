@@ -247,36 +247,58 @@ def step_one(cnp.ndarray params not None, cnp.ndarray state not None,
     became non-finite) or 4 (the optimizer's state did); after 3 and 4 the step is undone.
     Checks every length it relies on.
     """
+    cdef double cost = 0.0
+    cdef int outcome = one_step(params, state, sizes, activations, loss, x, y, optimizer,
+                                settings, &cost)
+    return None if outcome == 0 else (cost, outcome)
+
+
+cdef int one_step(cnp.ndarray params, cnp.ndarray state, cnp.ndarray sizes,
+                  cnp.ndarray activations, Py_ssize_t loss, cnp.ndarray x, cnp.ndarray y,
+                  Py_ssize_t optimizer, cnp.ndarray settings, double* cost) except -1:
+    # step_one, its outcome 0 for None; networks of fewer than GIL_FREE_PARAMS parameters
+    # keep the GIL, as in forward_one (taking it back costs more than such a step)
     cdef int kind = cnp.PyArray_TYPE(params)
     cdef Py_ssize_t n_layers, n_settings, n_state
     cdef const Py_ssize_t* widths = <const Py_ssize_t*>cnp.PyArray_DATA(sizes)
     cdef const Py_ssize_t* codes = <const Py_ssize_t*>cnp.PyArray_DATA(activations)
     cdef double* values
     cdef int outcome
-    cdef double cost = 0.0
+    cdef void* p = cnp.PyArray_DATA(params)
+    cdef void* v = cnp.PyArray_DATA(state)
+    cdef const void* a = cnp.PyArray_DATA(x)
+    cdef const void* b = cnp.PyArray_DATA(y)
     n_layers = step_arguments(params, state, sizes, activations, loss, optimizer, settings,
                               (x, y), 1)
     if n_layers < 0:
-        return None
+        return 0
     check_length("x", cnp.PyArray_DIM(x, 0), widths[0])
     check_length("y", cnp.PyArray_DIM(y, 0), widths[n_layers])
     n_settings = cnp.PyArray_DIM(settings, 0)
     n_state = STATE_ARRAYS[optimizer]
     values = <double*>cnp.PyArray_DATA(settings)
     load_blas(widths, n_layers, 1)
-    if kind == cnp.NPY_FLOAT64:
-        with nogil:
-            outcome = step_one_sample(
-                optimizer, <double*>cnp.PyArray_DATA(params), <double*>cnp.PyArray_DATA(state),
-                values, n_settings, n_state, widths, codes, n_layers, loss,
-                <const double*>cnp.PyArray_DATA(x), <const double*>cnp.PyArray_DATA(y), &cost)
-    else:
-        with nogil:
-            outcome = step_one_sample(
-                optimizer, <float*>cnp.PyArray_DATA(params), <float*>cnp.PyArray_DATA(state),
-                values, n_settings, n_state, widths, codes, n_layers, loss,
-                <const float*>cnp.PyArray_DATA(x), <const float*>cnp.PyArray_DATA(y), &cost)
-    return None if outcome == 0 else (cost, outcome)
+    if cnp.PyArray_DIM(params, 0) < GIL_FREE_PARAMS:
+        return one_sample_step(kind == cnp.NPY_FLOAT64, optimizer, p, v, values, n_settings,
+                               n_state, widths, codes, n_layers, loss, a, b, cost)
+    with nogil:
+        outcome = one_sample_step(kind == cnp.NPY_FLOAT64, optimizer, p, v, values, n_settings,
+                                  n_state, widths, codes, n_layers, loss, a, b, cost)
+    return outcome
+
+
+cdef inline int one_sample_step(bint doubles, Py_ssize_t optimizer, void* params, void* state,
+                                double* values, Py_ssize_t n_settings, Py_ssize_t n_state,
+                                const Py_ssize_t* widths, const Py_ssize_t* codes,
+                                Py_ssize_t n_layers, Py_ssize_t loss, const void* x,
+                                const void* y, double* cost) noexcept nogil:
+    if doubles:
+        return step_one_sample(optimizer, <double*>params, <double*>state, values, n_settings,
+                               n_state, widths, codes, n_layers, loss, <const double*>x,
+                               <const double*>y, cost)
+    return step_one_sample(optimizer, <float*>params, <float*>state, values, n_settings,
+                           n_state, widths, codes, n_layers, loss, <const float*>x,
+                           <const float*>y, cost)
 
 
 def step_rows(cnp.ndarray params not None, cnp.ndarray state not None,
@@ -296,23 +318,32 @@ def step_rows(cnp.ndarray params not None, cnp.ndarray state not None,
     step is undone (parameters, state and settings as they were). Checks every length it
     relies on.
     """
+    cdef double cost = 0.0
+    cdef int outcome = rows_step(params, state, sizes, activations, loss, X, Y, optimizer,
+                                 settings, &cost)
+    return None if outcome == 0 else (cost, outcome)
+
+
+cdef int rows_step(cnp.ndarray params, cnp.ndarray state, cnp.ndarray sizes,
+                   cnp.ndarray activations, Py_ssize_t loss, cnp.ndarray X, cnp.ndarray Y,
+                   Py_ssize_t optimizer, cnp.ndarray settings, double* cost) except -1:
+    # step_rows, its outcome 0 for None
     cdef int kind = cnp.PyArray_TYPE(params)
     cdef Py_ssize_t n_layers, n_settings, n_state, n
     cdef const Py_ssize_t* widths = <const Py_ssize_t*>cnp.PyArray_DATA(sizes)
     cdef const Py_ssize_t* codes = <const Py_ssize_t*>cnp.PyArray_DATA(activations)
     cdef double* values
     cdef int outcome
-    cdef double cost = 0.0
     n_layers = step_arguments(params, state, sizes, activations, loss, optimizer, settings,
                               (X, Y), 2)
     if n_layers < 0:
-        return None
+        return 0
     n = cnp.PyArray_DIM(X, 0)
     check_length("X's second dimension", cnp.PyArray_DIM(X, 1), widths[0])
     check_length("Y's second dimension", cnp.PyArray_DIM(Y, 1), widths[n_layers])
     check_length("Y", cnp.PyArray_DIM(Y, 0), n)
     if n == 0:
-        return None
+        return 0
     n_settings = cnp.PyArray_DIM(settings, 0)
     n_state = STATE_ARRAYS[optimizer]
     values = <double*>cnp.PyArray_DATA(settings)
@@ -323,16 +354,72 @@ def step_rows(cnp.ndarray params not None, cnp.ndarray state not None,
                 optimizer, <double*>cnp.PyArray_DATA(params), <double*>cnp.PyArray_DATA(state),
                 values, n_settings, n_state, widths, codes, n_layers, loss,
                 <const double*>cnp.PyArray_DATA(X), <const double*>cnp.PyArray_DATA(Y), n,
-                &cost)
+                cost)
     else:
         with nogil:
             outcome = step_rows_batch(
                 optimizer, <float*>cnp.PyArray_DATA(params), <float*>cnp.PyArray_DATA(state),
                 values, n_settings, n_state, widths, codes, n_layers, loss,
-                <const float*>cnp.PyArray_DATA(X), <const float*>cnp.PyArray_DATA(Y), n, &cost)
+                <const float*>cnp.PyArray_DATA(X), <const float*>cnp.PyArray_DATA(Y), n, cost)
     if outcome == -1:
         raise MemoryError(f"no memory for a step on {n} samples")
-    return None if outcome == 0 else (cost, outcome)
+    return outcome
+
+
+def step_direct(cnp.ndarray params not None, cnp.ndarray state not None,
+                cnp.ndarray scalars not None, cnp.ndarray sizes not None,
+                cnp.ndarray activations not None, Py_ssize_t loss, cnp.ndarray X not None,
+                cnp.ndarray Y not None, Py_ssize_t optimizer, cnp.ndarray settings not None):
+    """`Network.step`'s low-latency path in one call: `step_one` where X and Y are 1-D,
+    `step_rows` where X is 2-D (Y 2-D, or 1-D for a network of one output), with the
+    optimizer's scalar state `scalars` (float64, OptimizerState.scalars) written into the end
+    of settings first and taken back after, as OptimizerState.refresh and keep do.
+
+    Returns None, with nothing changed but settings' end, where those return None, where the
+    samples' lengths do not fit the network or their dimensions are none of these, or where
+    scalars is not a writeable float64 vector no longer than settings: the caller then takes
+    the general path, which converts or reports them. Otherwise returns (the mean cost of the
+    samples before the step, outcome), outcome as theirs.
+    """
+    cdef int ndim = cnp.PyArray_NDIM(X)
+    cdef Py_ssize_t n_scalars = cnp.PyArray_DIM(scalars, 0) if cnp.PyArray_NDIM(scalars) else 0
+    cdef Py_ssize_t n_units, n = 1
+    cdef const Py_ssize_t* widths
+    cdef double* tail
+    cdef double cost = 0.0
+    cdef int outcome
+    if not (vector_of(scalars, cnp.NPY_FLOAT64) and cnp.PyArray_ISWRITEABLE(scalars)
+            and vector_of(settings, cnp.NPY_FLOAT64) and cnp.PyArray_ISWRITEABLE(settings)
+            and n_scalars <= cnp.PyArray_DIM(settings, 0) and vector_of(sizes, cnp.NPY_INTP)
+            and cnp.PyArray_DIM(sizes, 0) >= 2):
+        return None
+    widths = <const Py_ssize_t*>cnp.PyArray_DATA(sizes)
+    n_units = cnp.PyArray_DIM(sizes, 0)
+    if ndim == 1 and cnp.PyArray_NDIM(Y) == 1:
+        if (cnp.PyArray_DIM(X, 0) != widths[0]
+                or cnp.PyArray_DIM(Y, 0) != widths[n_units - 1]):
+            return None
+    elif ndim == 2:
+        n = cnp.PyArray_DIM(X, 0)
+        if cnp.PyArray_NDIM(Y) == 1 and widths[n_units - 1] == 1:
+            Y = Y.reshape(-1, 1)
+        if (cnp.PyArray_NDIM(Y) != 2 or cnp.PyArray_DIM(X, 1) != widths[0]
+                or cnp.PyArray_DIM(Y, 0) != n or cnp.PyArray_DIM(Y, 1) != widths[n_units - 1]):
+            return None
+    else:
+        return None
+    tail = <double*>cnp.PyArray_DATA(settings) + cnp.PyArray_DIM(settings, 0) - n_scalars
+    memcpy(tail, cnp.PyArray_DATA(scalars), n_scalars * sizeof(double))
+    if ndim == 1:
+        outcome = one_step(params, state, sizes, activations, loss, X, Y, optimizer, settings,
+                           &cost)
+    else:
+        outcome = rows_step(params, state, sizes, activations, loss, X, Y, optimizer,
+                            settings, &cost)
+    if outcome == 0:
+        return None
+    memcpy(cnp.PyArray_DATA(scalars), tail, n_scalars * sizeof(double))
+    return (cost / n, outcome)
 
 
 def forward(const floating[::1] params not None, const Py_ssize_t[::1] sizes not None,
