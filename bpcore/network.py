@@ -263,13 +263,13 @@ class Network:
         >>> net.predict([3.0, 3.0])
         array([0.5])
         """
-        return _Views("weights", [w for w, _ in layer_parameters(self._params, self._sizes)])
+        return LayerViews("weights", [w for w, _ in layer_parameters(self._params, self._sizes)])
 
     @property
     def biases(self) -> list[Floats]:
         """list of ndarray: b for each layer, ``biases[i]`` of shape (sizes[i + 1],); writable
         views of the network's parameters, like `weights`."""
-        return _Views("biases", [b for _, b in layer_parameters(self._params, self._sizes)])
+        return LayerViews("biases", [b for _, b in layer_parameters(self._params, self._sizes)])
 
     def __repr__(self) -> str:
         return (f"Network({list(self._sizes)}, activation={self.activation!r}, "
@@ -1450,7 +1450,7 @@ class Network:
         write_model(self.get_state(), path)
 
 
-class _Views(list):  # type: ignore[type-arg]
+class LayerViews(list):  # type: ignore[type-arg]
     """Views of a network's parameter arrays, made afresh on each access (`Network.weights`
     and `biases`; transposed, the scikit-learn estimators' `coefs_`): assigning an item writes
     into the network instead of into this throwaway list."""

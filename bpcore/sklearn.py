@@ -54,7 +54,7 @@ except ImportError as error:  # pragma: no cover - the test extra installs sciki
                       f"'bpcore[sklearn]'): {error}") from error
 
 from ._layout import parameter_count
-from .network import Network, _Views
+from .network import LayerViews, Network
 from .optim import SGD, Adam
 
 __all__ = ["MLPClassifier", "MLPRegressor", "from_sklearn", "to_sklearn"]
@@ -117,22 +117,22 @@ class _BaseMLP(BaseEstimator):
     # ---- fitted weights: views of the network's parameters in scikit-learn's orientation
 
     @property
-    def coefs_(self) -> _Views:
+    def coefs_(self) -> LayerViews:
         """Each layer's weights, shape (n_in, n_out): views of `network_`'s (transposed);
         ``coefs_[i] = W`` (W of that layer's shape exactly) writes W into the network, and
         so does ``coefs_ = [W0, W1, ...]``."""
-        return _Views("coefs_", self._network().weights, transpose=True)
+        return LayerViews("coefs_", self._network().weights, transpose=True)
 
     @coefs_.setter
     def coefs_(self, coefs: list[npt.ArrayLike]) -> None:
         self.coefs_.assign(coefs)
 
     @property
-    def intercepts_(self) -> _Views:
+    def intercepts_(self) -> LayerViews:
         """Each layer's biases, shape (n_out,): views of `network_`'s;
         ``intercepts_[i] = b`` and ``intercepts_ = [b0, b1, ...]`` write into it, as
         `coefs_`."""
-        return _Views("intercepts_", self._network().biases)
+        return LayerViews("intercepts_", self._network().biases)
 
     @intercepts_.setter
     def intercepts_(self, intercepts: list[npt.ArrayLike]) -> None:
