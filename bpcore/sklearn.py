@@ -372,8 +372,13 @@ class _BaseMLP(BaseEstimator):
         if rate != self._learning_rate and self._settings["momentum"] > 0:
             state = self._network().get_state()["optimizer"]
             if state["name"] == "sgd":
-                state["velocity"] *= self._learning_rate / rate
-                self._network().set_state({"optimizer": state})
+                with np.errstate(over="ignore"):
+                    state["velocity"] *= self._learning_rate / rate
+                # a diverged fit's velocity is not finite, nor are its parameters: there is no
+                # trajectory left to keep, set_state would refuse it, and scikit-learn's own
+                # checks (early stopping's best weights) take it from there
+                if np.isfinite(state["velocity"]).all():
+                    self._network().set_state({"optimizer": state})
         self._learning_rate = rate
 
     def _end_epoch(self, records: npt.NDArray[np.float64], batch_rows: npt.NDArray[Any],

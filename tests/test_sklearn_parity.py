@@ -296,6 +296,26 @@ def test_stochastic_solver_fit_matches_scikit_learn(kind, params):
     assert_same_predictions(ours, theirs, X, y)
 
 
+def test_a_diverging_momentum_fit_with_invscaling_ends_as_scikit_learn():
+    # the velocity, rescaled at each new rate, goes non-finite with the parameters; early
+    # stopping then gives back the best epoch's weights, in both
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(31, 4) * 10, rng.randn(31)
+    params = dict(hidden_layer_sizes=(6, 10, 11), solver="sgd", random_state=91,
+                  activation="identity", batch_size=1, learning_rate="invscaling",
+                  learning_rate_init=0.1, alpha=0.1, max_iter=2, shuffle=False, momentum=0.9,
+                  early_stopping=True, n_iter_no_change=2, tol=0.01)
+    models = [MLPRegressor(**params), SkMLPRegressor(**params)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # overflow in scikit-learn's NumPy, convergence
+        for model in models:
+            model.fit(X, y)
+    ours, theirs = models
+    assert not np.isfinite(theirs.loss_curve_).all()  # it did diverge
+    assert_same_fit(ours, theirs)
+    assert_same_predictions(ours, theirs, X, y)
+
+
 def test_the_grid_covers_every_setting_and_both_ways_to_stop():
     """The grid above really covers what the module docstring says (it is easy to lose a setting
     while editing it), and the fits end in every way: max_iter, the tol rule, early stopping."""
