@@ -54,6 +54,7 @@ except ImportError as error:  # pragma: no cover - the test extra installs sciki
                       f"'bpcore[sklearn]'): {error}") from error
 
 from ._layout import parameter_count
+from ._spec import MAX_WIDTH
 from .network import LayerViews, Network
 from .optim import SGD, Adam
 
@@ -167,11 +168,16 @@ class _BaseMLP(BaseEstimator):
     def _fit(self, X: Any, y: Any, sample_weight: Any = None, incremental: bool = False) -> Any:
         hidden = self.hidden_layer_sizes
         hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
-        if np.any(np.array(hidden) <= 0):
+        numbers = [size for size in hidden if isinstance(size, (int, float, np.number))]
+        if any(size <= 0 for size in numbers):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden}.")
-        if not all(isinstance(size, (int, np.integer)) for size in hidden):
-            raise TypeError(f"hidden_layer_sizes must hold whole numbers of units, got "
-                            f"{hidden}")
+        for i, size in enumerate(hidden):
+            if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)):
+                raise TypeError(f"hidden_layer_sizes[{i}] must be a whole number of units, "
+                                f"got {size!r}")
+            if size > MAX_WIDTH:
+                raise ValueError(f"hidden_layer_sizes[{i}] must be at most {MAX_WIDTH} units "
+                                 f"in bpcore, got {size}")
         first_pass = "network_" not in vars(self) or (not self.warm_start and not incremental)
         if self.solver == "sgd" and self.momentum >= 1:
             raise ValueError(f"momentum must be below 1 in bpcore.sklearn (a velocity that "
@@ -575,7 +581,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     ValueError, TypeError
         From fit and partial_fit: for a parameter outside scikit-learn's allowed values
         (its InvalidParameterError is both), hidden_layer_sizes that are not whole numbers
-        > 0, or ``momentum >= 1`` with sgd; for the data, see `MLPClassifier.fit`.
+        from 1 to 2**24, or ``momentum >= 1`` with sgd; for the data, see `MLPClassifier.fit`.
     sklearn.exceptions.NotFittedError
         From predict, predict_proba, predict_log_proba and score before a fit.
 

@@ -146,6 +146,33 @@ def test_bad_parameters_raise_like_scikit_learn(ours, theirs, params):
         assert "hidden_layer_sizes" in str(error)
 
 
+@pytest.mark.parametrize("ours", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("hidden, kind, message", [
+    ((4, 2.5), TypeError, "hidden_layer_sizes[1] must be a whole number of units, got 2.5"),
+    ((True,), TypeError, "hidden_layer_sizes[0] must be a whole number of units, got True"),
+    ((3, None), TypeError, "hidden_layer_sizes[1] must be a whole number of units, got None"),
+    (("10",), TypeError, "hidden_layer_sizes[0] must be a whole number of units, got '10'"),
+    ((8, 2**24 + 1), ValueError, f"hidden_layer_sizes[1] must be at most {2**24} units"),
+])
+def test_hidden_layer_sizes_entries_that_are_no_widths_are_named(ours, hidden, kind, message):
+    """Entries scikit-learn's parameter check lets through (it checks the container only):
+    a clear error naming the entry, where scikit-learn fails inside NumPy or takes True for
+    one unit. Too wide is bpcore's own limit."""
+    X, y = data_for(ours)
+    with pytest.raises(kind) as raised:
+        ours(hidden_layer_sizes=hidden, max_iter=2).fit(X, y)
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize("ours, theirs", PAIRS, ids=PAIR_IDS)
+def test_a_width_below_one_is_scikit_learns_error_before_any_type_error(ours, theirs):
+    X, y = data_for(ours)
+    error = assert_raises_like_scikit_learn(
+        lambda: ours(hidden_layer_sizes=(2.5, -1), max_iter=2).fit(X, y),
+        lambda: theirs(hidden_layer_sizes=(2.5, -1), max_iter=2).fit(X, y))
+    assert "hidden_layer_sizes must be > 0" in str(error)
+
+
 def test_regressor_bad_loss_and_both_bad_dtype():
     X, y = regression()
     assert_raises_like_scikit_learn(lambda: MLPRegressor(loss="huber").fit(X, y),
@@ -536,7 +563,7 @@ def test_text_targets_and_fractional_layer_sizes_are_type_errors():
     X, y = regression()
     with pytest.raises(TypeError, match="y must hold numbers"):
         MLPRegressor(max_iter=2).fit(X, y.astype(str))
-    with pytest.raises(TypeError, match="hidden_layer_sizes must hold whole numbers"):
+    with pytest.raises(TypeError, match=r"hidden_layer_sizes\[0\] must be a whole number"):
         MLPRegressor(hidden_layer_sizes=(10.5,), max_iter=2).fit(X, y)
     with pytest.raises(TypeError):  # scikit-learn's own type, for the same input
         SkMLPRegressor(hidden_layer_sizes=(10.5,), max_iter=2).fit(X, y)
