@@ -16,7 +16,8 @@ computed in float64 here.
 
 Differences, on purpose: negative sample weights, negative targets under ``loss='poisson'``
 and ``momentum=1`` are refused (ValueError; scikit-learn accepts them, the last two giving NaN
-or a velocity that never decays); a mini-batch whose sample weights are all zero takes no
+or a velocity that never decays), as is a warm start or partial_fit after the regressor's
+loss changed (scikit-learn trains its fitted output layer under the new loss); a mini-batch whose sample weights are all zero takes no
 step (scikit-learn raises ZeroDivisionError); sparse X is accepted and made dense.
 
 This module needs scikit-learn (``pip install "bpcore[sklearn]"``). `from_sklearn` and
@@ -198,6 +199,7 @@ class _BaseMLP(BaseEstimator):
         if first_pass:
             self._initialize(Y, [X.shape[1]] + hidden + [self.n_outputs_])
         else:
+            self._check_same_output()
             self._follow_parameters()
         if self.solver == "lbfgs":
             self._fit_lbfgs(X, Y, sample_weight)
@@ -244,6 +246,17 @@ class _BaseMLP(BaseEstimator):
                 self.best_loss_ = np.inf
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
+
+    def _check_same_output(self) -> None:
+        """A warm start or partial_fit trains the fitted output layer on: refused when the
+        regressor's loss now needs another one."""
+        if not self._is_classifier():
+            output = "exp" if self.loss == "poisson" else "identity"
+            if output != self.out_activation_:
+                raise ValueError(f"loss={self.loss!r} needs an {output} output and the fitted "
+                                 f"network has an {self.out_activation_} one: a warm start "
+                                 f"or partial_fit trains the fitted network on; fit with "
+                                 f"warm_start=False for a new one")
 
     def _follow_parameters(self) -> None:
         """A warm start after set_params(activation=...) or (dtype=...) trains on with the new
@@ -910,8 +923,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     Raises
     ------
     ValueError, TypeError
-        From fit and partial_fit, for a bad parameter, as `MLPClassifier`'s; for the data,
-        see `MLPRegressor.fit`.
+        From fit and partial_fit, for a bad parameter, as `MLPClassifier`'s, or when a warm
+        start or partial_fit would train on after ``set_params(loss=...)`` changed the output
+        layer the loss needs; for the data, see `MLPRegressor.fit`.
     sklearn.exceptions.NotFittedError
         From predict and score before a fit.
 

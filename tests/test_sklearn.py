@@ -668,6 +668,29 @@ def test_warm_start_after_a_new_activation_follows_scikit_learn():
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-10, atol=1e-14)
 
 
+def test_training_on_under_a_loss_that_needs_another_output_is_refused():
+    """An intended difference: scikit-learn trains its identity output under the Poisson
+    loss (NaN losses); bpcore refuses, leaves the model as it was, and predicts with it."""
+    X, y = regression()
+    y = np.abs(y)
+    for warm_start, train_on in [(True, "fit"), (False, "partial_fit")]:
+        model = MLPRegressor(hidden_layer_sizes=(5,), max_iter=3, random_state=0,
+                             warm_start=warm_start)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X, y)
+        before, steps = model.predict(X), model.t_
+        model.set_params(loss="poisson")
+        with pytest.raises(ValueError, match="loss='poisson' needs an exp output"):
+            getattr(model, train_on)(X, y)
+        np.testing.assert_array_equal(model.predict(X), before)
+        model.set_params(loss="squared_error")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            getattr(model, train_on)(X, y)  # back to its own loss: trains on
+        assert model.t_ > steps
+
+
 def test_refusals_come_before_any_weights_are_drawn():
     X, y = regression()
     for model, target in [(MLPRegressor(solver="sgd", momentum=1.0), y),
