@@ -1453,7 +1453,30 @@ class Network:
 class LayerViews(list):  # type: ignore[type-arg]
     """Views of a network's parameter arrays, made afresh on each access (`Network.weights`
     and `biases`; transposed, the scikit-learn estimators' `coefs_`): assigning an item writes
-    into the network instead of into this throwaway list."""
+    into the network instead of into this throwaway list.
+
+    Parameters
+    ----------
+    name : str
+        What the list is called in errors ("weights", "coefs_").
+    arrays : list of ndarray
+        The views, one per layer.
+    transpose : bool, default False
+        Hold each view transposed (scikit-learn's (n_in, n_out) orientation).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import bpcore
+    >>> net = bpcore.Network([2, 3, 1], seed=0)
+    >>> net.weights[1] = np.ones((1, 3))
+    >>> net.weights[1]
+    array([[1., 1., 1.]])
+    >>> net.weights[1] = np.ones(3)
+    Traceback (most recent call last):
+    ...
+    ValueError: weights[1] must have shape (1, 3), got an array of shape (3,)
+    """
 
     def __init__(self, name: str, arrays: list[Floats], transpose: bool = False) -> None:
         super().__init__(array.T if transpose else array for array in arrays)
@@ -1470,7 +1493,22 @@ class LayerViews(list):  # type: ignore[type-arg]
         view[...] = array
 
     def assign(self, values: Any) -> None:
-        """Write every layer: values holds one array per layer, each of its layer's shape."""
+        """Write every layer.
+
+        Parameters
+        ----------
+        values : iterable of array_like
+            One array per layer, each of its layer's shape.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import bpcore
+        >>> net = bpcore.Network([2, 3, 1], seed=0)
+        >>> net.biases.assign([np.zeros(3), [0.5]])
+        >>> net.biases[1]
+        array([0.5])
+        """
         values = list(values)
         if len(values) != len(self):
             raise ValueError(f"{self._name} must have {len(self)} arrays, one per layer, got "
