@@ -17,8 +17,9 @@ computed in float64 here.
 Differences, on purpose: negative sample weights, negative targets under ``loss='poisson'``
 and ``momentum=1`` are refused (ValueError; scikit-learn accepts them, the last two giving NaN
 or a velocity that never decays), as is a warm start or partial_fit after the regressor's
-loss changed (scikit-learn trains its fitted output layer under the new loss); a mini-batch whose sample weights are all zero takes no
-step (scikit-learn raises ZeroDivisionError); sparse X is accepted and made dense.
+loss changed (scikit-learn trains its fitted output layer under the new loss); a mini-batch
+whose sample weights are all zero takes no step (scikit-learn raises ZeroDivisionError);
+sparse X is accepted and made dense.
 
 This module needs scikit-learn (``pip install "bpcore[sklearn]"``). `from_sklearn` and
 `to_sklearn` convert fitted estimators both ways.
@@ -169,8 +170,8 @@ class _BaseMLP(BaseEstimator):
     def _fit(self, X: Any, y: Any, sample_weight: Any = None, incremental: bool = False) -> Any:
         hidden = self.hidden_layer_sizes
         hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
-        numbers = [size for size in hidden if isinstance(size, (int, float, np.number))]
-        if any(size <= 0 for size in numbers):
+        if any(size <= 0 for size in hidden
+               if isinstance(size, (int, float, np.integer, np.floating))):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden}.")
         for i, size in enumerate(hidden):
             if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)):
@@ -393,9 +394,9 @@ class _BaseMLP(BaseEstimator):
             if state["name"] == "sgd":
                 with np.errstate(over="ignore"):
                     state["velocity"] *= self._learning_rate / rate
-                # a diverged fit's velocity is not finite, nor are its parameters: there is no
-                # trajectory left to keep, set_state would refuse it, and scikit-learn's own
-                # checks (early stopping's best weights) take it from there
+                # a diverged fit's velocity is not finite (its parameters follow at the next
+                # step): no trajectory is left to keep, set_state would refuse it, and
+                # scikit-learn's own checks (early stopping's best weights) take it from there
                 if np.isfinite(state["velocity"]).all():
                     self._network().set_state({"optimizer": state})
         self._learning_rate = rate
