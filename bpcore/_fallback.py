@@ -536,6 +536,7 @@ def step_direct(params: Floats, state: Floats, scalars: Floats, sizes: Indices,
     the general path, which converts or reports them. Otherwise returns (the mean cost of the
     samples before the step, outcome), outcome as theirs.
     """
+    loss, optimizer = _index(loss), _index(optimizer)  # before settings change, as Cython's
     _ndarrays(params=params, state=state, scalars=scalars, sizes=sizes,
               activations=activations, X=X, Y=Y, settings=settings)
 
@@ -554,8 +555,8 @@ def step_direct(params: Floats, state: Floats, scalars: Floats, sizes: Indices,
     elif X.ndim == 2:
         n = X.shape[0]
         if Y.ndim == 1 and n_out == 1:
-            Y = Y.reshape(-1, 1)
-        if Y.ndim != 2 or X.shape[1] != n_in or Y.shape != (n, n_out):
+            Y = Y.reshape(-1, 1)  # a subclass's reshape may return None
+        if Y is None or Y.ndim != 2 or X.shape[1] != n_in or Y.shape != (n, n_out):
             return None
     else:
         return None

@@ -847,6 +847,7 @@ class Network:
         if type(X) is np.ndarray and type(Y) is np.ndarray and sample_weight is None:
             # the low-latency path (online learning, small batches): one kernel call takes
             # samples as the network stores them and leaves anything else to the general path
+            before = self._state
             chosen, settings = self._step_settings(optimizer, lr, momentum, weight_decay)
             state = self._state
             result = _backend.kernels.step_direct(
@@ -856,6 +857,9 @@ class Network:
                 if result[1] != 1:
                     self._step_failed(chosen, X, Y, *result)
                 return result[0]
+            # the general path checks the samples before another kind of optimizer's fresh
+            # state replaces this one: samples it refuses leave the state as it was
+            self._state = before
         X, Y = self._data(X, Y)
         n = X.shape[0]
         weights = self._weights(sample_weight, n)

@@ -134,6 +134,25 @@ def test_the_state_follows_the_kind_of_optimizer(backend):
     assert state["name"] == "sgd" and not np.any(state["velocity"])
 
 
+@pytest.mark.parametrize("bad", ["rows", "nan", "one sample"])
+def test_a_refused_step_of_another_kind_keeps_the_state(backend, bad):
+    # the samples are checked before a new kind of optimizer's fresh state replaces the
+    # old: a step refused for its samples loses no Adam moments
+    X, Y = data()
+    net = network()
+    net.fit(X, Y, epochs=1, optimizer="adam")
+    before = net.get_state()["optimizer"]
+    samples = {"rows": (X[:3], Y[:2]), "nan": (X[:3], np.where(Y[:3] == Y[0, 0], np.nan, Y[:3])),
+               "one sample": (X[0], Y[0, :-1])}[bad]
+    with pytest.raises(ValueError):
+        net.step(*samples, lr=0.05)
+    after = net.get_state()["optimizer"]
+    assert after["name"] == "adam" and after["step"] == before["step"] == len(X)
+    np.testing.assert_array_equal(after["m"], before["m"])
+    net.step(X[:3], Y[:3], lr=0.05)  # a step it takes starts SGD afresh, as before
+    assert net.get_state()["optimizer"]["name"] == "sgd"
+
+
 def test_adam_state_round_trips_and_continues_bit_for_bit(backend):
     X, Y = data()
     optimizer = bpcore.Adam(lr=0.01)
