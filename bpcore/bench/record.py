@@ -21,7 +21,8 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .table import IMPLEMENTATIONS, TABLE_WIDTH, Row, Target, format_ratio, format_value
+from .table import (IMPLEMENTATIONS, TABLE_WIDTH, Row, Target, clip, format_ratio,
+                    format_value)
 
 FORMAT_KEY = "bpcore_bench"  # the key that marks a bpcore bench file; its value: the version
 FORMAT_VERSION = 1
@@ -332,7 +333,11 @@ def _speedup(a: Row, b: Row) -> str:
 
 
 def _short_ratio(ratio: float) -> str:
-    """About three digits, as "0.97", "59.2", "237": two of these share a cell."""
+    """About three digits, as "0.97", "59.2", "237", at most four characters ("2e4" from
+    10,000 on): two of these share a cell."""
+    if 9999.5 <= ratio < math.inf:
+        mantissa, exponent = f"{ratio:.0e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
     return f"{ratio:.2f}" if ratio < 10 else (f"{ratio:.1f}" if ratio < 100 else f"{ratio:.0f}")
 
 
@@ -379,8 +384,12 @@ def format_comparison(a: Run, b: Run, headers: bool = True) -> str:
                       *(_ratio_pair(row_a, row_b, name) for name in names),
                       (f"{other} " + _ratio_pair(row_a, row_b, other)) if other else "-"])
     widths = [max(len(cells[column]) for cells in table) for column in range(len(table[0]))]
+    # the cases' names give way where the other columns leave less than TABLE_WIDTH (ratios
+    # of 1,000 and more, a long other library's name), as format_table's titles do
+    widths[0] = min(widths[0], max(8, TABLE_WIDTH - sum(widths[1:]) - len(widths) + 1))
     for number, cells in enumerate(table):
-        lines.append((cells[0].ljust(widths[0]) + " " + cells[1].ljust(widths[1]) + " "
+        case = clip(cells[0], widths[0])
+        lines.append((case.ljust(widths[0]) + " " + cells[1].ljust(widths[1]) + " "
                       + " ".join(cell.rjust(width) for cell, width in zip(cells[2:], widths[2:]))
                       ).rstrip())
         if number == 0:
