@@ -1,6 +1,9 @@
 """Gradient checking: backpropagation against central finite differences."""
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 import numpy.typing as npt
 
@@ -13,6 +16,8 @@ def numerical_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
     as one flat vector in the layout of the network's parameters.
 
     Each parameter is nudged in place and put back exactly, so the network ends as it began.
+    A float32 network is differentiated on a float64 copy of it (the same function at the
+    same parameters, computed wider), since float32 rounding would drown a step of 1e-6.
     This takes two forward passes per parameter: meant for small networks and batches.
 
     Parameters
@@ -24,7 +29,7 @@ def numerical_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
     Y : array_like of shape (n_samples, n_out), or (n_samples,) when n_out is 1
         Targets, as for `bpcore.Network.loss`.
     eps : float, default 1e-6
-        The step of the differences.
+        The step of the differences, > 0.
 
     Returns
     -------
@@ -35,7 +40,8 @@ def numerical_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
     Raises
     ------
     TypeError
-        If `network` is not a `bpcore.Network`, or X or Y do not hold real numbers.
+        If `network` is not a `bpcore.Network`, `eps` is not a real number, or X or Y do
+        not hold real numbers.
     ValueError
         If `eps` is not a positive finite number, or X or Y do not fit the network, as for
         `bpcore.Network.loss`.
@@ -54,7 +60,8 @@ def numerical_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
     >>> bool(np.allclose(numeric[:6], g.weights[0].ravel(), atol=1e-8))
     True
     """
-    _check_arguments(network, eps)
+    eps = _checked(network, eps)
+    network = _float64(network)
     # the weights and biases are writable views of the network's parameters, in their order
     blocks = [block.reshape(-1) for pair in zip(network.weights, network.biases) for block in pair]
     numeric = np.empty(sum(len(block) for block in blocks), dtype=np.float64)
@@ -79,7 +86,11 @@ def check_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
     Each parameter's error is ``|analytic - numeric| / max(1, |analytic|, |numeric|)``: relative
     for gradients larger than 1, absolute below (where a relative error would only measure
     the finite differences' own rounding). A float32 network is checked on a float64 copy,
-    since float32 rounding would drown a step of 1e-6. Expect about 1e-8 or less.
+    since float32 rounding would drown a step of 1e-6. Expect about 1e-8 or less, except
+    where the differences cannot follow the gradient: a relu or leaky_relu unit whose z lies
+    within eps of its kink at 0 (zero biases on inputs of 0, say) gives an error up to that
+    unit's share of the gradient, and a large loss (1e4 and more) rounding errors of about
+    1e-16 * loss / eps. Check at random parameters and inputs, away from kinks.
 
     Parameters
     ----------
@@ -102,7 +113,8 @@ def check_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
     ValueError
         If `eps` is not a positive finite number, or X or Y do not fit the network.
     TypeError
-        If `network` is not a `bpcore.Network`, or X or Y do not hold real numbers.
+        If `network` is not a `bpcore.Network`, `eps` is not a real number, or X or Y do
+        not hold real numbers.
 
     Examples
     --------
@@ -115,12 +127,8 @@ def check_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
     >>> bpcore.check_gradients(net, X, Y) < 1e-6
     True
     """
-    _check_arguments(network, eps)
-    if network.dtype != np.float64:
-        state = network.get_state()
-        network = Network(state["sizes"], activation=state["activation"],
-                          output=state["output"], loss=state["loss"], dtype="float64")
-        network.set_state({"parameters": state["parameters"]})
+    eps = _checked(network, eps)
+    network = _float64(network)
     g = network.gradients(X, Y)
     analytic = np.concatenate([np.concatenate([w.ravel(), b]) for w, b in zip(g.weights, g.biases)])
     numeric = numerical_gradients(network, X, Y, eps)
@@ -128,8 +136,23 @@ def check_gradients(network: Network, X: npt.ArrayLike, Y: npt.ArrayLike,
     return float(np.max(np.abs(analytic - numeric) / scale))
 
 
-def _check_arguments(network: object, eps: object) -> None:
+def _checked(network: object, eps: object) -> float:
+    """`eps` as a float, once it and `network` are found to be what the checks take."""
     if not isinstance(network, Network):
         raise TypeError(f"network must be a bpcore.Network, got {type(network).__name__}")
-    if not (isinstance(eps, (int, float)) and np.isfinite(eps) and eps > 0):
+    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real):
+        raise TypeError(f"eps must be a real number, got {type(eps).__name__} {eps!r}")
+    if not (math.isfinite(eps) and eps > 0):
         raise ValueError(f"eps must be a positive finite number, got {eps!r}")
+    return float(eps)
+
+
+def _float64(network: Network) -> Network:
+    """`network` itself in float64, or a float64 copy of its parameters."""
+    if network.dtype == np.float64:
+        return network
+    state = network.get_state()
+    wide = Network(state["sizes"], activation=state["activation"], output=state["output"],
+                   loss=state["loss"], dtype="float64")
+    wide.set_state({"parameters": state["parameters"]})
+    return wide

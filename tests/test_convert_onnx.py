@@ -154,6 +154,11 @@ def test_nothing_is_written_when_to_onnx_fails(tmp_path):
         to_onnx(net, tmp_path / "folder")
     with pytest.raises(ValueError, match="opset"):  # arguments are checked before writing
         to_onnx(net, tmp_path / "model.onnx", opset=12)
+    # as save refuses them: a model of NaN or infinite parameters computes NaN
+    hidden = network([3, 4, 2])
+    hidden.biases[1][1] = -np.inf
+    with pytest.raises(ValueError, match=r"net's biases\[1\] hold NaN or infinity"):
+        to_onnx(hidden, tmp_path / "model.onnx")
     assert os.listdir(tmp_path) == ["folder"] and os.listdir(tmp_path / "folder") == []
 
 

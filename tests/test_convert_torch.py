@@ -133,6 +133,10 @@ def test_wrong_types_and_exp():
     poisson = bpcore.Network([2, 1], output="exp", loss="poisson")
     with pytest.raises(ValueError, match="exp output"):
         bpcore.convert.to_torch(poisson)
+    net = bpcore.Network([2, 3, 1], seed=0)
+    net.weights[0][2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"net's weights\[0\] hold NaN or infinity"):
+        bpcore.convert.to_torch(net)
 
 
 def test_the_sklearn_conversions_are_re_exported():

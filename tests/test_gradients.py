@@ -67,6 +67,25 @@ def test_check_gradients_on_float32_checks_a_float64_copy():
         np.testing.assert_array_equal(w, kept)
 
 
+@pytest.mark.parametrize("eps", [np.float32(1e-3), np.float64(1e-6), 1e-6, 1])
+def test_numerical_gradients_of_float32_are_those_of_a_float64_copy(eps):
+    # float32 rounding would drown the differences; any real eps (NumPy's too) is taken
+    network = bpcore.Network([3, 4, 2], activation="tanh", dtype="float32", seed=2)
+    X, Y = data("mse", n_out=2)
+    before = network.get_state()["parameters"].copy()
+    wide = bpcore.Network([3, 4, 2], activation="tanh", seed=0)
+    wide.set_state({"parameters": before.astype(np.float64)})
+    numeric = numerical_gradients(network, X, Y, eps=eps)
+    assert numeric.dtype == np.float64
+    np.testing.assert_array_equal(numeric, numerical_gradients(wide, X, Y, eps=float(eps)))
+    np.testing.assert_array_equal(network.get_state()["parameters"], before)
+    if eps == 1e-6:
+        g = wide.gradients(X, Y)
+        analytic = np.concatenate([np.concatenate([w.ravel(), b])
+                                   for w, b in zip(g.weights, g.biases)])
+        np.testing.assert_allclose(numeric, analytic, rtol=0, atol=1e-7)
+
+
 def test_deltas_are_per_sample_and_average_to_the_bias_gradient():
     network = bpcore.Network([3, 5, 4], activation="relu", output="softmax",
                              loss="cross_entropy", seed=3)
@@ -96,6 +115,8 @@ def test_gradients_report_the_outputs_predict_gives(output, loss):
     ("net", 1e-6, TypeError, "network must be a bpcore.Network, got str"),
     ("network", 0.0, ValueError, "eps must be a positive finite number, got 0.0"),
     ("network", float("nan"), ValueError, "eps must be a positive finite number, got nan"),
+    ("network", True, TypeError, "eps must be a real number, got bool True"),
+    ("network", "1e-6", TypeError, "eps must be a real number, got str '1e-6'"),
 ])
 def test_the_gradient_checks_name_a_bad_argument(check, network, eps, error, message):
     X, Y = np.array([[0.0, 1.0]]), np.array([1.0])

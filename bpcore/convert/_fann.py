@@ -508,7 +508,7 @@ def save_fann(net: Network, path: str | os.PathLike[str], fann_version: str = "2
         ...
     ValueError: net has the output activation 'relu', which FANN 2.2 does not have: ...
     """
-    layers = layers_of(net)
+    layers = layers_of(net, target="a FANN network")
     if not isinstance(fann_version, str) or fann_version not in _SAVABLE:
         raise ValueError(f"fann_version must be '2.2' or '2.3', got {fann_version!r}")
     for index, name in enumerate(layers.activations):
@@ -525,10 +525,6 @@ def save_fann(net: Network, path: str | os.PathLike[str], fann_version: str = "2
                else "FANN has no exponential activation")
         raise ValueError(f"net has the {place} activation {name!r}, which FANN cannot "
                          f"express: {why}")
-    for index, (w, b) in enumerate(zip(layers.weights, layers.biases)):
-        if not (np.isfinite(w).all() and np.isfinite(b).all()):
-            raise ValueError(f"net has weights or biases in layer {index} that are not "
-                             f"finite; FANN cannot run them")
     text = _file_text(layers.weights, layers.biases, layers.activations)
     write_atomically(path, lambda file: file.write(text.encode("ascii")))
 

@@ -98,7 +98,8 @@ def to_onnx(net: Network, path: str | os.PathLike[str] | None = None,
     TypeError
         If `net` is not a Network or `opset` is not an int.
     ValueError
-        If `opset` is outside the supported range.
+        If `opset` is outside the supported range, or a weight or bias is NaN or infinite
+        (the message names the array, e.g. ``weights[0]``); nothing is written.
     OSError
         If `path` cannot be written.
     ImportError
@@ -131,7 +132,7 @@ def to_onnx(net: Network, path: str | os.PathLike[str] | None = None,
     >>> bool(np.allclose(onnx_outputs, net.predict(X), rtol=0, atol=1e-12))
     True
     """
-    layers = layers_of(net)
+    layers = layers_of(net, target="an ONNX model")
     package = _onnx()
     version = _checked_opset(opset, package)
     helper, numpy_helper = package.helper, package.numpy_helper

@@ -46,7 +46,7 @@ def to_torch(net: Network) -> Any:
         If `net` is not a Network.
     ValueError
         If the output is "exp" (Poisson): torch.nn has no exponential module; `to_onnx`
-        writes it.
+        writes it. If a weight or bias is NaN or infinite (the message names the array).
     ImportError
         If PyTorch is not installed.
 
@@ -64,7 +64,7 @@ def to_torch(net: Network) -> Any:
       (3): Softmax(dim=-1)
     )
     """
-    layers = layers_of(net)
+    layers = layers_of(net, target="a torch module")
     if layers.activations[-1] == "exp":
         raise ValueError("net has an exp output, which torch.nn has no module for; "
                          "bpcore.convert.to_onnx writes it (as Exp)")
