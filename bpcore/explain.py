@@ -69,10 +69,19 @@ class Explanation:
     gradient: float
 
     def __str__(self) -> str:
-        lines = [f"{f.name:<28} = {f.formula:<34} = {f.value: .10g}" for f in self.factors]
-        lines.append(f"{'product':<28} = {' * '.join(f.name for f in self.factors)}")
-        lines.append(f"{'':<28} = {self.product: .10g}   (gradient: {self.gradient: .10g})")
+        # the columns as wide as their widest entry (a fused factor's formula is long)
+        names = max([28, *(len(f.name) for f in self.factors)])
+        formulas = max([34, *(len(f.formula) for f in self.factors)])
+        lines = [f"{f.name:<{names}} = {f.formula:<{formulas}} = {f.value: .10g}"
+                 for f in self.factors]
+        lines.append(f"{'product':<{names}} = {' * '.join(f.name for f in self.factors)}")
+        lines.append(f"{'':<{names}} = {self.product: .10g}   (gradient: {self.gradient: .10g})")
         return "\n".join(lines)
+
+
+def _pair(j: int, k: int) -> str:
+    """The subscript of W_jk: "01", or "1,11" where an index has more than one digit."""
+    return f"{j}{k}" if j < 10 and k < 10 else f"{j},{k}"
 
 
 def chain_rule(activations: list[Floats], deltas: list[Floats], weights: list[Floats],
@@ -133,11 +142,11 @@ def chain_rule(activations: list[Floats], deltas: list[Floats], weights: list[Fl
         else:
             w_next = weights[layer + 1]
             upstream = float(w_next[:, j].astype(np.float64) @ deltas[layer + 1][0])
-            formula = f"sum_i W[{l + 1}]_i{j} delta[{l + 1}]_i"
+            formula = f"sum_i W[{l + 1}]_i{',' if j >= 10 else ''}{j} delta[{l + 1}]_i"
         factors.append(Factor(f"dC/da[{l}]_{j}", formula, upstream))
         factors.append(Factor(f"da[{l}]_{j}/dz[{l}]_{j}", f"{f}'(z) from a = {a_out:.6g}",
                               float(derivative(np.array([a_out]), ACTIVATIONS[f])[0])))
-    factors.append(Factor(f"dz[{l}]_{j}/dW[{l}]_{j}{k}", f"a[{layer}]_{k}" + (
-        " = x_k" if layer == 0 else ""), float(activations[layer][0, k])))
+    factors.append(Factor(f"dz[{l}]_{j}/dW[{l}]_{_pair(j, k)}", f"a[{layer}]_{k}" + (
+        f" = x_{k}" if layer == 0 else ""), float(activations[layer][0, k])))
     product = float(np.prod([factor.value for factor in factors]))
     return Explanation(factors=factors, product=product, gradient=gradient)

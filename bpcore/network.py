@@ -1383,7 +1383,14 @@ class Network:
         if not single:
             raise ValueError(f"x must be one sample (a 1-D array of {self._sizes[0]} values), "
                              f"got shape {x.shape}")
-        y = self._targets(y, 1, True)
+        try:
+            shape: tuple[int, ...] | None = np.shape(y)  # type: ignore[arg-type]
+        except ValueError:  # ragged nested lists: the general check names them
+            shape = None
+        if shape is not None and len(shape) == 1 and shape[0] != self._sizes[-1]:
+            raise ValueError(f"y must be one sample's targets (a 1-D array of "
+                             f"{self._sizes[-1]} values), got shape {shape}")
+        y = self._targets(y, 1, True, "y", "x")
         n_layers = len(self._sizes) - 1
         layer = as_int(layer, "layer", 0)
         if layer >= n_layers:

@@ -124,6 +124,32 @@ def test_explain_numbers_the_matrix_in_its_error_as_its_printout_does(layer):
     assert str(error.value).startswith(f"(j, k) must index {matrix} ")
 
 
+def test_explain_names_wide_layers_unambiguously_and_keeps_its_columns():
+    # W[1]_111 could be row 1, column 11 or row 11, column 1: two-digit indices get a comma
+    network = bpcore.Network([12, 12, 2], output="softmax", loss="cross_entropy", seed=0)
+    x = np.linspace(-1.0, 1.0, 12)
+    for j, k, subscript in [(1, 11, "1,11"), (11, 1, "11,1"), (2, 3, "23")]:
+        explanation = network.explain(x, [0.0, 1.0], 0, j, k)
+        assert explanation.factors[-1].name == f"dz[1]_{j}/dW[1]_{subscript}"
+        assert explanation.factors[-1].formula == f"a[0]_{k} = x_{k}"
+        expected = "_i,11 " if j == 11 else f"_i{j} "
+        assert expected in explanation.factors[0].formula
+    # the fused output factor's long formula: every value still starts in one column
+    lines = str(network.explain(x, [0.0, 1.0], 1, 0, 1)).splitlines()
+    assert len({line.rindex("=") for line in lines[:2]}) == 1, lines
+
+
+@pytest.mark.parametrize("y, message", [
+    ([0.0, 1.0, 0.0],
+     r"y must be one sample's targets \(a 1-D array of 2 values\), got shape \(3,\)"),
+    ([[0.0], [1.0]], "y has 1 output, but the network has 2"),
+    (0.5, "y must be a 2-D array")])
+def test_explain_names_y_when_it_does_not_fit(y, message):
+    network = bpcore.Network([3, 4, 2], seed=0)
+    with pytest.raises(ValueError, match=message):
+        network.explain(np.zeros(3), y, 0, 0, 0)
+
+
 def make_data(n=40, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 3))
