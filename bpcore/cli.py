@@ -433,8 +433,9 @@ def build_parser() -> _Parser:
                     "output per class (predict names the largest); the line printed names "
                     "the input columns and the classes in the order of the outputs, which the "
                     "other formats cannot carry. FANN clamps a linear output to [-150, 150]: a "
-                    "warning says when a regressor's targets reach beyond. MODEL.npz is not "
-                    "changed.")
+                    "warning says when a regressor's targets reach beyond, another when OUT "
+                    "ends in another format's suffix (.onnx, .pt, .pth, .net). MODEL.npz is "
+                    "not changed.")
     export.add_argument("model", metavar="MODEL.npz")
     export.add_argument("--to", required=True, choices=EXPORT_FORMATS, help="the format of OUT")
     export.add_argument("out", metavar="OUT")
@@ -1196,6 +1197,11 @@ def _write_atomically(path: str, text: str) -> None:
 
 # ---- export and import ----
 
+EXPORT_FORMS = {"onnx": "ONNX model", "torch": "PyTorch module", "fann": "FANN network"}
+# the suffixes each format's files usually have
+EXPORT_SUFFIXES = {".onnx": "onnx", ".pt": "torch", ".pth": "torch", ".net": "fann"}
+
+
 def _check_export(args: argparse.Namespace, parser: _Parser) -> None:
     if args.fann_version is not None and args.to != "fann":
         parser.error(f"--fann-version applies to --to fann, not --to {args.to}")
@@ -1311,7 +1317,11 @@ def run_export(args: argparse.Namespace) -> int:
         notes.append(f"inputs: {', '.join(meta['features'])}")
     if "classes" in meta:
         notes.append(f"outputs: the classes {', '.join(meta['classes'])}, in this order")
-    form = {"onnx": "ONNX model", "torch": "PyTorch module", "fann": "FANN network"}[args.to]
+    form = EXPORT_FORMS[args.to]
+    named = EXPORT_SUFFIXES.get(os.path.splitext(args.out)[1].lower(), args.to)
+    if named != args.to:  # written as asked, but a reader going by the name would be misled
+        warnings.warn(f"{args.out} ends in the suffix of a file of {EXPORT_FORMS[named]}s, "
+                      f"but --to {args.to} wrote a {form} into it")
     print(f"wrote the {form} {args.out}: network {_network_words(network)}"
           + "".join(f"; {note}" for note in notes))
     return 0

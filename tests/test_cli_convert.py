@@ -251,6 +251,25 @@ def test_export_to_fann_warns_when_the_targets_reach_fann_clamp(backend, tmp_pat
         assert run_with_fann(library, tmp_path / "big.net", X, 1)[0, 0] == 150.0
 
 
+@pytest.mark.parametrize("form, name, named", [("fann", "model.onnx", "ONNX model"),
+                                              ("onnx", "model.NET", "FANN network"),
+                                              ("fann", "model.pt", "PyTorch module")])
+def test_export_warns_when_out_is_named_for_another_format(backend, tmp_path, capsys, form,
+                                                           name, named):
+    if form == "onnx":
+        pytest.importorskip("onnx", reason="--to onnx needs onnx")
+    write_csv(tmp_path / "small.csv", ["a", "b", "price"], prices())
+    ok(main_in_process(capsys, "train", tmp_path / "small.csv", "--target", "price",
+                       "--epochs", "2", "--quiet", "--out", tmp_path / "small.npz"))
+    result = ok(main_in_process(capsys, "export", tmp_path / "small.npz", "--to", form,
+                                tmp_path / name))
+    written = "ONNX model" if form == "onnx" else "FANN network"
+    assert result.stderr.splitlines() == [
+        f"bpcore: warning: {tmp_path / name} ends in the suffix of a file of {named}s, but "
+        f"--to {form} wrote a {written} into it"], result.stderr
+    assert f"wrote the {written} {tmp_path / name}" in result.stdout
+
+
 def test_export_without_scaling_exports_the_network_as_it_is(backend, tmp_path, capsys):
     pytest.importorskip("torch", reason="--to torch needs PyTorch")
     import torch
