@@ -249,11 +249,11 @@ def refused_models():
                                   layer(rng), inputs=two), "it has 2 inputs (x, v), expected one")
     yield ("leaky relu 0.2", model_of(
         [gemm("x", "z"), helper.make_node("LeakyRelu", ["z"], ["y"], alpha=0.2)], layer(rng)),
-        "slope 0.2")
+        "slope 0.2 below zero")
     yield ("leaky relu as max 0.2", model_of(
         [gemm("x", "z"), helper.make_node("Mul", ["z", "s"], ["s z"]),
          helper.make_node("Max", ["z", "s z"], ["y"])], layer(rng) + [tensor_of("s", 0.2)]),
-        "slope 0.2")
+        "slope 0.2 below zero")
     yield ("softmax on the batch axis", model_of(
         [gemm("x", "z"), helper.make_node("Softmax", ["z"], ["y"], axis=0)], layer(rng)),
         "axis 0, expected the last")

@@ -474,7 +474,8 @@ class _Reader:
                 elif op == "LeakyRelu":
                     # 0.01 as a float64 initializer, or as LeakyRelu's float32 attribute
                     if alpha not in (LEAKY_SLOPE, float(np.float32(LEAKY_SLOPE))):
-                        raise _fail(f"{_describe(node)} has the slope {alpha!r} below zero, "
+                        # float32's 0.2 in its shortest form, not 0.20000000298023224
+                        raise _fail(f"{_describe(node)} has the slope {alpha:.8g} below zero, "
                                     f"but bpcore's leaky_relu has {LEAKY_SLOPE}")
                 else:
                     self.attributes(node, {})
