@@ -414,6 +414,10 @@ def test_a_truncated_file_is_refused_wherever_it_ends(tmp_path):
     ("(4, 5.12500000000000000000e+00)", "(4, 1e999)", "too large for a double"),
     ("(4, 5.12500000000000000000e+00)", "(3, 5.125)", "goes to neuron 3, where"),
     ("network_type=0", "network_type=7", "network_type is 7"),
+    ("num_layers=3", "num_layers=99999999999", "num_layers is '99999999999', expected an "
+                                               "unsigned integer of at most 10 digits"),
+    ("layer_sizes=4 5 3", "layer_sizes=4 99999999999 3", "layer_sizes holds '99999999999', "
+                                                        "expected an unsigned integer of"),
     ("network_type=0", "network_type=", "network_type is ''"),
     ("learning_rate=0.700000", "learning_rate=fast", "learning_rate is 'fast'"),
     ("scale_included=0", "scale_included=1", "scaling"),

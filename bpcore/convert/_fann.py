@@ -103,6 +103,7 @@ _CONNECTIONS = "connections (connected_to_neuron, weight)"
 _UINT = r"\d{1,10}"
 _FLOAT = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 _PATTERNS = {"u": re.compile(_UINT), "f": re.compile(_FLOAT)}
+_EXPECTED = {"u": "an unsigned integer of at most 10 digits (FANN's %u)", "f": "a number"}
 # one entry as fscanf's "(%u, %u, %le) " and "(%u, %le) " read it: a blank in the format
 # matches any whitespace, none included
 _NEURON = re.compile(rf"\(\s*({_UINT}),\s*({_UINT}),\s*({_FLOAT})\)\s*")
@@ -140,7 +141,7 @@ class _Reader:
     def value(self, key: str, kind: str) -> str:
         text = self.line(key).strip()
         if not _PATTERNS[kind].fullmatch(text):
-            expected = "an unsigned integer" if kind == "u" else "a number"
+            expected = _EXPECTED[kind]
             raise self.fail(f"{key} is {_shown(text)}, expected {expected}")
         return text
 
@@ -150,7 +151,7 @@ class _Reader:
             raise self.fail(f"{key} holds {len(items)} values, but its count says {count}")
         for item in items:
             if not _PATTERNS[kind].fullmatch(item):
-                raise self.fail(f"{key} holds {_shown(item)}, expected numbers")
+                raise self.fail(f"{key} holds {_shown(item)}, expected {_EXPECTED[kind]}")
         return items
 
     def rest_is_blank(self) -> bool:
