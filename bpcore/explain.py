@@ -89,7 +89,8 @@ def chain_rule(activations: list[Floats], deltas: list[Floats], weights: list[Fl
                k: int) -> Explanation:
     """The chain-rule factors of dC/dW[layer][j, k] for one sample: `Network.explain`.
 
-    In the article's numbering `weights[layer]` is W[l] with l = layer + 1, and a[0] = x.
+    In docs/mathematics.md's numbering `weights[layer]` is W[l] with l = layer + 1, and
+    a[0] = x.
 
     Parameters
     ----------

@@ -48,8 +48,8 @@ class Gradients:
         batch.
     deltas : list of ndarray
         ``deltas[i]`` holds the local gradients delta = dC/dz of the layer that
-        ``weights[i]`` feeds (delta[i + 1] in the article's numbering), one row per sample:
-        shape (n_samples, n_out).
+        ``weights[i]`` feeds (delta[i + 1] in the numbering of docs/mathematics.md), one
+        row per sample: shape (n_samples, n_out).
     loss : float
         The batch's mean cost C (without any weight-decay penalty).
     outputs : ndarray or None
@@ -1337,7 +1337,7 @@ class Network:
                 k: int) -> Explanation:
         """The chain-rule factors of dC/dW[layer][j, k] for one sample (x, y), and their product.
 
-        In the article's numbering, where a[0] = x and ``weights[layer]`` is W[l] with
+        In docs/mathematics.md's numbering, where a[0] = x and ``weights[layer]`` is W[l] with
         l = layer + 1: dC/dW[l]_jk = dC/da[l]_j * da[l]_j/dz[l]_j * dz[l]_j/dW[l]_jk, where
         dC/da[l]_j = sum_i W[l+1]_ij delta[l+1]_i for a hidden layer and a[l]_j - y_j for the
         output under mse; for the fused losses the first two factors are one, a - y.
