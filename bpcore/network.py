@@ -1384,7 +1384,7 @@ class Network:
             raise ValueError(f"x must be one sample (a 1-D array of {self._sizes[0]} values), "
                              f"got shape {x.shape}")
         try:
-            shape: tuple[int, ...] | None = np.shape(y)  # type: ignore[arg-type]
+            shape: tuple[int, ...] | None = np.shape(y)
         except ValueError:  # ragged nested lists: the general check names them
             shape = None
         if shape is not None and len(shape) == 1 and shape[0] != self._sizes[-1]:
