@@ -555,8 +555,8 @@ def step_direct(params: Floats, state: Floats, scalars: Floats, sizes: Indices,
     elif X.ndim == 2:
         n = X.shape[0]
         if Y.ndim == 1 and n_out == 1:
-            Y = Y.reshape(-1, 1)  # a subclass's reshape may return None
-        if Y is None or Y.ndim != 2 or X.shape[1] != n_in or Y.shape != (n, n_out):
+            Y = np.ndarray.reshape(Y, (-1, 1))  # ndarray's: a subclass's may return anything
+        if Y.ndim != 2 or X.shape[1] != n_in or Y.shape != (n, n_out):
             return None
     else:
         return None

@@ -844,49 +844,54 @@ class Network:
         >>> net.step([[1.0]], [[1.0]], optimizer=SGD(lr=0.5))
         0.0
         """
-        if type(X) is np.ndarray and type(Y) is np.ndarray and sample_weight is None:
-            # the low-latency path (online learning, small batches): one kernel call takes
-            # samples as the network stores them and leaves anything else to the general path
-            before = self._state
+        # a step refused or undone leaves the optimizer as it was, also where another kind of
+        # optimizer's fresh state had replaced it (a rollback restores a state in place)
+        before = self._state
+        try:
+            if type(X) is np.ndarray and type(Y) is np.ndarray and sample_weight is None:
+                # the low-latency path (online learning, small batches): one kernel call
+                # takes samples as the network stores them, leaves the rest to the general path
+                chosen, settings = self._step_settings(optimizer, lr, momentum, weight_decay)
+                state = self._state
+                result = _backend.kernels.step_direct(
+                    self._params, state.arrays, state.scalars, self._sizes_array,
+                    self._activation_codes, self._loss_code, X, Y, chosen.code, settings)
+                if result is not None:
+                    if result[1] != 1:
+                        self._step_failed(chosen, X, Y, *result)
+                    return result[0]
+            X, Y = self._data(X, Y)
+            n = X.shape[0]
+            weights = self._weights(sample_weight, n)
             chosen, settings = self._step_settings(optimizer, lr, momentum, weight_decay)
-            state = self._state
-            result = _backend.kernels.step_direct(
-                self._params, state.arrays, state.scalars, self._sizes_array,
-                self._activation_codes, self._loss_code, X, Y, chosen.code, settings)
-            if result is not None:
-                if result[1] != 1:
-                    self._step_failed(chosen, X, Y, *result)
-                return result[0]
-            # the general path checks the samples before another kind of optimizer's fresh
-            # state replaces this one: samples it refuses leave the state as it was
+            self._state.refresh(settings)  # as a rollback or fit may have changed them
+            saved = self._snapshot(chosen)
+            # the batch as one batch of an epoch, without records as fit's, so that fit's
+            # steps are this step to the last bit (the kernels may fold the update into the
+            # gradient's product, and keep W[0] transposed for it); non-finite results are
+            # undone below
+            with np.errstate(over="ignore", invalid="ignore"):
+                total = _backend.kernels.train_epoch(
+                    self._params, self._state.arrays, self._sizes_array,
+                    self._activation_codes, self._loss_code, X, Y, weights,
+                    np.arange(n, dtype=np.intp), n, chosen.code, settings)
+            loss = float(total / n)
+            if not np.isfinite(loss):
+                self._restore(saved)
+                raise self._unusable() or DivergenceError(
+                    _NOT_FINITE_BEFORE.format(loss=loss, lr=chosen.lr))
+            self._state.keep(settings)
+            if not np.isfinite(self._params).all():
+                self._restore(saved)
+                raise self._unusable() or self._undone(chosen, X, Y, weights)
+            if chosen.changes_state() and not np.isfinite(self._state.arrays).all():
+                self._restore(saved)
+                raise DivergenceError(
+                    f"the step was undone: {self._state_overflowed(chosen)}")
+            return loss
+        except Exception:
             self._state = before
-        X, Y = self._data(X, Y)
-        n = X.shape[0]
-        weights = self._weights(sample_weight, n)
-        chosen, settings = self._step_settings(optimizer, lr, momentum, weight_decay)
-        self._state.refresh(settings)  # as a rollback or fit may have changed them
-        saved = self._snapshot(chosen)
-        # the batch as one batch of an epoch, without records as fit's, so that fit's steps
-        # are this step to the last bit (the kernels may fold the update into the gradient's
-        # product, and keep W[0] transposed for it)
-        with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are undone below
-            total = _backend.kernels.train_epoch(
-                self._params, self._state.arrays, self._sizes_array, self._activation_codes,
-                self._loss_code, X, Y, weights, np.arange(n, dtype=np.intp), n, chosen.code,
-                settings)
-        loss = float(total / n)
-        if not np.isfinite(loss):
-            self._restore(saved)
-            raise self._unusable() or DivergenceError(
-                _NOT_FINITE_BEFORE.format(loss=loss, lr=chosen.lr))
-        self._state.keep(settings)
-        if not np.isfinite(self._params).all():
-            self._restore(saved)
-            raise self._unusable() or self._undone(chosen, X, Y, weights)
-        if chosen.changes_state() and not np.isfinite(self._state.arrays).all():
-            self._restore(saved)
-            raise DivergenceError(f"the step was undone: {self._state_overflowed(chosen)}")
-        return loss
+            raise
 
     def train_epoch(self, X: npt.ArrayLike, Y: npt.ArrayLike, optimizer: Optimizer,
                     order: npt.ArrayLike | None = None, batch_size: int = 1,

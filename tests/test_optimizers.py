@@ -134,18 +134,23 @@ def test_the_state_follows_the_kind_of_optimizer(backend):
     assert state["name"] == "sgd" and not np.any(state["velocity"])
 
 
-@pytest.mark.parametrize("bad", ["rows", "nan", "one sample"])
-def test_a_refused_step_of_another_kind_keeps_the_state(backend, bad):
-    # the samples are checked before a new kind of optimizer's fresh state replaces the
-    # old: a step refused for its samples loses no Adam moments
+@pytest.mark.parametrize("bad", ["rows", "nan", "one sample", "diverges", "diverges, list",
+                                 "one sample diverges"])
+def test_a_refused_or_undone_step_of_another_kind_keeps_the_state(backend, bad):
+    # a step of SGD refused for its samples, or undone as it diverged, loses no Adam
+    # moments: the new kind's fresh state goes as the step does
     X, Y = data()
     net = network()
     net.fit(X, Y, epochs=1, optimizer="adam")
     before = net.get_state()["optimizer"]
+    parameters = net.get_state()["parameters"]
     samples = {"rows": (X[:3], Y[:2]), "nan": (X[:3], np.where(Y[:3] == Y[0, 0], np.nan, Y[:3])),
-               "one sample": (X[0], Y[0, :-1])}[bad]
-    with pytest.raises(ValueError):
-        net.step(*samples, lr=0.05)
+               "one sample": (X[0], Y[0, :-1]), "diverges": (X[:3] * 1e10, Y[:3] * 1e10),
+               "diverges, list": ((X[:3] * 1e10).tolist(), Y[:3] * 1e10),  # the general path
+               "one sample diverges": (X[0] * 1e10, Y[0] * 1e10)}[bad]
+    with pytest.raises(ValueError):  # DivergenceError is one
+        net.step(*samples, lr=1e300)
+    np.testing.assert_array_equal(net.get_state()["parameters"], parameters)
     after = net.get_state()["optimizer"]
     assert after["name"] == "adam" and after["step"] == before["step"] == len(X)
     np.testing.assert_array_equal(after["m"], before["m"])

@@ -514,23 +514,29 @@ def test_step_direct_steps_as_step_one_and_step_rows_with_the_scalar_state(backe
         np.testing.assert_array_equal(a, b)
 
 
-class ReshapesToNone(np.ndarray):
+class ReshapesBadly(np.ndarray):
     def reshape(self, *shape, **kwargs):
-        return None
+        return self.reshaped
 
 
-def test_step_direct_takes_no_reshape_on_trust(backend):
-    # 1-D targets of a one-output network are reshaped to a column; a subclass's reshape may
-    # give None, which the general path gets instead of a read out of bounds
+@pytest.mark.parametrize("reshaped", [None, [[0.0]] * N, np.zeros((N, 2))])
+def test_step_direct_takes_no_reshape_on_trust(backend, reshaped):
+    # 1-D targets of a one-output network become a column by ndarray's reshape: a subclass's
+    # may give None, a list or another shape (a read out of bounds once)
     kernels = _backend.kernels
     args = arguments(kernels)
     sizes, params = np.array([3, 4, 1], np.intp), args["params"][:4 * 4 + 5].copy()
-    kept = params.copy()
-    Y = np.zeros(N).view(ReshapesToNone)
-    assert kernels.step_direct(params, np.zeros_like(params), np.zeros(0), sizes,
-                               args["activations"], args["loss"], args["X"], Y,
-                               args["optimizer"], args["settings"]) is None
-    np.testing.assert_array_equal(params, kept)
+    twin = params.copy()
+    Y = np.linspace(0.0, 1.0, N).view(ReshapesBadly)
+    Y.reshaped = reshaped
+    cost, outcome = kernels.step_direct(params, np.zeros_like(params), np.zeros(0), sizes,
+                                        args["activations"], args["loss"], args["X"], Y,
+                                        args["optimizer"], args["settings"])
+    total, _ = kernels.step_rows(twin, np.zeros_like(twin), sizes, args["activations"],
+                                 args["loss"], args["X"], np.linspace(0.0, 1.0, N)[:, None],
+                                 args["optimizer"], args["settings"])
+    assert outcome == 1 and cost == total / N
+    np.testing.assert_array_equal(params, twin)
 
 
 def read_only_array(array):

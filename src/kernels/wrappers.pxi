@@ -402,8 +402,8 @@ def step_direct(cnp.ndarray params not None, cnp.ndarray state not None,
     elif ndim == 2:
         n = cnp.PyArray_DIM(X, 0)
         if cnp.PyArray_NDIM(Y) == 1 and widths[n_units - 1] == 1:
-            Y = Y.reshape(-1, 1)  # a subclass's reshape may return None
-        if (Y is None or cnp.PyArray_NDIM(Y) != 2 or cnp.PyArray_DIM(X, 1) != widths[0]
+            Y = cnp.PyArray_Reshape(Y, (-1, 1))  # ndarray's: a subclass's may return anything
+        if (cnp.PyArray_NDIM(Y) != 2 or cnp.PyArray_DIM(X, 1) != widths[0]
                 or cnp.PyArray_DIM(Y, 0) != n or cnp.PyArray_DIM(Y, 1) != widths[n_units - 1]):
             return None
     else:
