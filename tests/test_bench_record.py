@@ -219,11 +219,13 @@ def test_compare_a_run_with_itself(smoke_run, capsys, backend):
     assert lines[0] == f"A: {path} (scale smoke)" and f"B: {path} (scale smoke)" in lines
     table = {line.split()[0]: line for line in lines if line.strip()}
     for row in printed:
-        # a key gives way (clipped, "...") only where a ratio of 1,000 or more widens the rest
-        key = next((k for k in table if k == row.key or (
-            k.endswith("...") and row.key.startswith(k[:-3]))), row.key)
-        assert key in table, row.key
-        table[row.key] = table[key]
+        # a key gives way (its middle shown as "...") only where ratios of 1,000 and more
+        # widen the other columns; the ends stay, and every row keeps a line of its own
+        shown = [key for key in table if key == row.key or (
+            "..." in key and row.key.startswith(key.split("...")[0])
+            and row.key.endswith(key.split("...")[1]))]
+        assert len(shown) == 1, (row.key, shown)
+        table[row.key] = table[shown[0]]
         if row.values.get("compiled"):
             assert " 1.00x " in table[row.key], table[row.key]
         for name, ratio in row.ratios.items():
@@ -249,21 +251,26 @@ def test_compare_gives_b_speedup_over_a_and_rows_of_one_run(tmp_path, capsys, ba
 def test_compare_fits_the_width_whatever_the_ratios(tmp_path, capsys, backend):
     # the widest cells every column can have: ratios past 10,000 (a peer's first call, a
     # missing floor), the longest keys, the other library's name; CI once met one of them
-    key = "step_nesterov_large_batch_f32_and_more"
+    key = "step_nesterov_large_batch_momentum_f32"
     huge = {"numpy": 12345.0, "torch": 98765.4, "jax": 1.5e7, "floor": 0.001, "sklearn": 4321.0}
-    rows = [a_row(key, 1.23e-6, **huge), a_row("short", 9.99, fann=2.5)]
-    path = save(tmp_path / "a.json", rows)
-    lines = compare_lines(capsys, path, path, "--quiet")
+    rows = [a_row(key, 1.23e-6, **huge), a_row(key.replace("f32", "f64"), 1.5e-6, **huge),
+            a_row("short", 9.99, fann=2.5)]
+    a, b = save(tmp_path / "a.json", rows), save(tmp_path / "b.json", rows[:2] + [
+        a_row("short", 9.99e-5, fann=2.5)])  # B/A 1e5: that column is wide too
+    lines = compare_lines(capsys, a, b, "--quiet")
     assert all(len(line) <= TABLE_WIDTH for line in lines), max(lines, key=len)
-    wide = next(line for line in lines if line.startswith(key[:10]))
-    assert "1e4/1e4" in wide and "2e7/2e7" in wide and "sklearn 4321/4321" in wide
-    assert "1.2e4" not in wide  # not a ratio that takes more than its four characters
+    wide = [line for line in lines if line.startswith(key[:10])]
+    # the names' middles give way, their ends tell them apart
+    assert [line.split()[0][-3:] for line in wide] == ["f32", "f64"] and "..." in wide[0]
+    assert "1e4/1e4" in wide[0] and "2e7/2e7" in wide[0] and "sklearn 4321/4321" in wide[0]
+    assert "1.2e4" not in wide[0]  # not a ratio that takes more than its four characters
     assert next(line for line in lines if line.startswith("short ")).endswith("fann 2.50/2.50")
 
 
 @pytest.mark.parametrize("ratio, text", [(0.971, "0.97"), (59.24, "59.2"), (237.4, "237"),
-                                         (9999.4, "9999"), (9999.6, "1e4"), (98765.0, "1e5"),
-                                         (1.5e7, "2e7"), (float("inf"), "inf")])
+                                         (9.996, "10.0"), (99.96, "100"), (9999.4, "9999"),
+                                         (9999.6, "1e4"), (98765.0, "1e5"), (1.5e7, "2e7"),
+                                         (float("inf"), "inf")])
 def test_short_ratios_take_four_characters_at_most(ratio, text):
     assert record._short_ratio(ratio) == text
 

@@ -21,8 +21,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .table import (IMPLEMENTATIONS, TABLE_WIDTH, Row, Target, clip, format_ratio,
-                    format_value)
+from .table import IMPLEMENTATIONS, TABLE_WIDTH, Row, Target, format_ratio, format_value
 
 FORMAT_KEY = "bpcore_bench"  # the key that marks a bpcore bench file; its value: the version
 FORMAT_VERSION = 1
@@ -338,7 +337,10 @@ def _short_ratio(ratio: float) -> str:
     if 9999.5 <= ratio < math.inf:
         mantissa, exponent = f"{ratio:.0e}".split("e")
         return f"{mantissa}e{int(exponent)}"
-    return f"{ratio:.2f}" if ratio < 10 else (f"{ratio:.1f}" if ratio < 100 else f"{ratio:.0f}")
+    # the format by the rounded value: 9.996 is "10.0", not "10.00"
+    if round(ratio, 2) < 10:
+        return f"{ratio:.2f}"
+    return f"{ratio:.1f}" if round(ratio, 1) < 100 else f"{ratio:.0f}"
 
 
 def _ratio_pair(a: Row, b: Row, name: str | None) -> str:
@@ -385,10 +387,14 @@ def format_comparison(a: Run, b: Run, headers: bool = True) -> str:
                       (f"{other} " + _ratio_pair(row_a, row_b, other)) if other else "-"])
     widths = [max(len(cells[column]) for cells in table) for column in range(len(table[0]))]
     # the cases' names give way where the other columns leave less than TABLE_WIDTH (ratios
-    # of 1,000 and more, a long other library's name), as format_table's titles do
-    widths[0] = min(widths[0], max(8, TABLE_WIDTH - sum(widths[1:]) - len(widths) + 1))
+    # of 1,000 and more, a long other library's name): their middle, so that the ends that
+    # tell them apart ("..._f32", "..._f64") stay
+    widths[0] = min(widths[0], max(9, TABLE_WIDTH - sum(widths[1:]) - len(widths) + 1))
     for number, cells in enumerate(table):
-        case = clip(cells[0], widths[0])
+        case = cells[0]
+        if len(case) > widths[0]:
+            tail = (widths[0] - 3) // 2
+            case = case[:widths[0] - 3 - tail] + "..." + case[len(case) - tail:]
         lines.append((case.ljust(widths[0]) + " " + cells[1].ljust(widths[1]) + " "
                       + " ".join(cell.rjust(width) for cell, width in zip(cells[2:], widths[2:]))
                       ).rstrip())

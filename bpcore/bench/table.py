@@ -62,8 +62,7 @@ RATIO_COLUMNS = (*IMPLEMENTATIONS[1:], OTHER)
 DEFAULT_COLUMNS = (*IMPLEMENTATIONS[2:], OTHER)
 
 
-def clip(text: str, width: int) -> str:
-    """`text` cut to `width` characters, "..." marking the cut."""
+def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
@@ -109,7 +108,7 @@ def format_table(rows: Sequence[Row], wide: bool = False, targets: bool = False)
                 f"{format_value(row.values.get(name) if name else None, row.unit):>10}"
                 for name in keys) + _ratio_cells(row, 14, RATIO_COLUMNS)
         else:
-            line = (f"{clip(row.label or row.title, title_width):<{title_width}} "
+            line = (f"{_clip(row.label or row.title, title_width):<{title_width}} "
                     f"{row.unit:<8}{format_value(row.values.get('compiled'), row.unit):>10}"
                     + _ratio_cells(row, 8, DEFAULT_COLUMNS))
         texts = ([", ".join(str(target) for target in row.targets)] if targets else []) + (
