@@ -17,9 +17,9 @@ computed in float64 here.
 Differences, on purpose: negative sample weights, negative targets under ``loss='poisson'``
 and ``momentum=1`` are refused (ValueError; scikit-learn accepts them, the last two giving NaN
 or a velocity that never decays), as is a warm start or partial_fit after the regressor's
-loss changed (scikit-learn trains its fitted output layer under the new loss); a mini-batch
-whose sample weights are all zero takes no step (scikit-learn raises ZeroDivisionError);
-sparse X is accepted and made dense.
+loss changed (scikit-learn trains its fitted output layer under the new loss). Besides, a
+mini-batch whose sample weights are all zero takes no step (scikit-learn raises
+ZeroDivisionError), and sparse X is accepted and made dense.
 
 This module needs scikit-learn (``pip install "bpcore[sklearn]"``). `from_sklearn` and
 `to_sklearn` convert fitted estimators both ways.
@@ -169,21 +169,24 @@ class _BaseMLP(BaseEstimator):
 
     def _fit(self, X: Any, y: Any, sample_weight: Any = None, incremental: bool = False) -> Any:
         hidden = self.hidden_layer_sizes
-        hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
+        several = hasattr(hidden, "__iter__")
+        hidden = list(hidden) if several else [hidden]
         if any(size <= 0 for size in hidden
                if isinstance(size, (int, float, np.integer, np.floating))):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden}.")
         for i, size in enumerate(hidden):
+            name = f"hidden_layer_sizes[{i}]" if several else "hidden_layer_sizes"
             if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)):
-                raise TypeError(f"hidden_layer_sizes[{i}] must be a whole number of units, "
-                                f"got {size!r}")
+                raise TypeError(f"{name} must be a whole number of units, got {size!r}")
             if size > MAX_WIDTH:
-                raise ValueError(f"hidden_layer_sizes[{i}] must be at most {MAX_WIDTH} units "
-                                 f"in bpcore, got {size}")
+                raise ValueError(f"{name} must be at most {MAX_WIDTH} units in bpcore, got "
+                                 f"{size}")
         first_pass = "network_" not in vars(self) or (not self.warm_start and not incremental)
         if self.solver == "sgd" and self.momentum >= 1:
             raise ValueError(f"momentum must be below 1 in bpcore.sklearn (a velocity that "
                              f"never decays), got {self.momentum}")
+        if not first_pass:  # before anything is validated (and set) for this pass
+            self._check_same_output()
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         if self.loss == "poisson" and (y < 0).any():
             raise ValueError(f"y must be >= 0 for loss='poisson' (counts or rates), got "
@@ -195,12 +198,15 @@ class _BaseMLP(BaseEstimator):
                                  f"{sample_weight.min():g}")
         X = np.ascontiguousarray(X.toarray() if hasattr(X, "toarray") else X, dtype=self.dtype)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if not first_pass and Y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {Y.shape[1]} outputs, but the fitted network has "
+                             f"{self.n_outputs_}: a warm start or partial_fit trains it on; "
+                             f"fit with warm_start=False for a new one")
         self.n_outputs_ = Y.shape[1]
         self._random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(Y, [X.shape[1]] + hidden + [self.n_outputs_])
         else:
-            self._check_same_output()
             self._follow_parameters()
         if self.solver == "lbfgs":
             self._fit_lbfgs(X, Y, sample_weight)

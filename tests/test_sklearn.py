@@ -153,6 +153,7 @@ def test_bad_parameters_raise_like_scikit_learn(ours, theirs, params):
     ((3, None), TypeError, "hidden_layer_sizes[1] must be a whole number of units, got None"),
     (("10",), TypeError, "hidden_layer_sizes[0] must be a whole number of units, got '10'"),
     ((8, 2**24 + 1), ValueError, f"hidden_layer_sizes[1] must be at most {2**24} units"),
+    (2**25, ValueError, f"hidden_layer_sizes must be at most {2**24} units"),  # one number
 ])
 def test_hidden_layer_sizes_entries_that_are_no_widths_are_named(ours, hidden, kind, message):
     """Entries scikit-learn's parameter check lets through (it checks the container only):
@@ -680,10 +681,17 @@ def test_training_on_under_a_loss_that_needs_another_output_is_refused():
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(X, y)
         before, steps = model.predict(X), model.t_
+        kept = {name: value for name, value in vars(model).items() if name.endswith("_")
+                and np.isscalar(value)}
         model.set_params(loss="poisson")
         with pytest.raises(ValueError, match="loss='poisson' needs an exp output"):
-            getattr(model, train_on)(X, y)
+            getattr(model, train_on)(X, np.c_[y, y])  # refused before y is looked at
         np.testing.assert_array_equal(model.predict(X), before)
+        assert {name: getattr(model, name) for name in kept} == kept  # n_outputs_ too
+        model.set_params(loss="squared_error")
+        with pytest.raises(ValueError, match="y has 2 outputs, but the fitted network has 1"):
+            getattr(model, train_on)(X, np.c_[y, y])
+        assert {name: getattr(model, name) for name in kept} == kept
         model.set_params(loss="squared_error")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
