@@ -1389,13 +1389,18 @@ class Network:
             raise ValueError(f"x must be one sample (a 1-D array of {self._sizes[0]} values), "
                              f"got shape {x.shape}")
         try:
-            shape: tuple[int, ...] | None = np.shape(y)
-        except ValueError:  # ragged nested lists: the general check names them
-            shape = None
-        if shape is not None and len(shape) == 1 and shape[0] != self._sizes[-1]:
-            raise ValueError(f"y must be one sample's targets (a 1-D array of "
-                             f"{self._sizes[-1]} values), got shape {shape}")
-        y = self._targets(y, 1, True, "y", "x")
+            y = self._targets(y, 1, True, "y", "x")
+        except ValueError:
+            n_out = self._sizes[-1]
+            try:
+                shape: tuple[int, ...] | None = np.shape(y)
+            except ValueError:  # ragged nested lists: the general message names them
+                shape = None
+            if shape is not None and shape not in ((n_out,), (1, n_out)):
+                # for one sample, not the general message about (n_samples, n_out)
+                raise ValueError(f"y must be one sample's targets, a 1-D array of {n_out} "
+                                 f"value{'s' if n_out > 1 else ''}, got shape {shape}") from None
+            raise
         n_layers = len(self._sizes) - 1
         layer = as_int(layer, "layer", 0)
         if layer >= n_layers:

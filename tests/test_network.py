@@ -139,15 +139,21 @@ def test_explain_names_wide_layers_unambiguously_and_keeps_its_columns():
     assert len({line.rindex("=") for line in lines[:2]}) == 1, lines
 
 
-@pytest.mark.parametrize("y, message", [
-    ([0.0, 1.0, 0.0],
-     r"y must be one sample's targets \(a 1-D array of 2 values\), got shape \(3,\)"),
-    ([[0.0], [1.0]], "y has 1 output, but the network has 2"),
-    (0.5, "y must be a 2-D array")])
-def test_explain_names_y_when_it_does_not_fit(y, message):
-    network = bpcore.Network([3, 4, 2], seed=0)
-    with pytest.raises(ValueError, match=message):
+@pytest.mark.parametrize("n_out, y, error, message", [
+    (2, [0.0, 1.0, 0.0], ValueError, r"a 1-D array of 2 values, got shape \(3,\)"),
+    (2, [[0.0], [1.0]], ValueError, r"a 1-D array of 2 values, got shape \(2, 1\)"),
+    (2, 0.5, ValueError, r"a 1-D array of 2 values, got shape \(\)"),
+    (1, [[0.5], [0.5]], ValueError, r"a 1-D array of 1 value, got shape \(2, 1\)"),
+    (2, [0.0, np.nan], ValueError, "y must be finite"),  # the general messages where they fit
+    (2, ["a", "b"], TypeError, "y must hold real numbers")])
+def test_explain_names_y_when_it_does_not_fit(n_out, y, error, message):
+    network = bpcore.Network([3, 4, n_out], seed=0)
+    with pytest.raises(error, match=message) as raised:
         network.explain(np.zeros(3), y, 0, 0, 0)
+    if "shape" in message:
+        assert str(raised.value).startswith("y must be one sample's targets")
+    network.explain(np.zeros(3), np.zeros(n_out), 0, 0, 0)
+    network.explain(np.zeros(3), np.zeros((1, n_out)), 0, 0, 0)  # one row of Y too
 
 
 def make_data(n=40, seed=0):
