@@ -142,9 +142,13 @@ def _checked(network: object, eps: object) -> float:
         raise TypeError(f"network must be a bpcore.Network, got {type(network).__name__}")
     if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real):
         raise TypeError(f"eps must be a real number, got {type(eps).__name__} {eps!r}")
-    if not (math.isfinite(float(eps)) and float(eps) > 0):
+    try:
+        value = float(eps)
+    except OverflowError:  # an int past float's range
+        value = math.inf
+    if not (math.isfinite(value) and value > 0):
         raise ValueError(f"eps must be a positive finite number, got {eps!r}")
-    return float(eps)
+    return value
 
 
 def _float64(network: Network) -> Network:

@@ -541,8 +541,10 @@ def test_a_save_that_cannot_write_leaves_nothing(tmp_path):
     assert os.listdir(tmp_path) == []
     net = Network([3, 2])
     net.weights[0][0, 0] = np.nan
-    with pytest.raises(ValueError, match="not finite"):
+    with pytest.raises(ValueError, match=r"net's weights\[0\] hold NaN or infinity"):
         save_fann(net, tmp_path / "net.net")
+    with pytest.raises(ValueError, match="fann_version must be"):  # the arguments first
+        save_fann(net, tmp_path / "net.net", fann_version="9")
     assert os.listdir(tmp_path) == []
     with pytest.raises(TypeError, match="net must be a bpcore.Network"):
         save_fann("net.npz", tmp_path / "net.net")

@@ -159,6 +159,8 @@ def test_nothing_is_written_when_to_onnx_fails(tmp_path):
     hidden.biases[1][1] = -np.inf
     with pytest.raises(ValueError, match=r"net's biases\[1\] hold NaN or infinity"):
         to_onnx(hidden, tmp_path / "model.onnx")
+    with pytest.raises(ValueError, match="opset"):  # the arguments first
+        to_onnx(hidden, tmp_path / "model.onnx", opset=12)
     assert os.listdir(tmp_path) == ["folder"] and os.listdir(tmp_path / "folder") == []
 
 

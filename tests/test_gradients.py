@@ -116,6 +116,7 @@ def test_gradients_report_the_outputs_predict_gives(output, loss):
     ("network", 0.0, ValueError, "eps must be a positive finite number, got 0.0"),
     ("network", float("nan"), ValueError, "eps must be a positive finite number, got nan"),
     ("network", True, TypeError, "eps must be a real number, got bool True"),
+    ("network", 10**400, ValueError, "eps must be a positive finite number, got 1000"),
     ("network", "1e-6", TypeError, "eps must be a real number, got str '1e-6'"),
 ])
 def test_the_gradient_checks_name_a_bad_argument(check, network, eps, error, message):

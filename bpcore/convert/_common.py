@@ -26,25 +26,28 @@ class Layers(NamedTuple):
     dtype: np.dtype[Any]
 
 
-def layers_of(net: object, name: str = "net", target: str | None = None) -> Layers:
-    """The layers of `net`, read through its public state; TypeError if it is not a Network.
-    With `target` (the format the layers are for, such as "an ONNX model"), a ValueError
-    naming the first layer array that holds NaN or infinity, as `save` refuses them."""
+def layers_of(net: object, name: str = "net") -> Layers:
+    """The layers of `net`, read through its public state; TypeError if it is not a Network."""
     if not isinstance(net, Network):
         raise TypeError(f"{name} must be a bpcore.Network, got {type(net).__name__}")
     # its description from the public attributes: get_state() would copy every parameter
     # and the optimizer's arrays too, only for the weights to be copied again below
     count = len(net.sizes) - 1
     activations = [net.activation] * (count - 1) + [net.output]
-    layers = Layers([w.copy() for w in net.weights], [b.copy() for b in net.biases],
-                    activations, net.dtype)
+    return Layers([w.copy() for w in net.weights], [b.copy() for b in net.biases],
+                  activations, net.dtype)
+
+
+def check_finite(layers: Layers, target: str, name: str = "net") -> None:
+    """A ValueError naming the first layer array that holds NaN or infinity, as `save` refuses
+    them; `target` is the format the layers are for, such as "an ONNX model". Exporters call
+    it after their own arguments' checks."""
     for index, arrays in enumerate(zip(layers.weights, layers.biases)):
         for kind, values in zip(("weights", "biases"), arrays):
-            if target is not None and not np.isfinite(values).all():
+            if not np.isfinite(values).all():
                 raise ValueError(f"{name}'s {kind}[{index}] hold NaN or infinity (not finite): "
                                  f"{target} of them would compute NaN; train or set finite "
                                  f"values first")
-    return layers
 
 
 def network_of(weights: Sequence[npt.ArrayLike], biases: Sequence[npt.ArrayLike],

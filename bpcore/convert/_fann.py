@@ -26,7 +26,7 @@ import numpy.typing as npt
 from .._spec import MAX_LAYERS, MAX_WIDTH
 from ..io import write_atomically
 from ..network import Network
-from ._common import layers_of, network_of
+from ._common import check_finite, layers_of, network_of
 
 _VERSION = "FANN_FLO_2.1"
 _SOURCE = "not a FANN network file"
@@ -509,7 +509,7 @@ def save_fann(net: Network, path: str | os.PathLike[str], fann_version: str = "2
         ...
     ValueError: net has the output activation 'relu', which FANN 2.2 does not have: ...
     """
-    layers = layers_of(net, target="a FANN network")
+    layers = layers_of(net)
     if not isinstance(fann_version, str) or fann_version not in _SAVABLE:
         raise ValueError(f"fann_version must be '2.2' or '2.3', got {fann_version!r}")
     for index, name in enumerate(layers.activations):
@@ -526,6 +526,7 @@ def save_fann(net: Network, path: str | os.PathLike[str], fann_version: str = "2
                else "FANN has no exponential activation")
         raise ValueError(f"net has the {place} activation {name!r}, which FANN cannot "
                          f"express: {why}")
+    check_finite(layers, "a FANN network")
     text = _file_text(layers.weights, layers.biases, layers.activations)
     write_atomically(path, lambda file: file.write(text.encode("ascii")))
 

@@ -19,7 +19,7 @@ from .._validation import as_int
 from .._version import __version__
 from ..io import write_atomically
 from ..network import Network
-from ._common import layers_of, network_of
+from ._common import check_finite, layers_of, network_of
 
 if TYPE_CHECKING:
     import onnx
@@ -132,9 +132,10 @@ def to_onnx(net: Network, path: str | os.PathLike[str] | None = None,
     >>> bool(np.allclose(onnx_outputs, net.predict(X), rtol=0, atol=1e-12))
     True
     """
-    layers = layers_of(net, target="an ONNX model")
+    layers = layers_of(net)
     package = _onnx()
     version = _checked_opset(opset, package)
+    check_finite(layers, "an ONNX model")
     helper, numpy_helper = package.helper, package.numpy_helper
     element = helper.np_dtype_to_tensor_dtype(layers.dtype)
     nodes, initializers = [], []

@@ -7,7 +7,7 @@ import numpy as np
 
 from .._spec import LEAKY_SLOPE
 from ..network import Network
-from ._common import layers_of, network_of
+from ._common import check_finite, layers_of, network_of
 
 _SOURCE = "not a torch.nn.Sequential of Linear layers and activations"
 
@@ -64,10 +64,11 @@ def to_torch(net: Network) -> Any:
       (3): Softmax(dim=-1)
     )
     """
-    layers = layers_of(net, target="a torch module")
+    layers = layers_of(net)
     if layers.activations[-1] == "exp":
         raise ValueError("net has an exp output, which torch.nn has no module for; "
                          "bpcore.convert.to_onnx writes it (as Exp)")
+    check_finite(layers, "a torch module")
     torch = _torch()
     nn = torch.nn
     dtype = torch.float64 if layers.dtype == np.float64 else torch.float32
