@@ -198,10 +198,11 @@ class _BaseMLP(BaseEstimator):
                                  f"{sample_weight.min():g}")
         X = np.ascontiguousarray(X.toarray() if hasattr(X, "toarray") else X, dtype=self.dtype)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        if not first_pass and Y.shape[1] != self.n_outputs_:
+        fitted = self._network().sizes[-1] if not first_pass else Y.shape[1]
+        if Y.shape[1] != fitted:
             raise ValueError(f"y has {Y.shape[1]} outputs, but the fitted network has "
-                             f"{self.n_outputs_}: a warm start or partial_fit trains it on; "
-                             f"fit with warm_start=False for a new one")
+                             f"{fitted}: a warm start or partial_fit trains it on; fit with "
+                             f"warm_start=False for a new one")
         self.n_outputs_ = Y.shape[1]
         self._random_state = check_random_state(self.random_state)
         if first_pass:
