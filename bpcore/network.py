@@ -1473,13 +1473,13 @@ class Network:
 
 class LayerViews(list):  # type: ignore[type-arg]
     """Views of a network's parameter arrays, made afresh on each access (`Network.weights`
-    and `biases`; transposed, the scikit-learn estimators' `coefs_`): assigning an item writes
-    into the network instead of into this throwaway list.
+    and `biases`; transposed, the scikit-learn estimators' ``coefs_``): assigning an item
+    writes into the network instead of into this throwaway list.
 
     Parameters
     ----------
     name : str
-        What the list is called in errors ("weights", "coefs_").
+        What the list is called in errors (``"weights"``, ``"coefs_"``).
     arrays : list of ndarray
         The views, one per layer.
     transpose : bool, default False
