@@ -200,7 +200,8 @@ class _BaseMLP(BaseEstimator):
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         fitted = self._network().sizes[-1] if not first_pass else Y.shape[1]
         if Y.shape[1] != fitted:
-            raise ValueError(f"y has {Y.shape[1]} outputs, but the fitted network has "
+            outputs = "output" if Y.shape[1] == 1 else "outputs"
+            raise ValueError(f"y has {Y.shape[1]} {outputs}, but the fitted network has "
                              f"{fitted}: a warm start or partial_fit trains it on; fit with "
                              f"warm_start=False for a new one")
         self.n_outputs_ = Y.shape[1]
