@@ -150,9 +150,10 @@ cdef inline void adam_update(floating* params, const floating* grads, floating* 
 
 cdef inline void adam_update_outer(floating* params, floating d, const floating* x,
                                    floating* state, Py_ssize_t stride, Py_ssize_t n,
-                                   const double* settings, bint decay) noexcept nogil:
+                                   AdamStep a) noexcept nogil:
+    # a: the step's constants, made once per step by the caller (two pow() per row took a
+    # one-sample step of a 4-4-4-1 network from 1.2 to 1.65 us)
     cdef Py_ssize_t i
-    cdef AdamStep a = adam_step(settings, decay)
     # the gradient as network_gradients computes it for one sample: 0 + d x_i
     if a.decoupled:
         for i in range(n):
@@ -256,11 +257,13 @@ cdef inline void update_block(Py_ssize_t optimizer, floating* params, const floa
 
 cdef inline void update_outer(Py_ssize_t optimizer, floating* params, floating d,
                               const floating* x, floating* state, Py_ssize_t stride,
-                              Py_ssize_t n, const double* settings, bint decay) noexcept nogil:
+                              Py_ssize_t n, const double* settings, bint decay,
+                              const AdamStep* adam) noexcept nogil:
+    # adam: Adam's constants of this step, with and without weight decay (adam[decay])
     if optimizer == SGD:
         sgd_update_outer(params, d, x, state, stride, n, settings, decay)
     elif optimizer == ADAM:
-        adam_update_outer(params, d, x, state, stride, n, settings, decay)
+        adam_update_outer(params, d, x, state, stride, n, adam[1 if decay else 0])
     elif optimizer == RPROP:
         rprop_update_outer(params, d, x, state, stride, n, settings, decay)
 
@@ -353,8 +356,12 @@ cdef void network_online_step(Py_ssize_t optimizer, floating* params, floating* 
     cdef floating d_j
     cdef bint plain = optimizer == SGD and sgd_kind(settings, True) == 3, sparse
     cdef floating lr = <floating>settings[0]
+    cdef AdamStep adam[2]
     output_deltas(sizes, activations, n_layers, loss, y, weights, A, D, 1)
     begin_step(optimizer, settings)
+    if optimizer == ADAM:  # once per step, not per row: the step count is advanced
+        adam[0] = adam_step(settings, False)
+        adam[1] = adam_step(settings, True)
     for l in range(n_layers - 1, -1, -1):
         n_in = sizes[l]
         n_out = sizes[l + 1]
@@ -401,9 +408,9 @@ cdef void network_online_step(Py_ssize_t optimizer, floating* params, floating* 
                     for k in range(n_in):
                         d_in[k] = d_in[k] + w[k] * d_j
                 update_outer(optimizer, w, d_j, inputs, state + offset + j * n_in, stride,
-                             n_in, settings, True)
+                             n_in, settings, True, adam)
             # the biases: gradient 1 * delta, without weight decay
             update_outer(optimizer, params + offset + n_out * n_in, <floating>1, d,
-                         state + offset + n_out * n_in, stride, n_out, settings, False)
+                         state + offset + n_out * n_in, stride, n_out, settings, False, adam)
         if l > 0:
             times_derivative(d_in, A + block - n_in, n_in, activations[l - 1])
