@@ -30,6 +30,7 @@ import importlib
 import io
 import os
 import platform
+import re
 import sys
 import tempfile
 import time
@@ -44,7 +45,8 @@ import numpy.typing as npt
 
 from . import _backend
 from ._command_line import report
-from ._spec import DTYPES, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, LOSSES, OUTPUT_ACTIVATIONS
+from ._spec import (DTYPES, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, LOSSES, OUTPUT_ACTIVATIONS,
+                    pairing_error)
 from ._validation import KEPT, RANGES, DivergenceError, check
 from ._version import __version__
 from .datasets import Table, load_digits, load_iris, read_table
@@ -741,6 +743,10 @@ def _default_head(kind: str, output: str | None, loss: str | None) -> tuple[str,
     if loss is None:
         loss = {"softmax": "cross_entropy", "exp": "poisson"}.get(
             output, "binary_cross_entropy" if kind == "classes" and output == "sigmoid" else "mse")
+    error = pairing_error(output, loss)
+    if error is not None:  # the network's own message, in the options' words
+        error = re.sub(r"output='(\w+)'", r"--output-activation \1", error)
+        raise CLIError(re.sub(r"loss='(\w+)'", r"--loss \1", error))
     return output, loss
 
 
@@ -999,12 +1005,15 @@ def run_train(args: argparse.Namespace) -> int:
                       dtype=args.dtype, seed=args.seed)
     X_train, Y_train, X_held, Y_held = X[train], Y[train], X[held], Y[held]
     network.loss(X_train[:1], Y_train[:1])  # refuse targets the loss cannot take, up front
+    whole = _whole_numbers(values) if kind != "classes" else ""
+    if args.quiet and whole:  # the one line that says it is hidden: a warning is not
+        warnings.warn(f"{args.target!r} is trained as a regression{whole}")
     if not args.quiet:
         if kind == "classes":
             task = "classes: " + ", ".join(extra["meta_classes"])
         else:
             task = "regression" + (" (losses are on the standardised target)"
-                                   if output == "identity" else "") + _whole_numbers(values)
+                                   if output == "identity" else "") + whole
         print(f"training {'-'.join(map(str, sizes))} ({args.activation}, {output} + {loss}) on "
               f"{len(train)} rows, validating on {len(held)}; {task}", file=sys.stderr,
               flush=True)
@@ -1320,8 +1329,9 @@ def run_export(args: argparse.Namespace) -> int:
     form = EXPORT_FORMS[args.to]
     named = EXPORT_SUFFIXES.get(os.path.splitext(args.out)[1].lower(), args.to)
     if named != args.to:  # written as asked, but a reader going by the name would be misled
+        article = "an" if form.startswith("ONNX") else "a"
         warnings.warn(f"{args.out} ends in the suffix of a file of {EXPORT_FORMS[named]}s, "
-                      f"but --to {args.to} wrote a {form} into it")
+                      f"but --to {args.to} wrote {article} {form} into it")
     print(f"wrote the {form} {args.out}: network {_network_words(network)}"
           + "".join(f"; {note}" for note in notes))
     return 0

@@ -323,6 +323,14 @@ def test_compare_runs_nothing_so_takes_no_run_options(tmp_path, capsys, option, 
     assert os.listdir(tmp_path) == ["a.json"]
 
 
+def test_one_scale_per_run(capsys):
+    # --smoke --full ran the smoke scale silently
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(["--smoke", "--full"])
+    assert exit_info.value.code == 2
+    assert "--full: not allowed with argument --smoke" in capsys.readouterr().err
+
+
 def test_compare_takes_exactly_two_files(tmp_path, capsys, backend):
     path = save(tmp_path / "a.json", [a_row("one", 1e-6)])
     with pytest.raises(SystemExit) as exit_info:

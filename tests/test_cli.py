@@ -286,6 +286,12 @@ def test_float_target_of_whole_numbers_gets_a_hint(backend, tmp_path):
     assert ("regression (losses are on the standardised target); the target holds only the "
             "whole numbers 0, 1, written with decimals: written as integers they would be "
             "classes") in result.stderr
+    # --quiet hides that line, not the hint: it becomes a warning
+    result = run(backend, tmp_path, "train", "floats.csv", "--target", "label", "--epochs", "2",
+                 "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert ("bpcore: warning: 'label' is trained as a regression; the target holds only the "
+            "whole numbers 0, 1") in result.stderr
     assert cli._whole_numbers(np.array([3.0, -1.0, 3.0])) != ""
     assert cli._whole_numbers(np.array([0.0, 0.5, 1.0])) == ""  # not whole numbers
     assert cli._whole_numbers(np.arange(11.0)) == ""  # too many values to be class labels
@@ -697,8 +703,13 @@ def test_train_refuses_an_unwritable_folder_before_training(backend, tmp_path, c
 @pytest.mark.parametrize("args, fragment", [
     (["--target", "nope"], "no column named 'nope'; the columns are 'x', 'colour', 'y'"),
     (["--target", "colour", "--regression"], "--regression needs a numeric target"),
+    # the network's pairing rules, in the options' words
     (["--target", "colour", "--output-activation", "sigmoid", "--loss", "cross_entropy"],
-     "loss='cross_entropy' needs output='softmax'"),
+     "--loss cross_entropy needs --output-activation softmax, got --output-activation sigmoid"),
+    (["--target", "colour", "--output-activation", "softmax", "--loss", "mse"],
+     "a softmax output needs --loss cross_entropy, got --loss mse"),
+    (["--target", "colour", "--output-activation", "identity", "--loss", "poisson"],
+     "--loss poisson needs --output-activation exp, got --output-activation identity"),
     (["--target", "colour", "--lr", "-1"], "--lr: expected a number in (0, inf), got -1"),
     (["--target", "colour", "--momentum", "1"], "--momentum: expected a number in [0, 1)"),
     (["--target", "colour", "--epochs", "0"], "--epochs: expected a positive integer, got 0"),

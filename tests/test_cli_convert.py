@@ -264,9 +264,10 @@ def test_export_warns_when_out_is_named_for_another_format(backend, tmp_path, ca
     result = ok(main_in_process(capsys, "export", tmp_path / "small.npz", "--to", form,
                                 tmp_path / name))
     written = "ONNX model" if form == "onnx" else "FANN network"
+    article = "an" if form == "onnx" else "a"
     assert result.stderr.splitlines() == [
         f"bpcore: warning: {tmp_path / name} ends in the suffix of a file of {named}s, but "
-        f"--to {form} wrote a {written} into it"], result.stderr
+        f"--to {form} wrote {article} {written} into it"], result.stderr
     assert f"wrote the {written} {tmp_path / name}" in result.stdout
 
 

@@ -626,9 +626,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "PyTorch, JAX, FANN and scikit-learn (those installed), and measure each "
                     "case's floor on this machine; ratios above 1 mean the compiled kernels "
                     "win, floor/compiled is the efficiency (1 at the floor).")
-    parser.add_argument("--full", action="store_true",
+    scales = parser.add_mutually_exclusive_group()  # one scale per run
+    scales.add_argument("--full", action="store_true",
                         help="larger data sets and longer timings (about 7 minutes)")
-    parser.add_argument("--smoke", action="store_true",
+    scales.add_argument("--smoke", action="store_true",
                         help="tiny sizes and single runs: checks the benchmark runs, not speed")
     parser.add_argument("--wide", action="store_true",
                         help="every implementation's time, the full case titles and what else "
