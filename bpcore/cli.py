@@ -1006,7 +1006,8 @@ def run_train(args: argparse.Namespace) -> int:
     X_train, Y_train, X_held, Y_held = X[train], Y[train], X[held], Y[held]
     network.loss(X_train[:1], Y_train[:1])  # refuse targets the loss cannot take, up front
     whole = _whole_numbers(values) if kind != "classes" else ""
-    if args.quiet and whole:  # the one line that says it is hidden: a warning is not
+    if args.quiet and whole and not args.regression:  # asked for, it needs no warning
+        # the one line that says it is hidden: a warning is not
         warnings.warn(f"{args.target!r} is trained as a regression{whole}")
     if not args.quiet:
         if kind == "classes":

@@ -292,6 +292,9 @@ def test_float_target_of_whole_numbers_gets_a_hint(backend, tmp_path):
     assert result.returncode == 0, result.stderr
     assert ("bpcore: warning: 'label' is trained as a regression; the target holds only the "
             "whole numbers 0, 1") in result.stderr
+    result = run(backend, tmp_path, "train", "floats.csv", "--target", "label", "--epochs", "2",
+                 "--quiet", "--regression")  # asked for: nothing to warn about
+    assert result.returncode == 0 and result.stderr == "", result.stderr
     assert cli._whole_numbers(np.array([3.0, -1.0, 3.0])) != ""
     assert cli._whole_numbers(np.array([0.0, 0.5, 1.0])) == ""  # not whole numbers
     assert cli._whole_numbers(np.arange(11.0)) == ""  # too many values to be class labels
