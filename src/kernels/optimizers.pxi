@@ -151,8 +151,8 @@ cdef inline void adam_update(floating* params, const floating* grads, floating* 
 cdef inline void adam_update_outer(floating* params, floating d, const floating* x,
                                    floating* state, Py_ssize_t stride, Py_ssize_t n,
                                    AdamStep a) noexcept nogil:
-    # a: the step's constants, made once per step by the caller (two pow() per row took a
-    # one-sample step of a 4-4-4-1 network from 1.2 to 1.65 us)
+    # a: the step's constants, made once per step by the caller (made here, two pow() per
+    # row, a one-sample Adam step of a 4-4-4-1 network took 1.54 us, and takes 1.36 now)
     cdef Py_ssize_t i
     # the gradient as network_gradients computes it for one sample: 0 + d x_i
     if a.decoupled:
