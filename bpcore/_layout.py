@@ -6,7 +6,7 @@ block per layer, layer after layer. The compiled kernels use the same layout.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -71,7 +71,13 @@ def layer_parameters(params: Floats, sizes: Sequence[int]) -> list[tuple[Floats,
 def first_not_finite(params: Floats, sizes: Sequence[int]) -> str | None:
     """"weights[l]" or "biases[l]" for the first layer array of `params` holding NaN or
     infinity, or None when every entry is finite."""
-    for layer, (weights, biases) in enumerate(layer_parameters(params, sizes)):
+    return first_not_finite_layer(layer_parameters(params, sizes))
+
+
+def first_not_finite_layer(layers: Iterable[tuple[npt.NDArray[Any], npt.NDArray[Any]]]
+                           ) -> str | None:
+    """first_not_finite of layers given as (weights, biases) pairs of arrays."""
+    for layer, (weights, biases) in enumerate(layers):
         for name, values in (("weights", weights), ("biases", biases)):
             if not np.isfinite(values).all():
                 return f"{name}[{layer}]"

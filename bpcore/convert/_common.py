@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from .._layout import first_not_finite_layer
 from .._spec import DTYPES, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ..network import Network
 
@@ -42,12 +43,10 @@ def check_finite(layers: Layers, target: str, name: str = "net") -> None:
     """A ValueError naming the first layer array that holds NaN or infinity, as `save` refuses
     them; `target` is the format the layers are for, such as "an ONNX model". Exporters call
     it after their own arguments' checks."""
-    for index, arrays in enumerate(zip(layers.weights, layers.biases)):
-        for kind, values in zip(("weights", "biases"), arrays):
-            if not np.isfinite(values).all():
-                raise ValueError(f"{name}'s {kind}[{index}] hold NaN or infinity (not finite): "
-                                 f"{target} of them would compute NaN; train or set finite "
-                                 f"values first")
+    bad = first_not_finite_layer(zip(layers.weights, layers.biases))
+    if bad is not None:
+        raise ValueError(f"{name}'s {bad} hold NaN or infinity (not finite): {target} of them "
+                         f"would compute NaN; train or set finite values first")
 
 
 def network_of(weights: Sequence[npt.ArrayLike], biases: Sequence[npt.ArrayLike],
