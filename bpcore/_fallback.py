@@ -34,6 +34,8 @@ LIMITS = {"MAX_WIDTH": MAX_WIDTH, "MAX_LAYERS": MAX_LAYERS, "LEAKY_SLOPE": LEAKY
           "ROW_SUM_TOLERANCE": ROW_SUM_TOLERANCE}
 OPTIMIZER_SHAPES = {spec.code: (len(spec.settings), len(spec.state))
                     for spec in SPECS.values()}
+# step_direct's longest scalar state, as the compiled module's (src/kernels/wrappers.pxi)
+MAX_SCALARS = 8
 _NAMES = {code: name for name, code in ACTIVATIONS.items()}
 _LOSS_NAMES = {code: name for name, code in LOSSES.items()}
 
@@ -530,11 +532,12 @@ def step_direct(params: Floats, state: Floats, scalars: Floats, sizes: Indices,
     optimizer's scalar state `scalars` (float64, OptimizerState.scalars) written into the end
     of settings first and taken back after, as OptimizerState.refresh and keep do.
 
-    Returns None, with nothing changed but settings' end, where those return None, where the
-    samples' lengths do not fit the network or their dimensions are none of these, or where
-    scalars is not a writeable float64 vector no longer than settings: the caller then takes
-    the general path, which converts or reports them. Otherwise returns (the mean cost of the
-    samples before the step, outcome), outcome as theirs.
+    Returns None, with nothing changed, where those return None, where the samples' lengths
+    do not fit the network or their dimensions are none of these, or where scalars is not a
+    writeable float64 vector no longer than settings (nor than MAX_SCALARS): the caller then
+    takes the general path, which converts or reports them. Where they raise, settings' end is
+    given back as it was. Otherwise returns (the mean cost of the samples before the step,
+    outcome), outcome as theirs.
     """
     loss, optimizer = _index(loss), _index(optimizer)  # before settings change, as Cython's
     _ndarrays(params=params, state=state, scalars=scalars, sizes=sizes,
@@ -546,7 +549,8 @@ def step_direct(params: Floats, state: Floats, scalars: Floats, sizes: Indices,
 
     if not (vector(scalars, np.float64) and scalars.flags.writeable
             and vector(settings, np.float64) and settings.flags.writeable
-            and len(scalars) <= len(settings) and vector(sizes, np.intp) and len(sizes) >= 2):
+            and len(scalars) <= min(len(settings), MAX_SCALARS) and vector(sizes, np.intp)
+            and len(sizes) >= 2):
         return None
     n_in, n_out, n = int(sizes[0]), int(sizes[-1]), 1
     if X.ndim == 1 and Y.ndim == 1:
@@ -561,10 +565,16 @@ def step_direct(params: Floats, state: Floats, scalars: Floats, sizes: Indices,
     else:
         return None
     tail = settings[len(settings) - len(scalars):]
-    tail[...] = scalars
-    result = (step_one if X.ndim == 1 else step_rows)(params, state, sizes, activations, loss,
-                                                        X, Y, optimizer, settings)
+    kept = tail.copy()
+    tail[...] = scalars  # NumPy copies through a buffer where scalars is a view of tail
+    try:
+        result = (step_one if X.ndim == 1 else step_rows)(
+            params, state, sizes, activations, loss, X, Y, optimizer, settings)
+    except BaseException:
+        tail[...] = kept
+        raise
     if result is None:
+        tail[...] = kept
         return None
     scalars[...] = tail
     cost, outcome = result

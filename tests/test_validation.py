@@ -380,6 +380,11 @@ WRAPPER_CASES = [
     # scalar state into settings' end, as the compiled one does
     ("step_direct", "loss", 1.5),
     ("step_direct", "optimizer", "sgd"),
+    # and those step_one and step_rows refuse: settings' end is given back as it was
+    ("step_direct", "optimizer", 7),
+    ("step_direct", "loss", 9),
+    ("step_direct", "settings", np.zeros(2)),
+    ("step_direct", "sizes", np.array([3, -4, 2], dtype=np.intp)),
     ("step_rows", "settings", np.zeros(2)),
     ("step_rows", "params", np.zeros(N_PARAMS - 1)),
     ("step_rows", "state", np.zeros(N_PARAMS + 1)),
@@ -514,6 +519,26 @@ def test_step_direct_steps_as_step_one_and_step_rows_with_the_scalar_state(backe
         np.testing.assert_array_equal(a, b)
 
 
+def test_step_direct_takes_scalars_that_are_settings_own_end(backend):
+    # the scalar state may be a view of the very entries it is written into (memcpy onto
+    # itself was undefined behaviour in C): the same step as from a copy
+    kernels = _backend.kernels
+    args = arguments(kernels)
+    adam = kernels.OPTIMIZERS["adam"]
+    settings = np.array([0.01, 0.9, 0.999, 1e-8, 0.0, 0.0, 0.0, 3.0])
+    mine = [args["params"].copy(), np.zeros(2 * N_PARAMS), settings.copy()]
+    twin = [args["params"].copy(), np.zeros(2 * N_PARAMS), settings.copy()]
+    first = kernels.step_direct(mine[0], mine[1], mine[2][-1:], args["sizes"],
+                                args["activations"], args["loss"], args["x"], args["y"], adam,
+                                mine[2])
+    second = kernels.step_direct(twin[0], twin[1], twin[2][-1:].copy(), args["sizes"],
+                                 args["activations"], args["loss"], args["x"], args["y"], adam,
+                                 twin[2])
+    assert first == second and first[1] == 1 and mine[2][-1] == 4.0
+    for a, b in zip(mine, twin):
+        np.testing.assert_array_equal(a, b)
+
+
 class ReshapesBadly(np.ndarray):
     def reshape(self, *shape, **kwargs):
         return self.reshaped
@@ -554,7 +579,7 @@ def test_step_direct_leaves_what_it_cannot_take_to_the_general_path(backend, arg
     # the general path converts them or names what is wrong with them; a length that does
     # not fit is None here, where step_one and step_rows raise
     kernels = _backend.kernels
-    args = dict(arguments(kernels), scalars=np.zeros(0))
+    args = dict(arguments(kernels), scalars=np.full(1, 3.0))  # settings' end: 0.01
     if argument == "X" and spoiled.ndim == 1:
         args["Y"] = args["y"]
     args[argument] = spoiled

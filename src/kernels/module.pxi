@@ -4,7 +4,7 @@ from libc.math cimport exp, log, log1p, fabs, pow, sqrt
 from libc.stdlib cimport free, malloc
 from cpython.mem cimport PyMem_RawFree, PyMem_RawMalloc
 from libc.stdint cimport uint64_t
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memmove
 from cython cimport floating
 
 cimport numpy as cnp

@@ -72,6 +72,9 @@ cdef enum:
     GIL_FREE_PARAMS = 4096
     # and `permutation` of fewer rows than this (tens of microseconds)
     GIL_FREE_ROWS = 65536
+    # and `step_direct` keeps the end of settings it writes the scalar state into (the
+    # optimizers have one scalar, the step count; longer scalars go the general path)
+    MAX_SCALARS = 8
 
 
 def permutation(Py_ssize_t n, Py_ssize_t seed):
@@ -375,13 +378,15 @@ def step_direct(cnp.ndarray params not None, cnp.ndarray state not None,
     optimizer's scalar state `scalars` (float64, OptimizerState.scalars) written into the end
     of settings first and taken back after, as OptimizerState.refresh and keep do.
 
-    Returns None, with nothing changed but settings' end, where those return None, where the
-    samples' lengths do not fit the network or their dimensions are none of these, or where
-    scalars is not a writeable float64 vector no longer than settings: the caller then takes
-    the general path, which converts or reports them. Otherwise returns (the mean cost of the
-    samples before the step, outcome), outcome as theirs.
+    Returns None, with nothing changed, where those return None, where the samples' lengths
+    do not fit the network or their dimensions are none of these, or where scalars is not a
+    writeable float64 vector no longer than settings (nor than MAX_SCALARS): the caller then
+    takes the general path, which converts or reports them. Where they raise, settings' end is
+    given back as it was. Otherwise returns (the mean cost of the samples before the step,
+    outcome), outcome as theirs.
     """
     cdef int ndim = cnp.PyArray_NDIM(X)
+    cdef double kept[MAX_SCALARS]  # settings' end as it was
     cdef Py_ssize_t n_scalars = cnp.PyArray_DIM(scalars, 0) if cnp.PyArray_NDIM(scalars) else 0
     cdef Py_ssize_t n_units, n = 1
     cdef const Py_ssize_t* widths
@@ -390,7 +395,8 @@ def step_direct(cnp.ndarray params not None, cnp.ndarray state not None,
     cdef int outcome
     if not (vector_of(scalars, cnp.NPY_FLOAT64) and cnp.PyArray_ISWRITEABLE(scalars)
             and vector_of(settings, cnp.NPY_FLOAT64) and cnp.PyArray_ISWRITEABLE(settings)
-            and n_scalars <= cnp.PyArray_DIM(settings, 0) and vector_of(sizes, cnp.NPY_INTP)
+            and n_scalars <= cnp.PyArray_DIM(settings, 0) and n_scalars <= MAX_SCALARS
+            and vector_of(sizes, cnp.NPY_INTP)
             and cnp.PyArray_DIM(sizes, 0) >= 2):
         return None
     widths = <const Py_ssize_t*>cnp.PyArray_DATA(sizes)
@@ -409,16 +415,23 @@ def step_direct(cnp.ndarray params not None, cnp.ndarray state not None,
     else:
         return None
     tail = <double*>cnp.PyArray_DATA(settings) + cnp.PyArray_DIM(settings, 0) - n_scalars
-    memcpy(tail, cnp.PyArray_DATA(scalars), n_scalars * sizeof(double))
-    if ndim == 1:
-        outcome = one_step(params, state, sizes, activations, loss, X, Y, optimizer, settings,
-                           &cost)
-    else:
-        outcome = rows_step(params, state, sizes, activations, loss, X, Y, optimizer,
-                            settings, &cost)
+    memcpy(kept, tail, n_scalars * sizeof(double))
+    # memmove: scalars may be a view of settings' end
+    memmove(tail, cnp.PyArray_DATA(scalars), n_scalars * sizeof(double))
+    try:
+        if ndim == 1:
+            outcome = one_step(params, state, sizes, activations, loss, X, Y, optimizer,
+                               settings, &cost)
+        else:
+            outcome = rows_step(params, state, sizes, activations, loss, X, Y, optimizer,
+                                settings, &cost)
+    except BaseException:
+        memcpy(tail, kept, n_scalars * sizeof(double))
+        raise
     if outcome == 0:
+        memcpy(tail, kept, n_scalars * sizeof(double))
         return None
-    memcpy(cnp.PyArray_DATA(scalars), tail, n_scalars * sizeof(double))
+    memmove(cnp.PyArray_DATA(scalars), tail, n_scalars * sizeof(double))
     return (cost / n, outcome)
 
 
