@@ -11,6 +11,7 @@ Models written by `train` are ordinary bpcore model files (bpcore.io) with these
   meta_mean/std     the training inputs' mean and standard deviation (inputs are standardised)
   meta_target       the target column's name
   meta_sample_weight  the --sample-weight column's name, if one was given (predict skips it)
+  meta_ignored      the --ignore columns' names, if any were given (predict skips them)
   meta_classes      the class names, output unit i is class i (classifiers only)
   meta_target_mean/std  how the target was standardised (regressors only; 0 and 1 if it was not)
 
@@ -49,7 +50,7 @@ from ._spec import (DTYPES, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, LOSSES, OUTPUT_ACTI
                     pairing_error)
 from ._validation import KEPT, RANGES, DivergenceError, check
 from ._version import __version__
-from .datasets import Table, load_digits, load_iris, read_table
+from .datasets import DataError, Table, load_digits, load_iris, read_table
 from .io import load, save
 from .network import Network
 from .optim import SGD, Adam, Optimizer, Rprop
@@ -229,6 +230,15 @@ class _ScheduleSpec(NamedTuple):
     text: str
 
 
+def _column_names(text: str) -> list[str]:
+    """--ignore's comma-separated column names, each stripped as the CSV's header is."""
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected column names separated by commas, such "
+                                         f"as id,notes, got {text!r}")
+    return names
+
+
 def _schedule_fields(name: str) -> dict[str, Any]:
     """The settings of the schedule `name` that --lr-schedule takes: every field but lr."""
     return {item.name: item for item in fields(SCHEDULES[name]) if item.name != "lr"}
@@ -397,6 +407,9 @@ def build_parser() -> _Parser:
     train.add_argument("--sample-weight", metavar="COLUMN",
                        help="a numeric column (>= 0) weighting each row's loss; not a feature, "
                             "and predict ignores it")
+    train.add_argument("--ignore", type=_column_names, default=[], metavar="COLUMNS",
+                       help="columns that are not features, e.g. id,notes (comma-separated); "
+                            "predict ignores them too")
     train.add_argument("--seed", type=_seed, default=0, help="(default: 0)")
     train.add_argument("--validation-fraction", type=_setting("validation_fraction"),
                        default=0.2, metavar="F",
@@ -886,6 +899,18 @@ def _check_train(args: argparse.Namespace, parser: _Parser) -> None:
     if args.sample_weight is not None and args.sample_weight == args.target:
         parser.error(f"--sample-weight {args.sample_weight} names the target column; give a "
                      f"column of weights")
+    for option, name in (("--target", args.target), ("--sample-weight", args.sample_weight)):
+        if name is not None and name in args.ignore:
+            parser.error(f"--ignore names {name!r}, the {option} column, which is not a "
+                         f"feature already")
+
+
+def _numeric(table: Table, column: str) -> bool:
+    try:
+        table.numeric([column])
+    except DataError:
+        return False
+    return True
 
 
 def _sample_weights(table: Table, column: str) -> npt.NDArray[np.float64]:
@@ -928,17 +953,27 @@ def run_train(args: argparse.Namespace) -> int:
     _not_an_input(args.out, "--out", [args.data])
     _writable_target(args.out, "model file")
     table = read_table(args.data)
-    table.index(args.target)
-    # the weight column, like the target, is not a feature
-    features = [name for name in table.columns if name not in (args.target, args.sample_weight)]
+    for name in [args.target, *args.ignore]:
+        table.index(name)  # names the columns there are
+    # the weight column, like the target and the ignored ones, is not a feature
+    features = [name for name in table.columns
+                if name not in (args.target, args.sample_weight, *args.ignore)]
     if not features:
         raise CLIError(f"{args.data}: no feature columns besides the target {args.target!r}"
-                       + (f" and the sample weights {args.sample_weight!r}"
-                          if args.sample_weight is not None else ""))
+                       + (f", the sample weights {args.sample_weight!r}"
+                          if args.sample_weight is not None else "")
+                       + (f" and the ignored {args.ignore}" if args.ignore else ""))
     weights = None
     if args.sample_weight is not None:
         weights = _sample_weights(table, args.sample_weight)
-    X = table.numeric(features)
+    try:
+        X = table.numeric(features)
+    except DataError as error:  # name the option that leaves such a column out
+        bad = next((name for name in features if not _numeric(table, name)), None)
+        if bad is None:
+            raise
+        raise CLIError(f"{error} (if it is not a feature, --ignore {bad} leaves it out)"
+                       ) from None
     cells = table.text(args.target)
     # values (None for classes) and y (None for numbers) are used only where `kind` says so
     values: Any
@@ -955,6 +990,8 @@ def run_train(args: argparse.Namespace) -> int:
                                           "meta_target": np.array(args.target)}
     if args.sample_weight is not None:
         extra["meta_sample_weight"] = np.array(args.sample_weight)
+    if args.ignore:
+        extra["meta_ignored"] = np.array(sorted(set(args.ignore)))
     if kind == "classes":
         integer_labels = all(c.lstrip("+-").isdigit() for c in cells)
         order = sorted(set(cells), key=(lambda c: (int(c), c)) if integer_labels else None)
@@ -1111,6 +1148,10 @@ def _model_metadata(network: Network, extra: dict[str, npt.NDArray[Any]],
             meta["target"] = str(extra["meta_target"][()])
         if "meta_sample_weight" in extra:
             meta["sample_weight"] = str(extra["meta_sample_weight"][()])
+        if "meta_ignored" in extra:
+            if np.ndim(extra["meta_ignored"]) != 1:
+                raise ValueError("meta_ignored")
+            meta["ignored"] = [str(name) for name in extra["meta_ignored"]]
         for key in ("meta_mean", "meta_std"):
             if key in extra:
                 array = np.asarray(extra[key], dtype=np.float64)
@@ -1154,9 +1195,12 @@ def run_predict(args: argparse.Namespace) -> int:
         _writable_target(args.out, "output file")
     table = read_table(args.data)
     target = meta.get("target")
-    # the columns train read as the target and the sample weights are not features
+    # the columns train read as the target and the sample weights, or ignored, are not
+    # features
     not_features = {"the target": target, "the sample weights": meta.get("sample_weight")}
-    columns = [name for name in table.columns if name not in not_features.values()]
+    ignored = meta.get("ignored", [])
+    columns = [name for name in table.columns
+               if name not in not_features.values() and name not in ignored]
     n_inputs = network.sizes[0]
     # the model's feature names, when it was trained from a CSV: which columns it lacks
     features = meta.get("features")
@@ -1164,6 +1208,9 @@ def run_predict(args: argparse.Namespace) -> int:
     if len(columns) != n_inputs:
         skipped = [f"{what} {name!r}" for what, name in not_features.items()
                    if name in table.columns]
+        present = [name for name in table.columns if name in ignored]
+        if present:
+            skipped.append(f"the ignored {', '.join(map(repr, present))}")
         ignored = f" (besides {' and '.join(skipped)})" if skipped else ""
         unknown = [name for name in columns if name not in features] if features else []
         named = "".join(f"; {what}: {names}" for what, names in (

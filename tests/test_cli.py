@@ -536,6 +536,49 @@ def test_predict_ignores_the_sample_weight_column(backend, tmp_path, capsys):
                      "sample weights 'w'), but the model expects 2; not the model's: ['z']")
 
 
+def test_ignored_columns_are_no_features_in_train_and_predict(backend, tmp_path, capsys):
+    # an id and a text column beside the features: --ignore leaves them out of the model,
+    # which then is the one trained on the features alone, and predict skips them too
+    rows = [[f"row{i}", x, colour, str(1000 + i), y] for i, (x, colour, y) in enumerate(blobs())]
+    write_csv(tmp_path / "train.csv", ["name", "x", "colour", "id", "y"], rows)
+    result, network, extra = train_blobs(capsys, tmp_path, "--ignore", "id, name")
+    assert network.sizes == (2, 5, 3)
+    assert extra["meta_features"].tolist() == ["x", "y"]
+    assert extra["meta_ignored"].tolist() == ["id", "name"]
+    write_csv(tmp_path / "plain.csv", ["x", "colour", "y"], blobs())
+    _, plain, _ = train_blobs(capsys, tmp_path, data="plain.csv", out="plain.npz")
+    assert same_parameters(network, plain)
+    outputs = [read_csv(run(backend, tmp_path, "predict", model, data).stdout)
+               for model, data in (("model.npz", "train.csv"), ("model.npz", "plain.csv"),
+                                   ("plain.npz", "plain.csv"))]
+    assert outputs[0] == outputs[1] == outputs[2] and len(outputs[0][1]) == 90
+    write_csv(tmp_path / "short.csv", ["name", "x", "id"], [row[:2] + row[3:4] for row in rows])
+    assert_bad_input(run(backend, tmp_path, "predict", "model.npz", "short.csv"),
+                     "short.csv has 1 feature columns (besides the ignored 'name', 'id'), but "
+                     "the model expects 2; missing: ['y']")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--ignore", "idd"], "train.csv: no column named 'idd'; the columns are 'name', 'x'"),
+    (["--ignore", "id,,x"], "argument --ignore: expected column names separated by commas"),
+    (["--ignore", "colour"], "--ignore names 'colour', the --target column"),
+    (["--ignore", "id", "--sample-weight", "id"], "--ignore names 'id', the --sample-weight"),
+    (["--ignore", "x,y,id,name"], "train.csv: no feature columns besides the target 'colour' "
+                                  "and the ignored ['x', 'y', 'id', 'name']"),
+    ([], "train.csv, line 2: column 'name' must hold numbers, got 'row0' (if it is not a "
+         "feature, --ignore name leaves it out)"),
+])
+def test_train_refuses_bad_ignored_columns(backend, tmp_path, capsys, args, fragment):
+    rows = [[f"row{i}", x, colour, str(i), y] for i, (x, colour, y) in enumerate(blobs(n=30))]
+    write_csv(tmp_path / "train.csv", ["name", "x", "colour", "id", "y"], rows)
+    ignored = [] if "--ignore" in args or not args else ["--ignore", "name"]
+    result = main_in_process(capsys, "train", tmp_path / "train.csv", "--target", "colour",
+                             "--epochs", "2", "--out", tmp_path / "model.npz", *ignored, *args)
+    assert_bad_input(result, fragment)
+    assert result.stdout == ""
+    assert not (tmp_path / "model.npz").exists()
+
+
 @pytest.mark.parametrize("weights, args, fragment", [
     (["1", "2", "-1"], [], "weights.csv, line 4: the sample weight column 'w' holds -1; "
                            "weights must be >= 0"),
