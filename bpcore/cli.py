@@ -23,6 +23,7 @@ gives; `import` reads an ONNX or FANN network into a model file without meta_ en
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import csv
 import difflib
@@ -1025,6 +1026,14 @@ def run_train(args: argparse.Namespace) -> int:
                        f"{len(held)} for validation are all of class {cells[train[0]]!r}; a "
                        f"classifier needs at least two (use more rows or a smaller "
                        f"--validation-fraction)")
+    if kind == "classes":
+        counts = collections.Counter(cells)
+        singles = sum(count == 1 for count in counts.values())
+        if 2 * singles > len(counts):  # an id column, or numbers to regress
+            warnings.warn(f"the target {args.target!r} has {len(counts)} classes in "
+                          f"{len(cells)} rows, {singles} of them with a single row to learn "
+                          f"from" + ("; --regression trains on it as a number"
+                                     if integer_labels else ""))
     weights_train = weights_held = None
     if weights is not None:
         weights_train, weights_held = weights[train], weights[held]

@@ -277,6 +277,24 @@ def test_integer_target_is_classes_unless_regression(backend, tmp_path):
     assert network.sizes[-1] == 1 and "meta_classes" not in extra
 
 
+@pytest.mark.parametrize("labels, warned", [
+    ([str(1000 + i) for i in range(40)], "; --regression trains on it as a number"),
+    ([f"row{i}" if i < 30 else f"pair{i // 2}" for i in range(40)], ""),  # 30 single, 5 pairs
+    ([f"row{i // 2}" for i in range(40)], None),  # 20 classes of 2 rows: no warning
+])
+def test_a_target_with_a_class_for_most_rows_gets_a_warning(backend, tmp_path, labels, warned):
+    # an id column given as the target trains a classifier of one class per row
+    rows = [[f"{v:.3f}", label] for v, label in zip(np.linspace(-2, 2, 40), labels)]
+    write_csv(tmp_path / "ids.csv", ["v", "id"], rows)
+    result = run(backend, tmp_path, "train", "ids.csv", "--target", "id", "--epochs", "1",
+                 "--quiet", "--validation-fraction", "0")
+    assert result.returncode == 0, result.stderr
+    singles = sum(labels.count(label) == 1 for label in labels)
+    message = (f"bpcore: warning: the target 'id' has {len(set(labels))} classes in 40 rows, "
+               f"{singles} of them with a single row to learn from{warned}\n")
+    assert result.stderr == ("" if warned is None else message), result.stderr
+
+
 def test_float_target_of_whole_numbers_gets_a_hint(backend, tmp_path):
     # 0.0 and 1.0, as a table written with floats gives class labels: a regression, said so
     rows = [[f"{v:.3f}", f"{float(v > 0):.1f}"] for v in np.linspace(-2, 2, 40)]
