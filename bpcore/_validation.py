@@ -179,7 +179,9 @@ def real_array(value: object, name: str, shape: tuple[int, ...], dtype: np.dtype
 
 
 def as_int(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    # an int skips the abstract-class check, as in as_real
+    if type(value) is not int and (isinstance(value, bool)
+                                   or not isinstance(value, numbers.Integral)):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     if value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")

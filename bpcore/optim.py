@@ -33,6 +33,18 @@ from .schedules import rate_at
 __all__ = ["Optimizer", "SGD", "Adam", "Rprop", "LBFGS", "OptimizerState"]
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    # an optimizer class's hyperparameters in order, looked up once (fit calls settings on
+    # every call, and dataclasses.fields builds its tuple anew each time)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(item.name for item in fields(cls))
+    return names
+
+
 class Optimizer:
     """The base of every optimizer: a frozen dataclass of hyperparameters with a `name`.
 
@@ -125,7 +137,7 @@ class Optimizer:
         >>> SGD(lr=0.5, momentum=0.9).settings(np.zeros(0))
         array([0.5, 0.9, 0. , 0. ])
         """
-        values = [getattr(self, item.name) for item in fields(self)]  # type: ignore[arg-type]
+        values = [getattr(self, name) for name in _field_names(type(self))]
         if callable(self.lr):  # a schedule: its first epoch's rate until the loop sets another
             values[0] = self.rate(1)
         return np.array(values + scalars.tolist(), dtype=np.float64)

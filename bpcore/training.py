@@ -364,7 +364,7 @@ def _epochs(trainer: _Trainer, X: Floats, epochs: int, lr: float | Callable[[int
             saved = trainer.snapshot()
             total, finite = trainer.train_rows(order)
             loss = total / n
-            if not (np.isfinite(loss) and finite):
+            if not (math.isfinite(loss) and finite):
                 trainer.restore(saved)
                 _rewind(rng, start, epoch - 1)
                 raise DivergenceError(
