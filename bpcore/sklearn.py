@@ -29,6 +29,7 @@ from __future__ import annotations
 import copy
 import threading
 import warnings
+from collections.abc import Callable
 from itertools import chain
 from typing import Any
 
@@ -525,7 +526,20 @@ class _BaseMLP(BaseEstimator):
     # ---- prediction
 
     def _forward(self, X: Any) -> npt.NDArray[Any]:
-        return self._predict_dense(self._inputs(X))
+        return self._dense_outputs(X, self._predict_dense)
+
+    def _dense_outputs(self, X: Any, predict: Callable[[npt.NDArray[Any]], npt.NDArray[Any]]
+                       ) -> npt.NDArray[Any]:
+        """predict(X as _inputs gives it); where the network refuses an X that skipped
+        scikit-learn's checks (NaN, infinity), the error of those checks, as scikit-learn's
+        MLPs give it."""
+        inputs = self._inputs(X)
+        try:
+            return predict(inputs)
+        except ValueError:
+            if inputs is X:
+                validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+            raise
 
     def _inputs(self, X: Any) -> npt.NDArray[Any]:
         """X checked as scikit-learn checks it at prediction, made dense. A float ndarray of
@@ -858,7 +872,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         >>> clf.fit(X, y).predict_proba(X[:2]).shape
         (2, 3)
         """
-        outputs = _BaseMLP._predict_dense(self, self._inputs(X))
+        outputs = self._dense_outputs(X, lambda dense: _BaseMLP._predict_dense(self, dense))
         if self.n_outputs_ == 1:
             p = outputs.ravel()
             return np.vstack([1 - p, p]).T

@@ -280,11 +280,15 @@ def test_before_fit_and_bad_input_at_prediction(ours, theirs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         fitted, reference = ours(**settings).fit(X, y), theirs(**settings).fit(X, y)
+    infinite = np.array(X, dtype=float)
+    infinite[1, 2] = -np.inf
     for method in methods:
-        for bad in (X[:, :3], with_nan(X), X[0], np.zeros((0, X.shape[1]))):
+        for bad in (X[:, :3], with_nan(X), infinite, X[0], np.zeros((0, X.shape[1]))):
             error = assert_raises_like_scikit_learn(lambda: getattr(fitted, method)(bad),
                                                     lambda: getattr(reference, method)(bad))
             assert isinstance(error, ValueError)
+            if not np.isfinite(bad).all():  # the same words: "Input X contains NaN."
+                assert str(error) == str(raised(lambda: getattr(reference, method)(bad)))
 
 
 def test_partial_fit_errors_like_scikit_learn():
