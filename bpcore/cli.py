@@ -30,6 +30,7 @@ import difflib
 import errno
 import importlib
 import io
+import shlex
 import os
 import platform
 import re
@@ -408,9 +409,10 @@ def build_parser() -> _Parser:
     train.add_argument("--sample-weight", metavar="COLUMN",
                        help="a numeric column (>= 0) weighting each row's loss; not a feature, "
                             "and predict ignores it")
-    train.add_argument("--ignore", type=_column_names, default=[], metavar="COLUMNS",
-                       help="columns that are not features, e.g. id,notes (comma-separated); "
-                            "predict ignores them too")
+    train.add_argument("--ignore", type=_column_names, action="extend", default=[],
+                       metavar="COLUMNS",
+                       help="columns that are not features, e.g. id,notes (comma-separated, "
+                            "or the option again); predict ignores them too")
     train.add_argument("--seed", type=_seed, default=0, help="(default: 0)")
     train.add_argument("--validation-fraction", type=_setting("validation_fraction"),
                        default=0.2, metavar="F",
@@ -428,7 +430,8 @@ def build_parser() -> _Parser:
         "predict", help="apply a trained model to a CSV file",
         description="Write the model's predictions for each row of DATA.csv as CSV: class "
                     "names for a classifier, one column per output otherwise. Columns named "
-                    "like the model's target, or its sample-weight column, are ignored. A "
+                    "like the model's target, its sample-weight column or the columns train "
+                    "was told to --ignore, are ignored. A "
                     "model that `train` did not write (Network.save, `bpcore import`) has no "
                     "column names or scaling: it reads every column of DATA.csv, in the "
                     "file's order, and its raw outputs are written as output_0, output_1, ...")
@@ -725,15 +728,18 @@ def run_demo(args: argparse.Namespace) -> int:
 
 # ---- train ----
 
+def _is_integer(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _target_kind(cells: Sequence[str],
                  regression: bool) -> tuple[str, npt.NDArray[np.float64] | None]:
     """'classes' or 'numbers', and for numbers the float values."""
-    try:
-        for cell in cells:
-            int(cell)
-        integers = True
-    except ValueError:
-        integers = False
+    integers = all(map(_is_integer, cells))
     if integers and not regression:
         return "classes", None
     try:
@@ -902,16 +908,8 @@ def _check_train(args: argparse.Namespace, parser: _Parser) -> None:
                      f"column of weights")
     for option, name in (("--target", args.target), ("--sample-weight", args.sample_weight)):
         if name is not None and name in args.ignore:
-            parser.error(f"--ignore names {name!r}, the {option} column, which is not a "
-                         f"feature already")
-
-
-def _numeric(table: Table, column: str) -> bool:
-    try:
-        table.numeric([column])
-    except DataError:
-        return False
-    return True
+            parser.error(f"--ignore names {name!r}, the {option} column, which is never a "
+                         f"feature")
 
 
 def _sample_weights(table: Table, column: str) -> npt.NDArray[np.float64]:
@@ -954,27 +952,32 @@ def run_train(args: argparse.Namespace) -> int:
     _not_an_input(args.out, "--out", [args.data])
     _writable_target(args.out, "model file")
     table = read_table(args.data)
-    for name in [args.target, *args.ignore]:
-        table.index(name)  # names the columns there are
+    table.index(args.target)  # names the columns there are
+    ignored = list(dict.fromkeys(args.ignore))  # in the order given, once each
+    unknown = [name for name in ignored if name not in table.columns]
+    if unknown:
+        raise CLIError(f"--ignore names {_listing(map(repr, unknown))}, not among the columns "
+                       f"of {args.data}: {', '.join(map(repr, table.columns))}")
     # the weight column, like the target and the ignored ones, is not a feature
     features = [name for name in table.columns
-                if name not in (args.target, args.sample_weight, *args.ignore)]
+                if name not in (args.target, args.sample_weight, *ignored)]
     if not features:
-        raise CLIError(f"{args.data}: no feature columns besides the target {args.target!r}"
-                       + (f", the sample weights {args.sample_weight!r}"
-                          if args.sample_weight is not None else "")
-                       + (f" and the ignored {args.ignore}" if args.ignore else ""))
+        others = [f"the target {args.target!r}"]
+        if args.sample_weight is not None:
+            others.append(f"the sample weights {args.sample_weight!r}")
+        if ignored:
+            others.append(f"the ignored {', '.join(map(repr, ignored))}")
+        raise CLIError(f"{args.data}: no feature columns besides {_listing(others)}")
     weights = None
     if args.sample_weight is not None:
         weights = _sample_weights(table, args.sample_weight)
     try:
         X = table.numeric(features)
-    except DataError as error:  # name the option that leaves such a column out
-        bad = next((name for name in features if not _numeric(table, name)), None)
-        if bad is None:
+    except DataError as error:  # a column of text: name the option that leaves it out
+        if error.text_column is None:
             raise
-        raise CLIError(f"{error} (if it is not a feature, --ignore {bad} leaves it out)"
-                       ) from None
+        raise CLIError(f"{error}; if it is not a feature, --ignore "
+                       f"{shlex.quote(error.text_column)} leaves it out") from None
     cells = table.text(args.target)
     # values (None for classes) and y (None for numbers) are used only where `kind` says so
     values: Any
@@ -991,10 +994,10 @@ def run_train(args: argparse.Namespace) -> int:
                                           "meta_target": np.array(args.target)}
     if args.sample_weight is not None:
         extra["meta_sample_weight"] = np.array(args.sample_weight)
-    if args.ignore:
-        extra["meta_ignored"] = np.array(sorted(set(args.ignore)))
+    if ignored:
+        extra["meta_ignored"] = np.array(ignored)
     if kind == "classes":
-        integer_labels = all(c.lstrip("+-").isdigit() for c in cells)
+        integer_labels = all(_is_integer(c) for c in cells)
         order = sorted(set(cells), key=(lambda c: (int(c), c)) if integer_labels else None)
         if len(order) < 2:
             raise CLIError(f"{args.data}: the target {args.target!r} has only one class "
@@ -1032,8 +1035,9 @@ def run_train(args: argparse.Namespace) -> int:
         if 2 * singles > len(counts):  # an id column, or numbers to regress
             warnings.warn(f"the target {args.target!r} has {len(counts)} classes in "
                           f"{len(cells)} rows, {singles} of them with a single row to learn "
-                          f"from" + ("; --regression trains on it as a number"
-                                     if integer_labels else ""))
+                          f"from; if it is an id, give another --target"
+                          + (", and if it is a number, --regression" if integer_labels
+                             else ""))
     weights_train = weights_held = None
     if weights is not None:
         weights_train, weights_held = weights[train], weights[held]
@@ -1158,9 +1162,12 @@ def _model_metadata(network: Network, extra: dict[str, npt.NDArray[Any]],
         if "meta_sample_weight" in extra:
             meta["sample_weight"] = str(extra["meta_sample_weight"][()])
         if "meta_ignored" in extra:
-            if np.ndim(extra["meta_ignored"]) != 1:
-                raise ValueError("meta_ignored")
-            meta["ignored"] = [str(name) for name in extra["meta_ignored"]]
+            names = extra["meta_ignored"]
+            if (np.ndim(names) != 1 or names.dtype.kind != "U"
+                    or set(names.tolist()) & set(meta.get("features", []))):
+                raise CLIError(f"{path}: its entry meta_ignored must be a list of column "
+                               f"names apart from meta_features, got {names!r}")
+            meta["ignored"] = names.tolist()
         for key in ("meta_mean", "meta_std"):
             if key in extra:
                 array = np.asarray(extra[key], dtype=np.float64)
@@ -1207,9 +1214,9 @@ def run_predict(args: argparse.Namespace) -> int:
     # the columns train read as the target and the sample weights, or ignored, are not
     # features
     not_features = {"the target": target, "the sample weights": meta.get("sample_weight")}
-    ignored = meta.get("ignored", [])
+    ignored_columns = meta.get("ignored", [])
     columns = [name for name in table.columns
-               if name not in not_features.values() and name not in ignored]
+               if name not in not_features.values() and name not in ignored_columns]
     n_inputs = network.sizes[0]
     # the model's feature names, when it was trained from a CSV: which columns it lacks
     features = meta.get("features")
@@ -1217,15 +1224,16 @@ def run_predict(args: argparse.Namespace) -> int:
     if len(columns) != n_inputs:
         skipped = [f"{what} {name!r}" for what, name in not_features.items()
                    if name in table.columns]
-        present = [name for name in table.columns if name in ignored]
+        present = [name for name in table.columns if name in ignored_columns]
         if present:
             skipped.append(f"the ignored {', '.join(map(repr, present))}")
-        ignored = f" (besides {' and '.join(skipped)})" if skipped else ""
+        besides = f" (besides {_listing(skipped)})" if skipped else ""
         unknown = [name for name in columns if name not in features] if features else []
         named = "".join(f"; {what}: {names}" for what, names in (
             ("missing", missing), ("not the model's", unknown)) if names)
-        raise CLIError(f"{args.data} has {len(columns)} feature columns{ignored}, but the model "
-                       f"expects {n_inputs}{named}")
+        plural = "s" if len(columns) != 1 else ""
+        raise CLIError(f"{args.data} has {len(columns)} feature column{plural}{besides}, but "
+                       f"the model expects {n_inputs}{named}")
     if features:
         if missing:
             raise CLIError(f"{args.data} lacks column(s) {missing} that the model was trained "

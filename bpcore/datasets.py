@@ -27,6 +27,12 @@ class DataError(ValueError):
     The message names the file, and the line and column where there is one. A subclass of
     ValueError.
 
+    Attributes
+    ----------
+    text_column : str or None
+        Where the error is a cell of text in a column that must hold numbers (not an empty
+        cell, NaN or infinity): that column's name.
+
     Examples
     --------
     >>> import io
@@ -35,9 +41,11 @@ class DataError(ValueError):
     >>> try:
     ...     table.numeric(["x", "y"])
     ... except DataError as error:
-    ...     print(error)
-    data.csv, line 3: column 'y' must hold numbers, got 'oops'
+    ...     print(error, error.text_column)
+    data.csv, line 3: column 'y' must hold numbers, got 'oops' y
     """
+
+    text_column: str | None = None
 
 
 class Table:
@@ -189,8 +197,10 @@ class Table:
                 try:
                     number = float(cell)
                 except ValueError:
-                    raise DataError(f"{self.source}, line {line}: column {name!r} must hold "
-                                    f"numbers, got {cell!r}") from None
+                    error = DataError(f"{self.source}, line {line}: column {name!r} must hold "
+                                      f"numbers, got {cell!r}")
+                    error.text_column = name
+                    raise error from None
                 if not math.isfinite(number):
                     raise DataError(f"{self.source}, line {line}: column {name!r} holds "
                                     f"{cell!r}; values must be finite numbers")

@@ -19,6 +19,7 @@ ValueError: momentum must be a finite number in [0, 1), got 1.0
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
@@ -33,7 +34,7 @@ from .schedules import rate_at
 __all__ = ["Optimizer", "SGD", "Adam", "Rprop", "LBFGS", "OptimizerState"]
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_FIELD_NAMES: weakref.WeakKeyDictionary[type, tuple[str, ...]] = weakref.WeakKeyDictionary()
 
 
 def _field_names(cls: type) -> tuple[str, ...]:

@@ -278,7 +278,7 @@ def test_integer_target_is_classes_unless_regression(backend, tmp_path):
 
 
 @pytest.mark.parametrize("labels, warned", [
-    ([str(1000 + i) for i in range(40)], "; --regression trains on it as a number"),
+    ([str(1000 + i) for i in range(40)], ", and if it is a number, --regression"),
     ([f"row{i}" if i < 30 else f"pair{i // 2}" for i in range(40)], ""),  # 30 single, 5 pairs
     ([f"row{i // 2}" for i in range(40)], None),  # 20 classes of 2 rows: no warning
 ])
@@ -291,8 +291,20 @@ def test_a_target_with_a_class_for_most_rows_gets_a_warning(backend, tmp_path, l
     assert result.returncode == 0, result.stderr
     singles = sum(labels.count(label) == 1 for label in labels)
     message = (f"bpcore: warning: the target 'id' has {len(set(labels))} classes in 40 rows, "
-               f"{singles} of them with a single row to learn from{warned}\n")
+               f"{singles} of them with a single row to learn from; if it is an id, give "
+               f"another --target{warned}\n")
     assert result.stderr == ("" if warned is None else message), result.stderr
+
+
+def test_labels_that_only_look_like_integers_are_classes_of_text(backend, tmp_path, capsys):
+    # "+-5" passed a test of digits after its signs, then stopped train in int()
+    rows = [[f"{v:.3f}", "+-5" if v > 0 else "3"] for v in np.linspace(-2, 2, 40)]
+    write_csv(tmp_path / "signs.csv", ["v", "label"], rows)
+    result = main_in_process(capsys, "train", tmp_path / "signs.csv", "--target", "label",
+                             "--epochs", "1", "--quiet", "--out", tmp_path / "model.npz")
+    assert result.returncode == 0, result.stderr
+    _, extra = bpcore.io.load(tmp_path / "model.npz", with_extra=True)
+    assert extra["meta_classes"].tolist() == ["+-5", "3"]  # sorted as text
 
 
 def test_float_target_of_whole_numbers_gets_a_hint(backend, tmp_path):
@@ -572,27 +584,47 @@ def test_ignored_columns_are_no_features_in_train_and_predict(backend, tmp_path,
     assert outputs[0] == outputs[1] == outputs[2] and len(outputs[0][1]) == 90
     write_csv(tmp_path / "short.csv", ["name", "x", "id"], [row[:2] + row[3:4] for row in rows])
     assert_bad_input(run(backend, tmp_path, "predict", "model.npz", "short.csv"),
-                     "short.csv has 1 feature columns (besides the ignored 'name', 'id'), but "
+                     "short.csv has 1 feature column (besides the ignored 'name', 'id'), but "
                      "the model expects 2; missing: ['y']")
+    # --ignore given twice: both lists count
+    _, twice, extra = train_blobs(capsys, tmp_path, "--ignore", "id", "--ignore", "name",
+                                  out="twice.npz")
+    assert extra["meta_ignored"].tolist() == ["id", "name"] and same_parameters(twice, plain)
+    # an ignored column that is also a feature, in a file train did not write
+    kept = dict(np.load(tmp_path / "model.npz"))
+    np.savez(tmp_path / "edited.npz", **dict(kept, meta_ignored=np.array(["id", "x"])))
+    assert_bad_input(run(backend, tmp_path, "predict", "edited.npz", "train.csv"),
+                     "edited.npz: its entry meta_ignored must be a list of column names apart "
+                     "from meta_features, got array(['id', 'x']")
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--ignore", "idd"], "train.csv: no column named 'idd'; the columns are 'name', 'x'"),
+    (["--ignore", "idd,my name,nom"], "--ignore names 'idd' and 'nom', not among the columns "
+                                      "of "),
     (["--ignore", "id,,x"], "argument --ignore: expected column names separated by commas"),
-    (["--ignore", "colour"], "--ignore names 'colour', the --target column"),
+    (["--ignore", "colour"], "--ignore names 'colour', the --target column, which is never a "
+                             "feature"),
     (["--ignore", "id", "--sample-weight", "id"], "--ignore names 'id', the --sample-weight"),
-    (["--ignore", "x,y,id,name"], "train.csv: no feature columns besides the target 'colour' "
-                                  "and the ignored ['x', 'y', 'id', 'name']"),
-    ([], "train.csv, line 2: column 'name' must hold numbers, got 'row0' (if it is not a "
-         "feature, --ignore name leaves it out)"),
+    (["--ignore", "x,y,id,my name", "--ignore", "x"], "train.csv: no feature columns besides "
+                                                      "the target 'colour' and the ignored "
+                                                      "'x', 'y', 'id', 'my name'"),
+    # the hint names the column of the cell the message names (a later row of 'x' is text too)
+    ([], "train.csv, line 2: column 'my name' must hold numbers, got 'row0'; if it is not a "
+         "feature, --ignore 'my name' leaves it out"),
+    (["--ignore", "my name"], "train.csv, line 4: column 'x' must hold numbers, got 'n/a'; if "
+                              "it is not a feature, --ignore x leaves it out"),
+    # no hint for an empty cell or NaN in a column of numbers
+    (["--ignore", "my name,x"], "train.csv, line 7: empty cell in column 'id' (missing values "
+                                "are not supported)"),
 ])
 def test_train_refuses_bad_ignored_columns(backend, tmp_path, capsys, args, fragment):
     rows = [[f"row{i}", x, colour, str(i), y] for i, (x, colour, y) in enumerate(blobs(n=30))]
-    write_csv(tmp_path / "train.csv", ["name", "x", "colour", "id", "y"], rows)
-    ignored = [] if "--ignore" in args or not args else ["--ignore", "name"]
+    rows[2][1], rows[5][3] = "n/a", ""
+    write_csv(tmp_path / "train.csv", ["my name", "x", "colour", "id", "y"], rows)
     result = main_in_process(capsys, "train", tmp_path / "train.csv", "--target", "colour",
-                             "--epochs", "2", "--out", tmp_path / "model.npz", *ignored, *args)
+                             "--epochs", "2", "--out", tmp_path / "model.npz", *args)
     assert_bad_input(result, fragment)
+    assert ("if it is not a feature" in fragment) == ("if it is not a feature" in result.stderr)
     assert result.stdout == ""
     assert not (tmp_path / "model.npz").exists()
 
@@ -942,7 +974,7 @@ def trained(tmp_path, capsys):
     ("good.csv", "good.csv", "good.csv is not a bpcore model file"),
     ("model.npz", "missing.csv", "missing.csv: no such file"),
     ("model.npz", "empty.csv", "empty.csv is empty"),
-    ("model.npz", "narrow.csv", "narrow.csv has 1 feature columns, but the model expects 2; "
+    ("model.npz", "narrow.csv", "narrow.csv has 1 feature column, but the model expects 2; "
                                 "missing: ['y']"),
     ("model.npz", "wide.csv", "wide.csv has 3 feature columns (besides the target 'colour'), "
                               "but the model expects 2; not the model's: ['z']"),
