@@ -66,11 +66,13 @@ def dense(values: object, name: str) -> npt.NDArray[Any]:
 
 
 def as_samples(values: npt.ArrayLike, name: str, width: int,
-               dtype: np.dtype[np.floating[Any]],
-               columns: str = "feature") -> tuple[Floats, bool]:
+               dtype: np.dtype[np.floating[Any]], columns: str = "feature",
+               given_shape: tuple[int, ...] | None = None) -> tuple[Floats, bool]:
     """`values` as a C-contiguous (n, width) array of `dtype`, and whether it came as one 1-D
-    row; `columns` names what its columns are in messages ("feature", "output")."""
+    row; `columns` names what its columns are in messages ("feature", "output"), and
+    `given_shape` the shape the caller was given them in (values' own, unless told)."""
     array = dense(values, name)
+    given_shape = array.shape if given_shape is None else given_shape
     kind = array.dtype.kind
     if kind not in "iuf":
         what = {"b": "booleans", "c": "complex numbers", "O": "Python objects",
@@ -93,7 +95,8 @@ def as_samples(values: npt.ArrayLike, name: str, width: int,
         raise ValueError(f"{name} has {got}, but the network "
                          f"{'expects' if columns == 'feature' else 'has'} {width}")
     converted = as_read(array, dtype)
-    check_finite(array, converted, name, f"scale {name} or use a float64 network")
+    check_finite(array, converted, name, f"scale {name} or use a float64 network",
+                 shape=given_shape)
     return converted, single
 
 
@@ -111,16 +114,30 @@ def as_read(array: npt.NDArray[Any], dtype: np.dtype[np.floating[Any]]) -> Float
 
 
 def check_finite(given: npt.NDArray[Any], converted: Floats, name: str, remedy: str,
-                 role: str = ", the network's dtype") -> None:
+                 role: str = ", the network's dtype",
+                 shape: tuple[int, ...] | None = None) -> None:
     """A ValueError unless `converted` (`given` in the dtype it needs, which `role` describes)
     is finite, saying whether `given` held NaN or infinity or values beyond the dtype's range
-    (then `remedy`)."""
+    (then `remedy`), and where the first NaN or infinity is (indexed as `shape`, the caller's
+    own, where it has as many entries; given's by default)."""
     if not np.isfinite(converted).all():
         if given.dtype != converted.dtype and np.isfinite(given).all():
             raise ValueError(f"{name} holds values beyond the range of {converted.dtype}{role} "
                              f"(largest magnitude {np.abs(given).max():g}): {remedy}")
+        where = _first_not_finite(converted, given.shape if shape is None else shape, name)
         raise ValueError(f"{name} must be finite, but it holds NaN or infinity "
-                         f"(as {converted.dtype}{role})")
+                         f"(as {converted.dtype}{role}){where}")
+
+
+def _first_not_finite(array: npt.NDArray[Any], shape: tuple[int, ...], name: str) -> str:
+    """', first at X[3, 1] (nan)': where the first non-finite entry of `array` is, in C
+    order, as an index into `shape` (the array as given, where it has as many entries), for
+    an error message; nothing for a single number."""
+    if array.ndim == 0 or len(shape) == 0:
+        return ""
+    flat = int(np.flatnonzero(~np.isfinite(array.ravel()))[0])
+    where = np.unravel_index(flat, shape if math.prod(shape) == array.size else array.shape)
+    return f", first at {name}[{', '.join(map(str, where))}] ({array.ravel()[flat]})"
 
 
 def as_targets(values: npt.ArrayLike, n_samples: int, n_outputs: int, single_sample: bool,
@@ -129,6 +146,7 @@ def as_targets(values: npt.ArrayLike, n_samples: int, n_outputs: int, single_sam
     """Targets Y as an (n_samples, n_outputs) array; 1-D is accepted for one output or one
     sample, and a number for one sample of one output."""
     array = dense(values, name)
+    given_shape = array.shape
     if array.ndim == 0 and single_sample and n_outputs == 1:
         array = array.reshape(1, 1)
     elif array.ndim == 1 and single_sample and array.shape[0] == n_outputs:
@@ -139,7 +157,7 @@ def as_targets(values: npt.ArrayLike, n_samples: int, n_outputs: int, single_sam
         raise ValueError(f"{name} must be 2-D (n_samples, {n_outputs}) for a network with "
                          f"{n_outputs} outputs, got a 1-D array of shape {array.shape}"
                          + (" (one-hot encode class labels)" if loss == "cross_entropy" else ""))
-    targets, _ = as_samples(array, name, n_outputs, dtype, "output")
+    targets, _ = as_samples(array, name, n_outputs, dtype, "output", given_shape)
     if targets.shape[0] != n_samples:
         raise ValueError(f"{name} has {targets.shape[0]} samples, but {x_name} has {n_samples}")
     if loss in ("binary_cross_entropy", "cross_entropy") and (
