@@ -30,10 +30,10 @@ import difflib
 import errno
 import importlib
 import io
-import shlex
 import os
 import platform
 import re
+import shlex
 import sys
 import tempfile
 import time
