@@ -33,5 +33,8 @@ def started_as_command_line(orig_argv: Sequence[str], argv0: str) -> bool:
 
 
 def report(kind: str, message: object) -> None:
-    """The command line's one line on stderr: `bpcore: error: ...`, `bpcore: warning: ...`."""
-    print(f"bpcore: {kind}: {' '.join(str(message).split())}", file=sys.stderr)
+    """The command line's one line on stderr: `bpcore: error: ...`, `bpcore: warning: ...`
+    (a message of several lines joined by spaces; spaces within a line, as in a column's
+    name, kept as they are)."""
+    lines = (line.strip() for line in str(message).splitlines())
+    print(f"bpcore: {kind}: {' '.join(line for line in lines if line)}", file=sys.stderr)

@@ -602,6 +602,8 @@ def test_ignored_columns_are_no_features_in_train_and_predict(backend, tmp_path,
     (["--ignore", "idd,my name,nom"], "--ignore names 'idd' and 'nom', not among the columns "
                                       "of "),
     (["--ignore", "id,,x"], "argument --ignore: expected column names separated by commas"),
+    # spaces within a name are kept in the one-line message ('my  name' is not 'my name')
+    (["--ignore", "my  name"], "--ignore names 'my  name', not among the columns of "),
     (["--ignore", "colour"], "--ignore names 'colour', the --target column, which is never a "
                              "feature"),
     (["--ignore", "id", "--sample-weight", "id"], "--ignore names 'id', the --sample-weight"),
