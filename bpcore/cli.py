@@ -1038,6 +1038,13 @@ def run_train(args: argparse.Namespace) -> int:
                           f"from; if it is an id, give another --target"
                           + (", and if it is a number, --regression" if integer_labels
                              else ""))
+    # a feature that counts the rows up by one (a row number, an id) is rarely one
+    if len(X) >= 10:
+        steps = np.diff(X, axis=0)
+        for j in np.flatnonzero((steps == 1).all(axis=0)):
+            warnings.warn(f"column {features[j]!r} counts the rows up by one, like an id; if "
+                          f"it is not a feature, --ignore {shlex.quote(features[j])} leaves it "
+                          f"out")
     weights_train = weights_held = None
     if weights is not None:
         weights_train, weights_held = weights[train], weights[held]

@@ -296,6 +296,19 @@ def test_a_target_with_a_class_for_most_rows_gets_a_warning(backend, tmp_path, l
     assert result.stderr == ("" if warned is None else message), result.stderr
 
 
+def test_a_feature_that_counts_the_rows_gets_a_warning(backend, tmp_path):
+    # a row number left among the features: named, with the option that leaves it out
+    rows = [[str(7 + i), f"{v:.3f}", str(int(v > 0))] for i, v in enumerate(np.linspace(-2, 2, 40))]
+    write_csv(tmp_path / "rows.csv", ["row no", "v", "label"], rows)
+    arguments = ["train", "rows.csv", "--target", "label", "--epochs", "1", "--quiet"]
+    result = run(backend, tmp_path, *arguments)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ("bpcore: warning: column 'row no' counts the rows up by one, like an "
+                             "id; if it is not a feature, --ignore 'row no' leaves it out\n")
+    result = run(backend, tmp_path, *arguments, "--ignore", "row no")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
 def test_labels_that_only_look_like_integers_are_classes_of_text(backend, tmp_path, capsys):
     # "+-5" passed a test of digits after its signs, then stopped train in int()
     rows = [[f"{v:.3f}", "+-5" if v > 0 else "3"] for v in np.linspace(-2, 2, 40)]
