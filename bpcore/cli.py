@@ -165,17 +165,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(BAD_INPUT, f"{program}: error: {message} (see {self.prog} --help)\n")
 
 
+def _parses(convert: Callable[[str], object], text: str) -> bool:
+    """Whether convert (float, int) takes text without a ValueError."""
+    try:
+        convert(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _unrecognized(extras: Sequence[str], option_names: Sequence[str]) -> str:
     """The error for arguments no parser took, naming the nearest options for an unknown one."""
-    def is_number(text: str) -> bool:
-        try:
-            float(text)
-        except ValueError:
-            return False
-        return True
-
     options = [text for text in extras if text[:1] == "-" and len(text) > 1
-               and not is_number(text)]
+               and not _parses(float, text)]
     if not options:
         return f"unrecognized arguments: {' '.join(extras)}"
     name = options[0].split("=", 1)[0]
@@ -728,18 +730,10 @@ def run_demo(args: argparse.Namespace) -> int:
 
 # ---- train ----
 
-def _is_integer(text: str) -> bool:
-    try:
-        int(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _target_kind(cells: Sequence[str],
                  regression: bool) -> tuple[str, npt.NDArray[np.float64] | None]:
     """'classes' or 'numbers', and for numbers the float values."""
-    integers = all(map(_is_integer, cells))
+    integers = all(_parses(int, cell) for cell in cells)
     if integers and not regression:
         return "classes", None
     try:
@@ -997,7 +991,7 @@ def run_train(args: argparse.Namespace) -> int:
     if ignored:
         extra["meta_ignored"] = np.array(ignored)
     if kind == "classes":
-        integer_labels = all(_is_integer(c) for c in cells)
+        integer_labels = all(_parses(int, c) for c in cells)
         order = sorted(set(cells), key=(lambda c: (int(c), c)) if integer_labels else None)
         if len(order) < 2:
             raise CLIError(f"{args.data}: the target {args.target!r} has only one class "
