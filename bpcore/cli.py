@@ -433,13 +433,17 @@ def build_parser() -> _Parser:
         description="Write the model's predictions for each row of DATA.csv as CSV: class "
                     "names for a classifier, one column per output otherwise. Columns named "
                     "like the model's target, its sample-weight column or the columns train "
-                    "was told to --ignore, are ignored. A "
+                    "was told to --ignore, and those given to --ignore here, are ignored. A "
                     "model that `train` did not write (Network.save, `bpcore import`) has no "
                     "column names or scaling: it reads every column of DATA.csv, in the "
                     "file's order, and its raw outputs are written as output_0, output_1, ...")
     predict.add_argument("model", metavar="MODEL.npz")
     predict.add_argument("data", metavar="DATA.csv")
     predict.add_argument("--out", metavar="FILE", help="write here instead of to stdout")
+    predict.add_argument("--ignore", type=_column_names, action="extend", default=[],
+                         metavar="COLUMNS",
+                         help="more columns that are not features, e.g. id,notes "
+                              "(comma-separated, or the option again)")
     predict.set_defaults(run=run_predict)
 
     export = commands.add_parser(
@@ -906,6 +910,17 @@ def _check_train(args: argparse.Namespace, parser: _Parser) -> None:
                          f"feature")
 
 
+def _ignored_columns(names: list[str], table: Table, path: str) -> list[str]:
+    """--ignore's names in the order given, once each; a name that is not a column of the
+    table read from `path` is bad input."""
+    ignored = list(dict.fromkeys(names))
+    unknown = [name for name in ignored if name not in table.columns]
+    if unknown:
+        raise CLIError(f"--ignore names {_listing(map(repr, unknown))}, not among the columns "
+                       f"of {path}: {', '.join(map(repr, table.columns))}")
+    return ignored
+
+
 def _sample_weights(table: Table, column: str) -> npt.NDArray[np.float64]:
     """The --sample-weight column as numbers >= 0, not all zero."""
     values = table.numeric([column])[:, 0]  # names the line of a cell that is not a number
@@ -947,11 +962,7 @@ def run_train(args: argparse.Namespace) -> int:
     _writable_target(args.out, "model file")
     table = read_table(args.data)
     table.index(args.target)  # names the columns there are
-    ignored = list(dict.fromkeys(args.ignore))  # in the order given, once each
-    unknown = [name for name in ignored if name not in table.columns]
-    if unknown:
-        raise CLIError(f"--ignore names {_listing(map(repr, unknown))}, not among the columns "
-                       f"of {args.data}: {', '.join(map(repr, table.columns))}")
+    ignored = _ignored_columns(args.ignore, table, args.data)
     # the weight column, like the target and the ignored ones, is not a feature
     features = [name for name in table.columns
                 if name not in (args.target, args.sample_weight, *ignored)]
@@ -1212,15 +1223,22 @@ def run_predict(args: argparse.Namespace) -> int:
         _writable_target(args.out, "output file")
     table = read_table(args.data)
     target = meta.get("target")
+    # the model's feature names, when it was trained from a CSV
+    features = meta.get("features")
+    given = _ignored_columns(args.ignore, table, args.data)
+    named_features = [name for name in given if features and name in features]
+    if named_features:
+        what = "features" if len(named_features) > 1 else "a feature"
+        raise CLIError(f"--ignore names {_listing(map(repr, named_features))}, {what} the "
+                       f"model was trained on")
     # the columns train read as the target and the sample weights, or ignored, are not
     # features
     not_features = {"the target": target, "the sample weights": meta.get("sample_weight")}
-    ignored_columns = meta.get("ignored", [])
+    ignored_columns = [*meta.get("ignored", []), *given]
     columns = [name for name in table.columns
                if name not in not_features.values() and name not in ignored_columns]
     n_inputs = network.sizes[0]
-    # the model's feature names, when it was trained from a CSV: which columns it lacks
-    features = meta.get("features")
+    # which of the model's columns the file lacks
     missing = [name for name in features if name not in columns] if features else []
     if len(columns) != n_inputs:
         skipped = [f"{what} {name!r}" for what, name in not_features.items()
@@ -1232,6 +1250,9 @@ def run_predict(args: argparse.Namespace) -> int:
         unknown = [name for name in columns if name not in features] if features else []
         named = "".join(f"; {what}: {names}" for what, names in (
             ("missing", missing), ("not the model's", unknown)) if names)
+        if unknown and not missing:
+            named += (f"; --ignore {shlex.quote(','.join(unknown))} leaves "
+                      f"{'them' if len(unknown) > 1 else 'it'} out")
         plural = "s" if len(columns) != 1 else ""
         raise CLIError(f"{args.data} has {len(columns)} feature column{plural}{besides}, but "
                        f"the model expects {n_inputs}{named}")

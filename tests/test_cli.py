@@ -611,6 +611,42 @@ def test_ignored_columns_are_no_features_in_train_and_predict(backend, tmp_path,
                      "from meta_features, got array(['id', 'x']")
 
 
+def test_predict_ignore_leaves_more_columns_out(backend, tmp_path, capsys):
+    # a file to predict with columns train never saw: --ignore leaves them out, and the
+    # outputs are those of the file without them
+    write_csv(tmp_path / "train.csv", ["x", "colour", "y"], blobs())
+    train_blobs(capsys, tmp_path)
+    fresh = blobs(n=12, seed=1)
+    write_csv(tmp_path / "plain.csv", ["x", "y"], [[x, y] for x, _, y in fresh])
+    write_csv(tmp_path / "extra.csv", ["note", "x", "batch id", "y"],
+              [[f"n{i}", x, str(i), y] for i, (x, _, y) in enumerate(fresh)])
+    expected = run(backend, tmp_path, "predict", "model.npz", "plain.csv")
+    assert expected.returncode == 0, expected.stderr
+    for args in (["--ignore", "note,batch id"], ["--ignore", "note", "--ignore", "batch id"]):
+        result = run(backend, tmp_path, "predict", "model.npz", "extra.csv", *args)
+        assert result.returncode == 0, result.stderr
+        assert read_csv(result.stdout) == read_csv(expected.stdout)
+    # without it, the message names the option, quoted for the shell
+    assert_bad_input(run(backend, tmp_path, "predict", "model.npz", "extra.csv"),
+                     "extra.csv has 4 feature columns, but the model expects 2; not the "
+                     "model's: ['note', 'batch id']; --ignore 'note,batch id' leaves them out")
+    assert_bad_input(run(backend, tmp_path, "predict", "model.npz", "extra.csv", "--ignore",
+                         "note,batch"),
+                     "--ignore names 'batch', not among the columns of extra.csv: 'note', "
+                     "'x', 'batch id', 'y'")
+    assert_bad_input(run(backend, tmp_path, "predict", "model.npz", "extra.csv", "--ignore",
+                         "note,batch id,y"),
+                     "--ignore names 'y', a feature the model was trained on")
+    # a model without column names reads every column left
+    network = bpcore.Network([2, 3], output="softmax", loss="cross_entropy", seed=0)
+    network.save(tmp_path / "plain.npz")
+    (tmp_path / "data.csv").write_text("p,id,q\n0.5,7,-1\n2,8,3\n")
+    result = run(backend, tmp_path, "predict", "plain.npz", "data.csv", "--ignore", "id")
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_allclose(np.array(read_csv(result.stdout)[1], dtype=float),
+                               network.predict([[0.5, -1], [2, 3]]), rtol=1e-12)
+
+
 @pytest.mark.parametrize("args, fragment", [
     (["--ignore", "idd,my name,nom"], "--ignore names 'idd' and 'nom', not among the columns "
                                       "of "),
