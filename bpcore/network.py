@@ -7,7 +7,6 @@ z[l] = W[l] a[l-1] + b[l], a[l] = f(z[l]), a[0] = x. Here `layer` counts weight 
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -495,12 +494,6 @@ class Network:
         TypeError, ValueError
             If X, Y or sample_weight do not fit the network, as for `loss`.
 
-        Warns
-        -----
-        RuntimeWarning
-            If a gradient overflows the network's dtype (an entry is infinite or NaN), as
-            NumPy warns of an overflow; the gradients are returned as computed.
-
         See Also
         --------
         bpcore.check_gradients : Compare these with finite differences.
@@ -514,23 +507,12 @@ class Network:
         >>> [w.shape for w in g.weights], [b.shape for b in g.biases]
         ([(3, 2), (1, 3)], [(3,), (1,)])
         """
-        gradients, grads = self._gradients(X, Y, sample_weight)
-        if not np.isfinite(grads).all():
-            warnings.warn(f"the gradients overflow {self._dtype} here: some are infinite or "
-                          f"NaN (the loss is {gradients.loss:.3g}); inputs or weights this "
-                          f"large need scaling", RuntimeWarning, stacklevel=2)
-        return gradients
-
-    def _gradients(self, X: npt.ArrayLike, Y: npt.ArrayLike,
-                   sample_weight: npt.ArrayLike | None) -> tuple[Gradients, Floats]:
-        """`gradients` without its warning, and the gradients as one flat array (the
-        parameters' layout)."""
         X, Y = self._data(X, Y)
         A, D, grads, loss = self._backward(X, Y, self._weights(sample_weight, X.shape[0]))
         layers = layer_parameters(grads, self._sizes)
         return Gradients(weights=[w for w, _ in layers], biases=[b for _, b in layers],
                          deltas=layer_blocks(D, self._sizes, X.shape[0]), loss=loss,
-                         outputs=self._output(A, X.shape[0])), grads
+                         outputs=self._output(A, X.shape[0]))
 
     # ---- the optimizer's state, and what a diverged step restores ----
 

@@ -498,9 +498,7 @@ class _BaseMLP(BaseEstimator):
 
         def objective(theta: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
             unpack(theta)
-            # L-BFGS's line search may try parameters where the gradient overflows: it
-            # backs off from them itself, so no warning
-            gradients, _ = network._gradients(X, targets, sample_weight)
+            gradients = network.gradients(X, targets, sample_weight=sample_weight)
             assert gradients.outputs is not None
             squares = sum(float(np.dot(c.ravel(), c.ravel())) for c in self.coefs_)
             data_loss = (self._data_loss(np.array(gradients.loss))
