@@ -235,12 +235,25 @@ class _ScheduleSpec(NamedTuple):
 
 
 def _column_names(text: str) -> list[str]:
-    """--ignore's comma-separated column names, each stripped as the CSV's header is."""
-    names = [name.strip() for name in text.split(",")]
-    if not all(names):
+    """--ignore's column names: one line of CSV, as a header is written (a name with a comma
+    in double quotes), each name stripped as the header's are."""
+    try:
+        rows = list(csv.reader([text.strip()], skipinitialspace=True))
+    except csv.Error:  # a line break
+        rows = []
+    names = [name.strip() for name in rows[0]] if len(rows) == 1 else []
+    if not names or not all(names):
         raise argparse.ArgumentTypeError(f"expected column names separated by commas, such "
-                                         f"as id,notes, got {text!r}")
+                                         f"as id,notes (in double quotes, a name with a comma "
+                                         f"in it), got {text!r}")
     return names
+
+
+def _ignore_option(names: Sequence[str]) -> str:
+    """The --ignore option that names these columns, quoted for CSV and then for the shell."""
+    line = io.StringIO()
+    csv.writer(line, lineterminator="").writerow(names)
+    return f"--ignore {shlex.quote(line.getvalue())}"
 
 
 def _schedule_fields(name: str) -> dict[str, Any]:
@@ -414,7 +427,8 @@ def build_parser() -> _Parser:
     train.add_argument("--ignore", type=_column_names, action="extend", default=[],
                        metavar="COLUMNS",
                        help="columns that are not features, e.g. id,notes (comma-separated, "
-                            "or the option again); predict ignores them too")
+                            "as a CSV header: \"a,b\" for a name with a comma; or the option "
+                            "again); predict ignores them too")
     train.add_argument("--seed", type=_seed, default=0, help="(default: 0)")
     train.add_argument("--validation-fraction", type=_setting("validation_fraction"),
                        default=0.2, metavar="F",
@@ -443,7 +457,8 @@ def build_parser() -> _Parser:
     predict.add_argument("--ignore", type=_column_names, action="extend", default=[],
                          metavar="COLUMNS",
                          help="more columns that are not features, e.g. id,notes "
-                              "(comma-separated, or the option again)")
+                              "(comma-separated, as a CSV header: \"a,b\" for a name with a "
+                              "comma; or the option again)")
     predict.set_defaults(run=run_predict)
 
     export = commands.add_parser(
@@ -981,8 +996,8 @@ def run_train(args: argparse.Namespace) -> int:
     except DataError as error:  # a column of text: name the option that leaves it out
         if error.text_column is None:
             raise
-        raise CLIError(f"{error}; if it is not a feature, --ignore "
-                       f"{shlex.quote(error.text_column)} leaves it out") from None
+        raise CLIError(f"{error}; if it is not a feature, "
+                       f"{_ignore_option([error.text_column])} leaves it out") from None
     cells = table.text(args.target)
     # values (None for classes) and y (None for numbers) are used only where `kind` says so
     values: Any
@@ -1048,8 +1063,7 @@ def run_train(args: argparse.Namespace) -> int:
         steps = np.diff(X, axis=0)
         for j in np.flatnonzero((steps == 1).all(axis=0)):
             warnings.warn(f"column {features[j]!r} counts the rows up by one, like an id; if "
-                          f"it is not a feature, --ignore {shlex.quote(features[j])} leaves it "
-                          f"out")
+                          f"it is not a feature, {_ignore_option([features[j]])} leaves it out")
     weights_train = weights_held = None
     if weights is not None:
         weights_train, weights_held = weights[train], weights[held]
@@ -1251,7 +1265,7 @@ def run_predict(args: argparse.Namespace) -> int:
         named = "".join(f"; {what}: {names}" for what, names in (
             ("missing", missing), ("not the model's", unknown)) if names)
         if unknown and not missing:
-            named += (f"; --ignore {shlex.quote(','.join(unknown))} leaves "
+            named += (f"; {_ignore_option(unknown)} leaves "
                       f"{'them' if len(unknown) > 1 else 'it'} out")
         plural = "s" if len(columns) != 1 else ""
         raise CLIError(f"{args.data} has {len(columns)} feature column{plural}{besides}, but "

@@ -637,6 +637,19 @@ def test_predict_ignore_leaves_more_columns_out(backend, tmp_path, capsys):
     assert_bad_input(run(backend, tmp_path, "predict", "model.npz", "extra.csv", "--ignore",
                          "note,batch id,y"),
                      "--ignore names 'y', a feature the model was trained on")
+    # a name with a comma in it, in double quotes as in a CSV header: the hint quotes it so
+    write_csv(tmp_path / "comma.csv", ["x", "note, free text", "y"],
+              [[x, f"n{i}", y] for i, (x, _, y) in enumerate(fresh)])
+    assert_bad_input(run(backend, tmp_path, "predict", "model.npz", "comma.csv"),
+                     """not the model's: ['note, free text']; --ignore '"note, free text"' """
+                     "leaves it out")
+    result = run(backend, tmp_path, "predict", "model.npz", "comma.csv", "--ignore",
+                 '"note, free text"')
+    assert result.returncode == 0, result.stderr
+    assert read_csv(result.stdout) == read_csv(expected.stdout)
+    assert_bad_input(run(backend, tmp_path, "predict", "model.npz", "comma.csv", "--ignore",
+                         ' "note, free text", x '),
+                     "--ignore names 'x', a feature the model was trained on")
     # a model without column names reads every column left
     network = bpcore.Network([2, 3], output="softmax", loss="cross_entropy", seed=0)
     network.save(tmp_path / "plain.npz")
@@ -651,6 +664,11 @@ def test_predict_ignore_leaves_more_columns_out(backend, tmp_path, capsys):
     (["--ignore", "idd,my name,nom"], "--ignore names 'idd' and 'nom', not among the columns "
                                       "of "),
     (["--ignore", "id,,x"], "argument --ignore: expected column names separated by commas"),
+    (["--ignore", "id,\nx"], "argument --ignore: expected column names separated by commas, "
+                              "such as id,notes (in double quotes, a name with a comma in "
+                              "it), got 'id,\\nx'"),
+    (["--ignore", ""], "argument --ignore: expected column names separated by commas"),
+    (["--ignore", '"id,x"'], "--ignore names 'id,x', not among the columns of "),
     # spaces within a name are kept in the one-line message ('my  name' is not 'my name')
     (["--ignore", "my  name"], "--ignore names 'my  name', not among the columns of "),
     (["--ignore", "colour"], "--ignore names 'colour', the --target column, which is never a "
