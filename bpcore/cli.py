@@ -162,6 +162,12 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         program = self.prog.split()[0]
+        # a misspelt subcommand or choice: argparse lists the choices; name the nearest
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)$", message)
+        if choice:
+            choices = re.findall(r"'([^']*)'", choice.group(2)) or choice.group(2).split(", ")
+            guesses = difflib.get_close_matches(choice.group(1), choices, n=1)
+            message += f"; did you mean {guesses[0]}?" if guesses else ""
         self.exit(BAD_INPUT, f"{program}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -238,8 +244,8 @@ def _column_names(text: str) -> list[str]:
     """--ignore's column names: one line of CSV, as a header is written (a name with a comma
     in double quotes), each name stripped as the header's are."""
     try:
-        rows = list(csv.reader([text.strip()], skipinitialspace=True))
-    except csv.Error:  # a line break
+        rows = list(csv.reader([text.strip()], skipinitialspace=True, strict=True))
+    except csv.Error:  # a quote left open, text after a closing quote, a line break
         rows = []
     names = [name.strip() for name in rows[0]] if len(rows) == 1 else []
     if not names or not all(names):
@@ -427,8 +433,8 @@ def build_parser() -> _Parser:
     train.add_argument("--ignore", type=_column_names, action="extend", default=[],
                        metavar="COLUMNS",
                        help="columns that are not features, e.g. id,notes (comma-separated, "
-                            "as a CSV header: \"a,b\" for a name with a comma; or the option "
-                            "again); predict ignores them too")
+                            "as a CSV header: --ignore 'id,\"notes, free text\"' for a name with "
+                            "a comma; or the option again); predict ignores them too")
     train.add_argument("--seed", type=_seed, default=0, help="(default: 0)")
     train.add_argument("--validation-fraction", type=_setting("validation_fraction"),
                        default=0.2, metavar="F",
@@ -457,8 +463,8 @@ def build_parser() -> _Parser:
     predict.add_argument("--ignore", type=_column_names, action="extend", default=[],
                          metavar="COLUMNS",
                          help="more columns that are not features, e.g. id,notes "
-                              "(comma-separated, as a CSV header: \"a,b\" for a name with a "
-                              "comma; or the option again)")
+                              "(comma-separated, as a CSV header: --ignore 'id,\"notes, free "
+                              "text\"' for a name with a comma; or the option again)")
     predict.set_defaults(run=run_predict)
 
     export = commands.add_parser(
@@ -783,15 +789,21 @@ def _default_head(kind: str, output: str | None, loss: str | None) -> tuple[str,
     return output, loss
 
 
-def _whole_numbers(values: npt.NDArray[np.float64]) -> str:
-    """A hint for a regression on a float target of a few whole numbers (0.0 and 1.0, as a
-    table written with floats gives class labels): written as integers they are classes."""
+def _few_whole_numbers(values: npt.NDArray[np.float64]) -> str:
+    """'0, 1' where a float target holds at most 10 distinct values, all whole (0.0 and 1.0,
+    as a table written with floats gives class labels), else ''."""
     found = np.unique(values)
     if len(found) > 10 or (found != np.round(found)).any():
         return ""
-    listed = ", ".join(f"{value:g}" for value in found)
+    return ", ".join(f"{value:g}" for value in found)
+
+
+def _whole_numbers(values: npt.NDArray[np.float64]) -> str:
+    """A hint for a regression on a float target of a few whole numbers: written as integers
+    they are classes."""
+    listed = _few_whole_numbers(values)
     return (f"; the target holds only the whole numbers {listed}, written with decimals: "
-            f"written as integers they would be classes")
+            f"written as integers they would be classes") if listed else ""
 
 
 # What a bounded output activation can produce: a regression target beyond it cannot be learnt
@@ -821,6 +833,10 @@ def _check_regression_head(args: argparse.Namespace, cells: Sequence[str],
     if args.regression and _target_kind(cells, False)[0] == "classes":
         cause = (f"--regression makes the integer target {args.target!r} a regression; drop "
                  f"--regression to make its values classes, or drop {drop}")
+    elif _few_whole_numbers(values) and not args.regression:
+        cause = (f"the target {args.target!r} holds the whole numbers "
+                 f"{_few_whole_numbers(values)} written with decimals, so it is a regression "
+                 f"(written as integers they would be classes); drop {drop}")
     else:
         cause = (f"the target {args.target!r} holds numbers in [{low:.4g}, {high:.4g}], not all "
                  f"integers, so it is a regression; drop {drop}"
@@ -931,8 +947,13 @@ def _ignored_columns(names: list[str], table: Table, path: str) -> list[str]:
     ignored = list(dict.fromkeys(names))
     unknown = [name for name in ignored if name not in table.columns]
     if unknown:
+        # pieces of a column whose name has a comma: it was given without its quotes
+        split = [column for column in table.columns if "," in column
+                 and any(part.strip() in unknown for part in column.split(","))]
+        quoting = (f"; a name with a comma goes in double quotes: {_ignore_option(split)}"
+                   if split else "")
         raise CLIError(f"--ignore names {_listing(map(repr, unknown))}, not among the columns "
-                       f"of {path}: {', '.join(map(repr, table.columns))}")
+                       f"of {path}: {', '.join(map(repr, table.columns))}{quoting}")
     return ignored
 
 
@@ -1114,6 +1135,7 @@ def run_train(args: argparse.Namespace) -> int:
     elif args.patience is not None:
         validation = (X_train, Y_train) if weights_train is None else (X_train, Y_train,
                                                                        weights_train)
+    untrained_loss = network.loss(X_train, Y_train, weights_train)  # for the hint below
     progress = make_progress(getattr(optimizer, "max_iter", None) or args.epochs,
                              quiet=args.quiet or bool(len(held)))
     try:
@@ -1161,11 +1183,16 @@ def run_train(args: argparse.Namespace) -> int:
             and history.losses[-1] > history.losses[0])
     constant = _constant_loss(network, X_train, Y_train, weights_train)
     if not training_loss <= 1.1 * constant + 1e-3 and not rose:
-        hint = "" if optimizer.name == "lbfgs" else "a smaller --lr or "
+        # worse than the untrained network: a rate so large that the outputs saturated;
+        # better, but not by enough: too small a rate or too few epochs
+        hint = ("more --epochs" if optimizer.name == "lbfgs" else
+                "a smaller --lr" if not training_loss <= untrained_loss else
+                f"a larger --lr or more --epochs (the untrained network's loss was "
+                f"{untrained_loss:.4g})")
         warnings.warn(f"the training loss ({training_loss:.4g}) is more than 10% above that "
                       f"of predicting the training targets' mean for every row "
-                      f"({constant:.4g}): the model is worse than none; try {hint}more "
-                      f"--epochs", RuntimeWarning)
+                      f"({constant:.4g}): the model is worse than none; try {hint}",
+                      RuntimeWarning)
     save(network, args.out, extra=extra)
     print(f"model saved to {args.out}")
     return 0
@@ -1267,6 +1294,12 @@ def run_predict(args: argparse.Namespace) -> int:
         if unknown and not missing:
             named += (f"; {_ignore_option(unknown)} leaves "
                       f"{'them' if len(unknown) > 1 else 'it'} out")
+        elif not features and len(columns) > n_inputs:  # a model without column names
+            extra_columns = len(columns) - n_inputs
+            named += ("; --ignore COLUMNS leaves out " + (
+                "the column that is not a feature" if extra_columns == 1 else
+                f"the {extra_columns} columns that are not features")
+                + " (the model reads the others in the file's order)")
         plural = "s" if len(columns) != 1 else ""
         raise CLIError(f"{args.data} has {len(columns)} feature column{plural}{besides}, but "
                        f"the model expects {n_inputs}{named}")

@@ -650,10 +650,20 @@ def test_predict_ignore_leaves_more_columns_out(backend, tmp_path, capsys):
     assert_bad_input(run(backend, tmp_path, "predict", "model.npz", "comma.csv", "--ignore",
                          ' "note, free text", x '),
                      "--ignore names 'x', a feature the model was trained on")
+    # given without its quotes, the name is two that are not columns: the message says how
+    assert_bad_input(run(backend, tmp_path, "predict", "model.npz", "comma.csv", "--ignore",
+                         "note, free text"),
+                     "--ignore names 'note' and 'free text', not among the columns of "
+                     "comma.csv: 'x', 'note, free text', 'y'; a name with a comma goes in "
+                     """double quotes: --ignore '"note, free text"'""")
     # a model without column names reads every column left
     network = bpcore.Network([2, 3], output="softmax", loss="cross_entropy", seed=0)
     network.save(tmp_path / "plain.npz")
     (tmp_path / "data.csv").write_text("p,id,q\n0.5,7,-1\n2,8,3\n")
+    assert_bad_input(run(backend, tmp_path, "predict", "plain.npz", "data.csv"),
+                     "data.csv has 3 feature columns, but the model expects 2; --ignore COLUMNS "
+                     "leaves out the column that is not a feature (the model reads the others "
+                     "in the file's order)")
     result = run(backend, tmp_path, "predict", "plain.npz", "data.csv", "--ignore", "id")
     assert result.returncode == 0, result.stderr
     np.testing.assert_allclose(np.array(read_csv(result.stdout)[1], dtype=float),
@@ -668,6 +678,8 @@ def test_predict_ignore_leaves_more_columns_out(backend, tmp_path, capsys):
                               "such as id,notes (in double quotes, a name with a comma in "
                               "it), got 'id,\\nx'"),
     (["--ignore", ""], "argument --ignore: expected column names separated by commas"),
+    (["--ignore", 'id,"my name'], "argument --ignore: expected column names separated by "),
+    (["--ignore", '"my" name'], "argument --ignore: expected column names separated by "),
     (["--ignore", '"id,x"'], "--ignore names 'id,x', not among the columns of "),
     # spaces within a name are kept in the one-line message ('my  name' is not 'my name')
     (["--ignore", "my  name"], "--ignore names 'my  name', not among the columns of "),
@@ -919,6 +931,20 @@ def test_regression_target_refuses_a_head_for_classes(backend, tmp_path, capsys,
     assert not (tmp_path / "model.npz").exists()
 
 
+def test_whole_numbers_with_decimals_under_a_head_for_classes(backend, tmp_path, capsys):
+    # 0.0 and 1.0 are numbers to train: the refusal says they would be classes as integers
+    rows = [[f"{v:.3f}", f"{float(v > 0):.1f}"] for v in np.linspace(-2, 2, 30)]
+    write_csv(tmp_path / "flags.csv", ["v", "flag"], rows)
+    result = main_in_process(capsys, "train", tmp_path / "flags.csv", "--target", "flag",
+                             "--epochs", "1", "--out", tmp_path / "model.npz",
+                             "--output-activation", "softmax")
+    assert_bad_input(result, "--output-activation softmax needs a class target, but the target "
+                             "'flag' holds the whole numbers 0, 1 written with decimals, so it "
+                             "is a regression (written as integers they would be classes); "
+                             "drop --output-activation")
+    assert not (tmp_path / "model.npz").exists()
+
+
 def test_integer_target_made_a_regression_is_told_how_to_classify(backend, tmp_path, capsys):
     rows = [[f"{v:.3f}", str(int(v > 0) + 2 * int(v > 1))] for v in np.linspace(-2, 2, 30)]
     write_csv(tmp_path / "ints.csv", ["v", "level"], rows)
@@ -989,6 +1015,15 @@ def test_train_refuses_data_too_small_to_train_on(backend, tmp_path, capsys, tex
     (["info", "--frobnicate"], "unrecognized option --frobnicate (see bpcore info --help)"),
     (["--frobnicate", "info"], "unrecognized option --frobnicate (see bpcore --help)"),
     (["info", "extra"], "unrecognized arguments: extra (see bpcore info --help)"),
+    # a misspelt subcommand or choice: the nearest one, if any is near
+    (["trian", "train.csv"], "invalid choice: 'trian' (choose from 'demo', 'train', "
+                             "'predict', 'export', 'import', 'bench', 'info'); did you mean "
+                             "train? (see bpcore --help)"),
+    (["frobnicate"], "'bench', 'info') (see bpcore --help)"),
+    (["train", "train.csv", "--target", "colour", "--optimizer", "adma"],
+     "argument --optimizer: invalid choice: 'adma' (choose from "),
+    (["train", "train.csv", "--target", "colour", "--optimizer", "adma"],
+     "); did you mean adam? (see bpcore train --help)"),
     (["train", "train.csv"],
      "the following arguments are required: --target (see bpcore train --help)"),
 ])
@@ -1366,13 +1401,23 @@ def test_train_warns_when_the_model_is_worse_than_predicting_the_mean(backend, t
     assert len(result.stderr.splitlines()) == 1, result.stderr
     match = re.search(r"^bpcore: warning: the training loss \(([\d.e+]+)\) is more than 10% "
                       r"above that of predicting the training targets' mean for every row "
-                      r"\(([\d.]+)\): the model is worse than none; try a smaller --lr or more "
-                      r"--epochs", result.stderr)
+                      r"\(([\d.]+)\): the model is worse than none; try a smaller --lr$",
+                      result.stderr, re.MULTILINE)
     assert match, result.stderr
     assert float(match.group(1)) > 1000
     # every class a third of the rows: the mean's cross-entropy is log 3
     assert float(match.group(2)) == pytest.approx(-(frequencies * np.log(frequencies)).sum(),
                                                   rel=1e-3)
+    # a rate too small to move the network far from its start in one epoch, on classes of
+    # 81 and 9 rows (the mean's cross-entropy 0.33; about log 2 for the untrained network's
+    # even odds): better than the untrained network, so the hint is the other way
+    write_csv(tmp_path / "rare.csv", ["x", "kind", "y"],
+              [[x, "rare" if i < 9 else "common", y] for i, (x, _, y) in enumerate(blobs())])
+    result = run(backend, tmp_path, "train", "rare.csv", "--target", "kind", "--lr", "1e-4",
+                 "--epochs", "1", "--quiet", "--validation-fraction", "0")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"the model is worse than none; try a larger --lr or more --epochs \(the "
+                     r"untrained network's loss was [\d.]+\)$", result.stderr), result.stderr
     result = run(backend, tmp_path, "train", "train.csv", "--target", "colour", "--lr", "0.05",
                  "--epochs", "30", "--quiet")
     assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
