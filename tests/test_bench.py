@@ -218,6 +218,9 @@ def test_default_output_fits_120_columns_and_checks_no_targets(capsys, backend):
     assert any(line.startswith("case") for line in lines)  # the table was printed
     assert all(len(line) <= 120 for line in lines), max(lines, key=len)
     assert ">=" not in captured.out and "MISSED" not in captured.out
+    # the run's time, not rounded to "0 s" for a run of under a second
+    took = re.search(r"; ([\d.]+) s in all\)$", captured.out, re.MULTILINE)
+    assert took and float(took.group(1)) > 0, captured.out
 
 
 def test_default_table_fits_120_columns_with_the_full_titles(rows, backend):

@@ -686,8 +686,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"({jax_peer.versions()} on CPU)")
         runs = "one run per case (--smoke)" if scale == "smoke" else (
             "the best of a few runs per case")
-        print(f"(times are {runs}; ratios are other/compiled time; "
-              f"{time.perf_counter() - started:.0f} s in all)")
+        took = time.perf_counter() - started
+        seconds = f"{took:.0f}" if took >= 10 else f"{took:.2g}"  # a --smoke run's not 0
+        print(f"(times are {runs}; ratios are other/compiled time; {seconds} s in all)")
     if args.json is not None:
         try:
             record.write_run(args.json, machine, scale, rows)
