@@ -208,6 +208,13 @@ def _parse_arguments(parser: _Parser, argv: Sequence[str] | None) -> argparse.Na
         # anything before the subcommand's name was given to `bpcore` itself
         before_command = arguments.index(extras[0]) < arguments.index(args.command)
         owner = parser if before_command else command
+        # `export model.npz onnx model.onnx`: the format taken for OUT, --to left out
+        option, dest, formats = {"export": ("--to", "to", EXPORT_FORMATS),
+                                 "import": ("--from", "source", IMPORT_FORMATS)}.get(
+                                     args.command, ("", "", ()))
+        if owner is command and getattr(args, dest, "") is None and args.out in formats:
+            owner.error(f"unrecognized arguments: {' '.join(extras)}; did you mean {option} "
+                        f"{args.out}?")
         owner.error(_unrecognized(extras, owner.option_names))
     missing = [action for action in command.required_later
                if getattr(args, action.dest) is None]
@@ -1194,6 +1201,7 @@ def run_train(args: argparse.Namespace) -> int:
                       f"({constant:.4g}): the model is worse than none; try {hint}",
                       RuntimeWarning)
     save(network, args.out, extra=extra)
+    _warn_model_suffix(args.out)
     print(f"model saved to {args.out}")
     return 0
 
@@ -1345,6 +1353,16 @@ EXPORT_FORMS = {"onnx": "ONNX model", "torch": "PyTorch module", "fann": "FANN n
 EXPORT_SUFFIXES = {".onnx": "onnx", ".pt": "torch", ".pth": "torch", ".net": "fann"}
 
 
+def _warn_model_suffix(path: str) -> None:
+    """Warn where a bpcore model file (.npz) was written under the suffix of another kind of
+    file, which a reader going by the name would take it for."""
+    other = {**{suffix: EXPORT_FORMS[form] for suffix, form in EXPORT_SUFFIXES.items()},
+             ".csv": "CSV table"}.get(os.path.splitext(path)[1].lower())
+    if other is not None:
+        warnings.warn(f"{path} ends in the suffix of a file of {other}s, but holds a bpcore "
+                      f"model (an .npz file)")
+
+
 def _check_export(args: argparse.Namespace, parser: _Parser) -> None:
     if args.fann_version is not None and args.to != "fann":
         parser.error(f"--fann-version applies to --to fann, not --to {args.to}")
@@ -1488,6 +1506,7 @@ def run_import(args: argparse.Namespace) -> int:
         # from_onnx's reasons do not name the file; load_fann's do
         raise CLIError(message if args.file in message else f"{args.file}: {message}") from None
     network.save(args.out)
+    _warn_model_suffix(args.out)
     print(f"wrote the bpcore model {args.out} from the {args.source} file {args.file}: "
           f"network {_network_words(network)}; predict reads its inputs in the data's column "
           f"order and writes its raw outputs")

@@ -1015,6 +1015,11 @@ def test_train_refuses_data_too_small_to_train_on(backend, tmp_path, capsys, tex
     (["info", "--frobnicate"], "unrecognized option --frobnicate (see bpcore info --help)"),
     (["--frobnicate", "info"], "unrecognized option --frobnicate (see bpcore --help)"),
     (["info", "extra"], "unrecognized arguments: extra (see bpcore info --help)"),
+    # the format given without its option, taken for OUT
+    (["export", "model.npz", "fann", "model.net"],
+     "unrecognized arguments: model.net; did you mean --to fann? (see bpcore export --help)"),
+    (["import", "model.net", "fann", "model.npz"],
+     "unrecognized arguments: model.npz; did you mean --from fann? (see bpcore import --help)"),
     # a misspelt subcommand or choice: the nearest one, if any is near
     (["trian", "train.csv"], "invalid choice: 'trian' (choose from 'demo', 'train', "
                              "'predict', 'export', 'import', 'bench', 'info'); did you mean "

@@ -271,6 +271,28 @@ def test_export_warns_when_out_is_named_for_another_format(backend, tmp_path, ca
     assert f"wrote the {written} {tmp_path / name}" in result.stdout
 
 
+def test_train_and_import_warn_when_a_model_file_is_named_for_another_format(backend, tmp_path,
+                                                                           capsys):
+    write_csv(tmp_path / "small.csv", ["a", "b", "price"], prices())
+    result = ok(main_in_process(capsys, "train", tmp_path / "small.csv", "--target", "price",
+                                "--epochs", "2", "--quiet", "--out", tmp_path / "small.net"))
+    assert result.stderr.splitlines() == [
+        f"bpcore: warning: {tmp_path / 'small.net'} ends in the suffix of a file of FANN "
+        f"networks, but holds a bpcore model (an .npz file)"], result.stderr
+    network = bpcore.io.load(tmp_path / "small.net")  # written all the same, and loads
+    ok(main_in_process(capsys, "export", tmp_path / "small.net", "--to", "fann",
+                       tmp_path / "real.net"))
+    result = ok(main_in_process(capsys, "import", tmp_path / "real.net", "--from", "fann",
+                                tmp_path / "back.csv"))
+    assert result.stderr.splitlines() == [
+        f"bpcore: warning: {tmp_path / 'back.csv'} ends in the suffix of a file of CSV tables, "
+        f"but holds a bpcore model (an .npz file)"], result.stderr
+    assert bpcore.io.load(tmp_path / "back.csv").sizes == network.sizes
+    result = ok(main_in_process(capsys, "import", tmp_path / "real.net", "--from", "fann",
+                                tmp_path / "back.npz"))
+    assert result.stderr == ""
+
+
 def test_export_without_scaling_exports_the_network_as_it_is(backend, tmp_path, capsys):
     pytest.importorskip("torch", reason="--to torch needs PyTorch")
     import torch
