@@ -20,7 +20,7 @@ class DivergenceError(ValueError):
 
     Raised by `Network.fit` and `Network.step`; the network keeps the parameters it had
     before the epoch or step that diverged. The message suggests a smaller learning rate,
-    the usual cure. A subclass of ValueError.
+    the usual cure (and less momentum, where the optimizer has it). A subclass of ValueError.
 
     Examples
     --------
@@ -77,8 +77,9 @@ def as_samples(values: npt.ArrayLike, name: str, width: int,
     if kind not in "iuf":
         what = {"b": "booleans", "c": "complex numbers", "O": "Python objects",
                 "U": "strings", "S": "bytes"}.get(kind, f"dtype {array.dtype}")
+        remedy = f": {name}.astype(float) makes them 0 and 1" if kind == "b" else ""
         raise TypeError(f"{name} must hold real numbers (int or float), got {what} "
-                        f"(dtype {array.dtype})")
+                        f"(dtype {array.dtype}){remedy}")
     single = array.ndim == 1
     if single and array.shape[0] == 0:  # not one sample of 0 features: nothing at all
         raise ValueError(f"{name} must hold at least one sample of {width} {columns}"
@@ -92,8 +93,12 @@ def as_samples(values: npt.ArrayLike, name: str, width: int,
         raise ValueError(f"{name} must hold at least one sample, got 0 (shape {array.shape})")
     if array.shape[1] != width:
         got = f"{array.shape[1]} {columns}" + ("" if array.shape[1] == 1 else "s")
+        # a 1-D array is one sample; where the network takes one value per sample, it was
+        # most likely meant as a column of samples
+        hint = (f" (a 1-D {name} is one sample: {name}.reshape(-1, 1) makes each value a "
+                f"sample)" if single and width == 1 else "")
         raise ValueError(f"{name} has {got}, but the network "
-                         f"{'expects' if columns == 'feature' else 'has'} {width}")
+                         f"{'expects' if columns == 'feature' else 'has'} {width}{hint}")
     converted = as_read(array, dtype)
     check_finite(array, converted, name, f"scale {name} or use a float64 network",
                  shape=given_shape)

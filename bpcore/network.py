@@ -71,6 +71,17 @@ class Gradients:
     loss: float
     outputs: Floats | None = None
 
+    def __repr__(self) -> str:
+        # the arrays' shapes, not their values: the deltas and outputs have a row per sample
+        def brief(array: Floats) -> str:
+            return f"<{'x'.join(map(str, array.shape))} {array.dtype}>"
+
+        def briefs(arrays: list[Floats]) -> str:
+            return "[" + ", ".join(map(brief, arrays)) + "]"
+        outputs = "None" if self.outputs is None else brief(self.outputs)
+        return (f"Gradients(weights={briefs(self.weights)}, biases={briefs(self.biases)}, "
+                f"deltas={briefs(self.deltas)}, loss={self.loss!r}, outputs={outputs})")
+
 
 # Parameters times samples trained per compiled call in fit: about 0.25 s at most even where
 # each sample streams the weights from memory (online steps on a million-parameter network),
@@ -176,6 +187,9 @@ class Network:
         if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
             raise TypeError(f"sizes must be a sequence of layer widths such as (4, 4, 4, 1), "
                             f"got {sizes!r}")
+        if isinstance(sizes, np.ndarray) and sizes.ndim != 1:  # np.array([[2, 3, 1]])
+            raise ValueError(f"sizes must be one sequence of layer widths such as (4, 4, 4, 1), "
+                             f"got an array of shape {sizes.shape}")
         if len(sizes) < 2:
             raise ValueError(f"sizes must hold at least 2 layer widths (inputs and outputs), "
                              f"got {list(sizes)}")
@@ -1238,7 +1252,8 @@ class Network:
             return train(run, X, Y, epochs=epochs, lr=chosen.lr, shuffle=bool(shuffle),
                          rng=self._rng, tol=tol, patience=patience, callback=callback,
                          reporter=reporter, validation=validation, watch=watch,
-                         restore_best=restore_best, plateau=plateau, advice=advice)
+                         restore_best=restore_best, plateau=plateau, advice=advice,
+                         momentum=chosen.momentum if isinstance(chosen, SGD) else 0.0)
         except DivergenceError:
             # the parameters are back where the diverged epoch started; every whole epoch
             # ends finite, so non-finite ones are where the call started

@@ -1168,7 +1168,7 @@ def from_sklearn(estimator: Any, dtype: str = "float64") -> MLPClassifier | MLPR
         kind = MLPRegressor
     else:
         raise TypeError(f"estimator must be scikit-learn's MLPClassifier or MLPRegressor, got "
-                        f"{type(estimator).__name__}")
+                        f"{type(estimator).__module__}.{type(estimator).__qualname__}")
     if not hasattr(estimator, "coefs_"):
         raise ValueError(f"estimator must be fitted: this {type(estimator).__name__} has no "
                          f"coefs_")
@@ -1223,7 +1223,7 @@ def to_sklearn(estimator: MLPClassifier | MLPRegressor) -> Any:
     """
     if not isinstance(estimator, (MLPClassifier, MLPRegressor)):
         raise TypeError(f"estimator must be bpcore.sklearn's MLPClassifier or MLPRegressor, got "
-                        f"{type(estimator).__name__}")
+                        f"{type(estimator).__module__}.{type(estimator).__qualname__}")
     if not estimator.__sklearn_is_fitted__():
         raise ValueError(f"estimator must be fitted: this {type(estimator).__name__} has no "
                          f"network_")

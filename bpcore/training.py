@@ -130,7 +130,7 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
           reporter: _Reporter | None = None,
           validation: Validation | None = None, watch: Watch = "epoch",
           restore_best: bool = False, plateau: ReduceOnPlateau | None = None,
-          advice: str | None = None) -> History:
+          advice: str | None = None, momentum: float = 0.0) -> History:
     """Train on X, Y for up to `epochs` epochs through `trainer`: the loop behind
     `Network.fit`.
 
@@ -183,7 +183,9 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
         Reduce the rate when the watched loss stalls (`bpcore.schedules.ReduceOnPlateau`).
     advice : str or None, default None
         What to try when the loss diverges or rises; None suggests a smaller learning rate
-        than the epoch's.
+        than the epoch's, and less momentum where `momentum` (the optimizer's) is not 0.
+    momentum : float, default 0.0
+        The optimizer's momentum, for that advice.
 
     Returns
     -------
@@ -241,7 +243,7 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
     rules = _Rules(trainer, tol, patience, callback, reporter, validation, watch,
                    restore_best, plateau, history)
     try:
-        _epochs(trainer, X, epochs, lr, shuffle, rng, rules, advice)
+        _epochs(trainer, X, epochs, lr, shuffle, rng, rules, advice, momentum)
     except KeyboardInterrupt as interrupt:
         if interrupt.args:  # raised inside an epoch, which was undone: it says so
             raise
@@ -253,7 +255,8 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
     if history.epochs > 1 and history.losses[-1] > history.losses[0]:
         warnings.warn(f"training ended with a loss ({history.losses[-1]:.4g}) above the "
                       f"first epoch's ({history.losses[0]:.4g}); try "
-                      f"{advice or _smaller(history.lrs[-1])}", RuntimeWarning, stacklevel=3)
+                      f"{advice or _smaller(history.lrs[-1], momentum)}", RuntimeWarning,
+                      stacklevel=3)
     return history
 
 
@@ -325,8 +328,9 @@ class _Rules:
             history.best_epoch, history.best_loss = self.best_epoch, self.best_loss
 
 
-def _smaller(rate: float) -> str:
-    return f"a learning rate smaller than lr={rate:g}"
+def _smaller(rate: float, momentum: float = 0.0) -> str:
+    less = f", or less momentum than momentum={momentum:g}" if momentum else ""
+    return f"a learning rate smaller than lr={rate:g}{less}"
 
 
 def _shuffled(rng: np.random.Generator, n: int) -> Indices:
@@ -348,7 +352,7 @@ def _rewind(rng: np.random.Generator, start: Mapping[str, Any] | None, epochs: i
 
 def _epochs(trainer: _Trainer, X: Floats, epochs: int, lr: float | Callable[[int], float],
             shuffle: bool, rng: np.random.Generator, rules: _Rules,
-            advice: str | None) -> None:
+            advice: str | None, momentum: float) -> None:
     """The epochs of `train`, recorded through `rules` once each is whole and finite."""
     n = X.shape[0]
     history = rules.history
@@ -369,7 +373,7 @@ def _epochs(trainer: _Trainer, X: Floats, epochs: int, lr: float | Callable[[int
                 _rewind(rng, start, epoch - 1)
                 raise DivergenceError(
                     f"training diverged in epoch {epoch} (loss {loss}); {KEPT}; try "
-                    f"{advice or _smaller(rate)}")
+                    f"{advice or _smaller(rate, momentum)}")
             history.lrs.append(rate)
             stop = rules.end_epoch(epoch, loss)
         except KeyboardInterrupt:

@@ -521,7 +521,6 @@ def test_approximate_must_be_a_bool(tmp_path):
     (lambda: Network([3, 4, 2], activation="relu"), "2.2", "hidden activation 'relu'"),
     (lambda: Network([3, 2], output="leaky_relu"), "2.2", "fann_version='2.3'"),
     (lambda: Network([3, 2]), "2.1", "fann_version must be '2.2' or '2.3', got '2.1'"),
-    (lambda: Network([3, 2]), 2.2, "got 2.2"),
 ])
 def test_a_refused_save_writes_nothing(tmp_path, make, version, reason):
     with pytest.raises(ValueError) as error:
@@ -545,6 +544,9 @@ def test_a_save_that_cannot_write_leaves_nothing(tmp_path):
         save_fann(net, tmp_path / "net.net")
     with pytest.raises(ValueError, match="fann_version must be"):  # the arguments first
         save_fann(net, tmp_path / "net.net", fann_version="9")
+    with pytest.raises(TypeError, match=r"^fann_version must be the string '2\.2' or '2\.3', "
+                                        r"got 2\.2 \(float\)$"):
+        save_fann(Network([3, 2]), tmp_path / "net.net", fann_version=2.2)
     assert os.listdir(tmp_path) == []
     with pytest.raises(TypeError, match="net must be a bpcore.Network"):
         save_fann("net.npz", tmp_path / "net.net")

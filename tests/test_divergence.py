@@ -57,6 +57,10 @@ def test_fit_keeps_the_parameters_of_the_last_finite_epoch(kwargs):
     bad_epoch = int(match.group(1))
     assert re.search(r"learning rate smaller than lr=", message), message
     assert f"lr={kwargs['lr']:g}" in message
+    # momentum, where the optimizer has it, is named as the other thing to lower
+    momentum = kwargs.get("momentum")
+    assert message.endswith(f", or less momentum than momentum={momentum:g}" if momentum
+                            else f"lr={kwargs['lr']:g}"), message
     assert all(np.isfinite(array).all() for array in state(net))
 
     # a twin trained for exactly the good epochs, with the same seed, ends where net was left

@@ -86,6 +86,14 @@ def test_numerical_gradients_of_float32_are_those_of_a_float64_copy(eps):
         np.testing.assert_allclose(numeric, analytic, rtol=0, atol=1e-7)
 
 
+def test_gradients_repr_gives_shapes_not_a_row_per_sample():
+    g = bpcore.Network([2, 3, 1], seed=0, dtype="float32").gradients(np.ones((1000, 2)),
+                                                                    np.zeros(1000))
+    assert repr(g) == (f"Gradients(weights=[<3x2 float32>, <1x3 float32>], biases=[<3 float32>, "
+                       f"<1 float32>], deltas=[<1000x3 float32>, <1000x1 float32>], "
+                       f"loss={g.loss!r}, outputs=<1000x1 float32>)")
+
+
 def test_deltas_are_per_sample_and_average_to_the_bias_gradient():
     network = bpcore.Network([3, 5, 4], activation="relu", output="softmax",
                              loss="cross_entropy", seed=3)

@@ -581,6 +581,17 @@ def test_from_sklearn_predicts_like_the_sklearn_model(kind, params):
     assert_same_predictions(back, theirs, X, y, rtol=CONVERT_RTOL)
 
 
+def test_conversions_refuse_the_other_librarys_estimator_naming_its_module():
+    # the two libraries' classes share their names: the message says which one it got
+    with pytest.raises(TypeError, match=r"^estimator must be scikit-learn's MLPClassifier or "
+                                        r"MLPRegressor, got bpcore\.sklearn\.MLPClassifier$"):
+        from_sklearn(MLPClassifier())
+    with pytest.raises(TypeError, match=r"^estimator must be bpcore\.sklearn's MLPClassifier or "
+                                        r"MLPRegressor, got sklearn\.neural_network\.\S+"
+                                        r"\.MLPRegressor$"):
+        to_sklearn(SkMLPRegressor())
+
+
 @pytest.mark.parametrize("kind", ["regression2", "binary", "multiclass_strings"])
 def test_to_sklearn_predicts_like_the_bpcore_model(kind):
     X, y = data(kind)

@@ -87,7 +87,9 @@ CASES = [
     ("X too narrow at predict", lambda: network().predict(X[:, :2]), ValueError, r"X has 2 features, but the network expects 3"),
     ("X of one feature", lambda: network().predict(X[:, :1]), ValueError, r"X has 1 feature, but the network expects 3"),
     ("X too wide at predict", lambda: network().predict(np.ones((2, 4))), ValueError, r"X has 4 features"),
-    ("one sample too wide", lambda: network().predict(np.ones(5)), ValueError, r"X has 5 features"),
+    ("one sample too wide", lambda: network().predict(np.ones(5)), ValueError, r"X has 5 features, but the network expects 3$"),
+    # a 1-D X for a network of one input: meant as a column of samples, most likely
+    ("1-D X, one input", lambda: bpcore.Network([1, 2]).fit(np.ones(5), np.zeros((5, 2))), ValueError, r"X has 5 features, but the network expects 1 \(a 1-D X is one sample: X\.reshape\(-1, 1\) makes each value a sample\)$"),
     ("X of 0 samples", lambda: network().predict(np.empty((0, 3))), ValueError, r"X must hold at least one sample"),
     ("X of 0 samples at fit", lambda: network().fit(np.empty((0, 3)), np.empty((0, 2))), ValueError, r"X must hold at least one sample"),
     ("X of 0 features", lambda: network().predict(np.empty((4, 0))), ValueError, r"X has 0 features"),
@@ -108,7 +110,7 @@ CASES = [
     ("X strings", lambda: network().predict([["1", "2", "3"]]), TypeError, r"X must hold real numbers.*strings"),
     ("X bytes", lambda: network().predict(np.array([[b"1", b"2", b"3"]])), TypeError, r"X must hold real numbers.*bytes"),
     ("X complex", lambda: network().predict(X + 1j), TypeError, r"X must hold real numbers.*complex"),
-    ("X bool", lambda: network().predict(X > 0), TypeError, r"X must hold real numbers.*booleans"),
+    ("X bool", lambda: network().predict(X > 0), TypeError, r"X must hold real numbers \(int or float\), got booleans \(dtype bool\): X\.astype\(float\) makes them 0 and 1$"),
     ("X datetime", lambda: network().predict(np.zeros((1, 3), dtype="datetime64[s]")), TypeError, r"X must hold real numbers"),
     ("Y object", lambda: network().loss(X, Y.astype(object)), TypeError, r"Y must hold real numbers"),
     ("Y strings", lambda: network().fit(X, Y.astype(str), epochs=1), TypeError, r"Y must hold real numbers"),
@@ -151,6 +153,7 @@ CASES = [
     # the network's shape and names
     ("sizes one layer", lambda: bpcore.Network([3]), ValueError, r"sizes must hold at least 2"),
     ("sizes empty", lambda: bpcore.Network([]), ValueError, r"sizes must hold at least 2"),
+    ("sizes a 2-D array", lambda: bpcore.Network(np.array([[2, 3, 1]])), ValueError, r"sizes must be one sequence of layer widths such as \(4, 4, 4, 1\), got an array of shape \(1, 3\)$"),
     ("sizes zero width", lambda: bpcore.Network([3, 0, 1]), ValueError, r"sizes\[1\] must be at least 1"),
     ("sizes zero inputs", lambda: bpcore.Network([0, 1]), ValueError, r"sizes\[0\] must be at least 1"),
     ("sizes negative", lambda: bpcore.Network([2, -3, 1]), ValueError, r"sizes\[1\] must be at least 1"),

@@ -480,7 +480,7 @@ def save_fann(net: Network, path: str | os.PathLike[str], fann_version: str = "2
     Raises
     ------
     TypeError
-        If `net` is not a bpcore Network.
+        If `net` is not a bpcore Network, or `fann_version` not a string.
     ValueError
         If `fann_version` is not "2.2" or "2.3"; if an activation has no FANN equivalent
         (softmax and exp outputs: a FANN neuron sees only its own sum, and FANN has no
@@ -510,7 +510,10 @@ def save_fann(net: Network, path: str | os.PathLike[str], fann_version: str = "2
     ValueError: net has the output activation 'relu', which FANN 2.2 does not have: ...
     """
     layers = layers_of(net)
-    if not isinstance(fann_version, str) or fann_version not in _SAVABLE:
+    if not isinstance(fann_version, str):
+        raise TypeError(f"fann_version must be the string '2.2' or '2.3', got "
+                        f"{fann_version!r} ({type(fann_version).__name__})")
+    if fann_version not in _SAVABLE:
         raise ValueError(f"fann_version must be '2.2' or '2.3', got {fann_version!r}")
     for index, name in enumerate(layers.activations):
         place = "output" if index == len(layers.activations) - 1 else "hidden"
