@@ -209,12 +209,13 @@ def _parse_arguments(parser: _Parser, argv: Sequence[str] | None) -> argparse.Na
         before_command = arguments.index(extras[0]) < arguments.index(args.command)
         owner = parser if before_command else command
         # `export model.npz onnx model.onnx`: the format taken for OUT, --to left out
-        option, dest, formats = {"export": ("--to", "to", EXPORT_FORMATS),
-                                 "import": ("--from", "source", IMPORT_FORMATS)}.get(
-                                     args.command, ("", "", ()))
-        if owner is command and getattr(args, dest, "") is None and args.out in formats:
-            owner.error(f"unrecognized arguments: {' '.join(extras)}; did you mean {option} "
-                        f"{args.out}?")
+        if owner is command and args.command in ("export", "import"):
+            option, given, formats = (("--to", args.to, EXPORT_FORMATS)
+                                      if args.command == "export" else
+                                      ("--from", args.source, IMPORT_FORMATS))
+            if given is None and args.out in formats:
+                owner.error(f"unrecognized arguments: {' '.join(extras)}; did you mean "
+                            f"{option} {args.out}?")
         owner.error(_unrecognized(extras, owner.option_names))
     missing = [action for action in command.required_later
                if getattr(args, action.dest) is None]
@@ -837,13 +838,14 @@ def _check_regression_head(args: argparse.Namespace, cells: Sequence[str],
     given = [f"{option} {value}" for option, value in (
         ("--output-activation", args.output_activation), ("--loss", args.loss)) if value]
     drop = " and ".join(option.split()[0] for option in given)
+    whole = _few_whole_numbers(values)
     if args.regression and _target_kind(cells, False)[0] == "classes":
         cause = (f"--regression makes the integer target {args.target!r} a regression; drop "
                  f"--regression to make its values classes, or drop {drop}")
-    elif _few_whole_numbers(values) and not args.regression:
-        cause = (f"the target {args.target!r} holds the whole numbers "
-                 f"{_few_whole_numbers(values)} written with decimals, so it is a regression "
-                 f"(written as integers they would be classes); drop {drop}")
+    elif whole and not args.regression:
+        cause = (f"the target {args.target!r} holds the whole numbers {whole} written with "
+                 f"decimals, so it is a regression (written as integers they would be "
+                 f"classes); drop {drop}")
     else:
         cause = (f"the target {args.target!r} holds numbers in [{low:.4g}, {high:.4g}], not all "
                  f"integers, so it is a regression; drop {drop}"

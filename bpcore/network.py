@@ -1088,8 +1088,9 @@ class Network:
             Stop after `patience` epochs in a row without a watched loss below the best so
             far.
         callback : callable or None, default None
-            Called as callback(epoch, loss) after every epoch, epochs counting from 1;
-            returning True stops training.
+            Called as callback(epoch, loss) after every epoch, epochs counting from 1, with
+            the epoch's training loss (``History.losses[-1]``; the validation loss is in
+            ``History.val_losses``); returning True stops training.
         progress : bool, default False
             Show the epochs and their loss (and validation loss) on stderr while training.
         validation_data : tuple (X_val, Y_val) or (X_val, Y_val, sample_weight_val), or None
