@@ -62,6 +62,9 @@ def dense(values: object, name: str) -> npt.NDArray[Any]:
     try:
         return np.asarray(values)
     except ValueError as error:  # rows of different lengths, for one
+        if "inhomogeneous" in str(error):  # NumPy's words for it
+            raise ValueError(f"{name} must be a rectangular array of numbers, but its rows (or "
+                             f"their entries) differ in length") from None
         raise ValueError(f"{name} must be a rectangular array of numbers: {error}") from None
 
 
@@ -77,7 +80,9 @@ def as_samples(values: npt.ArrayLike, name: str, width: int,
     if kind not in "iuf":
         what = {"b": "booleans", "c": "complex numbers", "O": "Python objects",
                 "U": "strings", "S": "bytes"}.get(kind, f"dtype {array.dtype}")
-        remedy = f": {name}.astype(float) makes them 0 and 1" if kind == "b" else ""
+        remedy = {"b": f": {name}.astype(float) makes them 0 and 1",
+                  "O": ": a None, or an integer beyond 64 bits, makes NumPy keep Python "
+                       "objects"}.get(kind, "")
         raise TypeError(f"{name} must hold real numbers (int or float), got {what} "
                         f"(dtype {array.dtype}){remedy}")
     single = array.ndim == 1
