@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -25,7 +25,7 @@ from ._validation import (KEPT, DivergenceError, as_int, as_read, as_samples, as
 from .explain import Explanation, Factor, chain_rule
 from .optim import LBFGS, SGD, Optimizer, OptimizerState, Rprop
 from .schedules import ReduceOnPlateau
-from .training import History, Watch, minimize, split_rows, train
+from .training import History, Watch, minimize, rate_advice, split_rows, train
 
 __all__ = ["Network", "Gradients", "History", "Explanation", "Factor"]
 
@@ -89,11 +89,16 @@ class Gradients:
 CHUNK_WORK = 50_000_000
 
 _NOT_FINITE_BEFORE = ("the loss is not finite ({loss}) before the step; the network's outputs "
-                      "have overflowed, most likely after earlier steps; try a learning rate "
-                      "smaller than lr={lr:g} (or, if X or Y are in the billions or more, "
-                      "scale them)")
-_UNDONE = ("the step made a parameter non-finite and was undone; try a learning rate smaller "
-           "than lr={lr:g}")
+                      "have overflowed, most likely after earlier steps; try {smaller} (or, if "
+                      "X or Y are in the billions or more, scale them)")
+_UNDONE = "the step made a parameter non-finite and was undone; try {smaller}"
+
+
+def _smaller_step(optimizer: Optimizer) -> str:
+    """What a step's divergence advises, as fit's does: a smaller rate, and less momentum.
+    step and train_epoch refuse a schedule for lr before any step, so it is a number here."""
+    return rate_advice(cast(float, optimizer.lr),
+                    optimizer.momentum if isinstance(optimizer, SGD) else 0.0)
 
 
 class Network:
@@ -610,7 +615,7 @@ class Network:
         (the samples as they passed it)."""
         if outcome == 2:
             raise self._unusable() or DivergenceError(
-                _NOT_FINITE_BEFORE.format(loss=loss, lr=optimizer.lr))
+                _NOT_FINITE_BEFORE.format(loss=loss, smaller=_smaller_step(optimizer)))
         if outcome == 3:
             n = X.shape[0] if X.ndim == 2 else 1
             raise self._unusable() or self._undone(optimizer, X.reshape(n, -1),
@@ -662,7 +667,7 @@ class Network:
         if overflow is not None:
             return DivergenceError(f"the step made a parameter non-finite and was undone: "
                                    f"{overflow}")
-        return DivergenceError(_UNDONE.format(lr=optimizer.lr))
+        return DivergenceError(_UNDONE.format(smaller=_smaller_step(optimizer)))
 
     def _state_overflowed(self, optimizer: Optimizer) -> str:
         """What to say when training left the parameters finite but not the optimizer's state:
@@ -893,7 +898,7 @@ class Network:
             if not np.isfinite(loss):
                 self._restore(saved)
                 raise self._unusable() or DivergenceError(
-                    _NOT_FINITE_BEFORE.format(loss=loss, lr=chosen.lr))
+                    _NOT_FINITE_BEFORE.format(loss=loss, smaller=_smaller_step(chosen)))
             self._state.keep(settings)
             if not np.isfinite(self._params).all():
                 self._restore(saved)

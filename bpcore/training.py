@@ -255,7 +255,7 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
     if history.epochs > 1 and history.losses[-1] > history.losses[0]:
         warnings.warn(f"training ended with a loss ({history.losses[-1]:.4g}) above the "
                       f"first epoch's ({history.losses[0]:.4g}); try "
-                      f"{advice or _smaller(history.lrs[-1], momentum)}", RuntimeWarning,
+                      f"{advice or rate_advice(history.lrs[-1], momentum)}", RuntimeWarning,
                       stacklevel=3)
     return history
 
@@ -328,7 +328,30 @@ class _Rules:
             history.best_epoch, history.best_loss = self.best_epoch, self.best_loss
 
 
-def _smaller(rate: float, momentum: float = 0.0) -> str:
+def rate_advice(rate: float, momentum: float = 0.0) -> str:
+    """What a divergence advises: a learning rate smaller than `rate`, and less momentum
+    where the optimizer has some (fit's epochs here, and Network's one-call steps).
+
+    Parameters
+    ----------
+    rate : float
+        The learning rate the diverged epoch or step ran with.
+    momentum : float, default 0.0
+        The optimizer's momentum; 0 for none (and for optimizers without one).
+
+    Returns
+    -------
+    str
+        The advice, to follow "try ".
+
+    Examples
+    --------
+    >>> from bpcore.training import rate_advice
+    >>> rate_advice(0.5)
+    'a learning rate smaller than lr=0.5'
+    >>> rate_advice(0.01, momentum=0.9)
+    'a learning rate smaller than lr=0.01, or less momentum than momentum=0.9'
+    """
     less = f", or less momentum than momentum={momentum:g}" if momentum else ""
     return f"a learning rate smaller than lr={rate:g}{less}"
 
@@ -373,7 +396,7 @@ def _epochs(trainer: _Trainer, X: Floats, epochs: int, lr: float | Callable[[int
                 _rewind(rng, start, epoch - 1)
                 raise DivergenceError(
                     f"training diverged in epoch {epoch} (loss {loss}); {KEPT}; try "
-                    f"{advice or _smaller(rate, momentum)}")
+                    f"{advice or rate_advice(rate, momentum)}")
             history.lrs.append(rate)
             stop = rules.end_epoch(epoch, loss)
         except KeyboardInterrupt:
