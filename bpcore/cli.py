@@ -1299,7 +1299,7 @@ def run_predict(args: argparse.Namespace) -> int:
             skipped.append(f"the ignored {', '.join(map(repr, present))}")
         besides = f" (besides {_listing(skipped)})" if skipped else ""
         unknown = [name for name in columns if name not in features] if features else []
-        named = "".join(f"; {what}: {names}" for what, names in (
+        named = "".join(f"; {what}: {_listing(map(repr, names))}" for what, names in (
             ("missing", missing), ("not the model's", unknown)) if names)
         if unknown and not missing:
             named += (f"; {_ignore_option(unknown)} leaves "
@@ -1315,8 +1315,9 @@ def run_predict(args: argparse.Namespace) -> int:
                        f"the model expects {n_inputs}{named}")
     if features:
         if missing:
-            raise CLIError(f"{args.data} lacks column(s) {missing} that the model was trained "
-                           f"on (it has {columns})")
+            raise CLIError(f"{args.data} lacks column{'s' if len(missing) > 1 else ''} "
+                           f"{_listing(map(repr, missing))} that the model was trained on (it "
+                           f"has {', '.join(map(repr, columns))})")
         columns = features  # the network's order, whatever the file's
     X = table.numeric(columns)
     X = (X - meta.get("mean", 0.0)) / meta.get("std", 1.0)

@@ -204,7 +204,8 @@ class Table:
                 if not math.isfinite(number):
                     raise DataError(f"{self.source}, line {line}: column {name!r} holds "
                                     f"{cell!r}; values must be finite numbers")
-        raise DataError(f"{self.source}: columns {names} are not all finite numbers")
+        raise DataError(f"{self.source}: columns {', '.join(map(repr, names))} are not all "
+                        f"finite numbers")
 
 
 def parse_table(text_file: Iterable[str], source: str) -> Table:

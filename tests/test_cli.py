@@ -576,7 +576,7 @@ def test_predict_ignores_the_sample_weight_column(backend, tmp_path, capsys):
     write_csv(tmp_path / "wide.csv", ["x", "colour", "w", "y", "z"], [[*fresh[0], "1"]])
     assert_bad_input(run(backend, tmp_path, "predict", "model.npz", "wide.csv"),
                      "wide.csv has 3 feature columns (besides the target 'colour' and the "
-                     "sample weights 'w'), but the model expects 2; not the model's: ['z']")
+                     "sample weights 'w'), but the model expects 2; not the model's: 'z'")
 
 
 def test_ignored_columns_are_no_features_in_train_and_predict(backend, tmp_path, capsys):
@@ -598,7 +598,7 @@ def test_ignored_columns_are_no_features_in_train_and_predict(backend, tmp_path,
     write_csv(tmp_path / "short.csv", ["name", "x", "id"], [row[:2] + row[3:4] for row in rows])
     assert_bad_input(run(backend, tmp_path, "predict", "model.npz", "short.csv"),
                      "short.csv has 1 feature column (besides the ignored 'name', 'id'), but "
-                     "the model expects 2; missing: ['y']")
+                     "the model expects 2; missing: 'y'")
     # --ignore given twice: both lists count
     _, twice, extra = train_blobs(capsys, tmp_path, "--ignore", "id", "--ignore", "name",
                                   out="twice.npz")
@@ -629,7 +629,7 @@ def test_predict_ignore_leaves_more_columns_out(backend, tmp_path, capsys):
     # without it, the message names the option, quoted for the shell
     assert_bad_input(run(backend, tmp_path, "predict", "model.npz", "extra.csv"),
                      "extra.csv has 4 feature columns, but the model expects 2; not the "
-                     "model's: ['note', 'batch id']; --ignore 'note,batch id' leaves them out")
+                     "model's: 'note' and 'batch id'; --ignore 'note,batch id' leaves them out")
     assert_bad_input(run(backend, tmp_path, "predict", "model.npz", "extra.csv", "--ignore",
                          "note,batch"),
                      "--ignore names 'batch', not among the columns of extra.csv: 'note', "
@@ -641,7 +641,7 @@ def test_predict_ignore_leaves_more_columns_out(backend, tmp_path, capsys):
     write_csv(tmp_path / "comma.csv", ["x", "note, free text", "y"],
               [[x, f"n{i}", y] for i, (x, _, y) in enumerate(fresh)])
     assert_bad_input(run(backend, tmp_path, "predict", "model.npz", "comma.csv"),
-                     """not the model's: ['note, free text']; --ignore '"note, free text"' """
+                     """not the model's: 'note, free text'; --ignore '"note, free text"' """
                      "leaves it out")
     result = run(backend, tmp_path, "predict", "model.npz", "comma.csv", "--ignore",
                  '"note, free text"')
@@ -1084,10 +1084,10 @@ def trained(tmp_path, capsys):
     ("model.npz", "missing.csv", "missing.csv: no such file"),
     ("model.npz", "empty.csv", "empty.csv is empty"),
     ("model.npz", "narrow.csv", "narrow.csv has 1 feature column, but the model expects 2; "
-                                "missing: ['y']"),
+                                "missing: 'y'"),
     ("model.npz", "wide.csv", "wide.csv has 3 feature columns (besides the target 'colour'), "
-                              "but the model expects 2; not the model's: ['z']"),
-    ("model.npz", "renamed.csv", "lacks column(s) ['y']"),
+                              "but the model expects 2; not the model's: 'z'"),
+    ("model.npz", "renamed.csv", "lacks column 'y'"),
     ("model.npz", "text.csv", "text.csv, line 3: column 'y' must hold numbers, got 'high'"),
     ("model.npz", "ragged.csv", "ragged.csv, line 2: 1 values"),
 ])

@@ -511,6 +511,13 @@ def test_meta_entries_do_not_count_as_unexpected(tmp_path, tmp_path_factory):
     assert bpcore.load(path).sizes == (3, 4, 2)
 
 
+def test_entries_that_do_not_match_are_named(tmp_path, tmp_path_factory):
+    path = tmp_path / "model.npz"
+    write_zip(path, spoil(good_entries(tmp_path_factory), stray=np.ones(3), biases_1=None))
+    with pytest.raises(ValueError, match=r"\(unexpected: 'stray', missing: 'biases_1'\)$"):
+        bpcore.load(path)
+
+
 # ---- fuzzing --------------------------------------------------------------------------------
 
 class Hang(Exception):
