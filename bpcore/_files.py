@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._layout import first_not_finite, layer_parameters
+from ._validation import checked_path
 
 # Version 1: format_version, sizes, activation, output, loss, dtype, weights_<i>, biases_<i>.
 # Version 2 adds the optimizer's state: "optimizer" (its name) and "optimizer_<name>" for each
@@ -38,7 +39,7 @@ def write_model(state: Mapping[str, Any], path: str | os.PathLike[str],
                 extra: Mapping[str, npt.ArrayLike] | None = None) -> None:
     """Write the network whose `get_state()` is `state` to `path` (.npz), atomically, with
     the "meta_" arrays of `extra` beside it; see `bpcore.io.save`."""
-    path = os.fspath(path)
+    path = checked_path(path)
     checked = check_extra(extra or {})
     # Any, not NDArray: savez's stub would otherwise match these to its allow_pickle argument
     arrays: dict[str, Any] = {
@@ -153,7 +154,7 @@ def write_atomically(path: str | os.PathLike[str],
     1,2
     ['out.csv']
     """
-    path = os.fsdecode(path)  # a bytes path too, as open() takes one (mkstemp needs one kind)
+    path = checked_path(path)  # a bytes path too, as open() takes one (mkstemp needs one kind)
     target = os.path.realpath(path)  # as open() does, write through a symbolic link
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):  # else mkstemp's error would name its temporary file

@@ -3,6 +3,7 @@ naming the argument, what was expected and what was given."""
 from __future__ import annotations
 
 import math
+import os
 import numbers
 import sys
 from collections.abc import Sequence
@@ -289,6 +290,15 @@ def check(name: str, value: object, label: str | None = None) -> Any:
     if allowed.kind is int:
         return as_int(value, label, int(allowed.low))
     return as_real(value, label, allowed.low, allowed.high, allowed.low_open, allowed.high_open)
+
+
+def checked_path(path: str | os.PathLike[str], name: str = "path") -> str:
+    """`path` as a str (os.fsdecode: a bytes path too, as open() takes one); a TypeError
+    naming the argument `name` for anything that is no path (os's own message names none)."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"{name} must be a file's path (str or os.PathLike), got "
+                        f"{type(path).__name__}")
+    return os.fsdecode(path)
 
 
 def choice(value: object, name: str, options: Sequence[str]) -> str:

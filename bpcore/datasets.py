@@ -18,6 +18,8 @@ from importlib import resources
 import numpy as np
 import numpy.typing as npt
 
+from ._validation import checked_path
+
 __all__ = ["load_iris", "load_digits", "read_table", "Table", "DataError"]
 
 
@@ -305,7 +307,7 @@ def read_table(path: str | os.PathLike[str]) -> Table:
     >>> table.numeric(["x", "y"]).shape, table.text("label")
     ((2, 2), ['cat', 'dog'])
     """
-    path = os.fspath(path)
+    path = checked_path(path)
     opener = gzip.open if path.endswith(".gz") else open
     try:
         with opener(path, "rt", newline="", encoding="utf-8-sig") as file:

@@ -14,6 +14,7 @@ from ._files import (EXTRA_PREFIX, FORMAT_VERSION, GENERATOR_ENTRIES, OPTIMIZER_
 from ._layout import parameter_count
 from ._spec import (DTYPES, HIDDEN_ACTIVATIONS, LOSSES, MAX_LAYERS, MAX_PARAMETERS,
                     OUTPUT_ACTIVATIONS, check_pairing)
+from ._validation import checked_path
 from .network import Network
 from .optim import Optimizer, OptimizerState
 
@@ -178,7 +179,7 @@ def load(path: str | os.PathLike[str],
     ValueError: ...notes.csv is not a bpcore model file (not an .npz archive; ...)
     >>> folder.cleanup()
     """
-    path = os.fspath(path)
+    path = checked_path(path)
     with open(path, "rb") as file:  # FileNotFoundError, IsADirectoryError ... as they are
         # open here, not by np.load, which leaves its file open when the archive is damaged
         return _load_from(file, path, with_extra)

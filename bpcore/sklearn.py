@@ -1146,9 +1146,11 @@ def from_sklearn(estimator: Any, dtype: str = "float64") -> MLPClassifier | MLPR
     Raises
     ------
     TypeError
-        If estimator is not a scikit-learn MLP.
+        If estimator is not a scikit-learn MLP, or dtype is not a string (``np.float32``:
+        the estimators take the name, ``'float32'``).
     ValueError
-        If it is not fitted, or its output activation has no bpcore counterpart.
+        If it is not fitted, its output activation has no bpcore counterpart, or dtype is
+        another name.
 
     Examples
     --------
@@ -1172,6 +1174,13 @@ def from_sklearn(estimator: Any, dtype: str = "float64") -> MLPClassifier | MLPR
     if not hasattr(estimator, "coefs_"):
         raise ValueError(f"estimator must be fitted: this {type(estimator).__name__} has no "
                          f"coefs_")
+    if not isinstance(dtype, str):  # the estimators' dtype parameter is a name, for clone
+        named = str(getattr(dtype, "name", getattr(dtype, "__name__", "")))  # np.float32
+        named = named if named in ("float64", "float32") else "float32"
+        raise TypeError(f"dtype must be the string 'float64' or 'float32', got {dtype!r}: pass "
+                        f"dtype={named!r}")
+    if dtype not in ("float64", "float32"):
+        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
     if estimator.out_activation_ not in _HEADS:
         raise ValueError(f"estimator's output activation {estimator.out_activation_!r} has no "
                          f"bpcore counterpart")

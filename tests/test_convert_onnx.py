@@ -145,6 +145,25 @@ def test_a_path_is_written_and_from_onnx_reads_a_path_bytes_or_a_model(tmp_path)
     assert os.listdir(tmp_path) == ["model.onnx"]
 
 
+def test_initializers_in_a_file_beside_the_model_are_read_from_its_path(tmp_path):
+    # as torch.onnx.export writes larger models: model.onnx and model.onnx.data
+    net = network([3, 4, 2], "tanh", "softmax")
+    path = tmp_path / "model.onnx"
+    onnx.save_model(to_onnx(net), path, save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="model.onnx.data", size_threshold=0)
+    assert sorted(os.listdir(tmp_path)) == ["model.onnx", "model.onnx.data"]
+    for given in (path, str(path)):
+        np.testing.assert_array_equal(from_onnx(given).predict(inputs(4, 3, "float64")),
+                                      net.predict(inputs(4, 3, "float64")))
+    # bytes or a model hold no folder to read them from: the message says what to pass
+    with pytest.raises(ValueError, match="stored in an external file; pass the model's path"):
+        from_onnx(path.read_bytes())
+    os.remove(tmp_path / "model.onnx.data")
+    with pytest.raises(FileNotFoundError, match="keeps its initializer 'layer0.weight' in "
+                                                "'model.onnx.data' beside it, which is missing"):
+        from_onnx(path)
+
+
 def test_nothing_is_written_when_to_onnx_fails(tmp_path):
     net = network([3, 2])
     with pytest.raises(FileNotFoundError):
@@ -177,6 +196,9 @@ def test_bad_arguments():
     with pytest.raises(TypeError, match="model_or_path must be an onnx.ModelProto, bytes or a "
                                         "path, got int"):
         from_onnx(13)
+    with pytest.raises(TypeError, match=r"path must be a file's path \(str or os.PathLike\), "
+                                        r"got int"):
+        to_onnx(net, 5)
 
 
 def test_damaged_bytes_get_the_reason_never_a_crash():

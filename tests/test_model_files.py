@@ -511,6 +511,35 @@ def test_meta_entries_do_not_count_as_unexpected(tmp_path, tmp_path_factory):
     assert bpcore.load(path).sizes == (3, 4, 2)
 
 
+@pytest.mark.parametrize("call", ["save", "load", "save_fann", "load_fann", "read_table"])
+@pytest.mark.parametrize("path", [5, None, 2.5])
+def test_a_path_that_is_no_path_is_named_so(call, path):
+    from bpcore.convert import load_fann, save_fann
+    from bpcore.datasets import read_table
+    net = bpcore.Network([2, 1])
+    calls = {"save": lambda: net.save(path), "load": lambda: bpcore.load(path),
+             "save_fann": lambda: save_fann(net, path), "load_fann": lambda: load_fann(path),
+             "read_table": lambda: read_table(path)}
+    with pytest.raises(TypeError, match=rf"^path must be a file's path \(str or os.PathLike\), "
+                                        rf"got {type(path).__name__}$"):
+        calls[call]()
+
+
+def test_converters_given_an_estimator_say_where_its_network_is():
+    pytest.importorskip("sklearn", reason="scikit-learn is optional")
+    from bpcore.convert import save_fann
+    from bpcore.sklearn import MLPRegressor
+    estimator = MLPRegressor(hidden_layer_sizes=(3,))
+    with pytest.raises(TypeError, match=r"got MLPRegressor; an estimator's network is its "
+                                        r"network_ once fitted"):
+        save_fann(estimator, "model.net")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        estimator.fit(np.arange(20.0).reshape(10, 2), np.arange(10.0))
+    with pytest.raises(TypeError, match=r"for a fitted MLPRegressor, pass its network_"):
+        save_fann(estimator, "model.net")
+
+
 def test_entries_that_do_not_match_are_named(tmp_path, tmp_path_factory):
     path = tmp_path / "model.npz"
     write_zip(path, spoil(good_entries(tmp_path_factory), stray=np.ones(3), biases_1=None))

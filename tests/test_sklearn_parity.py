@@ -34,6 +34,7 @@ import pytest
 
 sklearn = pytest.importorskip("sklearn")
 
+from sklearn.base import clone  # noqa: E402
 from sklearn.datasets import (make_classification, make_multilabel_classification,  # noqa: E402
                               make_regression)
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
@@ -590,6 +591,25 @@ def test_conversions_refuse_the_other_librarys_estimator_naming_its_module():
                                         r"MLPRegressor, got sklearn\.neural_network\.\S+"
                                         r"\.MLPRegressor$"):
         to_sklearn(SkMLPRegressor())
+
+
+def test_from_sklearn_takes_the_dtype_by_name_as_the_estimators_do():
+    X, y = data("binary")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs = SkMLPClassifier(hidden_layer_sizes=(3,), max_iter=5, random_state=0).fit(X, y)
+    # a numpy type would be kept as the estimator's dtype parameter, which then refuses it
+    # at the next fit or clone
+    with pytest.raises(TypeError, match=r"^dtype must be the string 'float64' or 'float32', "
+                                        r"got <class 'numpy.float32'>: pass dtype='float32'$"):
+        from_sklearn(theirs, dtype=np.float32)
+    with pytest.raises(ValueError, match="^dtype must be 'float64' or 'float32', got 'float16'$"):
+        from_sklearn(theirs, dtype="float16")
+    ours = from_sklearn(theirs, dtype="float32")
+    assert ours.network_.dtype == np.float32
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert clone(ours).fit(X, y).network_.dtype == np.float32
 
 
 @pytest.mark.parametrize("kind", ["regression2", "binary", "multiclass_strings"])

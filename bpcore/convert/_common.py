@@ -30,7 +30,14 @@ class Layers(NamedTuple):
 def layers_of(net: object, name: str = "net") -> Layers:
     """The layers of `net`, read through its public state; TypeError if it is not a Network."""
     if not isinstance(net, Network):
-        raise TypeError(f"{name} must be a bpcore.Network, got {type(net).__name__}")
+        hint = ""
+        if hasattr(net, "network_"):  # a fitted bpcore.sklearn estimator
+            hint = (f"; for a fitted {type(net).__name__}, pass its network_ (the network "
+                    f"alone: not its classes_, nor any scaling in a pipeline before it)")
+        elif type(net).__module__.split(".")[0] in ("bpcore", "sklearn"):
+            hint = (f"; an estimator's network is its network_ once fitted (scikit-learn's "
+                    f"own MLPs through bpcore.sklearn.from_sklearn first)")
+        raise TypeError(f"{name} must be a bpcore.Network, got {type(net).__name__}{hint}")
     # its description from the public attributes: get_state() would copy every parameter
     # and the optimizer's arrays too, only for the weights to be copied again below
     count = len(net.sizes) - 1

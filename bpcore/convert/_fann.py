@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._spec import MAX_LAYERS, MAX_WIDTH
+from .._validation import checked_path
 from ..io import write_atomically
 from ..network import Network
 from ._common import check_finite, layers_of, network_of
@@ -280,7 +281,7 @@ def load_fann(path: str | os.PathLike[str], approximate: bool = False) -> Networ
     """
     if not isinstance(approximate, (bool, np.bool_)):  # "no" would load approximately
         raise TypeError(f"approximate must be True or False, got {approximate!r}")
-    path = os.fspath(path)
+    path = checked_path(path)
     reader = _Reader(path, _read_text(path))
     reader.index = 1  # past the version line
     fail = reader.fail

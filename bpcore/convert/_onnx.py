@@ -7,6 +7,7 @@ the optional extra "onnx", so it is imported inside the functions only.
 """
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 from typing import TYPE_CHECKING, Any
@@ -195,7 +196,9 @@ def from_onnx(model_or_path: onnx.ModelProto | bytes | str | os.PathLike[str]) -
     Parameters
     ----------
     model_or_path : onnx.ModelProto, bytes or str or os.PathLike
-        The model, its serialized bytes, or the path of a ``.onnx`` file.
+        The model, its serialized bytes, or the path of a ``.onnx`` file (initializers
+        stored in files beside it, as ``torch.onnx.export`` writes larger models, are read
+        from there).
 
     Returns
     -------
@@ -210,9 +213,10 @@ def from_onnx(model_or_path: onnx.ModelProto | bytes | str | os.PathLike[str]) -
         "not an ONNX model of a fully connected network: <reason>" for anything else: bytes
         that do not decode, other operators (a convolution, ...), a graph that is not a
         chain, parameters missing or of the wrong shape or type, initializers in external
-        files (``onnx.load`` reads them; pass its model).
+        files of a model given as a ModelProto or bytes (a path reads them from its folder,
+        as ``onnx.load`` does).
     OSError
-        If the file cannot be read.
+        If the file, or a file of its initializers, cannot be read.
     ImportError
         If the onnx package is not installed (``pip install "bpcore[onnx]"``).
 
@@ -249,10 +253,37 @@ def from_onnx(model_or_path: onnx.ModelProto | bytes | str | os.PathLike[str]) -
         except decode_error as error:
             raise ValueError(f"{_SOURCE}: the data do not decode as an ONNX model "
                              f"({type(error).__name__}: {error})") from error
+        if isinstance(model_or_path, (str, os.PathLike)):
+            _load_external_data(package, model, model_or_path)
     else:
         raise TypeError(f"model_or_path must be an onnx.ModelProto, bytes or a path, got "
                         f"{type(model_or_path).__name__}")
     return _Reader(package, model).network()
+
+
+def _load_external_data(onnx: Any, model: Any, path: str | os.PathLike[str]) -> None:
+    """Reads the initializers `model` keeps in files beside `path` (as ``torch.onnx.export``
+    writes larger models: ``model.onnx.data``) into it; FileNotFoundError names a missing
+    one, and a location onnx refuses (outside the folder, for one) is a ValueError."""
+    external = [tensor for tensor in model.graph.initializer
+                if tensor.data_location == onnx.TensorProto.EXTERNAL]
+    if not external:
+        return
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    for tensor in external:
+        location = {entry.key: entry.value for entry in tensor.external_data}.get("location")
+        if location and not os.path.exists(os.path.join(folder, location)):
+            raise FileNotFoundError(errno.ENOENT, f"{os.fspath(path)} keeps its initializer "
+                                    f"{tensor.name!r} in {location!r} beside it, which is "
+                                    f"missing", os.path.join(folder, location))
+    helper = importlib.import_module("onnx.external_data_helper")
+    try:
+        helper.load_external_data_for_model(model, folder)
+    except OSError:  # a file that cannot be read: as open() says it
+        raise
+    except Exception as error:  # onnx's ValidationError, ValueError
+        raise _fail(f"its initializers are stored in another file, which cannot be read "
+                    f"({type(error).__name__}: {error})") from error
 
 
 def _fail(reason: str) -> ValueError:
@@ -309,8 +340,8 @@ class _Reader:
 
     def array_of(self, tensor: Any, what: str) -> npt.NDArray[Any]:
         if tensor.data_location == self.onnx.TensorProto.EXTERNAL:
-            raise _fail(f"{what} is stored in an external file; onnx.load(path) reads such "
-                        f"files: pass the model it returns")
+            raise _fail(f"{what} is stored in an external file; pass the model's path (its "
+                        f"files are read from its folder) or the model onnx.load(path) returns")
         try:
             array: npt.NDArray[Any] = self.onnx.numpy_helper.to_array(tensor)
         except Exception as error:  # damaged data: a size that does not match, an unknown type
