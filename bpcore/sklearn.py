@@ -271,15 +271,21 @@ class _BaseMLP(BaseEstimator):
     def _follow_parameters(self) -> None:
         """A warm start after set_params(activation=...) or (dtype=...) trains on with the new
         one from the same weights, as scikit-learn (which reads activation at each pass)."""
+        self.network_ = self._following()
+
+    def _following(self) -> Network:
+        """The fitted network, or after set_params(activation=...) or (dtype=...) a new one
+        with them and its weights: predict computes with it (as scikit-learn reads
+        activation at each pass) and leaves the fitted model as it is."""
         old = self._network()
         activation = _ACTIVATIONS[self.activation]
         if old.activation == activation and old.dtype == np.dtype(self.dtype):
-            return
+            return old
         state = old.get_state()
         network = Network(old.sizes, activation=activation, output=old.output,
                           loss=old.loss_name, dtype=self.dtype, seed=0)
         network.set_state({"parameters": state["parameters"], "optimizer": state["optimizer"]})
-        self.network_ = network
+        return network
 
     def _parameters(self) -> list[npt.NDArray[Any]]:
         """A copy of the weights and biases, layer by layer."""
@@ -556,8 +562,7 @@ class _BaseMLP(BaseEstimator):
 
     def _predict_dense(self, X: npt.NDArray[Any]) -> npt.NDArray[Any]:
         """The network's outputs, shape (n_samples, n_outputs_)."""
-        self._follow_parameters()
-        outputs: npt.NDArray[Any] = self._network().predict(
+        outputs: npt.NDArray[Any] = self._following().predict(
             np.ascontiguousarray(X, dtype=self.dtype))
         return outputs.reshape(X.shape[0], -1)
 

@@ -673,6 +673,30 @@ def test_warm_start_after_a_new_activation_follows_scikit_learn():
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-10, atol=1e-14)
 
 
+def test_predict_after_set_params_leaves_the_fitted_model_as_it_is():
+    X, y = regression()
+    model = MLPRegressor(hidden_layer_sizes=(7,), max_iter=5, random_state=0, warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    network, coefs = model.network_, [c.copy() for c in model.coefs_]
+    model.set_params(dtype="float32", activation="tanh")
+    predicted = model.predict(X[:5])
+    # computed as the new parameters say, by a network of the fitted weights
+    expected = bpcore.Network(network.sizes, activation="tanh", output="identity",
+                              dtype="float32")
+    expected.set_state({"parameters": network.get_state()["parameters"]})
+    np.testing.assert_array_equal(predicted, expected.predict(X[:5].astype(np.float32))[:, 0])
+    assert model.network_ is network and network.activation == "relu"
+    for kept, coef in zip(coefs, model.coefs_):
+        assert coef.dtype == np.float64
+        np.testing.assert_array_equal(coef, kept)
+    with warnings.catch_warnings():  # training on takes them up
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    assert model.network_.dtype == np.float32 and model.network_.activation == "tanh"
+
+
 def test_training_on_under_a_loss_that_needs_another_output_is_refused():
     """An intended difference: scikit-learn trains its identity output under the Poisson
     loss (NaN losses); bpcore refuses, leaves the model as it was, and predicts with it."""

@@ -31,6 +31,7 @@ from ._common import check_finite, layers_of, network_of
 
 _VERSION = "FANN_FLO_2.1"
 _SOURCE = "not a FANN network file"
+_CANNOT = "a FANN network bpcore cannot express"  # a good file of what bpcore has not
 
 # enum fann_activationfunc_enum: FANN 2.2 has codes 0 to 17, FANN 2.3 adds 18 and 19
 _FANN_NAMES = (
@@ -118,8 +119,8 @@ _DENSE_ALWAYS = 1 << 20
 
 
 class _Reader:
-    """The lines of a FANN file, read in order; `fail` raises the ValueError of a file that
-    is not a FANN network."""
+    """The lines of a FANN file, read in order; `fail` makes the ValueError of a file that
+    is not a FANN network, `unsupported` that of one bpcore cannot express."""
 
     def __init__(self, path: str, text: str) -> None:
         self.path, self.size = path, len(text)
@@ -128,6 +129,9 @@ class _Reader:
 
     def fail(self, reason: str) -> ValueError:
         return ValueError(f"{_SOURCE}: {self.path}: {reason}")
+
+    def unsupported(self, reason: str) -> ValueError:
+        return ValueError(f"{_CANNOT}: {self.path}: {reason}")
 
     def line(self, key: str) -> str:
         """The value of the next line, which must be ``key=value``."""
@@ -188,7 +192,7 @@ def _read_text(path: str) -> str:
 
 
 def _activation(code: int, layer: int, approximate: bool,
-                fail: Callable[[str], ValueError]) -> tuple[str, float]:
+                unsupported: Callable[[str], ValueError]) -> tuple[str, float]:
     """The bpcore activation and steepness factor of FANN activation `code`."""
     if code in _EXACT:
         return _EXACT[code]
@@ -198,13 +202,13 @@ def _activation(code: int, layer: int, approximate: bool,
             return _STEPWISE[code]
         exact, bound = _STEPWISE[code][0], _STEPWISE_ERROR[code]
         default = " (FANN's default)" if code == 4 else ""
-        raise fail(f"layer {layer} uses {name} ({code}), a piecewise-linear approximation of "
-                   f"{exact}{default}; pass approximate=True to load it as the exact "
-                   f"{exact}, whose outputs then differ from FANN's (by up to {bound} per "
-                   f"neuron, more through several layers)")
+        raise unsupported(f"layer {layer} uses {name} ({code}), a piecewise-linear "
+                          f"approximation of {exact}{default}; pass approximate=True to load "
+                          f"it as the exact {exact}, whose outputs then differ from FANN's (by "
+                          f"up to {bound} per neuron, more through several layers)")
     supported = ", ".join(f"{_FANN_NAMES[c]} ({c})" for c in sorted(_EXACT))
-    raise fail(f"layer {layer} uses {name} ({code}), which bpcore has no activation for; "
-               f"it loads {supported}")
+    raise unsupported(f"layer {layer} uses {name} ({code}), which bpcore has no activation "
+                      f"for; it loads {supported}")
 
 
 def load_fann(path: str | os.PathLike[str], approximate: bool = False) -> Network:
@@ -254,10 +258,11 @@ def load_fann(path: str | os.PathLike[str], approximate: bool = False) -> Networ
     ValueError
         "not a FANN network file: <path>: <reason>" if it is not a ``FANN_FLO_2.1``
         network file (another format, fixed point, damaged, truncated, counts that do not
-        add up, weights that are not finite numbers), or holds a network bpcore cannot
-        express: a shortcut network, input or output scaling (``scale_included=1``), an
-        activation without a bpcore equivalent, a stepwise one without `approximate`,
-        layers mixing activations, hidden layers with different activations.
+        add up, weights that are not finite numbers); "a FANN network bpcore cannot
+        express: <path>: <reason>" if it holds a shortcut network, input or output scaling
+        (``scale_included=1``), an activation without a bpcore equivalent, a stepwise one
+        without `approximate`, layers mixing activations, or hidden layers with different
+        activations.
 
     See Also
     --------
@@ -293,7 +298,7 @@ def load_fann(path: str | os.PathLike[str], approximate: bool = False) -> Networ
         else:
             header[key] = reader.value(key, kind)
     if header["network_type"] == "1":
-        raise fail("it is a shortcut network (network_type=1), whose layers connect to every "
+        raise reader.unsupported("it is a shortcut network (network_type=1), whose layers connect to every "
                    "layer before them; bpcore loads layered networks (network_type=0)")
     if header["network_type"] != "0":
         raise fail(f"network_type is {header['network_type']}, expected 0 (layered)")
@@ -309,7 +314,7 @@ def load_fann(path: str | os.PathLike[str], approximate: bool = False) -> Networ
                        f"to {MAX_WIDTH + 1}")
     scale = reader.value("scale_included", "u")
     if scale != "0":
-        raise fail(f"scale_included is {scale}: the file holds input and output scaling, "
+        raise reader.unsupported(f"scale_included is {scale}: the file holds input and output scaling, "
                    f"which bpcore networks cannot hold (expected scale_included=0)")
 
     neuron_count = sum(widths)
@@ -347,7 +352,7 @@ def load_fann(path: str | os.PathLike[str], approximate: bool = False) -> Networ
         raise fail(f"its layers would hold {dense_size} weights when loaded dense, more than "
                    f"{limit} for a file of {reader.size} bytes")
     return _network(widths, inputs, codes, steepness, sources, weights, dense, approximate,
-                    f"{_SOURCE}: {path}", fail)
+                    path, fail, reader.unsupported)
 
 
 def _entries(line: str, pattern: re.Pattern[str], count: int, name: str, expected: str,
@@ -396,9 +401,11 @@ def _check_counts(widths: list[int], inputs: npt.NDArray[np.int64], dense: bool,
 
 def _network(widths: list[int], inputs: npt.NDArray[np.int64], codes: npt.NDArray[np.int64],
              steepness: npt.NDArray[np.float64], sources: npt.NDArray[np.int64],
-             weights: npt.NDArray[np.float64], dense: bool, approximate: bool, source: str,
-             fail: Callable[[str], ValueError]) -> Network:
-    """The network of the neurons and connections read, checked against FANN's layout."""
+             weights: npt.NDArray[np.float64], dense: bool, approximate: bool, path: str,
+             fail: Callable[[str], ValueError],
+             unsupported: Callable[[str], ValueError]) -> Network:
+    """The network of the neurons and connections read, checked against FANN's layout
+    (`fail`) and against what a bpcore network can be (`unsupported`)."""
     starts = np.concatenate([[0], np.cumsum(widths)]).tolist()
     first_connection = np.concatenate([[0], np.cumsum(inputs)])
     layer_weights, layer_biases, names = [], [], []
@@ -410,9 +417,9 @@ def _network(widths: list[int], inputs: npt.NDArray[np.int64], codes: npt.NDArra
         if len(layer_codes) > 1:
             used = ", ".join(_FANN_NAMES[c] if c < len(_FANN_NAMES) else str(c)
                              for c in sorted(layer_codes))
-            raise fail(f"layer {layer} mixes the activations {used}; the neurons of a bpcore "
-                       f"layer share one")
-        name, factor = _activation(layer_codes.pop(), layer, approximate, fail)
+            raise unsupported(f"layer {layer} mixes the activations {used}; the neurons of a "
+                              f"bpcore layer share one")
+        name, factor = _activation(layer_codes.pop(), layer, approximate, unsupported)
         slopes = steepness[first:bias]
         if not (np.isfinite(slopes) & (slopes > 0)).all():
             neuron = int(np.argmin(np.isfinite(slopes) & (slopes > 0)))
@@ -447,7 +454,8 @@ def _network(widths: list[int], inputs: npt.NDArray[np.int64], codes: npt.NDArra
         layer_weights.append(full[:, :n_in])
         layer_biases.append(full[:, n_in])
         names.append(name)
-    return network_of(layer_weights, layer_biases, names, np.float64, source)
+    # network_of refuses hidden layers of different activations: a bpcore network has one
+    return network_of(layer_weights, layer_biases, names, np.float64, f"{_CANNOT}: {path}")
 
 
 def save_fann(net: Network, path: str | os.PathLike[str], fann_version: str = "2.2") -> None:
