@@ -158,12 +158,19 @@ def as_targets(values: npt.ArrayLike, n_samples: int, n_outputs: int, single_sam
     sample, and a number for one sample of one output."""
     array = dense(values, name)
     given_shape = array.shape
-    if array.ndim == 0 and single_sample and n_outputs == 1:
+    if array.ndim == 0 and n_outputs == 1 and (single_sample or n_samples == 1):
         array = array.reshape(1, 1)
+    elif array.ndim == 0:
+        raise ValueError(f"{name} is one number, but " + (
+            f"the network has {n_outputs} outputs" if n_outputs > 1 else
+            f"{x_name} has {n_samples} samples: give one target per sample"))
     elif array.ndim == 1 and single_sample and array.shape[0] == n_outputs:
         array = array.reshape(1, -1)
     elif array.ndim == 1 and n_outputs == 1:
         array = array.reshape(-1, 1)
+    elif array.ndim == 1 and single_sample:
+        raise ValueError(f"{name} holds {array.shape[0]} values for the one sample of "
+                         f"{x_name}, but the network has {n_outputs} outputs")
     elif array.ndim == 1:
         raise ValueError(f"{name} must be 2-D (n_samples, {n_outputs}) for a network with "
                          f"{n_outputs} outputs, got a 1-D array of shape {array.shape}"

@@ -6,6 +6,7 @@ z[l] = W[l] a[l-1] + b[l], a[l] = f(z[l]), a[0] = x. Here `layer` counts weight 
 """
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -88,10 +89,29 @@ class Gradients:
 # and one call per epoch for a small network.
 CHUNK_WORK = 50_000_000
 
-_NOT_FINITE_BEFORE = ("the loss is not finite ({loss}) before the step; the network's outputs "
-                      "have overflowed, most likely after earlier steps; try {smaller} (or, if "
-                      "X or Y are in the billions or more, scale them)")
+_NOT_FINITE_BEFORE = ("the loss is not finite ({loss}) before the step: the network's outputs "
+                      "overflow at the parameters it has now, so no learning rate helps from "
+                      "here. If earlier steps made them this large, go back to parameters "
+                      "kept from before those steps (set_state, load) or make a new Network, "
+                      "and step with {smaller}; if X or Y are in the billions or more, scale "
+                      "them")
 _UNDONE = "the step made a parameter non-finite and was undone; try {smaller}"
+
+
+def _check_callback(callback: object) -> None:
+    """fit's callback must be callable as callback(epoch, loss): checked before any epoch,
+    which a wrong one would otherwise train before its TypeError."""
+    if not callable(callback):
+        raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
+    try:
+        signature = inspect.signature(callback)
+    except (TypeError, ValueError):  # some builtins have none to read: trust them
+        return
+    try:
+        signature.bind(1, 0.5)
+    except TypeError:
+        raise TypeError(f"callback must take two arguments, callback(epoch, loss), got "
+                        f"{callback!r} with parameters {signature}") from None
 
 
 def _smaller_step(optimizer: Optimizer) -> str:
@@ -1095,7 +1115,8 @@ class Network:
         callback : callable or None, default None
             Called as callback(epoch, loss) after every epoch, epochs counting from 1, with
             the epoch's training loss (``History.losses[-1]``; the validation loss is in
-            ``History.val_losses``); returning True stops training.
+            ``History.val_losses``); returning True (any true value) stops training, None or
+            False goes on.
         progress : bool, default False
             Show the epochs and their loss (and validation loss) on stderr while training.
         validation_data : tuple (X_val, Y_val) or (X_val, Y_val, sample_weight_val), or None
@@ -1209,8 +1230,8 @@ class Network:
             raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
         tol = None if tol is None else check("tol", tol)
         patience = None if patience is None else check("patience", patience)
-        if callback is not None and not callable(callback):
-            raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
+        if callback is not None:
+            _check_callback(callback)
         if not isinstance(progress, (bool, np.bool_)):
             raise TypeError(f"progress must be True or False, got {progress!r}")
         plateau = self._plateau(reduce_lr_on_plateau, chosen)

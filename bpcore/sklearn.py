@@ -199,6 +199,13 @@ class _BaseMLP(BaseEstimator):
                                  f"{sample_weight.min():g}")
         X = np.ascontiguousarray(X.toarray() if hasattr(X, "toarray") else X, dtype=self.dtype)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        with np.errstate(over="ignore"):
+            finite = np.isfinite(Y.astype(self.dtype))
+        if not finite.all():  # finite in float64 (validated), beyond float32's range
+            at = tuple(int(i) for i in np.argwhere(~finite)[0][:y.ndim])
+            raise ValueError(f"y must be finite in {self.dtype}, the estimator's dtype, but "
+                             f"y[{', '.join(map(str, at))}] = {float(y[at]):g} is beyond its "
+                             f"range: scale y, or use dtype='float64'")
         fitted = self._network().sizes[-1] if not first_pass else Y.shape[1]
         if Y.shape[1] != fitted:
             outputs = "output" if Y.shape[1] == 1 else "outputs"

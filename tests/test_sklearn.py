@@ -673,6 +673,19 @@ def test_warm_start_after_a_new_activation_follows_scikit_learn():
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-10, atol=1e-14)
 
 
+def test_a_float32_estimator_names_y_when_y_is_beyond_float32():
+    X, y = regression()
+    y = y.copy()
+    y[3] = 1e39  # finite in float64, as scikit-learn's checks see it
+    with pytest.raises(ValueError, match=r"^y must be finite in float32, the estimator's dtype, "
+                                         r"but y\[3\] = 1e\+39 is beyond its range"):
+        MLPRegressor(hidden_layer_sizes=(3,), dtype="float32").fit(X, y)
+    Y = np.column_stack([y, y])
+    Y[3, 0] = 0.0
+    with pytest.raises(ValueError, match=r"y\[3, 1\] = 1e\+39"):
+        MLPRegressor(hidden_layer_sizes=(3,), dtype="float32").fit(X, Y)
+
+
 def test_predict_after_set_params_leaves_the_fitted_model_as_it_is():
     X, y = regression()
     model = MLPRegressor(hidden_layer_sizes=(7,), max_iter=5, random_state=0, warm_start=True)

@@ -101,6 +101,10 @@ CASES = [
     ("Y fewer samples", lambda: network().fit(X, Y[:3], epochs=1), ValueError, r"Y has 3 samples, but X has 4"),
     ("Y more samples", lambda: network().loss(X, np.vstack([Y, Y])), ValueError, r"Y has 8 samples, but X has 4"),
     ("Y 1-D for 2 outputs", lambda: network().loss(X, Y[:, 0]), ValueError, r"Y must be 2-D"),
+    # one sample: the count of its values is what is wrong, not Y's dimensions
+    ("Y 1-D too short for one sample", lambda: network().loss(X[0], [1.0, 0.0, 0.0]), ValueError, r"^Y holds 3 values for the one sample of X, but the network has 2 outputs$"),
+    ("Y a number for 2 outputs", lambda: network().loss(X[0], 1.0), ValueError, r"^Y is one number, but the network has 2 outputs$"),
+    ("Y a number for 4 samples", lambda: bpcore.Network([3, 1]).loss(X, 1.0), ValueError, r"^Y is one number, but X has 4 samples: give one target per sample$"),
     ("X 3-D", lambda: network().predict(X.reshape(2, 2, 3)), ValueError, r"X must be a 2-D array"),
     ("X 3-D at fit", lambda: network().fit(X.reshape(4, 1, 3), Y, epochs=1), ValueError, r"X must be a 2-D array"),
     ("Y 3-D", lambda: network().loss(X, Y.reshape(4, 2, 1)), ValueError, r"Y must be a 2-D array"),
@@ -151,6 +155,8 @@ CASES = [
     ("tol negative", fit(tol=-1.0), ValueError, r"tol must be"),
     ("patience 0", fit(patience=0), ValueError, r"patience must be at least 1"),
     ("callback not callable", fit(callback=3), TypeError, r"callback must be callable"),
+    # before the first epoch, which such a callback would otherwise train before failing
+    ("callback of one argument", fit(callback=lambda epoch: None), TypeError, r"callback must take two arguments, callback\(epoch, loss\), got <function .*> with parameters \(epoch\)$"),
     # the network's shape and names
     ("sizes one layer", lambda: bpcore.Network([3]), ValueError, r"sizes must hold at least 2"),
     ("sizes empty", lambda: bpcore.Network([]), ValueError, r"sizes must hold at least 2"),
@@ -759,3 +765,9 @@ def test_fit_checks_arrays_of_numbers_in_the_compiled_pass_alone(backend, dtype,
                 net.fit(*(part.astype(form) for part in data), epochs=1)
     with pytest.raises(ValueError, match="beyond the range of float32"):
         bpcore.Network([3, 2], dtype="float32").fit(with_value(X, (3, 1), 1e300), Y, epochs=1)
+
+
+def test_a_number_is_the_target_of_one_sample_of_one_output_whatever_x_s_shape():
+    net = bpcore.Network([3, 1], seed=0)
+    x = np.array([0.5, -1.0, 2.0])
+    assert net.loss(x[None, :], 0.25) == net.loss(x, 0.25) == net.loss(x[None, :], [[0.25]])
