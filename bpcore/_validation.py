@@ -78,12 +78,13 @@ def as_samples(values: npt.ArrayLike, name: str, width: int,
     array = dense(values, name)
     given_shape = array.shape if given_shape is None else given_shape
     kind = array.dtype.kind
+    if kind == "O":
+        raise TypeError(f"{name} must hold real numbers (int or float), got "
+                        f"{_objects(array, name)}")
     if kind not in "iuf":
-        what = {"b": "booleans", "c": "complex numbers", "O": "Python objects",
-                "U": "strings", "S": "bytes"}.get(kind, f"dtype {array.dtype}")
-        remedy = {"b": f": {name}.astype(float) makes them 0 and 1",
-                  "O": ": a None, or an integer beyond 64 bits, makes NumPy keep Python "
-                       "objects"}.get(kind, "")
+        what = {"b": "booleans", "c": "complex numbers", "U": "strings",
+                "S": "bytes"}.get(kind, f"dtype {array.dtype}")
+        remedy = f": {name}.astype(float) makes them 0 and 1" if kind == "b" else ""
         raise TypeError(f"{name} must hold real numbers (int or float), got {what} "
                         f"(dtype {array.dtype}){remedy}")
     single = array.ndim == 1
@@ -109,6 +110,26 @@ def as_samples(values: npt.ArrayLike, name: str, width: int,
     check_finite(array, converted, name, f"scale {name} or use a float64 network",
                  shape=given_shape)
     return converted, single
+
+
+def _objects(array: npt.NDArray[Any], name: str) -> str:
+    """What an array NumPy made of Python objects holds, for the message of as_samples: the
+    object itself (a set, a generator) or its first entry that is no number NumPy takes."""
+    if array.ndim == 0:
+        item = array.item()
+        kind = type(item).__name__
+        if isinstance(item, (set, frozenset, dict)) or hasattr(item, "__next__"):
+            return f"a {kind}: pass a list or an array of its numbers"
+        return f"a {kind}"
+    for index, item in zip(np.ndindex(array.shape), array.flat):
+        place = f"{name}[{', '.join(map(str, index))}]"
+        if item is None:
+            return f"Python objects (dtype object): {place} is None"
+        if isinstance(item, int) and not -2**63 <= item < 2**64:
+            return f"Python objects (dtype object): {place} is an integer beyond 64 bits"
+        if not isinstance(item, numbers.Real):
+            return f"Python objects (dtype object): {place} is a {type(item).__name__}"
+    return "Python objects (dtype object)"
 
 
 def as_read(array: npt.NDArray[Any], dtype: np.dtype[np.floating[Any]]) -> Floats:

@@ -1550,10 +1550,26 @@ class LayerViews(list):  # type: ignore[type-arg]
             raise TypeError(f"assign one layer at a time: {self._name}[i] = array")
         view = self[index]
         array = np.asarray(value)
+        if array.dtype.kind not in "iuf":
+            what = {"b": "booleans", "c": "complex numbers", "O": "Python objects",
+                    "U": "strings", "S": "bytes"}.get(array.dtype.kind, array.dtype.name)
+            raise TypeError(f"{self._name}[{index}] must hold real numbers (int or float), got "
+                            f"{what} (dtype {array.dtype})")
         if array.shape != view.shape:
             raise ValueError(f"{self._name}[{index}] must have shape {view.shape}, got an "
                              f"array of shape {array.shape}")
         view[...] = array
+
+    def _fixed(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(f"a network's {self._name} hold one array per layer, a number fixed "
+                        f"by its sizes: assign a layer with {self._name}[i] = array")
+
+    append = extend = insert = pop = remove = clear = sort = reverse = _fixed
+    __delitem__ = __iadd__ = __imul__ = _fixed
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # copied or pickled, the views are a plain list of arrays, no longer the network's
+        return list, (list(self),)
 
     def assign(self, values: Any) -> None:
         """Write every layer.

@@ -1,5 +1,7 @@
 """The Network API: a hand-worked step, XOR, explain, fit's stopping rules, initialisation."""
+import copy
 import math
+import pickle
 import tracemalloc
 import warnings
 
@@ -551,7 +553,7 @@ def test_single_sample_step_leaves_other_inputs_to_the_general_path(backend):
             (np.array([1.0, 2.0, 0.0]), np.array([-0.5, 1.5]), ValueError, r"\[0, 1\]"),
             (np.array([1.0, 2.0, 0.0]), np.array([0.5, 0.6]), ValueError, "sum to 1"),
             (np.zeros(4), np.array([0.0, 1.0]), ValueError, "has 4 features"),
-            (np.zeros(3), np.array([0.0, 0.5, 0.5]), ValueError, "Y must be 2-D")]:
+            (np.zeros(3), np.array([0.0, 0.5, 0.5]), ValueError, "Y holds 3 values")]:
         with pytest.raises(error, match=message):
             network.step(x, y, lr=0.1)
         np.testing.assert_array_equal(network.get_state()["parameters"], before)
@@ -676,3 +678,22 @@ def test_assigning_a_layer_writes_it_into_the_network():
     with pytest.raises(TypeError, match=r"assign one layer at a time: biases\[i\] = array"):
         net.biases[0:1] = [np.zeros(3)]
     assert net.weights + [np.zeros(1)] and [np.zeros(1)] + net.biases  # lists, as before
+    with pytest.raises(TypeError, match=r"^biases\[0\] must hold real numbers \(int or float\), "
+                                        r"got strings \(dtype <U3\)$"):
+        net.biases[0] = "abc"
+    # the number of layers is the network's: changing the list's would change nothing
+    for change in (lambda: net.weights.append(np.ones(3)), lambda: net.biases.pop(),
+                   lambda: net.weights.insert(0, np.ones((3, 2))), lambda: net.biases.clear()):
+        with pytest.raises(TypeError, match=r"^a network's (weights|biases) hold one array per "
+                                            r"layer, a number fixed by its sizes"):
+            change()
+    views = net.weights
+    with pytest.raises(TypeError, match="one array per layer"):
+        views += [np.ones(3)]
+    with pytest.raises(TypeError, match="one array per layer"):
+        del views[0]
+    # a copy is a plain list of arrays of its own, as a pickled one is
+    for copied in (copy.deepcopy(net.weights), pickle.loads(pickle.dumps(net.weights))):
+        assert type(copied) is list and len(copied) == 2
+        copied[0][...] = 7.0
+        assert np.array_equal(net.weights[0], np.arange(6.0).reshape(3, 2))

@@ -1,5 +1,6 @@
 """Bad input at the public entry points becomes one ValueError or TypeError naming the argument,
 and the kernels' Python-facing wrappers refuse inconsistent buffers instead of crashing."""
+import decimal
 import os
 import subprocess
 import sys
@@ -76,7 +77,11 @@ CASES = [
     ("Adam's step nan at set_state", lambda: network(dtype="float32").set_state(with_adam_step(np.nan)), ValueError, r"state\['optimizer'\]\['step'\] must be finite, but it holds NaN or infinity \(as float64\)$"),
     ("parameters nan at set_state", lambda: network().set_state({"parameters": with_value(network().get_state()["parameters"], 3, np.nan)}), ValueError, r"state\['parameters'\] must be finite, but it holds NaN or infinity \(as float64"),
     ("X ragged", lambda: network().predict([[1.0, 2.0, 3.0], [1.0, 2.0]]), ValueError, r"^X must be a rectangular array of numbers, but its rows \(or their entries\) differ in length$"),
-    ("X of an int beyond 64 bits", lambda: network().predict([[10**400, 1.0, 1.0]]), TypeError, r"^X must hold real numbers \(int or float\), got Python objects \(dtype object\): a None, or an integer beyond 64 bits, makes NumPy keep Python objects$"),
+    ("X of an int beyond 64 bits", lambda: network().predict([[10**400, 1.0, 1.0]]), TypeError, r"^X must hold real numbers \(int or float\), got Python objects \(dtype object\): X\[0, 0\] is an integer beyond 64 bits$"),
+    ("X with a None", lambda: network().predict([[1.0, None, 1.0]]), TypeError, r"^X must hold real numbers \(int or float\), got Python objects \(dtype object\): X\[0, 1\] is None$"),
+    ("X with a Decimal", lambda: network().predict([1.0, 2.0, decimal.Decimal(1)]), TypeError, r"^X must hold real numbers \(int or float\), got Python objects \(dtype object\): X\[2\] is a Decimal$"),
+    ("X a set", lambda: network().predict({1.0, 2.0, 3.0}), TypeError, r"^X must hold real numbers \(int or float\), got a set: pass a list or an array of its numbers$"),
+    ("X a generator", lambda: network().predict(v for v in (1.0, 2.0, 3.0)), TypeError, r"^X must hold real numbers \(int or float\), got a generator: pass a list or an array of its numbers$"),
     ("Y ragged at fit", lambda: network().fit(X, [[0.0, 1.0], [1.0], [0.0, 1.0], [1.0, 0.0]], epochs=1), ValueError, r"Y must be a rectangular array of numbers"),
     # containers np.asarray would misread
     ("X sparse at fit", lambda: network().fit(scipy.sparse.csr_matrix(X), Y, epochs=1), TypeError, r"X must be a dense array, got a sparse csr_matrix: pass X.toarray\(\)"),
