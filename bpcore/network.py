@@ -1560,7 +1560,7 @@ class LayerViews(list):  # type: ignore[type-arg]
                              f"array of shape {array.shape}")
         view[...] = array
 
-    def _fixed(self, *args: Any, **kwargs: Any) -> None:
+    def _fixed(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(f"a network's {self._name} hold one array per layer, a number fixed "
                         f"by its sizes: assign a layer with {self._name}[i] = array")
 
