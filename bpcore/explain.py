@@ -134,20 +134,22 @@ def chain_rule(activations: list[Floats], deltas: list[Floats], weights: list[Fl
     l = layer + 1
     factors = []
     if layer == n_layers - 1 and loss != "mse":
-        factors.append(Factor(f"dC/dz[{l}]_{j}", f"a - y (fused {f} + {loss})",
-                              float(deltas[layer][0, j])))
+        factors.append(Factor(f"dC/dz[{l}]_{j}", f"a - y = {a_out:.6g} - {float(y[0, j]):.6g} "
+                              f"(fused {f} + {loss})", float(deltas[layer][0, j])))
     else:
         if layer == n_layers - 1:
             upstream = a_out - float(y[0, j])
             formula = f"a - y = {a_out:.6g} - {float(y[0, j]):.6g}"
         else:
             w_next = weights[layer + 1]
-            upstream = float(w_next[:, j].astype(np.float64) @ deltas[layer + 1][0])
+            with np.errstate(all="ignore"):  # inf or NaN, as predict and gradients give them
+                upstream = float(w_next[:, j].astype(np.float64) @ deltas[layer + 1][0])
             formula = f"sum_i W[{l + 1}]_i{',' if j >= 10 else ''}{j} delta[{l + 1}]_i"
         factors.append(Factor(f"dC/da[{l}]_{j}", formula, upstream))
         factors.append(Factor(f"da[{l}]_{j}/dz[{l}]_{j}", f"{f}'(z) from a = {a_out:.6g}",
                               float(derivative(np.array([a_out]), ACTIVATIONS[f])[0])))
     factors.append(Factor(f"dz[{l}]_{j}/dW[{l}]_{_pair(j, k)}", f"a[{layer}]_{k}" + (
         f" = x_{k}" if layer == 0 else ""), float(activations[layer][0, k])))
-    product = float(np.prod([factor.value for factor in factors]))
+    with np.errstate(all="ignore"):
+        product = float(np.prod([factor.value for factor in factors]))
     return Explanation(factors=factors, product=product, gradient=gradient)

@@ -102,6 +102,9 @@ def test_explain_factors_multiply_to_the_gradient(activation, output, loss):
             assert explanation.product == pytest.approx(expected, rel=1e-12, abs=1e-16)
             assert len(explanation.factors) == (2 if layer == 2 and loss != "mse" else 3)
             assert f"dW[{layer + 1}]_{j}{k}" in str(explanation)  # the article's numbering
+            if layer == 2:  # the output's a and y are shown, fused with the loss or not
+                a = network.predict(x)[j]  # one 1-D sample in, its outputs out
+                assert explanation.factors[0].formula.startswith(f"a - y = {a:.6g} - {y[j]:.6g}")
 
 
 def test_explain_rejects_indices_outside_the_layer():

@@ -776,3 +776,9 @@ def test_a_number_is_the_target_of_one_sample_of_one_output_whatever_x_s_shape()
     net = bpcore.Network([3, 1], seed=0)
     x = np.array([0.5, -1.0, 2.0])
     assert net.loss(x[None, :], 0.25) == net.loss(x, 0.25) == net.loss(x[None, :], [[0.25]])
+
+
+def test_a_range_of_targets_prints_negative_zero_as_zero():
+    net = bpcore.Network([2, 2], output="softmax", loss="cross_entropy")
+    with pytest.raises(ValueError, match=r"got values in \[-1, 0\]$"):
+        net.loss([[0.0, 1.0]], [[-1.0, -0.0]])
