@@ -1263,6 +1263,13 @@ def _load_model(path: str) -> tuple[Network, dict[str, npt.NDArray[Any]]]:
         raise CLIError(f"{path}: no such model file") from None
     except IsADirectoryError:
         raise CLIError(f"{path} is a directory, not a model file") from None
+    except ValueError as error:  # an ONNX or FANN file given where a model goes
+        kind = {".onnx": "onnx", ".net": "fann"}.get(os.path.splitext(path)[1].lower())
+        if kind is None or "is not a bpcore model file" not in str(error):
+            raise
+        article = "an ONNX" if kind == "onnx" else "a FANN"
+        raise CLIError(f"{error}; {article} file is read by import first: bpcore import "
+                       f"{shlex.quote(path)} --from {kind} MODEL.npz") from None
 
 
 def run_predict(args: argparse.Namespace) -> int:

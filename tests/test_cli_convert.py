@@ -392,6 +392,11 @@ def files(tmp_path, capsys):
     (["export", "model.npz", "--to", "fann", "--fann-version", "2.1", "out.net"],
      "invalid choice: '2.1'"),
     (["import", "missing.net", "--from", "fann", "out.npz"], "missing.net: no such file"),
+    # a FANN file where a bpcore model goes: import converts it
+    (["export", "model.net", "--to", "onnx", "out.onnx"],
+     "model.net is not a bpcore model file (not an .npz archive; a model is the .npz file "
+     "that Network.save or `bpcore train` writes); a FANN file is read by import first: "
+     "bpcore import model.net --from fann MODEL.npz"),
     (["import", "damaged.net", "--from", "fann", "out.npz"], "not a FANN network file"),
     (["import", "notes.txt", "--from", "fann", "out.npz"], "not a FANN network file"),
     (["import", "model.net", "--from", "fann", "nowhere/out.npz"], "does not exist"),

@@ -196,6 +196,9 @@ def test_bad_arguments():
     with pytest.raises(TypeError, match="model_or_path must be an onnx.ModelProto, bytes or a "
                                         "path, got int"):
         from_onnx(13)
+    with pytest.raises(ValueError, match="^not an ONNX model of a fully connected network: it "
+                                         r"is empty \(0 bytes\)$"):
+        from_onnx(b"")
     with pytest.raises(TypeError, match=r"path must be a file's path \(str or os.PathLike\), "
                                         r"got int"):
         to_onnx(net, 5)

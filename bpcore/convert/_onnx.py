@@ -245,6 +245,8 @@ def from_onnx(model_or_path: onnx.ModelProto | bytes | str | os.PathLike[str]) -
                 data = file.read()
         else:
             data = bytes(model_or_path)
+        if not data:  # protobuf decodes it as a model of nothing
+            raise ValueError(f"{_SOURCE}: it is empty (0 bytes)")
         # protobuf (onnx's own dependency; it ships no type hints) raises DecodeError
         decode_error = importlib.import_module("google.protobuf.message").DecodeError
         model = package.ModelProto()
