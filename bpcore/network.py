@@ -1128,7 +1128,9 @@ class Network:
             Hold this share of the samples (and of their weights) out of training as
             validation data, drawn with the network's generator, the same share of every
             class for the cross-entropy losses (for "binary_cross_entropy", of every pattern
-            of outputs on either side of 0.5); not with `validation_data`.
+            of outputs on either side of 0.5); at least one sample in all, so that on a few
+            samples the share held out can be well above `validation_fraction` (1 of 2 for
+            0.01); not with `validation_data`.
         restore_best : bool, default True
             With validation data, end with the parameters (and optimizer state) the network
             had at the end of the epoch with the lowest validation loss;
