@@ -263,6 +263,20 @@ def test_a_matmul_add_chain_with_identity_nodes_is_read():
     assert_close(net.predict(X), run(model, X), TOLERANCE["float64"], "softmax")
 
 
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1)])
+def test_one_bias_broadcast_to_every_output_is_read(shape):
+    # ONNX's Gemm and Add broadcast a bias of one value to every output
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=(2, 3))
+    model = model_of([gemm("x", "y")], [tensor_of("w", weights),
+                                       tensor_of("w.b", np.full(shape, 0.75))])
+    onnx.checker.check_model(model, full_check=True)
+    net = from_onnx(model)
+    np.testing.assert_array_equal(net.biases[0], [0.75, 0.75])
+    X = inputs(5, 3, "float64")
+    assert_close(net.predict(X), run(model, X), TOLERANCE["float64"], "sigmoid")
+
+
 def refused_models():
     """(name, model, what the error says) for ONNX models that are not a bpcore network."""
     rng = np.random.default_rng(0)

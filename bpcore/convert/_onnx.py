@@ -188,7 +188,8 @@ def from_onnx(model_or_path: onnx.ModelProto | bytes | str | os.PathLike[str]) -
     (``torch.onnx.export`` of a ``Sequential`` of Linear layers and activations): one float32
     or float64 input of shape (batch, n_in), then a chain of layers, each a Gemm (``transB``
     0 or 1, alpha and beta 1) or a MatMul by an (n_in, n_out) initializer followed by an Add
-    of the bias, then at most one activation: Sigmoid, Tanh, Relu, LeakyRelu (alpha 0.01, or
+    of the bias (of shape (n_out,) or (1, n_out), or one value for every output), then at
+    most one activation: Sigmoid, Tanh, Relu, LeakyRelu (alpha 0.01, or
     ``Max(z, Mul(z, 0.01))``), Softmax (last axis) or Exp; Identity nodes anywhere. Every
     hidden layer must have the same activation (a bpcore network has one). The loss is the
     one the output pairs with: cross_entropy after softmax, poisson after exp, mse otherwise.
@@ -412,6 +413,8 @@ class _Reader:
 
     def bias_of(self, node: Any, position: int, width: int) -> npt.NDArray[Any]:
         bias = self.parameter(node, position, "biases")
+        if bias.size == 1 and bias.ndim <= 2:  # one bias for every output, broadcast
+            return np.full(width, bias.reshape(()), dtype=bias.dtype)
         if bias.shape not in ((width,), (1, width)):
             raise _fail(f"{_describe(node)} adds biases of shape {bias.shape}, expected "
                         f"({width},) for its {width} outputs")
