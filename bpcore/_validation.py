@@ -47,9 +47,10 @@ KEPT = "the network keeps the parameters from before that epoch"
 
 def dense(values: object, name: str) -> npt.NDArray[Any]:
     """np.asarray(values), refusing what it would misread: SciPy's sparse matrices and arrays
-    (an array of one Python object) and masked arrays with masked entries (their mask
-    dropped, the values beneath it read)."""
-    if type(values) is np.ndarray:  # neither (fit's checks run on every call)
+    (an array of one Python object), masked arrays with masked entries (their mask dropped,
+    the values beneath it read) and arrays of Python objects other than real numbers (those
+    of real numbers come as float64)."""
+    if type(values) is np.ndarray and values.dtype.kind != "O":  # fit checks every call's
         return values
     sparse = sys.modules.get("scipy.sparse")  # a sparse input has imported it
     if sparse is not None and sparse.issparse(values):
@@ -61,12 +62,18 @@ def dense(values: object, name: str) -> npt.NDArray[Any]:
     if values is None:  # else "got Python objects (dtype object)"
         raise TypeError(f"{name} must hold real numbers (int or float), got None")
     try:
-        return np.asarray(values)
+        array = np.asarray(values)
     except ValueError as error:  # rows of different lengths, for one
         if "inhomogeneous" in str(error):  # NumPy's words for it
             raise ValueError(f"{name} must be a rectangular array of numbers, but its rows (or "
                              f"their entries) differ in length") from None
         raise ValueError(f"{name} must be a rectangular array of numbers: {error}") from None
+    if array.dtype.kind == "O":
+        held = _objects(array, name)
+        if held is not None:
+            raise TypeError(f"{name} must hold real numbers (int or float), got {held}")
+        return array.astype(np.float64)
+    return array
 
 
 def as_samples(values: npt.ArrayLike, name: str, width: int,
@@ -78,9 +85,6 @@ def as_samples(values: npt.ArrayLike, name: str, width: int,
     array = dense(values, name)
     given_shape = array.shape if given_shape is None else given_shape
     kind = array.dtype.kind
-    if kind == "O":
-        raise TypeError(f"{name} must hold real numbers (int or float), got "
-                        f"{_objects(array, name)}")
     if kind not in "iuf":
         what = {"b": "booleans", "c": "complex numbers", "U": "strings",
                 "S": "bytes"}.get(kind, f"dtype {array.dtype}")
@@ -112,24 +116,34 @@ def as_samples(values: npt.ArrayLike, name: str, width: int,
     return converted, single
 
 
-def _objects(array: npt.NDArray[Any], name: str) -> str:
-    """What an array NumPy made of Python objects holds, for the message of as_samples: the
-    object itself (a set, a generator) or its first entry that is no number NumPy takes."""
+def _is_real(item: object) -> bool:
+    """Whether an entry of an array of Python objects is a number NumPy reads as one: a real
+    number, not a bool (refused as booleans are), an int within 64 bits."""
+    if isinstance(item, (bool, np.bool_)) or not isinstance(item, numbers.Real):
+        return False
+    return not isinstance(item, int) or -2**63 <= item < 2**64
+
+
+def _objects(array: npt.NDArray[Any], name: str) -> str | None:
+    """None when every entry of an array NumPy made of Python objects is a real number (a
+    pandas column of object dtype, a list mixing Fraction and float); else what it holds,
+    for the message: the object itself (a set, a generator) or its first other entry."""
+    kinds = set(map(type, array.flat))  # in C: fast on the way that converts
+    if all(issubclass(kind, numbers.Real) and not issubclass(kind, (bool, np.bool_))
+           for kind in kinds) and (int not in kinds or all(map(_is_real, array.flat))):
+        return None
     if array.ndim == 0:
         item = array.item()
-        kind = type(item).__name__
+        what = f"an object of type {type(item).__name__}"
         if isinstance(item, (set, frozenset, dict)) or hasattr(item, "__next__"):
-            return f"a {kind}: pass a list or an array of its numbers"
-        return f"a {kind}"
-    for index, item in zip(np.ndindex(array.shape), array.flat):
-        place = f"{name}[{', '.join(map(str, index))}]"
-        if item is None:
-            return f"Python objects (dtype object): {place} is None"
-        if isinstance(item, int) and not -2**63 <= item < 2**64:
-            return f"Python objects (dtype object): {place} is an integer beyond 64 bits"
-        if not isinstance(item, numbers.Real):
-            return f"Python objects (dtype object): {place} is a {type(item).__name__}"
-    return "Python objects (dtype object)"
+            return f"{what}: pass a list or an array of its numbers"
+        return what
+    position = next(i for i, item in enumerate(array.flat) if not _is_real(item))
+    index = ", ".join(map(str, np.unravel_index(position, array.shape)))
+    item = array.flat[position]
+    what = ("None" if item is None else "an integer beyond 64 bits" if isinstance(item, int)
+            and not isinstance(item, bool) else f"of type {type(item).__name__}")
+    return f"Python objects (dtype object): {name}[{index}] is {what}"
 
 
 def as_read(array: npt.NDArray[Any], dtype: np.dtype[np.floating[Any]]) -> Floats:
@@ -176,7 +190,7 @@ def as_targets(values: npt.ArrayLike, n_samples: int, n_outputs: int, single_sam
                dtype: np.dtype[np.floating[Any]], loss: str, name: str = "Y",
                x_name: str = "X") -> Floats:
     """Targets Y as an (n_samples, n_outputs) array; 1-D is accepted for one output or one
-    sample, and a number for one sample of one output."""
+    sample (X 1-D, or of one row), and a number for one sample of one output."""
     array = dense(values, name)
     given_shape = array.shape
     if array.ndim == 0 and n_outputs == 1 and (single_sample or n_samples == 1):
@@ -185,13 +199,14 @@ def as_targets(values: npt.ArrayLike, n_samples: int, n_outputs: int, single_sam
         raise ValueError(f"{name} is one number, but " + (
             f"the network has {n_outputs} outputs" if n_outputs > 1 else
             f"{x_name} has {n_samples} samples: give one target per sample"))
-    elif array.ndim == 1 and single_sample and array.shape[0] == n_outputs:
+    elif array.ndim == 1 and (single_sample or n_samples == 1) and array.shape[0] == n_outputs:
         array = array.reshape(1, -1)
     elif array.ndim == 1 and n_outputs == 1:
         array = array.reshape(-1, 1)
-    elif array.ndim == 1 and single_sample:
-        raise ValueError(f"{name} holds {array.shape[0]} values for the one sample of "
-                         f"{x_name}, but the network has {n_outputs} outputs")
+    elif array.ndim == 1 and (single_sample or n_samples == 1):
+        values = f"{array.shape[0]} value{'s' if array.shape[0] != 1 else ''}"
+        raise ValueError(f"{name} holds {values} for the one sample of {x_name}, but the "
+                         f"network has {n_outputs} outputs")
     elif array.ndim == 1:
         raise ValueError(f"{name} must be 2-D (n_samples, {n_outputs}) for a network with "
                          f"{n_outputs} outputs, got a 1-D array of shape {array.shape}"
@@ -324,7 +339,7 @@ def checked_path(path: str | os.PathLike[str], name: str = "path") -> str:
     """`path` as a str (os.fsdecode: a bytes path too, as open() takes one); a TypeError
     naming the argument `name` for anything that is no path (os's own message names none)."""
     if not isinstance(path, (str, bytes, os.PathLike)):
-        raise TypeError(f"{name} must be a file's path (str or os.PathLike), got "
+        raise TypeError(f"{name} must be a file's path (str, bytes or os.PathLike), got "
                         f"{type(path).__name__}")
     return os.fsdecode(path)
 

@@ -271,7 +271,7 @@ def _network_from(archive: np.lib.npyio.NpzFile[Any], path: str) -> Network:
         described = f"version {int(version)}, sizes {sizes.tolist()}" + (
             f" and optimizer {optimizer!r}" if optimizer else "")
         raise ValueError(f"{path}: entries do not match {described} "
-                         f"(unexpected: {', '.join(map(repr, extra)) or 'none'}, "
+                         f"(unexpected: {', '.join(map(repr, extra)) or 'none'}; "
                          f"missing: {', '.join(map(repr, missing)) or 'none'})")
     activation = _scalar_text(archive, "activation", HIDDEN_ACTIVATIONS, path)
     output = _scalar_text(archive, "output", OUTPUT_ACTIVATIONS, path)

@@ -89,12 +89,11 @@ class Gradients:
 # and one call per epoch for a small network.
 CHUNK_WORK = 50_000_000
 
-_NOT_FINITE_BEFORE = ("the loss is not finite ({loss}) before the step: the network's outputs "
-                      "overflow at the parameters it has now, so no learning rate helps from "
-                      "here. If earlier steps made them this large, go back to parameters "
-                      "kept from before those steps (set_state, load) or make a new Network, "
-                      "and step with {smaller}; if X or Y are in the billions or more, scale "
-                      "them")
+_NOT_FINITE_BEFORE = ("the loss is not finite ({loss}) before the step, at the parameters the "
+                      "network has now, so no learning rate helps from here. If X or Y are in "
+                      "the billions or more, scale them; if earlier steps made the parameters "
+                      "this large, go back to parameters kept from before those steps "
+                      "(set_state, load) or make a new Network, and step with {smaller}")
 _UNDONE = "the step made a parameter non-finite and was undone; try {smaller}"
 
 
@@ -665,17 +664,19 @@ class Network:
                           f"start from them: set finite values (through weights, biases or "
                           f"set_state) or make a new Network")
 
-    def _gradient_overflow(self, X: Floats, Y: Floats,
-                           weights: Floats | None = None) -> str | None:
+    def _gradient_overflow(self, X: Floats, Y: Floats, weights: Floats | None = None,
+                           loss_too: bool = False) -> str | None:
         """What to say when the gradient of the loss on X, Y overflows the network's dtype at
-        its parameters (data too large for the dtype: no learning rate helps), else None. On
-        the way out of a divergence only: a forward and backward pass over X."""
+        its parameters (data too large for the dtype: no learning rate helps), or with
+        loss_too the loss itself, else None. On the way out of a divergence only: a forward
+        and backward pass over X."""
         with np.errstate(all="ignore"):
             *_, grads, loss = self._backward(X, Y, weights)
-        if np.isfinite(grads).all():
+        if np.isfinite(grads).all() and (np.isfinite(loss) or not loss_too):
             return None
         wider = ", or use dtype='float64'" if self._dtype == np.float32 else ""
-        return (f"the gradient overflows {self._dtype} at the parameters the network keeps "
+        what = "the gradient" if np.isfinite(loss) else "the loss"
+        return (f"{what} overflows {self._dtype} at the parameters the network keeps "
                 f"(its loss there is {loss:.3g}), so no learning rate helps from there: scale "
                 f"X and Y, for example to unit variance{wider}; if earlier training made the "
                 f"parameters this large, start over with a smaller learning rate")
@@ -1292,9 +1293,10 @@ class Network:
             if run is None:  # L-BFGS, at its start: its message says what to do
                 raise
             # two causes no learning rate cures: an overflowed optimizer state, and a
-            # gradient that overflows the dtype where the epoch started
+            # gradient that overflows the dtype where the epoch started (or, in the first
+            # epoch, a loss that does: before any step)
             cause = (self._state_overflowed(chosen) if run.overflowed_state
-                     else self._gradient_overflow(X, Y, weights))
+                     else self._gradient_overflow(X, Y, weights, run.epochs == 1))
             if cause is None:
                 raise
             raise DivergenceError(f"training diverged in epoch {run.epochs}: {cause}; "
@@ -1518,7 +1520,9 @@ class Network:
 class LayerViews(list):  # type: ignore[type-arg]
     """Views of a network's parameter arrays, made afresh on each access (`Network.weights`
     and `biases`; transposed, the scikit-learn estimators' ``coefs_``): assigning an item
-    writes into the network instead of into this throwaway list.
+    writes into the network instead of into this throwaway list. What would change the
+    list's length or order (append, pop, del, sort, ...) is a TypeError; a copy or a pickle
+    of it is a plain list of arrays of its own.
 
     Parameters
     ----------
@@ -1551,7 +1555,7 @@ class LayerViews(list):  # type: ignore[type-arg]
         if not isinstance(index, (int, np.integer)):
             raise TypeError(f"assign one layer at a time: {self._name}[i] = array")
         view = self[index]
-        array = np.asarray(value)
+        array = dense(value, f"{self._name}[{index}]")  # objects that are numbers: float64
         if array.dtype.kind not in "iuf":
             what = {"b": "booleans", "c": "complex numbers", "O": "Python objects",
                     "U": "strings", "S": "bytes"}.get(array.dtype.kind, array.dtype.name)
@@ -1563,8 +1567,10 @@ class LayerViews(list):  # type: ignore[type-arg]
         view[...] = array
 
     def _fixed(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError(f"a network's {self._name} hold one array per layer, a number fixed "
-                        f"by its sizes: assign a layer with {self._name}[i] = array")
+        # the list's order and length are the network's layers: nothing to change but items
+        raise TypeError(f"a network's {self._name} hold one array per layer, in the layers' "
+                        f"order, both fixed by its sizes: assign a layer with "
+                        f"{self._name}[i] = array")
 
     append = extend = insert = pop = remove = clear = sort = reverse = _fixed
     __delitem__ = __iadd__ = __imul__ = _fixed

@@ -199,9 +199,11 @@ class _BaseMLP(BaseEstimator):
                                  f"{sample_weight.min():g}")
         X = np.ascontiguousarray(X.toarray() if hasattr(X, "toarray") else X, dtype=self.dtype)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        with np.errstate(over="ignore"):
-            finite = np.isfinite(Y.astype(self.dtype))
-        if not finite.all():  # finite in float64 (validated), beyond float32's range
+        finite = np.ones(1, dtype=bool)  # float64 y: validated finite already
+        if self.dtype == "float32" and Y.dtype != np.float32:
+            with np.errstate(over="ignore"):
+                finite = np.isfinite(Y.astype(np.float32))
+        if not finite.all():  # finite in float64, beyond float32's range
             at = tuple(int(i) for i in np.argwhere(~finite)[0][:y.ndim])
             raise ValueError(f"y must be finite in {self.dtype}, the estimator's dtype, but "
                              f"y[{', '.join(map(str, at))}] = {float(y[at]):g} is beyond its "
@@ -1187,10 +1189,11 @@ def from_sklearn(estimator: Any, dtype: str = "float64") -> MLPClassifier | MLPR
         raise ValueError(f"estimator must be fitted: this {type(estimator).__name__} has no "
                          f"coefs_")
     if not isinstance(dtype, str):  # the estimators' dtype parameter is a name, for clone
-        named = str(getattr(dtype, "name", getattr(dtype, "__name__", "")))  # np.float32
-        named = named if named in ("float64", "float32") else "float32"
-        raise TypeError(f"dtype must be the string 'float64' or 'float32', got {dtype!r}: pass "
-                        f"dtype={named!r}")
+        meant = ("float64" if dtype is None or dtype is float else
+                 str(getattr(dtype, "name", getattr(dtype, "__name__", ""))))  # np.float32
+        advice = f": pass dtype={meant!r}" if meant in ("float64", "float32") else ""
+        raise TypeError(f"dtype must be the string 'float64' or 'float32', got {dtype!r}"
+                        f"{advice}")
     if dtype not in ("float64", "float32"):
         raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
     if estimator.out_activation_ not in _HEADS:

@@ -158,9 +158,39 @@ def test_initializers_in_a_file_beside_the_model_are_read_from_its_path(tmp_path
     # bytes or a model hold no folder to read them from: the message says what to pass
     with pytest.raises(ValueError, match="stored in an external file; pass the model's path"):
         from_onnx(path.read_bytes())
+    # a symbolic link in the folder is followed (onnx's own loader refuses one)
+    (tmp_path / "store").mkdir()
+    os.rename(tmp_path / "model.onnx.data", tmp_path / "store" / "blob")
+    os.symlink(tmp_path / "store" / "blob", tmp_path / "model.onnx.data")
+    np.testing.assert_array_equal(from_onnx(path).predict(inputs(4, 3, "float64")),
+                                  net.predict(inputs(4, 3, "float64")))
+    # a file that ends before a tensor
+    with open(tmp_path / "store" / "blob", "r+b") as file:
+        file.truncate(40)
+    with pytest.raises(ValueError, match=rf"^{path}: its initializer 'layer\d.\w+' takes \d+ "
+                                         r"bytes from byte \d+ of 'model.onnx.data', which "
+                                         r"holds 40 \(a truncated file\?\)$"):
+        from_onnx(path)
     os.remove(tmp_path / "model.onnx.data")
-    with pytest.raises(FileNotFoundError, match="keeps its initializer 'layer0.weight' in "
+    with pytest.raises(FileNotFoundError, match="its initializer 'layer0.weight' is stored in "
                                                 "'model.onnx.data' beside it, which is missing"):
+        from_onnx(path)
+
+
+@pytest.mark.parametrize("location", ["../outside.data", "/tmp/outside.data", ""])
+def test_initializers_named_outside_the_models_folder_are_refused(tmp_path, location):
+    model = to_onnx(network([3, 2]))
+    tensor = model.graph.initializer[0]
+    tensor.data_location = TensorProto.EXTERNAL
+    tensor.ClearField("raw_data")
+    tensor.ClearField("double_data")
+    entry = tensor.external_data.add()
+    entry.key, entry.value = "location", location
+    path = tmp_path / "model.onnx"
+    path.write_bytes(model.SerializeToString())
+    with pytest.raises(ValueError, match=rf"^{path}: its initializer 'layer0.weight' is stored "
+                                         rf"at '{location}', not in a file in the model's "
+                                         rf"folder"):
         from_onnx(path)
 
 
@@ -199,8 +229,8 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="^not an ONNX model of a fully connected network: it "
                                          r"is empty \(0 bytes\)$"):
         from_onnx(b"")
-    with pytest.raises(TypeError, match=r"path must be a file's path \(str or os.PathLike\), "
-                                        r"got int"):
+    with pytest.raises(TypeError, match=r"path must be a file's path \(str, bytes or "
+                                        r"os.PathLike\), got int"):
         to_onnx(net, 5)
 
 

@@ -520,8 +520,8 @@ def test_a_path_that_is_no_path_is_named_so(call, path):
     calls = {"save": lambda: net.save(path), "load": lambda: bpcore.load(path),
              "save_fann": lambda: save_fann(net, path), "load_fann": lambda: load_fann(path),
              "read_table": lambda: read_table(path)}
-    with pytest.raises(TypeError, match=rf"^path must be a file's path \(str or os.PathLike\), "
-                                        rf"got {type(path).__name__}$"):
+    with pytest.raises(TypeError, match=rf"^path must be a file's path \(str, bytes or "
+                                        rf"os.PathLike\), got {type(path).__name__}$"):
         calls[call]()
 
 
@@ -538,12 +538,18 @@ def test_converters_given_an_estimator_say_where_its_network_is():
         estimator.fit(np.arange(20.0).reshape(10, 2), np.arange(10.0))
     with pytest.raises(TypeError, match=r"for a fitted MLPRegressor, pass its network_"):
         save_fann(estimator, "model.net")
+    # scikit-learn's own MLP: converted first; and no hint for what is no estimator
+    from sklearn.neural_network import MLPRegressor as Theirs
+    with pytest.raises(TypeError, match=r"through bpcore.sklearn.from_sklearn first\)$"):
+        save_fann(Theirs(), "model.net")
+    with pytest.raises(TypeError, match=r"^net must be a bpcore.Network, got SGD$"):
+        save_fann(bpcore.SGD(), "model.net")
 
 
 def test_entries_that_do_not_match_are_named(tmp_path, tmp_path_factory):
     path = tmp_path / "model.npz"
     write_zip(path, spoil(good_entries(tmp_path_factory), stray=np.ones(3), biases_1=None))
-    with pytest.raises(ValueError, match=r"\(unexpected: 'stray', missing: 'biases_1'\)$"):
+    with pytest.raises(ValueError, match=r"\(unexpected: 'stray'; missing: 'biases_1'\)$"):
         bpcore.load(path)
 
 

@@ -540,8 +540,9 @@ def test_a_batch_step_that_diverges_is_undone(backend, optimizer, assert_same_st
     network.weights[0][0, 0] = 1e300  # outputs overflow before any step
     before = network.get_state()
     # a smaller rate cannot help a step whose loss is infinite before it is taken
-    with pytest.raises(bpcore.DivergenceError, match="not finite .* before the step: .* no "
-                                                     "learning rate helps from here"):
+    with pytest.raises(bpcore.DivergenceError, match="not finite .* before the step, at the "
+                                                     "parameters .* no learning rate helps from "
+                                                     "here"):
         network.step(X, Y, optimizer=optimizer(1e-3))
     assert_same_state(network.get_state(), before)
     assert outcomes == [1, 3, 2]  # stepped; undone after the step; refused before it
@@ -688,7 +689,8 @@ def test_assigning_a_layer_writes_it_into_the_network():
     for change in (lambda: net.weights.append(np.ones(3)), lambda: net.biases.pop(),
                    lambda: net.weights.insert(0, np.ones((3, 2))), lambda: net.biases.clear()):
         with pytest.raises(TypeError, match=r"^a network's (weights|biases) hold one array per "
-                                            r"layer, a number fixed by its sizes"):
+                                            r"layer, in the layers' order, both fixed by its "
+                                            r"sizes"):
             change()
     views = net.weights
     with pytest.raises(TypeError, match="one array per layer"):
@@ -700,3 +702,14 @@ def test_assigning_a_layer_writes_it_into_the_network():
         assert type(copied) is list and len(copied) == 2
         copied[0][...] = 7.0
         assert np.array_equal(net.weights[0], np.arange(6.0).reshape(3, 2))
+
+
+def test_explain_is_as_quiet_as_predict_when_numbers_overflow():
+    # W[1] of 1e200 makes a ~ 1e200 and dC/da[1] = W[1]^T delta ~ 1e400: inf, as gradients
+    # gives it, and no NumPy warning on the way
+    net = bpcore.Network([2, 3, 1], activation="sigmoid", output="identity", seed=0)
+    net.weights[1] = np.full((1, 3), 1e200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explanation = net.explain([0.5, 1.0], [0.0], 0, 0, 1)
+    assert math.isinf(explanation.factors[0].value)

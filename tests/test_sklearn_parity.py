@@ -603,6 +603,11 @@ def test_from_sklearn_takes_the_dtype_by_name_as_the_estimators_do():
     with pytest.raises(TypeError, match=r"^dtype must be the string 'float64' or 'float32', "
                                         r"got <class 'numpy.float32'>: pass dtype='float32'$"):
         from_sklearn(theirs, dtype=np.float32)
+    for given, meant in ((float, "float64"), (None, "float64"), (np.dtype("float32"), "float32")):
+        with pytest.raises(TypeError, match=rf": pass dtype='{meant}'$"):
+            from_sklearn(theirs, dtype=given)
+    with pytest.raises(TypeError, match=r"got <class 'numpy.float16'>$"):  # nothing to advise
+        from_sklearn(theirs, dtype=np.float16)
     with pytest.raises(ValueError, match="^dtype must be 'float64' or 'float32', got 'float16'$"):
         from_sklearn(theirs, dtype="float16")
     ours = from_sklearn(theirs, dtype="float32")

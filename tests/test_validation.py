@@ -1,6 +1,7 @@
 """Bad input at the public entry points becomes one ValueError or TypeError naming the argument,
 and the kernels' Python-facing wrappers refuse inconsistent buffers instead of crashing."""
 import decimal
+import fractions
 import os
 import subprocess
 import sys
@@ -79,9 +80,9 @@ CASES = [
     ("X ragged", lambda: network().predict([[1.0, 2.0, 3.0], [1.0, 2.0]]), ValueError, r"^X must be a rectangular array of numbers, but its rows \(or their entries\) differ in length$"),
     ("X of an int beyond 64 bits", lambda: network().predict([[10**400, 1.0, 1.0]]), TypeError, r"^X must hold real numbers \(int or float\), got Python objects \(dtype object\): X\[0, 0\] is an integer beyond 64 bits$"),
     ("X with a None", lambda: network().predict([[1.0, None, 1.0]]), TypeError, r"^X must hold real numbers \(int or float\), got Python objects \(dtype object\): X\[0, 1\] is None$"),
-    ("X with a Decimal", lambda: network().predict([1.0, 2.0, decimal.Decimal(1)]), TypeError, r"^X must hold real numbers \(int or float\), got Python objects \(dtype object\): X\[2\] is a Decimal$"),
-    ("X a set", lambda: network().predict({1.0, 2.0, 3.0}), TypeError, r"^X must hold real numbers \(int or float\), got a set: pass a list or an array of its numbers$"),
-    ("X a generator", lambda: network().predict(v for v in (1.0, 2.0, 3.0)), TypeError, r"^X must hold real numbers \(int or float\), got a generator: pass a list or an array of its numbers$"),
+    ("X with a Decimal", lambda: network().predict([1.0, 2.0, decimal.Decimal(1)]), TypeError, r"^X must hold real numbers \(int or float\), got Python objects \(dtype object\): X\[2\] is of type Decimal$"),
+    ("X a set", lambda: network().predict({1.0, 2.0, 3.0}), TypeError, r"^X must hold real numbers \(int or float\), got an object of type set: pass a list or an array of its numbers$"),
+    ("X a generator", lambda: network().predict(v for v in (1.0, 2.0, 3.0)), TypeError, r"^X must hold real numbers \(int or float\), got an object of type generator: pass a list or an array of its numbers$"),
     ("Y ragged at fit", lambda: network().fit(X, [[0.0, 1.0], [1.0], [0.0, 1.0], [1.0, 0.0]], epochs=1), ValueError, r"Y must be a rectangular array of numbers"),
     # containers np.asarray would misread
     ("X sparse at fit", lambda: network().fit(scipy.sparse.csr_matrix(X), Y, epochs=1), TypeError, r"X must be a dense array, got a sparse csr_matrix: pass X.toarray\(\)"),
@@ -107,7 +108,10 @@ CASES = [
     ("Y more samples", lambda: network().loss(X, np.vstack([Y, Y])), ValueError, r"Y has 8 samples, but X has 4"),
     ("Y 1-D for 2 outputs", lambda: network().loss(X, Y[:, 0]), ValueError, r"Y must be 2-D"),
     # one sample: the count of its values is what is wrong, not Y's dimensions
-    ("Y 1-D too short for one sample", lambda: network().loss(X[0], [1.0, 0.0, 0.0]), ValueError, r"^Y holds 3 values for the one sample of X, but the network has 2 outputs$"),
+    ("Y of too many values for one sample", lambda: network().loss(X[0], [1.0, 0.0, 0.0]), ValueError, r"^Y holds 3 values for the one sample of X, but the network has 2 outputs$"),
+    ("Y of one value for one sample of 2 outputs", lambda: network().loss(X[:1], [1.0]), ValueError, r"^Y holds 1 value for the one sample of X, but the network has 2 outputs$"),
+    ("Y a set for one output", lambda: bpcore.Network([3, 1]).loss(X[0], {0.5}), TypeError, r"^Y must hold real numbers \(int or float\), got an object of type set: pass a list or an array of its numbers$"),
+    ("X of arrays as entries", lambda: network().predict(np.array([np.zeros(2), 1.0, 2.0], dtype=object)), TypeError, r"X\[0\] is of type ndarray$"),
     ("Y a number for 2 outputs", lambda: network().loss(X[0], 1.0), ValueError, r"^Y is one number, but the network has 2 outputs$"),
     ("Y a number for 4 samples", lambda: bpcore.Network([3, 1]).loss(X, 1.0), ValueError, r"^Y is one number, but X has 4 samples: give one target per sample$"),
     ("X 3-D", lambda: network().predict(X.reshape(2, 2, 3)), ValueError, r"X must be a 2-D array"),
@@ -115,14 +119,14 @@ CASES = [
     ("Y 3-D", lambda: network().loss(X, Y.reshape(4, 2, 1)), ValueError, r"Y must be a 2-D array"),
     ("X scalar", lambda: network().predict(3.0), ValueError, r"X must be a 2-D array"),
     # dtypes
-    ("X object", lambda: network().predict(X.astype(object)), TypeError, r"X must hold real numbers.*objects"),
+    ("X object", lambda: network().predict(np.where(X > 0, X, "a").astype(object)), TypeError, r"^X must hold real numbers \(int or float\), got Python objects \(dtype object\): X\[\d, \d\] is of type str$"),
     ("X None entries", lambda: network().predict([[1.0, None, 2.0]]), TypeError, r"X must hold real numbers"),
     ("X strings", lambda: network().predict([["1", "2", "3"]]), TypeError, r"X must hold real numbers.*strings"),
     ("X bytes", lambda: network().predict(np.array([[b"1", b"2", b"3"]])), TypeError, r"X must hold real numbers.*bytes"),
     ("X complex", lambda: network().predict(X + 1j), TypeError, r"X must hold real numbers.*complex"),
     ("X bool", lambda: network().predict(X > 0), TypeError, r"X must hold real numbers \(int or float\), got booleans \(dtype bool\): X\.astype\(float\) makes them 0 and 1$"),
     ("X datetime", lambda: network().predict(np.zeros((1, 3), dtype="datetime64[s]")), TypeError, r"X must hold real numbers"),
-    ("Y object", lambda: network().loss(X, Y.astype(object)), TypeError, r"Y must hold real numbers"),
+    ("Y object", lambda: network().loss(X, np.where(Y > 0, None, Y).astype(object)), TypeError, r"^Y must hold real numbers \(int or float\), got Python objects \(dtype object\): Y\[\d, \d\] is None$"),
     ("Y strings", lambda: network().fit(X, Y.astype(str), epochs=1), TypeError, r"Y must hold real numbers"),
     ("Y complex", lambda: network().step(X, Y + 0j, lr=0.1), TypeError, r"Y must hold real numbers"),
     ("Y bool", lambda: network().gradients(X, Y > 0.5), TypeError, r"Y must hold real numbers"),
@@ -782,3 +786,14 @@ def test_a_range_of_targets_prints_negative_zero_as_zero():
     net = bpcore.Network([2, 2], output="softmax", loss="cross_entropy")
     with pytest.raises(ValueError, match=r"got values in \[-1, 0\]$"):
         net.loss([[0.0, 1.0]], [[-1.0, -0.0]])
+
+
+def test_arrays_of_python_objects_that_are_all_real_numbers_are_read_as_numbers():
+    # a pandas column of dtype object, a list mixing Fraction and float: what float() reads
+    net = bpcore.Network([3, 2], seed=0)
+    expected = net.predict(np.array([[0.5, 1.0, 2.0]]))
+    for given in (np.array([[0.5, 1, 2.0]], dtype=object), [[fractions.Fraction(1, 2), 1, 2.0]],
+                  np.array([0.5, 1.0, 2.0], dtype=object)):
+        np.testing.assert_array_equal(np.atleast_2d(net.predict(given)), expected)
+    # and a target of one sample given as a row of one-row X's outputs
+    assert net.loss([[0.5, 1.0, 2.0]], [0.25, 0.75]) == net.loss([0.5, 1.0, 2.0], [0.25, 0.75])

@@ -34,7 +34,7 @@ def layers_of(net: object, name: str = "net") -> Layers:
         if hasattr(net, "network_"):  # a fitted bpcore.sklearn estimator
             hint = (f"; for a fitted {type(net).__name__}, pass its network_ (the network "
                     f"alone: not its classes_, nor any scaling in a pipeline before it)")
-        elif type(net).__module__.split(".")[0] in ("bpcore", "sklearn"):
+        elif hasattr(net, "fit") and hasattr(net, "get_params"):  # another estimator
             hint = (f"; an estimator's network is its network_ once fitted (scikit-learn's "
                     f"own MLPs through bpcore.sklearn.from_sklearn first)")
         raise TypeError(f"{name} must be a bpcore.Network, got {type(net).__name__}{hint}")

@@ -298,8 +298,9 @@ def load_fann(path: str | os.PathLike[str], approximate: bool = False) -> Networ
         else:
             header[key] = reader.value(key, kind)
     if header["network_type"] == "1":
-        raise reader.unsupported("it is a shortcut network (network_type=1), whose layers connect to every "
-                   "layer before them; bpcore loads layered networks (network_type=0)")
+        raise reader.unsupported("it is a shortcut network (network_type=1), whose layers "
+                                 "connect to every layer before them; bpcore loads layered "
+                                 "networks (network_type=0)")
     if header["network_type"] != "0":
         raise fail(f"network_type is {header['network_type']}, expected 0 (layered)")
     layer_count = int(header["num_layers"])
@@ -314,8 +315,9 @@ def load_fann(path: str | os.PathLike[str], approximate: bool = False) -> Networ
                        f"to {MAX_WIDTH + 1}")
     scale = reader.value("scale_included", "u")
     if scale != "0":
-        raise reader.unsupported(f"scale_included is {scale}: the file holds input and output scaling, "
-                   f"which bpcore networks cannot hold (expected scale_included=0)")
+        raise reader.unsupported(f"scale_included is {scale}: the file holds input and output "
+                                 f"scaling, which bpcore networks cannot hold (expected "
+                                 f"scale_included=0)")
 
     neuron_count = sum(widths)
     line = reader.line(_NEURONS)

@@ -215,7 +215,8 @@ def from_onnx(model_or_path: onnx.ModelProto | bytes | str | os.PathLike[str]) -
         that do not decode, other operators (a convolution, ...), a graph that is not a
         chain, parameters missing or of the wrong shape or type, initializers in external
         files of a model given as a ModelProto or bytes (a path reads them from its folder,
-        as ``onnx.load`` does).
+        as ``onnx.load`` does); "<path>: its initializer ..." when such a file is named
+        outside the model's folder or ends before the initializer.
     OSError
         If the file, or a file of its initializers, cannot be read.
     ImportError
@@ -266,27 +267,42 @@ def from_onnx(model_or_path: onnx.ModelProto | bytes | str | os.PathLike[str]) -
 
 def _load_external_data(onnx: Any, model: Any, path: str | os.PathLike[str]) -> None:
     """Reads the initializers `model` keeps in files beside `path` (as ``torch.onnx.export``
-    writes larger models: ``model.onnx.data``) into it; FileNotFoundError names a missing
-    one, and a location onnx refuses (outside the folder, for one) is a ValueError."""
-    external = [tensor for tensor in model.graph.initializer
-                if tensor.data_location == onnx.TensorProto.EXTERNAL]
-    if not external:
-        return
-    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
-    for tensor in external:
-        location = {entry.key: entry.value for entry in tensor.external_data}.get("location")
-        if location and not os.path.exists(os.path.join(folder, location)):
-            raise FileNotFoundError(errno.ENOENT, f"{os.fspath(path)} keeps its initializer "
-                                    f"{tensor.name!r} in {location!r} beside it, which is "
-                                    f"missing", os.path.join(folder, location))
-    helper = importlib.import_module("onnx.external_data_helper")
-    try:
-        helper.load_external_data_for_model(model, folder)
-    except OSError:  # a file that cannot be read: as open() says it
-        raise
-    except Exception as error:  # onnx's ValidationError, ValueError
-        raise _fail(f"its initializers are stored in another file, which cannot be read "
-                    f"({type(error).__name__}: {error})") from error
+    writes larger models: ``model.onnx.data``) into it, each from its `location` in the
+    model's folder, `length` bytes from `offset`, as onnx's own loader reads them, except
+    that a symbolic link in the folder (a Hugging Face cache holds its files so) is
+    followed. FileNotFoundError names a missing file; a ValueError that starts with the
+    model's path, a location outside the folder or a file that ends before the tensor."""
+    model_path = os.fsdecode(os.fspath(path))
+    folder = os.path.dirname(os.path.abspath(model_path))
+    for tensor in model.graph.initializer:
+        if tensor.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        entries = {entry.key: entry.value for entry in tensor.external_data}
+        location = entries.get("location", "")
+        what = f"{model_path}: its initializer {tensor.name!r}"
+        if (not location or os.path.isabs(location)
+                or ".." in location.replace("\\", "/").split("/")):
+            raise ValueError(f"{what} is stored at {location!r}, not in a file in the model's "
+                             f"folder, the only place bpcore reads initializers from")
+        try:
+            offset, length = int(entries.get("offset", 0)), int(entries.get("length", -1))
+        except ValueError:
+            raise ValueError(f"{what} has an offset or length that is not a whole number "
+                             f"({entries.get('offset')!r}, {entries.get('length')!r})") from None
+        file = os.path.join(folder, location)
+        try:
+            with open(file, "rb") as handle:
+                handle.seek(max(offset, 0))
+                data = handle.read(length)  # -1: to the end
+        except FileNotFoundError:
+            raise FileNotFoundError(errno.ENOENT, f"{what} is stored in {location!r} beside it, "
+                                    f"which is missing", file) from None
+        if offset < 0 or len(data) < length:
+            raise ValueError(f"{what} takes {length} bytes from byte {offset} of {location!r}, "
+                             f"which holds {os.path.getsize(file)} (a truncated file?)")
+        tensor.raw_data = data
+        tensor.data_location = onnx.TensorProto.DEFAULT
+        del tensor.external_data[:]
 
 
 def _fail(reason: str) -> ValueError:
