@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,11 +145,12 @@ def coefs_difference(ours: list[Floats], theirs: list[Floats]) -> float:
     return max(float(np.max(np.abs(a - b)) / np.max(np.abs(b))) for a, b in zip(ours, theirs))
 
 
-Seconds = Callable[[Callable[[], object], float], float]
+# the bench's timer: each function's best time, in rounds that alternate between them
+Times = Callable[[Mapping[str, Callable[[], object]], float], dict[str, float]]
 
 
 def _fit_row(case: FitCase, reference: str, backend: str, budget: float,
-             seconds: Seconds) -> tuple[Row, Any, Any]:
+             times: Times) -> tuple[Row, Any, Any]:
     """The row of one FitCase and the two fitted estimators."""
     from sklearn.exceptions import ConvergenceWarning
     X, y = load_data(case.data, case.n_samples)
@@ -162,8 +163,8 @@ def _fit_row(case: FitCase, reference: str, backend: str, budget: float,
                 return estimator.fit(X, y)
         return fit
     with use_backend(backend):  # around the timing: time the fits, not the switch
-        mine = seconds(fitter(ours), budget)
-    values = {reference: mine, "sklearn": seconds(fitter(theirs), budget)}
+        values = times({reference: fitter(ours), "sklearn": fitter(theirs)}, budget)
+    mine = values[reference]
     row = Row(case.key, case.title, "s/fit", values,
               ratios={"sklearn": values["sklearn"] / mine})
     row.note = (f"coefs_ max relative difference {coefs_difference(ours.coefs_, theirs.coefs_):.1e}"
@@ -179,26 +180,26 @@ def _fit_row(case: FitCase, reference: str, backend: str, budget: float,
 
 
 def _latency_row(case: LatencyCase, ours: Any, theirs: Any, X: Floats, reference: str,
-                 backend: str, budget: float, seconds: Seconds) -> Row:
+                 backend: str, budget: float, times: Times) -> Row:
     rows = np.tile(X, (-(-case.n_rows // len(X)), 1))[:case.n_rows]  # the digits, repeated
     with use_backend(backend):
-        mine = seconds(lambda: getattr(ours, case.method)(rows), budget)
-    values = {reference: mine, "sklearn": seconds(lambda: getattr(theirs, case.method)(rows),
-                                                  budget)}
+        values = times({reference: lambda: getattr(ours, case.method)(rows),
+                        "sklearn": lambda: getattr(theirs, case.method)(rows)}, budget)
     return Row(case.key, case.title, "s/call", values,
-               ratios={"sklearn": values["sklearn"] / mine})
+               ratios={"sklearn": values["sklearn"] / values[reference]})
 
 
-def estimator_rows(scale: str, reference: str, backend: str, budget: float, seconds: Seconds,
+def estimator_rows(scale: str, reference: str, backend: str, budget: float, times: Times,
                    progress: Callable[[str], object] | None = None) -> list[Row]:
     """The fit rows, then the latency rows. `reference` is bpcore's column ("compiled" or
-    "fallback") and `backend` its `use_backend` choice; `seconds(function, budget)` times one
-    call (the bench's best of a few rounds after a warm-up call). Needs scikit-learn."""
+    "fallback") and `backend` its `use_backend` choice; `times(functions, budget)` times the
+    two libraries' calls (the bench's best of rounds that alternate between them, about
+    `budget` per function). Needs scikit-learn."""
     rows, fitted = [], None
     for case in fit_cases(scale):
         if progress:
             progress(case.title)
-        row, ours, theirs = _fit_row(case, reference, backend, budget, seconds)
+        row, ours, theirs = _fit_row(case, reference, backend, budget, times)
         rows.append(row)
         if case.data == "digits" and case.solver == LATENCY_SOLVER:
             fitted = ours, theirs, load_data(case.data, case.n_samples)[0]
@@ -206,5 +207,5 @@ def estimator_rows(scale: str, reference: str, backend: str, budget: float, seco
     for latency in latency_cases(scale):
         if progress:
             progress(latency.title)
-        rows.append(_latency_row(latency, *fitted, reference, backend, budget, seconds))
+        rows.append(_latency_row(latency, *fitted, reference, backend, budget, times))
     return rows
