@@ -640,7 +640,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="tiny sizes and single runs: checks the benchmark runs, not speed")
     parser.add_argument("--wide", action="store_true",
                         help="every implementation's time, the full case titles and what else "
-                             "was measured (GFLOP/s, accuracy); lines are over 200 characters")
+                             "was measured (GFLOP/s, coefs_ differences, scores); lines are "
+                             "over 200 characters")
     parser.add_argument("--targets", action="store_true",
                         help="also check bpcore's speed targets (met or MISSED)")
     parser.add_argument("--quiet", action="store_true",
