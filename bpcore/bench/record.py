@@ -77,12 +77,15 @@ def _blas() -> list[dict[str, object]] | str:
         import scipy.linalg.cython_blas  # noqa: F401
     except ImportError:
         pass
-    return [{"user_api": info.get("user_api"), "internal_api": info.get("internal_api"),
-             "version": info.get("version"), "architecture": info.get("architecture"),
-             "num_threads": info.get("num_threads"),
-             "filepath": os.path.basename(str(info.get("filepath", ""))),
-             "package": _package_of(str(info.get("filepath", "")))}
-            for info in threadpool_info()]
+    found = [{"user_api": info.get("user_api"), "internal_api": info.get("internal_api"),
+              "version": info.get("version"), "architecture": info.get("architecture"),
+              "num_threads": info.get("num_threads"),
+              "filepath": os.path.basename(str(info.get("filepath", ""))),
+              "package": _package_of(str(info.get("filepath", "")))}
+             for info in threadpool_info()]
+    # in a fixed order (threadpoolctl's is the order of loading, which varies between runs)
+    return sorted(found, key=lambda library: (str(library["package"]),
+                                              str(library["filepath"])))
 
 
 def machine() -> dict[str, object]:
