@@ -1567,7 +1567,32 @@ class LayerViews(list):  # type: ignore[type-arg]
         view[...] = array
 
     def _fixed(self, *args: Any, **kwargs: Any) -> Any:
-        # the list's order and length are the network's layers: nothing to change but items
+        """Refused: the list's length and order are the network's layers (append, extend,
+        insert, pop, remove, clear, sort, reverse, del, += and \\*= all come here).
+
+        Parameters
+        ----------
+        *args, **kwargs
+            What the list method would take.
+
+        Returns
+        -------
+        None
+            Never: it raises.
+
+        Raises
+        ------
+        TypeError
+            Always; ``weights[i] = array`` assigns a layer.
+
+        Examples
+        --------
+        >>> import bpcore
+        >>> bpcore.Network([2, 1]).weights.append(None)
+        Traceback (most recent call last):
+        ...
+        TypeError: a network's weights hold one array per layer, in the layers' order, ...
+        """
         raise TypeError(f"a network's {self._name} hold one array per layer, in the layers' "
                         f"order, both fixed by its sizes: assign a layer with "
                         f"{self._name}[i] = array")
