@@ -3,8 +3,8 @@ naming the argument, what was expected and what was given."""
 from __future__ import annotations
 
 import math
-import os
 import numbers
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NamedTuple

@@ -1557,8 +1557,8 @@ class LayerViews(list):  # type: ignore[type-arg]
         view = self[index]
         array = dense(value, f"{self._name}[{index}]")  # objects that are numbers: float64
         if array.dtype.kind not in "iuf":
-            what = {"b": "booleans", "c": "complex numbers", "O": "Python objects",
-                    "U": "strings", "S": "bytes"}.get(array.dtype.kind, array.dtype.name)
+            what = {"b": "booleans", "c": "complex numbers", "U": "strings",
+                    "S": "bytes"}.get(array.dtype.kind, array.dtype.name)
             raise TypeError(f"{self._name}[{index}] must hold real numbers (int or float), got "
                             f"{what} (dtype {array.dtype})")
         if array.shape != view.shape:
