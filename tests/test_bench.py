@@ -468,3 +468,12 @@ def test_recipe_examples_run(backend):
     import doctest
     failed, attempted = doctest.testmod(quality, optionflags=doctest.ELLIPSIS)
     assert attempted > 0 and failed == 0
+
+
+def test_smoke_targets_say_their_verdicts_are_not_about_speed(capsys, monkeypatch, backend):
+    rows = bench.collect("smoke")
+    monkeypatch.setattr(bench, "collect", lambda *args, **kwargs: rows)
+    assert bench.main(["--smoke", "--quiet", "--targets"]) == 0
+    assert "note: --smoke times toy sizes once each" in capsys.readouterr().out
+    assert bench.main(["--smoke", "--quiet"]) == 0
+    assert "note: --smoke" not in capsys.readouterr().out

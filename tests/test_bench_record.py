@@ -256,7 +256,7 @@ def test_compare_fits_the_width_whatever_the_ratios(tmp_path, capsys, backend):
     rows = [a_row(key, 1.23e-6, **huge), a_row(key.replace("f32", "f64"), 1.5e-6, **huge),
             a_row("short", 9.99, fann=2.5)]
     a, b = save(tmp_path / "a.json", rows), save(tmp_path / "b.json", rows[:2] + [
-        a_row("short", 9.99e-5, fann=2.5)])  # B/A 1e5: that column is wide too
+        a_row("short", 9.99e-5, fann=2.5)])  # speedup 1e5: that column is wide too
     lines = compare_lines(capsys, a, b, "--quiet")
     assert all(len(line) <= TABLE_WIDTH for line in lines), max(lines, key=len)
     wide = [line for line in lines if line.startswith(key[:10])]

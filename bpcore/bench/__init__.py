@@ -651,7 +651,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "for --compare")
     parser.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"),
                         help="run nothing: compare two files written by --json, case by case "
-                             "(B/A: B's speedup over A, above 1 when B is faster)")
+                             "(speedup: A's time over B's, above 1 when B is faster)")
     args = parser.parse_args(argv)
     if args.compare and (args.full or args.smoke or args.json is not None or args.wide
                          or args.targets):
@@ -684,6 +684,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("note: JAX is not installed; its column is empty")
     for line in notes():
         print(line)
+    if args.targets and scale == "smoke":
+        print("note: --smoke times toy sizes once each: its met and MISSED say nothing of "
+              "speed, only that every target is checked")
     print(format_table(rows, wide=args.wide, targets=args.targets))
     if not args.quiet:
         torch = _torch()

@@ -369,8 +369,8 @@ def format_comparison(a: Run, b: Run, headers: bool = True) -> str:
     if a.scale != b.scale:
         lines.append(f"note: A ran at scale {a.scale} and B at {b.scale}: the same case has "
                      f"other sizes in each, so the times do not compare")
-    lines += textwrap.wrap("A, B: each run's compiled time (or MiB); B/A: A's over B's, B's "
-                           "speedup over A (above 1: B is faster, or uses less memory); numpy, "
+    lines += textwrap.wrap("A, B: each run's compiled time (or MiB); speedup: A's over B's "
+                           "(above 1: B is faster, or uses less memory); numpy, "
                            "torch, jax, floor, other: A's/B's ratio of their time to the run's "
                            "own compiled time (floor: the efficiency)", TABLE_WIDTH)
     in_b = {row.key: row for row in b.rows}
@@ -379,7 +379,7 @@ def format_comparison(a: Run, b: Run, headers: bool = True) -> str:
     # the table must fit TABLE_WIDTH, and the fallback is bpcore itself)
     names = [name for name in IMPLEMENTATIONS[2:]
              if any(name in row_a.ratios and name in row_b.ratios for row_a, row_b in pairs)]
-    table = [["case", "unit", "A", "B", "B/A", *names, "other"]]
+    table = [["case", "unit", "A", "B", "speedup", *names, "other"]]
     for row_a, row_b in pairs:
         other = _other(row_a, row_b)
         table.append([row_a.key, row_a.unit, format_value(row_a.values.get("compiled"),
