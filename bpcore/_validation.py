@@ -20,8 +20,16 @@ class DivergenceError(ValueError):
     """Training produced a non-finite loss or parameter (NaN or infinity).
 
     Raised by `Network.fit` and `Network.step`; the network keeps the parameters it had
-    before the epoch or step that diverged. The message suggests a smaller learning rate,
-    the usual cure (and less momentum, where the optimizer has it). A subclass of ValueError.
+    before the epoch or step that diverged (from `fit`, not those of its best epoch so far).
+    The message suggests a smaller learning rate, the usual cure (and less momentum, where
+    the optimizer has it). A subclass of ValueError.
+
+    Attributes
+    ----------
+    history : History or None
+        From `fit`: the `History` of the epochs before the one that diverged (their losses,
+        validation losses and rates; no epochs when the first one diverged). None from
+        `step`, and from an L-BFGS fit refused at its start.
 
     Examples
     --------
@@ -33,11 +41,15 @@ class DivergenceError(ValueError):
     ...     net.fit(X, np.zeros(4), lr=1e300)
     ... except bpcore.DivergenceError as error:
     ...     print(error)
+    ...     print(error.history.epochs, "epochs finished")
     training diverged in epoch 1 (loss ...); the network keeps the parameters from before
     that epoch; try a learning rate smaller than lr=1e+300
+    0 epochs finished
     >>> bool(np.isfinite(net.weights[0]).all())
     True
     """
+
+    history: Any = None
 
 
 # what a DivergenceError of fit says of the parameters (the command line, which writes no

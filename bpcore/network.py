@@ -1284,7 +1284,7 @@ class Network:
                          reporter=reporter, validation=validation, watch=watch,
                          restore_best=restore_best, plateau=plateau, advice=advice,
                          momentum=chosen.momentum if isinstance(chosen, SGD) else 0.0)
-        except DivergenceError:
+        except DivergenceError as diverged:
             # the parameters are back where the diverged epoch started; every whole epoch
             # ends finite, so non-finite ones are where the call started
             unusable = self._unusable()
@@ -1299,8 +1299,9 @@ class Network:
                      else self._gradient_overflow(X, Y, weights, run.epochs == 1))
             if cause is None:
                 raise
-            raise DivergenceError(f"training diverged in epoch {run.epochs}: {cause}; "
-                                  f"{KEPT}") from None
+            error = DivergenceError(f"training diverged in epoch {run.epochs}: {cause}; {KEPT}")
+            error.history = diverged.history
+            raise error from None
         finally:
             if reporter is not None:
                 reporter.close()
@@ -1376,6 +1377,13 @@ class Network:
                                  f"samples, leaving none to train on")
             if weights is None:
                 return X[train], Y[train], None, (X[held], Y[held])
+            for rows, which in ((held, "held-out"), (train, "training")):
+                if not weights[rows].any():  # a few weighted samples, none drawn to one side
+                    raise ValueError(
+                        f"validation_fraction={share:g} drew {which} rows whose sample_weight "
+                        f"are all zero ({np.count_nonzero(weights)} of {len(weights)} samples "
+                        f"weigh more than zero); pass the validation rows yourself, validation_data="
+                        f"(X_val, Y_val, sample_weight_val), or weight more samples")
             return X[train], Y[train], self._weights(
                 weights[train], len(train), "sample_weight of the training rows"), (
                 X[held], Y[held], self._weights(weights[held], len(held),

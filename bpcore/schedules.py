@@ -17,7 +17,9 @@ Examples
 >>> rate_at(lambda epoch: 0.1 - 0.05 * epoch, 2)
 Traceback (most recent call last):
     ...
-ValueError: lr(epoch) must return a finite number > 0, got 0.0 at epoch 2
+ValueError: lr(epoch) must return a finite number > 0, got 0.0 at epoch 2: the rate has fallen
+to zero by then; give fewer epochs (patience or tol end training before them anyway) or a
+schedule that stops falling
 """
 from __future__ import annotations
 
@@ -346,7 +348,8 @@ class ReduceOnPlateau:
     tol : float
         The least fall below the best loss that counts as an improvement, >= 0.
     min_lr : float
-        The rate a reduction never goes below, >= 0.
+        The rate a reduction never goes below, >= 0, at the rate of the epoch it happens in:
+        a falling schedule multiplied by the rule goes on below it.
 
     Raises
     ------
@@ -516,8 +519,13 @@ def rate_at(lr: LearningRate, epoch: int, name: str = "lr") -> float:
                         f"{type(rate).__name__} {rate!r} at epoch {epoch}")
     rate = float(rate)
     if not (math.isfinite(rate) and rate > 0):
+        # fit checks every epoch's rate first: a decay that reaches 0 (or rounds to it) at an
+        # epoch that early stopping would never have run is the usual way to get here
+        fallen = (": the rate has fallen to zero by then; give fewer epochs (patience or tol "
+                  "end training before them anyway) or a schedule that stops falling"
+                  if rate == 0 and epoch > 1 else "")
         raise ValueError(f"{name}(epoch) must return a finite number > 0, got {rate!r} "
-                         f"at epoch {epoch}")
+                         f"at epoch {epoch}{fallen}")
     return rate
 
 

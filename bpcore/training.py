@@ -244,6 +244,9 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
                    restore_best, plateau, history)
     try:
         _epochs(trainer, X, epochs, lr, shuffle, rng, rules, advice, momentum)
+    except DivergenceError as error:
+        error.history = history  # the epochs before the one that diverged
+        raise
     except KeyboardInterrupt as interrupt:
         if interrupt.args:  # raised inside an epoch, which was undone: it says so
             raise
@@ -309,7 +312,7 @@ class _Rules:
                 self.best = trainer.snapshot()
         if self.plateau is not None and math.isfinite(watched):
             self.plateau.observe(watched, self.base)
-        if self.callback is not None and self.callback(epoch, loss):
+        if self.callback is not None and _stops(self.callback(epoch, loss)):
             history.stop_reason = "callback"
         elif self.tol is not None and watched <= self.tol:
             history.stop_reason = "tol"
@@ -354,6 +357,16 @@ def rate_advice(rate: float, momentum: float = 0.0) -> str:
     """
     less = f", or less momentum than momentum={momentum:g}" if momentum else ""
     return f"a learning rate smaller than lr={rate:g}{less}"
+
+
+def _stops(answer: object) -> bool:
+    """Whether a callback's return value asks training to stop: its truth (None goes on),
+    or a TypeError naming the callback for a value that has none, such as an array."""
+    try:
+        return bool(answer)
+    except (TypeError, ValueError):
+        raise TypeError(f"callback must return True to stop training, or None or False to go "
+                        f"on, got {type(answer).__name__} {answer!r:.60}") from None
 
 
 def _shuffled(rng: np.random.Generator, n: int) -> Indices:

@@ -258,3 +258,19 @@ def test_targets_whose_loss_overflows_before_any_step_get_no_rate_advice():
         with pytest.raises(bpcore.DivergenceError, match="no learning rate helps") as info:
             train(net)
         assert "scale" in str(info.value)
+
+
+def test_fit_s_divergence_error_carries_the_history_of_the_finished_epochs():
+    X, Y = data()
+    net = network()
+    with pytest.raises(bpcore.DivergenceError) as info:
+        net.fit(X, Y, epochs=1000, lr=lambda epoch: 1e-4 if epoch < 4 else 1e6, batch_size=8,
+                shuffle=False)
+    history = info.value.history
+    assert history.epochs == len(history.losses) == len(history.lrs)
+    assert history.epochs >= 3 and history.lrs[:3] == [1e-4] * 3
+    assert np.isfinite(history.losses).all()
+    assert f"epoch {history.epochs + 1}" in str(info.value)
+    with pytest.raises(bpcore.DivergenceError) as info:  # a step keeps no history
+        net.step(X, Y, lr=1e300)
+    assert info.value.history is None

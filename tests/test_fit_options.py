@@ -368,8 +368,8 @@ def test_weights_zero_on_every_training_row_are_refused_with_the_generator_left_
     _, held = split_rows(len(X), None, 0.25, rng)  # the rows fit will hold out
     weights = np.zeros(len(X))
     weights[held] = 1.0
-    with pytest.raises(ValueError, match="sample_weight of the training rows must not be all "
-                                         "zero"):
+    with pytest.raises(ValueError, match="validation_fraction=0.25 drew training rows whose "
+                                         "sample_weight are all zero"):
         net.fit(X, Y, validation_fraction=0.25, sample_weight=weights)
     assert_same_state(net.get_state(), before)
 

@@ -247,7 +247,8 @@ def test_a_held_out_share_of_zero_weights_is_refused(backend):
     w = np.ones(40)
     w[held] = 0.0
     before = parameters(net)
-    with pytest.raises(ValueError, match="sample_weight of the held-out rows must not be all"):
+    with pytest.raises(ValueError, match="validation_fraction=0.25 drew held-out rows whose "
+                                         "sample_weight are all"):
         net.fit(X, Y, epochs=2, validation_fraction=0.25, sample_weight=w)
     np.testing.assert_array_equal(parameters(net), before)
 

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 
+import bpcore
 from bpcore import schedules
 from bpcore.schedules import (SCHEDULES, Constant, Cosine, Exponential, InverseScaling,
                               PlateauTracker, ReduceOnPlateau, StepDecay, rate_at)
@@ -261,11 +262,23 @@ def test_rate_at_passes_a_rate_through_and_calls_a_schedule():
 @pytest.mark.parametrize("result", [0, 0.0, -1, -1e-300, math.nan, math.inf, -math.inf,
                                     np.float64(math.nan)])
 def test_rate_at_refuses_a_rate_not_finite_and_positive(result):
+    # a rate of zero after the first epoch is one that has fallen there: the message says so
+    fallen = ": the rate has fallen to zero by then; .*" if float(result) == 0 else ""
     with pytest.raises(ValueError, match=r"^lr\(epoch\) must return a finite number > 0, got "
-                                         rf"{float(result)!r} at epoch 5$"):
+                                         rf"{float(result)!r} at epoch 5{fallen}$"):
         rate_at(lambda epoch: result, 5)
-    with pytest.raises(ValueError, match=r"^optimizer\.lr\(epoch\) .* at epoch 2$"):
+    with pytest.raises(ValueError, match=rf"^optimizer\.lr\(epoch\) .* at epoch 2{fallen}$"):
         rate_at(lambda epoch: result, 2, name="optimizer.lr")
+    with pytest.raises(ValueError, match=r"at epoch 1$"):  # zero from the start: not fallen
+        rate_at(lambda epoch: result, 1)
+
+
+def test_a_decay_that_underflows_within_the_epochs_fit_is_given_is_named_so():
+    X, Y = np.eye(2), np.eye(2)
+    net = bpcore.Network([2, 2], output="softmax", loss="cross_entropy", seed=0)
+    with pytest.raises(ValueError, match=r"got 0.0 at epoch \d+: the rate has fallen to zero by "
+                                         r"then; give fewer epochs"):
+        net.fit(X, Y, epochs=20_000, lr=Exponential(0.1, gamma=0.95), patience=5)
 
 
 @pytest.mark.parametrize("result", ["x", None, True, [0.1], np.array([0.1]), 1j])

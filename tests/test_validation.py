@@ -797,3 +797,28 @@ def test_arrays_of_python_objects_that_are_all_real_numbers_are_read_as_numbers(
         np.testing.assert_array_equal(np.atleast_2d(net.predict(given)), expected)
     # and a target of one sample given as a row of one-row X's outputs
     assert net.loss([[0.5, 1.0, 2.0]], [0.25, 0.75]) == net.loss([0.5, 1.0, 2.0], [0.25, 0.75])
+
+
+def test_held_out_rows_without_weight_name_validation_data():
+    # one weighted sample of 40: the held-out share draws none with weight
+    rng = np.random.default_rng(0)
+    X3, Y3 = rng.normal(size=(40, 3)), rng.normal(size=(40, 1))
+    weights = np.zeros(40)
+    weights[0] = 1.0
+    net = bpcore.Network([3, 1], output="identity", seed=0)
+    before = net.get_state()
+    with pytest.raises(ValueError, match=r"^validation_fraction=0.2 drew (held-out|training) "
+                                         r"rows whose sample_weight are all zero \(1 of 40 "
+                                         r"samples weigh more than zero\); pass the validation "
+                                         r"rows yourself, validation_data="):
+        net.fit(X3, Y3, epochs=1, sample_weight=weights, validation_fraction=0.2)
+    after = net.get_state()
+    assert np.array_equal(after["parameters"], before["parameters"])
+    assert after["generator"] == before["generator"]  # as if the call had not been made
+
+
+def test_a_callback_answer_without_a_truth_value_names_the_callback():
+    net = bpcore.Network([3, 2], seed=0)
+    with pytest.raises(TypeError, match=r"^callback must return True to stop training, or None "
+                                        r"or False to go on, got ndarray"):
+        net.fit(X, Y, epochs=2, callback=lambda epoch, loss: np.array([False, True]))
