@@ -1382,8 +1382,9 @@ class Network:
                     raise ValueError(
                         f"validation_fraction={share:g} drew {which} rows whose sample_weight "
                         f"are all zero ({np.count_nonzero(weights)} of {len(weights)} samples "
-                        f"weigh more than zero); pass the validation rows yourself, validation_data="
-                        f"(X_val, Y_val, sample_weight_val), or weight more samples")
+                        f"weigh more than zero); pass the validation rows yourself, "
+                        f"validation_data=(X_val, Y_val, sample_weight_val), or weight more "
+                        f"samples")
             return X[train], Y[train], self._weights(
                 weights[train], len(train), "sample_weight of the training rows"), (
                 X[held], Y[held], self._weights(weights[held], len(held),
