@@ -2,11 +2,12 @@
 naming the argument, what was expected and what was given."""
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -345,6 +346,21 @@ def check(name: str, value: object, label: str | None = None) -> Any:
     if allowed.kind is int:
         return as_int(value, label, int(allowed.low))
     return as_real(value, label, allowed.low, allowed.high, allowed.low_open, allowed.high_open)
+
+
+def refusing_signature(function: Callable[..., Any], *arguments: object) -> str | None:
+    """The parameters of `function` when a call with these positional arguments would not
+    bind to them, for the TypeError that names the callable; None when it would, and for a
+    callable whose signature cannot be read (some builtins: trusted)."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return None
+    try:
+        signature.bind(*arguments)
+    except TypeError:
+        return str(signature)
+    return None
 
 
 def checked_path(path: str | os.PathLike[str], name: str = "path") -> str:

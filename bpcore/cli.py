@@ -1264,8 +1264,8 @@ def _load_model(path: str) -> tuple[Network, dict[str, npt.NDArray[Any]]]:
     except IsADirectoryError:
         raise CLIError(f"{path} is a directory, not a model file") from None
     except ValueError as error:  # an ONNX or FANN file given where a model goes
-        kind = {".onnx": "onnx", ".net": "fann"}.get(os.path.splitext(path)[1].lower())
-        if kind is None or "is not a bpcore model file" not in str(error):
+        kind = EXPORT_SUFFIXES.get(os.path.splitext(path)[1].lower())
+        if kind not in IMPORT_FORMATS or "is not a bpcore model file" not in str(error):
             raise
         article = "an ONNX" if kind == "onnx" else "a FANN"
         raise CLIError(f"{error}; {article} file is read by import first: bpcore import "

@@ -6,7 +6,6 @@ z[l] = W[l] a[l-1] + b[l], a[l] = f(z[l]), a[0] = x. Here `layer` counts weight 
 """
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from ._layout import (Floats, Indices, aligned_zeros, as_sizes, first_not_finite
 from ._spec import (ACTIVATIONS, DTYPES, HIDDEN_ACTIVATIONS, LOSSES, MAX_LAYERS, MAX_WIDTH,
                     OUTPUT_ACTIVATIONS, check_pairing)
 from ._validation import (KEPT, DivergenceError, as_int, as_read, as_samples, as_targets,
-                          check, choice, dense, real_array)
+                          check, choice, dense, real_array, refusing_signature)
 from .explain import Explanation, Factor, chain_rule
 from .optim import LBFGS, SGD, Optimizer, OptimizerState, Rprop
 from .schedules import ReduceOnPlateau
@@ -102,22 +101,17 @@ def _check_callback(callback: object) -> None:
     which a wrong one would otherwise train before its TypeError."""
     if not callable(callback):
         raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
-    try:
-        signature = inspect.signature(callback)
-    except (TypeError, ValueError):  # some builtins have none to read: trust them
-        return
-    try:
-        signature.bind(1, 0.5)
-    except TypeError:
+    refused = refusing_signature(callback, 1, 0.5)
+    if refused is not None:
         raise TypeError(f"callback must take two arguments, callback(epoch, loss), got "
-                        f"{callback!r} with parameters {signature}") from None
+                        f"{callback!r} with parameters {refused}")
 
 
 def _smaller_step(optimizer: Optimizer) -> str:
     """What a step's divergence advises, as fit's does: a smaller rate, and less momentum.
     step and train_epoch refuse a schedule for lr before any step, so it is a number here."""
     return rate_advice(cast(float, optimizer.lr),
-                    optimizer.momentum if isinstance(optimizer, SGD) else 0.0)
+                       optimizer.momentum if isinstance(optimizer, SGD) else 0.0)
 
 
 class Network:

@@ -18,7 +18,6 @@ ValueError: momentum must be a finite number in [0, 1), got 1.0
 """
 from __future__ import annotations
 
-import inspect
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -28,7 +27,7 @@ import numpy as np
 
 from ._layout import Floats, aligned_copy, aligned_zeros, realigned
 from ._spec import OPTIMIZERS
-from ._validation import check, real_array
+from ._validation import check, real_array, refusing_signature
 from .schedules import rate_at
 
 __all__ = ["Optimizer", "SGD", "Adam", "Rprop", "LBFGS", "OptimizerState"]
@@ -410,15 +409,10 @@ class LBFGS(Optimizer):
 
 def _check_schedule(schedule: Callable[..., Any]) -> None:
     """A callable lr must take the epoch: one positional argument."""
-    try:
-        signature = inspect.signature(schedule)
-    except (TypeError, ValueError):  # some builtins have none to read: trust them
-        return
-    try:
-        signature.bind(1)
-    except TypeError:
+    refused = refusing_signature(schedule, 1)
+    if refused is not None:
         raise TypeError(f"lr must be a number or a schedule lr(epoch) taking the epoch as its "
-                        f"one argument, got {schedule!r} with parameters {signature}") from None
+                        f"one argument, got {schedule!r} with parameters {refused}")
 
 
 # state arrays that cannot be negative, and why

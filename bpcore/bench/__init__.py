@@ -311,16 +311,21 @@ def _predict_row(budget: float, compiled: bool) -> Row:
     x = np.random.default_rng(3).standard_normal(case.sizes[0])
     calls = 200
 
-    def repeat(function: Callable[[Floats], object]) -> Callable[[], None]:
+    def repeat(function: Callable[[Floats], object],
+               backend: str | None = None) -> Callable[[], None]:
+        # bpcore's columns run on their backend, switched, as the trainers', only where it is
+        # not the one in use (no switch to time in the compiled column)
+        chosen = _backend.load(backend)[0] if backend is not None else None
+
         def run() -> None:
-            for _ in range(calls):
-                function(x)
+            with (contextlib.nullcontext() if backend is None or _backend.kernels is chosen
+                  else use_backend(backend)):
+                for _ in range(calls):
+                    function(x)
         return run
-    # name -> (bpcore's backend to run under, or None, and the calls), timed in rounds that
-    # alternate between them as _best_times does (the backend switched outside the timing)
-    runs: dict[str, tuple[str | None, Callable[[], None]]] = {
-        name: (backend, repeat(network.predict)) for name, backend in _ours(compiled).items()}
-    runs["numpy"] = None, repeat(baseline.predict)
+    functions = {name: repeat(network.predict, backend)
+                 for name, backend in _ours(compiled).items()}
+    functions["numpy"] = repeat(baseline.predict)
     torch = _torch()
     if torch is not None:
         model = _torch_model(torch, network)
@@ -328,15 +333,10 @@ def _predict_row(budget: float, compiled: bool) -> Row:
         def predict_torch(x: Floats) -> Any:
             with torch.inference_mode():
                 return model(torch.from_numpy(x)).numpy()
-        runs["torch"] = None, repeat(predict_torch)
+        functions["torch"] = repeat(predict_torch)
     if jax_peer.available():
-        runs["jax"] = None, repeat(jax_peer.predict_function(network))
-    best = dict.fromkeys(runs, math.inf)
-    for _ in range(3):
-        for name, (backend, run) in runs.items():
-            with use_backend(backend) if backend else contextlib.nullcontext():
-                best[name] = min(best[name], _seconds(run, budget / 3))
-    values = {name: seconds / calls for name, seconds in best.items()}
+        functions["jax"] = repeat(jax_peer.predict_function(network))
+    values = {name: seconds / calls for name, seconds in _best_times(functions, budget).items()}
     if compiled and floors.reference_module() is not None:
         values["floor"] = floors.call_floor(budget, _seconds)
     row = Row("predict", "predict latency 4-4-4-1, one sample, public predict", "s/call",
