@@ -135,6 +135,8 @@ def write_atomically(path: str | os.PathLike[str],
 
     Raises
     ------
+    ValueError
+        If `path` names something other than a regular file or folder (a device, a pipe).
     OSError
         If the file cannot be written or renamed. Whatever `write` raises (and anything
         else, KeyboardInterrupt included) also propagates, after the temporary file is
@@ -161,6 +163,11 @@ def write_atomically(path: str | os.PathLike[str],
         raise FileNotFoundError(errno.ENOENT, f"no folder {folder!r} to write into", path)
     if os.path.isdir(target):  # else the rename's error would name the temporary file
         raise IsADirectoryError(errno.EISDIR, "is a folder, not a file to write", path)
+    if os.path.exists(target) and not os.path.isfile(target):
+        # a device (/dev/null), pipe or socket: the rename would replace it with a file
+        raise ValueError(f"{os.fsdecode(path)!r} is not a regular file (a device, pipe or "
+                         f"socket): bpcore writes whole files, which would replace it; "
+                         f"give the path of a file")
     temporary = None
     try:
         try:

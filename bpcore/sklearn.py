@@ -1260,7 +1260,10 @@ def to_sklearn(estimator: MLPClassifier | MLPRegressor) -> Any:
             setattr(theirs, name, copy.deepcopy(getattr(estimator, name)))
     theirs.coefs_ = [c.astype(np.float64) for c in estimator.coefs_]
     theirs.intercepts_ = [b.astype(np.float64) for b in estimator.intercepts_]
-    if estimator.early_stopping:  # what its warm-start fit restores from
-        theirs._best_coefs = [c.copy() for c in theirs.coefs_]
-        theirs._best_intercepts = [b.copy() for b in theirs.intercepts_]
+    if estimator.early_stopping:
+        # what its warm-start fit restores from: after scikit-learn's own fit, the very lists
+        # of coefs_ and intercepts_ (copies would undo the next fit's epochs without a better
+        # validation score)
+        theirs._best_coefs = theirs.coefs_
+        theirs._best_intercepts = theirs.intercepts_
     return theirs

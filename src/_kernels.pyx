@@ -3,7 +3,7 @@
 
 This file is a thin shell: the kernels are the pieces in src/kernels/, included in this order,
 from the inside out:
-1. math.pxi        one-point math (`cdef inline ... noexcept nogil`: sigmoid, softplus) and
+1. math.pxi        one-point math (`cdef inline ... noexcept nogil`: softplus) and
                    loops over one flat block (activations, derivatives, losses);
 2. layers.pxi      the loops over one layer and over the whole network (forward, backward,
                    parameter gradients), on raw pointers, GIL-free;

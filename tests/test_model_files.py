@@ -6,6 +6,7 @@ import io
 import os
 import pickle
 import signal
+import stat
 import struct
 import tracemalloc
 import warnings
@@ -259,6 +260,24 @@ def test_save_onto_a_folder_names_the_folder_and_leaves_nothing(tmp_path):
     assert info.value.filename == str(tmp_path / "model.npz")
     assert ".tmp" not in str(info.value)
     assert [path.name for path in tmp_path.iterdir()] == ["model.npz"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (POSIX)")
+def test_save_onto_a_pipe_refuses_and_leaves_the_pipe(tmp_path):
+    # a named pipe (or a device such as /dev/null): the rename over it would put a regular
+    # file in its place (for root, /dev/null itself), so nothing is written
+    net, _ = trained()
+    pipe = tmp_path / "model.npz"
+    os.mkfifo(pipe)
+    with pytest.raises(ValueError, match="is not a regular file"):
+        net.save(pipe)
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+    assert [path.name for path in tmp_path.iterdir()] == ["model.npz"]
+    link = tmp_path / "link.npz"  # a symbolic link to it too: the writer follows links
+    link.symlink_to(pipe)
+    with pytest.raises(ValueError, match="link.npz' is not a regular file"):
+        net.save(link)
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode) and link.is_symlink()
 
 
 @pytest.mark.parametrize("where, value", [("weights", np.nan), ("biases", np.inf),

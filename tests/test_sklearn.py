@@ -764,6 +764,22 @@ def test_conversions_copy_what_training_changes():
         back.set_params(warm_start=True).fit(X, y)  # needs scikit-learn's _best_coefs
 
 
+def test_a_converted_early_stopping_model_keeps_its_warm_start_epochs_as_scikit_learns():
+    # scikit-learn's early-stopping fit leaves _best_coefs the same list as coefs_, so a
+    # warm-start fit without a better validation score keeps its epochs' weights; copies
+    # made by to_sklearn would have put the old weights back
+    X, y = classification()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        native = SkMLPClassifier((16,), max_iter=30, early_stopping=True, random_state=0)
+        converted = to_sklearn(MLPClassifier((16,), max_iter=30, early_stopping=True,
+                                             random_state=0).fit(X, y))
+        for model in (native.fit(X, y), converted):
+            before = model.coefs_[0].copy()
+            model.set_params(warm_start=True, max_iter=5).fit(X, y)
+            assert not np.array_equal(model.coefs_[0], before)
+
+
 def test_an_estimator_pickled_by_an_earlier_bpcore_is_refused_clearly():
     X, y = regression()
     with warnings.catch_warnings():
