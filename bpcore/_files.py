@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from ._layout import first_not_finite, layer_parameters
 from ._validation import checked_path
+from .optim import OptimizerState
 
 # Version 1: format_version, sizes, activation, output, loss, dtype, weights_<i>, biases_<i>.
 # Version 2 adds the optimizer's state: "optimizer" (its name) and "optimizer_<name>" for each
@@ -68,6 +69,12 @@ def write_model(state: Mapping[str, Any], path: str | os.PathLike[str],
                                  f"back; reset_optimizer() drops the state")
             arrays[OPTIMIZER_PREFIX + name] = (np.asarray(value) if np.ndim(value)
                                                else np.array(value, dtype=np.float64))
+    try:  # as load reads it back (Adam's v >= 0, Rprop's step sizes > 0, ...)
+        OptimizerState.from_dict(optimizer, len(state["parameters"]), np.dtype(state["dtype"]))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"cannot save a network whose optimizer state load would refuse "
+                         f"({error}): a model file must load back; reset_optimizer() drops "
+                         f"the state") from None
     generator = state.get("generator")  # absent for a generator of another kind than PCG64
     if generator is None:
         warnings.warn("the network's generator is not numpy's PCG64, whose state is all a "

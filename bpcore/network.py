@@ -150,13 +150,13 @@ class Network:
     Attributes
     ----------
     activation : str
-        The hidden layers' activation.
+        The hidden layers' activation (read-only).
     output : str
-        The output layer's activation.
+        The output layer's activation (read-only).
     loss_name : str
-        The loss given as `loss` (the method `loss` computes it).
+        The loss given as `loss` (read-only; the method `loss` computes it).
     sizes, dtype, weights, biases
-        Properties; see their own help.
+        Properties; see their own help (``sizes`` and ``dtype`` are read-only).
 
     Raises
     ------
@@ -190,9 +190,6 @@ class Network:
     ValueError: a softmax output needs loss='cross_entropy', got loss='mse'
     """
 
-    activation: str
-    output: str
-    loss_name: str
     _sizes: tuple[int, ...]
     _dtype: np.dtype[np.floating[Any]]
     # _optimizer's last optimizer and what it was made from (a class default: networks
@@ -218,9 +215,10 @@ class Network:
         for i, width in enumerate(self._sizes):
             if width > MAX_WIDTH:
                 raise ValueError(f"sizes[{i}] must be at most {MAX_WIDTH}, got {width}")
-        self.activation = choice(activation, "activation", HIDDEN_ACTIVATIONS)
-        self.output = choice(output, "output", OUTPUT_ACTIVATIONS)
-        self.loss_name = choice(loss, "loss", tuple(LOSSES))
+        # read-only through the properties below: the kernels' codes are made from them once
+        self._activation = choice(activation, "activation", HIDDEN_ACTIVATIONS)
+        self._output_activation = choice(output, "output", OUTPUT_ACTIVATIONS)
+        self._loss_name = choice(loss, "loss", tuple(LOSSES))
         check_pairing(self.output, self.loss_name)
         if self.output == "softmax" and self._sizes[-1] < 2:
             raise ValueError(f"a softmax output needs at least 2 units (over one it is always "
@@ -269,6 +267,22 @@ class Network:
     # ---- what the network is ----
 
     @property
+    def activation(self) -> str:
+        """str: the hidden layers' activation, as given (read-only: make a new network to
+        change it)."""
+        return self._activation
+
+    @property
+    def output(self) -> str:
+        """str: the output layer's activation, as given (read-only)."""
+        return self._output_activation
+
+    @property
+    def loss_name(self) -> str:
+        """str: the loss given as `loss` (read-only; the method `loss` computes it)."""
+        return self._loss_name
+
+    @property
     def sizes(self) -> tuple[int, ...]:
         """tuple of int: the layer widths from inputs to outputs, as given."""
         return self._sizes
@@ -310,6 +324,10 @@ class Network:
     def __setstate__(self, state: dict[str, Any]) -> None:
         # unpickled arrays are NumPy's own allocations: the parameters aligned again, as
         # __init__ makes them (bpcore/_layout.py's ALIGNMENT says why)
+        for old, new in (("activation", "_activation"), ("output", "_output_activation"),
+                         ("loss_name", "_loss_name")):  # pickled before they were read-only
+            if old in state:
+                state[new] = state.pop(old)
         self.__dict__.update(state)
         self._params = realigned(self._params)
 
@@ -1111,7 +1129,9 @@ class Network:
             Called as callback(epoch, loss) after every epoch, epochs counting from 1, with
             the epoch's training loss (``History.losses[-1]``; the validation loss is in
             ``History.val_losses``); returning True (any true value) stops training, None or
-            False goes on.
+            False goes on. A `step` with another kind of optimizer in it (or
+            `reset_optimizer`) makes the next epoch start the fit's optimizer afresh, as
+            between calls.
         progress : bool, default False
             Show the epochs and their loss (and validation loss) on stderr while training.
         validation_data : tuple (X_val, Y_val) or (X_val, Y_val, sample_weight_val), or None
@@ -1677,7 +1697,14 @@ class _FitRun(_Run):
         self.overflowed_state = False  # whether the last epoch overflowed the optimizer's state
 
     def train_rows(self, order: Indices) -> tuple[float, bool]:
-        network, state, settings = self.network, self.network._state, self.settings
+        network = self.network
+        if network._state.name != self.optimizer.name:
+            # a callback stepped with another kind of optimizer, or reset it: as for step,
+            # that kind starts afresh (its arrays would be read as this one's), at this rate
+            rate = self.settings[0]
+            self.settings = network._settings(self.optimizer)
+            self.settings[0] = rate
+        state, settings = network._state, self.settings
         state.refresh(settings)  # the scalar state, as a rollback may have restored it
         total = 0.0
         for start in range(0, len(order), self.chunk):

@@ -4,6 +4,7 @@ History.lrs (and in the steps taken), History.times, the optimizer state across 
 arguments refused before anything changes."""
 import math
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -250,6 +251,31 @@ def test_state_restarts_when_the_kind_changes(backend, assert_same_state, first,
     assert_same_state(net.get_state()["optimizer"], clean.get_state()["optimizer"])
     np.testing.assert_array_equal(parameters(net), parameters(clean))
     assert net.get_state()["optimizer"]["name"] == second
+
+
+@pytest.mark.parametrize("fitted, stepped", [("adam", "rprop"), ("rprop", "adam"),
+                                             ("sgd", "adam"), ("adam", "sgd")])
+def test_a_callback_stepping_with_another_kind_restarts_the_fits_state(
+        backend, assert_same_state, fitted, stepped):
+    # Adam's and Rprop's states are both two arrays: the fit's next epoch used to read the
+    # other kind's arrays as its own (a negative v, a file load refused) or fail in the kernel
+    X, Y = regression()
+    net, twin = regressor(), regressor()
+    options = {"shuffle": False, "batch_size": 5}
+
+    def callback(epoch, loss):
+        if epoch == 1:
+            net.step(X[:5], Y[:5], optimizer=KINDS[stepped])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a loss that rose: beside the point
+        net.fit(X, Y, epochs=2, optimizer=KINDS[fitted], callback=callback, **options)
+        twin.fit(X, Y, epochs=1, optimizer=KINDS[fitted], **options)
+        twin.step(X[:5], Y[:5], optimizer=KINDS[stepped])
+        twin.fit(X, Y, epochs=1, optimizer=KINDS[fitted], **options)
+    assert net.get_state()["optimizer"]["name"] == fitted
+    assert_same_state(net.get_state()["optimizer"], twin.get_state()["optimizer"])
+    np.testing.assert_array_equal(parameters(net), parameters(twin))
 
 
 def test_lbfgs_keeps_no_state(backend):

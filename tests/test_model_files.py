@@ -313,6 +313,21 @@ def test_save_refuses_optimizer_state_that_load_would_refuse(tmp_path):
     assert bpcore.load(tmp_path / "model.npz").sizes == (1, 1)
 
 
+def test_save_refuses_any_optimizer_state_load_would_refuse(tmp_path, monkeypatch):
+    # every check of load's, not only the finite one: a negative Adam v (once left by a fit
+    # whose callback stepped with Rprop) made a file that never loaded
+    net = bpcore.Network([2, 3, 1], seed=0)
+    net.step([[1.0, 2.0]], [[1.0]], optimizer=bpcore.Adam())
+    state = net.get_state()
+    state["optimizer"]["v"][0] = -1.0
+    monkeypatch.setattr(net, "get_state", lambda: state)
+    with pytest.raises(ValueError, match=r"^cannot save a network whose optimizer state load "
+                                         r"would refuse \(.*\['v'\] must hold numbers >= 0.*"
+                                         r"reset_optimizer\(\) drops the state$"):
+        net.save(tmp_path / "model.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
 # ---- files load must refuse -----------------------------------------------------------------
 
 def spoil(arrays, **changes):

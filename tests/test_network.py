@@ -320,6 +320,26 @@ def test_a_network_pickles_to_identical_predictions_and_training():
     np.testing.assert_array_equal(copy.predict(X), network.predict(X))
 
 
+def test_what_a_network_computes_is_read_only_and_old_pickles_still_load():
+    # the kernels' codes are made from these names once: setting one used to change what the
+    # network said it was (save, to_onnx) but not what it computed
+    X, _ = make_data()
+    network = bpcore.Network([3, 6, 1], activation="tanh", seed=3)
+    for name, value in (("activation", "relu"), ("output", "identity"), ("loss_name", "mae")):
+        with pytest.raises(AttributeError, match=name):
+            setattr(network, name, value)
+    assert (network.activation, network.output, network.loss_name) == ("tanh", "sigmoid", "mse")
+    # a network pickled when the three were plain attributes
+    state = dict(network.__dict__)
+    for old, new in (("activation", "_activation"), ("output", "_output_activation"),
+                     ("loss_name", "_loss_name")):
+        state[old] = state.pop(new)
+    old = bpcore.Network.__new__(bpcore.Network)
+    old.__setstate__(state)
+    assert repr(old) == repr(network)
+    np.testing.assert_array_equal(old.predict(X), network.predict(X))
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 # the compiled fast path keeps a small network's scratch on the stack and the GIL; a network
 # of over 512 units and 4096 parameters takes malloc'ed scratch and releases the GIL
