@@ -591,8 +591,16 @@ def _write_stdout(text: str) -> None:
 def _standardise(X: npt.NDArray[np.float64],
                  ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Mean and std of the columns of X; a constant column gets std 1 so it maps to 0."""
-    mean = X.mean(axis=0)
-    std = X.std(axis=0)
+    with np.errstate(over="ignore", under="ignore"):
+        mean, std = X.mean(axis=0), X.std(axis=0)
+    # columns of magnitudes near float64's limits: their squares overflow (std inf: a file
+    # predict refuses) or underflow (std 0: the column dropped); scaled to at most 1 first
+    scale = np.abs(X).max(axis=0, initial=0.0)
+    extreme = (scale > 1e100) | ((scale < 1e-100) & (scale > 0))
+    if extreme.any():
+        scaled = X[:, extreme] / scale[extreme]
+        mean[extreme] = scaled.mean(axis=0) * scale[extreme]
+        std[extreme] = scaled.std(axis=0) * scale[extreme]
     std[std == 0] = 1.0
     return mean, std
 

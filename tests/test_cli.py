@@ -259,6 +259,26 @@ def test_train_predict_regression(backend, tmp_path):
     assert np.abs(predicted - expected).max() < 0.5  # the target's std is about 3.6
 
 
+def test_columns_near_the_limits_of_float64_are_standardised_too(backend, tmp_path):
+    # the square of 1e200 overflows: the std was inf, a model predict refused; that of 1e-200
+    # underflows: std 0, taken for a constant column, and the feature was lost
+    scales = np.array([1e200, 1e-200, 1e200])
+    table = np.array(linear(), dtype=float) * scales
+    write_csv(tmp_path / "wide.csv", ["a", "b", "price"], table.tolist())
+    result = run(backend, tmp_path, "train", "wide.csv", "--target", "price", "--hidden", "",
+                 "--epochs", "40", "--quiet")
+    assert result.returncode == 0, result.stderr
+    _, extra = bpcore.io.load(tmp_path / "model.npz", with_extra=True)
+    for key in ("meta_std", "meta_target_std"):
+        assert np.isfinite(extra[key]).all() and (extra[key] != 1.0).all(), (key, extra[key])
+    fresh = np.array(linear(n=20, seed=3), dtype=float) * scales
+    write_csv(tmp_path / "fresh.csv", ["a", "b"], fresh[:, :2].tolist())
+    result = run(backend, tmp_path, "predict", "model.npz", "fresh.csv")
+    assert result.returncode == 0, result.stderr
+    predicted = np.array([float(row[0]) for row in read_csv(result.stdout)[1]])
+    assert np.abs(predicted / 1e200 - fresh[:, 2] / 1e200).max() < 0.5
+
+
 def test_integer_target_is_classes_unless_regression(backend, tmp_path):
     rows = [[f"{v:.3f}", str(int(v > 0) + 2 * int(v > 1))] for v in np.linspace(-2, 2, 60)]
     write_csv(tmp_path / "ints.csv", ["v", "level"], rows)
