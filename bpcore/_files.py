@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._layout import first_not_finite, layer_parameters
-from ._validation import checked_path
+from ._validation import SEPARATORS, checked_path
 from .optim import OptimizerState
 
 # Version 1: format_version, sizes, activation, output, loss, dtype, weights_<i>, biases_<i>.
@@ -164,6 +164,9 @@ def write_atomically(path: str | os.PathLike[str],
     ['out.csv']
     """
     path = checked_path(path)  # a bytes path too, as open() takes one (mkstemp needs one kind)
+    if not path or path.endswith(SEPARATORS):  # realpath drops the ending that open keeps
+        raise IsADirectoryError(errno.EISDIR, "names no file: the path is empty or ends in a "
+                                "separator, which names a folder", path)
     target = os.path.realpath(path)  # as open() does, write through a symbolic link
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):  # else mkstemp's error would name its temporary file

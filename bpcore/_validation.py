@@ -363,6 +363,10 @@ def refusing_signature(function: Callable[..., Any], *arguments: object) -> str 
     return None
 
 
+# what ends a folder's path: "model.npz/" names a folder, as open() reads it
+SEPARATORS = tuple(filter(None, (os.sep, os.altsep)))
+
+
 def checked_path(path: str | os.PathLike[str], name: str = "path") -> str:
     """`path` as a str (os.fsdecode: a bytes path too, as open() takes one); a TypeError
     naming the argument `name` for anything that is no path (os's own message names none)."""

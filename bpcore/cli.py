@@ -48,9 +48,9 @@ import numpy.typing as npt
 
 from . import _backend
 from ._command_line import report
-from ._spec import (DTYPES, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, LOSSES, OUTPUT_ACTIVATIONS,
-                    pairing_error)
-from ._validation import KEPT, RANGES, DivergenceError, check
+from ._spec import (DTYPES, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, LOSSES, MAX_WIDTH,
+                    OUTPUT_ACTIVATIONS, pairing_error)
+from ._validation import KEPT, RANGES, SEPARATORS, DivergenceError, check
 from ._version import __version__
 from .datasets import DataError, Table, load_digits, load_iris, read_table
 from .io import load, save
@@ -233,10 +233,14 @@ def _hidden_sizes(text: str) -> list[int]:
     if text.strip() == "":
         return []
     try:
-        return [_positive_int(part.strip()) for part in text.split(",")]
+        widths = [_positive_int(part.strip()) for part in text.split(",")]
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
             f"expected layer widths such as 32,16, got {text!r}") from None
+    if max(widths) > MAX_WIDTH:  # else Network's message would name sizes[i]
+        raise argparse.ArgumentTypeError(f"a layer width must be at most {MAX_WIDTH}, got "
+                                         f"{max(widths)}")
+    return widths
 
 
 class _ScheduleSpec(NamedTuple):
@@ -539,6 +543,11 @@ def _writable_target(path: str, what: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise CLIError(f"{what} {path} is a directory")
+    if not path:
+        raise CLIError(f"the {what}'s path is empty")
+    if path.endswith(SEPARATORS):
+        raise CLIError(f"{what} {path} ends in a separator, which names a folder; give the "
+                       f"path of a file")
     if not os.path.isdir(folder):
         raise CLIError(f"cannot write {what} {path}: folder {folder} does not exist")
     try:  # a folder without write permission, or on a read-only file system
@@ -1618,9 +1627,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader has gone (`bpcore info | head -1`): stop quietly, as a C tool would.
         _silence_stdout()
         return CLOSED_PIPE
-    except (CLIError, ValueError, OSError) as error:
+    except (CLIError, ValueError, OSError, MemoryError) as error:
         # ValueError covers DataError, bpcore.io's "not a model" and the network's own checks
-        # (DivergenceError included); OSError covers files that cannot be read or written.
+        # (DivergenceError included); OSError covers files that cannot be read or written;
+        # MemoryError a network (--hidden) or table too large for this machine.
         message = str(error) or type(error).__name__
         if isinstance(error, OSError) and error.filename is not None and error.strerror:
             message = f"{error.filename}: {error.strerror}"

@@ -160,6 +160,8 @@ def load(path: str | os.PathLike[str],
     ValueError
         If the file is not a bpcore model ("... is not a bpcore model file ...") or an entry
         is damaged, missing, inconsistent or not finite; the message names the entry.
+    MemoryError
+        If the network the file holds (with its optimizer state) does not fit in memory.
 
     Examples
     --------
@@ -214,6 +216,9 @@ def _load_from(file: BinaryIO, path: str,
                              for key in archive.files if key.startswith(EXTRA_PREFIX)}
     except ValueError:
         raise
+    except MemoryError as error:  # a valid file of a network too large for this machine
+        raise MemoryError(f"{path}: reading the model needs more memory than could be "
+                          f"allocated ({error})") from None
     except Exception as error:  # damaged zip members, bad headers, pickled objects ...
         raise ValueError(f"{path} is not a valid bpcore model file ({type(error).__name__}: "
                          f"{error})") from None

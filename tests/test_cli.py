@@ -259,6 +259,26 @@ def test_train_predict_regression(backend, tmp_path):
     assert np.abs(predicted - expected).max() < 0.5  # the target's std is about 3.6
 
 
+@pytest.mark.parametrize("options, fragment", [
+    (["--out", ""], "the model file's path is empty"),
+    (["--out", "model.npz/"], "model file model.npz/ ends in a separator, which names a folder"),
+    (["--hidden", "99999999"], "argument --hidden: a layer width must be at most 16777216, "
+                               "got 99999999"),
+    (["--hidden", "9999999,9999"], "sizes [2, 9999999, 9999, 1] make 100,020,009,997 "
+                                   "parameters (745 GiB as float64), more memory than could "
+                                   "be allocated")])
+def test_train_refuses_an_unwritable_out_or_an_impossible_network_before_training(
+        tmp_path, capsys, monkeypatch, options, fragment):
+    # an empty --out was refused after training, "model.npz/" wrote model.npz, a width past
+    # the kernels' limit was named sizes[1], and a network too large printed a traceback
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "prices.csv", ["a", "b", "price"], linear())
+    result = main_in_process(capsys, "train", "prices.csv", "--target", "price", *options)
+    assert_bad_input(result, fragment)
+    assert "epoch" not in result.stdout and "training loss" not in result.stdout
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["prices.csv"]
+
+
 def test_columns_near_the_limits_of_float64_are_standardised_too(backend, tmp_path):
     # the square of 1e200 overflows: the std was inf, a model predict refused; that of 1e-200
     # underflows: std 0, taken for a constant column, and the feature was lost

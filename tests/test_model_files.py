@@ -262,6 +262,16 @@ def test_save_onto_a_folder_names_the_folder_and_leaves_nothing(tmp_path):
     assert [path.name for path in tmp_path.iterdir()] == ["model.npz"]
 
 
+@pytest.mark.parametrize("name", ["model.npz/", ""])
+def test_save_to_a_path_naming_no_file_writes_nothing(tmp_path, monkeypatch, name):
+    # "model.npz/" names a folder, as open() reads it: the save wrote model.npz
+    monkeypatch.chdir(tmp_path)
+    net, _ = trained()
+    with pytest.raises(IsADirectoryError, match="the path is empty or ends in a separator"):
+        net.save(name)
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (POSIX)")
 def test_save_onto_a_pipe_refuses_and_leaves_the_pipe(tmp_path):
     # a named pipe (or a device such as /dev/null): the rename over it would put a regular
@@ -496,6 +506,21 @@ def good_entries(tmp_path_factory):
 
 
 BAD_IDS = list(bad_files({"weights_0": np.zeros((4, 3))}))
+
+
+def test_a_model_too_large_for_memory_is_a_memory_error_not_a_bad_file(tmp_path, monkeypatch):
+    # it was reported as "not a valid bpcore model file (MemoryError: ...)"
+    path = tmp_path / "model.npz"
+    bpcore.Network([3, 4, 2], seed=0).save(path)
+
+    def refuse(*args, **kwargs):
+        raise MemoryError("sizes [3, 4, 2] make 26 parameters, more memory than could be "
+                          "allocated")
+
+    monkeypatch.setattr(bpcore.io, "Network", refuse)
+    with pytest.raises(MemoryError, match=r"^.*model\.npz: reading the model needs more memory "
+                                          r"than could be allocated \(sizes \[3, 4, 2\]"):
+        bpcore.load(path)
 
 
 @pytest.mark.parametrize("case", BAD_IDS)
