@@ -117,6 +117,60 @@ def test_what_is_not_a_network_gets_a_reason(module, message):
     assert message in str(caught.value)
 
 
+class _Doubled(nn.Linear):
+    def forward(self, x):
+        return 2 * super().forward(x)
+
+
+class _Shifted(nn.Sequential):
+    def forward(self, x):
+        return super().forward(x) + 1
+
+
+class _Named(nn.Tanh):  # a subclass that computes what its base does converts
+    pass
+
+
+def _hooked(where, pre=False):
+    module = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Sequential(nn.Linear(3, 1)))
+    target = {"tanh": module[1], "linear": module[0], "inner": module[2]}[where]
+    if pre:
+        target.register_forward_pre_hook(lambda mod, inputs: tuple(2 * x for x in inputs))
+    else:
+        target.register_forward_hook(lambda mod, inputs, output: 2 * output)
+    return module
+
+
+@pytest.mark.parametrize("module, message", [
+    (lambda: nn.Sequential(_Doubled(2, 3), nn.Tanh()), "module 0 (_Doubled) overrides "
+                                                       "Linear.forward"),
+    (lambda: _Shifted(nn.Linear(2, 3)), "the module (_Shifted) overrides Sequential.forward"),
+    (lambda: nn.Sequential(nn.Linear(2, 3), _Shifted(nn.Tanh())),
+     "module 1 (_Shifted) overrides Sequential.forward"),
+    (lambda: _hooked("tanh"), "module 1 (Tanh) has forward hooks"),
+    (lambda: _hooked("linear", pre=True), "module 0 (Linear) has forward hooks"),
+    (lambda: _hooked("inner"), "module 2 (Sequential) has forward hooks"),
+])
+def test_a_module_computing_other_than_torchs_layers_is_refused(module, message):
+    # the conversion reads only the parameters: these modules' outputs differ from them
+    module = module()
+    with pytest.raises(ValueError, match="not a torch.nn.Sequential of Linear layers") as caught:
+        bpcore.convert.from_torch(module)
+    assert message in str(caught.value)
+
+
+def test_hooks_registered_for_every_module_are_refused_and_plain_subclasses_convert():
+    module = nn.Sequential(nn.Linear(2, 3, dtype=torch.float64), _Named())
+    handle = torch.nn.modules.module.register_module_forward_hook(lambda m, i, o: 2 * o)
+    try:
+        with pytest.raises(ValueError, match="forward hooks are registered for every module"):
+            bpcore.convert.from_torch(module)
+    finally:
+        handle.remove()
+    X = np.random.default_rng(0).normal(size=(5, 2))
+    close(bpcore.convert.from_torch(module).predict(X), torch_outputs(module, X), "float64")
+
+
 def test_non_finite_weights_are_refused():
     module = nn.Sequential(nn.Linear(2, 1, dtype=torch.float64))
     with torch.no_grad():

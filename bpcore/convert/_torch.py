@@ -118,6 +118,30 @@ def _activation_name(module: Any, nn: Any, where: str) -> str | None:
                      f"Sigmoid, Tanh, ReLU, LeakyReLU, Softmax, Identity or Dropout")
 
 
+def _computes_as_torch(module: Any, torch: Any, where: str) -> None:
+    """Refuse a module whose output is not its torch class's: a subclass that overrides
+    forward, or forward hooks (its own, or registered for every module), which can change
+    the output: the conversion reads only the parameters."""
+    nn = torch.nn
+    for base in (nn.Sequential, nn.Linear, nn.Identity, nn.Dropout, nn.Sigmoid, nn.Tanh,
+                 nn.ReLU, nn.LeakyReLU, nn.Softmax):
+        if isinstance(module, base):
+            if type(module).forward is not base.forward:
+                raise ValueError(f"{_SOURCE}: {where} ({type(module).__name__}) overrides "
+                                 f"{base.__name__}.forward; only torch's own layers convert")
+            break
+    hooks = [getattr(module, name, None) for name in ("_forward_hooks", "_forward_pre_hooks")]
+    shared = [getattr(torch.nn.modules.module, name, None)
+              for name in ("_global_forward_hooks", "_global_forward_pre_hooks")]
+    if any(hooks):
+        raise ValueError(f"{_SOURCE}: {where} ({type(module).__name__}) has forward hooks, "
+                         f"which can change its output; remove them to convert it")
+    if any(shared):
+        raise ValueError(f"{_SOURCE}: forward hooks are registered for every module "
+                         f"(torch.nn.modules.module.register_module_forward_hook), which can "
+                         f"change the output; remove them to convert")
+
+
 def from_torch(module: Any) -> Network:
     """A Network equivalent to a ``torch.nn.Sequential`` of Linear layers and activations.
 
@@ -147,7 +171,8 @@ def from_torch(module: Any) -> Network:
     ValueError
         If it holds another kind of module, two activations in a row, Linear layers whose
         shapes do not chain or of different or unsupported dtypes, hidden layers with
-        different activations, or non-finite parameters.
+        different activations, or non-finite parameters; or if a module's output may not be
+        its torch class's (a subclass overriding forward, forward hooks).
     ImportError
         If PyTorch is not installed.
 
@@ -164,6 +189,7 @@ def from_torch(module: Any) -> Network:
     nn = torch.nn
     if not isinstance(module, nn.Sequential):
         raise TypeError(f"module must be a torch.nn.Sequential, got {type(module).__name__}")
+    _computes_as_torch(module, torch, "the module")
     weights: list[Any] = []
     biases: list[Any] = []
     activations: list[str] = []
@@ -174,6 +200,7 @@ def from_torch(module: Any) -> Network:
         items = []
         for name, child in sequential.named_children():
             if isinstance(child, nn.Sequential):
+                _computes_as_torch(child, torch, f"module {prefix}{name}")
                 items += flat(child, f"{prefix}{name}.")
             else:
                 items.append((f"module {prefix}{name}", child))
@@ -201,8 +228,10 @@ def from_torch(module: Any) -> Network:
             dtypes.add(weights[-1].dtype.name)
             biases.append(np.zeros(weights[-1].shape[0], dtype=weights[-1].dtype)
                           if child.bias is None else array(child.bias, where))
+            _computes_as_torch(child, torch, where)  # after a lazy layer's own message
             continue
         name = _activation_name(child, nn, where)
+        _computes_as_torch(child, torch, where)
         if name is None:
             continue
         if not weights:
