@@ -99,8 +99,8 @@ def as_samples(values: npt.ArrayLike, name: str, width: int,
     given_shape = array.shape if given_shape is None else given_shape
     kind = array.dtype.kind
     if kind not in "iuf":
-        what = {"b": "booleans", "c": "complex numbers", "U": "strings",
-                "S": "bytes"}.get(kind, f"dtype {array.dtype}")
+        what = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes",
+                "M": "dates and times", "m": "time spans"}.get(kind, "values")
         remedy = f": {name}.astype(float) makes them 0 and 1" if kind == "b" else ""
         raise TypeError(f"{name} must hold real numbers (int or float), got {what} "
                         f"(dtype {array.dtype}){remedy}")
@@ -280,14 +280,18 @@ def as_real(value: object, name: str, low: float, high: float = np.inf, low_open
     if type(value) is not float and (isinstance(value, bool)
                                      or not isinstance(value, numbers.Real)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    too_low = value <= low if low_open else value < low
-    too_high = value >= high if high_open else value > high
-    if not math.isfinite(value) or too_low or too_high:
-        interval = (("(" if low_open else "[") + f"{low:g}, " + f"{high:g}"
-                    + (")" if high_open or high == np.inf else "]"))
-        raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
-    return value
+    interval = (("(" if low_open else "[") + f"{low:g}, " + f"{high:g}"
+                + (")" if high_open or high == np.inf else "]"))
+    try:
+        number = float(value)
+    except OverflowError:  # an int or Fraction past float's range: 10**400
+        raise ValueError(f"{name} must be a finite number in {interval}, got a value "
+                         f"of type {type(value).__name__} beyond float64's range") from None
+    too_low = number <= low if low_open else number < low
+    too_high = number >= high if high_open else number > high
+    if not math.isfinite(number) or too_low or too_high:
+        raise ValueError(f"{name} must be a finite number in {interval}, got {number!r}")
+    return number
 
 
 class Range(NamedTuple):

@@ -23,7 +23,7 @@ from ._spec import (ACTIVATIONS, DTYPES, HIDDEN_ACTIVATIONS, LOSSES, MAX_LAYERS,
 from ._validation import (KEPT, DivergenceError, as_int, as_read, as_samples, as_targets,
                           check, choice, dense, real_array, refusing_signature)
 from .explain import Explanation, Factor, chain_rule
-from .optim import LBFGS, SGD, Optimizer, OptimizerState, Rprop
+from .optim import LBFGS, SGD, Adam, Optimizer, OptimizerState, Rprop
 from .schedules import ReduceOnPlateau
 from .training import History, Watch, minimize, rate_advice, split_rows, train
 
@@ -107,11 +107,20 @@ def _check_callback(callback: object) -> None:
                         f"{callback!r} with parameters {refused}")
 
 
+def _shrinking_decay(optimizer: Optimizer) -> float:
+    """The weight decay that multiplies the weights by 1 - lr * weight_decay each step (SGD's,
+    AdamW's), which a divergence's advice weighs; 0 for the others."""
+    if isinstance(optimizer, SGD) or (isinstance(optimizer, Adam) and optimizer.decoupled):
+        return optimizer.weight_decay
+    return 0.0
+
+
 def _smaller_step(optimizer: Optimizer) -> str:
     """What a step's divergence advises, as fit's does: a smaller rate, and less momentum.
     step and train_epoch refuse a schedule for lr before any step, so it is a number here."""
     return rate_advice(cast(float, optimizer.lr),
-                       optimizer.momentum if isinstance(optimizer, SGD) else 0.0)
+                       optimizer.momentum if isinstance(optimizer, SGD) else 0.0,
+                       _shrinking_decay(optimizer))
 
 
 class Network:
@@ -1297,7 +1306,8 @@ class Network:
                          rng=self._rng, tol=tol, patience=patience, callback=callback,
                          reporter=reporter, validation=validation, watch=watch,
                          restore_best=restore_best, plateau=plateau, advice=advice,
-                         momentum=chosen.momentum if isinstance(chosen, SGD) else 0.0)
+                         momentum=chosen.momentum if isinstance(chosen, SGD) else 0.0,
+                         weight_decay=_shrinking_decay(chosen))
         except DivergenceError as diverged:
             # the parameters are back where the diverged epoch started; every whole epoch
             # ends finite, so non-finite ones are where the call started

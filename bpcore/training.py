@@ -130,7 +130,8 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
           reporter: _Reporter | None = None,
           validation: Validation | None = None, watch: Watch = "epoch",
           restore_best: bool = False, plateau: ReduceOnPlateau | None = None,
-          advice: str | None = None, momentum: float = 0.0) -> History:
+          advice: str | None = None, momentum: float = 0.0,
+          weight_decay: float = 0.0) -> History:
     """Train on X, Y for up to `epochs` epochs through `trainer`: the loop behind
     `Network.fit`.
 
@@ -186,6 +187,8 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
         than the epoch's, and less momentum where `momentum` (the optimizer's) is not 0.
     momentum : float, default 0.0
         The optimizer's momentum, for that advice.
+    weight_decay : float, default 0.0
+        The optimizer's weight decay, for that advice.
 
     Returns
     -------
@@ -243,7 +246,8 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
     rules = _Rules(trainer, tol, patience, callback, reporter, validation, watch,
                    restore_best, plateau, history)
     try:
-        _epochs(trainer, X, epochs, lr, shuffle, rng, rules, advice, momentum)
+        _epochs(trainer, X, epochs, lr, shuffle, rng, rules,
+                advice, momentum, weight_decay)
     except DivergenceError as error:
         error.history = history  # the epochs before the one that diverged
         raise
@@ -258,8 +262,8 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
     if history.epochs > 1 and history.losses[-1] > history.losses[0]:
         warnings.warn(f"training ended with a loss ({history.losses[-1]:.4g}) above the "
                       f"first epoch's ({history.losses[0]:.4g}); try "
-                      f"{advice or rate_advice(history.lrs[-1], momentum)}", RuntimeWarning,
-                      stacklevel=3)
+                      f"{advice or rate_advice(history.lrs[-1], momentum, weight_decay)}",
+                      RuntimeWarning, stacklevel=3)
     return history
 
 
@@ -331,9 +335,10 @@ class _Rules:
             history.best_epoch, history.best_loss = self.best_epoch, self.best_loss
 
 
-def rate_advice(rate: float, momentum: float = 0.0) -> str:
-    """What a divergence advises: a learning rate smaller than `rate`, and less momentum
-    where the optimizer has some (fit's epochs here, and Network's one-call steps).
+def rate_advice(rate: float, momentum: float = 0.0, weight_decay: float = 0.0) -> str:
+    """What a divergence advises: a learning rate smaller than `rate`, less momentum where
+    the optimizer has some, and a smaller weight decay where rate * weight_decay passes 1
+    (fit's epochs here, and Network's one-call steps).
 
     Parameters
     ----------
@@ -341,6 +346,8 @@ def rate_advice(rate: float, momentum: float = 0.0) -> str:
         The learning rate the diverged epoch or step ran with.
     momentum : float, default 0.0
         The optimizer's momentum; 0 for none (and for optimizers without one).
+    weight_decay : float, default 0.0
+        The optimizer's weight decay.
 
     Returns
     -------
@@ -354,9 +361,17 @@ def rate_advice(rate: float, momentum: float = 0.0) -> str:
     'a learning rate smaller than lr=0.5'
     >>> rate_advice(0.01, momentum=0.9)
     'a learning rate smaller than lr=0.01, or less momentum than momentum=0.9'
+    >>> rate_advice(0.1, weight_decay=30.0)
+    'a weight_decay smaller than 30 (lr * weight_decay is 3: past 2 the decay alone makes \
+the weights grow), or a learning rate smaller than lr=0.1'
     """
     less = f", or less momentum than momentum={momentum:g}" if momentum else ""
-    return f"a learning rate smaller than lr={rate:g}{less}"
+    advice = f"a learning rate smaller than lr={rate:g}{less}"
+    if rate * weight_decay > 1:  # W *= 1 - lr * weight_decay, before the gradient's part
+        advice = (f"a weight_decay smaller than {weight_decay:g} (lr * weight_decay is "
+                  f"{rate * weight_decay:g}: past 2 the decay alone makes the weights grow), "
+                  f"or {advice}")
+    return advice
 
 
 def _stops(answer: object) -> bool:
@@ -388,7 +403,7 @@ def _rewind(rng: np.random.Generator, start: Mapping[str, Any] | None, epochs: i
 
 def _epochs(trainer: _Trainer, X: Floats, epochs: int, lr: float | Callable[[int], float],
             shuffle: bool, rng: np.random.Generator, rules: _Rules,
-            advice: str | None, momentum: float) -> None:
+            advice: str | None, momentum: float, weight_decay: float) -> None:
     """The epochs of `train`, recorded through `rules` once each is whole and finite."""
     n = X.shape[0]
     history = rules.history
@@ -409,7 +424,7 @@ def _epochs(trainer: _Trainer, X: Floats, epochs: int, lr: float | Callable[[int
                 _rewind(rng, start, epoch - 1)
                 raise DivergenceError(
                     f"training diverged in epoch {epoch} (loss {loss}); {KEPT}; try "
-                    f"{advice or rate_advice(rate, momentum)}")
+                    f"{advice or rate_advice(rate, momentum, weight_decay)}")
             history.lrs.append(rate)
             stop = rules.end_epoch(epoch, loss)
         except KeyboardInterrupt:

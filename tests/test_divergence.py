@@ -134,6 +134,24 @@ def test_every_step_divergence_message_suggests_a_smaller_learning_rate():
     assert "learning rate smaller than lr=1e+06" in str(info.value)
 
 
+@pytest.mark.parametrize("optimizer, named", [
+    (bpcore.SGD(lr=0.1, weight_decay=1e308), True),
+    (bpcore.SGD(lr=0.1, momentum=0.5, weight_decay=1e308), True),
+    (bpcore.Adam(lr=0.1, weight_decay=1e308, decoupled=True), True),
+    (bpcore.SGD(lr=1e6), False)])
+def test_a_divergence_from_the_weight_decay_names_it(optimizer, named):
+    # W *= 1 - lr * weight_decay each step: past 2 that alone grows the weights, whatever the
+    # data; the advice named only the learning rate
+    X, Y = data()
+    advice = "a weight_decay smaller than 1e+308 (lr * weight_decay is 1e+307: past 2 the decay"
+    for call in (lambda net: [net.step(X, Y, optimizer=optimizer) for _ in range(1000)],
+                 lambda net: net.fit(X, Y, epochs=50, optimizer=optimizer)):
+        with pytest.raises(bpcore.DivergenceError) as info:
+            call(network())
+        assert (advice in str(info.value)) == named, str(info.value)
+        assert f"learning rate smaller than lr={optimizer.lr:g}" in str(info.value)
+
+
 def test_float32_divergence_is_caught_too():
     X, Y = data()
     net = bpcore.Network([3, 4, 1], activation="identity", output="identity", dtype="float32",

@@ -125,7 +125,7 @@ CASES = [
     ("X bytes", lambda: network().predict(np.array([[b"1", b"2", b"3"]])), TypeError, r"X must hold real numbers.*bytes"),
     ("X complex", lambda: network().predict(X + 1j), TypeError, r"X must hold real numbers.*complex"),
     ("X bool", lambda: network().predict(X > 0), TypeError, r"X must hold real numbers \(int or float\), got booleans \(dtype bool\): X\.astype\(float\) makes them 0 and 1$"),
-    ("X datetime", lambda: network().predict(np.zeros((1, 3), dtype="datetime64[s]")), TypeError, r"X must hold real numbers"),
+    ("X datetime", lambda: network().predict(np.zeros((1, 3), dtype="datetime64[s]")), TypeError, r"^X must hold real numbers \(int or float\), got dates and times \(dtype datetime64\[s\]\)$"),
     ("Y object", lambda: network().loss(X, np.where(Y > 0, None, Y).astype(object)), TypeError, r"^Y must hold real numbers \(int or float\), got Python objects \(dtype object\): Y\[\d, \d\] is None$"),
     ("Y strings", lambda: network().fit(X, Y.astype(str), epochs=1), TypeError, r"Y must hold real numbers"),
     ("Y complex", lambda: network().step(X, Y + 0j, lr=0.1), TypeError, r"Y must hold real numbers"),
@@ -138,6 +138,9 @@ CASES = [
     ("lr negative", fit(lr=-0.1), ValueError, r"lr must be"),
     ("lr nan", fit(lr=float("nan")), ValueError, r"lr must be"),
     ("lr inf", step(lr=float("inf")), ValueError, r"lr must be"),
+    # past float's range: float() raised a bare OverflowError
+    ("lr an int past float", fit(lr=10**400), ValueError, r"^lr must be a finite number in \(0, inf\), got a value of type int beyond float64's range$"),
+    ("weight_decay a Fraction past float", step(weight_decay=fractions.Fraction(-(10**400))), ValueError, r"^weight_decay must be a finite number in \[0, inf\), got a value of type Fraction beyond float64's range$"),
     ("lr string", fit(lr="0.1"), TypeError, r"lr must be a real number"),
     ("lr None", step(lr=None), TypeError, r"lr, a learning rate, is needed unless an optimizer"),
     ("lr bool", fit(lr=True), TypeError, r"lr must be a real number"),
