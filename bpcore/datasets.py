@@ -12,7 +12,7 @@ import gzip
 import io
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 
 import numpy as np
@@ -117,8 +117,13 @@ class Table:
         except ValueError:
             shown = ", ".join(map(repr, self.columns[:12]))
             more = f", ... ({len(self.columns)} columns)" if len(self.columns) > 12 else ""
+            separator = next((mark for mark in (";", "\t", "|") if len(self.columns) == 1
+                              and mark in self.columns[0]), None)
+            hint = (f" (the header is one column: bpcore reads values separated by commas, "
+                    f"and this file seems to separate them by {separator!r})"
+                    if separator else "")
             raise DataError(f"{self.source}: no column named {name!r}; the columns are "
-                            f"{shown}{more}") from None
+                            f"{shown}{more}{hint}") from None
 
     def text(self, name: str) -> list[str]:
         """The cells of one column as a list of str, none of them empty.
@@ -210,6 +215,36 @@ class Table:
                         f"finite numbers")
 
 
+def _rows(text_file: Iterable[str], source: str) -> Iterator[tuple[int, int, list[str]]]:
+    """The CSV rows of text_file, each with the numbers of its first and last line. A quote
+    never closed is an error naming the line it opens on: csv takes the rest of the file
+    into that one value, and the rows after it were lost without a word. (Its strict mode
+    would catch that, but also refuse what it reads well, such as a space after a quote.)"""
+    raw: list[str] = []  # the lines of the row being read
+
+    def lines() -> Iterator[str]:
+        for line in text_file:
+            raw.append(line)
+            yield line
+
+    reader = csv.reader(lines())
+    last, pending = 0, None  # a row is given once the next is read: whether it is the last
+    for cells in reader:
+        if pending is not None:
+            yield pending
+        first, last = last + 1, reader.line_num
+        pending, text = (first, last, cells), "".join(raw)
+        raw.clear()
+    if pending is not None:
+        first, last, _ = pending
+        # the file ended inside quotes: the last row, over several lines, with an odd count
+        # of quote characters (a closed quoted value holds an even one, "" included)
+        if first != last and text.count('"') % 2:
+            raise DataError(f"{source}, line {first}: a quoted value that opens on this line "
+                            f"is never closed, so the rest of the file would be one value")
+        yield pending
+
+
 def parse_table(text_file: Iterable[str], source: str) -> Table:
     """Read an open text file as CSV: one header line, then rows as wide as the header.
 
@@ -244,9 +279,9 @@ def parse_table(text_file: Iterable[str], source: str) -> Table:
         ...
     bpcore.datasets.DataError: data.csv, line 3: 3 values, but the header has 2 columns
     """
-    reader = csv.reader(text_file)
+    rows_of = _rows(text_file, source)
     header = None
-    for cells in reader:
+    for _, _, cells in rows_of:
         if any(cell.strip() for cell in cells):
             header = [cell.strip() for cell in cells]
             break
@@ -254,20 +289,25 @@ def parse_table(text_file: Iterable[str], source: str) -> Table:
         raise DataError(f"{source} is empty (expected a header line and data rows)")
     for position, name in enumerate(header):
         if name == "":
+            index = ("; pandas' DataFrame.to_csv writes its index under an empty name: "
+                     "save with index=False" if position == 0 else "")
             raise DataError(f"{source}: the header has an empty column name (column "
-                            f"{position + 1})")
+                            f"{position + 1}){index}")
     duplicates = sorted({name for name in header if header.count(name) > 1})
     if duplicates:
         raise DataError(f"{source}: the header names column(s) {duplicates} more than once")
     rows, lines = [], []
-    for cells in reader:
+    for first, last, cells in rows_of:
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) != len(header):
-            raise DataError(f"{source}, line {reader.line_num}: {len(cells)} values, but the "
-                            f"header has {len(header)} columns")
+            where = (f"line {first}" if first == last else
+                     f"lines {first} to {last} (a quoted value there runs over lines)")
+            raise DataError(f"{source}, {where}: {len(cells)} "
+                            f"{'value' if len(cells) == 1 else 'values'}, but the header has "
+                            f"{len(header)} columns")
         rows.append([cell.strip() for cell in cells])
-        lines.append(reader.line_num)
+        lines.append(last)
     if not rows:
         raise DataError(f"{source} has a header but no data rows")
     return Table(header, rows, lines, source)

@@ -1129,7 +1129,7 @@ def trained(tmp_path, capsys):
                               "but the model expects 2; not the model's: 'z'"),
     ("model.npz", "renamed.csv", "lacks column 'y'"),
     ("model.npz", "text.csv", "text.csv, line 3: column 'y' must hold numbers, got 'high'"),
-    ("model.npz", "ragged.csv", "ragged.csv, line 2: 1 values"),
+    ("model.npz", "ragged.csv", "ragged.csv, line 2: 1 value,"),
 ])
 def test_predict_rejects_bad_input(backend, tmp_path, trained, model, data, fragment):
     files = {"good.csv": "x,y\n1,2\n", "empty.csv": "", "narrow.csv": "x\n1\n",

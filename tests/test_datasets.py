@@ -1,11 +1,12 @@
 """The bundled datasets and the checked CSV reader behind them and the command line."""
 import gzip
+import io
 from importlib import resources
 
 import numpy as np
 import pytest
 
-from bpcore.datasets import DataError, load_digits, load_iris, read_table
+from bpcore.datasets import DataError, load_digits, load_iris, parse_table, read_table
 
 
 def test_data_files_ship_inside_the_package():
@@ -69,14 +70,30 @@ def test_read_table_reads_gzip(tmp_path):
     ("", "is empty"),
     ("\n\n", "is empty"),
     ("a,b\n", "no data rows"),
-    ("a,b\n1,2\n3\n", "line 3: 1 values, but the header has 2 columns"),
+    ("a,b\n1,2\n3\n", "line 3: 1 value, but the header has 2 columns"),
     ("a,b\n1,2,3\n", "line 2: 3 values"),
     ("a,a\n1,2\n", "more than once"),
     ("a,\n1,2\n", "empty column name"),
+    (",a\n0,2\n", r"empty column name \(column 1\); pandas' DataFrame.to_csv writes its "
+                  r"index under an empty name: save with index=False$"),
+    # a quote never closed took the rest of the file into one value: rows lost unsaid
+    ("a,b\n1,2\n3,\"5 inch\n4,5\n6,7\n", r"line 3: a quoted value that opens on this line "
+                                        r"is never closed"),
+    ("a,b\n1,\"x\n2,3\n4\",5\n", r"lines 2 to 4 \(a quoted value there runs over lines\): "
+                                 r"3 values, but the header has 2 columns"),
 ])
 def test_read_table_rejects_malformed_files(tmp_path, text, message):
     with pytest.raises(DataError, match=message):
         read_table(write(tmp_path, "bad.csv", text))
+
+
+def test_quoted_values_over_lines_and_a_semicolon_file():
+    table = parse_table(io.StringIO('a,b\n1,"x\ny"\n"2",3\n'), "d.csv")
+    assert table.rows == [["1", "x\ny"], ["2", "3"]] and table.lines == [3, 4]
+    table = parse_table(io.StringIO("a;b;y\n1;2;3\n"), "d.csv")
+    with pytest.raises(DataError, match=r"no column named 'y'; the columns are 'a;b;y' \(the "
+                                        r"header is one column: .* separate them by ';'\)$"):
+        table.index("y")
 
 
 @pytest.mark.parametrize("cell, message", [
