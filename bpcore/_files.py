@@ -143,9 +143,11 @@ def write_atomically(path: str | os.PathLike[str],
     Raises
     ------
     ValueError
-        If `path` names something other than a regular file or folder (a device, a pipe).
+        If `path` names something other than a regular file or folder (a device, a pipe),
+        or leads through /dev or /proc (/dev/stdout: the file stdout goes to).
     OSError
-        If the file cannot be written or renamed. Whatever `write` raises (and anything
+        If the file cannot be written or renamed (IsADirectoryError for a folder, and for a
+        path that is empty or ends in a separator). Whatever `write` raises (and anything
         else, KeyboardInterrupt included) also propagates, after the temporary file is
         removed and `path` is left as it was.
 
@@ -164,20 +166,7 @@ def write_atomically(path: str | os.PathLike[str],
     ['out.csv']
     """
     path = checked_path(path)  # a bytes path too, as open() takes one (mkstemp needs one kind)
-    if not path or path.endswith(SEPARATORS):  # realpath drops the ending that open keeps
-        raise IsADirectoryError(errno.EISDIR, "names no file: the path is empty or ends in a "
-                                "separator, which names a folder", path)
-    target = os.path.realpath(path)  # as open() does, write through a symbolic link
-    folder = os.path.dirname(target)
-    if not os.path.isdir(folder):  # else mkstemp's error would name its temporary file
-        raise FileNotFoundError(errno.ENOENT, f"no folder {folder!r} to write into", path)
-    if os.path.isdir(target):  # else the rename's error would name the temporary file
-        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file to write", path)
-    if os.path.exists(target) and not os.path.isfile(target):
-        # a device (/dev/null), pipe or socket: the rename would replace it with a file
-        raise ValueError(f"{os.fsdecode(path)!r} is not a regular file (a device, pipe or "
-                         f"socket): bpcore writes whole files, which would replace it; "
-                         f"give the path of a file")
+    target, folder = writable_target(path)
     temporary = None
     try:
         try:
@@ -198,6 +187,47 @@ def write_atomically(path: str | os.PathLike[str],
             with contextlib.suppress(FileNotFoundError):  # renamed just before an interrupt
                 os.unlink(temporary)
         raise
+
+
+def writable_target(path: str) -> tuple[str, str]:
+    """The file `write_atomically` would replace for `path`, and its folder; the errors it
+    would raise for a path that names no file it can write (see its Raises), so that a
+    command can refuse such a path before any work."""
+    if not path or path.endswith(SEPARATORS):  # realpath drops the ending that open keeps
+        raise IsADirectoryError(errno.EISDIR, "names no file: the path is empty or ends in a "
+                                "separator, which names a folder", path)
+    if _through_the_system(path):
+        # /dev/stdout leads through /proc to the file stdout is redirected to: the rename
+        # would replace that file, and what the shell writes after it goes nowhere
+        raise ValueError(f"{path!r} leads to a device or a process's stream (/dev, /proc): "
+                         f"bpcore writes whole files, which would replace what it leads to; "
+                         f"give the path of a file")
+    target = os.path.realpath(path)  # as open() does, write through a symbolic link
+    folder = os.path.dirname(target)
+    if not os.path.isdir(folder):  # else mkstemp's error would name its temporary file
+        raise FileNotFoundError(errno.ENOENT, f"no folder {folder!r} to write into", path)
+    if os.path.isdir(target):  # else the rename's error would name the temporary file
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file to write", path)
+    if os.path.exists(target) and not os.path.isfile(target):
+        # a device (/dev/null), pipe or socket: the rename would replace it with a file
+        raise ValueError(f"{path!r} is not a regular file (a device, pipe or socket): bpcore "
+                         f"writes whole files, which would replace it; give the path of a "
+                         f"file")
+    return target, folder
+
+
+def _through_the_system(path: str) -> bool:
+    """Whether `path`, or a symbolic link on its way, lies under /dev or /proc (POSIX)."""
+    if os.name != "posix":
+        return False
+    for _ in range(40):  # as many links as the kernel follows
+        path = os.path.abspath(path)
+        if path.startswith(("/dev/", "/proc/")):
+            return True
+        if not os.path.islink(path):
+            return False
+        path = os.path.join(os.path.dirname(path), os.readlink(path))
+    return False
 
 
 def check_extra(extra: Mapping[str, npt.ArrayLike]) -> dict[str, npt.NDArray[Any]]:

@@ -53,6 +53,7 @@ from ._spec import (DTYPES, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, LOSSES, MAX_WIDTH,
 from ._validation import KEPT, RANGES, SEPARATORS, DivergenceError, check
 from ._version import __version__
 from .datasets import DataError, Table, load_digits, load_iris, read_table
+from ._files import writable_target
 from .io import load, save
 from .network import Network
 from .optim import SGD, Adam, Optimizer, Rprop
@@ -548,6 +549,12 @@ def _writable_target(path: str, what: str) -> None:
     if path.endswith(SEPARATORS):
         raise CLIError(f"{what} {path} ends in a separator, which names a folder; give the "
                        f"path of a file")
+    try:  # a device (/dev/null), a pipe, /dev/stdout: what the write itself would refuse
+        writable_target(path)
+    except ValueError as error:
+        raise CLIError(f"{what}: {error}") from None
+    except OSError:
+        pass  # a missing folder: said below, in the command's words
     if not os.path.isdir(folder):
         raise CLIError(f"cannot write {what} {path}: folder {folder} does not exist")
     try:  # a folder without write permission, or on a read-only file system
@@ -1295,7 +1302,10 @@ def run_predict(args: argparse.Namespace) -> int:
     network, extra = _load_model(args.model)
     meta = _model_metadata(network, extra, args.model)
     if args.out is not None:
-        _writable_target(args.out, "output file")
+        try:
+            _writable_target(args.out, "output file")
+        except CLIError as error:
+            raise CLIError(f"{error} (without --out, predict writes to stdout)") from None
     table = read_table(args.data)
     target = meta.get("target")
     # the model's feature names, when it was trained from a CSV

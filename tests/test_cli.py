@@ -262,6 +262,8 @@ def test_train_predict_regression(backend, tmp_path):
 @pytest.mark.parametrize("options, fragment", [
     (["--out", ""], "the model file's path is empty"),
     (["--out", "model.npz/"], "model file model.npz/ ends in a separator, which names a folder"),
+    (["--out", "/dev/null"], "model file: '/dev/null' leads to a device or a process's "
+                             "stream"),
     (["--hidden", "99999999"], "argument --hidden: a layer width must be at most 16777216, "
                                "got 99999999"),
     (["--hidden", "9999999,9999"], "sizes [2, 9999999, 9999, 1] make 100,020,009,997 "
@@ -1143,6 +1145,15 @@ def test_predict_rejects_bad_input(backend, tmp_path, trained, model, data, frag
     assert result.stdout == ""
     assert not (tmp_path / "predictions.csv").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".bpcore-")]
+
+
+def test_predict_out_to_dev_stdout_is_refused_with_the_way_to_stdout(backend, tmp_path,
+                                                                     trained):
+    (tmp_path / "good.csv").write_text("x,y\n1,2\n")
+    result = run(backend, tmp_path, "predict", "model.npz", "good.csv", "--out", "/dev/stdout")
+    assert_bad_input(result, "output file: '/dev/stdout' leads to a device or a process's "
+                             "stream")
+    assert result.stderr.rstrip().endswith("(without --out, predict writes to stdout)")
 
 
 @pytest.mark.parametrize("args, victim", [

@@ -8,6 +8,8 @@ import pickle
 import signal
 import stat
 import struct
+import subprocess
+import sys
 import tracemalloc
 import warnings
 import zipfile
@@ -270,6 +272,29 @@ def test_save_to_a_path_naming_no_file_writes_nothing(tmp_path, monkeypatch, nam
     with pytest.raises(IsADirectoryError, match="the path is empty or ends in a separator"):
         net.save(name)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/fd"), reason="needs Linux's /proc")
+def test_save_through_dev_stdout_leaves_the_file_stdout_goes_to(tmp_path):
+    # /dev/stdout leads through /proc to the file a shell redirected stdout to: the rename
+    # replaced that file (a log, say), and the shell's later writes went to the deleted one
+    log = tmp_path / "log.txt"
+    log.write_text("before\n")
+    link = tmp_path / "out.npz"
+    link.symlink_to("/dev/stdout")
+    code = ("import sys, bpcore\n"
+            "for path in sys.argv[1:]:\n"
+            "    try:\n"
+            "        bpcore.Network([2, 1]).save(path)\n"
+            "    except ValueError as error:\n"
+            "        print(error, file=sys.stderr)\n")
+    with open(log, "a") as out:
+        result = subprocess.run([sys.executable, "-c", code, "/dev/stdout", str(link),
+                                 "/proc/self/fd/1"], stdout=out, stderr=subprocess.PIPE,
+                                text=True, timeout=60)
+    assert result.returncode == 0
+    assert result.stderr.count("leads to a device or a process's stream") == 3, result.stderr
+    assert log.read_text() == "before\n" and link.is_symlink()
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (POSIX)")
