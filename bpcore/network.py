@@ -1,6 +1,6 @@
 """The public Network: a thin layer over the kernels chosen in `_backend`.
 
-Notation (the reference article's): layer l has weights W[l] (n_out, n_in) and biases b[l];
+Notation (that of docs/mathematics.md): layer l has weights W[l] (n_out, n_in) and biases b[l];
 z[l] = W[l] a[l-1] + b[l], a[l] = f(z[l]), a[0] = x. Here `layer` counts weight matrices from
 0, so `weights[0]` maps the inputs to the first hidden layer. Samples are rows of X.
 """
@@ -1106,7 +1106,7 @@ class Network:
             SGD's learning rate, > 0, or a schedule lr(epoch) -> float, epochs counting
             from 1 (see `bpcore.schedules`).
         batch_size : int or None, default None
-            Samples per step. None is 1 (online learning, the article's SGD), except for
+            Samples per step. None is 1 (online learning: one step per sample), except for
             Rprop, a full-batch method, where it is all of them. The last batch of an epoch
             may be smaller; a batch_size of n_samples or more takes one full-batch step
             per epoch. L-BFGS always takes the whole data set.
@@ -1487,7 +1487,7 @@ class Network:
         n_out, n_in = self._sizes[layer + 1], self._sizes[layer]
         j, k = as_int(j, "j", 0), as_int(k, "k", 0)
         if j >= n_out or k >= n_in:
-            # W[layer + 1]: the article's numbering, which the printout's factor names use
+            # W[layer + 1]: docs/mathematics.md's numbering, which the printout's factor names use
             raise ValueError(f"(j, k) must index W[{layer + 1}] (weights[{layer}]) of shape "
                              f"({n_out}, {n_in}), got ({j}, {k})")
         A, D, grads, _ = self._backward(x, y)

@@ -55,8 +55,9 @@ print("a[3] =", activations[-1], " predict:", net.predict(x))
 # layer on the way back (each is a sum of the next layer's deltas times weights below 1,
 # times a sigmoid derivative of at most 1/4). The inputs have no delta and stay grey. Each
 # edge is a weight, drawn thicker the larger its magnitude. The weight of the tutorial,
-# ``weights[1][1, 1]``, is the orange edge: it goes from neuron 2 of the article's layer 2
-# (a[1]_1 in bpcore's 0-based indices) into neuron 2 of its layer 3 (a[2]_1), and its
+# ``weights[1][1, 1]``, is the orange edge: it goes from neuron 2 of layer 2, counting from 1
+# as the tutorial's walk does (a[1]_1 in bpcore's 0-based indices), into neuron 2 of layer 3
+# (a[2]_1), and its
 # gradient is the delta of the neuron it feeds times the activation it comes from.
 sizes = net.sizes
 columns = [np.full(width, float(column)) for column, width in enumerate(sizes)]
@@ -96,7 +97,7 @@ ax.annotate(f"w$_{{22}}$ of W$^2$ = {net.weights[1][1, 1]:.3f}\n"
             xy=(1.5, (rows[1][1] + rows[2][1]) / 2), xytext=(1.15, -2.65), fontsize=9,
             arrowprops={"arrowstyle": "->", "color": "tab:orange"})
 ax.set_xticks(range(len(sizes)),
-              [f"article's layer {column + 1}\nbpcore a[{column}]" for column in
+              [f"layer {column + 1} (from 1)\nbpcore a[{column}]" for column in
                range(len(sizes))])
 ax.set_yticks([])
 ax.set_xlim(-0.5, len(sizes) - 0.5)
