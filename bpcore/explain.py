@@ -87,10 +87,11 @@ def _pair(j: int, k: int) -> str:
 def chain_rule(activations: list[Floats], deltas: list[Floats], weights: list[Floats],
                gradient: float, y: Floats, functions: list[str], loss: str, layer: int, j: int,
                k: int) -> Explanation:
-    """The chain-rule factors of dC/dW[layer][j, k] for one sample: `Network.explain`.
+    """The chain-rule factors of the gradient of ``weights[layer][j, k]``: `Network.explain`.
 
-    In docs/mathematics.md's numbering `weights[layer]` is W[l] with l = layer + 1, and
-    a[0] = x.
+    For one sample. The factors are named in docs/mathematics.md's numbering, where
+    ``weights[layer]`` is W[l] with l = layer + 1 (layer=0 is W[1]) and a[0] = x; rows and
+    columns count from 0.
 
     Parameters
     ----------
@@ -109,7 +110,7 @@ def chain_rule(activations: list[Floats], deltas: list[Floats], weights: list[Fl
     loss : str
         The loss name.
     layer, j, k : int
-        Which weight: row j, column k of ``weights[layer]``.
+        Which weight: row j, column k of ``weights[layer]``, named W[layer + 1]_jk.
 
     Returns
     -------

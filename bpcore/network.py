@@ -1419,12 +1419,14 @@ class Network:
 
     def explain(self, x: npt.ArrayLike, y: npt.ArrayLike, layer: int, j: int,
                 k: int) -> Explanation:
-        """The chain-rule factors of dC/dW[layer][j, k] for one sample (x, y), and their product.
+        """The chain-rule factors of the gradient of ``weights[layer][j, k]`` for one sample.
 
-        In docs/mathematics.md's numbering, where a[0] = x and ``weights[layer]`` is W[l] with
-        l = layer + 1: dC/dW[l]_jk = dC/da[l]_j * da[l]_j/dz[l]_j * dz[l]_j/dW[l]_jk, where
-        dC/da[l]_j = sum_i W[l+1]_ij delta[l+1]_i for a hidden layer and a[l]_j - y_j for the
-        output under mse; for the fused losses the first two factors are one, a - y.
+        The factors are named in docs/mathematics.md's numbering, where a[0] = x and
+        ``weights[layer]`` is W[l] with l = layer + 1, so layer=0 is printed as W[1]; rows
+        and columns (j, k) count from 0 in both. The chain rule is dC/dW[l]_jk = dC/da[l]_j *
+        da[l]_j/dz[l]_j * dz[l]_j/dW[l]_jk, where dC/da[l]_j = sum_i W[l+1]_ij delta[l+1]_i
+        for a hidden layer and a[l]_j - y_j for the output under mse; for the fused losses
+        the first two factors are one, a - y.
 
         Parameters
         ----------
@@ -1433,7 +1435,8 @@ class Network:
         y : array_like of shape (n_out,), or a number when n_out is 1
             Its targets.
         layer : int
-            Which weight matrix: ``weights[layer]``, from 0 to ``len(sizes) - 2``.
+            Which weight matrix: ``weights[layer]``, from 0 to ``len(sizes) - 2``; the
+            printout calls it W[layer + 1].
         j : int
             Row of the weight: the unit it feeds, in [0, sizes[layer + 1]).
         k : int
