@@ -149,7 +149,7 @@ class Network:
         row of Y one-hot or probabilities summing to 1. "poisson" is the half Poisson
         deviance sum_j y_j log(y_j / a_j) - y_j + a_j (scikit-learn's), for counts or rates
         y >= 0; it needs ``output="exp"`` (and exp needs it). All three are computed from
-        the output's z (log-sum-exp, softplus, e^z - y z), so they never take log(0).
+        the output's z (softplus, log-sum-exp, e^z - y z), so they never take log(0).
     dtype : {"float32", "float64"} or the numpy dtype, default "float64"
         The type of the parameters and of all arithmetic; inputs are converted to it.
     seed : int, sequence of int, SeedSequence, BitGenerator, Generator or None, default None
