@@ -1104,7 +1104,8 @@ class Network:
             The most epochs to run (for L-BFGS, iterations, unless it sets max_iter).
         lr : float, callable or None, default None (0.1)
             SGD's learning rate, > 0, or a schedule lr(epoch) -> float, epochs counting
-            from 1 (see `bpcore.schedules`).
+            from 1 (see `bpcore.schedules`). The command line's ``bpcore train`` defaults
+            to 0.01 instead.
         batch_size : int or None, default None
             Samples per step. None is 1 (online learning: one step per sample), except for
             Rprop, a full-batch method, where it is all of them. The last batch of an epoch
