@@ -37,9 +37,8 @@ class DataError(ValueError):
 
     Examples
     --------
-    >>> import io
-    >>> from bpcore.datasets import DataError, parse_table
-    >>> table = parse_table(io.StringIO("x,y\\n1,2\\n3,oops\\n"), "data.csv")
+    >>> from bpcore.datasets import DataError, Table
+    >>> table = Table(["x", "y"], [["1", "2"], ["3", "oops"]], [2, 3], "data.csv")
     >>> try:
     ...     table.numeric(["x", "y"])
     ... except DataError as error:
@@ -54,8 +53,8 @@ class Table:
     """A CSV file's header and rows of stripped text cells, checked to be rectangular.
 
     `lines[i]` is the line number of `rows[i]` in the file, for error messages. Made by
-    `read_table` and ``parse_table``, which do the checking; ``len(table)`` is the number of
-    rows.
+    `read_table`, which does the checking (the constructor checks nothing); ``len(table)`` is
+    the number of rows.
 
     Parameters
     ----------
@@ -70,11 +69,10 @@ class Table:
 
     Examples
     --------
-    >>> import io
-    >>> from bpcore.datasets import parse_table
-    >>> table = parse_table(io.StringIO("x, y\\n1, 2\\n\\n3, 4\\n"), "data.csv")
-    >>> table.columns, table.rows, table.lines, len(table)
-    (['x', 'y'], [['1', '2'], ['3', '4']], [2, 4], 2)
+    >>> from bpcore.datasets import Table
+    >>> table = Table(["x", "y"], [["1", "2"], ["3", "4"]], [2, 4], "data.csv")
+    >>> len(table), table.index("y"), table.numeric(["y"]).ravel()
+    (2, 1, array([2., 4.]))
     """
 
     def __init__(self, columns: list[str], rows: list[list[str]], lines: list[int],
@@ -107,9 +105,8 @@ class Table:
 
         Examples
         --------
-        >>> import io
-        >>> from bpcore.datasets import parse_table
-        >>> parse_table(io.StringIO("x,y\\n1,2\\n"), "data.csv").index("y")
+        >>> from bpcore.datasets import Table
+        >>> Table(["x", "y"], [["1", "2"]], [2], "data.csv").index("y")
         1
         """
         try:
@@ -145,9 +142,9 @@ class Table:
 
         Examples
         --------
-        >>> import io
-        >>> from bpcore.datasets import parse_table
-        >>> parse_table(io.StringIO("x,label\\n1,cat\\n2,dog\\n"), "data.csv").text("label")
+        >>> from bpcore.datasets import Table
+        >>> table = Table(["x", "label"], [["1", "cat"], ["2", "dog"]], [2, 3], "data.csv")
+        >>> table.text("label")
         ['cat', 'dog']
         """
         column = self.index(name)
@@ -179,9 +176,9 @@ class Table:
 
         Examples
         --------
-        >>> import io
-        >>> from bpcore.datasets import parse_table
-        >>> table = parse_table(io.StringIO("x,y,label\\n1,2.5,cat\\n3,4,dog\\n"), "data.csv")
+        >>> from bpcore.datasets import Table
+        >>> table = Table(["x", "y", "label"], [["1", "2.5", "cat"], ["3", "4", "dog"]], [2, 3],
+        ...               "data.csv")
         >>> table.numeric(["y", "x"])
         array([[2.5, 1. ],
                [4. , 3. ]])
@@ -316,8 +313,9 @@ def parse_table(text_file: Iterable[str], source: str) -> Table:
 def read_table(path: str | os.PathLike[str]) -> Table:
     """The CSV file at `path` (gzip-compressed if it ends in .gz) as a checked Table.
 
-    The file is read as UTF-8 (a byte-order mark is dropped); see ``parse_table`` for the
-    checks.
+    The file is read as UTF-8 (a byte-order mark is dropped) and as CSV: one header line,
+    then rows as wide as the header; blank lines are skipped and cells are stripped of
+    surrounding spaces.
 
     Parameters
     ----------
@@ -332,8 +330,9 @@ def read_table(path: str | os.PathLike[str]) -> Table:
     Raises
     ------
     DataError
-        If the file is missing, a directory, not UTF-8 text, not readable as CSV, or fails
-        ``parse_table``'s checks. A subclass of ValueError.
+        If the file is missing, a directory, not UTF-8 text or not readable as CSV; if it has
+        no header or no data row, an empty or repeated column name in the header, or a row
+        whose width differs from the header's. A subclass of ValueError.
 
     Examples
     --------
