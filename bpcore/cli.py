@@ -360,7 +360,7 @@ def build_parser() -> _Parser:
                     "stratified test split of 25%, and print the test accuracy, the time taken "
                     "and the backend used.")
     demo.add_argument("--dataset", choices=["digits", "iris"], default="digits",
-                      help="digits: 64-32-10 network; iris: the article's 4-4-4-3 shape "
+                      help="digits: 64-32-10 network; iris: a 4-4-4-3 network "
                            "(default: digits)")
     demo.add_argument("--epochs", type=_positive_int,
                       help=f"training epochs (default: digits {DEMOS['digits']['epochs']}, "
