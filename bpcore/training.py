@@ -259,9 +259,13 @@ def train(trainer: _Trainer, X: Floats, Y: Floats, *,
         raise KeyboardInterrupt(f"training interrupted {when}; the network keeps the "
                                 f"parameters {_kept(history.epochs)}") from None
     rules.finish()
-    if history.epochs > 1 and history.losses[-1] > history.losses[0]:
-        warnings.warn(f"training ended with a loss ({history.losses[-1]:.4g}) above the "
-                      f"first epoch's ({history.losses[0]:.4g}); try "
+    # the epoch whose parameters the model keeps: with restore_best, not always the last
+    kept = history.best_epoch or history.epochs
+    if kept > 1 and history.losses[kept - 1] > history.losses[0]:
+        ended = ("training ended with a loss" if kept == history.epochs else
+                 f"training kept epoch {kept}, with a loss")
+        warnings.warn(f"{ended} ({history.losses[kept - 1]:.4g}) above the first epoch's "
+                      f"({history.losses[0]:.4g}); try "
                       f"{advice or rate_advice(history.lrs[-1], momentum, weight_decay)}",
                       RuntimeWarning, stacklevel=3)
     return history

@@ -1,5 +1,6 @@
 """The training loop's validation, early stopping and best-state restore; optimizer objects;
 and the network's public state (get_state/set_state)."""
+import warnings
 from collections import Counter
 
 import numpy as np
@@ -109,6 +110,55 @@ def test_a_rising_loss_warns_at_the_callers_line():
     with pytest.warns(RuntimeWarning, match="smaller than lr") as caught:
         net.fit(X, 2 * X, epochs=5, lr=0.1, weight_decay=5.0)
     assert caught[0].filename == __file__
+
+
+class _Scripted:
+    """A model for bpcore.training.train whose epochs have the given training losses and
+    validation losses, one per epoch; its state is the number of the epoch it is at."""
+
+    def __init__(self, losses, val_losses):
+        self.losses, self.val_losses, self.epoch = losses, val_losses, 0
+
+    def train_rows(self, order):
+        self.epoch += 1
+        return self.losses[self.epoch - 1] * len(order), True
+
+    def set_rate(self, rate):
+        pass
+
+    def snapshot(self):
+        return self.epoch
+
+    def restore(self, saved):
+        self.epoch = saved
+
+    def loss(self, X, Y, weights=None):
+        return self.val_losses[self.epoch - 1]
+
+    def accuracy(self, X, Y, weights=None):
+        return None
+
+
+@pytest.mark.parametrize("val_losses, kept, warned", [
+    ([1.0, 0.4, 0.5, 0.9], 2, None),  # the last epoch's loss rose, but it is not kept
+    ([1.0, 0.9, 0.8, 0.7], 4, "training ended with a loss (0.9) above the first epoch's (0.5)"),
+    ([1.0, 2.0, 0.3, 0.9], 3, "training kept epoch 3, with a loss (0.7) above the first "
+                              "epoch's (0.5)")])
+def test_the_rising_loss_warning_looks_at_the_epoch_kept(val_losses, kept, warned):
+    # with restore_best it compared the last epoch's loss, not the kept one's (the CLI's
+    # --patience warned of a rise while the model it saved was 8 times better)
+    from bpcore.training import train
+    model = _Scripted([0.5, 0.3, 0.7, 0.9], val_losses)
+    X = np.zeros((4, 1))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = train(model, X, X, epochs=4, lr=0.1, shuffle=False,
+                        rng=np.random.default_rng(0), validation=(X, X), watch="validation",
+                        restore_best=True)
+    assert history.best_epoch == kept and model.epoch == kept
+    messages = [str(w.message) for w in caught]
+    assert (messages == []) if warned is None else (len(messages) == 1
+                                                    and messages[0].startswith(warned))
 
 
 @pytest.mark.parametrize("validation_data, error, message", [
