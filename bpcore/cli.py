@@ -1000,6 +1000,12 @@ def _sample_weights(table: Table, column: str) -> npt.NDArray[np.float64]:
     if not values.any():
         raise CLIError(f"{table.source}: the sample weight column {column!r} is all zero; "
                        f"some row needs a weight > 0")
+    with np.errstate(over="ignore"):
+        total = values.sum()
+    if not np.isfinite(total):  # numpy warned of the overflow, and the loss baselines were nan
+        raise CLIError(f"{table.source}: the sample weight column {column!r} sums past "
+                       f"float64's range; only the weights' ratios matter: divide them by "
+                       f"their largest, {values.max():g}")
     return values
 
 

@@ -197,6 +197,12 @@ class _BaseMLP(BaseEstimator):
             if (sample_weight < 0).any():
                 raise ValueError(f"sample_weight must be >= 0 in bpcore.sklearn, got "
                                  f"{sample_weight.min():g}")
+            with np.errstate(over="ignore"):
+                total = sample_weight.sum()
+            if not np.isfinite(total):  # the weighted losses' mean would be 0: no training
+                raise ValueError(f"sample_weight sums past float64's range; only the weights' "
+                                 f"ratios matter: divide them by their largest, "
+                                 f"{sample_weight.max():g}")
         X = np.ascontiguousarray(X.toarray() if hasattr(X, "toarray") else X, dtype=self.dtype)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         finite = np.ones(1, dtype=bool)  # float64 y: validated finite already

@@ -758,6 +758,9 @@ def test_train_refuses_bad_ignored_columns(backend, tmp_path, capsys, args, frag
     (["1", "heavy", "1"], [], "weights.csv, line 3: column 'w' must hold numbers, got 'heavy'"),
     (["1", "nan", "1"], [], "weights.csv, line 3: column 'w' holds 'nan'"),
     (["0", "0", "0"], [], "weights.csv: the sample weight column 'w' is all zero"),
+    (["1e308", "1e308", "1"], [], "weights.csv: the sample weight column 'w' sums past "
+                                  "float64's range; only the weights' ratios matter: divide "
+                                  "them by their largest, 1e+308"),
     (["1", "1", "1"], ["--sample-weight", "colour"],
      "--sample-weight colour names the target column"),
     (["1", "1", "1"], ["--sample-weight", "wt"], "weights.csv: no column named 'wt'"),

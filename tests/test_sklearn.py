@@ -198,6 +198,18 @@ def test_poisson_refuses_negative_targets():
     assert (fitted.predict(X) > 0).all()
 
 
+def test_sample_weights_summing_past_float64_are_refused():
+    # their mean weighted the losses by 0: the fit reported a loss of 0 and trained nothing
+    # (scikit-learn's sgd and adam raise a ValueError too, after training)
+    for ours, (X, y) in [(MLPRegressor, regression()), (MLPClassifier, classification())]:
+        weights = np.ones(len(X))
+        weights[:3] = 1e308
+        for solver in ("sgd", "adam", "lbfgs"):
+            with pytest.raises(ValueError, match=r"^sample_weight sums past float64's range; "
+                                                 r"only the weights' ratios matter"):
+                ours(solver=solver, max_iter=2).fit(X, y, sample_weight=weights)
+
+
 def test_negative_sample_weights_are_refused():
     """An intended difference: scikit-learn accepts negative weights; bpcore refuses them."""
     for ours, (X, y) in [(MLPRegressor, regression()), (MLPClassifier, classification())]:
