@@ -28,6 +28,7 @@ import contextlib
 import csv
 import difflib
 import errno
+import gzip
 import importlib
 import io
 import os
@@ -1385,8 +1386,13 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def _write_atomically(path: str, text: str) -> None:
+    """Write text as UTF-8, gzip-compressed when path ends in .gz (as read_table reads it;
+    mtime 0, so the same text makes the same bytes)."""
     from .io import write_atomically
-    write_atomically(path, lambda file: file.write(text.encode("utf-8")))
+    data = text.encode("utf-8")
+    if path.endswith(".gz"):
+        data = gzip.compress(data, mtime=0)
+    write_atomically(path, lambda file: file.write(data))
 
 
 # ---- export and import ----

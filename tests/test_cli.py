@@ -5,6 +5,7 @@ backend from BPCORE_BACKEND, so every test here takes the `backend` fixture and 
 Subprocesses run in tmp_path so the source tree next to the tests is never imported by accident.
 """
 import csv
+import gzip
 import io
 import os
 import signal
@@ -257,6 +258,11 @@ def test_train_predict_regression(backend, tmp_path):
     predicted = np.array([float(row[0]) for row in rows])
     expected = np.array([float(row[2]) for row in fresh])
     assert np.abs(predicted - expected).max() < 0.5  # the target's std is about 3.6
+    # a .gz output is gzip, as a .gz input is read (it was plain text under that name)
+    result = run(backend, tmp_path, "predict", "model.npz", "fresh.csv", "--out", "p.csv.gz")
+    assert result.returncode == 0, result.stderr
+    with gzip.open(tmp_path / "p.csv.gz", "rt", newline="") as file:
+        assert read_csv(file.read()) == (header, rows)
 
 
 @pytest.mark.parametrize("options, fragment", [
