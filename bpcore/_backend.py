@@ -44,9 +44,9 @@ def _why_not_compiled(error: ImportError) -> str:
                 f"module; run from another folder to use the installed bpcore, or build the "
                 f"checkout in place with `pip install -e \".[dev]\" --no-build-isolation` "
                 f"(after `pip install \"setuptools>=77\" \"cython>=3\" \"numpy>=2\"`)")
-    return ("this installation of bpcore has no compiled module (a pure-Python wheel, or a "
-            "build without a C compiler); reinstall it from source with a C compiler "
-            "(`pip install .` in a checkout)")
+    return ("this installation of bpcore has no compiled module (a pure-Python wheel, built "
+            "with BPCORE_PURE_PYTHON=1); reinstall it from source with a C compiler (`pip "
+            "install --no-binary bpcore bpcore`, or `pip install .` in a checkout)")
 
 
 class Kernels(Protocol):

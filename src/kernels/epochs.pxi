@@ -54,9 +54,7 @@ cdef inline bint first_transposed(Py_ssize_t optimizer, double* settings,
 
 cdef inline double machine_epsilon(const floating* params) noexcept nogil:
     # the parameters' dtype's epsilon (numpy.finfo(dtype).eps), by the fused type
-    if floating is float:
-        return 1.1920928955078125e-07
-    return 2.220446049250313e-16
+    return 1.1920928955078125e-07 if floating is float else 2.220446049250313e-16
 
 
 cdef inline Py_ssize_t decay_slot(Py_ssize_t optimizer) noexcept nogil:

@@ -272,7 +272,7 @@ cdef double batch_loss_sum(const floating* A_out, const floating* Z, const float
     cdef double total = 0.0, cost
     for s in range(n):
         cost = sample_loss(A_out + s * n_out, Z + s * n_out, Y + s * n_out, n_out, loss,
-                           NULL if lse == NULL else lse + s)
+                           <const double*>NULL if lse == NULL else lse + s)
         total += cost if weights == NULL else <double>weights[s] * cost
     return total
 
