@@ -155,6 +155,8 @@ def load(path: str | os.PathLike[str],
 
     Raises
     ------
+    TypeError
+        If `with_extra` is not True or False.
     OSError
         If the file cannot be opened (FileNotFoundError, IsADirectoryError, ...).
     ValueError
@@ -182,6 +184,12 @@ def load(path: str | os.PathLike[str],
     >>> folder.cleanup()
     """
     path = checked_path(path)
+    if not isinstance(with_extra, (bool, np.bool_)):  # "no" would count as true
+        raise TypeError(f"with_extra must be True or False, got {with_extra!r}")
+    if os.path.exists(path) and not os.path.isdir(path) and not os.path.isfile(path):
+        # a named pipe would block the open until a writer came; a device never ends
+        raise ValueError(f"{path} is not a bpcore model file (not a regular file: a device, "
+                         f"pipe or socket)")
     with open(path, "rb") as file:  # FileNotFoundError, IsADirectoryError ... as they are
         # open here, not by np.load, which leaves its file open when the archive is damaged
         return _load_from(file, path, with_extra)

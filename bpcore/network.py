@@ -1601,7 +1601,15 @@ class LayerViews(list):  # type: ignore[type-arg]
         if array.shape != view.shape:
             raise ValueError(f"{self._name}[{index}] must have shape {view.shape}, got an "
                              f"array of shape {array.shape}")
-        view[...] = array
+        with np.errstate(over="ignore", invalid="ignore"):
+            cast = array.astype(view.dtype)
+        if not np.isfinite(cast).all():  # predict would give NaN, and save refuse them
+            if np.isfinite(array).all():
+                raise ValueError(f"{self._name}[{index}] must hold numbers within "
+                                 f"{view.dtype}'s range, got {np.abs(array).max():g}")
+            raise ValueError(f"{self._name}[{index}] must hold finite numbers, got NaN or "
+                             f"infinity")
+        view[...] = cast
 
     def _fixed(self, *args: Any, **kwargs: Any) -> Any:
         """Refused: the list's length and order are the network's layers (append, extend,

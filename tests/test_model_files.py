@@ -548,6 +548,17 @@ def test_a_model_too_large_for_memory_is_a_memory_error_not_a_bad_file(tmp_path,
         bpcore.load(path)
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (POSIX)")
+def test_load_refuses_a_pipe_at_once_and_a_with_extra_that_is_not_a_bool(tmp_path):
+    # open() of a named pipe waits for a writer: load hung
+    os.mkfifo(tmp_path / "model.npz")
+    with pytest.raises(ValueError, match=r"is not a bpcore model file \(not a regular file"):
+        bpcore.load(tmp_path / "model.npz")
+    bpcore.Network([2, 1]).save(tmp_path / "real.npz")
+    with pytest.raises(TypeError, match=r"^with_extra must be True or False, got 'no'$"):
+        bpcore.io.load(tmp_path / "real.npz", with_extra="no")
+
+
 @pytest.mark.parametrize("case", BAD_IDS)
 def test_load_refuses_a_bad_file_with_value_error(case, tmp_path, tmp_path_factory):
     good = good_entries(tmp_path_factory)

@@ -705,6 +705,15 @@ def test_assigning_a_layer_writes_it_into_the_network():
     with pytest.raises(TypeError, match=r"^biases\[0\] must hold real numbers \(int or float\), "
                                         r"got strings \(dtype <U3\)$"):
         net.biases[0] = "abc"
+    # a NaN or infinity came out as NaN predictions, and only save refused it
+    with pytest.raises(ValueError, match=r"^weights\[1\] must hold finite numbers, got NaN or "
+                                         r"infinity$"):
+        net.weights[1] = [[1.0, np.inf, 0.0]]
+    small = bpcore.Network([2, 1], dtype="float32", seed=0)
+    with pytest.raises(ValueError, match=r"^biases\[0\] must hold numbers within float32's "
+                                         r"range, got 1e\+300$"):
+        small.biases[0] = [1e300]
+    assert np.isfinite(net.weights[1]).all() and np.isfinite(small.biases[0]).all()
     # the number of layers is the network's: changing the list's would change nothing
     for change in (lambda: net.weights.append(np.ones(3)), lambda: net.biases.pop(),
                    lambda: net.weights.insert(0, np.ones((3, 2))), lambda: net.biases.clear()):
