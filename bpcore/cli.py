@@ -1219,8 +1219,9 @@ def run_train(args: argparse.Namespace) -> int:
     # saturate at once) is caught here. Clearly above: a model that learnt nothing (strong
     # weight decay, labels of noise) ties with the mean, up to roundings and early stopping;
     # and by more than 1e-3: targets all alike make the mean's loss about 0, a good fit's not
-    rose = (optimizer.name != "lbfgs" and history.epochs > 1
-            and history.losses[-1] > history.losses[0])
+    kept = history.best_epoch or history.epochs  # the epoch whose parameters are saved
+    rose = (optimizer.name != "lbfgs" and kept > 1
+            and history.losses[kept - 1] > history.losses[0])
     constant = _constant_loss(network, X_train, Y_train, weights_train)
     if not training_loss <= 1.1 * constant + 1e-3 and not rose:
         # worse than the untrained network: a rate so large that the outputs saturated;
@@ -1335,7 +1336,8 @@ def run_predict(args: argparse.Namespace) -> int:
     if len(columns) != n_inputs:
         skipped = [f"{what} {name!r}" for what, name in not_features.items()
                    if name in table.columns]
-        present = [name for name in table.columns if name in ignored_columns]
+        present = [name for name in table.columns
+                   if name in ignored_columns and name not in not_features.values()]
         if present:
             skipped.append(f"the ignored {', '.join(map(repr, present))}")
         besides = f" (besides {_listing(skipped)})" if skipped else ""

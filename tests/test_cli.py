@@ -1156,6 +1156,14 @@ def test_predict_rejects_bad_input(backend, tmp_path, trained, model, data, frag
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".bpcore-")]
 
 
+def test_predict_names_the_target_once_when_it_is_also_ignored(backend, tmp_path, trained):
+    # it said "besides the target 'colour' and the ignored 'colour'"
+    (tmp_path / "wide.csv").write_text("x,y,z,colour\n1,2,3,red\n")
+    result = run(backend, tmp_path, "predict", "model.npz", "wide.csv", "--ignore", "colour")
+    assert_bad_input(result, "wide.csv has 3 feature columns (besides the target 'colour'), "
+                             "but the model expects 2; not the model's: 'z'")
+
+
 def test_predict_out_to_dev_stdout_is_refused_with_the_way_to_stdout(backend, tmp_path,
                                                                      trained):
     (tmp_path / "good.csv").write_text("x,y\n1,2\n")
