@@ -120,7 +120,17 @@ def extensions():
 
 
 class BuildExtensions(build_ext):
-    """build_ext that says, when the C compiler fails or is missing, what to do next."""
+    """build_ext that says, when the C compiler fails or is missing, what to do next, and
+    links without the run-time search path some Pythons' link command carries (pyenv's:
+    -Wl,-rpath,<its lib folder>): the modules need no library there, and a wheel must not
+    name a folder of the machine that built it."""
+
+    def build_extensions(self):
+        linker = getattr(self.compiler, "linker_so", None)
+        if linker:
+            self.compiler.linker_so = [part for part in linker
+                                       if not part.startswith(("-Wl,-rpath", "-Wl,-R"))]
+        super().build_extensions()
 
     def run(self):
         try:
