@@ -1219,9 +1219,9 @@ def run_train(args: argparse.Namespace) -> int:
     # saturate at once) is caught here. Clearly above: a model that learnt nothing (strong
     # weight decay, labels of noise) ties with the mean, up to roundings and early stopping;
     # and by more than 1e-3: targets all alike make the mean's loss about 0, a good fit's not
-    kept = history.best_epoch or history.epochs  # the epoch whose parameters are saved
-    rose = (optimizer.name != "lbfgs" and kept > 1
-            and history.losses[kept - 1] > history.losses[0])
+    saved = history.best_epoch or history.epochs  # the epoch whose parameters are saved
+    rose = (optimizer.name != "lbfgs" and saved > 1
+            and history.losses[saved - 1] > history.losses[0])
     constant = _constant_loss(network, X_train, Y_train, weights_train)
     if not training_loss <= 1.1 * constant + 1e-3 and not rose:
         # worse than the untrained network: a rate so large that the outputs saturated;
