@@ -126,10 +126,17 @@ class BuildExtensions(build_ext):
     name a folder of the machine that built it."""
 
     def build_extensions(self):
-        linker = getattr(self.compiler, "linker_so", None)
+        linker = list(getattr(self.compiler, "linker_so", None) or [])
+        kept, skip = [], False
+        for part in linker:
+            if skip:  # the folder of a two-part "-Wl,-rpath -Wl,<folder>"
+                skip = False
+            elif part in ("-Wl,-rpath", "-Wl,-R"):
+                skip = True
+            elif not part.startswith(("-Wl,-rpath,", "-Wl,-rpath=", "-Wl,-R")):
+                kept.append(part)
         if linker:
-            self.compiler.linker_so = [part for part in linker
-                                       if not part.startswith(("-Wl,-rpath", "-Wl,-R"))]
+            self.compiler.linker_so = kept
         super().build_extensions()
 
     def run(self):

@@ -217,15 +217,21 @@ def writable_target(path: str) -> tuple[str, str]:
 
 
 def _through_the_system(path: str) -> bool:
-    """Whether `path`, or a symbolic link on its way, lies under /dev or /proc (POSIX)."""
+    """Whether `path` leads, through symbolic links, into /proc or through a link that lies
+    in /dev (/dev/stdout, /dev/fd/1, /proc/self/fd/1: the file a stream goes to). Folders
+    are resolved as the kernel resolves them, the last part one link at a time; a plain file
+    or folder under /dev (/dev/shm) is not refused here. POSIX only."""
     if os.name != "posix":
         return False
     for _ in range(40):  # as many links as the kernel follows
-        path = os.path.abspath(path)
-        if path.startswith(("/dev/", "/proc/")):
+        head, tail = os.path.split(os.path.abspath(path))
+        path = os.path.join(os.path.realpath(head), tail)
+        if path.startswith("/proc/") or path == "/proc":
             return True
         if not os.path.islink(path):
             return False
+        if path.startswith("/dev/"):
+            return True
         path = os.path.join(os.path.dirname(path), os.readlink(path))
     return False
 

@@ -89,6 +89,12 @@ def dense(values: object, name: str) -> npt.NDArray[Any]:
     return array
 
 
+def kind_name(dtype: np.dtype[Any]) -> str:
+    """What an array of `dtype` that is not of real numbers holds, in words, for messages."""
+    return {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes",
+            "M": "dates and times", "m": "time spans"}.get(dtype.kind, "values")
+
+
 def as_samples(values: npt.ArrayLike, name: str, width: int,
                dtype: np.dtype[np.floating[Any]], columns: str = "feature",
                given_shape: tuple[int, ...] | None = None) -> tuple[Floats, bool]:
@@ -99,8 +105,7 @@ def as_samples(values: npt.ArrayLike, name: str, width: int,
     given_shape = array.shape if given_shape is None else given_shape
     kind = array.dtype.kind
     if kind not in "iuf":
-        what = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes",
-                "M": "dates and times", "m": "time spans"}.get(kind, "values")
+        what = kind_name(array.dtype)
         remedy = f": {name}.astype(float) makes them 0 and 1" if kind == "b" else ""
         raise TypeError(f"{name} must hold real numbers (int or float), got {what} "
                         f"(dtype {array.dtype}){remedy}")

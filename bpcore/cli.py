@@ -540,8 +540,9 @@ def build_parser() -> _Parser:
 
 # ---- shared helpers ----
 
-def _writable_target(path: str, what: str) -> None:
-    """Fail before any work if `path` cannot be written as a file."""
+def _writable_target(path: str, what: str, atomic: bool = True) -> None:
+    """Fail before any work if `path` cannot be written as a file (with `atomic`, as
+    `write_atomically` writes one: not through /dev/stdout, not over a device or pipe)."""
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise CLIError(f"{what} {path} is a directory")
@@ -551,7 +552,8 @@ def _writable_target(path: str, what: str) -> None:
         raise CLIError(f"{what} {path} ends in a separator, which names a folder; give the "
                        f"path of a file")
     try:  # a device (/dev/null), a pipe, /dev/stdout: what the write itself would refuse
-        writable_target(path)
+        if atomic:
+            writable_target(path)
     except ValueError as error:
         raise CLIError(f"{what}: {error}") from None
     except OSError:
@@ -744,7 +746,7 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.plot is not None:
         pyplot = _require_matplotlib()  # before training, not after
         _check_plot_format(args.plot)  # so it can never name the demo's inputs (.csv) either
-        _writable_target(args.plot, "plot")
+        _writable_target(args.plot, "plot", atomic=False)  # matplotlib writes it
     setting = DEMOS[args.dataset]
     epochs = args.epochs or setting["epochs"]
     X, labels = setting["load"]()

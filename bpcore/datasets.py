@@ -212,34 +212,38 @@ class Table:
                         f"finite numbers")
 
 
+_END = "\x00bpcore: the end of the file\x00"  # a line no CSV file holds, read after the last
+
+
 def _rows(text_file: Iterable[str], source: str) -> Iterator[tuple[int, int, list[str]]]:
     """The CSV rows of text_file, each with the numbers of its first and last line. A quote
-    never closed is an error naming the line it opens on: csv takes the rest of the file
-    into that one value, and the rows after it were lost without a word. (Its strict mode
-    would catch that, but also refuse what it reads well, such as a space after a quote.)"""
-    raw: list[str] = []  # the lines of the row being read
+    never closed is an error naming the row it is in: csv takes the rest of the file into
+    that one value, and the rows after it were lost without a word. A line is read after
+    the file's own: when it comes back inside a value, the file ended inside quotes. (csv's
+    strict mode would catch that, but also refuse what it reads well, such as a space after
+    a closing quote.)"""
 
     def lines() -> Iterator[str]:
-        for line in text_file:
-            raw.append(line)
-            yield line
+        yield from text_file
+        yield _END + "\n"
 
     reader = csv.reader(lines())
-    last, pending = 0, None  # a row is given once the next is read: whether it is the last
-    for cells in reader:
-        if pending is not None:
-            yield pending
-        first, last = last + 1, reader.line_num
-        pending, text = (first, last, cells), "".join(raw)
-        raw.clear()
-    if pending is not None:
-        first, last, _ = pending
-        # the file ended inside quotes: the last row, over several lines, with an odd count
-        # of quote characters (a closed quoted value holds an even one, "" included)
-        if first != last and text.count('"') % 2:
-            raise DataError(f"{source}, line {first}: a quoted value that opens on this line "
-                            f"is never closed, so the rest of the file would be one value")
-        yield pending
+    last = 0
+    swallowed = "which would take the rest of the file into one value"
+    try:
+        for cells in reader:
+            first = last + 1
+            if cells == [_END]:
+                return
+            if any(_END in cell for cell in cells):
+                raise DataError(f"{source}: the row that starts on line {first} holds a quoted "
+                                f"value that is never closed, {swallowed}")
+            last = reader.line_num
+            yield first, last, cells
+    except csv.Error as error:  # csv's limit on a value's length: an open quote, most likely
+        raise DataError(f"{source}: the row that starts on line {last + 1} cannot be read as "
+                        f"CSV ({error}): most likely a quoted value in it is never closed, "
+                        f"{swallowed}") from None
 
 
 def parse_table(text_file: Iterable[str], source: str) -> Table:

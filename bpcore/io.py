@@ -52,13 +52,15 @@ def save(network: Network, path: str | os.PathLike[str],
     Raises
     ------
     ValueError
-        If a name in `extra` does not start with ``"meta_"``, or the network's weights or
-        biases hold NaN or infinity (`load` would refuse the file); nothing is written.
+        If a name in `extra` does not start with ``"meta_"``, the network's weights or biases
+        hold NaN or infinity, or its optimizer's state is one `load` would refuse (it would
+        refuse the file); if `path` is a device, pipe or socket, or leads through /dev or
+        /proc (/dev/stdout: the file a stream goes to). Nothing is written.
     TypeError
         If a value in `extra` holds something other than numbers or strings.
     OSError
-        If the file cannot be written (e.g. `path` is a folder); no temporary file is left
-        behind.
+        If the file cannot be written (IsADirectoryError for a folder, and for a path that
+        is empty or ends in a separator); no temporary file is left behind.
 
     Warns
     -----
@@ -226,7 +228,7 @@ def _load_from(file: BinaryIO, path: str,
         raise
     except MemoryError as error:  # a valid file of a network too large for this machine
         raise MemoryError(f"{path}: reading the model needs more memory than could be "
-                          f"allocated ({error})") from None
+                          f"allocated" + (f" ({error})" if str(error) else "")) from None
     except Exception as error:  # damaged zip members, bad headers, pickled objects ...
         raise ValueError(f"{path} is not a valid bpcore model file ({type(error).__name__}: "
                          f"{error})") from None

@@ -21,7 +21,7 @@ from ._layout import (Floats, Indices, aligned_zeros, as_sizes, first_not_finite
 from ._spec import (ACTIVATIONS, DTYPES, HIDDEN_ACTIVATIONS, LOSSES, MAX_LAYERS, MAX_WIDTH,
                     OUTPUT_ACTIVATIONS, check_pairing)
 from ._validation import (KEPT, DivergenceError, as_int, as_read, as_samples, as_targets,
-                          check, choice, dense, real_array, refusing_signature)
+                          check, choice, dense, kind_name, real_array, refusing_signature)
 from .explain import Explanation, Factor, chain_rule
 from .optim import LBFGS, SGD, Adam, Optimizer, OptimizerState, Rprop
 from .schedules import ReduceOnPlateau
@@ -108,8 +108,9 @@ def _check_callback(callback: object) -> None:
 
 
 def _shrinking_decay(optimizer: Optimizer) -> float:
-    """The weight decay that multiplies the weights by 1 - lr * weight_decay each step (SGD's,
-    AdamW's), which a divergence's advice weighs; 0 for the others."""
+    """The weight decay that shrinks the weights by lr * weight_decay times themselves each
+    step (SGD's, through its velocity when it has momentum; AdamW's), which a divergence's
+    advice weighs; 0 for the others."""
     if isinstance(optimizer, SGD) or (isinstance(optimizer, Adam) and optimizer.decoupled):
         return optimizer.weight_decay
     return 0.0
@@ -329,6 +330,13 @@ class Network:
     def __repr__(self) -> str:
         return (f"Network({list(self._sizes)}, activation={self.activation!r}, "
                 f"output={self.output!r}, loss={self.loss_name!r}, dtype={self._dtype.name!r})")
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the names' old keys too, which bpcore before they were read-only reads back
+        state = dict(self.__dict__)
+        state.update(activation=self._activation, output=self._output_activation,
+                     loss_name=self._loss_name)
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # unpickled arrays are NumPy's own allocations: the parameters aligned again, as
@@ -1522,11 +1530,13 @@ class Network:
         Raises
         ------
         ValueError
-            If the weights or biases hold NaN or infinity (`bpcore.load` would refuse the
-            file); nothing is written.
+            If the weights or biases hold NaN or infinity, or the optimizer's state is one
+            `bpcore.load` would refuse (it would refuse the file); if `path` is a device, pipe
+            or socket, or leads through /dev or /proc (/dev/stdout: the file a stream goes
+            to, which the rename would replace). Nothing is written.
         OSError
-            If the file cannot be written (e.g. `path` is a folder); no temporary file is left
-            behind.
+            If the file cannot be written (IsADirectoryError for a folder, and for a path that
+            is empty or ends in a separator); no temporary file is left behind.
 
         Warns
         -----
@@ -1594,10 +1604,8 @@ class LayerViews(list):  # type: ignore[type-arg]
         view = self[index]
         array = dense(value, f"{self._name}[{index}]")  # objects that are numbers: float64
         if array.dtype.kind not in "iuf":
-            what = {"b": "booleans", "c": "complex numbers", "U": "strings",
-                    "S": "bytes"}.get(array.dtype.kind, array.dtype.name)
             raise TypeError(f"{self._name}[{index}] must hold real numbers (int or float), got "
-                            f"{what} (dtype {array.dtype})")
+                            f"{kind_name(array.dtype)} (dtype {array.dtype})")
         if array.shape != view.shape:
             raise ValueError(f"{self._name}[{index}] must have shape {view.shape}, got an "
                              f"array of shape {array.shape}")

@@ -351,7 +351,8 @@ def rate_advice(rate: float, momentum: float = 0.0, weight_decay: float = 0.0) -
     momentum : float, default 0.0
         The optimizer's momentum; 0 for none (and for optimizers without one).
     weight_decay : float, default 0.0
-        The optimizer's weight decay.
+        The optimizer's weight decay, where it shrinks the weights in proportion to the rate
+        (SGD's; AdamW's, given with momentum 0).
 
     Returns
     -------
@@ -371,10 +372,13 @@ the weights grow), or a learning rate smaller than lr=0.1'
     """
     less = f", or less momentum than momentum={momentum:g}" if momentum else ""
     advice = f"a learning rate smaller than lr={rate:g}{less}"
-    if rate * weight_decay > 1:  # W *= 1 - lr * weight_decay, before the gradient's part
+    # the decay alone: W *= 1 - lr * weight_decay a step, or with momentum m (the decay in
+    # the velocity) a recurrence whose weights grow once lr * weight_decay passes 2 (1 + m)
+    bound = 2 * (1 + momentum)
+    if rate * weight_decay > bound / 2:
         advice = (f"a weight_decay smaller than {weight_decay:g} (lr * weight_decay is "
-                  f"{rate * weight_decay:g}: past 2 the decay alone makes the weights grow), "
-                  f"or {advice}")
+                  f"{rate * weight_decay:g}: past {bound:g} the decay alone makes the weights "
+                  f"grow), or {advice}")
     return advice
 
 

@@ -77,8 +77,13 @@ def test_read_table_reads_gzip(tmp_path):
     (",a\n0,2\n", r"empty column name \(column 1\); pandas' DataFrame.to_csv writes its "
                   r"index under an empty name: save with index=False$"),
     # a quote never closed took the rest of the file into one value: rows lost unsaid
-    ("a,b\n1,2\n3,\"5 inch\n4,5\n6,7\n", r"line 3: a quoted value that opens on this line "
-                                        r"is never closed"),
+    ("a,b\n1,2\n3,\"5 inch\n4,5\n6,7\n", r"the row that starts on line 3 holds a quoted "
+                                        r"value that is never closed"),
+    # a quote inside an unquoted value is a character: the counts of quotes prove nothing
+    ("a,b\nx\"y,\"abc\n1,2\n3,4\n", r"the row that starts on line 2 holds a quoted value"),
+    # past csv's limit on a value's length (128 KiB) before the end of the file
+    ("a,b\n1,2\n3,\"x\n" + "4,5\n" * 40000, r"the row that starts on line 3 cannot be read "
+                                             r"as CSV \(field larger than field limit"),
     ("a,b\n1,\"x\n2,3\n4\",5\n", r"lines 2 to 4 \(a quoted value there runs over lines\): "
                                  r"3 values, but the header has 2 columns"),
 ])
@@ -90,6 +95,9 @@ def test_read_table_rejects_malformed_files(tmp_path, text, message):
 def test_quoted_values_over_lines_and_a_semicolon_file():
     table = parse_table(io.StringIO('a,b\n1,"x\ny"\n"2",3\n'), "d.csv")
     assert table.rows == [["1", "x\ny"], ["2", "3"]] and table.lines == [3, 4]
+    # a last row over lines with a quote in an unquoted value, and no final newline
+    table = parse_table(io.StringIO('a,b\n"multi\nline",5" screen'), "d.csv")
+    assert table.rows == [["multi\nline", '5" screen']] and table.lines == [3]
     table = parse_table(io.StringIO("a;b;y\n1;2;3\n"), "d.csv")
     with pytest.raises(DataError, match=r"no column named 'y'; the columns are 'a;b;y' \(the "
                                         r"header is one column: .* separate them by ';'\)$"):

@@ -134,22 +134,31 @@ def test_every_step_divergence_message_suggests_a_smaller_learning_rate():
     assert "learning rate smaller than lr=1e+06" in str(info.value)
 
 
-@pytest.mark.parametrize("optimizer, named", [
-    (bpcore.SGD(lr=0.1, weight_decay=1e308), True),
-    (bpcore.SGD(lr=0.1, momentum=0.5, weight_decay=1e308), True),
-    (bpcore.Adam(lr=0.1, weight_decay=1e308, decoupled=True), True),
-    (bpcore.SGD(lr=1e6), False)])
-def test_a_divergence_from_the_weight_decay_names_it(optimizer, named):
-    # W *= 1 - lr * weight_decay each step: past 2 that alone grows the weights, whatever the
-    # data; the advice named only the learning rate
+@pytest.mark.parametrize("optimizer, bound", [
+    (bpcore.SGD(lr=0.1, weight_decay=1e308), "2"),
+    (bpcore.SGD(lr=0.1, momentum=0.5, weight_decay=1e308), "3"),
+    (bpcore.Adam(lr=0.1, weight_decay=1e308, decoupled=True), "2"),
+    (bpcore.SGD(lr=1e6), None)])
+def test_a_divergence_from_the_weight_decay_names_it(optimizer, bound):
+    # the decay alone grows the weights once lr * weight_decay passes 2 (1 + momentum), with
+    # any data; the advice named only the learning rate
     X, Y = data()
-    advice = "a weight_decay smaller than 1e+308 (lr * weight_decay is 1e+307: past 2 the decay"
+    advice = (f"a weight_decay smaller than 1e+308 (lr * weight_decay is 1e+307: past {bound} "
+              f"the decay alone makes the weights grow), or a learning rate smaller")
     for call in (lambda net: [net.step(X, Y, optimizer=optimizer) for _ in range(1000)],
                  lambda net: net.fit(X, Y, epochs=50, optimizer=optimizer)):
         with pytest.raises(bpcore.DivergenceError) as info:
             call(network())
-        assert (advice in str(info.value)) == named, str(info.value)
+        assert (advice in str(info.value)) == (bound is not None), str(info.value)
         assert f"learning rate smaller than lr={optimizer.lr:g}" in str(info.value)
+
+
+def test_with_momentum_the_decay_is_named_by_its_own_bound():
+    from bpcore.training import rate_advice
+    # with momentum 0.9 the decay alone grows the weights past lr * weight_decay = 3.8; the
+    # advice names it from half that on (1.9), as it does from 1 without momentum
+    assert "weight_decay" not in rate_advice(0.1, momentum=0.9, weight_decay=18.0)
+    assert "past 3.8 the decay" in rate_advice(0.1, momentum=0.9, weight_decay=40.0)
 
 
 def test_float32_divergence_is_caught_too():

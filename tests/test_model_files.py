@@ -282,6 +282,7 @@ def test_save_through_dev_stdout_leaves_the_file_stdout_goes_to(tmp_path):
     log.write_text("before\n")
     link = tmp_path / "out.npz"
     link.symlink_to("/dev/stdout")
+    (tmp_path / "fd").symlink_to("/proc/self/fd")  # a link to a folder on the way
     code = ("import sys, bpcore\n"
             "for path in sys.argv[1:]:\n"
             "    try:\n"
@@ -290,11 +291,22 @@ def test_save_through_dev_stdout_leaves_the_file_stdout_goes_to(tmp_path):
             "        print(error, file=sys.stderr)\n")
     with open(log, "a") as out:
         result = subprocess.run([sys.executable, "-c", code, "/dev/stdout", str(link),
-                                 "/proc/self/fd/1"], stdout=out, stderr=subprocess.PIPE,
-                                text=True, timeout=60)
+                                 "/proc/self/fd/1", "//proc/self/fd/1", str(tmp_path / "fd/1"),
+                                 "/dev/fd/1"], stdout=out, stderr=subprocess.PIPE, text=True,
+                                timeout=60)
     assert result.returncode == 0
-    assert result.stderr.count("leads to a device or a process's stream") == 3, result.stderr
+    assert result.stderr.count("leads to a device or a process's stream") == 6, result.stderr
     assert log.read_text() == "before\n" and link.is_symlink()
+    # plain files under /dev (/dev/shm, a tmpfs) and a folder named dev are files to write
+    (tmp_path / "dev").mkdir()
+    for path in [tmp_path / "dev" / "model.npz"] + (
+            [f"/dev/shm/bpcore-test-{os.getpid()}.npz"] if os.path.isdir("/dev/shm") else []):
+        try:
+            bpcore.Network([2, 1]).save(path)
+            assert bpcore.load(path).sizes == (2, 1)
+        finally:
+            if os.path.exists(path):
+                os.unlink(path)
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (POSIX)")

@@ -338,6 +338,10 @@ def test_what_a_network_computes_is_read_only_and_old_pickles_still_load():
     old.__setstate__(state)
     assert repr(old) == repr(network)
     np.testing.assert_array_equal(old.predict(X), network.predict(X))
+    # and the other way: a pickle made now holds the keys that bpcore before reads
+    pickled = network.__getstate__()
+    assert (pickled["activation"], pickled["output"], pickled["loss_name"]) == (
+        "tanh", "sigmoid", "mse")
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

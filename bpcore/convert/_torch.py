@@ -135,7 +135,9 @@ def _computes_as_torch(module: Any, torch: Any, where: str) -> None:
               for name in ("_global_forward_hooks", "_global_forward_pre_hooks")]
     if any(hooks):
         raise ValueError(f"{_SOURCE}: {where} ({type(module).__name__}) has forward hooks, "
-                         f"which can change its output; remove them to convert it")
+                         f"which can change its output; remove them to convert it (a pruned "
+                         f"layer: torch.nn.utils.prune.remove(layer, 'weight') makes the "
+                         f"pruning permanent)")
     if any(shared):
         raise ValueError(f"{_SOURCE}: forward hooks are registered for every module "
                          f"(torch.nn.modules.module.register_module_forward_hook), which can "
