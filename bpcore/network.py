@@ -25,7 +25,8 @@ from ._validation import (KEPT, DivergenceError, as_int, as_read, as_samples, as
 from .explain import Explanation, Factor, chain_rule
 from .optim import LBFGS, SGD, Adam, Optimizer, OptimizerState, Rprop
 from .schedules import ReduceOnPlateau
-from .training import History, Watch, minimize, rate_advice, split_rows, train
+from .training import (CHANGED, History, Watch, data_changed, minimize, rate_advice,
+                       split_rows, train)
 
 __all__ = ["Network", "Gradients", "History", "Explanation", "Factor"]
 
@@ -1323,8 +1324,13 @@ class Network:
             unusable = self._unusable()
             if unusable is not None:
                 raise unusable from None
-            if run is None:  # L-BFGS, at its start: its message says what to do
+            if run is None:  # L-BFGS: its message says what to do
                 raise
+            if data_changed(X, Y, weights):
+                error = DivergenceError(f"training diverged in epoch {run.epochs}: {CHANGED}; "
+                                        f"{KEPT}")
+                error.history = diverged.history
+                raise error from None
             # two causes no learning rate cures: an overflowed optimizer state, and a
             # gradient that overflows the dtype where the epoch started (or, in the first
             # epoch, a loss that does: before any step)

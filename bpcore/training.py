@@ -545,10 +545,17 @@ def minimize(trainer: _FullBatch, X: Floats, Y: Floats, *, max_iter: int, tol: f
             raise DivergenceError(f"L-BFGS reached non-finite parameters in iteration "
                                   f"{done + 1}; the network keeps the parameters "
                                   f"{_kept(done)}: {_SCALE}")
+        kept = trainer.parameters()  # one copy an iteration, beside a pass over all of X
         trainer.set_parameters(point)
         loss = losses.get(point.tobytes())
         if loss is None:
             loss = trainer.loss(X, Y, weights)
+        if not math.isfinite(loss):  # SciPy reported a point whose loss it had refused
+            trainer.set_parameters(kept)
+            cause = CHANGED if data_changed(X, Y, weights) else _SCALE
+            raise DivergenceError(f"the loss became {loss} in iteration {history.epochs + 1}: "
+                                  f"{cause}; the network keeps the parameters "
+                                  f"{_kept(history.epochs)}")
         if rules.end_epoch(history.epochs + 1, loss):
             raise StopIteration
 
@@ -571,6 +578,16 @@ def minimize(trainer: _FullBatch, X: Floats, Y: Floats, *, max_iter: int, tol: f
 
 
 _SCALE = "scale X and Y, for example to unit variance, or start from smaller parameters"
+# why training data that fit checked can hold NaN or infinity later
+CHANGED = ("X, Y or sample_weight hold NaN or infinity now, though fit checked them at its "
+           "start: they changed during fit (it reads the arrays given, without copying them)")
+
+
+def data_changed(X: Floats, Y: Floats, weights: Floats | None) -> bool:
+    """Whether training data that were checked finite at fit's start no longer are (an array
+    changed by a callback or another thread): on the way out of a divergence only."""
+    return not (np.isfinite(X).all() and np.isfinite(Y).all()
+                and (weights is None or np.isfinite(weights).all()))
 
 
 def _usable(gradient: npt.NDArray[np.float64]) -> bool:

@@ -161,6 +161,26 @@ def test_with_momentum_the_decay_is_named_by_its_own_bound():
     assert "past 3.8 the decay" in rate_advice(0.1, momentum=0.9, weight_decay=40.0)
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "lbfgs"])
+def test_data_made_nan_during_fit_is_named_not_blamed_on_the_rate(optimizer):
+    # a callback wrote NaN into X: SGD's message blamed an overflow, and L-BFGS said
+    # "converged" with a NaN loss
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(50, 2)), rng.normal(size=(50, 1))
+    net = bpcore.Network([2, 3, 1], output="identity", seed=0)
+
+    def spoil(epoch, loss):
+        if epoch == 2:
+            X[0, 0] = np.nan
+
+    with pytest.raises(bpcore.DivergenceError, match=r"X, Y or sample_weight hold NaN or "
+                                                     r"infinity now, though fit checked them "
+                                                     r"at its start") as info:
+        net.fit(X, Y, epochs=20, optimizer=optimizer, callback=spoil)
+    assert "learning rate" not in str(info.value)
+    assert np.isfinite(net.get_state()["parameters"]).all()
+
+
 def test_float32_divergence_is_caught_too():
     X, Y = data()
     net = bpcore.Network([3, 4, 1], activation="identity", output="identity", dtype="float32",
