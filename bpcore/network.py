@@ -1304,6 +1304,10 @@ class Network:
                 except DivergenceError:  # raised at the start, before any change
                     self._state = kept
                     raise
+                except KeyboardInterrupt as interrupt:  # before any iteration: no change
+                    if getattr(interrupt, "epochs", None) == 0:
+                        self._state = kept
+                    raise
             run = _FitRun(self, X, Y, weights, batch_size, chosen)
             advice = None
             if isinstance(chosen, Rprop):  # its lr is only a first step size

@@ -10,11 +10,13 @@ training loop calls after every epoch (it returns None, so it never stops traini
   - plain lines otherwise (`epoch 3/50  loss 0.1234`), which logs and pipes keep: the first
     epoch, then at most one a second (LINE_INTERVAL), and the last epoch reported, printed by
     `close()` if training stopped before `total_epochs`,
-  - nothing at all with quiet=True.
+  - nothing at all with quiet=True, or without a stream (sys.stderr None).
+A stream that fails to take a line (a closed pipe) ends the reporting, not the training.
 Extra keyword metrics (e.g. `val_loss=0.2`) are shown next to the loss.
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -53,7 +55,7 @@ class _Lines:
     def __init__(self, total_epochs: int, stream: TextIO,
                  clock: Callable[[], float]) -> None:
         self.total_epochs = total_epochs
-        self.stream = stream
+        self.stream: TextIO | None = stream  # None once writing to it failed
         self.clock = clock
         self._width = len(str(total_epochs))
         self._printed_at: float | None = None  # clock() at the last line printed
@@ -73,7 +75,12 @@ class _Lines:
 
     def _print(self, line: str) -> None:
         self._pending = None
-        print(line, file=self.stream, flush=True)
+        if self.stream is None:
+            return
+        try:
+            print(line, file=self.stream, flush=True)
+        except (OSError, ValueError):  # a closed pipe or stream: report no more, train on
+            self.stream = None
 
     def close(self) -> None:
         # training stopped early (patience, tol, a callback, an error): show its last epoch
@@ -85,18 +92,25 @@ class _Bar:
     """A tqdm bar counting epochs, the latest loss as its postfix."""
 
     def __init__(self, total_epochs: int, stream: TextIO, tqdm: Any) -> None:
-        self._bar = tqdm(total=total_epochs, file=stream, unit="epoch", desc="training",
-                         dynamic_ncols=True, leave=True)
+        self._bar: Any = tqdm(total=total_epochs, file=stream, unit="epoch", desc="training",
+                              dynamic_ncols=True, leave=True)
 
     def __call__(self, epoch: int, loss: float, **metrics: float) -> None:
-        self._bar.set_postfix({"loss": _format(loss),
-                               **{name: _format(value) for name, value in metrics.items()}},
-                              refresh=False)
-        self._bar.update(max(epoch - self._bar.n, 0))
+        if self._bar is None:
+            return None
+        try:
+            self._bar.set_postfix({"loss": _format(loss),
+                                   **{name: _format(value) for name, value in metrics.items()}},
+                                  refresh=False)
+            self._bar.update(max(epoch - self._bar.n, 0))
+        except (OSError, ValueError):  # the terminal went away: report no more, train on
+            self._bar = None
         return None
 
     def close(self) -> None:
-        self._bar.close()
+        if self._bar is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._bar.close()
 
 
 def _is_terminal(stream: TextIO) -> bool:
@@ -112,9 +126,9 @@ def make_progress(total_epochs: int, quiet: bool = False, stream: TextIO | None 
 
     `clock` (seconds) spaces the plain lines written when `stream` is not a terminal; a test
     passes a fake one. Call `close()` when training ends, also when it stops early or fails."""
-    if quiet:
-        return _Silent()
     stream = sys.stderr if stream is None else stream
+    if quiet or stream is None:  # sys.stderr is None in a process started without one
+        return _Silent()
     if _is_terminal(stream):
         try:
             from tqdm import tqdm

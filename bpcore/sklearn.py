@@ -26,7 +26,9 @@ This module needs scikit-learn (``pip install "bpcore[sklearn]"``). `from_sklear
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import os
 import threading
 import warnings
 from collections.abc import Callable
@@ -91,6 +93,8 @@ class _OneBlasThread:
         self.lock = threading.Lock()
         self.users = 0
         self.limits: Any = None
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._after_fork_in_child)
 
     def __enter__(self) -> None:
         from threadpoolctl import threadpool_limits
@@ -101,9 +105,21 @@ class _OneBlasThread:
 
     def __exit__(self, *exception: object) -> None:
         with self.lock:
+            if self.users == 0:  # a child forked inside a fit: its limits are back already
+                return
             self.users -= 1
             if self.users == 0:
                 self.limits.restore_original_limits()
+
+    def _after_fork_in_child(self) -> None:
+        # A child forked while another thread held the lock (a fit setting or lifting the
+        # limit) would wait for it forever, and one forked while fits ran would keep BLAS on
+        # one thread: the fits' threads do not exist in the child.
+        self.lock = threading.Lock()
+        if self.users and self.limits is not None:
+            with contextlib.suppress(Exception):  # best effort: the libraries' state is theirs
+                self.limits.restore_original_limits()
+        self.users = 0
 
 
 _ONE_BLAS_THREAD = _OneBlasThread()

@@ -522,7 +522,13 @@ def minimize(trainer: _FullBatch, X: Floats, Y: Floats, *, max_iter: int, tol: f
     rules = _Rules(trainer, stop_tol, patience, callback, reporter, validation, watch,
                    restore_best, None, history)
     theta = trainer.parameters()
-    first, _, gradient = trainer.objective(theta)  # evaluating leaves the model as it is
+    try:
+        first, _, gradient = trainer.objective(theta)  # evaluating leaves the model as it is
+    except KeyboardInterrupt:  # a pass over all of X: long enough to be interrupted in
+        interrupt = KeyboardInterrupt("training interrupted before iteration 1; the network "
+                                      "keeps the parameters it had before fit")
+        interrupt.epochs = 0  # type: ignore[attr-defined]
+        raise interrupt from None
     if not math.isfinite(first):
         raise DivergenceError(f"the loss is not finite ({first}) at the starting parameters")
     if not _usable(gradient):
@@ -566,8 +572,10 @@ def minimize(trainer: _FullBatch, X: Floats, Y: Floats, *, max_iter: int, tol: f
     except KeyboardInterrupt:
         # the model's parameters change only at the end of an iteration (`each`)
         done = history.epochs
-        raise KeyboardInterrupt(f"training interrupted in iteration {done + 1}; the network "
-                                f"keeps the parameters {_kept(done)}") from None
+        interrupt = KeyboardInterrupt(f"training interrupted in iteration {done + 1}; the "
+                                      f"network keeps the parameters {_kept(done)}")
+        interrupt.epochs = done  # type: ignore[attr-defined]  # for fit: whether any ran
+        raise interrupt from None
     if history.stop_reason == "epochs" and history.epochs < max_iter:
         # SciPy's own tests stopped it: status 0 when they say it converged; otherwise its
         # line search found no lower point (or it ran out of evaluations)

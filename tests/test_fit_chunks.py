@@ -156,3 +156,26 @@ def test_training_that_ends_above_its_first_loss_is_warned_about():
         warnings.simplefilter("error")
         history = quiet.fit(X, Y, epochs=10, lr=0.05)
     assert history.losses[-1] < history.losses[0]
+
+
+def test_ctrl_c_in_lbfgs_first_pass_says_so_and_keeps_the_optimizer_state(monkeypatch):
+    # the first evaluation of the loss, a pass over all of X, ran outside the handler that
+    # names the kept parameters: a bare KeyboardInterrupt, and SGD's velocity was dropped
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(30, 2)), rng.normal(size=(30, 1))
+    net = bpcore.Network([2, 3, 1], output="identity", seed=0)
+    net.fit(X, Y, epochs=2, momentum=0.9)
+    before = net.get_state()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("bpcore.network._LBFGSRun.objective", interrupted)
+    with pytest.raises(KeyboardInterrupt, match=r"^training interrupted before iteration 1; "
+                                                r"the network keeps the parameters it had "
+                                                r"before fit$"):
+        net.fit(X, Y, optimizer="lbfgs")
+    after = net.get_state()
+    assert after["optimizer"]["name"] == "sgd"
+    np.testing.assert_array_equal(after["optimizer"]["velocity"], before["optimizer"]["velocity"])
+    np.testing.assert_array_equal(after["parameters"], before["parameters"])

@@ -95,3 +95,31 @@ def test_fit_progress_ends_with_the_last_epoch_when_stopped_early(capsys):
     # the middle epochs appear only on a machine slow enough to spend a second on them
     assert history.epochs == 4 and epochs[0] == 1 and epochs[-1] == 4
     assert epochs == sorted(set(epochs))
+
+
+class _Broken(io.StringIO):
+    """A stream whose reader has gone, or that was closed."""
+
+    def __init__(self, error):
+        super().__init__()
+        self.error = error
+
+    def write(self, text):
+        raise self.error
+
+
+def test_a_stream_that_fails_ends_the_reporting_not_the_training(monkeypatch, capsys):
+    # a closed pipe on stderr stopped fit with BrokenPipeError (the epoch trained was kept,
+    # its History lost), and with sys.stderr None the lines went to stdout
+    X, Y = np.linspace(-1, 1, 20)[:, None], np.linspace(0, 1, 20)[:, None]
+    for stream in (_Broken(BrokenPipeError(32, "Broken pipe")),
+                   _Broken(ValueError("I/O operation on closed file")), None):
+        monkeypatch.setattr("sys.stderr", stream)
+        history = bpcore.Network([1, 2, 1], seed=0).fit(X, Y, epochs=3, progress=True)
+        assert history.epochs == 3
+    assert capsys.readouterr().out == ""
+    for error in (BrokenPipeError(32, "Broken pipe"), ValueError("closed")):
+        progress = make_progress(3, stream=_Broken(error))
+        progress(1, 0.5)
+        progress(2, 0.4)
+        progress.close()

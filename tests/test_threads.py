@@ -1,5 +1,7 @@
 """Threads: the compiled kernels release the GIL, so shared networks and parallel training must
 give exactly the serial results."""
+import multiprocessing
+import os
 import threading
 
 import numpy as np
@@ -88,3 +90,43 @@ def test_predict_in_threads_while_another_network_trains():
     for outputs in results[1:]:
         assert all(np.array_equal(output, expected) for output in outputs)
     assert np.array_equal(trainee.get_state()["parameters"], twin.get_state()["parameters"])
+
+
+def _fit_in_child(queue):
+    import warnings
+
+    from threadpoolctl import threadpool_info
+
+    from bpcore.sklearn import MLPClassifier
+    # 2,000 rows of a network of 1,251 parameters: enough work for the fit to set the limit
+    X = np.random.default_rng(0).normal(size=(2000, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # max_iter=2 does not converge
+        MLPClassifier(hidden_layer_sizes=(250,), max_iter=2, random_state=0).fit(X, X[:, 0] > 0)
+    queue.put([pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"])
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork (POSIX)")
+def test_a_child_forked_during_an_estimators_fit_neither_hangs_nor_keeps_one_blas_thread():
+    # the estimators hold BLAS to one thread under a lock while a stochastic fit runs: a child
+    # forked while another thread held that lock waited for it forever in its own fit, and
+    # one forked while a fit ran kept BLAS on one thread after its fit
+    pytest.importorskip("sklearn", reason="the estimators need scikit-learn")
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from bpcore import sklearn as estimators
+    before = [pool["num_threads"] for pool in threadpoolctl.threadpool_info()
+              if pool["user_api"] == "blas"]
+    context = multiprocessing.get_context("fork")
+    shared = estimators._ONE_BLAS_THREAD
+    for hold in (shared.lock, shared):  # a fit setting the limit; a fit running
+        queue = context.Queue()
+        with hold:
+            child = context.Process(target=_fit_in_child, args=(queue,))
+            child.start()
+            child.join(timeout=60)
+        hung = child.is_alive()
+        if hung:
+            child.kill()
+            child.join()
+        assert not hung and child.exitcode == 0
+        assert queue.get(timeout=10) == before
