@@ -49,12 +49,12 @@ import numpy.typing as npt
 
 from . import _backend
 from ._command_line import report
+from ._files import writable_target
 from ._spec import (DTYPES, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, LOSSES, MAX_WIDTH,
                     OUTPUT_ACTIVATIONS, pairing_error)
 from ._validation import KEPT, RANGES, SEPARATORS, DivergenceError, check
 from ._version import __version__
 from .datasets import DataError, Table, load_digits, load_iris, read_table
-from ._files import writable_target
 from .io import load, save
 from .network import Network
 from .optim import SGD, Adam, Optimizer, Rprop
