@@ -34,6 +34,9 @@ OPTIMIZER_PREFIX = "optimizer_"
 GENERATOR_ENTRIES = ("generator", "generator_state", "generator_inc", "generator_has_uint32",
                      "generator_uinteger")
 _LOW_64 = (1 << 64) - 1
+MAX_EXTRA_BYTES = 1 << 26  # 64 MiB for each "meta_" entry, its header included
+MAX_EXTRA_TOTAL = 1 << 28  # 256 MiB for all of them
+MAX_EXTRA_KEY = 200  # characters in an entry's name
 
 
 def write_model(state: Mapping[str, Any], path: str | os.PathLike[str],
@@ -238,13 +241,25 @@ def _through_the_system(path: str) -> bool:
 
 def check_extra(extra: Mapping[str, npt.ArrayLike]) -> dict[str, npt.NDArray[Any]]:
     checked = {}
+    total = 0
     for key, value in extra.items():
         if not isinstance(key, str) or not key.startswith(EXTRA_PREFIX):
             raise ValueError(f"extra keys must be strings starting with {EXTRA_PREFIX!r}, "
                              f"got {key!r}")
+        if len(key) > MAX_EXTRA_KEY or "\x00" in key or "/" in key:  # names load reads back
+            raise ValueError(f"extra keys must be at most {MAX_EXTRA_KEY} characters, without "
+                             f"NUL or '/', got {key[:40]!r}" + ("..." if len(key) > 40 else ""))
         array = np.asarray(value)
         if array.dtype.kind not in "biufU":
             raise TypeError(f"extra[{key!r}] must hold numbers or strings, got dtype "
                             f"{array.dtype}")
+        size = array.nbytes + 4096  # the .npy header is at most 4 KiB here
+        if size > MAX_EXTRA_BYTES:  # load refuses such an entry: a file that never loads
+            raise ValueError(f"extra[{key!r}] holds {array.nbytes} bytes; an extra entry may "
+                             f"hold at most {MAX_EXTRA_BYTES - 4096}")
+        total += size
         checked[key] = array
+    if total > MAX_EXTRA_TOTAL:
+        raise ValueError(f"the extra entries hold {total} bytes in all; they may hold at most "
+                         f"{MAX_EXTRA_TOTAL}")
     return checked

@@ -12,6 +12,7 @@ import gzip
 import io
 import math
 import os
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 
@@ -362,7 +363,7 @@ def read_table(path: str | os.PathLike[str]) -> Table:
     except UnicodeDecodeError as error:
         raise DataError(f"{path} is not UTF-8 text ({error.reason} at byte "
                         f"{error.start})") from None
-    except (OSError, EOFError, csv.Error) as error:
+    except (OSError, EOFError, csv.Error, zlib.error) as error:  # zlib: a damaged .gz
         raise DataError(f"{path}: cannot read it as CSV ({type(error).__name__}: "
                         f"{error})") from None
 

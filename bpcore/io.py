@@ -9,8 +9,8 @@ from typing import Any, BinaryIO, Literal, overload
 import numpy as np
 import numpy.typing as npt
 
-from ._files import (EXTRA_PREFIX, FORMAT_VERSION, GENERATOR_ENTRIES, OPTIMIZER_PREFIX, joined,
-                     write_atomically, write_model)
+from ._files import (EXTRA_PREFIX, FORMAT_VERSION, GENERATOR_ENTRIES, MAX_EXTRA_BYTES,
+                     MAX_EXTRA_TOTAL, OPTIMIZER_PREFIX, joined, write_atomically, write_model)
 from ._layout import parameter_count
 from ._spec import (DTYPES, HIDDEN_ACTIVATIONS, LOSSES, MAX_LAYERS, MAX_PARAMETERS,
                     OUTPUT_ACTIVATIONS, check_pairing)
@@ -20,7 +20,6 @@ from .optim import Optimizer, OptimizerState
 
 __all__ = ["save", "load", "write_atomically"]
 
-MAX_EXTRA_BYTES = 1 << 26  # 64 MiB for each "meta_" entry
 
 
 def save(network: Network, path: str | os.PathLike[str],
@@ -222,8 +221,17 @@ def _load_from(file: BinaryIO, path: str,
             network = _network_from(archive, path)
             if not with_extra:
                 return network
+            keys = [key for key in archive.files if key.startswith(EXTRA_PREFIX)]
+            assert archive.zip is not None  # open
+            claimed = sum(archive.zip.getinfo(key + ".npy").file_size for key in keys)
+            if claimed > min(MAX_EXTRA_TOTAL, 1100 * os.path.getsize(path)):
+                # each entry is inflated whole: a small file of compressed zeros would claim
+                # gigabytes (deflate packs about 1032 bytes into one)
+                raise ValueError(f"{path}: its extra entries claim {claimed} bytes in all, more "
+                                 f"than a file of {os.path.getsize(path)} bytes holds or the "
+                                 f"{MAX_EXTRA_TOTAL} that extra entries may take")
             return network, {key: _read(archive, key, path, max_bytes=MAX_EXTRA_BYTES)
-                             for key in archive.files if key.startswith(EXTRA_PREFIX)}
+                             for key in keys}
     except ValueError:
         raise
     except MemoryError as error:  # a valid file of a network too large for this machine

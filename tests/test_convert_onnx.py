@@ -194,6 +194,34 @@ def test_initializers_named_outside_the_models_folder_are_refused(tmp_path, loca
         from_onnx(path)
 
 
+@pytest.mark.parametrize("offset, length, message", [
+    (0, 10**30, r"takes 10{30} bytes from byte 0 of 'w.data', which holds 1000"),
+    (10**30, 96, r"takes 96 bytes from byte 10{30} of 'w.data', which holds 1000"),
+    (0, 10**17, r"takes 10{17} bytes from byte 0 of 'w.data', which holds 1000"),
+    (None, None, r"is stored in 'w.data', which is not a regular file")])
+def test_an_initializers_offset_or_length_past_its_file_is_refused_before_reading(
+        tmp_path, offset, length, message):
+    # 10**30 raised OverflowError from read(), 10**17 a bare MemoryError, and a link to
+    # /dev/zero was read until memory ran out
+    model = to_onnx(network([3, 2]))
+    tensor = model.graph.initializer[0]
+    tensor.data_location = TensorProto.EXTERNAL
+    tensor.ClearField("raw_data")
+    tensor.ClearField("double_data")
+    for key, value in (("location", "w.data"), ("offset", offset), ("length", length)):
+        if value is not None:
+            entry = tensor.external_data.add()
+            entry.key, entry.value = key, str(value)
+    if offset is None:
+        os.mkfifo(tmp_path / "w.data")  # never a regular file: reading it would block
+    else:
+        (tmp_path / "w.data").write_bytes(bytes(1000))
+    path = tmp_path / "model.onnx"
+    path.write_bytes(model.SerializeToString())
+    with pytest.raises(ValueError, match=rf"^{path}: its initializer 'layer0.weight' {message}"):
+        from_onnx(path)
+
+
 def test_nothing_is_written_when_to_onnx_fails(tmp_path):
     net = network([3, 2])
     with pytest.raises(FileNotFoundError):

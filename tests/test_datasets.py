@@ -66,6 +66,18 @@ def test_read_table_reads_gzip(tmp_path):
     np.testing.assert_array_equal(read_table(path).numeric(["a", "b"]), [[1, 2]])
 
 
+def test_a_damaged_gzip_file_is_a_data_error(tmp_path):
+    # zeroed bytes inside the deflate stream: zlib.error came out as a traceback
+    rows = "".join(f"{i},{i * i}\n" for i in range(2000))
+    data = bytearray(gzip.compress(("a,b\n" + rows).encode(), mtime=0))
+    data[200:220] = bytes(20)
+    path = tmp_path / "t.csv.gz"
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"t\.csv\.gz: cannot read it as CSV \(error: Error -3 "
+                                        r"while decompressing data"):
+        read_table(path)
+
+
 @pytest.mark.parametrize("text, message", [
     ("", "is empty"),
     ("\n\n", "is empty"),

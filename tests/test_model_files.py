@@ -560,6 +560,34 @@ def test_a_model_too_large_for_memory_is_a_memory_error_not_a_bad_file(tmp_path,
         bpcore.load(path)
 
 
+@pytest.mark.parametrize("extra, message", [
+    ({"meta_big": np.zeros(9_000_000)}, r"extra\['meta_big'\] holds 72000000 bytes; an extra "
+                                        r"entry may hold at most 67104768"),
+    ({"meta_a\x00": 1}, r"without NUL or '/'"),
+    ({"meta_" + "a" * 300: 1}, r"at most 200 characters"),
+    ({f"meta_{i}": np.zeros(5_000_000, np.int32) for i in range(14)},
+     r"the extra entries hold \d+ bytes in all; they may hold at most 268435456")])
+def test_io_save_refuses_extra_entries_load_would_refuse(tmp_path, extra, message):
+    # each one made a file that load refused (or a KeyError, or a struct.error)
+    with pytest.raises(ValueError, match=message):
+        bpcore.io.save(bpcore.Network([2, 1]), tmp_path / "model.npz", extra=extra)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_load_refuses_extra_entries_claiming_too_much_in_all(tmp_path, monkeypatch):
+    # entries of compressed zeros, each within its own limit, inflated together: a file of
+    # 790 KB took 850 MB
+    path = tmp_path / "model.npz"
+    bpcore.io.save(bpcore.Network([2, 1]), path, extra={"meta_a": np.zeros(1000),
+                                                        "meta_b": np.zeros(1000)})
+    assert len(bpcore.io.load(path, with_extra=True)[1]) == 2
+    monkeypatch.setattr(bpcore.io, "MAX_EXTRA_TOTAL", 12_000)
+    with pytest.raises(ValueError, match=r"its extra entries claim 16\d{3} bytes in all, more "
+                                         r"than a file of \d+ bytes holds or the 12000"):
+        bpcore.io.load(path, with_extra=True)
+    assert bpcore.load(path).sizes == (2, 1)  # the network alone reads no extra entry
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (POSIX)")
 def test_load_refuses_a_pipe_at_once_and_a_with_extra_that_is_not_a_bool(tmp_path):
     # open() of a named pipe waits for a writer: load hung

@@ -290,16 +290,19 @@ def _load_external_data(onnx: Any, model: Any, path: str | os.PathLike[str]) -> 
             raise ValueError(f"{what} has an offset or length that is not a whole number "
                              f"({entries.get('offset')!r}, {entries.get('length')!r})") from None
         file = os.path.join(folder, location)
-        try:
-            with open(file, "rb") as handle:
-                handle.seek(max(offset, 0))
-                data = handle.read(length)  # -1: to the end
-        except FileNotFoundError:
+        if not os.path.exists(file):
             raise FileNotFoundError(errno.ENOENT, f"{what} is stored in {location!r} beside it, "
-                                    f"which is missing", file) from None
-        if offset < 0 or len(data) < length:
+                                    f"which is missing", file)
+        if not os.path.isfile(file):  # a device such as /dev/zero would be read without end
+            raise ValueError(f"{what} is stored in {location!r}, which is not a regular file")
+        size = os.path.getsize(file)
+        wanted = size - offset if length == -1 else length  # -1: to the end
+        if offset < 0 or wanted < 0 or offset + wanted > size:  # before any read or seek
             raise ValueError(f"{what} takes {length} bytes from byte {offset} of {location!r}, "
-                             f"which holds {os.path.getsize(file)} (a truncated file?)")
+                             f"which holds {size} (a truncated file?)")
+        with open(file, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read(wanted)
         tensor.raw_data = data
         tensor.data_location = onnx.TensorProto.DEFAULT
         del tensor.external_data[:]
