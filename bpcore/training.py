@@ -593,7 +593,31 @@ CHANGED = ("X, Y or sample_weight hold NaN or infinity now, though fit checked t
 
 def data_changed(X: Floats, Y: Floats, weights: Floats | None) -> bool:
     """Whether training data that were checked finite at fit's start no longer are (an array
-    changed by a callback or another thread): on the way out of a divergence only."""
+    changed by a callback or another thread): on the way out of a divergence only.
+
+    Parameters
+    ----------
+    X, Y : ndarray
+        The samples and targets being trained on.
+    weights : ndarray or None
+        Their sample weights, if any.
+
+    Returns
+    -------
+    bool
+        True when any of them holds NaN or infinity.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bpcore.training import data_changed
+    >>> X, Y = np.zeros((2, 3)), np.zeros((2, 1))
+    >>> data_changed(X, Y, None)
+    False
+    >>> X[0, 0] = np.nan
+    >>> data_changed(X, Y, None)
+    True
+    """
     return not (np.isfinite(X).all() and np.isfinite(Y).all()
                 and (weights is None or np.isfinite(weights).all()))
 

@@ -293,8 +293,8 @@ def test_save_through_dev_stdout_leaves_the_file_stdout_goes_to(tmp_path):
         result = subprocess.run([sys.executable, "-c", code, "/dev/stdout", str(link),
                                  "/proc/self/fd/1", "//proc/self/fd/1", str(tmp_path / "fd/1"),
                                  "/dev/fd/1"], stdout=out, stderr=subprocess.PIPE, text=True,
-                                timeout=60)
-    assert result.returncode == 0
+                                timeout=60, cwd=tmp_path)  # not the checkout: its bpcore
+    assert result.returncode == 0, result.stderr
     assert result.stderr.count("leads to a device or a process's stream") == 6, result.stderr
     assert log.read_text() == "before\n" and link.is_symlink()
     # plain files under /dev (/dev/shm, a tmpfs) and a folder named dev are files to write
