@@ -133,7 +133,9 @@ def write_atomically(path: str | os.PathLike[str],
                      write: Callable[[IO[bytes]], object]) -> None:
     """Call write(file) on a temporary file in `path`'s folder, flush it to disk, give it the
     permissions a plain open(path, "w") would give, then rename it over `path`: readers see the
-    old file or the whole new one, never a half-written one, and a failure leaves no trace.
+    old file or the whole new one, never a half-written one, and a failure leaves no trace
+    (but a process killed by a signal it does not handle, as SIGTERM's default does, cannot
+    remove its temporary file: the ``bpcore`` commands handle SIGTERM and SIGHUP).
 
     Parameters
     ----------
@@ -205,6 +207,12 @@ def writable_target(path: str) -> tuple[str, str]:
         raise ValueError(f"{path!r} leads to a device or a process's stream (/dev, /proc): "
                          f"bpcore writes whole files, which would replace what it leads to; "
                          f"give the path of a file")
+    try:  # a loop of links, a name too long: what opening it would meet, said now
+        os.stat(path)
+    except FileNotFoundError:
+        pass
+    except OSError as error:
+        raise type(error)(error.errno, error.strerror, path) from None
     target = os.path.realpath(path)  # as open() does, write through a symbolic link
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):  # else mkstemp's error would name its temporary file

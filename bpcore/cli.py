@@ -35,8 +35,10 @@ import os
 import platform
 import re
 import shlex
+import signal
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -556,8 +558,10 @@ def _writable_target(path: str, what: str, atomic: bool = True) -> None:
             writable_target(path)
     except ValueError as error:
         raise CLIError(f"{what}: {error}") from None
-    except OSError:
+    except FileNotFoundError:
         pass  # a missing folder: said below, in the command's words
+    except OSError as error:  # a loop of links, a name too long
+        raise CLIError(f"cannot write {what} {path}: {error.strerror}") from None
     if not os.path.isdir(folder):
         raise CLIError(f"cannot write {what} {path}: folder {folder} does not exist")
     try:  # a folder without write permission, or on a read-only file system
@@ -784,7 +788,7 @@ def run_demo(args: argparse.Namespace) -> int:
     if pyplot is not None:
         _plot_losses(pyplot, history.losses, args.plot,
                      f"bpcore demo: {args.dataset}, {'-'.join(map(str, sizes))}")
-        print(f"loss curve saved to {args.plot}")
+        print(f"loss curve saved to {_shown(args.plot)}")
     return 0
 
 
@@ -891,9 +895,18 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _listing(words: Iterable[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
+def _shown(path: str) -> str:
+    """A path as stdout can print it: bytes that are not UTF-8 (os.fsdecode makes them
+    surrogates, which a strict stdout refuses after the file is written) as \\x escapes."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _listing(words: Iterable[str], most: int = 12) -> str:
+    """'a', 'a and b', 'a, b and c'; past `most` items, the first ones and how many more (an
+    error line naming 200,000 columns was 2 MB long)."""
     items = list(words)
+    if len(items) > most:
+        return f"{', '.join(items[:most - 2])} and {len(items) - most + 2} more"
     return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
 
 
@@ -1238,7 +1251,7 @@ def run_train(args: argparse.Namespace) -> int:
                       RuntimeWarning)
     save(network, args.out, extra=extra)
     _warn_model_suffix(args.out)
-    print(f"model saved to {args.out}")
+    print(f"model saved to {_shown(args.out)}")
     return 0
 
 
@@ -1249,41 +1262,51 @@ def _model_metadata(network: Network, extra: dict[str, npt.NDArray[Any]],
     """Check the command line's entries of a model file, if it has them, against the network."""
     n_inputs, n_outputs = network.sizes[0], network.sizes[-1]
     meta: dict[str, Any] = {}
+    key = "meta_*"  # the entry being read, for the message
+
+    def names(count: int) -> list[str]:  # one name per input or output
+        entry = extra[key]
+        if entry.ndim != 1 or len(entry) != count:
+            raise ValueError(key)
+        return [str(name) for name in entry]
+
+    def numbers(count: int) -> npt.NDArray[np.float64]:
+        entry = extra[key]
+        if entry.dtype.kind not in "iuf" or entry.shape != (count,):
+            raise ValueError(key)
+        array = np.asarray(entry, dtype=np.float64)
+        if not np.isfinite(array).all() or (key.endswith("std") and (array <= 0).any()):
+            raise ValueError(key)
+        return array
+
     try:
         if "meta_features" in extra:
-            meta["features"] = [str(name) for name in extra["meta_features"]]
-            if len(meta["features"]) != n_inputs:
-                raise ValueError("meta_features")
-        if "meta_target" in extra:
-            meta["target"] = str(extra["meta_target"][()])
-        if "meta_sample_weight" in extra:
-            meta["sample_weight"] = str(extra["meta_sample_weight"][()])
+            key = "meta_features"
+            meta["features"] = names(n_inputs)
+        for key in ("meta_target", "meta_sample_weight"):
+            if key in extra:
+                if extra[key].ndim != 0:
+                    raise ValueError(key)
+                meta[key[5:]] = str(extra[key][()])
         if "meta_ignored" in extra:
-            names = extra["meta_ignored"]
-            if (np.ndim(names) != 1 or names.dtype.kind != "U"
-                    or set(names.tolist()) & set(meta.get("features", []))):
+            key = "meta_ignored"
+            ignored = extra["meta_ignored"]
+            if (np.ndim(ignored) != 1 or ignored.dtype.kind != "U"
+                    or set(ignored.tolist()) & set(meta.get("features", []))):
                 raise CLIError(f"{path}: its entry meta_ignored must be a list of column "
-                               f"names apart from meta_features, got {names!r}")
-            meta["ignored"] = names.tolist()
+                               f"names apart from meta_features, got {ignored!r}")
+            meta["ignored"] = ignored.tolist()
         for key in ("meta_mean", "meta_std"):
             if key in extra:
-                array = np.asarray(extra[key], dtype=np.float64)
-                if array.shape != (n_inputs,) or not np.isfinite(array).all() or (
-                        key == "meta_std" and (array <= 0).any()):
-                    raise ValueError(key)
-                meta[key[5:]] = array
+                meta[key[5:]] = numbers(n_inputs)
         if "meta_classes" in extra:
-            meta["classes"] = [str(name) for name in extra["meta_classes"]]
-            if len(meta["classes"]) != n_outputs:
-                raise ValueError("meta_classes")
+            key = "meta_classes"
+            meta["classes"] = names(n_outputs)
         for key in ("meta_target_mean", "meta_target_std"):
             if key in extra:
-                array = np.asarray(extra[key], dtype=np.float64)
-                if array.shape != (n_outputs,) or not np.isfinite(array).all():
-                    raise ValueError(key)
-                meta[key[5:]] = array
-    except (ValueError, TypeError, IndexError) as error:
-        raise CLIError(f"{path}: its entry {str(error) or 'meta_*'} does not fit the network "
+                meta[key[5:]] = numbers(n_outputs)
+    except (ValueError, TypeError, IndexError):
+        raise CLIError(f"{path}: its entry {key} does not fit the network "
                        f"{list(network.sizes)}") from None
     return meta
 
@@ -1321,7 +1344,8 @@ def run_predict(args: argparse.Namespace) -> int:
     # the model's feature names, when it was trained from a CSV
     features = meta.get("features")
     given = _ignored_columns(args.ignore, table, args.data)
-    named_features = [name for name in given if features and name in features]
+    known = set(features or ())  # sets: a file of 200,000 columns took minutes to match
+    named_features = [name for name in given if name in known]
     if named_features:
         what = "features" if len(named_features) > 1 else "a feature"
         raise CLIError(f"--ignore names {_listing(map(repr, named_features))}, {what} the "
@@ -1329,12 +1353,13 @@ def run_predict(args: argparse.Namespace) -> int:
     # the columns train read as the target and the sample weights, or ignored, are not
     # features
     not_features = {"the target": target, "the sample weights": meta.get("sample_weight")}
-    ignored_columns = [*meta.get("ignored", []), *given]
-    columns = [name for name in table.columns
-               if name not in not_features.values() and name not in ignored_columns]
+    ignored_columns = {*meta.get("ignored", []), *given}
+    skipped_names = ignored_columns | set(not_features.values())
+    columns = [name for name in table.columns if name not in skipped_names]
     n_inputs = network.sizes[0]
     # which of the model's columns the file lacks
-    missing = [name for name in features if name not in columns] if features else []
+    present_names = set(columns)
+    missing = [name for name in features if name not in present_names] if features else []
     if len(columns) != n_inputs:
         skipped = [f"{what} {name!r}" for what, name in not_features.items()
                    if name in table.columns]
@@ -1343,12 +1368,12 @@ def run_predict(args: argparse.Namespace) -> int:
         if present:
             skipped.append(f"the ignored {', '.join(map(repr, present))}")
         besides = f" (besides {_listing(skipped)})" if skipped else ""
-        unknown = [name for name in columns if name not in features] if features else []
+        unknown = [name for name in columns if name not in known] if features else []
         named = "".join(f"; {what}: {_listing(map(repr, names))}" for what, names in (
             ("missing", missing), ("not the model's", unknown)) if names)
         if unknown and not missing:
-            named += (f"; {_ignore_option(unknown)} leaves "
-                      f"{'them' if len(unknown) > 1 else 'it'} out")
+            option = _ignore_option(unknown) if len(unknown) <= 12 else "--ignore COLUMNS"
+            named += f"; {option} leaves {'them' if len(unknown) > 1 else 'it'} out"
         elif not features and len(columns) > n_inputs:  # a model without column names
             extra_columns = len(columns) - n_inputs
             named += ("; --ignore COLUMNS leaves out " + (
@@ -1385,7 +1410,8 @@ def run_predict(args: argparse.Namespace) -> int:
         _write_stdout(buffer.getvalue())  # stdout holds only the CSV
     else:
         _write_atomically(args.out, buffer.getvalue())
-        print(f"wrote {len(rows)} prediction{'s' if len(rows) != 1 else ''} to {args.out}")
+        print(f"wrote {len(rows)} prediction{'s' if len(rows) != 1 else ''} to "
+              f"{_shown(args.out)}")
     return 0
 
 
@@ -1537,7 +1563,7 @@ def run_export(args: argparse.Namespace) -> int:
         article = "an" if form.startswith("ONNX") else "a"
         warnings.warn(f"{args.out} ends in the suffix of a file of {EXPORT_FORMS[named]}s, "
                       f"but --to {args.to} wrote {article} {form} into it")
-    print(f"wrote the {form} {args.out}: network {_network_words(network)}"
+    print(f"wrote the {form} {_shown(args.out)}: network {_network_words(network)}"
           + "".join(f"; {note}" for note in notes))
     return 0
 
@@ -1560,8 +1586,8 @@ def run_import(args: argparse.Namespace) -> int:
         raise CLIError(message if args.file in message else f"{args.file}: {message}") from None
     network.save(args.out)
     _warn_model_suffix(args.out)
-    print(f"wrote the bpcore model {args.out} from the {args.source} file {args.file}: "
-          f"network {_network_words(network)}; predict reads its inputs in the data's column "
+    print(f"wrote the bpcore model {_shown(args.out)} from the {args.source} file "
+          f"{_shown(args.file)}: network {_network_words(network)}; predict reads its inputs in the data's column "
           f"order and writes its raw outputs")
     return 0
 
@@ -1635,9 +1661,29 @@ def _silence_stdout() -> None:
         pass
 
 
+def _terminated(signum: int, frame: object) -> NoReturn:
+    # SIGTERM (timeout, systemd, kill) or SIGHUP (a closed terminal) as an exception: a model
+    # being saved leaves no temporary file; the status is the one the signal would give
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with `argv` (default: sys.argv[1:]); return the exit status:
     0 done, 2 bad input, 130 interrupted, 141 stdout closed early (as by `| head`)."""
+    previous = {}
+    if threading.current_thread() is threading.main_thread():  # signal.signal's condition
+        for name in ("SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)
+            if number is not None and signal.getsignal(number) is signal.SIG_DFL:
+                previous[number] = signal.signal(number, _terminated)
+    try:
+        return _main(argv)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         try:

@@ -7,11 +7,13 @@ provenance.
 """
 from __future__ import annotations
 
+import collections
 import csv
 import gzip
 import io
 import math
 import os
+import secrets
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
@@ -82,6 +84,7 @@ class Table:
         self.rows = rows
         self.lines = lines
         self.source = source
+        self._positions: dict[str, int] | None = None  # index's lookup, made on first use
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -110,9 +113,14 @@ class Table:
         >>> Table(["x", "y"], [["1", "2"]], [2], "data.csv").index("y")
         1
         """
+        if self._positions is None or len(self._positions) > len(self.columns):
+            # a dict, not list.index: a file of 40,000 columns took half a minute to match
+            self._positions = {}
+            for position, column in enumerate(self.columns):
+                self._positions.setdefault(column, position)
         try:
-            return self.columns.index(name)
-        except ValueError:
+            return self._positions[name]
+        except KeyError:
             shown = ", ".join(map(repr, self.columns[:12]))
             more = f", ... ({len(self.columns)} columns)" if len(self.columns) > 12 else ""
             separator = next((mark for mark in (";", "\t", "|") if len(self.columns) == 1
@@ -213,7 +221,7 @@ class Table:
                         f"finite numbers")
 
 
-_END = "\x00bpcore: the end of the file\x00"  # a line no CSV file holds, read after the last
+MAX_LINE = 1 << 26  # characters in one line of a CSV file (64 Mi; a wide row is a few MB)
 
 
 def _rows(text_file: Iterable[str], source: str) -> Iterator[tuple[int, int, list[str]]]:
@@ -224,9 +232,22 @@ def _rows(text_file: Iterable[str], source: str) -> Iterator[tuple[int, int, lis
     strict mode would catch that, but also refuse what it reads well, such as a space after
     a closing quote.)"""
 
+    # a line no file holds: NUL, and 128 random bits drawn for this read
+    end = f"\x00bpcore: the end of the file {secrets.token_hex(16)}\x00"
+
     def lines() -> Iterator[str]:
-        yield from text_file
-        yield _END + "\n"
+        read = getattr(text_file, "readline", None)
+        if read is None:  # a list of lines, say: already in memory
+            yield from text_file
+        else:  # a file: a line without end (/dev/zero, one line of gigabytes) read in bounds
+            number = 0
+            while line := read(MAX_LINE + 1):
+                number += 1
+                if len(line) > MAX_LINE:
+                    raise DataError(f"{source}, line {number}: longer than {MAX_LINE:,} "
+                                    f"characters; not a table of numbers and labels")
+                yield line
+        yield end + "\n"
 
     reader = csv.reader(lines())
     last = 0
@@ -234,17 +255,18 @@ def _rows(text_file: Iterable[str], source: str) -> Iterator[tuple[int, int, lis
     try:
         for cells in reader:
             first = last + 1
-            if cells == [_END]:
+            if cells == [end]:
                 return
-            if any(_END in cell for cell in cells):
+            if any(end in cell for cell in cells):
                 raise DataError(f"{source}: the row that starts on line {first} holds a quoted "
                                 f"value that is never closed, {swallowed}")
             last = reader.line_num
             yield first, last, cells
     except csv.Error as error:  # csv's limit on a value's length: an open quote, most likely
+        quote = (f": unless a value there is that long, a quoted value in it is never closed, "
+                 f"{swallowed}" if "field limit" in str(error) else "")
         raise DataError(f"{source}: the row that starts on line {last + 1} cannot be read as "
-                        f"CSV ({error}): most likely a quoted value in it is never closed, "
-                        f"{swallowed}") from None
+                        f"CSV ({error}){quote}") from None
 
 
 def parse_table(text_file: Iterable[str], source: str) -> Table:
@@ -295,7 +317,8 @@ def parse_table(text_file: Iterable[str], source: str) -> Table:
                      "save with index=False" if position == 0 else "")
             raise DataError(f"{source}: the header has an empty column name (column "
                             f"{position + 1}){index}")
-    duplicates = sorted({name for name in header if header.count(name) > 1})
+    counts = collections.Counter(header)
+    duplicates = sorted(name for name, count in counts.items() if count > 1)
     if duplicates:
         raise DataError(f"{source}: the header names column(s) {duplicates} more than once")
     rows, lines = [], []

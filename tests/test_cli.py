@@ -288,6 +288,21 @@ def test_train_refuses_an_unwritable_out_or_an_impossible_network_before_trainin
     assert sorted(path.name for path in tmp_path.iterdir()) == ["prices.csv"]
 
 
+@pytest.mark.parametrize("name, fragment", [
+    ("loop1", "cannot write model file loop1: Too many levels of symbolic links"),
+    ("m" * 300 + ".npz", "File name too long")])
+def test_train_refuses_a_loop_of_links_or_a_name_too_long_before_training(
+        tmp_path, capsys, monkeypatch, name, fragment):
+    # both passed the checks before training and failed after it
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "loop1").symlink_to("loop2")
+    (tmp_path / "loop2").symlink_to("loop1")
+    write_csv(tmp_path / "prices.csv", ["a", "b", "price"], linear())
+    result = main_in_process(capsys, "train", "prices.csv", "--target", "price", "--out", name)
+    assert_bad_input(result, fragment)
+    assert "training loss" not in result.stdout
+
+
 def test_columns_near_the_limits_of_float64_are_standardised_too(backend, tmp_path):
     # the square of 1e200 overflows: the std was inf, a model predict refused; that of 1e-200
     # underflows: std 0, taken for a constant column, and the feature was lost
@@ -1165,6 +1180,22 @@ def test_predict_names_the_target_once_when_it_is_also_ignored(backend, tmp_path
                              "but the model expects 2; not the model's: 'z'")
 
 
+@pytest.mark.parametrize("key, value", [
+    ("meta_features", np.array("x")),  # 0-d: "iteration over a 0-d array" was the message
+    ("meta_mean", np.array([True, False])),  # booleans: were read as 1 and 0
+    ("meta_std", np.array(["a", "b"])),
+    ("meta_classes", np.array([["blue", "green", "red"]])),  # 2-D: printed as one class
+    ("meta_target", np.array(["a", "b"]))])
+def test_predict_names_a_damaged_entry_of_the_model_file(backend, tmp_path, trained, key,
+                                                          value):
+    network, extra = bpcore.io.load(trained, with_extra=True)
+    extra[key] = value
+    bpcore.io.save(network, tmp_path / "damaged.npz", extra=extra)
+    (tmp_path / "good.csv").write_text("x,y\n1,2\n")
+    result = run(backend, tmp_path, "predict", "damaged.npz", "good.csv")
+    assert_bad_input(result, f"damaged.npz: its entry {key} does not fit the network [2, 16, 3]")
+
+
 def test_predict_out_to_dev_stdout_is_refused_with_the_way_to_stdout(backend, tmp_path,
                                                                      trained):
     (tmp_path / "good.csv").write_text("x,y\n1,2\n")
@@ -1393,7 +1424,11 @@ def test_progress_as_a_fit_callback():
 # preexec_fn makes subprocess fork, and JAX (imported by an earlier test where it is
 # installed) warns at every fork of its process; this child only resets SIGINT and execs
 @pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning")
-def test_ctrl_c_during_training_exits_130_and_writes_nothing(backend, tmp_path):
+# SIGTERM (timeout, systemd): it killed the process where it stood, and a model being saved
+# left its temporary file
+@pytest.mark.parametrize("signal_name, status", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_ctrl_c_during_training_exits_130_and_writes_nothing(backend, tmp_path, signal_name,
+                                                              status):
     data = write_csv(tmp_path / "data.csv", ["x", "species", "y"], blobs(300))
     process = subprocess.Popen(
         [sys.executable, "-m", "bpcore", "train", str(data), "--target", "species",
@@ -1408,12 +1443,12 @@ def test_ctrl_c_during_training_exits_130_and_writes_nothing(backend, tmp_path):
         for line in process.stderr:
             if line.startswith("epoch"):
                 break
-        process.send_signal(signal.SIGINT)
+        process.send_signal(getattr(signal, signal_name))
         out, err = process.communicate(timeout=120)
     finally:
         process.kill()
-    assert process.returncode == 130, err
-    assert "Traceback" not in err and "interrupted" in err
+    assert process.returncode == status, err
+    assert "Traceback" not in err and ("interrupted" in err) == (signal_name == "SIGINT")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv"]
 
 

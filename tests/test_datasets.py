@@ -1,6 +1,7 @@
 """The bundled datasets and the checked CSV reader behind them and the command line."""
 import gzip
 import io
+import os
 from importlib import resources
 
 import numpy as np
@@ -146,3 +147,15 @@ def test_binary_file_is_refused(tmp_path):
     path.write_bytes(b"PK\x03\x04\xff\xfe\x00\x81garbage")
     with pytest.raises(DataError):
         read_table(path)
+
+
+def test_a_line_without_end_is_refused_in_bounds(tmp_path, monkeypatch):
+    # /dev/zero, or a .gz of one line of gigabytes, was read whole: a MemoryError naming no file
+    monkeypatch.setattr("bpcore.datasets.MAX_LINE", 100)
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n1,2\n" + "3," + "9" * 200 + "\n")
+    with pytest.raises(DataError, match=r"t\.csv, line 3: longer than 100 characters"):
+        read_table(path)
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(DataError, match=r"zero, line 1: longer than 100 characters"):
+            read_table("/dev/zero")
