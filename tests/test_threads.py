@@ -107,6 +107,8 @@ def _fit_in_child(queue):
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork (POSIX)")
+# JAX (imported by an earlier test where it is installed) warns at every fork of its process
+@pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning")
 def test_a_child_forked_during_an_estimators_fit_neither_hangs_nor_keeps_one_blas_thread():
     # the estimators hold BLAS to one thread under a lock while a stochastic fit runs: a child
     # forked while another thread held that lock waited for it forever in its own fit, and
