@@ -1587,8 +1587,8 @@ def run_import(args: argparse.Namespace) -> int:
     network.save(args.out)
     _warn_model_suffix(args.out)
     print(f"wrote the bpcore model {_shown(args.out)} from the {args.source} file "
-          f"{_shown(args.file)}: network {_network_words(network)}; predict reads its inputs in the data's column "
-          f"order and writes its raw outputs")
+          f"{_shown(args.file)}: network {_network_words(network)}; predict reads its inputs "
+          f"in the data's column order and writes its raw outputs")
     return 0
 
 

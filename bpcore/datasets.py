@@ -113,11 +113,14 @@ class Table:
         >>> Table(["x", "y"], [["1", "2"]], [2], "data.csv").index("y")
         1
         """
-        if self._positions is None or len(self._positions) > len(self.columns):
-            # a dict, not list.index: a file of 40,000 columns took half a minute to match
+        # a dict, not list.index: a file of 40,000 columns took half a minute to match; made
+        # again when it does not answer for the columns as they are now
+        position = None if self._positions is None else self._positions.get(name)
+        if (position is None or position >= len(self.columns)
+                or self.columns[position] != name):
             self._positions = {}
-            for position, column in enumerate(self.columns):
-                self._positions.setdefault(column, position)
+            for index, column in enumerate(self.columns):
+                self._positions.setdefault(column, index)
         try:
             return self._positions[name]
         except KeyError:
