@@ -115,14 +115,16 @@ class Table:
         """
         # a dict, not list.index: a file of 40,000 columns took half a minute to match; made
         # again when it does not answer for the columns as they are now
-        position = None if self._positions is None else self._positions.get(name)
+        positions = self._positions or {}
+        position = positions.get(name)
         if (position is None or position >= len(self.columns)
                 or self.columns[position] != name):
-            self._positions = {}
+            positions = {}
             for index, column in enumerate(self.columns):
-                self._positions.setdefault(column, index)
+                positions.setdefault(column, index)
+            self._positions = positions
         try:
-            return self._positions[name]
+            return positions[name]
         except KeyError:
             shown = ", ".join(map(repr, self.columns[:12]))
             more = f", ... ({len(self.columns)} columns)" if len(self.columns) > 12 else ""
