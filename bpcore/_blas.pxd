@@ -12,6 +12,10 @@ cdef bint is_loaded() noexcept nogil
 # forward product pays for a copy of W^T (OpenBLAS's AVX-512 kernels; see transposed_slow).
 cdef bint takes_transposed_slow() noexcept nogil
 
+# Whether the kernels take small matrix products themselves (where they are faster than the
+# loaded BLAS's kernels; see own_products).
+cdef bint takes_own_products() noexcept nogil
+
 # A layer's matrix product goes to BLAS when it has at least this many multiply-adds
 # (n samples * n_in * n_out); below it the plain loops win (no call and packing overhead).
 # Measured crossover on a 2-core x86-64: see benchmarks/ and bpcore/bench/. A compile-time

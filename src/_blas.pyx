@@ -26,6 +26,9 @@ cdef bint tried = False
 # whether the loaded BLAS runs a small product with a transposed second operand on a slow path
 # (SLOW_CORES): 1 or 0, decided by load or told by transposed_slow; -1 until either
 cdef int slow = -1
+# whether the kernels take small products themselves (own_products): 1 or 0, decided by load
+# or told by own_products; -1 until either
+cdef int own = -1
 
 # OpenBLAS's AVX-512 kernels: SkylakeX (measured on an EPYC Zen 4 and a Zen 5: a small
 # product A B^T, row-major, up to 2.7 times as slow as the same product with B^T stored; see
@@ -34,6 +37,11 @@ cdef int slow = -1
 # Its Haswell kernels, which it runs on AVX2 CPUs (and wherever OPENBLAS_CORETYPE=Haswell),
 # take both layouts at one speed (an EPYC Zen 5, benchmarks/forward_split.py).
 SLOW_CORES = ("skylakex", "cooperlake", "sapphirerapids")
+
+# OpenBLAS's Haswell kernels (AVX2 CPUs; "Zen" is its name for them on AMD's): on an EPYC Zen
+# 3 the kernels' own products (src/kernels/module.pxi) ran the small ones, where they take
+# them (own_takes), 1.1 to 2.4 times as fast as these kernels (most of a 64-128-64-10 step's).
+OWN_CORES = ("haswell", "zen")
 
 
 cdef inline bint worth(Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
@@ -52,7 +60,7 @@ cdef void *routine(dict capsules, str name) except NULL:
 
 
 cdef int load(const Py_ssize_t* sizes, Py_ssize_t n_layers, Py_ssize_t n) except -1:
-    global dgemm, sgemm, dgemv, sgemv, tried, slow
+    global dgemm, sgemm, dgemv, sgemv, tried, slow, own
     cdef Py_ssize_t l
     if tried:
         return 0
@@ -67,11 +75,14 @@ cdef int load(const Py_ssize_t* sizes, Py_ssize_t n_layers, Py_ssize_t n) except
     except ImportError:  # no SciPy: the plain loops do every product
         return 0
     capsules = cython_blas.__pyx_capi__
+    try:
+        core = core_name(cython_blas.__file__).lower()
+    except Exception:  # whatever the library does, the kernels still get their BLAS
+        core = ""
     if slow < 0:
-        try:
-            slow = core_name(cython_blas.__file__).lower() in SLOW_CORES
-        except Exception:  # whatever the library does, the kernels still get their BLAS
-            slow = 0
+        slow = core in SLOW_CORES
+    if own < 0:
+        own = core in OWN_CORES
     sgemm = <sgemm_t>routine(capsules, "sgemm")
     dgemv = <dgemv_t>routine(capsules, "dgemv")
     sgemv = <sgemv_t>routine(capsules, "sgemv")
@@ -122,6 +133,25 @@ def transposed_slow(flag=None):
 
 cdef bint takes_transposed_slow() noexcept nogil:
     return slow == 1
+
+
+def own_products(flag=None):
+    """Whether the kernels take small matrix products themselves instead of calling the
+    loaded BLAS (where they run them faster: src/kernels/module.pxi): decided at load from the
+    BLAS's kernels (OWN_CORES). flag True or False overrides it for the rest of the process
+    (the tests take both paths on any machine); returns the value before the call, as
+    transposed_slow does."""
+    global own
+    before = own == 1
+    if flag is not None:
+        if not isinstance(flag, bool):
+            raise TypeError(f"flag must be True, False or None, got {flag!r}")
+        own = flag
+    return before
+
+
+cdef bint takes_own_products() noexcept nogil:
+    return own == 1
 
 
 cdef void gemm(char transa, char transb, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,

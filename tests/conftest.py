@@ -97,18 +97,41 @@ def central_differences_fixture():
 def copies(request):
     """Whether forward products take copies of W^T this run (where copy_pays in
     src/kernels/layers.pxi says so): they do only where BLAS runs A B^T slowly, which
-    bpcore._blas decides from its kernels; both paths, on any machine, by telling it which."""
+    bpcore._blas decides from its kernels; both paths, on any machine, by telling it which.
+    The kernels' own products, which take copies of their own, are off (see own_products)."""
     try:
         from bpcore import _blas
     except ImportError:  # no compiled kernels: the fallback has no copies to take
         yield request.param
         return
     _backend.compiled().forward_copies(32, 64, 64)  # loads BLAS: its own decision first
-    before = _blas.transposed_slow(request.param)
+    before, own_before = _blas.transposed_slow(request.param), _blas.own_products(False)
     try:
         yield request.param
     finally:
         _blas.transposed_slow(before)
+        _blas.own_products(own_before)
+
+
+@pytest.fixture(params=[True, False], ids=["own-products", "blas-products"])
+def own_products(request):
+    """Whether the training steps' small matrix products run on the kernels' own kernel this
+    run (own_takes in src/kernels/module.pxi: where it beats OpenBLAS's Haswell kernels,
+    which bpcore._blas decides from the kernels it loads) or all go to BLAS; both paths on
+    any machine whose CPU runs the kernel (AVX2 and FMA), by telling bpcore._blas which."""
+    try:
+        from bpcore import _blas
+    except ImportError:
+        pytest.skip("the compiled kernels are not built")
+    kernels = _backend.compiled()
+    if request.param and not kernels.own_products_run():
+        pytest.skip("this CPU does not run the kernels' own products (no AVX2 and FMA)")
+    kernels.forward_copies(32, 64, 64)  # loads BLAS: its own decision first
+    before = _blas.own_products(request.param)
+    try:
+        yield request.param
+    finally:
+        _blas.own_products(before)
 
 
 @pytest.fixture

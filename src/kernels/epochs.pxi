@@ -210,8 +210,8 @@ cdef double epoch_in_scratch(Py_ssize_t optimizer, floating* params, floating* s
     cdef Py_ssize_t t_bytes = lines(sizes[0] * sizes[1] * item) if transposable else 0
     # the forward products' copies of W^T, where the batches take them (copy_pays)
     cdef Py_ssize_t c_bytes = lines(COPY_ENTRIES * item) if (
-        copies_pay(sizes, n_layers, batch_size)
-        or copies_pay(sizes, n_layers, n_order % batch_size)) else 0
+        copies_pay(sizes, n_layers, batch_size, floating is float)
+        or copies_pay(sizes, n_layers, n_order % batch_size, floating is float)) else 0
     # PyMem_RawMalloc: tracemalloc sees it (the bench's memory rows), and no GIL is needed
     cdef char* raw = <char*>PyMem_RawMalloc(x_bytes + 2 * y_bytes + 2 * a_bytes + w_bytes
                                             + lse_bytes + g_bytes + t_bytes + c_bytes + LINE)

@@ -25,11 +25,11 @@ cdef void layer_forward(const floating* weights, const floating* biases,
             memcpy(outputs, biases, n_out * sizeof(floating))
             beta = 1.0
         if transposed != NULL:  # the same product, with no operand transposed to BLAS
-            gemm(c'N', c'N', n_out, n, n_in, 1.0, transposed, n_out, inputs, n_in, beta,
-                 outputs, n_out)
+            product(c'N', c'N', n_out, n, n_in, 1.0, transposed, n_out, inputs, n_in, beta,
+                    outputs, n_out)
         else:
-            gemm(c'T', c'N', n_out, n, n_in, 1.0, weights, n_in, inputs, n_in, beta, outputs,
-                 n_out)
+            product(c'T', c'N', n_out, n, n_in, 1.0, weights, n_in, inputs, n_in, beta,
+                    outputs, n_out)
         if n > 1:
             if z_out != NULL:
                 add_rows(outputs, biases, n, n_out)
@@ -76,17 +76,25 @@ cdef enum:
     COPY_ENTRIES = 8192  # 2^18 multiply-adds / 32 rows
 
 
-cdef inline bint copy_pays(Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
-    # whether a forward product of n rows through n_in -> n_out runs on a fresh copy of W^T
+cdef inline bint copy_pays(Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out,
+                           bint single) noexcept nogil:
+    # whether a forward product of n rows through n_in -> n_out, of float (single) or
+    # double, runs on a fresh copy of W^T: with those kernels, or where the own kernel of
+    # module.pxi takes the product (it runs only untransposed operands)
+    if not use_blas(n, n_in, n_out):
+        return False
+    if n_in * n_out <= COPY_ENTRIES and own_takes(single, n, n_out, n_in):
+        return True
     return (n >= 32 and n_out >= 32 and n_in <= 128 and n * n_in * n_out <= 32 * COPY_ENTRIES
-            and takes_transposed_slow() and use_blas(n, n_in, n_out))
+            and takes_transposed_slow())
 
 
-cdef bint copies_pay(const Py_ssize_t* sizes, Py_ssize_t n_layers, Py_ssize_t n) noexcept nogil:
+cdef bint copies_pay(const Py_ssize_t* sizes, Py_ssize_t n_layers, Py_ssize_t n,
+                     bint single) noexcept nogil:
     # whether a forward pass of n rows copies any layer's W^T (so needs copy_t)
     cdef Py_ssize_t l
     for l in range(n_layers):
-        if copy_pays(n, sizes[l], sizes[l + 1]):
+        if copy_pays(n, sizes[l], sizes[l + 1], single):
             return True
     return False
 
@@ -109,7 +117,8 @@ cdef void network_forward(const floating* params, const Py_ssize_t* sizes,
         n_in = sizes[l]
         n_out = sizes[l + 1]
         transposed = first_t if l == 0 else NULL
-        if transposed == NULL and copy_t != NULL and copy_pays(n, n_in, n_out):
+        if (transposed == NULL and copy_t != NULL
+                and copy_pays(n, n_in, n_out, floating is float)):
             transpose(p, copy_t, n_out, n_in)
             transposed = copy_t
         layer_forward(p, p + n_out * n_in, inputs, outputs,
@@ -166,8 +175,8 @@ cdef void network_backward(const floating* params, const Py_ssize_t* sizes,
         # a one-sample step is this gradient and network_update to the bit
         if n > 1 and use_blas(n, n_here, n_next):
             # delta[l]^T (n_here, n) = W[l+1]^T (n_here, n_next) delta[l+1]^T (n_next, n)
-            gemm(c'N', c'N', n_here, n, n_next, 1.0, w, n_here, D + block + n * n_here, n_next,
-                 0.0, D + block, n_here)
+            product(c'N', c'N', n_here, n, n_next, 1.0, w, n_here, D + block + n * n_here,
+                    n_next, 0.0, D + block, n_here)
         else:
             for s in range(n):
                 d_row = D + block + s * n_here
@@ -218,8 +227,8 @@ cdef void weight_gradients(const floating* inputs, const floating* deltas, Py_ss
     cdef floating scale = <floating>(1.0 / n)
     if n > 1 and use_blas(n, n_in, n_out):  # one sample: the axpy loops below win
         # dC/dW^T (n_in, rows) = scale * a[l-1]^T (n_in, n) delta[l][:, rows] (n, rows)
-        gemm(c'N', c'T', n_in, rows, n, scale, inputs, n_in, deltas + first, n_out, 0.0, g,
-             n_in)
+        product(c'N', c'T', n_in, rows, n, scale, inputs, n_in, deltas + first, n_out, 0.0,
+                g, n_in)
         return
     for k in range(rows * n_in):
         g[k] = 0

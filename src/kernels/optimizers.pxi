@@ -311,11 +311,11 @@ cdef void network_batch_update(Py_ssize_t optimizer, floating* params, floating*
             # itself, the gradient never written to scratch and read back (one rounding
             # order of the same sum; large mini-batch case 11% faster)
             if l == 0 and first_t != NULL:  # W[0]^T += (-lr / n) a[0]^T delta
-                gemm(c'N', c'T', n_out, n_in, n, -settings[0] / n, D + block, n_out, inputs,
-                     n_in, 1.0, first_t, n_out)
+                product(c'N', c'T', n_out, n_in, n, -settings[0] / n, D + block, n_out,
+                        inputs, n_in, 1.0, first_t, n_out)
             else:
-                gemm(c'N', c'T', n_in, n_out, n, -settings[0] / n, inputs, n_in, D + block,
-                     n_out, 1.0, params + offset, n_in)
+                product(c'N', c'T', n_in, n_out, n, -settings[0] / n, inputs, n_in,
+                        D + block, n_out, 1.0, params + offset, n_in)
             first = n_out
         while first < n_out:
             weight_gradients(inputs, D + block, n, n_in, n_out, first,

@@ -51,16 +51,55 @@ def blas_kernels():
     return core_name(cython_blas.__file__)
 
 
-def forward_copies(Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out):
+def forward_copies(Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out, bint single=False):
     """Whether a training step's forward product of n rows through n_in -> n_out inputs and
-    outputs runs untransposed on a copy of W^T (with this BLAS and its kernels, loaded first
-    as the step would load them), for the bench's account of the layouts."""
+    outputs, in float32 (single) or float64, runs untransposed on a copy of W^T (with this
+    BLAS and its kernels, loaded first as the step would load them), for the bench's account
+    of the layouts."""
     cdef Py_ssize_t sizes[2]
     if n < 1 or n_in < 1 or n_out < 1:
         raise ValueError(f"n, n_in and n_out must be at least 1, got {n}, {n_in}, {n_out}")
     sizes[0], sizes[1] = n_in, n_out
     load_blas(sizes, 1, n)
-    return copy_pays(n, n_in, n_out)
+    return copy_pays(n, n_in, n_out, single)
+
+
+def matrix_product(const floating[:, ::1] X not None, const floating[:, ::1] Y not None,
+                   floating[:, ::1] C not None, double alpha=1.0, double beta=0.0,
+                   bint x_transposed=False, bint own=True):
+    """C = alpha op(X) Y + beta C in place (op(X) = X^T where x_transposed), by the own kernel
+    of the training steps' small products (own) or by BLAS's gemm, whatever own_takes would
+    choose: for the tests, which check the kernel on its edges. ValueError where the shapes
+    do not fit or own is asked where it cannot run (see own_products_run)."""
+    cdef Py_ssize_t m = C.shape[0], n = C.shape[1], k = X.shape[0] if x_transposed else X.shape[1]
+    cdef Py_ssize_t sizes[2]
+    if (X.shape[1] if x_transposed else X.shape[0]) != m or Y.shape[0] != k or Y.shape[1] != n:
+        raise ValueError(f"shapes do not fit: X {tuple(X.shape)[:2]}, Y {tuple(Y.shape)[:2]}, "
+                         f"C {tuple(C.shape)[:2]}, x_transposed {bool(x_transposed)}")
+    if m == 0 or n == 0 or k == 0:
+        raise ValueError("every dimension must be at least 1")
+    if own and not OWN_RUNS:
+        raise ValueError("the own kernel does not run on this CPU (no AVX2 and FMA)")
+    sizes[0], sizes[1] = 64, 64
+    load_blas(sizes, 1, 32)
+    if not own and not blas_is_loaded():
+        raise ValueError("SciPy's BLAS is not available")
+    with nogil:
+        if not own:  # gemm's column-major terms: C^T (n, m) = Y^T (n, k) op(X)^T (k, m)
+            gemm(c'N', c'T' if x_transposed else c'N', n, m, k, alpha, &Y[0, 0], n, &X[0, 0],
+                 X.shape[1], beta, &C[0, 0], n)
+        elif floating is double:
+            bpcore_own_product_d(m, n, k, alpha, &X[0, 0], X.shape[1], x_transposed, &Y[0, 0],
+                                 n, beta, &C[0, 0], n)
+        else:
+            bpcore_own_product_f(m, n, k, <float>alpha, &X[0, 0], X.shape[1], x_transposed,
+                                 &Y[0, 0], n, <float>beta, &C[0, 0], n)
+
+
+def own_products_run():
+    """Whether this module's own small-product kernel can run on this CPU (x86-64 with AVX2
+    and FMA); whether the training steps take it is bpcore._blas.own_products()."""
+    return bool(OWN_RUNS)
 
 
 cdef enum:
@@ -213,7 +252,8 @@ def forward_rows(cnp.ndarray params not None, cnp.ndarray sizes not None,
     units = total_units(widths, n_layers)
     load_blas(widths, n_layers, shape[0])
     # the copies of W^T the forward wrapper makes (after load_blas, as there)
-    copies = COPY_ENTRIES if copies_pay(widths, n_layers, shape[0]) else 0
+    copies = (COPY_ENTRIES if copies_pay(widths, n_layers, shape[0], kind == cnp.NPY_FLOAT32)
+              else 0)
     entries = shape[0] * (units + shape[1]) + copies
     out = cnp.PyArray_EMPTY(2, shape, kind, 0)
     scratch = <char*>PyMem_RawMalloc(
@@ -449,7 +489,7 @@ def forward(const floating[::1] params not None, const Py_ssize_t[::1] sizes not
         return
     load_blas(&sizes[0], n_layers, n)
     # the copies of W^T a training step's forward pass makes: the same products, the same bits
-    cdef floating[::1] C = np.empty(COPY_ENTRIES if copies_pay(&sizes[0], n_layers, n) else 0,
+    cdef floating[::1] C = np.empty(COPY_ENTRIES if copies_pay(&sizes[0], n_layers, n, floating is float) else 0,
                                     dtype=np.float32 if floating is float else np.float64)
     cdef floating* copy_t = &C[0] if C.shape[0] > 0 else NULL
     with nogil:
@@ -538,7 +578,7 @@ def loss_gradients(const floating[::1] params not None, const Py_ssize_t[::1] si
     cdef double total
     load_blas(&sizes[0], n_layers, n)
     # forward's copies of W^T, so that the objective is `forward`'s loss to the bit
-    cdef floating[::1] C = np.empty(COPY_ENTRIES if copies_pay(&sizes[0], n_layers, n) else 0,
+    cdef floating[::1] C = np.empty(COPY_ENTRIES if copies_pay(&sizes[0], n_layers, n, floating is float) else 0,
                                     dtype=dtype)
     cdef floating* copy_t = &C[0] if C.shape[0] > 0 else NULL
     with nogil:
