@@ -1602,16 +1602,18 @@ def run_bench(args: argparse.Namespace) -> int:
 
 def _blas_line(compiled: Any) -> str:
     """What `info` says of the compiled kernels' BLAS (SciPy's): its kernels where it is
-    OpenBLAS, whether OPENBLAS_CORETYPE chose them, and whether forward products run on
-    copies of W^T."""
+    OpenBLAS, whether OPENBLAS_CORETYPE chose them, whether the kernels take small products
+    themselves, and whether forward products run on copies of W^T."""
     name = compiled.blas_kernels()  # loads SciPy's BLAS, as a fit would
     if not compiled.blas_loaded():
         return "BLAS: none (SciPy is not installed: every product runs on the plain loops)"
     copies = compiled.forward_copies(32, 64, 64)
+    own = compiled.own_products_taken()
     chosen = os.environ.get("OPENBLAS_CORETYPE")
     return ("BLAS: SciPy's, " + (f"OpenBLAS with its {name} kernels" if name else
                                   "not OpenBLAS or its kernels unknown")
             + (f" (chosen by OPENBLAS_CORETYPE={chosen})" if chosen and name else "")
+            + f"; small products on bpcore's own kernel: {'yes' if own else 'no'}"
             + f"; forward products on copies of W^T: {'yes' if copies else 'no'}")
 
 

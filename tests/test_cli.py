@@ -1277,8 +1277,10 @@ def test_info(backend, tmp_path):
         # SciPy's BLAS, as the kernels' own check names it (the child has this environment)
         name = _backend.compiled().blas_kernels()
         copies = _backend.compiled().forward_copies(32, 64, 64)
+        own = _backend.compiled().own_products_taken()
         blas = next(line for line in result.stdout.splitlines() if line.startswith("BLAS:"))
         assert (f"OpenBLAS with its {name} kernels" if name else "its kernels unknown") in blas
+        assert f"small products on bpcore's own kernel: {'yes' if own else 'no'};" in blas
         assert blas.endswith("copies of W^T: " + ("yes" if copies else "no"))
 
 

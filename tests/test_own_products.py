@@ -98,6 +98,8 @@ def test_the_product_refuses_shapes_that_do_not_fit():
         kernels.matrix_product(X, Y, C, x_transposed=True)
     with pytest.raises(ValueError, match="every dimension must be at least 1"):
         kernels.matrix_product(np.zeros((3, 0)), np.zeros((0, 4)), C)
+    with pytest.raises(ValueError, match="repeats must be at least 1, got 0"):
+        kernels.matrix_product(X, Y, C, repeats=0)
 
 
 def test_the_flag_takes_a_bool_only(backend):
@@ -106,6 +108,16 @@ def test_the_flag_takes_a_bool_only(backend):
     from bpcore import _blas
     with pytest.raises(TypeError, match="flag must be True, False or None, got 1"):
         _blas.own_products(1)
+
+
+def test_the_products_are_taken_where_the_flag_and_the_cpu_say(backend, own_products):
+    if backend != "cython":
+        pytest.skip("about the compiled kernels' BLAS")
+    kernels = _backend.compiled()
+    assert kernels.own_products_taken() == (own_products and kernels.own_products_run())
+    # a forward product the own kernel takes runs on a copy of W^T (float32, 32 x 64 -> 128)
+    assert kernels.forward_copies(32, 64, 128, True) == (own_products
+                                                        or kernels.forward_copies(32, 64, 128))
 
 
 def _case(dtype, n=100):

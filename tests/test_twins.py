@@ -26,7 +26,7 @@ STUB = Path(_backend.__file__).with_name("_kernels.pyi")
 # what the compiled module has beyond the table: BLAS is loaded by the compiled kernels alone,
 # which alone copy W^T for BLAS's sake and have a product kernel of their own
 COMPILED_ONLY = {"blas_kernels", "blas_loaded", "cpu_runs", "forward_copies", "matrix_product",
-                 "own_products_run"}
+                 "own_products_run", "own_products_taken"}
 
 SIZES = [3, 5, 2]
 N = 4  # samples

@@ -154,34 +154,41 @@ cdef extern from *:
        entry of C is one sum over k in order, each term added by an FMA (fma(x, y, sum) from
        0), then scaled: the same bits whatever the variant, since every variant runs this
        same AVX2 and FMA code (only where the CPU has them: own_takes), and whatever the
-       tile an entry falls in. Tiles of 4 rows by 2 vectors (16 float or 8 double columns)
-       keep 8 sums in registers and read each row of Y once per 4 rows of C, with no copy
+       tile an entry falls in. Tiles of 6 rows by 2 vectors (16 float or 8 double columns)
+       keep 12 sums in registers and read each row of Y once per 6 rows of C, with no copy
        of either operand; a narrower last tile loads and stores its columns under a mask.
-       Against OpenBLAS's Haswell kernels on an EPYC Zen 3 (float32): 2.4 to 8 times as fast
-       for 2 rows, 1.5 to 2 for 32 rows of 32 to 128 columns, slower past 256 columns or
-       2^20 multiply-adds (no packing for the cache) and on fewer than 16 columns. */
+       (Tiles of 4 rows took the eight products of a 64-128-64-10 step of 32 rows 6% longer
+       in float and 10% in double; unrolling the loop over k, or taking the tiles column
+       block by column block, gained nothing.) Against OpenBLAS's Haswell kernels on an EPYC
+       Zen 3, float32: 3 to 8 times as fast for 2 rows, 1.5 to 2 for 32 rows of 32 to 128
+       columns, slower past 256 columns or 2^20 multiply-adds (no packing for the cache) and
+       on fewer than 16 columns; float64 1.0 to 1.4 for 32 rows of 32 to 128 columns. */
     #if defined(__GNUC__) && (defined(__x86_64__) || defined(_M_X64))
     #include <immintrin.h>
     #define BPCORE_OWN_PRODUCTS 1
     #define BPCORE_AVX2_FMA __attribute__((target("avx2,fma")))
-    #define BPCORE_OWN_TILE(NAME, T, V, LANES, SET1, LOAD, MLOAD, MSTORE, STORE, FMA, MUL, ADD, ZERO) \
+    #define BPCORE_OWN_TILE(NAME, T, V, LANES, SET1, LOAD, MLOAD, MSTORE, STORE, FMA, MUL, ADD,  \
+                            ZERO)                                                           \
     static inline __attribute__((always_inline)) BPCORE_AVX2_FMA void NAME(                  \
-            const int rows, Py_ssize_t k, T alpha, const T* x, Py_ssize_t ldx, int xt,      \
-            const T* y, Py_ssize_t ldy, T beta, T* c, Py_ssize_t ldc, int width) {         \
-        /* rows (<= 4) of C by 2 LANES columns where width is 0, else by width <= LANES */  \
-        V sums[4][2], y0, y1, a;                                                            \
+            const int rows, const int xt, const int masked, Py_ssize_t k, T alpha,          \
+            const T* x, Py_ssize_t ldx, const T* y, Py_ssize_t ldy, T beta, T* c,           \
+            Py_ssize_t ldc, int width) {                                                    \
+        /* rows (<= 6) of C by 2 LANES columns, or where masked by width (<= LANES); rows,  \
+           xt and masked are constants where it is inlined, so that its loop over k has no  \
+           branch and keeps every sum in a register */                                      \
+        V sums[6][2], y0, y1 = ZERO(), a;                                                   \
         __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(width * (8 / LANES)),           \
                                           _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));       \
         Py_ssize_t p;                                                                       \
         int r;                                                                              \
         for (r = 0; r < rows; r++) sums[r][0] = sums[r][1] = ZERO();                        \
         for (p = 0; p < k; p++) {                                                           \
-            if (width) { y0 = MLOAD(y + p * ldy, mask); y1 = ZERO(); }                      \
+            if (masked) y0 = MLOAD(y + p * ldy, mask);                                      \
             else { y0 = LOAD(y + p * ldy); y1 = LOAD(y + p * ldy + LANES); }                \
             for (r = 0; r < rows; r++) {                                                    \
                 a = SET1(xt ? x[p * ldx + r] : x[r * ldx + p]);                             \
                 sums[r][0] = FMA(a, y0, sums[r][0]);                                        \
-                if (!width) sums[r][1] = FMA(a, y1, sums[r][1]);                            \
+                if (!masked) sums[r][1] = FMA(a, y1, sums[r][1]);                           \
             }                                                                               \
         }                                                                                   \
         for (r = 0; r < rows; r++) {                                                        \
@@ -190,8 +197,9 @@ cdef extern from *:
                 sums[r][0] = MUL(SET1(alpha), sums[r][0]);                                  \
                 sums[r][1] = MUL(SET1(alpha), sums[r][1]);                                  \
             }                                                                               \
-            if (width) {                                                                    \
-                if (beta != 0) sums[r][0] = ADD(sums[r][0], MUL(SET1(beta), MLOAD(row, mask))); \
+            if (masked) {                                                                   \
+                if (beta != 0)                                                              \
+                    sums[r][0] = ADD(sums[r][0], MUL(SET1(beta), MLOAD(row, mask)));        \
                 MSTORE(row, mask, sums[r][0]);                                              \
             } else {                                                                        \
                 if (beta != 0) {                                                            \
@@ -209,24 +217,34 @@ cdef extern from *:
     BPCORE_OWN_TILE(bpcore_own_tile_d, double, __m256d, 4, _mm256_set1_pd, _mm256_loadu_pd,
                     _mm256_maskload_pd, _mm256_maskstore_pd, _mm256_storeu_pd, _mm256_fmadd_pd,
                     _mm256_mul_pd, _mm256_add_pd, _mm256_setzero_pd)
+    /* one tile, its rows, xt and masked made constants */
+    #define BPCORE_OWN_CALL(TILE, ROWS, XT, MASKED)                                         \
+        TILE(ROWS, XT, MASKED, k, alpha, xi, ldx, y + j, ldy, beta, ci + j, ldc, width)
+    #define BPCORE_OWN_ROWS(TILE, XT, MASKED)                                               \
+        switch (rows) {                                                                     \
+        case 6: BPCORE_OWN_CALL(TILE, 6, XT, MASKED); break;                                \
+        case 5: BPCORE_OWN_CALL(TILE, 5, XT, MASKED); break;                                \
+        case 4: BPCORE_OWN_CALL(TILE, 4, XT, MASKED); break;                                \
+        case 3: BPCORE_OWN_CALL(TILE, 3, XT, MASKED); break;                                \
+        case 2: BPCORE_OWN_CALL(TILE, 2, XT, MASKED); break;                                \
+        default: BPCORE_OWN_CALL(TILE, 1, XT, MASKED);                                      \
+        }
     #define BPCORE_OWN_PRODUCT(NAME, T, TILE, LANES)                                        \
     static BPCORE_AVX2_FMA void NAME(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, T alpha,     \
             const T* x, Py_ssize_t ldx, int xt, const T* y, Py_ssize_t ldy, T beta, T* c,   \
             Py_ssize_t ldc) {                                                               \
         Py_ssize_t i, j;                                                                    \
         int rows, width;                                                                    \
-        for (i = 0; i < m; i += 4) {                                                        \
+        for (i = 0; i < m; i += 6) {                                                        \
             const T* xi = xt ? x + i : x + i * ldx;                                         \
             T* ci = c + i * ldc;                                                            \
-            rows = m - i < 4 ? (int)(m - i) : 4;                                            \
+            rows = m - i < 6 ? (int)(m - i) : 6;                                            \
             for (j = 0; j < n; j += width ? width : 2 * LANES) {                            \
                 width = n - j >= 2 * LANES ? 0 : (n - j < LANES ? (int)(n - j) : LANES);    \
-                switch (rows) {  /* each a tile with its number of rows fixed */            \
-                case 4: TILE(4, k, alpha, xi, ldx, xt, y + j, ldy, beta, ci + j, ldc, width); break; \
-                case 3: TILE(3, k, alpha, xi, ldx, xt, y + j, ldy, beta, ci + j, ldc, width); break; \
-                case 2: TILE(2, k, alpha, xi, ldx, xt, y + j, ldy, beta, ci + j, ldc, width); break; \
-                default: TILE(1, k, alpha, xi, ldx, xt, y + j, ldy, beta, ci + j, ldc, width); \
-                }                                                                           \
+                if (xt && width) { BPCORE_OWN_ROWS(TILE, 1, 1) }                            \
+                else if (xt) { BPCORE_OWN_ROWS(TILE, 1, 0) }                                \
+                else if (width) { BPCORE_OWN_ROWS(TILE, 0, 1) }                             \
+                else { BPCORE_OWN_ROWS(TILE, 0, 0) }                                        \
             }                                                                               \
         }                                                                                   \
     }
@@ -393,14 +411,16 @@ cdef inline bint own_takes(bint single, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k
     # whether the product C (m, n) = X (m, k) Y (k, n), row-major, of float (single) or
     # double goes to the own kernel: with OpenBLAS's Haswell kernels (takes_own_products),
     # two rows or more (one is a gemv), in the region where it was faster than them on an
-    # EPYC Zen 3 over a grid of shapes (2 to 256 rows, 10 to 1024 columns and terms, each
-    # product timed both ways in alternating rounds, best of 3): float 1.1 to 8 times as fast
-    # there, double (its tiles half as wide, where BLAS's kernels run it better) 1.03 to 4
+    # EPYC Zen 3 over a grid of shapes (2 to 256 rows, 10 to 1024 columns and terms, X
+    # transposed or not, each product timed both ways in alternating rounds, best of 3):
+    # float 1.0 to 8 times as fast there, double (half as many columns per tile, where
+    # OpenBLAS's own kernel comes closer to the CPU's limit) 1.0 to 5
     if not (OWN_RUNS and m >= 2 and takes_own_products()):
         return False
     if single:
         return 16 <= n <= 256 and m <= 128 and m * n * k <= 1 << 20
-    return n <= 64 and n * k <= 4096 and m <= 256
+    return n <= 128 and ((n < 16 and k <= 1024) or m * n * k <= 1 << 18
+                         or (m <= 16 and n * k <= 1 << 15))
 
 
 cdef inline void product(char transa, char transb, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,

@@ -66,18 +66,22 @@ def forward_copies(Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out, bint single=
 
 def matrix_product(const floating[:, ::1] X not None, const floating[:, ::1] Y not None,
                    floating[:, ::1] C not None, double alpha=1.0, double beta=0.0,
-                   bint x_transposed=False, bint own=True):
+                   bint x_transposed=False, bint own=True, Py_ssize_t repeats=1):
     """C = alpha op(X) Y + beta C in place (op(X) = X^T where x_transposed), by the own kernel
     of the training steps' small products (own) or by BLAS's gemm, whatever own_takes would
-    choose: for the tests, which check the kernel on its edges. ValueError where the shapes
-    do not fit or own is asked where it cannot run (see own_products_run)."""
+    choose: for the tests, which check the kernel on its edges, and repeated `repeats` times
+    in one call for benchmarks/own_products.py. ValueError where the shapes do not fit, or
+    own is asked where it cannot run (see own_products_run)."""
     cdef Py_ssize_t m = C.shape[0], n = C.shape[1], k = X.shape[0] if x_transposed else X.shape[1]
     cdef Py_ssize_t sizes[2]
+    cdef Py_ssize_t r
     if (X.shape[1] if x_transposed else X.shape[0]) != m or Y.shape[0] != k or Y.shape[1] != n:
         raise ValueError(f"shapes do not fit: X {tuple(X.shape)[:2]}, Y {tuple(Y.shape)[:2]}, "
                          f"C {tuple(C.shape)[:2]}, x_transposed {bool(x_transposed)}")
     if m == 0 or n == 0 or k == 0:
         raise ValueError("every dimension must be at least 1")
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
     if own and not OWN_RUNS:
         raise ValueError("the own kernel does not run on this CPU (no AVX2 and FMA)")
     sizes[0], sizes[1] = 64, 64
@@ -85,21 +89,32 @@ def matrix_product(const floating[:, ::1] X not None, const floating[:, ::1] Y n
     if not own and not blas_is_loaded():
         raise ValueError("SciPy's BLAS is not available")
     with nogil:
-        if not own:  # gemm's column-major terms: C^T (n, m) = Y^T (n, k) op(X)^T (k, m)
-            gemm(c'N', c'T' if x_transposed else c'N', n, m, k, alpha, &Y[0, 0], n, &X[0, 0],
-                 X.shape[1], beta, &C[0, 0], n)
-        elif floating is double:
-            bpcore_own_product_d(m, n, k, alpha, &X[0, 0], X.shape[1], x_transposed, &Y[0, 0],
-                                 n, beta, &C[0, 0], n)
-        else:
-            bpcore_own_product_f(m, n, k, <float>alpha, &X[0, 0], X.shape[1], x_transposed,
-                                 &Y[0, 0], n, <float>beta, &C[0, 0], n)
+        for r in range(repeats):
+            if not own:  # gemm's column-major terms: C^T (n, m) = Y^T (n, k) op(X)^T (k, m)
+                gemm(c'N', c'T' if x_transposed else c'N', n, m, k, alpha, &Y[0, 0], n,
+                     &X[0, 0], X.shape[1], beta, &C[0, 0], n)
+            elif floating is double:
+                bpcore_own_product_d(m, n, k, alpha, &X[0, 0], X.shape[1], x_transposed,
+                                     &Y[0, 0], n, beta, &C[0, 0], n)
+            else:
+                bpcore_own_product_f(m, n, k, <float>alpha, &X[0, 0], X.shape[1], x_transposed,
+                                     &Y[0, 0], n, <float>beta, &C[0, 0], n)
 
 
 def own_products_run():
     """Whether this module's own small-product kernel can run on this CPU (x86-64 with AVX2
-    and FMA); whether the training steps take it is bpcore._blas.own_products()."""
+    and FMA); whether the training steps take it is own_products_taken."""
     return bool(OWN_RUNS)
+
+
+def own_products_taken():
+    """Whether the training steps' small products go to this module's own kernel (where
+    own_takes says so) rather than to BLAS: the CPU runs it and bpcore._blas decided so from
+    the BLAS's kernels (loaded first, as a step would load them), or a test told it so."""
+    cdef Py_ssize_t sizes[2]
+    sizes[0], sizes[1] = 64, 64
+    load_blas(sizes, 1, 32)
+    return bool(OWN_RUNS and takes_own_products())
 
 
 cdef enum:
