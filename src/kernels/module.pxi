@@ -419,7 +419,8 @@ cdef inline bint own_takes(bint single, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k
         return False
     if single:
         return 16 <= n <= 256 and m <= 128 and m * n * k <= 1 << 20
-    return n <= 128 and ((n < 16 and k <= 1024) or m * n * k <= 1 << 18
+    # (fewer than 16 columns: 1.1 to 1.8 times as fast up to 2,000 rows, 0.9 at 20,000)
+    return n <= 128 and ((n < 16 and k <= 1024 and m <= 2048) or m * n * k <= 1 << 18
                          or (m <= 16 and n * k <= 1 << 15))
 
 
