@@ -161,6 +161,16 @@ def test_bpcore_layouts_follow_the_kernels_rules(copies):
     assert {p.bpcore_layout for p in mid if p.kind != "forward"} == {"NN", "TN"}
 
 
+def test_bpcore_layouts_follow_the_own_products_by_dtype(own_products):
+    # where the kernels' own products take a forward product, it runs on a copy of W^T: in
+    # float32 not on 10 outputs (fewer than 16 columns), in float64 there too
+    if not own_products:
+        pytest.skip("about the own products' layouts")
+    mid = {single: [p.bpcore_layout for p in floors.step_products((64, 128, 64, 10), 32, single)
+                    if p.kind == "forward"] for single in (True, False)}
+    assert mid == {True: ["NN", "NN", "NT"], False: ["NN", "NN", "NN"]}
+
+
 @pytest.mark.parametrize("sizes, n", [((4, 4, 4, 1), 1), ((2, 3), 5), ((784, 1024, 1024, 10), 256)])
 def test_step_products_count_the_bench_flops(sizes, n):
     products = floors.step_products(sizes, n)

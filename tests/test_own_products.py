@@ -19,10 +19,11 @@ RUNNING = [variant for variant in VARIANTS
 needs_own = pytest.mark.skipif(
     not RUNNING, reason="this CPU does not run the kernels' own products (no AVX2 and FMA)")
 
-# rows 1 to 9 (tiles of 4 and every remainder), columns 1 to 37 (whole tiles of 16 float or
-# 8 double columns, the masked narrower ones, and both together), terms 1 to 70
-SHAPES = [(m, n, k) for m in (1, 2, 3, 4, 5, 9) for n in (1, 3, 4, 7, 8, 9, 15, 16, 17, 33, 37)
-          for k in (1, 2, 70)]
+# rows 1 to 19 (tiles of 6, one to three of them, and every remainder), columns 1 to 37
+# (whole tiles of 16 float or 8 double columns, the masked narrower ones, and both together),
+# terms 1 to 70
+SHAPES = [(m, n, k) for m in (1, 2, 3, 4, 5, 6, 7, 13, 19)
+          for n in (1, 3, 4, 7, 8, 9, 15, 16, 17, 33, 37) for k in (1, 2, 70)]
 
 
 def _operands(dtype, m, n, k, transposed, seed):
@@ -62,6 +63,23 @@ def test_the_own_kernel_computes_the_product_within_its_roundings(dtype, transpo
 
 @needs_own
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_product_writes_its_rows_and_columns_only(dtype):
+    # C as rows of a larger block: the rows above and below stay as they were
+    kernels = _backend.simd_module(RUNNING[-1])
+    for m, n, k in [(13, 37, 5), (7, 9, 70), (1, 16, 3), (6, 17, 1)]:
+        for transposed in (False, True):
+            X, Y, C = _operands(dtype, m, n, k, transposed, m)
+            block = np.full((m + 2, n), 7.0, dtype=dtype)
+            block[1:-1] = C
+            kernels.matrix_product(X, Y, block[1:-1], -0.37, 0.3, transposed)
+            assert (block[0] == 7.0).all() and (block[-1] == 7.0).all()
+            got = C.copy()
+            kernels.matrix_product(X, Y, got, -0.37, 0.3, transposed)
+            np.testing.assert_array_equal(block[1:-1], got)
+
+
+@needs_own
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_a_product_with_beta_zero_never_reads_c(dtype):
     # as BLAS: C may hold anything (NaN, scratch of an earlier step) where beta is 0
     kernels = _backend.simd_module(RUNNING[-1])
@@ -75,14 +93,16 @@ def test_a_product_with_beta_zero_never_reads_c(dtype):
 @needs_own
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_every_variant_computes_the_same_bits(dtype):
-    # every variant runs the one AVX2 and FMA code, whatever its own flags: the same sums
+    # every variant runs the one AVX2 and FMA code, whatever its own flags: the same sums,
+    # and alpha and beta (neither a power of 2, so that a multiplication fused into the
+    # addition after it would show) applied with the same roundings
     for index, (m, n, k) in enumerate(SHAPES[::5]):
         for transposed in (False, True):
             X, Y, C = _operands(dtype, m, n, k, transposed, index)
             results = []
             for variant in RUNNING:
                 got = C.copy()
-                _backend.simd_module(variant).matrix_product(X, Y, got, -0.5, 1.0, transposed)
+                _backend.simd_module(variant).matrix_product(X, Y, got, -0.37, 0.3, transposed)
                 results.append(got)
             for variant, got in zip(RUNNING[1:], results[1:]):
                 np.testing.assert_array_equal(got, results[0], err_msg=variant)

@@ -67,6 +67,7 @@ class Product(NamedTuple):
     k: int
     kind: str   # "forward", "backward" or "gradient"
     layer: int  # the index of the weights W[layer] it involves
+    single: bool = False  # of float32 (the kernels' rules for copies differ by dtype)
 
     @property
     def flops(self) -> int:
@@ -79,7 +80,8 @@ class Product(NamedTuple):
         kernels = compiled()
         small = self.m * self.n * self.k <= kernels.FIRST_LAYER_TRANSPOSED_UP_TO
         if self.kind == "forward" and ((self.layer == 0 and small)
-                                       or kernels.forward_copies(self.m, self.k, self.n)):
+                                       or kernels.forward_copies(self.m, self.k, self.n,
+                                                                 self.single)):
             return "NN"
         return BPCORE_LAYOUTS[self.kind]
 
@@ -128,22 +130,24 @@ def _required() -> ModuleType:
     return module
 
 
-def step_products(sizes: Sequence[int], n: int) -> list[Product]:
+def step_products(sizes: Sequence[int], n: int, single: bool = False) -> list[Product]:
     """The matrix products of one mini-batch SGD step on n samples through layers `sizes`,
-    in the order a step makes them: forward Z[l] (n x s_l) = A[l-1] (n x s_{l-1}) W[l]^T
-    for every layer; backward D[l-1] (n x s_{l-1}) = D[l] (n x s_l) W[l] (s_l x s_{l-1})
-    from the last layer to the second; gradients G[l] (s_l x s_{l-1}) = D[l]^T A[l-1] for
-    every layer. Their flops sum to n * training_flops(sizes)."""
+    of float32 (single) or float64, in the order a step makes them: forward Z[l] (n x s_l) =
+    A[l-1] (n x s_{l-1}) W[l]^T for every layer; backward D[l-1] (n x s_{l-1}) = D[l] (n x
+    s_l) W[l] (s_l x s_{l-1}) from the last layer to the second; gradients G[l] (s_l x
+    s_{l-1}) = D[l]^T A[l-1] for every layer. Their flops sum to n * training_flops(sizes)."""
     widths = [int(width) for width in sizes]
     if len(widths) < 2 or min(widths) < 1:
         raise ValueError(f"sizes must be at least two positive widths, got {list(sizes)}")
     if int(n) < 1:
         raise ValueError(f"n must be a positive number of samples, got {n}")
     layers = list(zip(widths, widths[1:]))  # (s_{l-1}, s_l) of each layer
-    products = [Product(n, n_out, n_in, "forward", l) for l, (n_in, n_out) in enumerate(layers)]
-    products += [Product(n, layers[l][0], layers[l][1], "backward", l)
+    products = [Product(n, n_out, n_in, "forward", l, single)
+                for l, (n_in, n_out) in enumerate(layers)]
+    products += [Product(n, layers[l][0], layers[l][1], "backward", l, single)
                  for l in range(len(layers) - 1, 0, -1)]
-    products += [Product(n_out, n_in, n, "gradient", l) for l, (n_in, n_out) in enumerate(layers)]
+    products += [Product(n_out, n_in, n, "gradient", l, single)
+                 for l, (n_in, n_out) in enumerate(layers)]
     return products
 
 
@@ -190,7 +194,7 @@ def minibatch_epoch(case: Case, budget: float, seconds: Seconds,
         raise ValueError(f"layouts must be 'fastest' or 'bpcore', got {layouts!r}")
     module = _required()
     full, rest = divmod(case.n_samples, case.batch_size)
-    steps = [(step_products(case.sizes, size), count)
+    steps = [(step_products(case.sizes, size, np.dtype(case.dtype) == np.float32), count)
              for size, count in ((case.batch_size, full), (rest, 1)) if size and count]
     chosen = {p: p.bpcore_layout for products, _ in steps for p in products}
     in_bpcore_layouts = float("nan")

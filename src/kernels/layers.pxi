@@ -24,9 +24,14 @@ cdef void layer_forward(const floating* weights, const floating* biases,
         if n == 1:
             memcpy(outputs, biases, n_out * sizeof(floating))
             beta = 1.0
-        if transposed != NULL:  # the same product, with no operand transposed to BLAS
+        if transposed != NULL and n_in * n_out <= COPY_ENTRIES:
+            # the same product with no operand transposed, to BLAS or to the own kernel where
+            # it takes it: as predict's on a copy of W^T (copy_pays) takes it
             product(c'N', c'N', n_out, n, n_in, 1.0, transposed, n_out, inputs, n_in, beta,
                     outputs, n_out)
+        elif transposed != NULL:  # plain SGD's W[0]^T of more weights than a copy holds
+            gemm(c'N', c'N', n_out, n, n_in, 1.0, transposed, n_out, inputs, n_in, beta,
+                 outputs, n_out)
         else:
             product(c'T', c'N', n_out, n, n_in, 1.0, weights, n_in, inputs, n_in, beta,
                     outputs, n_out)

@@ -167,6 +167,10 @@ cdef extern from *:
     #include <immintrin.h>
     #define BPCORE_OWN_PRODUCTS 1
     #define BPCORE_AVX2_FMA __attribute__((target("avx2,fma")))
+    /* v as computed, rounded: the compiler may not fuse the multiplication that made it into
+       the addition that uses it (which -ffp-contract=off forbids only where it is given: not
+       in the baseline's flags nor in BPCORE_NATIVE builds) */
+    #define BPCORE_ROUNDED(v) __asm__("" : "+x"(v))
     #define BPCORE_OWN_TILE(NAME, T, V, LANES, SET1, LOAD, MLOAD, MSTORE, STORE, FMA, MUL, ADD,  \
                             ZERO)                                                           \
     static inline __attribute__((always_inline)) BPCORE_AVX2_FMA void NAME(                  \
@@ -193,18 +197,28 @@ cdef extern from *:
         }                                                                                   \
         for (r = 0; r < rows; r++) {                                                        \
             T* row = c + r * ldc;                                                           \
+            V old0, old1;                                                                   \
             if (alpha != 1) {                                                               \
                 sums[r][0] = MUL(SET1(alpha), sums[r][0]);                                  \
                 sums[r][1] = MUL(SET1(alpha), sums[r][1]);                                  \
+                BPCORE_ROUNDED(sums[r][0]);                                                 \
+                BPCORE_ROUNDED(sums[r][1]);                                                 \
             }                                                                               \
             if (masked) {                                                                   \
-                if (beta != 0)                                                              \
-                    sums[r][0] = ADD(sums[r][0], MUL(SET1(beta), MLOAD(row, mask)));        \
+                if (beta != 0) {                                                            \
+                    old0 = MUL(SET1(beta), MLOAD(row, mask));                               \
+                    BPCORE_ROUNDED(old0);                                                   \
+                    sums[r][0] = ADD(sums[r][0], old0);                                     \
+                }                                                                           \
                 MSTORE(row, mask, sums[r][0]);                                              \
             } else {                                                                        \
                 if (beta != 0) {                                                            \
-                    sums[r][0] = ADD(sums[r][0], MUL(SET1(beta), LOAD(row)));               \
-                    sums[r][1] = ADD(sums[r][1], MUL(SET1(beta), LOAD(row + LANES)));       \
+                    old0 = MUL(SET1(beta), LOAD(row));                                      \
+                    old1 = MUL(SET1(beta), LOAD(row + LANES));                              \
+                    BPCORE_ROUNDED(old0);                                                   \
+                    BPCORE_ROUNDED(old1);                                                   \
+                    sums[r][0] = ADD(sums[r][0], old0);                                     \
+                    sums[r][1] = ADD(sums[r][1], old1);                                     \
                 }                                                                           \
                 STORE(row, sums[r][0]);                                                     \
                 STORE(row + LANES, sums[r][1]);                                             \
@@ -430,7 +444,8 @@ cdef inline void product(char transa, char transb, Py_ssize_t m, Py_ssize_t n, P
                          Py_ssize_t ldc) noexcept nogil:
     # bpcore._blas's gemm, in its column-major terms, or the own kernel where it takes the
     # product: C^T (n, m) = op(B)^T (n, k) A^T (k, m) row-major, with A not transposed
-    if transa == c'N' and own_takes(floating is float, n, m, k):
+    # (alpha 0: BLAS reads neither A nor B, so their NaN stay out of C; plain SGD's lr 0)
+    if transa == c'N' and alpha != 0 and own_takes(floating is float, n, m, k):
         if floating is double:
             bpcore_own_product_d(n, m, k, alpha, b, ldb, transb == c'T', a, lda, beta, c, ldc)
         else:
