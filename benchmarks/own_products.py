@@ -73,7 +73,7 @@ def grid(kernels):
                 for k in sides:
                     ratios = []
                     for n in sides:
-                        own, blas = both(kernels, m, n, k, transposed, dtype, work=5e5)
+                        own, blas = both(kernels, m, n, k, transposed, dtype, work=4e6)
                         ratios.append(blas / own)
                     print(f"  {m:4d} rows, {k:4d} shared: "
                           + " ".join(f"{r:5.2f}" for r in ratios), flush=True)

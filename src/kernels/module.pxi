@@ -160,9 +160,10 @@ cdef extern from *:
        (Tiles of 4 rows took the eight products of a 64-128-64-10 step of 32 rows 6% longer
        in float and 10% in double; unrolling the loop over k, or taking the tiles column
        block by column block, gained nothing.) Against OpenBLAS's Haswell kernels on an EPYC
-       Zen 3, float32: 3 to 8 times as fast for 2 rows, 1.5 to 2 for 32 rows of 32 to 128
-       columns, slower past 256 columns or 2^20 multiply-adds (no packing for the cache) and
-       on fewer than 16 columns; float64 1.0 to 1.4 for 32 rows of 32 to 128 columns. */
+       Zen 3 (benchmarks/own_products.py --grid), float32: 3 to 10 times as fast for 2 rows,
+       1.7 to 2.3 for 32 rows of 32 to 128 columns and terms, slower past 256 columns or 2^20
+       multiply-adds (no packing for the cache) and on fewer than 16 columns; float64 1.1 to
+       1.9 for 32 rows of 32 to 128 columns and terms. */
     #if defined(__GNUC__) && (defined(__x86_64__) || defined(_M_X64))
     #include <immintrin.h>
     #define BPCORE_OWN_PRODUCTS 1
