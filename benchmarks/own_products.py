@@ -1,7 +1,7 @@
 """The kernels' own small matrix products against the BLAS the kernels load (SciPy's).
 
     python benchmarks/own_products.py            # the eight products of a 64-128-64-10 step
-    python benchmarks/own_products.py --grid     # a grid of shapes, about 4 minutes
+    python benchmarks/own_products.py --grid     # a grid of shapes, under a minute
 
 Where OpenBLAS runs its Haswell kernels, a training step's small products go to a kernel of
 bpcore's own (src/kernels/module.pxi, own_takes). This times, through the compiled module's
