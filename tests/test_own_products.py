@@ -36,8 +36,9 @@ def _operands(dtype, m, n, k, transposed, seed):
 
 def _bound(dtype, X, Y, C, alpha, beta, transposed, k):
     # an FMA sum of k terms, scaled by alpha and added to beta C, each operation rounded once:
-    # within (k + 2) eps of the sum of the terms' magnitudes (the standard dot-product bound)
-    eps = np.finfo(dtype).eps
+    # within (k + 2) eps of the sum of the terms' magnitudes (the standard dot-product bound);
+    # twice that, since the float64 reference of a float64 product has as much error again
+    eps = 2 * np.finfo(dtype).eps
     X64 = np.abs(X.astype(np.float64)).T if transposed else np.abs(X.astype(np.float64))
     magnitude = abs(alpha) * (X64 @ np.abs(Y.astype(np.float64))) + abs(beta) * np.abs(C)
     return (k + 2) * eps * magnitude + np.finfo(dtype).tiny
