@@ -134,6 +134,10 @@ def test_bpcore_simd_chooses_the_variant_and_info_reports_it(variant):
                           text=True, env={**os.environ, "BPCORE_SIMD": variant}, cwd="/")
     assert info.returncode == 0, info.stderr
     assert f"SIMD variant: {variant} (BPCORE_SIMD={variant}" in info.stdout
+    # the variants this CPU runs, and all that were built (the three on x86-64 with GCC)
+    line = next(line for line in info.stdout.splitlines() if line.startswith("SIMD variant:"))
+    assert f"runnable here: {', '.join(VARIANTS)}; built: " in line
+    assert set(VARIANTS) <= set(line.rsplit("built: ", 1)[1].rstrip(")").split(", "))
 
 
 @pytest.mark.parametrize("backend_choice", ["auto", "python"])
