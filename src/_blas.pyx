@@ -124,11 +124,18 @@ def transposed_slow(flag=None):
     loaded)."""
     global slow
     before = slow == 1
-    if flag is not None:
-        if not isinstance(flag, bool):
-            raise TypeError(f"flag must be True, False or None, got {flag!r}")
-        slow = flag
+    slow = overridden(slow, flag)
     return before
+
+
+cdef int overridden(int decision, flag) except -2:
+    # a decision of load's (1, 0, or -1 before it) as an override flag leaves it: True or
+    # False replace it, None keeps it
+    if flag is None:
+        return decision
+    if not isinstance(flag, bool):
+        raise TypeError(f"flag must be True, False or None, got {flag!r}")
+    return flag
 
 
 cdef bint takes_transposed_slow() noexcept nogil:
@@ -143,10 +150,7 @@ def own_products(flag=None):
     transposed_slow does."""
     global own
     before = own == 1
-    if flag is not None:
-        if not isinstance(flag, bool):
-            raise TypeError(f"flag must be True, False or None, got {flag!r}")
-        own = flag
+    own = overridden(own, flag)
     return before
 
 

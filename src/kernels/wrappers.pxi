@@ -37,13 +37,18 @@ def blas_loaded():
     return blas_is_loaded()
 
 
+cdef int load_blas_as_a_step() except -1:
+    # SciPy's BLAS loaded as a training step of a layer big enough for it would load it
+    cdef Py_ssize_t sizes[2]
+    sizes[0], sizes[1] = 64, 64
+    return load_blas(sizes, 1, 32)
+
+
 def blas_kernels():
     """The name OpenBLAS gives the kernels it runs ("Haswell", "SkylakeX", ...) for SciPy's
     BLAS, loaded first as a fit would load it; they decide whether forward products run on
     copies of W^T (forward_copies). "" where that BLAS is not OpenBLAS or SciPy is missing."""
-    cdef Py_ssize_t sizes[2]
-    sizes[0], sizes[1] = 64, 64
-    load_blas(sizes, 1, 32)
+    load_blas_as_a_step()
     if not blas_is_loaded():
         return ""
     from scipy.linalg import cython_blas
@@ -73,7 +78,6 @@ def matrix_product(const floating[:, ::1] X not None, const floating[:, ::1] Y n
     in one call for benchmarks/own_products.py. ValueError where the shapes do not fit, or
     own is asked where it cannot run (see own_products_run)."""
     cdef Py_ssize_t m = C.shape[0], n = C.shape[1], k = X.shape[0] if x_transposed else X.shape[1]
-    cdef Py_ssize_t sizes[2]
     cdef Py_ssize_t r
     if (X.shape[1] if x_transposed else X.shape[0]) != m or Y.shape[0] != k or Y.shape[1] != n:
         raise ValueError(f"shapes do not fit: X {tuple(X.shape)[:2]}, Y {tuple(Y.shape)[:2]}, "
@@ -84,8 +88,7 @@ def matrix_product(const floating[:, ::1] X not None, const floating[:, ::1] Y n
         raise ValueError(f"repeats must be at least 1, got {repeats}")
     if own and not OWN_RUNS:
         raise ValueError("the own kernel does not run on this CPU (no AVX2 and FMA)")
-    sizes[0], sizes[1] = 64, 64
-    load_blas(sizes, 1, 32)
+    load_blas_as_a_step()
     if not own and not blas_is_loaded():
         raise ValueError("SciPy's BLAS is not available")
     with nogil:
@@ -111,9 +114,7 @@ def own_products_taken():
     """Whether the training steps' small products go to this module's own kernel (where
     own_takes says so) rather than to BLAS: the CPU runs it and bpcore._blas decided so from
     the BLAS's kernels (loaded first, as a step would load them), or a test told it so."""
-    cdef Py_ssize_t sizes[2]
-    sizes[0], sizes[1] = 64, 64
-    load_blas(sizes, 1, 32)
+    load_blas_as_a_step()
     return bool(OWN_RUNS and takes_own_products())
 
 
