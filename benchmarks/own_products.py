@@ -13,6 +13,11 @@ the bench's mid mini-batch case (batch 32) in float32 and float64 as bpcore lays
 over the own kernel's (above 1: the own kernel is faster) for rows 2 to 256, shared
 dimensions 10 to 1024 and columns 10 to 1024, with X stored as it is and transposed. Needs a
 CPU with AVX2 and FMA (the own kernel's instructions).
+
+The default run also gives each product's GFLOP/s (2 m n k operations) and what share it is of
+this core's FMA peak: AVX2 fused multiply-adds with nothing else
+(bpcore.bench._reference.fma_peak), timed in the same run, the most arithmetic the core does
+with the own kernel's instructions.
 """
 import sys
 import time
@@ -20,8 +25,23 @@ import time
 import numpy as np
 
 from bpcore import _backend
+from bpcore.bench import floors
 
 ROUNDS = 5
+
+
+def fma_peak(single, iterations=2_000_000):
+    """GFLOP/s of the reference module's fma_peak, best of ROUNDS."""
+    reference = floors.reference_module("baseline")  # its loop is AVX2 in every variant
+    if reference is None:
+        sys.exit("bpcore.bench._reference is not built: build bpcore from source")
+    best = float("inf")
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        reference.fma_peak(single, iterations)
+        best = min(best, time.perf_counter() - start)
+    lanes = 8 if single else 4
+    return 2 * reference.FMA_PEAK_CHAINS * lanes * iterations / best / 1e9
 
 
 def microseconds(kernels, X, Y, C, transposed, own, repeats):
@@ -44,6 +64,11 @@ def both(kernels, m, n, k, transposed, dtype, work=2e6):
     return best[True], best[False]
 
 
+def rate(multiply_adds, microseconds, peak):
+    gflops = 2 * multiply_adds / microseconds / 1e3
+    return f"{gflops:.1f} GFLOP/s, {gflops / peak:.0%} of the peak"
+
+
 def step(kernels):
     # (rows, columns, shared dimension, X transposed, what): 64-128-64-10, batch 32
     products = [(32, 128, 64, False, "forward 64 -> 128"),
@@ -54,15 +79,20 @@ def step(kernels):
                 (10, 64, 32, True, "gradient W[2]"), (64, 128, 32, True, "gradient W[1]"),
                 (128, 64, 32, True, "gradient W[0]")]
     for dtype in ("float32", "float64"):
+        peak = fma_peak(dtype == "float32")
+        print(f"{dtype}: this core's FMA peak {peak:.1f} GFLOP/s")
         totals = [0.0, 0.0]
         for m, n, k, transposed, what in products:
             own, blas = both(kernels, m, n, k, transposed, dtype)
             totals[0] += own
             totals[1] += blas
-            print(f"{dtype} {what} ({m} x {k} times {k} x {n}): own {own:.2f} us, "
-                  f"BLAS {blas:.2f} us, BLAS / own {blas / own:.2f}", flush=True)
-        print(f"{dtype} the eight products: own {totals[0]:.2f} us, BLAS {totals[1]:.2f} us, "
-              f"BLAS / own {totals[1] / totals[0]:.2f}")
+            print(f"{dtype} {what} ({m} x {k} times {k} x {n}): own {own:.2f} us "
+                  f"({rate(m * n * k, own, peak)}), BLAS {blas:.2f} us "
+                  f"({rate(m * n * k, blas, peak)}), BLAS / own {blas / own:.2f}", flush=True)
+        work = sum(m * n * k for m, n, k, _, _ in products)
+        print(f"{dtype} the eight products: own {totals[0]:.2f} us "
+              f"({rate(work, totals[0], peak)}), BLAS {totals[1]:.2f} us "
+              f"({rate(work, totals[1], peak)}), BLAS / own {totals[1] / totals[0]:.2f}")
     print("(BLAS / own above 1: the own kernel is faster. A step takes each product where the "
           "kernel took it\nfaster on a grid of shapes (own_takes): in float32 not the 64 -> 10 "
           "one, which stays BLAS's.\nThe shared machine moves single products by tens of "

@@ -185,6 +185,35 @@ def test_step_products_check_their_arguments():
         floors.step_products((4, 2), 0)
 
 
+def _fma_recurrence(dtype, iterations):
+    # what fma_peak computes: twelve sums from 0, .01, ..., .11, each s -> s * 0.999 + 0.001,
+    # in every lane. Here with the product and the sum rounded apart (NumPy has no fused
+    # multiply-add), so to within a few roundings of the fused loop.
+    m, a = dtype(0.999), dtype(0.001)
+    sums = np.array([0, .01, .02, .03, .04, .05, .06, .07, .08, .09, .1, .11], dtype=dtype)
+    for _ in range(iterations):
+        sums = sums * m + a
+    return float(sums.astype(np.float64).sum()) * (8 if dtype == np.float32 else 4)
+
+
+@pytest.mark.skipif("avx2" not in VARIANTS, reason="this CPU has no AVX2 and FMA")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_fma_peak_runs_its_multiply_adds(dtype):
+    # the loop ran `iterations` times on twelve distinct sums (none merged, none left out):
+    # each count gives another total, and the sums tend to a / (1 - m) = 1 in every lane
+    single = dtype == np.float32
+    rel = 1e-5 if single else 1e-13
+    assert REFERENCE.FMA_PEAK_CHAINS == 12
+    totals = [REFERENCE.fma_peak(single, n) for n in (1, 2, 50)]
+    for n, total in zip((1, 2, 50), totals):
+        assert total == pytest.approx(_fma_recurrence(dtype, n), rel=rel)
+    assert len(set(totals)) == 3
+    lanes = 8 if single else 4
+    assert REFERENCE.fma_peak(single, 100_000) == pytest.approx(12 * lanes, rel=1e-3)
+    with pytest.raises(ValueError, match="iterations must be at least 1, got 0"):
+        REFERENCE.fma_peak(single, 0)
+
+
 def test_reference_module_matches_the_kernels_variant(backend):
     module = floors.reference_module()
     assert module is not None

@@ -10,7 +10,9 @@
 #                      online bound);
 # 3. gemm_sequence     matrix products back to back through bpcore._blas, nothing between
 #                      them (the mini-batch rows' floor);
-# 4. empty             a bare compiled call (the predict row's floor).
+# 4. empty             a bare compiled call (the predict row's floor);
+# 5. fma_peak          AVX2 fused multiply-adds with nothing else, the most arithmetic a core
+#                      does (what bounds the kernels' own small products).
 from libc.limits cimport INT_MAX
 from libc.math cimport exp, fabs, log
 from libc.stdlib cimport free, malloc
@@ -29,6 +31,59 @@ cdef extern from *:
     """
     const char* BPCORE_BUILD_FLAGS
     const char* BPCORE_SIMD
+
+cdef extern from *:
+    """
+    /* `iterations` rounds of 12 independent 256-bit fused multiply-adds (10 or more in
+       flight keep two FMA units of 4 cycles' latency busy), on 12 registers of sums that
+       tend to a / (1 - m): no overflow, no subnormals. Each starts from its own value, or
+       the compiler, seeing twelve equal sums, computes one. Returns a sum of them (so that the
+       loop is not removed); -1 where the CPU has no AVX2 and FMA or the compiler is not
+       GCC or Clang on x86-64. The kernels' own products use these instructions in every
+       SIMD variant (src/kernels/module.pxi). */
+    #if defined(__GNUC__) && defined(__x86_64__)
+    #include <immintrin.h>
+    #define BPCORE_PEAK_LOOP(T, SET, FMA, ADD, STORE, LANES, iterations) do {             \
+        T m = SET(0.999), a = SET(0.001);                                                  \
+        T s0 = SET(0), s1 = SET(.01), s2 = SET(.02), s3 = SET(.03), s4 = SET(.04);         \
+        T s5 = SET(.05), s6 = SET(.06), s7 = SET(.07), s8 = SET(.08), s9 = SET(.09);       \
+        T s10 = SET(.1), s11 = SET(.11);                                                   \
+        Py_ssize_t i, j;                                                                   \
+        for (i = 0; i < iterations; i++) {                                                 \
+            s0 = FMA(s0, m, a); s1 = FMA(s1, m, a); s2 = FMA(s2, m, a);                    \
+            s3 = FMA(s3, m, a); s4 = FMA(s4, m, a); s5 = FMA(s5, m, a);                    \
+            s6 = FMA(s6, m, a); s7 = FMA(s7, m, a); s8 = FMA(s8, m, a);                    \
+            s9 = FMA(s9, m, a); s10 = FMA(s10, m, a); s11 = FMA(s11, m, a);                \
+        }                                                                                  \
+        s0 = ADD(ADD(ADD(s0, s1), ADD(s2, s3)), ADD(ADD(s4, s5), ADD(s6, s7)));            \
+        s0 = ADD(s0, ADD(ADD(s8, s9), ADD(s10, s11)));                                     \
+        STORE(lanes, s0);                                                                  \
+        for (j = 0; j < LANES; j++) total += lanes[j];                                     \
+    } while (0)
+    __attribute__((target("avx2,fma")))
+    static double bpcore_fma_peak_run(int single, Py_ssize_t iterations) {
+        double total = 0;
+        if (single) {
+            float lanes[8];
+            BPCORE_PEAK_LOOP(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps,
+                             _mm256_storeu_ps, 8, iterations);
+        } else {
+            double lanes[4];
+            BPCORE_PEAK_LOOP(__m256d, _mm256_set1_pd, _mm256_fmadd_pd, _mm256_add_pd,
+                             _mm256_storeu_pd, 4, iterations);
+        }
+        return total;
+    }
+    static double bpcore_fma_peak(int single, Py_ssize_t iterations) {
+        __builtin_cpu_init();
+        if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) return -1;
+        return bpcore_fma_peak_run(single, iterations);
+    }
+    #else
+    static double bpcore_fma_peak(int single, Py_ssize_t iterations) { return -1; }
+    #endif
+    """
+    double bpcore_fma_peak(int single, Py_ssize_t iterations) noexcept nogil
 
 # the compiler flags setup.py used for this module
 BUILD_FLAGS = BPCORE_BUILD_FLAGS.decode()
@@ -369,3 +424,23 @@ def gemm_sequence(const Py_ssize_t[:, ::1] products, const floating[::1] a,
 def empty(x):
     """Do nothing with x: the cost of calling a compiled function from Python."""
     return None
+
+
+# ---- 5. the arithmetic's own limit ------------------------------------------------------------
+
+FMA_PEAK_CHAINS = 12  # independent 256-bit fused multiply-adds per iteration of fma_peak
+
+
+def fma_peak(bint single, Py_ssize_t iterations):
+    """`iterations` rounds of FMA_PEAK_CHAINS independent AVX2 fused multiply-adds (8 float32
+    or 4 float64 lanes each) and nothing else, without the GIL: timed, the most arithmetic
+    one core does, 2 * FMA_PEAK_CHAINS * lanes * iterations operations. Returns a sum of the
+    results (finite, between 0 and 96). Raises RuntimeError on a CPU without AVX2 and FMA."""
+    cdef double total
+    if iterations < 1:
+        raise ValueError(f"iterations must be at least 1, got {iterations}")
+    with nogil:
+        total = bpcore_fma_peak(single, iterations)
+    if total < 0:
+        raise RuntimeError("this CPU (or compiler) has no AVX2 and FMA: no FMA peak to measure")
+    return total
