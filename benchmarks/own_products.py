@@ -94,9 +94,8 @@ def step(kernels):
               f"({rate(work, totals[0], peak)}), BLAS {totals[1]:.2f} us "
               f"({rate(work, totals[1], peak)}), BLAS / own {totals[1] / totals[0]:.2f}")
     print("(BLAS / own above 1: the own kernel is faster. A step takes each product where the "
-          "kernel took it\nfaster on a grid of shapes (own_takes): in float32 not the 64 -> 10 "
-          "one, which stays BLAS's.\nThe shared machine moves single products by tens of "
-          "percent: run it more than once.)")
+          "kernel took it\nfaster on a grid of shapes (own_takes), here all eight. The shared "
+          "machine moves single\nproducts by tens of percent: run it more than once.)")
 
 
 def grid(kernels):

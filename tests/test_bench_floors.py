@@ -162,13 +162,18 @@ def test_bpcore_layouts_follow_the_kernels_rules(copies):
 
 
 def test_bpcore_layouts_follow_the_own_products_by_dtype(own_products):
-    # where the kernels' own products take a forward product, it runs on a copy of W^T: in
-    # float32 not on 10 outputs (fewer than 16 columns), in float64 there too
+    # where the kernels' own products take a forward product, it runs on a copy of W^T:
+    # every one of the mid case's; in float32 not 40 rows through 37 -> 11 (fewer than 16
+    # columns and 64 terms, more than 32 rows), in float64 that one too
     if not own_products:
         pytest.skip("about the own products' layouts")
-    mid = {single: [p.bpcore_layout for p in floors.step_products((64, 128, 64, 10), 32, single)
-                    if p.kind == "forward"] for single in (True, False)}
-    assert mid == {True: ["NN", "NN", "NT"], False: ["NN", "NN", "NN"]}
+    for sizes, n, single, expected in [((64, 128, 64, 10), 32, True, ["NN", "NN", "NN"]),
+                                       ((64, 128, 64, 10), 32, False, ["NN", "NN", "NN"]),
+                                       ((8, 37, 11), 40, True, ["NN", "NT"]),
+                                       ((8, 37, 11), 40, False, ["NN", "NN"])]:
+        layouts = [p.bpcore_layout for p in floors.step_products(sizes, n, single)
+                   if p.kind == "forward"]
+        assert layouts == expected, (sizes, single)
 
 
 @pytest.mark.parametrize("sizes, n", [((4, 4, 4, 1), 1), ((2, 3), 5), ((784, 1024, 1024, 10), 256)])

@@ -20,10 +20,11 @@ needs_own = pytest.mark.skipif(
     not RUNNING, reason="this CPU does not run the kernels' own products (no AVX2 and FMA)")
 
 # rows 1 to 19 (tiles of 6, one to three of them, and every remainder), columns 1 to 37
-# (whole tiles of 16 float or 8 double columns, the masked narrower ones, and both together),
-# terms 1 to 70
+# (whole tiles of 16 float or 8 double columns; the last columns under a mask, in a tile of
+# one vector or of a vector and a masked one; whole tiles and a last one together), terms 1
+# to 70
 SHAPES = [(m, n, k) for m in (1, 2, 3, 4, 5, 6, 7, 13, 19)
-          for n in (1, 3, 4, 7, 8, 9, 15, 16, 17, 33, 37) for k in (1, 2, 70)]
+          for n in (1, 3, 4, 7, 8, 9, 15, 16, 17, 28, 37) for k in (1, 2, 70)]
 
 
 def _operands(dtype, m, n, k, transposed, seed):
@@ -142,13 +143,16 @@ def test_the_products_are_taken_where_the_flag_and_the_cpu_say(backend, own_prod
 
 
 def _case(dtype, n=100):
-    # batches of 40 through 45 -> 70 -> 37 -> 5: in float32 the own kernel takes every
-    # product but the output layer's forward one (5 columns), in float64 the narrower ones;
-    # odd sizes cross the edges of its tiles; the last batch (20 rows) is shorter
+    # batches of 40 through 45 -> 70 -> 37 -> 11: in float32 the own kernel takes every
+    # product but the output layer's forward one of the whole batches (11 columns of 40
+    # rows by 37 terms), which it takes for the last, shorter batch (20 rows), in float64
+    # the narrower ones; the odd sizes end in every kind of tile (37 and 45 columns: a
+    # vector and a masked one, 70: a masked vector, 11: both in float32, a masked vector in
+    # float64)
     rng = np.random.default_rng(8)
-    net = bpcore.Network([45, 70, 37, 5], activation="tanh", output="softmax",
+    net = bpcore.Network([45, 70, 37, 11], activation="tanh", output="softmax",
                          loss="cross_entropy", dtype=dtype, seed=4)
-    return net, rng.normal(size=(n, 45)), np.eye(5)[rng.integers(0, 5, n)]
+    return net, rng.normal(size=(n, 45)), np.eye(11)[rng.integers(0, 11, n)]
 
 
 def _twin(net):

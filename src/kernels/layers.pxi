@@ -88,7 +88,7 @@ cdef inline bint copy_pays(Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out,
     # module.pxi takes the product (it runs only untransposed operands)
     if not use_blas(n, n_in, n_out):
         return False
-    if n_in * n_out <= COPY_ENTRIES and own_takes(single, n, n_out, n_in):
+    if n_in * n_out <= COPY_ENTRIES and own_takes(single, n, n_out, n_in, False):
         return True
     return (n >= 32 and n_out >= 32 and n_in <= 128 and n * n_in * n_out <= 32 * COPY_ENTRIES
             and takes_transposed_slow())

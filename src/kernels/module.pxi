@@ -156,14 +156,18 @@ cdef extern from *:
        same AVX2 and FMA code (only where the CPU has them: own_takes), and whatever the
        tile an entry falls in. Tiles of 6 rows by 2 vectors (16 float or 8 double columns)
        keep 12 sums in registers and read each row of Y once per 6 rows of C, with no copy
-       of either operand; a narrower last tile loads and stores its columns under a mask.
+       of either operand; the last columns, fewer than a tile's, go in one tile whose second
+       vector (or, for a vector's worth or less, its only one) loads and stores under a mask.
        (Tiles of 4 rows took the eight products of a 64-128-64-10 step of 32 rows 6% longer
        in float and 10% in double; unrolling the loop over k, or taking the tiles column
        block by column block, gained nothing.) Against OpenBLAS's Haswell kernels on an EPYC
        Zen 3 (benchmarks/own_products.py --grid), float32: 3 to 10 times as fast for 2 rows,
        1.7 to 2.3 for 32 rows of 32 to 128 columns and terms, slower past 256 columns or 2^20
-       multiply-adds (no packing for the cache) and on fewer than 16 columns; float64 1.1 to
-       1.9 for 32 rows of 32 to 128 columns and terms. */
+       multiply-adds (no packing for the cache); float64 1.1 to 1.9 for 32 rows of 32 to 128
+       columns and terms. Fewer columns than a tile (own_takes has the figures): before the
+       tile of a vector and a masked one, 9 to 15 columns went in two masked tiles, each of
+       6 sums, whose FMAs waited on each other (slower than OpenBLAS in float; 32 rows of
+       64 terms by 10 columns: 1.86 us, then 1.32). */
     #if defined(__GNUC__) && (defined(__x86_64__) || defined(_M_X64))
     #include <immintrin.h>
     #define BPCORE_OWN_PRODUCTS 1
@@ -178,9 +182,10 @@ cdef extern from *:
             const int rows, const int xt, const int masked, Py_ssize_t k, T alpha,          \
             const T* x, Py_ssize_t ldx, const T* y, Py_ssize_t ldy, T beta, T* c,           \
             Py_ssize_t ldc, int width) {                                                    \
-        /* rows (<= 6) of C by 2 LANES columns, or where masked by width (<= LANES); rows,  \
-           xt and masked are constants where it is inlined, so that its loop over k has no  \
-           branch and keeps every sum in a register */                                      \
+        /* rows (<= 6) of C by 2 LANES columns (masked 0), by width (<= LANES) columns      \
+           under a mask (masked 1), or by LANES + width (masked 2: the second vector under  \
+           the mask); rows, xt and masked are constants where it is inlined, so that its    \
+           loop over k has no branch and keeps every sum in a register */                   \
         V sums[6][2], y0, y1 = ZERO(), a;                                                   \
         __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(width * (8 / LANES)),           \
                                           _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));       \
@@ -188,12 +193,15 @@ cdef extern from *:
         int r;                                                                              \
         for (r = 0; r < rows; r++) sums[r][0] = sums[r][1] = ZERO();                        \
         for (p = 0; p < k; p++) {                                                           \
-            if (masked) y0 = MLOAD(y + p * ldy, mask);                                      \
-            else { y0 = LOAD(y + p * ldy); y1 = LOAD(y + p * ldy + LANES); }                \
+            if (masked == 1) y0 = MLOAD(y + p * ldy, mask);                                 \
+            else {                                                                          \
+                y0 = LOAD(y + p * ldy);                                                     \
+                y1 = masked ? MLOAD(y + p * ldy + LANES, mask) : LOAD(y + p * ldy + LANES); \
+            }                                                                               \
             for (r = 0; r < rows; r++) {                                                    \
                 a = SET1(xt ? x[p * ldx + r] : x[r * ldx + p]);                             \
                 sums[r][0] = FMA(a, y0, sums[r][0]);                                        \
-                if (!masked) sums[r][1] = FMA(a, y1, sums[r][1]);                           \
+                if (masked != 1) sums[r][1] = FMA(a, y1, sums[r][1]);                       \
             }                                                                               \
         }                                                                                   \
         for (r = 0; r < rows; r++) {                                                        \
@@ -205,7 +213,7 @@ cdef extern from *:
                 BPCORE_ROUNDED(sums[r][0]);                                                 \
                 BPCORE_ROUNDED(sums[r][1]);                                                 \
             }                                                                               \
-            if (masked) {                                                                   \
+            if (masked == 1) {                                                              \
                 if (beta != 0) {                                                            \
                     old0 = MUL(SET1(beta), MLOAD(row, mask));                               \
                     BPCORE_ROUNDED(old0);                                                   \
@@ -215,14 +223,16 @@ cdef extern from *:
             } else {                                                                        \
                 if (beta != 0) {                                                            \
                     old0 = MUL(SET1(beta), LOAD(row));                                      \
-                    old1 = MUL(SET1(beta), LOAD(row + LANES));                              \
+                    old1 = MUL(SET1(beta), masked ? MLOAD(row + LANES, mask)                \
+                                                  : LOAD(row + LANES));                     \
                     BPCORE_ROUNDED(old0);                                                   \
                     BPCORE_ROUNDED(old1);                                                   \
                     sums[r][0] = ADD(sums[r][0], old0);                                     \
                     sums[r][1] = ADD(sums[r][1], old1);                                     \
                 }                                                                           \
                 STORE(row, sums[r][0]);                                                     \
-                STORE(row + LANES, sums[r][1]);                                             \
+                if (masked) MSTORE(row + LANES, mask, sums[r][1]);                          \
+                else STORE(row + LANES, sums[r][1]);                                        \
             }                                                                               \
         }                                                                                   \
     }
@@ -248,18 +258,26 @@ cdef extern from *:
     static BPCORE_AVX2_FMA void NAME(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, T alpha,     \
             const T* x, Py_ssize_t ldx, int xt, const T* y, Py_ssize_t ldy, T beta, T* c,   \
             Py_ssize_t ldc) {                                                               \
-        Py_ssize_t i, j;                                                                    \
+        Py_ssize_t i, j, rest;                                                              \
         int rows, width;                                                                    \
         for (i = 0; i < m; i += 6) {                                                        \
             const T* xi = xt ? x + i : x + i * ldx;                                         \
             T* ci = c + i * ldc;                                                            \
             rows = m - i < 6 ? (int)(m - i) : 6;                                            \
-            for (j = 0; j < n; j += width ? width : 2 * LANES) {                            \
-                width = n - j >= 2 * LANES ? 0 : (n - j < LANES ? (int)(n - j) : LANES);    \
-                if (xt && width) { BPCORE_OWN_ROWS(TILE, 1, 1) }                            \
-                else if (xt) { BPCORE_OWN_ROWS(TILE, 1, 0) }                                \
-                else if (width) { BPCORE_OWN_ROWS(TILE, 0, 1) }                             \
-                else { BPCORE_OWN_ROWS(TILE, 0, 0) }                                        \
+            for (j = 0; j < n; j += 2 * LANES) {                                            \
+                /* whole tiles, then the last columns in one tile: a second vector under  \
+                   the mask where they are more than a vector (12 sums in flight, not two \
+                   tiles of 6 each waiting on their FMAs), else one vector under it */      \
+                rest = n - j;                                                               \
+                width = rest >= 2 * LANES ? 0 : (int)(rest > LANES ? rest - LANES : rest);  \
+                if (rest >= 2 * LANES) {                                                    \
+                    if (xt) { BPCORE_OWN_ROWS(TILE, 1, 0) }                                 \
+                    else { BPCORE_OWN_ROWS(TILE, 0, 0) }                                    \
+                } else if (rest > LANES) {                                                  \
+                    if (xt) { BPCORE_OWN_ROWS(TILE, 1, 2) }                                 \
+                    else { BPCORE_OWN_ROWS(TILE, 0, 2) }                                    \
+                } else if (xt) { BPCORE_OWN_ROWS(TILE, 1, 1) }                              \
+                else { BPCORE_OWN_ROWS(TILE, 0, 1) }                                        \
             }                                                                               \
         }                                                                                   \
     }
@@ -422,18 +440,30 @@ cdef inline bint use_blas(Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out) noexc
 cdef bint OWN_RUNS = BPCORE_OWN_PRODUCTS and bpcore_cpu_runs(1)
 
 
-cdef inline bint own_takes(bint single, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
-    # whether the product C (m, n) = X (m, k) Y (k, n), row-major, of float (single) or
-    # double goes to the own kernel: with OpenBLAS's Haswell kernels (takes_own_products),
-    # two rows or more (one is a gemv), in the region where it was faster than them on an
-    # EPYC Zen 3 over a grid of shapes (2 to 256 rows, 10 to 1024 columns and terms, X
-    # transposed or not, each product timed both ways in alternating rounds, best of 3):
-    # float 1.0 to 8 times as fast there, double (half as many columns per tile, where
-    # OpenBLAS's own kernel comes closer to the CPU's limit) 1.0 to 5
+cdef inline bint own_takes(bint single, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                           bint xt) noexcept nogil:
+    # whether the product C (m, n) = X (m, k) Y (k, n), row-major, X stored transposed where
+    # xt, of float (single) or double goes to the own kernel: with OpenBLAS's Haswell kernels
+    # (takes_own_products), two rows or more (one is a gemv), in the region where it was
+    # faster than them on an EPYC Zen 3 over a grid of shapes (2 to 1,024 rows, 1 to 1,024
+    # columns, 10 to 1,024 terms, X transposed or not, each product timed both ways in
+    # alternating rounds, best of 3 or 5): float 1.0 to 8 times as fast there, double (half
+    # as many columns per tile, where OpenBLAS's own kernel comes closer to the CPU's limit)
+    # 1.0 to 5
     if not (OWN_RUNS and m >= 2 and takes_own_products()):
         return False
     if single:
-        return 16 <= n <= 256 and m <= 128 and m * n * k <= 1 << 20
+        if n > 256 or m > 128 or m * n * k > 1 << 20:
+            return False
+        if n >= 16:
+            return True
+        # fewer columns than a tile: 9 to 15 (the second vector under the mask) 1.06 to 8.9
+        # times as fast up to 32 rows, 1.05 to 2.4 up to 128 with 64 terms or more; 1 to 8
+        # (one vector under the mask) 1.5 to 7 for up to 8 rows, and with X transposed (a
+        # gradient's D^T A) 1.14 to 2.4 up to 128 rows with 32 terms or more
+        if n >= 9:
+            return m <= 32 or k >= 64
+        return m <= 8 or (xt and k >= 32)
     # (fewer than 16 columns: 1.1 to 1.8 times as fast up to 2,000 rows, 0.9 at 20,000)
     return n <= 128 and ((n < 16 and k <= 1024 and m <= 2048) or m * n * k <= 1 << 18
                          or (m <= 16 and n * k <= 1 << 15))
@@ -446,7 +476,7 @@ cdef inline void product(char transa, char transb, Py_ssize_t m, Py_ssize_t n, P
     # bpcore._blas's gemm, in its column-major terms, or the own kernel where it takes the
     # product: C^T (n, m) = op(B)^T (n, k) A^T (k, m) row-major, with A not transposed
     # (alpha 0: BLAS reads neither A nor B, so their NaN stay out of C; plain SGD's lr 0)
-    if transa == c'N' and alpha != 0 and own_takes(floating is float, n, m, k):
+    if transa == c'N' and alpha != 0 and own_takes(floating is float, n, m, k, transb == c'T'):
         if floating is double:
             bpcore_own_product_d(n, m, k, alpha, b, ldb, transb == c'T', a, lda, beta, c, ldc)
         else:
