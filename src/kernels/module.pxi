@@ -458,7 +458,7 @@ cdef inline bint own_takes(bint single, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k
         if n >= 16:
             return True
         # fewer columns than a tile: 9 to 15 (the second vector under the mask) 1.06 to 8.9
-        # times as fast up to 32 rows, 1.05 to 2.4 up to 128 with 64 terms or more; 1 to 8
+        # times as fast up to 32 rows, 1.05 to 2.6 up to 128 with 64 terms or more; 1 to 8
         # (one vector under the mask) 1.5 to 7 for up to 8 rows, and with X transposed (a
         # gradient's D^T A) 1.14 to 2.4 up to 128 rows with 32 terms or more
         if n >= 9:

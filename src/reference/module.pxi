@@ -37,9 +37,9 @@ cdef extern from *:
     /* `iterations` rounds of 12 independent 256-bit fused multiply-adds (10 or more in
        flight keep two FMA units of 4 cycles' latency busy), on 12 registers of sums that
        tend to a / (1 - m): no overflow, no subnormals. Each starts from its own value, or
-       the compiler, seeing twelve equal sums, computes one. Returns a sum of them (so that the
-       loop is not removed); -1 where the CPU has no AVX2 and FMA or the compiler is not
-       GCC or Clang on x86-64. The kernels' own products use these instructions in every
+       the compiler, seeing twelve equal sums, computes one. Returns a sum of them (so that
+       the loop is not removed); -1 where the CPU has no AVX2 and FMA or the compiler is
+       not GCC or Clang on x86-64. The kernels' own products use these instructions in every
        SIMD variant (src/kernels/module.pxi). */
     #if defined(__GNUC__) && defined(__x86_64__)
     #include <immintrin.h>
