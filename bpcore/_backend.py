@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import importlib
+import importlib.util
 import os
 import warnings
 from collections.abc import Iterator
@@ -119,6 +120,10 @@ def _simd_choice() -> str:
     return choice
 
 
+def _module_name(variant: str) -> str:
+    return f"{__package__}._kernels" + ("" if variant == "baseline" else f"_{variant}")
+
+
 def simd_module(variant: str) -> Any:
     """The compiled kernels built for `variant` (one of SIMD_VARIANTS). Raises ImportError when
     this CPU cannot run it (checked before the module is loaded, whose code could not run
@@ -132,7 +137,7 @@ def simd_module(variant: str) -> Any:
         raise ImportError(f"this CPU cannot run bpcore's {variant} kernels (it runs "
                           f"{', '.join(_kernels.cpu_runs())})")
     try:
-        return importlib.import_module(f"{__package__}._kernels_{variant}")
+        return importlib.import_module(_module_name(variant))
     except ImportError as error:
         raise ImportError(f"bpcore's {variant} kernels are not built in this installation "
                           f"({error})") from error
@@ -148,6 +153,13 @@ def simd_variants() -> list[str]:
             continue
         variants.append(variant)
     return variants
+
+
+def built_variants() -> list[str]:
+    """The compiled SIMD variants this installation has, whether or not this CPU runs them
+    (found, not imported: importing one the CPU cannot run is refused), best last."""
+    return [variant for variant in SIMD_VARIANTS
+            if importlib.util.find_spec(_module_name(variant)) is not None]
 
 
 def compiled() -> Any:

@@ -30,7 +30,6 @@ import difflib
 import errno
 import gzip
 import importlib
-import importlib.util
 import io
 import os
 import platform
@@ -1631,13 +1630,9 @@ def run_info(args: argparse.Namespace) -> int:
         print(f"compiled module: importable ({compiled.__file__})")
         print(f"build flags: {compiled.BUILD_FLAGS}"
               + (" (debug build: bounds checked)" if compiled.BOUNDS_CHECKED else ""))
-        # built: the variants' modules this installation has, whether or not this CPU runs
-        # them (found, not imported: importing one the CPU cannot run is refused)
-        built = [variant for variant in _backend.SIMD_VARIANTS if importlib.util.find_spec(
-            "bpcore._kernels" + ("" if variant == "baseline" else f"_{variant}")) is not None]
         print(f"SIMD variant: {compiled.SIMD} (BPCORE_SIMD="
               f"{os.environ.get('BPCORE_SIMD', 'auto') or 'auto'}; runnable here: "
-              f"{', '.join(_backend.simd_variants())}; built: {', '.join(built)})")
+              f"{', '.join(_backend.simd_variants())}; built: {', '.join(_backend.built_variants())})")
         print(_blas_line(compiled))
     print(f"supported dtypes: {', '.join(DTYPES)}")
     for name in ("tqdm", "matplotlib"):

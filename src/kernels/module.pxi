@@ -269,15 +269,19 @@ cdef extern from *:
                    the mask where they are more than a vector (12 sums in flight, not two \
                    tiles of 6 each waiting on their FMAs), else one vector under it */      \
                 rest = n - j;                                                               \
-                width = rest >= 2 * LANES ? 0 : (int)(rest > LANES ? rest - LANES : rest);  \
                 if (rest >= 2 * LANES) {                                                    \
+                    width = 0;                                                              \
                     if (xt) { BPCORE_OWN_ROWS(TILE, 1, 0) }                                 \
                     else { BPCORE_OWN_ROWS(TILE, 0, 0) }                                    \
                 } else if (rest > LANES) {                                                  \
+                    width = (int)(rest - LANES);                                            \
                     if (xt) { BPCORE_OWN_ROWS(TILE, 1, 2) }                                 \
                     else { BPCORE_OWN_ROWS(TILE, 0, 2) }                                    \
-                } else if (xt) { BPCORE_OWN_ROWS(TILE, 1, 1) }                              \
-                else { BPCORE_OWN_ROWS(TILE, 0, 1) }                                        \
+                } else {                                                                    \
+                    width = (int)rest;                                                      \
+                    if (xt) { BPCORE_OWN_ROWS(TILE, 1, 1) }                                 \
+                    else { BPCORE_OWN_ROWS(TILE, 0, 1) }                                    \
+                }                                                                           \
             }                                                                               \
         }                                                                                   \
     }
