@@ -6,6 +6,9 @@ Environment switches, read at build time:
                         runs only on this CPU family)
   BPCORE_PURE_PYTHON=1  build no extension at all: a pure wheel that runs on the fallback
   BPCORE_EXTRA_CFLAGS   extra compiler and linker flags, split on spaces (e.g. sanitizers)
+  BPCORE_VARIANTS       the SIMD variants to build beside the baseline on x86-64, split on
+                        spaces: "avx2 avx512" when unset, "" for none (test builds that need
+                        only the variants their CPU runs, such as .ci/sanitize's)
 """
 import os
 import platform
@@ -98,9 +101,15 @@ def extensions():
         # Zen 4 it was no faster (measured); the variant still gains AVX-512's masked loops
         avx512 = avx2 + ["-mavx512f", "-mavx512bw", "-mavx512cd", "-mavx512dq", "-mavx512vl",
                          "-mprefer-vector-width=256"]
+        variants = {"avx2": avx2, "avx512": avx512}
+        chosen = os.environ.get("BPCORE_VARIANTS", " ".join(variants)).split()
+        unknown = sorted(set(chosen) - set(variants))
+        if unknown:
+            raise SystemExit(f"BPCORE_VARIANTS must name variants among "
+                             f"{' '.join(variants)}, got {' '.join(unknown)}")
         for name, shell in shells.items():
-            modules += [extension(f"{name}_avx2", f"{shell}_avx2.pyx", "avx2", avx2),
-                        extension(f"{name}_avx512", f"{shell}_avx512.pyx", "avx512", avx512)]
+            modules += [extension(f"{name}_{simd}", f"{shell}_{simd}.pyx", simd, variants[simd])
+                        for simd in variants if simd in chosen]
     return cythonize(
         modules,
         nthreads=os.cpu_count() or 1,

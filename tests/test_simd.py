@@ -164,3 +164,19 @@ def test_a_forced_variant_the_cpu_cannot_run_is_an_error(monkeypatch, backend_ch
 def test_the_fallback_has_no_simd_variant(backend):
     assert (_backend.simd() == "none") == (backend == "python")
     assert bpcore.backend == backend
+
+
+SETUP = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py")
+
+
+@pytest.mark.skipif(not os.path.exists(SETUP), reason="not run from a source checkout")
+def test_setup_refuses_an_unknown_variant_to_build():
+    pytest.importorskip("Cython", reason="setup.py needs Cython to read its modules")
+    # --name: setup.py lists its modules and stops, building nothing
+    result = subprocess.run([sys.executable, SETUP, "--name"], capture_output=True, text=True,
+                            env={**os.environ, "BPCORE_VARIANTS": "avx2 sse9"},
+                            cwd=os.path.dirname(SETUP))
+    if result.returncode == 0 and result.stdout.strip() == "bpcore":
+        pytest.skip("setup.py builds no SIMD variants on this machine (not x86-64 with GCC)")
+    assert result.returncode != 0
+    assert "BPCORE_VARIANTS must name variants among avx2 avx512, got sse9" in result.stderr
