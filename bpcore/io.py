@@ -18,6 +18,15 @@ from ._validation import checked_path
 from .network import Network
 from .optim import Optimizer, OptimizerState
 
+# What a model file's entries may claim in all, read: INFLATION times the file's size, or
+# INFLATED_FREE bytes where that is more. Deflate packs about 1032 bytes of zeros into one, so
+# a file of compressed zeros of 8 MB made load allocate 16 GB. bpcore writes its entries
+# uncompressed (what they claim is about the file's size); a model compressed by
+# numpy.savez_compressed claims about 1.1 to 3 times its size (weights do not compress, a
+# fresh optimizer state of zeros does).
+INFLATION = 16
+INFLATED_FREE = 1 << 26
+
 __all__ = ["save", "load", "write_atomically"]
 
 
@@ -218,18 +227,22 @@ def _load_from(file: BinaryIO, path: str,
         raise ValueError(f"{path} is not a bpcore model file (not an .npz archive)")
     try:
         with archive:
+            assert archive.zip is not None  # open
+            claimed = sum(info.file_size for info in archive.zip.infolist())
+            size = os.path.getsize(path)
+            if claimed > max(INFLATED_FREE, INFLATION * size):
+                raise ValueError(f"{path}: its entries claim {claimed} bytes once read, more "
+                                 f"than {INFLATION} times the file's {size} bytes (a file of "
+                                 f"compressed zeros, or a damaged one; bpcore writes its "
+                                 f"models uncompressed)")
             network = _network_from(archive, path)
             if not with_extra:
                 return network
             keys = [key for key in archive.files if key.startswith(EXTRA_PREFIX)]
-            assert archive.zip is not None  # open
             claimed = sum(archive.zip.getinfo(key + ".npy").file_size for key in keys)
-            if claimed > min(MAX_EXTRA_TOTAL, 1100 * os.path.getsize(path)):
-                # each entry is inflated whole: a small file of compressed zeros would claim
-                # gigabytes (deflate packs about 1032 bytes into one)
+            if claimed > MAX_EXTRA_TOTAL:
                 raise ValueError(f"{path}: its extra entries claim {claimed} bytes in all, more "
-                                 f"than a file of {os.path.getsize(path)} bytes holds or the "
-                                 f"{MAX_EXTRA_TOTAL} that extra entries may take")
+                                 f"than the {MAX_EXTRA_TOTAL} that extra entries may take")
             return network, {key: _read(archive, key, path, max_bytes=MAX_EXTRA_BYTES)
                              for key in keys}
     except ValueError:
@@ -245,11 +258,10 @@ def _load_from(file: BinaryIO, path: str,
 def _check_claimed_sizes(archive: np.lib.npyio.NpzFile[Any], sizes: Sequence[int], itemsize: int,
                          path: str) -> None:
     """Before allocating a network for `sizes`, check that the archive really holds that much
-    data: each entry's size must fit its layer, and the whole cannot exceed what the file on
-    disk could hold even compressed (deflate expands at most ~1032:1), so a small file claiming
-    huge sizes is refused without allocating anything."""
+    data: each entry's size must fit its layer (and all of them together what the file's size
+    allows, checked before: INFLATION), so a small file claiming huge sizes is refused without
+    allocating anything."""
     assert archive.zip is not None  # as in _read: the archive is open
-    needed = 0
     for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         for key, count in ((f"weights_{layer}", n_out * n_in), (f"biases_{layer}", n_out)):
             nbytes = count * itemsize
@@ -257,10 +269,6 @@ def _check_claimed_sizes(archive: np.lib.npyio.NpzFile[Any], sizes: Sequence[int
             if not nbytes <= claimed <= nbytes + 4096:
                 raise ValueError(f"{path}: entry {key!r} holds {claimed} bytes, but sizes "
                                  f"{sizes} need {nbytes} bytes of parameters (plus a header)")
-            needed += nbytes
-    if needed > 1100 * os.path.getsize(path):
-        raise ValueError(f"{path}: sizes {sizes} need {needed} bytes of parameters, more than "
-                         f"a file of {os.path.getsize(path)} bytes can hold")
 
 
 def _network_from(archive: np.lib.npyio.NpzFile[Any], path: str) -> Network:

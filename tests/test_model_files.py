@@ -583,7 +583,7 @@ def test_load_refuses_extra_entries_claiming_too_much_in_all(tmp_path, monkeypat
     assert len(bpcore.io.load(path, with_extra=True)[1]) == 2
     monkeypatch.setattr(bpcore.io, "MAX_EXTRA_TOTAL", 12_000)
     with pytest.raises(ValueError, match=r"its extra entries claim 16\d{3} bytes in all, more "
-                                         r"than a file of \d+ bytes holds or the 12000"):
+                                         r"than the 12000 that extra entries may take"):
         bpcore.io.load(path, with_extra=True)
     assert bpcore.load(path).sizes == (2, 1)  # the network alone reads no extra entry
 
@@ -638,6 +638,34 @@ def test_compressed_files_load(tmp_path, tmp_path_factory):
     path = tmp_path / "model.npz"
     np.savez_compressed(path, **good_entries(tmp_path_factory))
     assert bpcore.load(path).sizes == (3, 4, 2)
+
+
+def test_load_refuses_a_compressed_file_claiming_far_more_than_its_size(tmp_path, monkeypatch,
+                                                                         tmp_path_factory):
+    # compressed zeros: a crafted file of 8.4 MB (sizes [2**24, 32, 1]) made load allocate 16 GB
+    net = bpcore.Network([64, 4096, 1])
+    for weights in net.weights:
+        weights[...] = 0
+    net.save(tmp_path / "plain.npz")
+    with np.load(tmp_path / "plain.npz") as plain:
+        np.savez_compressed(tmp_path / "zeros.npz", **dict(plain))
+    size = os.path.getsize(tmp_path / "zeros.npz")
+    assert bpcore.load(tmp_path / "zeros.npz").sizes == (64, 4096, 1)  # under INFLATED_FREE
+    monkeypatch.setattr(bpcore.io, "INFLATED_FREE", 0)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=rf"zeros.npz: its entries claim \d+ bytes once "
+                                             rf"read, more than 16 times the file's {size} "
+                                             rf"bytes \(a file of compressed zeros"):
+            bpcore.load(tmp_path / "zeros.npz")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20, f"load allocated {peak} bytes before refusing"
+    # a compressed model that is not mostly zeros still loads, and the plain file
+    np.savez_compressed(tmp_path / "model.npz", **good_entries(tmp_path_factory))
+    assert bpcore.load(tmp_path / "model.npz").sizes == (3, 4, 2)
+    assert bpcore.load(tmp_path / "plain.npz").sizes == (64, 4096, 1)
 
 
 def test_meta_entries_do_not_count_as_unexpected(tmp_path, tmp_path_factory):
