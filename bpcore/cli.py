@@ -587,6 +587,24 @@ def _not_an_input(path: str, option: str, inputs: Sequence[str]) -> None:
                            f"would replace the input, so choose another {option}")
 
 
+def _not_another_file(path: str, option: str) -> None:
+    """Refuse, before any work, a model file's name that holds something else: an existing
+    file that is not empty and not an .npz archive (a model), such as the data a slip of the
+    command line names (`bpcore import model.onnx --from onnx data.csv` replaced the table).
+    Models are replaced without asking."""
+    if not os.path.isfile(path):  # missing; folders, devices and pipes: _writable_target
+        return
+    try:
+        with open(path, "rb") as file:
+            start = file.read(4)
+    except OSError:
+        return  # unreadable: the write itself says why it fails
+    if start and start != b"PK\x03\x04":
+        raise CLIError(f"{option} {path} is a file that is not a bpcore model (not an .npz "
+                       f"archive); writing the model would replace it, so choose another "
+                       f"{option} or remove the file first")
+
+
 def _write_stdout(text: str) -> None:
     """Write all of `text` to stdout, or raise.
 
@@ -1051,6 +1069,7 @@ def _describe(args: argparse.Namespace, optimizer: Optimizer, batch_size: int | 
 def run_train(args: argparse.Namespace) -> int:
     _not_an_input(args.out, "--out", [args.data])
     _writable_target(args.out, "model file")
+    _not_another_file(args.out, "--out")
     table = read_table(args.data)
     table.index(args.target)  # names the columns there are
     ignored = _ignored_columns(args.ignore, table, args.data)
@@ -1572,6 +1591,7 @@ def run_import(args: argparse.Namespace) -> int:
     _not_an_input(args.out, "OUT.npz", [args.file])
     _input_file(args.file, "file")
     _writable_target(args.out, "model file")
+    _not_another_file(args.out, "OUT.npz")
     from .convert import from_onnx, load_fann
     try:
         if args.source == "fann":

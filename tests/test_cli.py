@@ -1229,6 +1229,23 @@ def test_out_never_overwrites_an_input(backend, tmp_path, trained, capsys, monke
     assert after == before
 
 
+def test_train_out_never_replaces_a_file_that_is_not_a_model(backend, tmp_path, trained,
+                                                             capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "other.csv").write_text("x,y\n1,2\n")  # data a slip of --out names
+    capsys.readouterr()  # the fixture's training report
+    args = ["train", "train.csv", "--target", "colour", "--epochs", "1", "--quiet"]
+    result = main_in_process(capsys, *args, "--out", "other.csv")
+    assert_bad_input(result, "--out other.csv is a file that is not a bpcore model (not an "
+                             ".npz archive); writing the model would replace it")
+    assert (tmp_path / "other.csv").read_text() == "x,y\n1,2\n"
+    # a model, or an empty file, is replaced, as before
+    (tmp_path / "empty.npz").write_bytes(b"")
+    for name in ("model.npz", "empty.npz"):
+        assert main_in_process(capsys, *args, "--out", name).returncode == 0
+        assert bpcore.load(tmp_path / name).sizes[0] == 2  # features x and y
+
+
 def test_same_file_compares_paths_of_files_not_yet_written(tmp_path):
     assert cli._same_file(str(tmp_path / "a" / ".." / "x.csv"), str(tmp_path / "x.csv"))
     assert not cli._same_file(str(tmp_path / "x.csv"), str(tmp_path / "y.csv"))

@@ -401,6 +401,8 @@ def files(tmp_path, capsys):
     (["import", "notes.txt", "--from", "fann", "out.npz"], "not a FANN network file"),
     (["import", "model.net", "--from", "fann", "nowhere/out.npz"], "does not exist"),
     (["import", "model.net", "--from", "fann", "model.net"], "is the same file as the input"),
+    (["import", "model.net", "--from", "fann", "notes.txt"],
+     "OUT.npz notes.txt is a file that is not a bpcore model (not an .npz archive)"),
     (["import", "model.net", "--from", "onnx", "--approximate", "out.npz"],
      "--approximate applies to --from fann, not --from onnx"),
     (["import", "model.net", "--from", "pickle", "out.npz"], "invalid choice: 'pickle'"),
