@@ -308,10 +308,16 @@ def _network_from(archive: np.lib.npyio.NpzFile[Any], path: str) -> Network:
     output = _scalar_text(archive, "output", OUTPUT_ACTIVATIONS, path)
     loss = _scalar_text(archive, "loss", tuple(LOSSES), path)
     dtype = _scalar_text(archive, "dtype", DTYPES, path)
-    check_pairing(output, loss)
+    try:
+        check_pairing(output, loss)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
     _check_claimed_sizes(archive, sizes.tolist(), np.dtype(dtype).itemsize, path)
-    network = Network(sizes.tolist(), activation=activation, output=output, loss=loss,
-                      dtype=dtype, seed=0)
+    try:  # Network's own limits (a width past MAX_WIDTH), in the file's name
+        network = Network(sizes.tolist(), activation=activation, output=output, loss=loss,
+                          dtype=dtype, seed=0)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
     for layer, (weights, biases) in enumerate(zip(network.weights, network.biases)):
         for key, target in ((f"weights_{layer}", weights), (f"biases_{layer}", biases)):
             array = _read(archive, key, path, max_bytes=4096 + target.nbytes)

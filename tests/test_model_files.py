@@ -668,6 +668,16 @@ def test_load_refuses_a_compressed_file_claiming_far_more_than_its_size(tmp_path
     assert bpcore.load(tmp_path / "plain.npz").sizes == (64, 4096, 1)
 
 
+def test_load_names_the_file_when_network_refuses_its_sizes(tmp_path, monkeypatch):
+    # a width past MAX_WIDTH in a file large enough to hold it: Network's own message, which
+    # named no file
+    bpcore.Network([3, 4, 2]).save(tmp_path / "model.npz")
+    monkeypatch.setattr(bpcore.network, "MAX_WIDTH", 3)
+    with pytest.raises(ValueError, match=rf"^{tmp_path / 'model.npz'}: sizes\[1\] must be at "
+                                         rf"most 3, got 4$"):
+        bpcore.load(tmp_path / "model.npz")
+
+
 def test_meta_entries_do_not_count_as_unexpected(tmp_path, tmp_path_factory):
     path = tmp_path / "model.npz"
     write_zip(path, spoil(good_entries(tmp_path_factory), meta_scale=np.ones(3)))
