@@ -93,7 +93,7 @@ _NOT_FINITE_BEFORE = ("the loss is not finite ({loss}) before the step, at the p
                       "network has now, so no learning rate helps from here. If X or Y are in "
                       "the billions or more, scale them; if earlier steps made the parameters "
                       "this large, go back to parameters kept from before those steps "
-                      "(set_state, load) or make a new Network, and step with {smaller}")
+                      "(set_state, load) or make a new Network, and from there step with {smaller}")
 _UNDONE = "the step made a parameter non-finite and was undone; try {smaller}"
 
 
@@ -690,8 +690,9 @@ class Network:
         bad = first_not_finite(self._params, self._sizes)
         if bad is None:
             return None
-        return ValueError(f"the network's {bad} hold NaN or infinity, and training cannot "
-                          f"start from them: set finite values (through weights, biases or "
+        return ValueError(f"the network's {bad} hold NaN or infinity, and no training step "
+                          f"can start from them (set so from outside: training never keeps "
+                          f"them): set finite values (through weights, biases or "
                           f"set_state) or make a new Network")
 
     def _gradient_overflow(self, X: Floats, Y: Floats, weights: Floats | None = None,
