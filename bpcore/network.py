@@ -1151,7 +1151,9 @@ class Network:
             ``History.val_losses``); returning True (any true value) stops training, None or
             False goes on. A `step` with another kind of optimizer in it (or
             `reset_optimizer`) makes the next epoch start the fit's optimizer afresh, as
-            between calls.
+            between calls. Under L-BFGS a callback that changes the parameters stops
+            training there, keeping its change, with a RuntimeWarning (L-BFGS goes on only
+            from its own iterate).
         progress : bool, default False
             Show the epochs and their loss (and validation loss) on stderr while training.
         validation_data : tuple (X_val, Y_val) or (X_val, Y_val, sample_weight_val), or None

@@ -562,7 +562,17 @@ def minimize(trainer: _FullBatch, X: Floats, Y: Floats, *, max_iter: int, tol: f
             raise DivergenceError(f"the loss became {loss} in iteration {history.epochs + 1}: "
                                   f"{cause}; the network keeps the parameters "
                                   f"{_kept(history.epochs)}")
+        # as the model holds the iterate (in float32, rounded), for the callback's changes
+        held = trainer.parameters() if callback is not None else None
         if rules.end_epoch(history.epochs + 1, loss):
+            raise StopIteration
+        if held is not None and not np.array_equal(trainer.parameters(), held):
+            # SciPy goes on from its own iterate, which would drop the callback's change
+            history.stop_reason = "callback"
+            warnings.warn(f"the callback changed the network's parameters in iteration "
+                          f"{history.epochs}; L-BFGS goes on only from its own iterate, so "
+                          f"training stopped there, with the callback's parameters (fit again "
+                          f"to go on from them)", RuntimeWarning, stacklevel=2)
             raise StopIteration
 
     try:

@@ -32,8 +32,9 @@ def regression(n=20, seed=0):
     return X, np.stack([np.sin(X[:, 0]), X[:, 1] * X[:, 2]], axis=1)
 
 
-def regressor(seed=3):
-    return bpcore.Network([3, 5, 2], activation="tanh", output="identity", loss="mse", seed=seed)
+def regressor(seed=3, dtype="float64"):
+    return bpcore.Network([3, 5, 2], activation="tanh", output="identity", loss="mse", seed=seed,
+                          dtype=dtype)
 
 
 def parameters(net):
@@ -284,6 +285,31 @@ def test_lbfgs_keeps_no_state(backend):
     net.fit(X, Y, epochs=2, optimizer="adam")
     net.fit(X, Y, optimizer=bpcore.LBFGS(max_iter=3))
     assert net.get_state()["optimizer"] == {"name": "lbfgs"}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_lbfgs_stops_with_a_warning_where_the_callback_changes_the_parameters(backend, dtype):
+    # SciPy goes on from its own iterate: the change was dropped without a word
+    X, Y = regression()
+    net, untouched = regressor(dtype=dtype), regressor(dtype=dtype)
+    changed = []
+
+    def nudge(epoch, loss):
+        if epoch == 3:
+            net.weights[0][0, 0] += 1.0
+            changed.append(net.weights[0].copy())
+    with pytest.warns(RuntimeWarning, match=r"the callback changed the network's parameters "
+                                            r"in iteration 3; L-BFGS goes on only from its own "
+                                            r"iterate, so training stopped there"):
+        history = net.fit(X, Y, optimizer=bpcore.LBFGS(max_iter=10), callback=nudge)
+    assert (history.epochs, history.stop_reason) == (3, "callback")
+    np.testing.assert_array_equal(net.weights[0], changed[0])  # the callback's, kept
+    # a callback that only looks runs to the end, without a warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        history = untouched.fit(X, Y, optimizer=bpcore.LBFGS(max_iter=10),
+                                callback=lambda epoch, loss: None)
+    assert history.epochs > 3
 
 
 @pytest.mark.parametrize("optimizer", [bpcore.SGD(lr=0.05, momentum=0.9), bpcore.Adam(lr=0.01),
