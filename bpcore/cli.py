@@ -587,22 +587,30 @@ def _not_an_input(path: str, option: str, inputs: Sequence[str]) -> None:
                            f"would replace the input, so choose another {option}")
 
 
-def _not_another_file(path: str, option: str) -> None:
-    """Refuse, before any work, a model file's name that holds something else: an existing
-    file that is not empty and not an .npz archive (a model), such as the data a slip of the
-    command line names (`bpcore import model.onnx --from onnx data.csv` replaced the table).
-    Models are replaced without asking."""
+# How each kind of model file that a command writes starts: an .npz archive (bpcore's own
+# models) or a PyTorch file is a zip; a FANN file a line of text; an ONNX file the tag of its
+# first field, ir_version (protobuf's field 1, a varint). No table of data starts so.
+MODEL_STARTS = {"npz": (b"PK\x03\x04", "a bpcore model (an .npz archive)"),
+                "torch": (b"PK\x03\x04", "a PyTorch file"), "fann": (b"FANN_", "a FANN file"),
+                "onnx": (b"\x08", "an ONNX model")}
+
+
+def _not_another_file(path: str, option: str, kind: str) -> None:
+    """Refuse, before any work, an output's name that holds something else: an existing file
+    that is not empty and does not start as a file of `kind` (MODEL_STARTS) does, such as the
+    data a slip of the command line names (`bpcore import model.onnx --from onnx data.csv`
+    replaced the table). Files of that kind are replaced without asking."""
     if not os.path.isfile(path):  # missing; folders, devices and pipes: _writable_target
         return
+    start, name = MODEL_STARTS[kind]
     try:
         with open(path, "rb") as file:
-            start = file.read(4)
+            head = file.read(len(start))
     except OSError:
         return  # unreadable: the write itself says why it fails
-    if start and start != b"PK\x03\x04":
-        raise CLIError(f"{option} {path} is a file that is not a bpcore model (not an .npz "
-                       f"archive); writing the model would replace it, so choose another "
-                       f"{option} or remove the file first")
+    if head and head != start:
+        raise CLIError(f"{option} {path} is a file that is not {name}; writing would "
+                       f"replace it, so choose another {option} or remove the file first")
 
 
 def _write_stdout(text: str) -> None:
@@ -1069,7 +1077,7 @@ def _describe(args: argparse.Namespace, optimizer: Optimizer, batch_size: int | 
 def run_train(args: argparse.Namespace) -> int:
     _not_an_input(args.out, "--out", [args.data])
     _writable_target(args.out, "model file")
-    _not_another_file(args.out, "--out")
+    _not_another_file(args.out, "--out", "npz")
     table = read_table(args.data)
     table.index(args.target)  # names the columns there are
     ignored = _ignored_columns(args.ignore, table, args.data)
@@ -1542,6 +1550,7 @@ def run_export(args: argparse.Namespace) -> int:
     network, extra = _load_model(args.model)  # a copy: the file is never changed
     meta = _model_metadata(network, extra, args.model)
     _writable_target(args.out, "output file")
+    _not_another_file(args.out, "OUT", args.to)
     notes = _fold_scaling(network, meta, args.model)
     from .convert import save_fann, to_onnx, to_torch
     from .io import write_atomically
@@ -1591,7 +1600,7 @@ def run_import(args: argparse.Namespace) -> int:
     _not_an_input(args.out, "OUT.npz", [args.file])
     _input_file(args.file, "file")
     _writable_target(args.out, "model file")
-    _not_another_file(args.out, "OUT.npz")
+    _not_another_file(args.out, "OUT.npz", "npz")
     from .convert import from_onnx, load_fann
     try:
         if args.source == "fann":

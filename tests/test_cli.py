@@ -1236,8 +1236,8 @@ def test_train_out_never_replaces_a_file_that_is_not_a_model(backend, tmp_path, 
     capsys.readouterr()  # the fixture's training report
     args = ["train", "train.csv", "--target", "colour", "--epochs", "1", "--quiet"]
     result = main_in_process(capsys, *args, "--out", "other.csv")
-    assert_bad_input(result, "--out other.csv is a file that is not a bpcore model (not an "
-                             ".npz archive); writing the model would replace it")
+    assert_bad_input(result, "--out other.csv is a file that is not a bpcore model (an .npz "
+                             "archive); writing would replace it")
     assert (tmp_path / "other.csv").read_text() == "x,y\n1,2\n"
     # a model, or an empty file, is replaced, as before
     (tmp_path / "empty.npz").write_bytes(b"")

@@ -402,7 +402,12 @@ def files(tmp_path, capsys):
     (["import", "model.net", "--from", "fann", "nowhere/out.npz"], "does not exist"),
     (["import", "model.net", "--from", "fann", "model.net"], "is the same file as the input"),
     (["import", "model.net", "--from", "fann", "notes.txt"],
-     "OUT.npz notes.txt is a file that is not a bpcore model (not an .npz archive)"),
+     "OUT.npz notes.txt is a file that is not a bpcore model (an .npz archive); writing would "
+     "replace it"),
+    (["export", "model.npz", "--to", "fann", "notes.txt"],
+     "OUT notes.txt is a file that is not a FANN file; writing would replace it"),
+    (["export", "model.npz", "--to", "onnx", "notes.txt"], "is a file that is not an ONNX model"),
+    (["export", "model.npz", "--to", "torch", "model.net"], "is a file that is not a PyTorch file"),
     (["import", "model.net", "--from", "onnx", "--approximate", "out.npz"],
      "--approximate applies to --from fann, not --from onnx"),
     (["import", "model.net", "--from", "pickle", "out.npz"], "invalid choice: 'pickle'"),
@@ -415,6 +420,20 @@ def test_bad_input_exits_2_and_writes_nothing(backend, files, capsys, monkeypatc
     assert files_in(files) == before
     assert not (files / "nowhere").exists()
     assert list((files / "folder").iterdir()) == []
+
+
+@pytest.mark.parametrize("form, out", [("fann", "model.net"), ("onnx", "out.onnx"),
+                                       ("torch", "out.pt")])
+def test_export_replaces_a_file_of_its_own_kind(backend, files, capsys, monkeypatch, form, out):
+    # what it refuses to replace (above) is another kind of file; its own kind it replaces
+    if form != "fann":
+        pytest.importorskip("onnx" if form == "onnx" else "torch",
+                            reason=f"--to {form} needs its package")
+    monkeypatch.chdir(files)
+    for _ in range(2):
+        ok(main_in_process(capsys, "export", "model.npz", "--to", form, out))
+    start = cli.MODEL_STARTS[form][0]
+    assert (files / out).read_bytes()[:len(start)] == start
 
 
 def test_softmax_to_fann_says_why(backend, files, capsys, monkeypatch):
