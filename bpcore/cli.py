@@ -1661,7 +1661,8 @@ def run_info(args: argparse.Namespace) -> int:
               + (" (debug build: bounds checked)" if compiled.BOUNDS_CHECKED else ""))
         print(f"SIMD variant: {compiled.SIMD} (BPCORE_SIMD="
               f"{os.environ.get('BPCORE_SIMD', 'auto') or 'auto'}; runnable here: "
-              f"{', '.join(_backend.simd_variants())}; built: {', '.join(_backend.built_variants())})")
+              f"{', '.join(_backend.simd_variants())}; built: "
+              f"{', '.join(_backend.built_variants())})")
         print(_blas_line(compiled))
     print(f"supported dtypes: {', '.join(DTYPES)}")
     for name in ("tqdm", "matplotlib"):

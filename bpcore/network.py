@@ -93,7 +93,8 @@ _NOT_FINITE_BEFORE = ("the loss is not finite ({loss}) before the step, at the p
                       "network has now, so no learning rate helps from here. If X or Y are in "
                       "the billions or more, scale them; if earlier steps made the parameters "
                       "this large, go back to parameters kept from before those steps "
-                      "(set_state, load) or make a new Network, and from there step with {smaller}")
+                      "(set_state, load) or make a new Network, and from there step with "
+                      "{smaller}")
 _UNDONE = "the step made a parameter non-finite and was undone; try {smaller}"
 
 
