@@ -23,7 +23,9 @@ class Factor:
     name : str
         The partial derivative, e.g. ``"da[1]_0/dz[1]_0"``.
     formula : str
-        How it is computed, with the numbers it is computed from.
+        How it is computed: the numbers it is computed from where they are one or two (a
+        - y, the activation a its derivative is written from), else the formula alone (the
+        sum over the next layer's deltas, whose terms `Network.gradients` gives).
     value : float
         Its value.
 

@@ -1512,10 +1512,13 @@ class Network:
             raise ValueError(f"layer must be in [0, {n_layers - 1}], got {layer}")
         n_out, n_in = self._sizes[layer + 1], self._sizes[layer]
         j, k = as_int(j, "j", 0), as_int(k, "k", 0)
-        if j >= n_out or k >= n_in:
-            # W[layer + 1]: docs/mathematics.md's numbering, which the printout's factor names use
-            raise ValueError(f"(j, k) must index W[{layer + 1}] (weights[{layer}]) of shape "
-                             f"({n_out}, {n_in}), got ({j}, {k})")
+        for name, index, bound in (("j", j, n_out), ("k", k, n_in)):
+            if index >= bound:
+                # W[layer + 1]: docs/mathematics.md's numbering, which the printout's factor
+                # names use
+                raise ValueError(f"{name} must be in [0, {bound - 1}] to index W[{layer + 1}] "
+                                 f"(weights[{layer}]) of shape ({n_out}, {n_in}), got "
+                                 f"{name}={index}")
         A, D, grads, _ = self._backward(x, y)
         functions = [self.activation] * (n_layers - 1) + [self.output]
         return chain_rule([x] + layer_blocks(A, self._sizes, 1), layer_blocks(D, self._sizes, 1),

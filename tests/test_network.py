@@ -109,9 +109,13 @@ def test_explain_factors_multiply_to_the_gradient(activation, output, loss):
 
 def test_explain_rejects_indices_outside_the_layer():
     network = bpcore.Network([3, 4, 2], seed=0)
-    with pytest.raises(ValueError,
-                       match=r"\(j, k\) must index W\[2\] \(weights\[1\]\) of shape \(2, 4\)"):
+    # each index named: "(j, k) must index ..., got (0, 4)" left the reader to find which
+    with pytest.raises(ValueError, match=r"^j must be in \[0, 1\] to index W\[2\] "
+                                         r"\(weights\[1\]\) of shape \(2, 4\), got j=2$"):
         network.explain(np.zeros(3), np.zeros(2), 1, 2, 0)
+    with pytest.raises(ValueError, match=r"^k must be in \[0, 3\] to index W\[2\] "
+                                         r"\(weights\[1\]\) of shape \(2, 4\), got k=4$"):
+        network.explain(np.zeros(3), np.zeros(2), 1, 0, 4)
     with pytest.raises(ValueError, match=r"layer must be in \[0, 1\], got 2"):
         network.explain(np.zeros(3), np.zeros(2), 2, 0, 0)
 
@@ -126,7 +130,8 @@ def test_explain_numbers_the_matrix_in_its_error_as_its_printout_does(layer):
     matrix = printed.split("/d")[-1].rsplit("_", 1)[0]  # "W[l]"
     with pytest.raises(ValueError) as error:
         network.explain(x, y, layer, 0, network.sizes[layer])  # k one past the last column
-    assert str(error.value).startswith(f"(j, k) must index {matrix} ")
+    assert str(error.value).startswith(f"k must be in [0, {network.sizes[layer] - 1}] to "
+                                       f"index {matrix} ")
 
 
 def test_explain_names_wide_layers_unambiguously_and_keeps_its_columns():
