@@ -1453,9 +1453,9 @@ class Network:
 
         Parameters
         ----------
-        x : array_like of shape (n_in,)
+        x : array_like of shape (n_in,), or (1, n_in) (one row of X)
             One sample's inputs.
-        y : array_like of shape (n_out,), or a number when n_out is 1
+        y : array_like of shape (n_out,) or (1, n_out), or a number when n_out is 1
             Its targets.
         layer : int
             Which weight matrix: ``weights[layer]``, from 0 to ``len(sizes) - 2``; the
@@ -1489,10 +1489,10 @@ class Network:
         >>> abs(explanation.product - explanation.gradient) < 1e-12
         True
         """
-        x, single = self._inputs(x, "x")
-        if not single:
-            raise ValueError(f"x must be one sample (a 1-D array of {self._sizes[0]} values), "
-                             f"got shape {x.shape}")
+        x, _ = self._inputs(x, "x")
+        if x.shape[0] != 1:  # one row of X is one sample too, as one row of Y is for y
+            raise ValueError(f"x must be one sample (a 1-D array of {self._sizes[0]} values, "
+                             f"or one row of them), got shape {x.shape}")
         try:
             y = self._targets(y, 1, True, "y", "x")
         except ValueError:

@@ -166,6 +166,16 @@ def test_explain_names_y_when_it_does_not_fit(n_out, y, error, message):
     network.explain(np.zeros(3), np.zeros((1, n_out)), 0, 0, 0)  # one row of Y too
 
 
+def test_explain_takes_one_row_of_X_as_it_takes_one_row_of_Y():
+    network = bpcore.Network([3, 4, 2], seed=0)
+    x, y = np.linspace(-1.0, 1.0, 3), np.array([0.0, 1.0])
+    row = network.explain(x[None, :], y[None, :], 0, 1, 2)  # x was refused: "one sample"
+    assert str(row) == str(network.explain(x, y, 0, 1, 2))
+    with pytest.raises(ValueError, match=r"^x must be one sample \(a 1-D array of 3 values, or "
+                                         r"one row of them\), got shape \(2, 3\)$"):
+        network.explain(np.zeros((2, 3)), y, 0, 0, 0)
+
+
 def make_data(n=40, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 3))
