@@ -263,7 +263,9 @@ def real_array(value: object, name: str, shape: tuple[int, ...], dtype: np.dtype
     if array.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got {array.shape}")
     with np.errstate(over="ignore"):  # a value beyond the dtype's range: reported below
-        converted: Floats = array.astype(dtype)
+        # no copy where it has the dtype: every caller copies it into arrays of its own (a
+        # copy here had loading a model's optimizer state hold each state array three times)
+        converted: Floats = array.astype(dtype, copy=False)
     check_finite(array, converted, name, "use a float64 network", role)
     return converted
 

@@ -836,7 +836,7 @@ class Network:
         if parameters is not None:
             self._params[...] = parameters
         if optimizer is not None:
-            self._state.assign(optimizer)
+            self._state.assign(optimizer, adopt=True)  # from_dict's own arrays
         if generator is not None:
             if not isinstance(self._rng.bit_generator, np.random.PCG64):
                 # seeded with another kind: the network's generator becomes a PCG64 one

@@ -492,7 +492,7 @@ class OptimizerState:
         twin.name, twin.arrays, twin.scalars = self.name, self.arrays.copy(), self.scalars.copy()
         return twin
 
-    def assign(self, other: OptimizerState) -> None:
+    def assign(self, other: OptimizerState, adopt: bool = False) -> None:
         """Take `other`'s values, in place when the arrays have the same shape (so that a
         kernel call already holding them sees the new values).
 
@@ -500,6 +500,10 @@ class OptimizerState:
         ----------
         other : OptimizerState
             The state to copy from.
+        adopt : bool, default False
+            Where the shapes differ, take `other`'s arrays themselves instead of a copy
+            (for a state made only to be assigned: loading a model's Adam state held it
+            twice).
 
         Examples
         --------
@@ -514,7 +518,7 @@ class OptimizerState:
         """
         self.name = other.name
         if self.arrays.shape != other.arrays.shape:
-            self.arrays = aligned_copy(other.arrays)
+            self.arrays = other.arrays if adopt else aligned_copy(other.arrays)
         else:
             self.arrays[...] = other.arrays
         self.scalars = other.scalars.copy()
